@@ -1,0 +1,30 @@
+# Two commands, each doing its own set-up on a fresh machine with Python 3.11+:
+#   make serve   - start pf-mock on http://127.0.0.1:8000
+#   make test    - run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: serve test bench calibrate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/pf-mock serve $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/engine.py
+
+calibrate: $(STAMP)
+	$(BIN)/python benchmarks/calibration.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

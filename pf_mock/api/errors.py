@@ -1,0 +1,56 @@
+"""Every failure leaves the server as ``{"error": "<code>", "message": "<sentence>", ...}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import ApiError
+
+log = logging.getLogger("pf_mock")
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None, **detail) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, **detail}, status_code=status, headers=headers)
+
+
+def _validation_message(error: dict) -> tuple[str | None, str]:
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
+    field = ".".join(loc) or None
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        return None, "The request body is not valid JSON."
+    if kind == "missing":
+        return (field, f"{field} is required.") if field else (None, "A JSON body is required.")
+    if kind == "model_attributes_type" or (kind.endswith("_type") and not loc):
+        return None, "The request body must be a JSON object."
+    return field, f"{field}: {error.get('msg', 'invalid value')}." if field else error.get("msg", "Invalid request.")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        field, message = _validation_message(exc.errors()[0]) if exc.errors() else (None, "Invalid request.")
+        detail = {"field": field} if field else {}
+        return error_response(400, "invalid_request", message, **detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error_response(404, "not_found", f"No route {request.method} {request.url.path}.")
+        if exc.status_code == 405:
+            return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}.")
+        return error_response(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "pf-mock hit a bug; please report it with the request.")

@@ -1,0 +1,298 @@
+"""A price-time-priority limit order book with integer prices and sizes.
+
+The book knows nothing of time, money or agents beyond an opaque ``owner`` per order; it matches and
+reports. Prices are integer price units and sizes integer lots (see ``grid.py``).
+
+Layout, chosen for speed in pure Python:
+- one ``SortedList`` of the occupied prices per side, so the best price is ``[0]`` or ``[-1]``;
+- one ``Level`` per occupied price: a FIFO ``deque`` of orders plus the live count and volume;
+- cancellation is lazy: a cancelled order is marked dead and skipped when matching reaches it, so a
+  cancel is O(1) except when it empties its level (then O(log levels) to drop the price).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Hashable, Iterator
+
+from sortedcontainers import SortedList
+
+GTC = "GTC"   # rests whatever does not match
+IOC = "IOC"   # matches what it can, never rests
+ALO = "ALO"   # post-only: refused whole if it would match at once
+TIME_IN_FORCE = (GTC, IOC, ALO)
+
+BUY = True
+SELL = False
+
+
+class Order:
+    __slots__ = ("order_id", "owner", "is_buy", "price", "qty", "size", "live")
+
+    def __init__(self, order_id: int, owner: Hashable | None, is_buy: bool, price: int, qty: int):
+        self.order_id = order_id
+        self.owner = owner      # None for the house (background liquidity, takers)
+        self.is_buy = is_buy
+        self.price = price
+        self.qty = qty          # remaining lots
+        self.size = qty         # original lots
+        self.live = True
+
+    def __repr__(self) -> str:
+        side = "buy" if self.is_buy else "sell"
+        return f"Order({self.order_id}, {side} {self.qty}/{self.size} @ {self.price}, owner={self.owner!r})"
+
+
+class Level:
+    __slots__ = ("queue", "count", "volume")
+
+    def __init__(self) -> None:
+        self.queue: deque[Order] = deque()
+        self.count = 0      # live orders
+        self.volume = 0     # live lots
+
+
+class Fill:
+    """One match: ``qty`` lots at the resting (maker) order's price."""
+
+    __slots__ = ("maker", "taker_id", "taker_owner", "taker_is_buy", "price", "qty")
+
+    def __init__(self, maker: Order, taker_id: int, taker_owner, taker_is_buy: bool, price: int, qty: int):
+        self.maker = maker
+        self.taker_id = taker_id
+        self.taker_owner = taker_owner
+        self.taker_is_buy = taker_is_buy
+        self.price = price
+        self.qty = qty
+
+
+class Result:
+    """What a submission did: its fills, the order left resting (if any), orders cancelled by
+    self-trade prevention, and whether it was refused (ALO that would cross)."""
+
+    __slots__ = ("fills", "resting", "self_trade_cancels", "guard_cancels", "refused", "unfilled")
+
+    def __init__(self) -> None:
+        self.fills: list[Fill] = []
+        self.resting: Order | None = None
+        self.self_trade_cancels: list[Order] = []
+        self.guard_cancels: list[Order] = []    # resting orders the guard stopped (see OrderBook.guard)
+        self.refused = False
+        self.unfilled = 0       # lots neither filled nor rested (IOC remainder)
+
+    @property
+    def filled(self) -> int:
+        return sum(f.qty for f in self.fills)
+
+
+class OrderBook:
+    """The book of one market.
+
+    Two optional hooks let the owner of the book see inside a sweep, at the instant it happens:
+    ``guard(maker, qty) -> allowed`` is asked before an owned resting order fills and may allow less
+    (the rest of that order is then cancelled), and ``on_fill(fill)`` is told of each fill as it is
+    made. Both are None by default and cost nothing then.
+    """
+
+    def __init__(self) -> None:
+        self.guard = None
+        self.on_fill = None
+        self.bid_prices = SortedList()     # best bid is [-1]
+        self.ask_prices = SortedList()     # best ask is [0]
+        self.bid_levels: dict[int, Level] = {}
+        self.ask_levels: dict[int, Level] = {}
+        self.orders: dict[int, Order] = {}
+        # The best prices, cached: the sorted lists are only consulted when a best level empties.
+        self._best_bid: int | None = None
+        self._best_ask: int | None = None
+
+    # ---- queries ------------------------------------------------------------------------------
+    def best_bid(self) -> int | None:
+        return self._best_bid
+
+    def best_ask(self) -> int | None:
+        return self._best_ask
+
+    def get(self, order_id: int) -> Order | None:
+        return self.orders.get(order_id)
+
+    def depth(self, is_buy: bool, levels: int) -> list[tuple[int, int]]:
+        """Up to ``levels`` aggregated ``(price, lots)`` pairs from the best price outwards."""
+        if is_buy:
+            prices, book = self.bid_prices, self.bid_levels
+            chosen = prices[-1:-levels - 1:-1] if levels else []
+        else:
+            prices, book = self.ask_prices, self.ask_levels
+            chosen = prices[:levels]
+        return [(p, book[p].volume) for p in chosen]
+
+    def orders_at(self, is_buy: bool, price: int) -> Iterator[Order]:
+        """Live orders at one price, in time priority."""
+        level = (self.bid_levels if is_buy else self.ask_levels).get(price)
+        if level:
+            for order in level.queue:
+                if order.live:
+                    yield order
+
+    def iter_side(self, is_buy: bool) -> Iterator[Order]:
+        """Live orders of one side, best price first, then time priority."""
+        prices = reversed(self.bid_prices) if is_buy else iter(self.ask_prices)
+        for price in prices:     # callers stop early; do not change the book while iterating
+            yield from self.orders_at(is_buy, price)
+
+    def __len__(self) -> int:
+        return len(self.orders)
+
+    # ---- commands -----------------------------------------------------------------------------
+    def submit(self, order_id: int, owner, is_buy: bool, price: int | None, qty: int,
+               tif: str = GTC) -> Result:
+        """Match an incoming order, then rest what is left if ``tif`` allows.
+
+        ``price=None`` is a market order (IOC with no limit). An order never trades with a resting
+        order of the same owner: that resting order is cancelled instead (self-trade prevention).
+        """
+        if qty <= 0:
+            raise ValueError("qty must be positive")
+        if order_id in self.orders:
+            raise ValueError(f"duplicate order id {order_id}")
+        result = Result()
+        if price is None:
+            tif = IOC
+            crosses = (self._best_ask if is_buy else self._best_bid) is not None
+        else:
+            crosses = self._would_cross(is_buy, price)
+        if not crosses:
+            remaining = qty
+        elif tif == ALO:
+            result.refused = True
+            return result
+        else:
+            remaining = self._match(order_id, owner, is_buy, price, qty, result)
+        if remaining:
+            if tif == GTC:
+                result.resting = self._rest(Order(order_id, owner, is_buy, price, remaining))
+            else:
+                result.unfilled = remaining
+        return result
+
+    def cancel(self, order_id: int) -> Order | None:
+        """Remove a live order; returns it (with its remaining size), or None if unknown."""
+        order = self.orders.pop(order_id, None)
+        if order is None:
+            return None
+        order.live = False
+        if order.is_buy:
+            prices, levels = self.bid_prices, self.bid_levels
+        else:
+            prices, levels = self.ask_prices, self.ask_levels
+        level = levels[order.price]
+        level.count -= 1
+        level.volume -= order.qty
+        if level.count == 0:
+            del levels[order.price]
+            prices.remove(order.price)
+            self._refresh_best(order.is_buy)
+        return order
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _would_cross(self, is_buy: bool, price: int) -> bool:
+        if is_buy:
+            return self._best_ask is not None and self._best_ask <= price
+        return self._best_bid is not None and self._best_bid >= price
+
+    def _drop_front(self, level: Level, maker: Order) -> None:
+        """Cancel the live order at the front of ``level`` in the middle of a sweep."""
+        level.queue.popleft()
+        maker.live = False
+        del self.orders[maker.order_id]
+        level.count -= 1
+        level.volume -= maker.qty
+
+    def _refresh_best(self, is_buy: bool) -> None:
+        if is_buy:
+            self._best_bid = self.bid_prices[-1] if self.bid_prices else None
+        else:
+            self._best_ask = self.ask_prices[0] if self.ask_prices else None
+
+    def _rest(self, order: Order) -> Order:
+        if order.is_buy:
+            prices, levels = self.bid_prices, self.bid_levels
+        else:
+            prices, levels = self.ask_prices, self.ask_levels
+        price = order.price
+        level = levels.get(price)
+        if level is None:
+            level = levels[price] = Level()
+            prices.add(price)
+            if order.is_buy:
+                if self._best_bid is None or price > self._best_bid:
+                    self._best_bid = price
+            elif self._best_ask is None or price < self._best_ask:
+                self._best_ask = price
+        level.queue.append(order)
+        level.count += 1
+        level.volume += order.qty
+        self.orders[order.order_id] = order
+        return order
+
+    def _match(self, order_id: int, owner, is_buy: bool, limit: int | None, qty: int,
+               result: Result) -> int:
+        if is_buy:
+            prices, levels = self.ask_prices, self.ask_levels
+        else:
+            prices, levels = self.bid_prices, self.bid_levels
+        orders = self.orders
+        fills = result.fills
+        guard, on_fill = self.guard, self.on_fill
+        price = self._best_ask if is_buy else self._best_bid
+        while qty and price is not None:
+            if limit is not None and (price > limit if is_buy else price < limit):
+                break
+            level = levels[price]
+            queue = level.queue
+            while qty and level.count:
+                maker = queue[0]
+                if not maker.live:
+                    queue.popleft()
+                    continue
+                if owner is not None and maker.owner == owner:
+                    # Self-trade prevention: cancel the resting order, keep matching behind it.
+                    self._drop_front(level, maker)
+                    result.self_trade_cancels.append(maker)
+                    continue
+                take = maker.qty if maker.qty <= qty else qty
+                stop = False
+                if guard is not None and maker.owner is not None:
+                    allowed = guard(maker, take)
+                    if allowed < take:
+                        stop = True
+                        take = allowed
+                        if take <= 0:
+                            self._drop_front(level, maker)
+                            result.guard_cancels.append(maker)
+                            continue
+                maker.qty -= take
+                level.volume -= take
+                qty -= take
+                fill = Fill(maker, order_id, owner, is_buy, price, take)
+                fills.append(fill)
+                if maker.qty == 0:
+                    queue.popleft()
+                    maker.live = False
+                    del orders[maker.order_id]
+                    level.count -= 1
+                elif stop:
+                    self._drop_front(level, maker)
+                    result.guard_cancels.append(maker)
+                if on_fill is not None:
+                    on_fill(fill)
+            if level.count:
+                break       # filled inside this level
+            del levels[price]
+            if is_buy:
+                del prices[0]
+                price = self._best_ask = prices[0] if prices else None
+            else:
+                del prices[-1]
+                price = self._best_bid = prices[-1] if prices else None
+        return qty

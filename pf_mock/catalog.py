@@ -1,0 +1,111 @@
+"""The catalog: 275 Hyperliquid perpetuals and the synthetic simulation parameters of each.
+
+Names, size decimals, maximum leverage and starting mids come from public recordings of Hyperliquid's
+own listings (``data/markets.csv``; ``data/SOURCES.md`` says where each came from). Everything the
+simulation adds - volatility, spread, depth, taker activity - is synthetic: set by liquidity tier and
+asset class below, chosen to look like a liquid major, a mid cap or a small cap, not measured.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from .model import Regime
+
+MIN_NOTIONAL_USD = 10.0     # Hyperliquid's minimum order value
+QUOTE_ASSET = "USDC"
+
+# Synthetic market microstructure per liquidity tier. BTC-PERP's numbers are calibrated so the seed's
+# figure holds: $100 quotes 2.5 bps from the mid, re-posted every 5 s, fill 40-80% of the time
+# (benchmarks/calibration.py measures it).
+TIERS: dict[str, dict[str, float]] = {
+    "major": dict(spread_bps=1.0, depth_usd=20_000, taker_rate_per_minute=90, taker_size_usd=8_000,
+                  updates_per_minute=60, informed_share=0.3),
+    "mid": dict(spread_bps=4.0, depth_usd=6_000, taker_rate_per_minute=30, taker_size_usd=2_000,
+                updates_per_minute=30, informed_share=0.3),
+    "small": dict(spread_bps=12.0, depth_usd=1_500, taker_rate_per_minute=8, taker_size_usd=500,
+                  updates_per_minute=12, informed_share=0.3),
+}
+
+# Synthetic annual volatility of the mid, by asset class and tier (crypto trades 24/7).
+VOLATILITY: dict[str, dict[str, float]] = {
+    "crypto": {"major": 0.55, "mid": 0.85, "small": 1.20},
+    "stock": {"major": 0.35, "mid": 0.40, "small": 0.60},
+    "index": {"major": 0.18, "mid": 0.20, "small": 0.25},
+    "commodity": {"major": 0.25, "mid": 0.25, "small": 0.35},
+    "fx": {"major": 0.08, "mid": 0.08, "small": 0.10},
+}
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    index: int              # position in the catalog; part of every order and fill id
+    symbol: str             # canonical, e.g. BTC-PERP
+    base: str
+    dex: str                # "main" (crypto) or "xyz" (HIP-3 real-world assets)
+    asset_class: str
+    tier: str
+    sz_decimals: int
+    max_leverage: int
+    initial_mid: float
+    source: str
+    regime: Regime
+
+    @property
+    def quote(self) -> str:
+        return QUOTE_ASSET
+
+
+class UnknownMarket(KeyError):
+    pass
+
+
+class Catalog:
+    def __init__(self, specs: list[MarketSpec]):
+        self.specs = specs
+        self._by_key: dict[str, MarketSpec] = {}
+        for spec in specs:
+            self._by_key[spec.symbol.upper()] = spec
+        for spec in specs:
+            self._by_key.setdefault(spec.base.upper(), spec)
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def __iter__(self):
+        return iter(self.specs)
+
+    def resolve(self, name: str) -> MarketSpec:
+        """``BTC-PERP``, ``btc-perp`` and ``btc`` all name the same market."""
+        spec = self._by_key.get(str(name).strip().upper())
+        if spec is None:
+            raise UnknownMarket(name)
+        return spec
+
+
+def regime_for(asset_class: str, tier: str) -> Regime:
+    return Regime(volatility_annual=VOLATILITY[asset_class][tier], **TIERS[tier])
+
+
+@cache
+def load_catalog() -> Catalog:
+    text = resources.files("pf_mock").joinpath("data/markets.csv").read_text(encoding="utf-8")
+    specs = []
+    for index, row in enumerate(csv.DictReader(text.splitlines())):
+        specs.append(MarketSpec(
+            index=index,
+            symbol=row["symbol"],
+            base=row["base"],
+            dex=row["dex"],
+            asset_class=row["asset_class"],
+            tier=row["tier"],
+            sz_decimals=int(row["sz_decimals"]),
+            max_leverage=int(row["max_leverage"]),
+            initial_mid=float(row["initial_mid"]),
+            source=row["source"],
+            regime=regime_for(row["asset_class"], row["tier"]),
+        ))
+    return Catalog(specs)

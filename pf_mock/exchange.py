@@ -1,0 +1,643 @@
+"""The exchange: markets, agents, quotes, hedges, sessions and guardrails. No HTTP in here.
+
+Every operation first brings the markets it touches to the clock's "now" (they advance lazily), then
+acts at that instant. Markets report fills and events back through the ``MarketObserver`` methods at
+the bottom (``allow_fill``, ``on_fill``, ``after_event``), which is where the guardrails run: at the
+simulated instant of each fill, refresh and price move, in time order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+
+from .agents import (ACTIVE, AGENT_ID_PATTERN, GUARDRAILS, IDLE, KEY_PATTERN, PAUSED, STOPPED, Agent,
+                     QuoteShape, Session, agent_id_for_key)
+from .book import ALO, GTC, IOC, TIME_IN_FORCE, Order
+from .catalog import MIN_NOTIONAL_USD, Catalog, UnknownMarket, load_catalog
+from .clock import Clock, ManualClock
+from .errors import ApiError, invalid_key, invalid_request, market_not_found, unauthorized
+from .ids import public_id
+from .ledger import FillRecord, PnlWindow
+from .market import AgentFill, Market
+from .model import Regime
+
+MIN_REFRESH_INTERVAL_S = 0.5
+
+# (lowest, highest, lowest excluded) for each regime field a client may set.
+_REGIME_RANGES = {
+    "volatility_annual": (0.0, 20.0, False),
+    "spread_bps": (0.0, 10_000.0, True),
+    "depth_usd": (0.0, None, True),
+    "taker_rate_per_minute": (0.0, 6_000.0, False),
+    "informed_share": (0.0, 1.0, False),
+    "drift_bps_per_hour": (None, None, False),
+    "taker_size_usd": (0.0, None, True),
+    "jump_rate_per_hour": (0.0, 3_600.0, False),
+    "jump_bps": (0.0, 5_000.0, False),
+}
+
+
+def _describe_range(low, high, strict) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f"{'above' if strict else 'at least'} {low:g}")
+    if high is not None:
+        parts.append(f"at most {high:g}")
+    return " and ".join(parts) or "any number"
+
+
+@dataclass(frozen=True)
+class ExchangeConfig:
+    seed: int = 0
+    starting_balance: float = 10_000.0
+    strict_auth: bool = False
+    maker_rebate_bps: float = 2.5       # the seed's -0.025% maker rebate, paid to the maker
+    taker_fee_bps: float = 4.5          # the seed's +0.045% taker fee
+
+
+@dataclass
+class QuoteRequest:
+    symbol: str
+    bid_price: float | None = None
+    bid_size: float | None = None
+    ask_price: float | None = None
+    ask_size: float | None = None
+    time_in_force: str = GTC
+    auto_refresh: bool | None = None
+    refresh_interval_seconds: float | None = None
+    max_inventory_usd: float | None = None
+    max_spread_bps: float | None = None
+    auto_hedge_threshold_usd: float | None = None
+    session_stop_loss_usd: float | None = None
+
+
+@dataclass
+class SideOutcome:
+    """What happened to one side of a quote."""
+
+    order_id: str | None = None
+    price: float | None = None
+    size_usd: float | None = None
+    qty: float | None = None
+    skipped: str | None = None
+
+
+@dataclass
+class QuoteResult:
+    symbol: str
+    bid: SideOutcome
+    ask: SideOutcome
+    session: Session
+    time: float
+
+
+@dataclass
+class HedgeResult:
+    symbol: str
+    is_buy: bool
+    size: float
+    size_usd: float
+    fill_price: float
+    fee_usd: float
+    slippage_usd: float
+    net_delta_usd: float
+    time: float
+    fills: list[FillRecord] = field(default_factory=list)
+
+
+@dataclass
+class PnlReport:
+    symbol: str | None
+    since: float
+    until: float
+    window: PnlWindow
+
+
+class Exchange:
+    def __init__(self, config: ExchangeConfig | None = None, clock: Clock | None = None,
+                 catalog: Catalog | None = None):
+        self.config = config or ExchangeConfig()
+        self.clock = clock or ManualClock()
+        self.catalog = catalog or load_catalog()
+        self.seed = self.config.seed
+        self._start()
+
+    def _start(self) -> None:
+        self.started_at = self.clock.now()
+        self.markets: dict[str, Market] = {}
+        self.agents: dict[str, Agent] = {}
+        self._keys: dict[str, str] = {}
+        self._live: dict[str, dict[str, None]] = {}     # symbol -> agents with a live session there
+        self._taker_kind = "quote"
+        self._registrations = 0
+
+    # ---- time and markets ---------------------------------------------------------------------
+    def now(self) -> float:
+        return self.clock.now()
+
+    def reset(self, seed: int | None = None) -> None:
+        """Forget agents, orders and fills; restart the clock and every market from the seed."""
+        if seed is not None:
+            self.seed = seed
+        self.clock.restart()
+        self._start()
+
+    def advance(self, seconds: float) -> float:
+        """Manual clock only: move time forward, then bring every market with live agent business to
+        the new instant (idle markets stay lazy; they catch up, identically, when next touched)."""
+        if not hasattr(self.clock, "advance"):
+            raise ApiError(409, "clock_not_manual", "The clock is in realtime mode; start with --clock manual.")
+        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0):
+            raise invalid_request("seconds must be a number, zero or more.", field="seconds")
+        self.clock.advance(seconds)
+        now = self.now()
+        for market in list(self.markets.values()):
+            if not market.is_quiet():
+                market.advance_to(now)
+        return now
+
+    def spec(self, name: str):
+        try:
+            return self.catalog.resolve(name)
+        except UnknownMarket:
+            raise market_not_found(name) from None
+
+    def market(self, name: str) -> Market:
+        """The market called ``name``, advanced to now (created on first touch)."""
+        spec = self.spec(name)
+        market = self.markets.get(spec.symbol)
+        if market is None:
+            market = self.markets[spec.symbol] = Market(spec, self.seed, self.started_at, observer=self)
+        market.advance_to(self.now())
+        return market
+
+    def peek(self, name: str) -> Market | None:
+        """The market if it exists, without advancing it."""
+        return self.markets.get(self.spec(name).symbol)
+
+    def jump(self, name: str, move_bps: float) -> Market:
+        if not (isinstance(move_bps, (int, float)) and math.isfinite(move_bps) and -10_000 < move_bps <= 100_000):
+            raise invalid_request("move_bps must be a number above -10000.", field="move_bps")
+        market = self.market(name)
+        market.jump(float(move_bps))
+        return market
+
+    def set_regime(self, name: str, changes: dict) -> Market:
+        market = self.market(name)
+        for key, value in changes.items():
+            if key not in Regime.EDITABLE:
+                raise invalid_request(f"{key} is not a regime field; use one of {', '.join(Regime.EDITABLE)}.",
+                                      field=key)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+                raise invalid_request(f"{key} must be a number.", field=key)
+            low, high, strict = _REGIME_RANGES.get(key, (None, None, False))
+            if (low is not None and (value <= low if strict else value < low)) or (high is not None and value > high):
+                raise invalid_request(f"{key} is out of range ({_describe_range(low, high, strict)}).", field=key)
+        regime = market.regime.with_changes(**{k: float(v) for k, v in changes.items()})
+        market.set_regime(regime)
+        return market
+
+    # ---- agents -------------------------------------------------------------------------------
+    def authenticate(self, key: str | None) -> Agent:
+        if not key:
+            raise unauthorized()
+        agent_id = self._keys.get(key)
+        if agent_id is not None:
+            return self.agents[agent_id]
+        if not KEY_PATTERN.match(key):
+            raise invalid_key("Malformed API key: expected pf_test_ or pf_live_ followed by at least 8 of [A-Za-z0-9_].")
+        if self.config.strict_auth:
+            raise invalid_key("Unknown API key; register with POST /v1/agents/register.")
+        return self._add_agent(agent_id_for_key(key), key)
+
+    def register(self, agent_id: str | None = None) -> Agent:
+        if agent_id is not None:
+            if not isinstance(agent_id, str) or not AGENT_ID_PATTERN.match(agent_id):
+                raise invalid_request("agent_id must be 1-64 of [A-Za-z0-9_-].", field="agent_id")
+            if agent_id in self.agents:
+                raise ApiError(409, "agent_exists", f"An agent named {agent_id!r} is already registered.")
+        self._registrations += 1
+        digest = hashlib.sha256(f"{self.seed}:register:{self._registrations}".encode()).hexdigest()
+        key = "pf_test_" + digest[:32]
+        return self._add_agent(agent_id or "ag_" + digest[32:44], key)
+
+    def _add_agent(self, agent_id: str, key: str) -> Agent:
+        agent = Agent(agent_id, key, self.now(), self.config.starting_balance)
+        self.agents[agent_id] = agent
+        self._keys[key] = agent_id
+        return agent
+
+    def claim_faucet(self, agent: Agent) -> float:
+        if agent.faucet_claimed:
+            raise ApiError(409, "already_claimed", "This agent has already claimed the faucet.")
+        agent.faucet_claimed = True
+        agent.deposits += 1.0
+        return 1.0
+
+    def sync(self, agent: Agent) -> None:
+        """Bring every market the agent has business in to now."""
+        for symbol in list(agent.sessions.keys() | agent.ledgers.keys()):
+            self.market(symbol)
+
+    def equity(self, agent: Agent) -> float:
+        return agent.cash + sum(ledger.position * self.markets[s].mid for s, ledger in agent.ledgers.items())
+
+    def open_orders(self, agent: Agent, symbol: str | None = None) -> list[tuple[Market, object]]:
+        markets = [self.market(symbol)] if symbol else [self.market(s) for s in agent.sessions]
+        return [(m, info) for m in markets for info in m.open_orders(agent.agent_id)]
+
+    def margin_required(self, agent: Agent, extra: dict[str, float] | None = None) -> float:
+        """Initial margin: each market's open notional (positions at the mid, plus open orders) over
+        its maximum leverage. ``extra`` adds notional that is about to be posted."""
+        notional: dict[str, float] = dict(extra or {})
+        for symbol, ledger in agent.ledgers.items():
+            notional[symbol] = notional.get(symbol, 0.0) + abs(ledger.position) * self.markets[symbol].mid
+        for symbol in agent.sessions:
+            market = self.markets[symbol]
+            for info in market.open_orders(agent.agent_id):
+                notional[symbol] = notional.get(symbol, 0.0) + market.grid.notional(info.order.price, info.order.qty)
+        return sum(n / self.catalog.resolve(s).max_leverage for s, n in notional.items())
+
+    # ---- market making ------------------------------------------------------------------------
+    def quote(self, agent: Agent, req: QuoteRequest) -> QuoteResult:
+        self._check_quote(req)
+        market = self.market(req.symbol)
+        self.sync(agent)
+        symbol = market.symbol
+        session = agent.session(symbol)
+        if session.status == STOPPED:
+            raise ApiError(409, "session_stopped",
+                           f"The session on {symbol} was stopped ({session.reason}); POST /v1/mm/session/reset first.",
+                           reason=session.reason)
+        grid = market.grid
+        bid = ask = None
+        if req.bid_price is not None:
+            units = grid.price_down(req.bid_price)
+            bid = (units, grid.lots_for_usd(req.bid_size, units))
+        if req.ask_price is not None:
+            units = grid.price_up(req.ask_price)
+            ask = (units, grid.lots_for_usd(req.ask_size, units))
+        for name, side in (("bid", bid), ("ask", ask)):
+            if side is not None and (side[0] <= 0 or grid.notional(*side) < MIN_NOTIONAL_USD):
+                raise ApiError(400, "order_too_small",
+                               f"The {name} side is under the ${MIN_NOTIONAL_USD:g} minimum once sized to whole lots "
+                               f"at its price.", field=f"{name}_size", min_notional_usd=MIN_NOTIONAL_USD)
+        posted = sum(grid.notional(*side) for side in (bid, ask) if side is not None)
+        required = self.margin_required(agent, {symbol: posted})
+        equity = self.equity(agent)
+        if required > equity:
+            raise ApiError(402, "insufficient_balance",
+                           f"These orders need ${required:,.2f} of margin; equity is ${equity:,.2f}.",
+                           required_margin_usd=round(required, 6), equity_usd=round(equity, 6))
+
+        # Valid: from here on the quote takes effect.
+        self._configure_session(agent, market, session, req)
+        mid = market.mid
+        session.shape = QuoteShape(
+            bid_bps=(mid - grid.to_price(bid[0])) / mid * 1e4 if bid else None,
+            ask_bps=(grid.to_price(ask[0]) - mid) / mid * 1e4 if ask else None,
+            bid_usd=req.bid_size if bid else None,
+            ask_usd=req.ask_size if ask else None,
+            tif=req.time_in_force,
+        )
+        bid_out, ask_out = self._post(agent, market, session, bid, ask, req.time_in_force)
+        self._enforce(market)
+        return QuoteResult(symbol, bid_out, ask_out, session, market.now)
+
+    def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
+        market = self.market(symbol)
+        cancelled = market.cancel_all(agent.agent_id)
+        session = agent.sessions.get(market.symbol)
+        if session is not None:
+            self._stop_refresh(session)
+            if session.status != STOPPED:
+                self._set_status(agent, market, session, IDLE, None)
+        ids = [public_id("ord", market.spec.index, order.order_id) for order in cancelled]
+        return market.symbol, ids
+
+    def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> HedgeResult:
+        if not (isinstance(hedge_pct, (int, float)) and not isinstance(hedge_pct, bool)
+                and math.isfinite(hedge_pct) and 0 < hedge_pct <= 1):
+            raise invalid_request("hedge_pct must be a number in (0, 1].", field="hedge_pct")
+        market = self.market(symbol)
+        ledger = agent.ledgers.get(market.symbol)
+        if ledger is None or ledger.lots == 0:
+            raise ApiError(409, "no_inventory", f"No inventory to hedge on {market.symbol}.")
+        lots = int(abs(ledger.lots) * hedge_pct + 1e-9)
+        if lots <= 0:
+            raise ApiError(400, "order_too_small", "hedge_pct of the position rounds to zero lots.",
+                           field="hedge_pct")
+        result = self._take(agent, market, ledger.lots < 0, lots, "hedge")
+        if result is None:
+            raise ApiError(409, "no_liquidity", f"The {market.symbol} book has no liquidity to hedge against.")
+        self._enforce(market)
+        return result
+
+    def session_reset(self, agent: Agent, symbol: str) -> Session:
+        market = self.market(symbol)
+        session = agent.session(market.symbol)
+        if session.status == STOPPED:
+            session.stopped_at = None
+            self._set_status(agent, market, session, IDLE, None)
+        return session
+
+    def session_of(self, agent: Agent, symbol: str) -> Session:
+        market = self.market(symbol)
+        return agent.session(market.symbol)
+
+    def inventory(self, agent: Agent, symbol: str):
+        market = self.market(symbol)
+        return market, agent.ledger(market.symbol, market.grid.lot_scale)
+
+    def fills(self, agent: Agent, symbol: str | None, since: float | None, limit: int) -> list[FillRecord]:
+        if symbol:
+            market = self.market(symbol)
+            ledgers = [agent.ledgers[market.symbol]] if market.symbol in agent.ledgers else []
+        else:
+            self.sync(agent)
+            ledgers = list(agent.ledgers.values())
+        found = [f for ledger in ledgers for f in ledger.fills if since is None or f.time >= since]
+        found.sort(key=lambda f: f.time)
+        return found[-limit:] if limit else []
+
+    def pnl(self, agent: Agent, symbol: str | None = None, since: float | None = None,
+            until: float | None = None) -> PnlReport:
+        now = self.now()
+        until = now if until is None else min(until, now)
+        since = agent.created_at if since is None else since
+        if since > until:
+            raise invalid_request("since must not be after until.", field="since")
+        if symbol:
+            market = self.market(symbol)
+            symbols = [market.symbol] if market.symbol in agent.ledgers else []
+            name = market.symbol
+        else:
+            self.sync(agent)
+            symbols, name = sorted(agent.ledgers), None
+        total = PnlWindow()
+        for s in symbols:
+            market = self.markets[s]
+            total = total + PnlWindow.of(agent.ledgers[s], since, until, market.mid_at(since),
+                                         market.mid if until >= market.now else market.mid_at(until))
+        return PnlReport(name, since, until, total)
+
+    # ---- quoting internals --------------------------------------------------------------------
+    @staticmethod
+    def _check_quote(req: QuoteRequest) -> None:
+        if req.time_in_force not in TIME_IN_FORCE:
+            raise invalid_request("time_in_force must be GTC, ALO or IOC.", field="time_in_force")
+        for side in ("bid", "ask"):
+            price, size = getattr(req, f"{side}_price"), getattr(req, f"{side}_size")
+            if (price is None) != (size is None):
+                missing = f"{side}_size" if size is None else f"{side}_price"
+                raise invalid_request(f"A {side} needs both {side}_price and {side}_size.", field=missing)
+            for name, value in ((f"{side}_price", price), (f"{side}_size", size)):
+                if value is not None and not (math.isfinite(value) and value > 0):
+                    raise invalid_request(f"{name} must be a positive number.", field=name)
+        if req.bid_price is None and req.ask_price is None:
+            raise invalid_request("A quote needs at least one whole side: bid_price and bid_size, or ask_price "
+                                  "and ask_size.", field="bid_price")
+        if req.bid_price is not None and req.ask_price is not None and req.bid_price >= req.ask_price:
+            raise ApiError(400, "crossed_quote", "bid_price must be below ask_price.",
+                           bid_price=req.bid_price, ask_price=req.ask_price)
+        if req.refresh_interval_seconds is not None and not (
+                math.isfinite(req.refresh_interval_seconds) and req.refresh_interval_seconds >= MIN_REFRESH_INTERVAL_S):
+            raise invalid_request(f"refresh_interval_seconds must be at least {MIN_REFRESH_INTERVAL_S}.",
+                                  field="refresh_interval_seconds")
+        for name in GUARDRAILS:
+            value = getattr(req, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise invalid_request(f"{name} must be a positive number.", field=name)
+
+    def _configure_session(self, agent: Agent, market: Market, session: Session, req: QuoteRequest) -> None:
+        for name in GUARDRAILS:
+            value = getattr(req, name)
+            if value is not None:
+                session.guardrails[name] = float(value)
+        if req.refresh_interval_seconds is not None:
+            session.refresh_interval_seconds = float(req.refresh_interval_seconds)
+        if not session.live:
+            ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+            session.started_at = market.now
+            session.stopped_at = None
+            session.equity_at_start = ledger.totals.cash + ledger.position * market.mid
+            self._set_status(agent, market, session, ACTIVE, None)
+        if req.auto_refresh is True and not session.auto_refresh:
+            session.auto_refresh = True
+            self._schedule_refresh(agent, market, session)
+        elif req.auto_refresh is False and session.auto_refresh:
+            self._stop_refresh(session)
+
+    def _post(self, agent: Agent, market: Market, session: Session, bid, ask, tif: str):
+        """Post what the guardrails allow of a bid and an ask (``(units, lots)`` or None)."""
+        bid_out, ask_out = SideOutcome(), SideOutcome()
+        if self._spread_too_wide(agent, market, session):
+            self._set_status(agent, market, session, PAUSED, "market_spread_wide")
+            for side, out in ((bid, bid_out), (ask, ask_out)):
+                if side is not None:
+                    out.skipped = "market_spread_wide"
+            return bid_out, ask_out
+        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        for is_buy, side, out in ((True, bid, bid_out), (False, ask, ask_out)):
+            if side is None:
+                continue
+            units, lots = side
+            headroom = self._headroom(session, ledger.lots, market, is_buy)
+            if headroom is not None and lots > headroom:
+                lots = headroom
+                if lots <= 0 or market.grid.notional(units, lots) < MIN_NOTIONAL_USD:
+                    out.skipped = "max_inventory"
+                    continue
+            if tif == ALO and market.book._would_cross(is_buy, units):
+                out.skipped = "would_cross"
+                continue
+            self._taker_kind = "quote"
+            order_id, result = market.place(agent.agent_id, is_buy, units, lots, tif)
+            out.order_id = public_id("ord", market.spec.index, order_id)
+            out.price = market.grid.to_price(units)
+            out.size_usd = market.grid.notional(units, lots)
+            out.qty = market.grid.to_size(lots)
+        return bid_out, ask_out
+
+    def _take(self, agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> HedgeResult | None:
+        """A market order for the agent; None if nothing filled."""
+        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        before = len(ledger.fills)
+        self._taker_kind = kind
+        try:
+            market.place(agent.agent_id, is_buy, None, lots, IOC, tag=kind)
+        finally:
+            self._taker_kind = "quote"
+        fills = ledger.fills[before:]
+        if not fills:
+            return None
+        size = sum(f.size for f in fills)
+        size_usd = sum(f.notional for f in fills)
+        return HedgeResult(
+            symbol=market.symbol, is_buy=is_buy, size=size, size_usd=size_usd, fill_price=size_usd / size,
+            fee_usd=sum(f.fee for f in fills), slippage_usd=-sum(f.edge for f in fills),
+            net_delta_usd=ledger.position * market.mid, time=market.now, fills=fills)
+
+    # ---- sessions, refresh loop and guardrails ------------------------------------------------
+    def _set_status(self, agent: Agent, market: Market, session: Session, status: str, reason: str | None) -> None:
+        session.status, session.reason = status, reason
+        live = self._live.setdefault(market.symbol, {})
+        if session.live:
+            live[agent.agent_id] = None
+        else:
+            live.pop(agent.agent_id, None)
+        market.watchers = len(live)
+
+    def _schedule_refresh(self, agent: Agent, market: Market, session: Session) -> None:
+        generation = session.generation
+        agent_id = agent.agent_id
+
+        def tick(m: Market) -> None:
+            if session.generation != generation or not session.auto_refresh or not session.live:
+                return
+            self._refresh(self.agents[agent_id], m, session)
+            if session.generation == generation and session.auto_refresh and session.live:
+                m.schedule(m.now + session.refresh_interval_seconds, tick)
+
+        market.schedule(market.now + session.refresh_interval_seconds, tick)
+
+    def _stop_refresh(self, session: Session) -> None:
+        session.auto_refresh = False
+        session.generation += 1
+
+    def _refresh(self, agent: Agent, market: Market, session: Session) -> None:
+        """Cancel the session's orders and re-post the last quote's shape around the current mid."""
+        market.cancel_all(agent.agent_id)
+        shape = session.shape
+        if shape is None or session.status != ACTIVE:
+            return
+        mid, grid = market.mid, market.grid
+        sides = []
+        for bps, usd, rounding, sign in ((shape.bid_bps, shape.bid_usd, grid.price_down, -1),
+                                         (shape.ask_bps, shape.ask_usd, grid.price_up, 1)):
+            if bps is None:
+                sides.append(None)
+                continue
+            units = rounding(mid * (1 + sign * bps / 1e4))
+            lots = grid.lots_for_usd(usd, units)
+            sides.append((units, lots) if units > 0 and grid.notional(units, lots) >= MIN_NOTIONAL_USD else None)
+        notional = sum(grid.notional(*s) for s in sides if s is not None)
+        if self.margin_required(agent, {market.symbol: notional}) > self.equity(agent):
+            session.reason = "insufficient_balance"
+            return
+        self._post(agent, market, session, sides[0], sides[1], shape.tif)
+
+    def _headroom(self, session: Session, lots: int, market: Market, is_buy: bool) -> int | None:
+        """Lots a fill on this side may add before |net delta| would pass max_inventory_usd."""
+        limit = session.guard("max_inventory_usd") if session.live else None
+        if limit is None:
+            return None
+        max_lots = math.floor(limit * market.grid.lot_scale / market.mid + 1e-9)
+        return max(0, max_lots - lots) if is_buy else max(0, max_lots + lots)
+
+    def _spread_too_wide(self, agent: Agent, market: Market, session: Session) -> bool:
+        limit = session.guard("max_spread_bps")
+        if limit is None:
+            return False
+        bid, ask = market.best_excluding(agent.agent_id)
+        if bid is None or ask is None:
+            return True
+        return (ask - bid) / market.grid.price_scale / market.mid * 1e4 > limit
+
+    def _session_pnl(self, agent: Agent, market: Market, session: Session) -> float:
+        ledger = agent.ledgers.get(market.symbol)
+        if ledger is None:
+            return 0.0
+        return ledger.totals.cash + ledger.position * market.mid - session.equity_at_start
+
+    def _enforce(self, market: Market) -> None:
+        """Run every live session's guardrails on this market at this instant. A guardrail's own
+        orders (auto-hedges) can fill other agents, so it goes round until nothing is left to do."""
+        live = self._live.get(market.symbol)
+        if not live:
+            return
+        for _ in range(len(live) + 2):
+            acted = False
+            for agent_id in list(live):
+                agent = self.agents[agent_id]
+                acted |= self._guard_session(agent, market, agent.sessions[market.symbol])
+            if not acted:
+                return
+
+    def _guard_session(self, agent: Agent, market: Market, session: Session) -> bool:
+        """Apply the guardrails of one session; True if it traded (so others should look again)."""
+        if not session.live:
+            return False
+        traded = False
+        stop_loss = session.guard("session_stop_loss_usd")
+        if stop_loss is not None and self._session_pnl(agent, market, session) <= -stop_loss:
+            self._stop(agent, market, session)
+            return False
+        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        threshold = session.guard("auto_hedge_threshold_usd")
+        if session.hedge_due:
+            session.hedge_due = False
+            if threshold is not None and abs(ledger.position * market.mid) > threshold and ledger.lots:
+                traded = self._take(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge") is not None
+                if stop_loss is not None and self._session_pnl(agent, market, session) <= -stop_loss:
+                    self._stop(agent, market, session)
+                    return traded
+        limit = session.guard("max_inventory_usd")
+        if limit is not None:
+            held = None
+            if ledger.lots and abs(ledger.position * market.mid) >= limit:
+                growing_buy = ledger.lots > 0
+                market.cancel_all(agent.agent_id, is_buy=growing_buy)
+                held = "bid" if growing_buy else "ask"
+            if held:
+                session.reason = f"max_inventory_usd: {held} held"
+            elif session.reason and session.reason.startswith("max_inventory_usd"):
+                session.reason = None
+        if session.guard("max_spread_bps") is not None:
+            wide = self._spread_too_wide(agent, market, session)
+            if wide and session.status == ACTIVE:
+                market.cancel_all(agent.agent_id)
+                self._set_status(agent, market, session, PAUSED, "market_spread_wide")
+            elif not wide and session.status == PAUSED:
+                self._set_status(agent, market, session, ACTIVE, None)
+        return traded
+
+    def _stop(self, agent: Agent, market: Market, session: Session) -> None:
+        market.cancel_all(agent.agent_id)
+        self._stop_refresh(session)
+        session.stopped_at = market.now
+        self._set_status(agent, market, session, STOPPED, "stop_loss")
+
+    # ---- what the markets tell us (MarketObserver) --------------------------------------------
+    def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
+        agent = self.agents.get(maker.owner)
+        session = agent.sessions.get(market.symbol) if agent else None
+        if session is None:
+            return lots
+        if not session.live:
+            return 0        # a paused or stopped session never trades
+        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        headroom = self._headroom(session, ledger.lots, market, maker.is_buy)
+        return lots if headroom is None else min(lots, headroom)
+
+    def on_fill(self, market: Market, fill: AgentFill) -> None:
+        agent = self.agents[fill.owner]
+        grid = market.grid
+        notional = grid.notional(fill.price, fill.lots)
+        if fill.maker:
+            fee, kind = -notional * self.config.maker_rebate_bps / 1e4, "quote"
+        else:
+            fee, kind = notional * self.config.taker_fee_bps / 1e4, self._taker_kind
+        agent.ledger(market.symbol, grid.lot_scale).apply(
+            fill_id=public_id("fill", market.spec.index, fill.seq),
+            order_id=public_id("ord", market.spec.index, fill.order_id),
+            is_buy=fill.is_buy, price=grid.to_price(fill.price), lots=fill.lots, notional=notional,
+            maker=fill.maker, fee=fee, mid=fill.mid, kind=kind, time=fill.time)
+        session = agent.sessions.get(market.symbol)
+        if session is not None and kind == "quote":
+            session.hedge_due = True
+
+    def after_event(self, market: Market) -> None:
+        self._enforce(market)
