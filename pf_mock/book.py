@@ -160,7 +160,7 @@ class OrderBook:
             tif = IOC
             crosses = (self._best_ask if is_buy else self._best_bid) is not None
         else:
-            crosses = self._would_cross(is_buy, price)
+            crosses = self.would_cross(is_buy, price)
         if not crosses:
             remaining = qty
         elif tif == ALO:
@@ -169,7 +169,7 @@ class OrderBook:
         else:
             remaining = self._match(order_id, owner, is_buy, price, qty, result)
         if remaining:
-            if tif == GTC:
+            if tif == GTC or tif == ALO:    # ALO got here only because it does not cross
                 result.resting = self._rest(Order(order_id, owner, is_buy, price, remaining))
             else:
                 result.unfilled = remaining
@@ -194,11 +194,13 @@ class OrderBook:
             self._refresh_best(order.is_buy)
         return order
 
-    # ---- internals ----------------------------------------------------------------------------
-    def _would_cross(self, is_buy: bool, price: int) -> bool:
+    def would_cross(self, is_buy: bool, price: int) -> bool:
+        """Would a limit order at ``price`` match at once?"""
         if is_buy:
             return self._best_ask is not None and self._best_ask <= price
         return self._best_bid is not None and self._best_bid >= price
+
+    # ---- internals ----------------------------------------------------------------------------
 
     def _drop_front(self, level: Level, maker: Order) -> None:
         """Cancel the live order at the front of ``level`` in the middle of a sweep."""

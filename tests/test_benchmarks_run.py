@@ -1,0 +1,32 @@
+"""The benchmark still runs: ``benchmarks/engine.py --quick`` exits cleanly and prints every figure.
+
+Only the presence of the figure lines is checked, never their values: timings belong to the machine.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ENGINE = Path(__file__).resolve().parent.parent / "benchmarks" / "engine.py"
+
+FIGURE_LINES = [
+    "pf_mock.book.OrderBook, best of 3:",
+    "baseline (heapq + deque), best of 3:",
+    "ratio pf_mock / baseline:",
+    "total filled:",
+    "event-by-event (watchers=1):",
+    "idle fast-forward (baseline):",
+    "ratio event-by-event / fast-forward:",
+]
+
+
+def test_engine_benchmark_quick_run():
+    proc = subprocess.run([sys.executable, str(ENGINE), "--quick"], capture_output=True, text=True,
+                          timeout=120, cwd=ENGINE.parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    for line in FIGURE_LINES:
+        assert line in proc.stdout, f"missing {line!r} in:\n{proc.stdout}"
+    assert "orders/s" in proc.stdout and "sim-s/wall-s" in proc.stdout
+    assert "events processed" in proc.stdout

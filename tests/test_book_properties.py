@@ -1,0 +1,538 @@
+"""Properties of the order book: a stateful machine checked against a plain reference model, and
+examples of price-time priority, partial fills, IOC, market orders, the guard and the fill hook.
+
+The reference model is deliberately naive: a dict of open orders, matched by sorting the opposite
+side on every submission. Whatever the book does with its ladders, caches and lazy deletion must
+give the same fills, cancels and open orders as this model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from pf_mock.book import ALO, GTC, IOC, Fill, Order, OrderBook
+
+OWNERS = st.sampled_from([None, "a", "b", "c"])
+PRICES = st.integers(min_value=97, max_value=103)     # a narrow range, so orders cross often
+QTYS = st.integers(min_value=1, max_value=50)
+SIDES = st.booleans()
+TIFS = st.sampled_from([GTC, GTC, IOC, ALO])
+
+
+# ---- the reference model --------------------------------------------------------------------------
+@dataclass
+class ModelOrder:
+    order_id: int
+    owner: object
+    is_buy: bool
+    price: int
+    qty: int
+
+
+@dataclass
+class Expected:
+    fills: list[tuple[int, int, int]]       # (maker id, price, qty)
+    self_trade_cancels: list[int]
+    guard_cancels: list[int]
+    resting: int | None                     # lots left resting
+    unfilled: int
+    refused: bool
+
+
+class ReferenceBook:
+    """Price-time priority by brute force; order ids are given in arrival order."""
+
+    def __init__(self) -> None:
+        self.orders: dict[int, ModelOrder] = {}
+        # The guard, when set, allows min(cap, asked + slack) lots of each owned maker fill.
+        self.guard_cap: int | None = None
+        self.guard_slack = 0
+
+    def allowed(self, asked: int) -> int:
+        assert self.guard_cap is not None
+        return min(self.guard_cap, asked + self.guard_slack)
+
+    def side(self, is_buy: bool) -> list[ModelOrder]:
+        """Live orders of one side, best price first, then time."""
+        orders = [o for o in self.orders.values() if o.is_buy == is_buy]
+        return sorted(orders, key=lambda o: (-o.price if is_buy else o.price, o.order_id))
+
+    def submit(self, order_id: int, owner, is_buy: bool, price: int | None, qty: int, tif: str) -> Expected:
+        if price is None:
+            tif = IOC
+        makers = self.side(not is_buy)
+
+        def acceptable(maker: ModelOrder) -> bool:
+            return price is None or (maker.price <= price if is_buy else maker.price >= price)
+
+        expected = Expected([], [], [], None, 0, False)
+        if makers and acceptable(makers[0]) and tif == ALO:
+            expected.refused = True
+            return expected
+        for maker in makers:
+            if not qty or not acceptable(maker):
+                break
+            if owner is not None and maker.owner == owner:
+                del self.orders[maker.order_id]
+                expected.self_trade_cancels.append(maker.order_id)
+                continue
+            take = min(maker.qty, qty)
+            stop = False
+            if self.guard_cap is not None and maker.owner is not None and self.allowed(take) < take:
+                stop, take = True, self.allowed(take)
+                if take <= 0:
+                    del self.orders[maker.order_id]
+                    expected.guard_cancels.append(maker.order_id)
+                    continue
+            maker.qty -= take
+            qty -= take
+            expected.fills.append((maker.order_id, maker.price, take))
+            if maker.qty == 0:
+                del self.orders[maker.order_id]
+            elif stop:
+                del self.orders[maker.order_id]
+                expected.guard_cancels.append(maker.order_id)
+        if qty:
+            if tif == IOC:
+                expected.unfilled = qty
+            else:
+                self.orders[order_id] = ModelOrder(order_id, owner, is_buy, price, qty)
+                expected.resting = qty
+        return expected
+
+
+def snapshot(book: OrderBook) -> tuple:
+    """Everything observable about a book's open orders, in priority order."""
+    return tuple(tuple((o.order_id, o.owner, o.price, o.qty, o.size) for o in book.iter_side(is_buy))
+                 for is_buy in (True, False))
+
+
+# ---- the stateful test ----------------------------------------------------------------------------
+class BookMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.book = OrderBook()
+        self.model = ReferenceBook()
+        self.next_id = 0
+        self.hooked: list[Fill] = []            # what on_fill heard during the current submission
+        self.guard_asked: list[tuple[Order, int]] = []
+        self.book.on_fill = self.hooked.append
+        self.seen: dict[int, Order] = {}        # every order that ever rested, by id
+        self.filled: dict[int, int] = {}        # lots filled as maker, by id
+        self.gone: set[int] = set()             # ids cancelled or filled out: they must never come back
+
+    # -- helpers
+    def _guard(self, maker: Order, qty: int) -> int:
+        self.guard_asked.append((maker, qty))
+        return self.model.allowed(qty)
+
+    def _submit(self, owner, is_buy: bool, price: int | None, qty: int, tif: str) -> None:
+        self.next_id += 1
+        order_id = self.next_id
+        before = snapshot(self.book)
+        self.hooked.clear()
+        self.guard_asked.clear()
+        expected = self.model.submit(order_id, owner, is_buy, price, qty, tif)
+        result = self.book.submit(order_id, owner, is_buy, price, qty, tif)
+
+        assert [(f.maker.order_id, f.price, f.qty) for f in result.fills] == expected.fills
+        assert [o.order_id for o in result.self_trade_cancels] == expected.self_trade_cancels
+        assert [o.order_id for o in result.guard_cancels] == expected.guard_cancels
+        assert result.refused == expected.refused
+        assert result.unfilled == expected.unfilled
+        assert (result.resting.qty if result.resting else None) == expected.resting
+
+        if result.refused:          # ALO that would cross: nothing happens at all
+            event("ALO refused")
+            assert tif == ALO and price is not None
+            assert not result.fills and result.resting is None and not result.self_trade_cancels
+            assert snapshot(self.book) == before
+            assert self.book.get(order_id) is None
+            return
+
+        # Conservation: every submitted lot is filled, rested or reported unfilled.
+        resting = result.resting.qty if result.resting else 0
+        assert sum(f.qty for f in result.fills) + resting + result.unfilled == qty
+        if price is None or tif == IOC:
+            assert result.resting is None
+
+        # Fills: at the maker's price, never worse than the taker's limit, never against itself or
+        # against an order already gone; the hook heard exactly these fills, in order.
+        assert [id(f) for f in self.hooked] == [id(f) for f in result.fills]
+        for f in result.fills:
+            assert f.price == f.maker.price
+            assert f.taker_id == order_id and f.taker_owner == owner and f.taker_is_buy == is_buy
+            assert f.maker.is_buy != is_buy
+            if price is not None:
+                assert f.price <= price if is_buy else f.price >= price
+            if owner is not None:
+                assert f.maker.owner != owner
+            assert f.maker.order_id not in self.gone
+            assert f.qty > 0
+            self.filled[f.maker.order_id] = self.filled.get(f.maker.order_id, 0) + f.qty
+        for o in result.self_trade_cancels:
+            assert owner is not None and o.owner == owner and not o.live
+        for o in result.guard_cancels:
+            assert o.owner is not None and not o.live
+        for maker, _ in self.guard_asked:
+            assert maker.owner is not None and maker.owner != owner
+
+        # Buyer and seller balance: each maker lost exactly the lots it was filled for here.
+        was = {o[0]: o[3] for side in before for o in side}
+        lost: dict[int, int] = {}
+        for f in result.fills:
+            lost[f.maker.order_id] = lost.get(f.maker.order_id, 0) + f.qty
+        for f in result.fills:
+            assert was[f.maker.order_id] - f.maker.qty == lost[f.maker.order_id]
+            if f.maker.qty == 0:
+                self.gone.add(f.maker.order_id)
+
+        guard_makers = {o.order_id for o in result.guard_cancels}
+        for what, happened in (("fills", result.fills),
+                               ("multi-level sweep", len({f.price for f in result.fills}) > 1),
+                               ("self-trade cancel", result.self_trade_cancels),
+                               ("guard partial fill", guard_makers & lost.keys()),
+                               ("guard cancel, no fill", guard_makers - lost.keys())):
+            if happened:
+                event(what)
+        self.gone.update(o.order_id for o in result.self_trade_cancels)
+        self.gone.update(o.order_id for o in result.guard_cancels)
+        if result.resting is not None:
+            assert result.resting.order_id == order_id and result.resting.live
+            self.seen[order_id] = result.resting
+
+    # -- rules
+    @rule(owner=OWNERS, is_buy=SIDES, price=PRICES, qty=QTYS, tif=TIFS)
+    def limit_order(self, owner, is_buy, price, qty, tif):
+        self._submit(owner, is_buy, price, qty, tif)
+
+    @rule(owner=OWNERS, is_buy=SIDES, offset=st.integers(min_value=-2, max_value=1), qty=QTYS, tif=TIFS)
+    def order_at_touch(self, owner, is_buy, offset, qty, tif):
+        """A limit order a tick or two either side of the opposite best: joins it, crosses it or
+        sits just inside the spread."""
+        best = self.book.best_ask() if is_buy else self.book.best_bid()
+        if best is None:
+            best = 100
+        self._submit(owner, is_buy, best - offset if is_buy else best + offset, qty, tif)
+
+    @rule(owner=OWNERS, is_buy=SIDES, qty=st.integers(min_value=1, max_value=80), tif=TIFS)
+    def market_order(self, owner, is_buy, qty, tif):
+        self._submit(owner, is_buy, None, qty, tif)
+
+    @precondition(lambda self: self.model.orders)
+    @rule(data=st.data())
+    def cancel_open(self, data):
+        order_id = data.draw(st.sampled_from(sorted(self.model.orders)), label="order_id")
+        expected = self.model.orders.pop(order_id)
+        order = self.book.cancel(order_id)
+        assert order is not None and order.order_id == order_id
+        assert order.qty == expected.qty and not order.live
+        assert self.book.get(order_id) is None
+        self.gone.add(order_id)
+
+    @rule(data=st.data())
+    def cancel_unknown(self, data):
+        known_dead = sorted(i for i in range(1, self.next_id + 1) if i not in self.model.orders)
+        ids = st.integers(self.next_id + 1, self.next_id + 100)      # never used
+        if known_dead:
+            ids = st.sampled_from(known_dead) | ids                     # filled, cancelled or refused
+        order_id = data.draw(ids, label="order_id")
+        before = snapshot(self.book)
+        assert self.book.cancel(order_id) is None
+        assert snapshot(self.book) == before
+
+    @precondition(lambda self: self.model.orders)
+    @rule(data=st.data(), is_buy=SIDES, price=PRICES, qty=QTYS)
+    def duplicate_id(self, data, is_buy, price, qty):
+        order_id = data.draw(st.sampled_from(sorted(self.model.orders)), label="order_id")
+        before = snapshot(self.book)
+        with pytest.raises(ValueError):
+            self.book.submit(order_id, None, is_buy, price, qty, GTC)
+        assert snapshot(self.book) == before
+
+    # Mostly no guard, else caps and slacks around the boundary (allowed = asked - 1, 0, ...).
+    GUARD_CAPS = st.sampled_from([None, None, None, 0, 1, 3, 8, 20])
+    GUARD_SLACKS = st.sampled_from([0, 0, 1, -1, -2])
+
+    @initialize(cap=GUARD_CAPS, slack=GUARD_SLACKS)
+    def start_guard(self, cap, slack):
+        self.set_guard(cap, slack)
+
+    @rule(cap=GUARD_CAPS, slack=GUARD_SLACKS)
+    def set_guard(self, cap, slack):
+        self.model.guard_cap, self.model.guard_slack = cap, slack
+        self.book.guard = None if cap is None else self._guard
+
+    # -- invariants
+    @invariant()
+    def never_crossed(self):
+        bid, ask = self.book.best_bid(), self.book.best_ask()
+        if bid is not None and ask is not None:
+            assert bid < ask
+
+    @invariant()
+    def matches_model(self):
+        for is_buy in (True, False):
+            book_side = [(o.order_id, o.owner, o.price, o.qty) for o in self.book.iter_side(is_buy)]
+            model_side = [(o.order_id, o.owner, o.price, o.qty) for o in self.model.side(is_buy)]
+            assert book_side == model_side
+        assert len(self.book) == len(self.model.orders)
+        bids = self.model.side(True)
+        asks = self.model.side(False)
+        assert self.book.best_bid() == (bids[0].price if bids else None)
+        assert self.book.best_ask() == (asks[0].price if asks else None)
+
+    @invariant()
+    def depth_is_live_volume(self):
+        for is_buy in (True, False):
+            volume: dict[int, int] = {}
+            for o in self.model.orders.values():
+                if o.is_buy == is_buy:
+                    volume[o.price] = volume.get(o.price, 0) + o.qty
+            levels = sorted(volume.items(), reverse=is_buy)
+            assert self.book.depth(is_buy, 100) == levels
+            assert self.book.depth(is_buy, 2) == levels[:2]
+            assert self.book.depth(is_buy, 0) == []
+
+    @invariant()
+    def sizes_hold(self):
+        for order_id, order in self.seen.items():
+            assert 0 <= order.qty <= order.size
+            # what filled plus what is left (open, or dropped when cancelled) is exactly the size
+            assert self.filled.get(order_id, 0) + order.qty == order.size
+            assert order.live == (order_id not in self.gone)
+
+    @invariant()
+    def gone_stays_gone(self):
+        live_ids = {o.order_id for is_buy in (True, False) for o in self.book.iter_side(is_buy)}
+        assert not live_ids & self.gone
+        for order_id in self.gone:
+            assert self.book.get(order_id) is None
+
+
+BookMachine.TestCase.settings = settings(stateful_step_count=50)
+TestBookMachine = BookMachine.TestCase
+
+
+# ---- examples -------------------------------------------------------------------------------------
+def fills(result) -> list[tuple[int, int, int]]:
+    return [(f.maker.order_id, f.price, f.qty) for f in result.fills]
+
+
+def test_same_price_fills_in_arrival_order():
+    book = OrderBook()
+    book.submit(1, "a", False, 100, 5)
+    book.submit(2, "b", False, 100, 5)
+    book.submit(3, "c", False, 100, 5)
+    result = book.submit(4, None, True, 100, 7, IOC)
+    assert fills(result) == [(1, 100, 5), (2, 100, 2)]
+    assert [o.order_id for o in book.orders_at(False, 100)] == [2, 3]
+
+
+def test_better_price_fills_first_whatever_its_arrival():
+    book = OrderBook()
+    book.submit(1, "a", True, 99, 5)
+    book.submit(2, "b", True, 101, 5)      # later, but a better bid
+    book.submit(3, "c", True, 100, 5)
+    result = book.submit(4, None, False, 99, 12, IOC)
+    assert fills(result) == [(2, 101, 5), (3, 100, 5), (1, 99, 2)]
+    assert result.unfilled == 0
+
+
+def test_fills_at_maker_price_not_taker_limit():
+    book = OrderBook()
+    book.submit(1, None, False, 100, 5)
+    result = book.submit(2, None, True, 105, 5, GTC)
+    assert fills(result) == [(1, 100, 5)]
+    assert result.resting is None and len(book) == 0
+
+
+def test_partial_fill_of_maker_keeps_its_place():
+    book = OrderBook()
+    book.submit(1, "a", False, 100, 10)
+    book.submit(2, "b", False, 100, 4)
+    result = book.submit(3, None, True, 100, 3, IOC)
+    assert fills(result) == [(1, 100, 3)]
+    maker = book.get(1)
+    assert maker.qty == 7 and maker.size == 10 and maker.live
+    assert [o.order_id for o in book.orders_at(False, 100)] == [1, 2]
+    assert book.depth(False, 5) == [(100, 11)]
+
+
+def test_partial_fill_of_taker_rests_the_rest():
+    book = OrderBook()
+    book.submit(1, None, False, 100, 4)
+    result = book.submit(2, "a", True, 101, 10, GTC)
+    assert fills(result) == [(1, 100, 4)]
+    assert result.resting is book.get(2)
+    assert result.resting.qty == 6 and result.resting.price == 101
+    assert book.best_bid() == 101 and book.best_ask() is None
+
+
+def test_ioc_remainder_does_not_rest():
+    book = OrderBook()
+    book.submit(1, None, False, 100, 4)
+    book.submit(2, None, False, 102, 4)
+    result = book.submit(3, "a", True, 101, 10, IOC)
+    assert fills(result) == [(1, 100, 4)]
+    assert result.unfilled == 6 and result.resting is None
+    assert book.get(3) is None
+    assert book.best_bid() is None and book.best_ask() == 102
+
+
+def test_ioc_that_does_not_cross_is_all_unfilled():
+    book = OrderBook()
+    book.submit(1, None, False, 100, 4)
+    result = book.submit(2, "a", True, 99, 10, IOC)
+    assert not result.fills and result.unfilled == 10 and result.resting is None
+    assert len(book) == 1
+
+
+def test_market_order_on_empty_book():
+    book = OrderBook()
+    result = book.submit(1, "a", True, None, 10, GTC)      # a market order never rests, whatever the tif
+    assert not result.fills and result.resting is None
+    assert result.unfilled == 10 and not result.refused
+    assert len(book) == 0 and book.best_bid() is None and book.best_ask() is None
+
+
+def test_market_order_sweeps_without_limit():
+    book = OrderBook()
+    book.submit(1, None, True, 100, 3)
+    book.submit(2, None, True, 90, 3)
+    book.submit(3, None, True, 1, 3)
+    result = book.submit(4, "a", False, None, 8, ALO)      # ALO means nothing to a market order
+    assert not result.refused
+    assert fills(result) == [(1, 100, 3), (2, 90, 3), (3, 1, 2)]
+    assert book.best_bid() == 1 and book.depth(True, 3) == [(1, 1)]
+
+
+@pytest.mark.parametrize("qty", [0, -1])
+def test_non_positive_qty_is_refused(qty):
+    book = OrderBook()
+    with pytest.raises(ValueError):
+        book.submit(1, None, True, 100, qty)
+    assert len(book) == 0
+
+
+def test_duplicate_live_id_is_refused():
+    book = OrderBook()
+    book.submit(1, "a", True, 100, 5)
+    with pytest.raises(ValueError):
+        book.submit(1, "b", False, 101, 5)
+    with pytest.raises(ValueError):
+        book.submit(1, "b", False, 100, 5, IOC)     # even one that would only have matched
+    assert book.get(1).qty == 5 and book.best_ask() is None
+
+
+def test_cancel_returns_order_and_clears_level():
+    book = OrderBook()
+    book.submit(1, "a", True, 100, 5)
+    book.submit(2, "a", True, 99, 5)
+    order = book.cancel(1)
+    assert order.order_id == 1 and order.qty == 5 and not order.live
+    assert book.best_bid() == 99 and book.depth(True, 5) == [(99, 5)]
+    assert book.cancel(1) is None
+    assert book.cancel(12345) is None
+    result = book.submit(3, None, False, 99, 10, IOC)
+    assert fills(result) == [(2, 99, 5)]
+
+
+def test_self_trade_cancels_the_resting_order():
+    book = OrderBook()
+    book.submit(1, "a", False, 100, 5)
+    book.submit(2, "b", False, 100, 5)
+    book.submit(3, "a", False, 101, 5)
+    result = book.submit(4, "a", True, 101, 8, GTC)
+    assert [o.order_id for o in result.self_trade_cancels] == [1, 3]
+    assert fills(result) == [(2, 100, 5)]
+    assert result.resting.qty == 3 and book.best_bid() == 101 and book.best_ask() is None
+
+
+def test_house_does_not_self_trade_prevent():
+    book = OrderBook()
+    book.submit(1, None, False, 100, 5)
+    result = book.submit(2, None, True, 100, 5, IOC)
+    assert fills(result) == [(1, 100, 5)] and not result.self_trade_cancels
+
+
+def test_alo_that_would_cross_is_refused_whole():
+    book = OrderBook()
+    book.submit(1, "a", False, 100, 5)
+    result = book.submit(2, "b", True, 100, 5, ALO)
+    assert result.refused and not result.fills and result.resting is None
+    assert book.get(2) is None and book.get(1).qty == 5
+
+
+def test_alo_that_does_not_cross_rests():
+    book = OrderBook()
+    book.submit(1, "a", False, 100, 5)
+    result = book.submit(2, "b", True, 99, 5, ALO)
+    assert not result.refused and not result.fills
+    assert result.resting is book.get(2) and result.resting.qty == 5
+    assert result.unfilled == 0
+    assert book.best_bid() == 99
+
+
+def test_guard_allowing_less_fills_part_then_cancels_the_maker():
+    book = OrderBook()
+    asked = []
+
+    def guard(maker, qty):
+        asked.append((maker.order_id, qty))
+        return qty - 1 if maker.order_id == 1 else qty + 1     # one lot short; more than enough
+
+    book.guard = guard
+    book.submit(1, "a", False, 100, 5)
+    book.submit(2, "b", False, 100, 5)
+    result = book.submit(3, None, True, 100, 4, IOC)
+    assert asked == [(1, 4), (2, 1)]
+    assert fills(result) == [(1, 100, 3), (2, 100, 1)]
+    assert [o.order_id for o in result.guard_cancels] == [1]    # 2 was allowed all it was asked
+    assert book.get(1) is None and book.get(2).qty == 4
+    assert book.depth(False, 5) == [(100, 4)]
+    assert result.unfilled == 0
+
+
+def test_guard_allowing_nothing_cancels_without_a_fill():
+    book = OrderBook()
+    book.guard = lambda maker, qty: 0 if maker.owner == "a" else qty
+    book.submit(1, "a", False, 100, 5)
+    book.submit(2, "b", False, 101, 5)
+    result = book.submit(3, None, True, 101, 3, IOC)
+    assert fills(result) == [(2, 101, 3)]
+    assert [o.order_id for o in result.guard_cancels] == [1]
+    assert book.get(1) is None and book.best_ask() == 101
+
+
+def test_guard_not_asked_about_house_orders():
+    book = OrderBook()
+    asked = []
+    book.guard = lambda maker, qty: asked.append(maker) or 0
+    book.submit(1, None, False, 100, 5)
+    result = book.submit(2, "a", True, 100, 5, IOC)
+    assert fills(result) == [(1, 100, 5)] and asked == []
+
+
+def test_on_fill_called_once_per_fill_in_order():
+    book = OrderBook()
+    heard = []
+
+    def on_fill(fill):
+        heard.append(fill)
+        assert fill.maker.qty >= 0       # called as the fill is made, the maker already updated
+
+    book.on_fill = on_fill
+    book.submit(1, "a", False, 100, 2)
+    book.submit(2, "b", False, 100, 2)
+    book.submit(3, "c", False, 101, 2)
+    assert heard == []
+    result = book.submit(4, None, True, 101, 5, IOC)
+    assert len(result.fills) == 3
+    assert [id(f) for f in heard] == [id(f) for f in result.fills]
+    assert [(f.maker.order_id, f.qty) for f in heard] == [(1, 2), (2, 2), (3, 1)]
