@@ -29,6 +29,8 @@ class BackgroundLiquidity:
         self.grid = grid
         self.rng = rng
         self.step = 0                       # ladder step in price units; 0 = no ladder yet
+        self.last_bid = 0                   # the ladder's outermost prices, as last laid out
+        self.last_ask = 0
         self.bids: dict[int, int] = {}      # price units -> house order id
         self.asks: dict[int, int] = {}
 
@@ -54,6 +56,7 @@ class BackgroundLiquidity:
         n = regime.levels
         low_bid = max(top_bid - (n - 1) * step, step)
         high_ask = top_ask + (n - 1) * step
+        self.last_bid, self.last_ask = low_bid, high_ask
         # Drop what fell out of the ladder (or was eaten down) before adding anything, so the
         # house never crosses itself.
         self._prune(book, self.bids, low_bid, top_bid)
@@ -75,6 +78,13 @@ class BackgroundLiquidity:
                 if result.fills:
                     results.append(result)
         return results
+
+    def floor_for(self, is_buy: bool) -> int | None:
+        """The furthest price a taker may reach: one step inside the ladder's outermost level, so that
+        no taker, however large, can empty a side of the book."""
+        if not self.step:
+            return None
+        return self.last_ask - self.step if is_buy else self.last_bid + self.step
 
     def clear(self, book: OrderBook) -> None:
         for side in (self.bids, self.asks):

@@ -30,7 +30,9 @@ from .liquidity import BackgroundLiquidity
 from .model import PricePath, Regime, taker_size_usd
 
 DETAIL_WINDOW_S = 60.0          # an idle market is simulated event by event for this last stretch
-TAKER_REACH_SPREADS = 6.0       # a taker accepts prices up to this many spreads beyond the mid
+TAKER_REACH_SPREADS = 9.0       # a taker accepts prices up to this many spreads beyond the mid (was 6:
+                                # a large taker may now sweep ~9 bps into a 1 bp market, so quotes 10 bps
+                                # out fill now and then; majors' 28-level ladder always reaches beyond it)
 CANDLE_MINUTES_KEPT = 3 * 24 * 60
 TRADES_KEPT = 500
 
@@ -198,6 +200,7 @@ class Market:
         for trade in result.fills:
             self._print(trade)
         if result.resting is not None:
+            result.resting.size = lots      # the order's size, not just what rested after it took liquidity
             self.agent_orders[order_id] = OrderInfo(result.resting, owner, tif, self.now, tag)
         return order_id, result
 
@@ -238,6 +241,7 @@ class Market:
         self._recentre()
         if event.is_taker:
             self._taker()
+            self._recentre()    # fast makers refill what the taker swept, at the same instant
         self._after_event()
 
     def _after_event(self) -> None:
@@ -250,17 +254,17 @@ class Market:
         if until <= self.now:
             return
         self.house.clear(self.book)
-
-        def minute(t: float, o: float, h: float, lo: float, c: float, volume: float) -> None:
-            self.minutes_skipped += 1
-            self._record_mid(t - 1e-9, o, candle=False)
-            self._candle_point(t - 1e-9, o)
-            self._candle_point(t - 1e-9, h)
-            self._candle_point(t - 1e-9, lo)
-            self._candle_point(t - 1e-9, c, volume)
-            self._record_mid(t, c, candle=False)
-
-        self.path.skip_to(until, minute)
+        skipped = self.path.skip_to(until)
+        if skipped is not None:
+            self.minutes_skipped += len(skipped.ends)
+            self.mid_times.extend(skipped.ends)
+            self.mid_values.extend(skipped.closes)
+            rows = list(zip(skipped.ends, skipped.opens, skipped.highs, skipped.lows, skipped.closes,
+                            skipped.volumes))
+            end, o, h, lo, c, v = rows[0]
+            self._merge_candle(int((end - 1e-9) // 60), o, h, lo, c, v)    # may finish a started minute
+            self.candles.extend(Candle(int((end - 1e-9) // 60), o, h, lo, c, v)
+                                for end, o, h, lo, c, v in rows[1:][-CANDLE_MINUTES_KEPT:])
         self.now = self.path.time
         self._recentre()
 
@@ -277,10 +281,13 @@ class Market:
         usd = taker_size_usd(rng, regime)
         is_buy = self.path.log_mid_ahead() > self.path.log_mid if informed else coin
         reach = TAKER_REACH_SPREADS * regime.spread_bps / 1e4
+        bound = self.house.floor_for(is_buy)
         if is_buy:
             limit = self.grid.price_up(mid * (1 + reach))
+            limit = limit if bound is None else min(limit, bound)
         else:
             limit = self.grid.price_down(mid * (1 - reach))
+            limit = limit if bound is None else max(limit, bound)
         lots = self.grid.lots_for_usd(usd, max(int(mid * self.grid.price_scale), 1))
         if lots <= 0 or limit <= 0:
             return
@@ -326,6 +333,16 @@ class Market:
         self.mid_values.append(mid)
         if candle:
             self._candle_point(t, mid)
+
+    def _merge_candle(self, minute: int, o: float, h: float, lo: float, c: float, volume: float) -> None:
+        candle = self.candles[-1] if self.candles else None
+        if candle is not None and candle.minute == minute:
+            candle.high = max(candle.high, h)
+            candle.low = min(candle.low, lo)
+            candle.close = c
+            candle.volume += volume
+        else:
+            self.candles.append(Candle(minute, o, h, lo, c, volume))
 
     def _candle_point(self, t: float, price: float, volume: float = 0.0) -> None:
         minute = int(t // 60)

@@ -17,10 +17,16 @@ import random
 from collections import deque
 from dataclasses import asdict, dataclass, fields, replace
 
+import numpy as np
+
 SECONDS_PER_YEAR = 365 * 24 * 3600      # perps trade around the clock
 INFORMED_HORIZON_S = 10.0               # how far ahead informed takers see the mid
-TAKER_SIZE_SIGMA = 1.0                  # log-normal spread of taker sizes
-TAKER_SIZE_CAP = 25.0                   # no single taker beyond 25x the median
+TAKER_SIZE_SIGMA = 1.5                  # log-normal spread of taker sizes (was 1.0): a heavier tail, as real
+                                        # trade sizes have, so a few takers sweep several levels (what fills
+                                        # quotes a few bps out) while most only nibble at the touch
+TAKER_SIZE_CAP = 50.0                   # no single taker beyond 50x the median (was 25x, room for the heavier
+                                        # tail; binds for ~0.5% of takers). Kept below half the depth of a
+                                        # mid or small tier's 20-level ladder, so no taker can empty a side
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,18 @@ class Regime:
     @property
     def event_rate_per_second(self) -> float:
         return (self.updates_per_minute + self.taker_rate_per_minute) / 60.0
+
+
+@dataclass(slots=True)
+class SkippedMinutes:
+    """A fast-forwarded stretch, one entry per step: when it ended and its mid OHLC and volume."""
+
+    ends: list[float]
+    opens: list[float]
+    highs: list[float]
+    lows: list[float]
+    closes: list[float]
+    volumes: list[float]
 
 
 @dataclass(slots=True)
@@ -113,32 +131,45 @@ class PricePath:
         self.time = now
         self._extend(now + INFORMED_HORIZON_S)
 
-    def skip_to(self, until: float, on_minute) -> None:
-        """Jump the walk to ``until`` in whole steps of at most a minute, without individual events.
+    def skip_to(self, until: float) -> "SkippedMinutes | None":
+        """Jump the walk to ``until`` in steps of at most a minute (aligned to the minute), without
+        individual events.
 
         Used for stretches where nobody has an order in the book: the mid's law is the same as
-        event by event (the increments of a Brownian motion add up), and each step reports an
-        OHLC with a high and low drawn from the exact Brownian-bridge maximum.
+        event by event (the increments of a Brownian motion add up), and each step's high and low
+        are drawn from the exact distribution of a Brownian bridge's maximum and minimum. The
+        stretch is drawn at once with numpy, from one seed taken from the market's own generator,
+        so it stays deterministic and costs microseconds per simulated day.
         """
         self._plan.clear()
-        regime, rng = self.regime, self.rng
-        while self.time < until:
-            dt = min(60.0 - self.time % 60.0, until - self.time)
-            if dt <= 1e-9:
-                dt = min(60.0, until - self.time)
-            var = regime.volatility_annual ** 2 * dt / SECONDS_PER_YEAR
-            start = self.log_mid
-            end = start + self._drift(dt) + math.sqrt(var) * rng.gauss(0.0, 1.0) + self._jumps(dt)
-            rise = math.sqrt((end - start) ** 2 - 2.0 * var * math.log(1.0 - rng.random()))
-            fall = math.sqrt((end - start) ** 2 - 2.0 * var * math.log(1.0 - rng.random()))
-            high = (start + end + rise) / 2.0
-            low = (start + end - fall) / 2.0
-            takers = _poisson(rng, regime.taker_rate_per_minute * dt / 60.0)
-            volume = takers * regime.taker_size_usd * math.exp(TAKER_SIZE_SIGMA ** 2 / 2.0)
-            self.time += dt
-            self.log_mid = end
-            on_minute(self.time, math.exp(start), math.exp(high), math.exp(low), math.exp(end), volume)
+        if until <= self.time + 1e-9:
+            self._extend(self.time + INFORMED_HORIZON_S)
+            return None
+        regime = self.regime
+        first_boundary = (math.floor(self.time / 60.0) + 1.0) * 60.0
+        ends = np.append(np.arange(first_boundary, until - 1e-9, 60.0), until)
+        starts = np.concatenate(([self.time], ends[:-1]))
+        dt = ends - starts
+        gen = np.random.default_rng(self.rng.getrandbits(64))
+        var = regime.volatility_annual ** 2 * dt / SECONDS_PER_YEAR
+        steps = self._drift_rate() * dt + np.sqrt(var) * gen.standard_normal(len(dt))
+        if regime.jump_rate_per_hour > 0.0 and regime.jump_bps > 0.0:
+            for i, count in enumerate(gen.poisson(regime.jump_rate_per_hour * dt / 3600.0)):
+                if count:
+                    sizes = gen.exponential(regime.jump_bps * 1e-4, count)
+                    steps[i] += float(np.sum(np.where(gen.random(count) < 0.5, sizes, -sizes)))
+        closes = self.log_mid + np.cumsum(steps)
+        opens = np.concatenate(([self.log_mid], closes[:-1]))
+        move2 = (closes - opens) ** 2
+        highs = (opens + closes + np.sqrt(move2 - 2.0 * var * np.log1p(-gen.random(len(dt))))) / 2.0
+        lows = (opens + closes - np.sqrt(move2 - 2.0 * var * np.log1p(-gen.random(len(dt))))) / 2.0
+        takers = gen.poisson(regime.taker_rate_per_minute * dt / 60.0)
+        volumes = takers * mean_taker_size_usd(regime)
+        self.time = float(until)
+        self.log_mid = float(closes[-1])
         self._extend(self.time + INFORMED_HORIZON_S)
+        return SkippedMinutes(ends.tolist(), np.exp(opens).tolist(), np.exp(highs).tolist(),
+                              np.exp(lows).tolist(), np.exp(closes).tolist(), volumes.tolist())
 
     # ---- internals ----------------------------------------------------------------------------
     def _extend(self, horizon: float) -> None:
@@ -154,10 +185,13 @@ class PricePath:
             last_time += dt
             self._plan.append(PlannedEvent(last_time, last_mid, rng.random() < taker_share))
 
-    def _drift(self, dt: float) -> float:
+    def _drift_rate(self) -> float:
+        """Log drift per second: the trend, less the Ito term that keeps the mid's mean on the trend."""
         regime = self.regime
-        return (regime.drift_bps_per_hour * 1e-4 / 3600.0
-                - regime.volatility_annual ** 2 / (2.0 * SECONDS_PER_YEAR)) * dt
+        return regime.drift_bps_per_hour * 1e-4 / 3600.0 - regime.volatility_annual ** 2 / (2.0 * SECONDS_PER_YEAR)
+
+    def _drift(self, dt: float) -> float:
+        return self._drift_rate() * dt
 
     def _jumps(self, dt: float) -> float:
         regime = self.regime
@@ -170,16 +204,29 @@ class PricePath:
         return move
 
 
+def mean_taker_size_usd(regime: Regime) -> float:
+    """The mean of ``taker_size_usd``: a log-normal capped at ``TAKER_SIZE_CAP`` medians,
+    E[min(X, c)] = m e^(s^2/2) Phi((ln(c/m) - s^2)/s) + c (1 - Phi(ln(c/m)/s))."""
+    m, s, cap = regime.taker_size_usd, TAKER_SIZE_SIGMA, TAKER_SIZE_CAP
+    k = math.log(cap)
+
+    def phi(x: float) -> float:
+        return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+    return m * (math.exp(s * s / 2.0) * phi((k - s * s) / s) + cap * (1.0 - phi(k / s)))
+
+
 def taker_size_usd(rng: random.Random, regime: Regime) -> float:
     size = regime.taker_size_usd * math.exp(TAKER_SIZE_SIGMA * rng.gauss(0.0, 1.0))
     return min(size, TAKER_SIZE_CAP * regime.taker_size_usd)
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
-    """A Poisson draw: Knuth's product method for small means, a rounded normal for large ones."""
+    """A Poisson draw: Knuth's product method for small means, a rounded normal for larger ones
+    (where the two agree closely and the normal costs one draw instead of ``lam``)."""
     if lam <= 0.0:
         return 0
-    if lam > 50.0:
+    if lam > 12.0:
         return max(0, round(rng.gauss(lam, math.sqrt(lam))))
     limit, k, p = math.exp(-lam), 0, rng.random()
     while p > limit:
