@@ -6,8 +6,11 @@ reports. Prices are integer price units and sizes integer lots (see ``grid.py``)
 Layout, chosen for speed in pure Python:
 - one ``SortedList`` of the occupied prices per side, so the best price is ``[0]`` or ``[-1]``;
 - one ``Level`` per occupied price: a FIFO ``deque`` of orders plus the live count and volume;
-- cancellation is lazy: a cancelled order is marked dead and skipped when matching reaches it, so a
-  cancel is O(1) except when it empties its level (then O(log levels) to drop the price).
+- cancellation is lazy: a cancelled order is marked dead and skipped when matching reaches it;
+- so are emptied levels: a level whose last order is cancelled keeps its place in the sorted prices
+  (an order at that price soon after, the common case near the touch, reuses it for free) and is
+  dropped when it reaches the top of the book, or when empty levels outnumber live ones.
+So a cancel is O(1), and the sorted lists change only when a price is first used or finally dropped.
 """
 
 from __future__ import annotations
@@ -70,15 +73,16 @@ class Result:
     """What a submission did: its fills, the order left resting (if any), orders cancelled by
     self-trade prevention, and whether it was refused (ALO that would cross)."""
 
-    __slots__ = ("fills", "resting", "self_trade_cancels", "guard_cancels", "refused", "unfilled")
+    # Class-level defaults: most submissions only rest, so only ``fills`` is made per instance; the
+    # rarely used lists are created by the book when first needed.
+    resting: Order | None = None
+    self_trade_cancels: list[Order] = ()     # type: ignore[assignment]
+    guard_cancels: list[Order] = ()          # type: ignore[assignment]  # orders the guard stopped
+    refused = False
+    unfilled = 0            # lots neither filled nor rested (IOC remainder)
 
     def __init__(self) -> None:
         self.fills: list[Fill] = []
-        self.resting: Order | None = None
-        self.self_trade_cancels: list[Order] = []
-        self.guard_cancels: list[Order] = []    # resting orders the guard stopped (see OrderBook.guard)
-        self.refused = False
-        self.unfilled = 0       # lots neither filled nor rested (IOC remainder)
 
     @property
     def filled(self) -> int:
@@ -105,6 +109,7 @@ class OrderBook:
         # The best prices, cached: the sorted lists are only consulted when a best level empties.
         self._best_bid: int | None = None
         self._best_ask: int | None = None
+        self._empty = {True: 0, False: 0}  # emptied levels still listed, per side (True = bids)
 
     # ---- queries ------------------------------------------------------------------------------
     def best_bid(self) -> int | None:
@@ -118,13 +123,17 @@ class OrderBook:
 
     def depth(self, is_buy: bool, levels: int) -> list[tuple[int, int]]:
         """Up to ``levels`` aggregated ``(price, lots)`` pairs from the best price outwards."""
-        if is_buy:
-            prices, book = self.bid_prices, self.bid_levels
-            chosen = prices[-1:-levels - 1:-1] if levels else []
-        else:
-            prices, book = self.ask_prices, self.ask_levels
-            chosen = prices[:levels]
-        return [(p, book[p].volume) for p in chosen]
+        book = self.bid_levels if is_buy else self.ask_levels
+        found: list[tuple[int, int]] = []
+        if levels <= 0:
+            return found
+        for price in (reversed(self.bid_prices) if is_buy else self.ask_prices):
+            level = book[price]
+            if level.count:
+                found.append((price, level.volume))
+                if len(found) == levels:
+                    break
+        return found
 
     def orders_at(self, is_buy: bool, price: int) -> Iterator[Order]:
         """Live orders at one price, in time priority."""
@@ -156,11 +165,12 @@ class OrderBook:
         if order_id in self.orders:
             raise ValueError(f"duplicate order id {order_id}")
         result = Result()
+        best = self._best_ask if is_buy else self._best_bid
         if price is None:
             tif = IOC
-            crosses = (self._best_ask if is_buy else self._best_bid) is not None
+            crosses = best is not None
         else:
-            crosses = self.would_cross(is_buy, price)
+            crosses = best is not None and (best <= price if is_buy else best >= price)
         if not crosses:
             remaining = qty
         elif tif == ALO:
@@ -189,9 +199,12 @@ class OrderBook:
         level.count -= 1
         level.volume -= order.qty
         if level.count == 0:
-            del levels[order.price]
-            prices.remove(order.price)
-            self._refresh_best(order.is_buy)
+            level.queue.clear()
+            self._empty[order.is_buy] += 1
+            if order.price == (self._best_bid if order.is_buy else self._best_ask):
+                self._refresh_best(order.is_buy)
+            elif self._empty[order.is_buy] > 64 and self._empty[order.is_buy] * 2 > len(levels):
+                self._compact(order.is_buy)
         return order
 
     def would_cross(self, is_buy: bool, price: int) -> bool:
@@ -211,25 +224,61 @@ class OrderBook:
         level.volume -= maker.qty
 
     def _refresh_best(self, is_buy: bool) -> None:
+        """Find the best live price again, dropping emptied levels on the way."""
         if is_buy:
-            self._best_bid = self.bid_prices[-1] if self.bid_prices else None
+            prices, levels, end = self.bid_prices, self.bid_levels, -1
         else:
-            self._best_ask = self.ask_prices[0] if self.ask_prices else None
+            prices, levels, end = self.ask_prices, self.ask_levels, 0
+        best = None
+        while prices:
+            price = prices[end]
+            if levels[price].count:
+                best = price
+                break
+            del prices[end]
+            del levels[price]
+            self._empty[is_buy] -= 1
+        if is_buy:
+            self._best_bid = best
+        else:
+            self._best_ask = best
+
+    def _compact(self, is_buy: bool) -> None:
+        """Drop every emptied level of one side at once (amortised: only when they pile up)."""
+        if is_buy:
+            levels = self.bid_levels
+        else:
+            levels = self.ask_levels
+        live = {price: level for price, level in levels.items() if level.count}
+        levels.clear()
+        levels.update(live)
+        if is_buy:
+            self.bid_prices = SortedList(live)
+        else:
+            self.ask_prices = SortedList(live)
+        self._empty[is_buy] = 0
 
     def _rest(self, order: Order) -> Order:
-        if order.is_buy:
-            prices, levels = self.bid_prices, self.bid_levels
-        else:
-            prices, levels = self.ask_prices, self.ask_levels
         price = order.price
-        level = levels.get(price)
-        if level is None:
-            level = levels[price] = Level()
-            prices.add(price)
-            if order.is_buy:
-                if self._best_bid is None or price > self._best_bid:
-                    self._best_bid = price
-            elif self._best_ask is None or price < self._best_ask:
+        if order.is_buy:
+            level = self.bid_levels.get(price)
+            if level is None:
+                level = self.bid_levels[price] = Level()
+                self.bid_prices.add(price)
+            elif not level.count:
+                self._empty[True] -= 1          # an emptied level comes back to life
+            best = self._best_bid
+            if best is None or price > best:
+                self._best_bid = price
+        else:
+            level = self.ask_levels.get(price)
+            if level is None:
+                level = self.ask_levels[price] = Level()
+                self.ask_prices.add(price)
+            elif not level.count:
+                self._empty[False] -= 1
+            best = self._best_ask
+            if best is None or price < best:
                 self._best_ask = price
         level.queue.append(order)
         level.count += 1
@@ -260,6 +309,8 @@ class OrderBook:
                 if owner is not None and maker.owner == owner:
                     # Self-trade prevention: cancel the resting order, keep matching behind it.
                     self._drop_front(level, maker)
+                    if not result.self_trade_cancels:
+                        result.self_trade_cancels = []
                     result.self_trade_cancels.append(maker)
                     continue
                 take = maker.qty if maker.qty <= qty else qty
@@ -271,6 +322,8 @@ class OrderBook:
                         take = allowed
                         if take <= 0:
                             self._drop_front(level, maker)
+                            if not result.guard_cancels:
+                                result.guard_cancels = []
                             result.guard_cancels.append(maker)
                             continue
                 maker.qty -= take
@@ -285,6 +338,8 @@ class OrderBook:
                     level.count -= 1
                 elif stop:
                     self._drop_front(level, maker)
+                    if not result.guard_cancels:
+                        result.guard_cancels = []
                     result.guard_cancels.append(maker)
                 if on_fill is not None:
                     on_fill(fill)
@@ -293,8 +348,8 @@ class OrderBook:
             del levels[price]
             if is_buy:
                 del prices[0]
-                price = self._best_ask = prices[0] if prices else None
             else:
                 del prices[-1]
-                price = self._best_bid = prices[-1] if prices else None
+            self._refresh_best(not is_buy)
+            price = self._best_ask if is_buy else self._best_bid
         return qty

@@ -536,3 +536,33 @@ def test_on_fill_called_once_per_fill_in_order():
     assert len(result.fills) == 3
     assert [id(f) for f in heard] == [id(f) for f in result.fills]
     assert [(f.maker.order_id, f.qty) for f in heard] == [(1, 2), (2, 2), (3, 1)]
+
+
+def test_emptied_levels_are_reused_dropped_and_compacted_without_changing_the_book():
+    """Cancelling most of a wide book leaves emptied levels behind; whether they are reused, dropped at
+    the top or compacted in bulk, the book must read and match exactly as if they were never there."""
+    book = OrderBook()
+    for i in range(300):                       # 300 bid levels and 300 ask levels, one order each
+        book.submit(i, None, True, 1_000 - i, 5)
+        book.submit(10_000 + i, None, False, 1_001 + i, 5)
+    survivors = {0, 7, 150, 299}
+    for i in range(300):
+        if i not in survivors:
+            book.cancel(i)
+            book.cancel(10_000 + i)
+    assert book.depth(True, 10) == [(1_000 - i, 5) for i in sorted(survivors)]
+    assert book.depth(False, 10) == [(1_001 + i, 5) for i in sorted(survivors)]
+    assert len(book.bid_prices) < 300 and len(book.ask_prices) < 300     # compaction happened
+    # An emptied (or compacted-away) price is usable again, and keeps time priority among newcomers.
+    book.submit(20_000, "a", True, 1_000 - 3, 2)
+    book.submit(20_001, "b", True, 1_000 - 3, 2)
+    assert book.best_bid() == 1_000
+    result = book.submit(30_000, None, False, 1_000 - 3, 9)    # 1000, then 997 (a before b); stops there
+    assert [(f.maker.order_id, f.price, f.qty) for f in result.fills] == [
+        (0, 1_000, 5), (20_000, 997, 2), (20_001, 997, 2)]
+    assert result.resting is None and result.unfilled == 0
+    assert book.best_bid() == 993
+    # Cancelling the best level's last order walks past emptied levels to the next live price.
+    book.cancel(7)
+    assert book.best_bid() == 850
+    assert book.depth(True, 3) == [(850, 5), (701, 5)]
