@@ -16,7 +16,7 @@ import math
 import random
 from typing import Callable
 
-from .book import GTC, OrderBook, Result
+from .book import ALO, GTC, OrderBook, Result
 from .grid import Grid
 from .model import Regime
 
@@ -35,8 +35,11 @@ class BackgroundLiquidity:
         self.asks: dict[int, int] = {}
 
     def recentre(self, book: OrderBook, mid: float, regime: Regime,
-                 next_id: Callable[[], int]) -> list[Result]:
-        """Move the ladder to ``mid``; returns the results of any house order that traded."""
+                 next_id: Callable[[], int], post_only: bool = False) -> list[Result]:
+        """Move the ladder to ``mid``; returns the results of any house order that traded.
+
+        ``post_only`` refills without taking anything: used right after an agent's own order, when
+        the mid has not moved, so that only a moving mid picks quotes off."""
         grid = self.grid
         scale = grid.price_scale
         tick = grid.tick_at(max(int(mid * scale), 1))
@@ -72,7 +75,7 @@ class BackgroundLiquidity:
                 if lots <= 0:
                     continue
                 order_id = next_id()
-                result = book.submit(order_id, None, is_buy, price, lots, GTC)
+                result = book.submit(order_id, None, is_buy, price, lots, ALO if post_only else GTC)
                 if result.resting is not None:
                     side[price] = order_id
                 if result.fills:

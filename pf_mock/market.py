@@ -202,6 +202,8 @@ class Market:
         if result.resting is not None:
             result.resting.size = lots      # the order's size, not just what rested after it took liquidity
             self.agent_orders[order_id] = OrderInfo(result.resting, owner, tif, self.now, tag)
+        if result.fills:
+            self._recentre(post_only=True)  # the house refills behind an agent's sweep, so no side stays empty
         return order_id, result
 
     def cancel(self, order_id: int) -> Order | None:
@@ -268,8 +270,8 @@ class Market:
         self.now = self.path.time
         self._recentre()
 
-    def _recentre(self) -> None:
-        results = self.house.recentre(self.book, self.path.mid, self.regime, self.next_order_id)
+    def _recentre(self, post_only: bool = False) -> None:
+        results = self.house.recentre(self.book, self.path.mid, self.regime, self.next_order_id, post_only)
         for result in results:
             for trade in result.fills:
                 self._print(trade)
