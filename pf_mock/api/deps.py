@@ -16,7 +16,9 @@ def api_key(request: Request) -> str | None:
     auth = request.headers.get("authorization")
     if auth:
         scheme, _, token = auth.partition(" ")
-        return token.strip() if scheme.lower() == "bearer" and token.strip() else auth.strip()
+        if scheme.lower() == "bearer":
+            return token.strip() or None    # "Bearer" with nothing after it is no key at all
+        return auth.strip()
     return request.headers.get("x-api-key")
 
 

@@ -1,0 +1,1 @@
+"""Reference clients of the Purple Flea market-making API, run against pf-mock."""
