@@ -24,6 +24,8 @@ from .market import AgentFill, Market
 from .model import Regime
 
 MIN_REFRESH_INTERVAL_S = 0.5
+MAX_ADVANCE_S = 7 * 24 * 3600    # one clock advance: a week of live markets is minutes of work; more could stall
+MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)
 
 # (lowest, highest, lowest excluded) for each regime field a client may set.
 _REGIME_RANGES = {
@@ -46,6 +48,36 @@ def _describe_range(low, high, strict) -> str:
     if high is not None:
         parts.append(f"at most {high:g}")
     return " and ".join(parts) or "any number"
+
+
+def regime_expectation(key: str) -> str:
+    """What the regime field ``key`` takes, e.g. "a number above 0 and at most 10000"."""
+    allowed = _describe_range(*_REGIME_RANGES.get(key, (None, None, False)))
+    return allowed if allowed == "any number" else f"a number {allowed}"
+
+
+def regime_problem(key: str, value) -> str | None:
+    """What is wrong with ``value`` for the client-settable regime field ``key`` (None if nothing).
+    Shared by the regime route and the scenario loader, so both accept exactly the same values."""
+    if key not in Regime.EDITABLE:
+        return f"{key} is not a regime field; use one of {', '.join(Regime.EDITABLE)}."
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+        return f"{key} must be a number."
+    low, high, strict = _REGIME_RANGES.get(key, (None, None, False))
+    if (low is not None and (value <= low if strict else value < low)) or (high is not None and value > high):
+        return f"{key} is out of range ({_describe_range(low, high, strict)})."
+    return None
+
+
+MOVE_BPS_EXPECTED = "a number above -10000 and at most 100000"
+
+
+def move_problem(move_bps) -> str | None:
+    """What is wrong with a jump of ``move_bps`` (None if nothing); shared like ``regime_problem``."""
+    if not (isinstance(move_bps, (int, float)) and not isinstance(move_bps, bool) and math.isfinite(move_bps)
+            and -10_000 < move_bps <= 100_000):
+        return f"move_bps must be {MOVE_BPS_EXPECTED}."
+    return None
 
 
 @dataclass(frozen=True)
@@ -132,6 +164,8 @@ class Exchange:
         self._live: dict[str, dict[str, None]] = {}     # symbol -> agents with a live session there
         self._taker_kind = "quote"
         self._registrations = 0
+        self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
+        self.scenario_run = None                  # that scenario's pending events check this is still theirs
 
     # ---- time and markets ---------------------------------------------------------------------
     def now(self) -> float:
@@ -146,11 +180,13 @@ class Exchange:
 
     def advance(self, seconds: float) -> float:
         """Manual clock only: move time forward, then bring every market with live agent business to
-        the new instant (idle markets stay lazy; they catch up, identically, when next touched)."""
+        the new instant (idle markets stay lazy and catch up when next touched)."""
         if not hasattr(self.clock, "advance"):
             raise ApiError(409, "clock_not_manual", "The clock is in realtime mode; start with --clock manual.")
-        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0):
-            raise invalid_request("seconds must be a number, zero or more.", field="seconds")
+        if not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and math.isfinite(seconds)
+                and 0 <= seconds <= MAX_ADVANCE_S):
+            raise invalid_request(f"seconds must be a number from 0 to {MAX_ADVANCE_S:g} (a week) per call.",
+                                  field="seconds", limit=MAX_ADVANCE_S)
         self.clock.advance(seconds)
         now = self.now()
         for market in list(self.markets.values()):
@@ -178,8 +214,9 @@ class Exchange:
         return self.markets.get(self.spec(name).symbol)
 
     def jump(self, name: str, move_bps: float) -> Market:
-        if not (isinstance(move_bps, (int, float)) and math.isfinite(move_bps) and -10_000 < move_bps <= 100_000):
-            raise invalid_request("move_bps must be a number above -10000.", field="move_bps")
+        problem = move_problem(move_bps)
+        if problem:
+            raise invalid_request(problem, field="move_bps")
         market = self.market(name)
         market.jump(float(move_bps))
         return market
@@ -187,19 +224,19 @@ class Exchange:
     def set_regime(self, name: str, changes: dict) -> Market:
         market = self.market(name)
         for key, value in changes.items():
-            if key not in Regime.EDITABLE:
-                raise invalid_request(f"{key} is not a regime field; use one of {', '.join(Regime.EDITABLE)}.",
-                                      field=key)
-            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
-                raise invalid_request(f"{key} must be a number.", field=key)
-            low, high, strict = _REGIME_RANGES.get(key, (None, None, False))
-            if (low is not None and (value <= low if strict else value < low)) or (high is not None and value > high):
-                raise invalid_request(f"{key} is out of range ({_describe_range(low, high, strict)}).", field=key)
+            problem = regime_problem(key, value)
+            if problem:
+                raise invalid_request(problem, field=key)
         regime = market.regime.with_changes(**{k: float(v) for k, v in changes.items()})
         market.set_regime(regime)
         return market
 
     # ---- agents -------------------------------------------------------------------------------
+    def agent_for_key(self, key: str) -> Agent | None:
+        """The agent that holds ``key``, if any; unlike ``authenticate`` it never provisions one."""
+        agent_id = self._keys.get(key)
+        return self.agents.get(agent_id) if agent_id is not None else None
+
     def authenticate(self, key: str | None) -> Agent:
         if not key:
             raise unauthorized()
@@ -210,7 +247,10 @@ class Exchange:
             raise invalid_key("Malformed API key: expected pf_test_ or pf_live_ followed by at least 8 of [A-Za-z0-9_].")
         if self.config.strict_auth:
             raise invalid_key("Unknown API key; register with POST /v1/agents/register.")
-        return self._add_agent(agent_id_for_key(key), key)
+        agent_id = agent_id_for_key(key)
+        while agent_id in self.agents:      # a registered agent already took that name
+            agent_id = agent_id_for_key(agent_id + key)
+        return self._add_agent(agent_id, key)
 
     def register(self, agent_id: str | None = None) -> Agent:
         if agent_id is not None:
@@ -366,6 +406,7 @@ class Exchange:
             until: float | None = None) -> PnlReport:
         now = self.now()
         until = now if until is None else min(until, now)
+        since_given = since
         since = agent.created_at if since is None else since
         if since > until:
             raise invalid_request("since must not be after until.", field="since")
@@ -376,10 +417,13 @@ class Exchange:
         else:
             self.sync(agent)
             symbols, name = sorted(agent.ledgers), None
+        # With no ``since`` the window starts before the agent's first fill, even one made at the very
+        # instant the agent was created (a manual clock that has not moved): (since, until] would drop it.
+        start = -math.inf if since_given is None else since
         total = PnlWindow()
         for s in symbols:
             market = self.markets[s]
-            total = total + PnlWindow.of(agent.ledgers[s], since, until, market.mid_at(since),
+            total = total + PnlWindow.of(agent.ledgers[s], start, until, market.mid_at(start),
                                          market.mid if until >= market.now else market.mid_at(until))
         return PnlReport(name, since, until, total)
 
@@ -394,8 +438,9 @@ class Exchange:
                 missing = f"{side}_size" if size is None else f"{side}_price"
                 raise invalid_request(f"A {side} needs both {side}_price and {side}_size.", field=missing)
             for name, value in ((f"{side}_price", price), (f"{side}_size", size)):
-                if value is not None and not (math.isfinite(value) and value > 0):
-                    raise invalid_request(f"{name} must be a positive number.", field=name)
+                if value is not None and not (0 < value <= MAX_QUOTE_NUMBER):
+                    raise invalid_request(f"{name} must be a positive number up to {MAX_QUOTE_NUMBER:g}.",
+                                          field=name)
         if req.bid_price is None and req.ask_price is None:
             raise invalid_request("A quote needs at least one whole side: bid_price and bid_size, or ask_price "
                                   "and ask_size.", field="bid_price")
@@ -408,8 +453,8 @@ class Exchange:
                                   field="refresh_interval_seconds")
         for name in GUARDRAILS:
             value = getattr(req, name)
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise invalid_request(f"{name} must be a positive number.", field=name)
+            if value is not None and not (0 < value <= MAX_QUOTE_NUMBER):
+                raise invalid_request(f"{name} must be a positive number up to {MAX_QUOTE_NUMBER:g}.", field=name)
 
     def _configure_session(self, agent: Agent, market: Market, session: Session, req: QuoteRequest) -> None:
         for name in GUARDRAILS:
@@ -434,6 +479,7 @@ class Exchange:
         """Post what the guardrails allow of a bid and an ask (``(units, lots)`` or None)."""
         bid_out, ask_out = SideOutcome(), SideOutcome()
         if self._spread_too_wide(agent, market, session):
+            market.cancel_all(agent.agent_id)       # paused: nothing of the session rests in the book
             self._set_status(agent, market, session, PAUSED, "market_spread_wide")
             for side, out in ((bid, bid_out), (ask, ask_out)):
                 if side is not None:
@@ -450,7 +496,7 @@ class Exchange:
                 if lots <= 0 or market.grid.notional(units, lots) < MIN_NOTIONAL_USD:
                     out.skipped = "max_inventory"
                     continue
-            if tif == ALO and market.book._would_cross(is_buy, units):
+            if tif == ALO and market.book.would_cross(is_buy, units):
                 out.skipped = "would_cross"
                 continue
             self._taker_kind = "quote"
@@ -527,6 +573,8 @@ class Exchange:
         if self.margin_required(agent, {market.symbol: notional}) > self.equity(agent):
             session.reason = "insufficient_balance"
             return
+        if session.reason == "insufficient_balance":
+            session.reason = None
         self._post(agent, market, session, sides[0], sides[1], shape.tif)
 
     def _headroom(self, session: Session, lots: int, market: Market, is_buy: bool) -> int | None:
@@ -536,6 +584,19 @@ class Exchange:
             return None
         max_lots = math.floor(limit * market.grid.lot_scale / market.mid + 1e-9)
         return max(0, max_lots - lots) if is_buy else max(0, max_lots + lots)
+
+    def _held_side(self, session: Session, lots: int, market: Market) -> bool | None:
+        """The side max_inventory_usd holds (True = bid, False = ask), or None. A side is held once the
+        headroom it has left is under the minimum order: from then on no quote or refresh can post it,
+        so a resting order on it goes too (fills stop at a whole lot under the limit, so |net delta|
+        itself may never quite reach the limit)."""
+        if not lots:
+            return None
+        growing_buy = lots > 0
+        headroom = self._headroom(session, lots, market, growing_buy)
+        if headroom is None or headroom * market.mid / market.grid.lot_scale >= MIN_NOTIONAL_USD:
+            return None
+        return growing_buy
 
     def _spread_too_wide(self, agent: Agent, market: Market, session: Session) -> bool:
         limit = session.guard("max_spread_bps")
@@ -584,17 +645,6 @@ class Exchange:
                 if stop_loss is not None and self._session_pnl(agent, market, session) <= -stop_loss:
                     self._stop(agent, market, session)
                     return traded
-        limit = session.guard("max_inventory_usd")
-        if limit is not None:
-            held = None
-            if ledger.lots and abs(ledger.position * market.mid) >= limit:
-                growing_buy = ledger.lots > 0
-                market.cancel_all(agent.agent_id, is_buy=growing_buy)
-                held = "bid" if growing_buy else "ask"
-            if held:
-                session.reason = f"max_inventory_usd: {held} held"
-            elif session.reason and session.reason.startswith("max_inventory_usd"):
-                session.reason = None
         if session.guard("max_spread_bps") is not None:
             wide = self._spread_too_wide(agent, market, session)
             if wide and session.status == ACTIVE:
@@ -602,6 +652,14 @@ class Exchange:
                 self._set_status(agent, market, session, PAUSED, "market_spread_wide")
             elif not wide and session.status == PAUSED:
                 self._set_status(agent, market, session, ACTIVE, None)
+        held = self._held_side(session, ledger.lots, market)
+        if held is not None:
+            market.cancel_all(agent.agent_id, is_buy=held)
+        if session.status == ACTIVE:        # a paused session's reason stays market_spread_wide
+            if held is not None:
+                session.reason = f"max_inventory_usd: {'bid' if held else 'ask'} held"
+            elif session.reason and session.reason.startswith("max_inventory_usd"):
+                session.reason = None
         return traded
 
     def _stop(self, agent: Agent, market: Market, session: Session) -> None:
@@ -616,8 +674,8 @@ class Exchange:
         session = agent.sessions.get(market.symbol) if agent else None
         if session is None:
             return lots
-        if not session.live:
-            return 0        # a paused or stopped session never trades
+        if session.status != ACTIVE:
+            return 0        # an idle, paused or stopped session never trades
         ledger = agent.ledger(market.symbol, market.grid.lot_scale)
         headroom = self._headroom(session, ledger.lots, market, maker.is_buy)
         return lots if headroom is None else min(lots, headroom)
