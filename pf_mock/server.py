@@ -10,6 +10,7 @@ import uvicorn
 from .api import AppOptions, create_app
 from .clock import ManualClock, RealtimeClock
 from .exchange import Exchange, ExchangeConfig
+from .scenarios import apply_scenario, load_scenario
 
 
 @dataclass
@@ -33,12 +34,17 @@ def build_exchange(opts: ServeOptions) -> Exchange:
     clock = ManualClock() if opts.clock == "manual" else RealtimeClock(speed=opts.speed)
     config = ExchangeConfig(seed=opts.seed, starting_balance=opts.starting_balance, strict_auth=opts.strict_auth,
                             maker_rebate_bps=opts.maker_rebate_bps, taker_fee_bps=opts.taker_fee_bps)
-    return Exchange(config, clock)
+    scenario = load_scenario(opts.scenario) if opts.scenario else None     # a bad one fails before anything starts
+    exchange = Exchange(config, clock)
+    if scenario is not None:
+        apply_scenario(exchange, scenario)
+    return exchange
 
 
 def build_app(opts: ServeOptions, exchange: Exchange | None = None):
     exchange = exchange or build_exchange(opts)
-    return create_app(exchange, AppOptions(admin=opts.admin, admin_token=opts.admin_token))
+    return create_app(exchange, AppOptions(admin=opts.admin, admin_token=opts.admin_token,
+                                           rate_limit=opts.rate_limit))
 
 
 class ReadyServer(uvicorn.Server):
@@ -59,10 +65,18 @@ class ReadyServer(uvicorn.Server):
             print(f"pf-mock ready on http://{host}:{self.bound_port} {self.banner}".rstrip(), flush=True)
 
 
+def uvicorn_config(app, opts: ServeOptions) -> uvicorn.Config:
+    """How every pf-mock server runs under uvicorn (``serve`` and ``pf_mock.testing.run_server``)."""
+    return uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning", access_log=False,
+                          lifespan="off")
+
+
 def serve(opts: ServeOptions) -> None:
     app = build_app(opts)
-    config = uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning", access_log=False,
-                            lifespan="off")
-    banner = f"(seed {opts.seed}, clock {opts.clock}{'' if opts.clock == 'manual' else f' x{opts.speed:g}'})"
+    config = uvicorn_config(app, opts)
+    exchange = app.state.exchange       # its seed is the scenario's if --scenario brought one
+    speed = "" if opts.clock == "manual" else f" x{opts.speed:g}"
+    scenario = f", scenario {exchange.scenario_name}" if exchange.scenario_name else ""
+    banner = f"(seed {exchange.seed}, clock {opts.clock}{speed}{scenario})"
     ReadyServer(config, banner).run()
     sys.exit(0)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from ..clock import to_ms
 from ..errors import ApiError
 from ..exchange import Exchange
+from ..scenarios import apply_scenario, load_named, parse_scenario
 from .deps import exchange
-from .schemas import AdvanceBody, JumpBody, RegimeBody, ResetBody
+from .schemas import AdvanceBody, JumpBody, RegimeBody, ResetBody, ScenarioBody
 
 
 async def admin_allowed(request: Request) -> None:
@@ -22,6 +23,11 @@ async def admin_allowed(request: Request) -> None:
 
 
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)])
+
+
+def is_admin_path(path: str) -> bool:
+    """A ``/_mock`` path: never faulted, rate limited or journaled."""
+    return path == "/_mock" or path.startswith("/_mock/")
 
 
 def state(ex: Exchange) -> dict:
@@ -41,8 +47,11 @@ async def get_state(ex: Exchange = Depends(exchange)) -> dict:
 
 
 @router.post("/reset")
-async def reset(body: ResetBody | None = None, ex: Exchange = Depends(exchange)) -> dict:
+async def reset(request: Request, body: ResetBody | None = None, ex: Exchange = Depends(exchange)) -> dict:
+    """Start over: the exchange, and the app's own controls (fault rules, journal, rate-limit buckets)."""
     ex.reset(body.seed if body else None)
+    for start_over in request.app.state.on_reset:
+        start_over(ex)
     return state(ex)
 
 
@@ -62,3 +71,12 @@ async def jump(symbol: str, body: JumpBody, ex: Exchange = Depends(exchange)) ->
 async def regime(symbol: str, body: RegimeBody, ex: Exchange = Depends(exchange)) -> dict:
     market = ex.set_regime(symbol, body.model_dump(exclude_none=True))
     return {"symbol": market.symbol, "regime": market.regime.as_dict(), "timestamp": to_ms(market.now)}
+
+
+@router.post("/scenario")
+async def scenario(body: ScenarioBody, ex: Exchange = Depends(exchange)) -> dict:
+    if (body.name is None) == (body.scenario is None):
+        raise ApiError(400, "invalid_request", "Give exactly one of name (a shipped scenario) and scenario "
+                                               "(an inline document).", field="name")
+    found = load_named(body.name) if body.name is not None else parse_scenario(body.scenario, "inline scenario")
+    return apply_scenario(ex, found).as_dict(ex)

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from ..exchange import Exchange
-from . import admin, errors, markets, mm
+from . import admin, errors, faults, journal, markets, mm, ratelimit
 
 
 @dataclass(frozen=True)
 class AppOptions:
     admin: bool = True                  # serve /_mock at all (--no-admin turns it off)
     admin_token: str | None = None      # if set, /_mock needs X-Admin-Token
+    rate_limit: int | None = None       # requests per minute per key (--rate-limit); None = no limit
 
 
 class JsonBodies:
@@ -32,14 +33,29 @@ class JsonBodies:
 
 def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI:
     options = options or AppOptions()
-    app = FastAPI(title="pf-mock", version="0.1.0",
+    # redirect_slashes=False: a stray trailing slash answers 404 not_found in the contract's error
+    # shape, not an empty-bodied 307 (every non-2xx body is {"error", "message"}).
+    app = FastAPI(title="pf-mock", version="0.1.0", redirect_slashes=False,
                   description="A local, deterministic fake of the Purple Flea market-making API.")
     app.state.exchange = exchange
     app.state.options = options
     errors.install(app)
     app.add_middleware(JsonBodies)
+    # The mock's own controls, outermost last: the journal sees every answer, including a fault's
+    # or the rate limit's, and the rate limit counts requests before any fault rule acts on them.
+    app.state.faults = faults.FaultTable(exchange.seed)
+    app.state.journal = journal.Journal()
+    app.state.rate_limiter = ratelimit.RateLimiter(options.rate_limit) if options.rate_limit is not None else None
+    app.state.on_reset = [lambda ex: app.state.faults.reset(ex.seed), lambda ex: app.state.journal.clear()]
+    app.add_middleware(faults.FaultInjection, table=app.state.faults)
+    if app.state.rate_limiter is not None:
+        app.add_middleware(ratelimit.RateLimit, limiter=app.state.rate_limiter)
+        app.state.on_reset.append(lambda ex: app.state.rate_limiter.clear())
+    app.add_middleware(journal.RequestJournal, journal=app.state.journal)
     app.include_router(markets.router)
     app.include_router(mm.router)
     if options.admin:
         app.include_router(admin.router)
+        app.include_router(faults.router)
+        app.include_router(journal.router)
     return app

@@ -19,7 +19,9 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
 
 
 def _validation_message(error: dict) -> tuple[str | None, str]:
-    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
+    loc = [str(part) for part in error.get("loc", ())]
+    if loc and loc[0] in ("body", "query", "path", "header"):
+        loc = loc[1:]       # where it came from; a field may itself be named "path" (/_mock/faults)
     field = ".".join(loc) or None
     kind = error.get("type", "")
     if kind == "json_invalid":

@@ -3,7 +3,7 @@ every failure becomes the contract's 400 ``invalid_request`` naming the field (s
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Strict
 
@@ -66,6 +66,14 @@ class RegimeBody(Body):
     taker_size_usd: Number | None = None
     jump_rate_per_hour: Number | None = None
     jump_bps: Number | None = None
+
+
+class ScenarioBody(Body):
+    """Either a shipped scenario's ``name`` or a whole inline ``scenario`` document (the TOML schema as
+    JSON); the document itself is checked by ``pf_mock.scenarios.parse_scenario``."""
+
+    name: Text | None = None
+    scenario: dict[str, Any] | None = None
 
 
 Interval = Literal["1m", "5m", "1h"]

@@ -1,0 +1,126 @@
+"""Rate limits (``--rate-limit N``): a token bucket per key, counted on the mock clock.
+
+Each key (the request's API key, or without one the client's host) has a bucket of ``N`` requests that
+refills at ``N`` per minute of mock time, so a client may burst ``N`` requests and then keep up ``N`` a
+minute; on a manual clock, ``POST /_mock/clock/advance`` refills it and no test has to wait. Every
+answer (``/_mock`` aside) carries ``X-RateLimit-Limit`` (N), ``X-RateLimit-Remaining`` (whole requests
+left) and ``X-RateLimit-Reset`` (unix seconds, mock clock, rounded up, when the bucket is full again). A
+request that finds the bucket empty is answered 429 ``rate_limited`` with ``retry_after_seconds`` and
+``Retry-After`` (whole seconds, rounded up, until one request is allowed) and does not reach the
+exchange; it does not use up anything. Off by default: no bucket, no headers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .admin import is_admin_path
+from .deps import api_key
+from .errors import error_response
+
+# Levels are kept in 1/60ths of a request: a request costs 60 and a bucket of N refills N per second,
+# so whole seconds of mock time refill whole numbers exactly.
+COST = 60
+MAX_KEYS = 10_000       # beyond this many buckets, full ones (which are as good as none) are dropped
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int          # whole requests left after this one
+    reset_at: int           # unix seconds (mock clock) when the bucket is full again
+    retry_after: int        # whole seconds until a request is allowed (0 when this one was)
+
+    def headers(self) -> dict[str, str]:
+        headers = {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining),
+                   "X-RateLimit-Reset": str(self.reset_at)}
+        if not self.allowed:
+            headers["Retry-After"] = str(self.retry_after)
+        return headers
+
+
+class RateLimiter:
+    """Token buckets, one per key: capacity ``per_minute``, refilling ``per_minute`` a minute."""
+
+    def __init__(self, per_minute: int):
+        if not (isinstance(per_minute, int) and not isinstance(per_minute, bool) and per_minute >= 1):
+            raise ValueError("the rate limit must be a whole number of requests per minute, 1 or more")
+        self.per_minute = per_minute
+        self.capacity = per_minute * COST
+        self._buckets: dict[str, tuple[float, float]] = {}     # key -> (level, at)
+
+    def clear(self) -> None:
+        self._buckets.clear()
+
+    def level(self, key: str, now: float) -> float:
+        """The bucket's level at ``now`` in 1/60ths of a request (a clock that went back refills nothing)."""
+        level, at = self._buckets.get(key, (self.capacity, now))
+        return min(self.capacity, level + max(0.0, now - at) * self.per_minute)
+
+    def take(self, key: str, now: float) -> Verdict:
+        """Spend one request from ``key``'s bucket at ``now`` if it holds one."""
+        level = self.level(key, now)
+        allowed = level >= COST
+        if allowed:
+            level -= COST
+            if len(self._buckets) >= MAX_KEYS and key not in self._buckets:
+                self._forget_full(now)
+            self._buckets[key] = (level, now)
+        retry_after = 0 if allowed else math.ceil((COST - level) / self.per_minute)
+        reset_at = math.ceil(now + (self.capacity - level) / self.per_minute)
+        return Verdict(allowed, self.per_minute, int(level // COST), reset_at, retry_after)
+
+    def _forget_full(self, now: float) -> None:
+        for key in [k for k in self._buckets if self.level(k, now) >= self.capacity]:
+            del self._buckets[key]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+def client_key(scope: Scope) -> str:
+    """Whose bucket a request draws on: its API key (Bearer or X-API-Key), else its client host."""
+    connection = HTTPConnection(scope)
+    key = api_key(connection)
+    if key:
+        return "key:" + key
+    return "host:" + (connection.client.host if connection.client else "unknown")
+
+
+class RateLimit:
+    """ASGI middleware: answers 429 when the caller's bucket is empty, and adds the headers."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter):
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_admin_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        now = scope["app"].state.exchange.now()
+        verdict = self.limiter.take(client_key(scope), now)
+        if not verdict.allowed:
+            wait = verdict.retry_after
+            response = error_response(
+                429, "rate_limited",
+                f"Rate limit of {verdict.limit} requests per minute reached; retry in {wait} s.",
+                headers=verdict.headers(), retry_after_seconds=wait)
+            await response(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                headers = MutableHeaders(scope=message)
+                for name, value in verdict.headers().items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
