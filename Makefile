@@ -18,7 +18,7 @@ serve: $(STAMP)
 	$(BIN)/pf-mock serve $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
