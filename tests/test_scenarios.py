@@ -427,11 +427,16 @@ def test_installed_the_scenarios_come_from_the_data_package(tmp_path, monkeypatc
     assert setuptools["package-dir"]["pf_mock_scenarios"] == "scenarios"
     assert "pf_mock_scenarios" in setuptools["packages"]
     assert setuptools["package-data"]["pf_mock_scenarios"] == ["*.toml"]
-    package = tmp_path / "site" / "pf_mock_scenarios"
+    # A stand-in package under a name of its own: pf-mock's own install (editable in a checkout, where
+    # pf_mock_scenarios is a namespace path) must not decide what this test sees.
+    fake = "pf_mock_scenarios_installed_copy"
+    package = tmp_path / "site" / fake
     package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
     for name in ("calm", "news_gap"):
         (package / f"{name}.toml").write_text((REPO_FOLDER / f"{name}.toml").read_text())
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setattr(scenarios, "SHIPPED_PACKAGE", fake)
     monkeypatch.setattr(scenarios, "REPO_FOLDER", tmp_path / "not_a_checkout" / "scenarios")
     try:
         assert shipped_names() == ["calm", "news_gap"]
@@ -440,7 +445,7 @@ def test_installed_the_scenarios_come_from_the_data_package(tmp_path, monkeypatc
         with pytest.raises(ScenarioNotFound):
             load_scenario("flash_crash")
     finally:
-        sys.modules.pop("pf_mock_scenarios", None)
+        sys.modules.pop(fake, None)
 
 
 def test_a_missing_file_and_an_unknown_name_are_not_found(tmp_path):
