@@ -191,10 +191,7 @@ class OrderBook:
         if order is None:
             return None
         order.live = False
-        if order.is_buy:
-            prices, levels = self.bid_prices, self.bid_levels
-        else:
-            prices, levels = self.ask_prices, self.ask_levels
+        levels = self.bid_levels if order.is_buy else self.ask_levels
         level = levels[order.price]
         level.count -= 1
         level.volume -= order.qty

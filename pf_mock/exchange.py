@@ -210,7 +210,7 @@ class Exchange:
         return market
 
     def peek(self, name: str) -> Market | None:
-        """The market if it exists, without advancing it."""
+        """The market if it exists, without advancing it (for checks that must not move time)."""
         return self.markets.get(self.spec(name).symbol)
 
     def jump(self, name: str, move_bps: float) -> Market:

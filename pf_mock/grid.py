@@ -65,12 +65,6 @@ class Grid:
         # Rounding up can add a digit (9999.9 -> 10000.0); a coarser tick only ever includes the point.
         return units
 
-    def price_nearest(self, price: float) -> int:
-        down, up = self.price_down(price), self.price_up(price)
-        if down == 0:
-            return up
-        return down if price * self.price_scale - down <= up - price * self.price_scale else up
-
     def to_price(self, units: int) -> float:
         """Units to a float price; the division is correctly rounded, so it prints as the grid value."""
         return units / self.price_scale

@@ -15,7 +15,7 @@ totals after it, so any window is the difference of two snapshots.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ import heapq
 import math
 import random
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from .book import GTC, IOC, Fill, Order, OrderBook, Result
@@ -330,11 +330,10 @@ class Market:
         for oid in dead:
             del self.agent_orders[oid]
 
-    def _record_mid(self, t: float, mid: float, candle: bool = True) -> None:
+    def _record_mid(self, t: float, mid: float) -> None:
         self.mid_times.append(t)
         self.mid_values.append(mid)
-        if candle:
-            self._candle_point(t, mid)
+        self._candle_point(t, mid)
 
     def _merge_candle(self, minute: int, o: float, h: float, lo: float, c: float, volume: float) -> None:
         candle = self.candles[-1] if self.candles else None

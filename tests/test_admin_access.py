@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from conftest import make_exchange
 from pf_mock.api import AppOptions, create_app
 from pf_mock.server import ServeOptions, build_app
+from contract_asserts import assert_error
 
 TOKEN = "s3cret-token"
 SYMBOL = "BTC-PERP"
@@ -45,13 +46,6 @@ def call(client: TestClient, method: str, template: str, headers: dict | None = 
     body = BODIES.get((method, template))
     return client.request(method, path, json=body, headers=headers or {})
 
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"] == code
-    assert isinstance(body["message"], str) and body["message"].strip()
-    return body
 
 
 def snapshot(app, client: TestClient, auth: dict) -> tuple:

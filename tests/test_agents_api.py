@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from conftest import KEY, make_exchange
 from pf_mock.agents import agent_id_for_key
 from pf_mock.api import AppOptions, create_app
+from contract_asserts import assert_error
 
 BALANCE = 10_000.0
 ISSUED_KEY = re.compile(r"^pf_test_[A-Za-z0-9_]{8,}$")
@@ -18,13 +19,6 @@ ISSUED_KEY = re.compile(r"^pf_test_[A-Za-z0-9_]{8,}$")
 def bearer(key: str) -> dict:
     return {"Authorization": f"Bearer {key}"}
 
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"] == code
-    assert isinstance(body["message"], str) and body["message"].strip()
-    return body
 
 
 @pytest.fixture

@@ -12,16 +12,10 @@ from conftest import KEY, make_exchange
 from pf_mock.api import AppOptions, create_app
 from pf_mock.api.faults import FaultTable, default_error_code
 from pf_mock.errors import ApiError
+from contract_asserts import assert_error
 
 SYMBOL = "BTC-PERP"
 
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"] == code
-    assert isinstance(body["message"], str) and body["message"].strip()
-    return body
 
 
 def add_fault(client, **rule) -> dict:

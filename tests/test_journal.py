@@ -10,17 +10,11 @@ from conftest import KEY, OTHER_KEY, make_exchange
 from pf_mock.api import AppOptions, create_app
 from pf_mock.api.journal import CAPACITY, Entry, Journal, parse_body, parse_query
 from pf_mock.clock import DEFAULT_EPOCH, to_ms
+from contract_asserts import assert_error
 
 SYMBOL = "BTC-PERP"
 T0_MS = to_ms(DEFAULT_EPOCH)
 
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"] == code
-    assert isinstance(body["message"], str) and body["message"].strip()
-    return body
 
 
 def journal(client, **params) -> list[dict]:

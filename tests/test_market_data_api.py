@@ -16,6 +16,7 @@ from pf_mock.catalog import load_catalog
 from pf_mock.clock import DEFAULT_EPOCH, ManualClock
 from pf_mock.exchange import Exchange, ExchangeConfig
 from pf_mock.grid import Grid
+from contract_asserts import assert_error, assert_error_shape
 
 START_MS = int(DEFAULT_EPOCH * 1000)
 ITEM_FIELDS = {"symbol", "base", "quote", "sz_decimals", "tick_size", "min_notional_usd", "max_leverage",
@@ -23,25 +24,8 @@ ITEM_FIELDS = {"symbol", "base", "quote", "sz_decimals", "tick_size", "min_notio
 DETAIL_FIELDS = ITEM_FIELDS | {"spread_bps", "volatility_annual", "volume_24h_usd", "high_24h", "low_24h",
                                "change_24h_pct"}
 MARKET_ROUTES = ("", "/price", "/orderbook", "/trades", "/candles")
-SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def assert_error(response, status: int, code: str) -> dict:
-    """The contract's error body: ``{"error": code, "message": "<one sentence>", ...detail}``."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert_error_shape(body)
-    assert body["error"] == code, body
-    return body
-
-
-def assert_error_shape(body) -> None:
-    assert isinstance(body, dict), body
-    assert isinstance(body.get("error"), str) and SNAKE.match(body["error"]), body
-    message = body.get("message")
-    assert isinstance(message, str) and message.strip(), body
-    assert "\n" not in message and message.rstrip().endswith("."), body
-    assert "detail" not in body, body     # never FastAPI's default {"detail": ...}
 
 
 def state(client: TestClient) -> dict:

@@ -13,6 +13,7 @@ import pytest
 from conftest import make_exchange
 from fastapi.testclient import TestClient
 from pf_mock.api import AppOptions, create_app
+from contract_asserts import assert_error
 
 BTC = "BTC-PERP"
 ETH = "ETH-PERP"
@@ -87,15 +88,6 @@ def snapshot(client, headers) -> dict:
         "book": ok(client.get(f"/v1/markets/{BTC}/orderbook", params={"depth": 50})),
     }
 
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"] == code, body
-    assert isinstance(body["message"], str) and body["message"].strip()
-    if field is not None:
-        assert body.get("field") == field, body
-    return body
 
 
 def assert_identities(report: dict) -> None:

@@ -14,19 +14,13 @@ from pf_mock.api import ratelimit
 from pf_mock.api.ratelimit import RateLimiter
 from pf_mock.clock import DEFAULT_EPOCH
 from pf_mock.server import ServeOptions, build_app
+from contract_asserts import assert_error
 
 T0 = DEFAULT_EPOCH
 LIMIT = 5
 PRICE = "/v1/markets/BTC-PERP/price"
 RATE_HEADERS = {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"}
 
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"] == code
-    assert isinstance(body["message"], str) and body["message"].strip()
-    return body
 
 
 def limits(response) -> tuple[int, int, int]:

@@ -26,6 +26,7 @@ from pf_mock import scenarios
 from pf_mock.scenarios import (REPO_FOLDER, InvalidScenario, Jump, RegimeChange, ScenarioNotFound, apply_scenario,
                                list_scenarios, load_named, load_scenario, parse_scenario, shipped_names)
 from pf_mock.server import ServeOptions, build_app, build_exchange
+from contract_asserts import assert_error
 
 SHIPPED = ["calm", "flash_crash", "illiquid_alt", "news_gap", "spread_blowout", "trending_down", "trending_up",
            "volatility_spike"]
@@ -54,13 +55,6 @@ def realised_vol(ex: Exchange, symbol: str, t0: float, t1: float, step: float) -
 def catalog_regime(ex: Exchange, symbol: str):
     return ex.spec(symbol).regime
 
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"] == code
-    assert isinstance(body["message"], str) and body["message"].strip()
-    return body
 
 
 # ---- the shipped set ------------------------------------------------------------------------------
