@@ -1,9 +1,9 @@
-"""The exchange: markets, agents, quotes, hedges, sessions and guardrails. No HTTP in here.
+"""The exchange: markets, agents, quotes, hedges and the accounting of every fill. No HTTP in here.
 
 Every operation first brings the markets it touches to the clock's "now" (they advance lazily), then
 acts at that instant. Markets report fills and events back through the ``MarketObserver`` methods at
-the bottom (``allow_fill``, ``on_fill``, ``after_event``), which is where the guardrails run: at the
-simulated instant of each fill, refresh and price move, in time order.
+the bottom (``allow_fill``, ``on_fill``, ``after_event``); sessions and their guardrails live in
+``guardrails.py`` and run from there, at the simulated instant of each fill, refresh and price move.
 """
 
 from __future__ import annotations
@@ -18,67 +18,15 @@ from .book import ALO, GTC, IOC, TIME_IN_FORCE, Order
 from .catalog import MIN_NOTIONAL_USD, Catalog, UnknownMarket, load_catalog
 from .clock import Clock, ManualClock
 from .errors import ApiError, invalid_key, invalid_request, market_not_found, unauthorized
+from .guardrails import SessionKeeper
 from .ids import public_id
 from .ledger import FillRecord, PnlWindow
 from .market import AgentFill, Market
-from .model import Regime
+from .model import move_problem, regime_problem
 
 MIN_REFRESH_INTERVAL_S = 0.5
 MAX_ADVANCE_S = 7 * 24 * 3600    # one clock advance: a week of live markets is minutes of work; more could stall
 MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)
-
-# (lowest, highest, lowest excluded) for each regime field a client may set.
-_REGIME_RANGES = {
-    "volatility_annual": (0.0, 20.0, False),
-    "spread_bps": (0.0, 10_000.0, True),
-    "depth_usd": (0.0, None, True),
-    "taker_rate_per_minute": (0.0, 6_000.0, False),
-    "informed_share": (0.0, 1.0, False),
-    "drift_bps_per_hour": (None, None, False),
-    "taker_size_usd": (0.0, None, True),
-    "jump_rate_per_hour": (0.0, 3_600.0, False),
-    "jump_bps": (0.0, 5_000.0, False),
-}
-
-
-def _describe_range(low, high, strict) -> str:
-    parts = []
-    if low is not None:
-        parts.append(f"{'above' if strict else 'at least'} {low:g}")
-    if high is not None:
-        parts.append(f"at most {high:g}")
-    return " and ".join(parts) or "any number"
-
-
-def regime_expectation(key: str) -> str:
-    """What the regime field ``key`` takes, e.g. "a number above 0 and at most 10000"."""
-    allowed = _describe_range(*_REGIME_RANGES.get(key, (None, None, False)))
-    return allowed if allowed == "any number" else f"a number {allowed}"
-
-
-def regime_problem(key: str, value) -> str | None:
-    """What is wrong with ``value`` for the client-settable regime field ``key`` (None if nothing).
-    Shared by the regime route and the scenario loader, so both accept exactly the same values."""
-    if key not in Regime.EDITABLE:
-        return f"{key} is not a regime field; use one of {', '.join(Regime.EDITABLE)}."
-    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
-        return f"{key} must be a number."
-    low, high, strict = _REGIME_RANGES.get(key, (None, None, False))
-    if (low is not None and (value <= low if strict else value < low)) or (high is not None and value > high):
-        return f"{key} is out of range ({_describe_range(low, high, strict)})."
-    return None
-
-
-MOVE_BPS_EXPECTED = "a number above -10000 and at most 100000"
-
-
-def move_problem(move_bps) -> str | None:
-    """What is wrong with a jump of ``move_bps`` (None if nothing); shared like ``regime_problem``."""
-    if not (isinstance(move_bps, (int, float)) and not isinstance(move_bps, bool) and math.isfinite(move_bps)
-            and -10_000 < move_bps <= 100_000):
-        return f"move_bps must be {MOVE_BPS_EXPECTED}."
-    return None
-
 
 @dataclass(frozen=True)
 class ExchangeConfig:
@@ -161,7 +109,7 @@ class Exchange:
         self.markets: dict[str, Market] = {}
         self.agents: dict[str, Agent] = {}
         self._keys: dict[str, str] = {}
-        self._live: dict[str, dict[str, None]] = {}     # symbol -> agents with a live session there
+        self.sessions = SessionKeeper(self)
         self._taker_kind = "quote"
         self._registrations = 0
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
@@ -342,8 +290,8 @@ class Exchange:
             ask_usd=req.ask_size if ask else None,
             tif=req.time_in_force,
         )
-        bid_out, ask_out = self._post(agent, market, session, bid, ask, req.time_in_force)
-        self._enforce(market)
+        bid_out, ask_out = self.post_quote(agent, market, session, bid, ask, req.time_in_force)
+        self.sessions.enforce(market)
         return QuoteResult(symbol, bid_out, ask_out, session, market.now)
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
@@ -351,9 +299,9 @@ class Exchange:
         cancelled = market.cancel_all(agent.agent_id)
         session = agent.sessions.get(market.symbol)
         if session is not None:
-            self._stop_refresh(session)
+            self.sessions.stop_refresh(session)
             if session.status != STOPPED:
-                self._set_status(agent, market, session, IDLE, None)
+                self.sessions.set_status(agent, market, session, IDLE, None)
         ids = [public_id("ord", market.spec.index, order.order_id) for order in cancelled]
         return market.symbol, ids
 
@@ -369,10 +317,10 @@ class Exchange:
         if lots <= 0:
             raise ApiError(400, "order_too_small", "hedge_pct of the position rounds to zero lots.",
                            field="hedge_pct")
-        result = self._take(agent, market, ledger.lots < 0, lots, "hedge")
+        result = self.market_order(agent, market, ledger.lots < 0, lots, "hedge")
         if result is None:
             raise ApiError(409, "no_liquidity", f"The {market.symbol} book has no liquidity to hedge against.")
-        self._enforce(market)
+        self.sessions.enforce(market)
         return result
 
     def session_reset(self, agent: Agent, symbol: str) -> Session:
@@ -380,7 +328,7 @@ class Exchange:
         session = agent.session(market.symbol)
         if session.status == STOPPED:
             session.stopped_at = None
-            self._set_status(agent, market, session, IDLE, None)
+            self.sessions.set_status(agent, market, session, IDLE, None)
         return session
 
     def session_of(self, agent: Agent, symbol: str) -> Session:
@@ -468,19 +416,19 @@ class Exchange:
             session.started_at = market.now
             session.stopped_at = None
             session.equity_at_start = ledger.totals.cash + ledger.position * market.mid
-            self._set_status(agent, market, session, ACTIVE, None)
+            self.sessions.set_status(agent, market, session, ACTIVE, None)
         if req.auto_refresh is True and not session.auto_refresh:
             session.auto_refresh = True
-            self._schedule_refresh(agent, market, session)
+            self.sessions.start_refresh(agent, market, session)
         elif req.auto_refresh is False and session.auto_refresh:
-            self._stop_refresh(session)
+            self.sessions.stop_refresh(session)
 
-    def _post(self, agent: Agent, market: Market, session: Session, bid, ask, tif: str):
+    def post_quote(self, agent: Agent, market: Market, session: Session, bid, ask, tif: str):
         """Post what the guardrails allow of a bid and an ask (``(units, lots)`` or None)."""
         bid_out, ask_out = SideOutcome(), SideOutcome()
-        if self._spread_too_wide(agent, market, session):
+        if self.sessions.spread_too_wide(agent, market, session):
             market.cancel_all(agent.agent_id)       # paused: nothing of the session rests in the book
-            self._set_status(agent, market, session, PAUSED, "market_spread_wide")
+            self.sessions.set_status(agent, market, session, PAUSED, "market_spread_wide")
             for side, out in ((bid, bid_out), (ask, ask_out)):
                 if side is not None:
                     out.skipped = "market_spread_wide"
@@ -490,7 +438,7 @@ class Exchange:
             if side is None:
                 continue
             units, lots = side
-            headroom = self._headroom(session, ledger.lots, market, is_buy)
+            headroom = self.sessions.headroom(session, ledger.lots, market, is_buy)
             if headroom is not None and lots > headroom:
                 lots = headroom
                 if lots <= 0 or market.grid.notional(units, lots) < MIN_NOTIONAL_USD:
@@ -507,7 +455,7 @@ class Exchange:
             out.qty = market.grid.to_size(lots)
         return bid_out, ask_out
 
-    def _take(self, agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> HedgeResult | None:
+    def market_order(self, agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> HedgeResult | None:
         """A market order for the agent; None if nothing filled."""
         ledger = agent.ledger(market.symbol, market.grid.lot_scale)
         before = len(ledger.fills)
@@ -526,159 +474,9 @@ class Exchange:
             fee_usd=sum(f.fee for f in fills), slippage_usd=-sum(f.edge for f in fills),
             net_delta_usd=ledger.position * market.mid, time=market.now, fills=fills)
 
-    # ---- sessions, refresh loop and guardrails ------------------------------------------------
-    def _set_status(self, agent: Agent, market: Market, session: Session, status: str, reason: str | None) -> None:
-        session.status, session.reason = status, reason
-        live = self._live.setdefault(market.symbol, {})
-        if session.live:
-            live[agent.agent_id] = None
-        else:
-            live.pop(agent.agent_id, None)
-        market.watchers = len(live)
-
-    def _schedule_refresh(self, agent: Agent, market: Market, session: Session) -> None:
-        generation = session.generation
-        agent_id = agent.agent_id
-
-        def tick(m: Market) -> None:
-            if session.generation != generation or not session.auto_refresh or not session.live:
-                return
-            self._refresh(self.agents[agent_id], m, session)
-            if session.generation == generation and session.auto_refresh and session.live:
-                m.schedule(m.now + session.refresh_interval_seconds, tick)
-
-        market.schedule(market.now + session.refresh_interval_seconds, tick)
-
-    def _stop_refresh(self, session: Session) -> None:
-        session.auto_refresh = False
-        session.generation += 1
-
-    def _refresh(self, agent: Agent, market: Market, session: Session) -> None:
-        """Cancel the session's orders and re-post the last quote's shape around the current mid."""
-        market.cancel_all(agent.agent_id)
-        shape = session.shape
-        if shape is None or session.status != ACTIVE:
-            return
-        mid, grid = market.mid, market.grid
-        sides = []
-        for bps, usd, rounding, sign in ((shape.bid_bps, shape.bid_usd, grid.price_down, -1),
-                                         (shape.ask_bps, shape.ask_usd, grid.price_up, 1)):
-            if bps is None:
-                sides.append(None)
-                continue
-            units = rounding(mid * (1 + sign * bps / 1e4))
-            lots = grid.lots_for_usd(usd, units)
-            sides.append((units, lots) if units > 0 and grid.notional(units, lots) >= MIN_NOTIONAL_USD else None)
-        notional = sum(grid.notional(*s) for s in sides if s is not None)
-        if self.margin_required(agent, {market.symbol: notional}) > self.equity(agent):
-            session.reason = "insufficient_balance"
-            return
-        if session.reason == "insufficient_balance":
-            session.reason = None
-        self._post(agent, market, session, sides[0], sides[1], shape.tif)
-
-    def _headroom(self, session: Session, lots: int, market: Market, is_buy: bool) -> int | None:
-        """Lots a fill on this side may add before |net delta| would pass max_inventory_usd."""
-        limit = session.guard("max_inventory_usd") if session.live else None
-        if limit is None:
-            return None
-        max_lots = math.floor(limit * market.grid.lot_scale / market.mid + 1e-9)
-        return max(0, max_lots - lots) if is_buy else max(0, max_lots + lots)
-
-    def _held_side(self, session: Session, lots: int, market: Market) -> bool | None:
-        """The side max_inventory_usd holds (True = bid, False = ask), or None. A side is held once the
-        headroom it has left is under the minimum order: from then on no quote or refresh can post it,
-        so a resting order on it goes too (fills stop at a whole lot under the limit, so |net delta|
-        itself may never quite reach the limit)."""
-        if not lots:
-            return None
-        growing_buy = lots > 0
-        headroom = self._headroom(session, lots, market, growing_buy)
-        if headroom is None or headroom * market.mid / market.grid.lot_scale >= MIN_NOTIONAL_USD:
-            return None
-        return growing_buy
-
-    def _spread_too_wide(self, agent: Agent, market: Market, session: Session) -> bool:
-        limit = session.guard("max_spread_bps")
-        if limit is None:
-            return False
-        bid, ask = market.best_excluding(agent.agent_id)
-        if bid is None or ask is None:
-            return True
-        return (ask - bid) / market.grid.price_scale / market.mid * 1e4 > limit
-
-    def _session_pnl(self, agent: Agent, market: Market, session: Session) -> float:
-        ledger = agent.ledgers.get(market.symbol)
-        if ledger is None:
-            return 0.0
-        return ledger.totals.cash + ledger.position * market.mid - session.equity_at_start
-
-    def _enforce(self, market: Market) -> None:
-        """Run every live session's guardrails on this market at this instant. A guardrail's own
-        orders (auto-hedges) can fill other agents, so it goes round until nothing is left to do."""
-        live = self._live.get(market.symbol)
-        if not live:
-            return
-        for _ in range(len(live) + 2):
-            acted = False
-            for agent_id in list(live):
-                agent = self.agents[agent_id]
-                acted |= self._guard_session(agent, market, agent.sessions[market.symbol])
-            if not acted:
-                return
-
-    def _guard_session(self, agent: Agent, market: Market, session: Session) -> bool:
-        """Apply the guardrails of one session; True if it traded (so others should look again)."""
-        if not session.live:
-            return False
-        traded = False
-        stop_loss = session.guard("session_stop_loss_usd")
-        if stop_loss is not None and self._session_pnl(agent, market, session) <= -stop_loss:
-            self._stop(agent, market, session)
-            return False
-        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
-        threshold = session.guard("auto_hedge_threshold_usd")
-        if session.hedge_due:
-            session.hedge_due = False
-            if threshold is not None and abs(ledger.position * market.mid) > threshold and ledger.lots:
-                traded = self._take(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge") is not None
-                if stop_loss is not None and self._session_pnl(agent, market, session) <= -stop_loss:
-                    self._stop(agent, market, session)
-                    return traded
-        if session.guard("max_spread_bps") is not None:
-            wide = self._spread_too_wide(agent, market, session)
-            if wide and session.status == ACTIVE:
-                market.cancel_all(agent.agent_id)
-                self._set_status(agent, market, session, PAUSED, "market_spread_wide")
-            elif not wide and session.status == PAUSED:
-                self._set_status(agent, market, session, ACTIVE, None)
-        held = self._held_side(session, ledger.lots, market)
-        if held is not None:
-            market.cancel_all(agent.agent_id, is_buy=held)
-        if session.status == ACTIVE:        # a paused session's reason stays market_spread_wide
-            if held is not None:
-                session.reason = f"max_inventory_usd: {'bid' if held else 'ask'} held"
-            elif session.reason and session.reason.startswith("max_inventory_usd"):
-                session.reason = None
-        return traded
-
-    def _stop(self, agent: Agent, market: Market, session: Session) -> None:
-        market.cancel_all(agent.agent_id)
-        self._stop_refresh(session)
-        session.stopped_at = market.now
-        self._set_status(agent, market, session, STOPPED, "stop_loss")
-
     # ---- what the markets tell us (MarketObserver) --------------------------------------------
     def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
-        agent = self.agents.get(maker.owner)
-        session = agent.sessions.get(market.symbol) if agent else None
-        if session is None:
-            return lots
-        if session.status != ACTIVE:
-            return 0        # an idle, paused or stopped session never trades
-        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
-        headroom = self._headroom(session, ledger.lots, market, maker.is_buy)
-        return lots if headroom is None else min(lots, headroom)
+        return self.sessions.allow_fill(market, maker, lots)
 
     def on_fill(self, market: Market, fill: AgentFill) -> None:
         agent = self.agents[fill.owner]
@@ -698,4 +496,4 @@ class Exchange:
             session.hedge_due = True
 
     def after_event(self, market: Market) -> None:
-        self._enforce(market)
+        self.sessions.enforce(market)

@@ -65,6 +65,59 @@ class Regime:
         return (self.updates_per_minute + self.taker_rate_per_minute) / 60.0
 
 
+# (lowest, highest, lowest excluded) for each regime field a client may set.
+_REGIME_RANGES = {
+    "volatility_annual": (0.0, 20.0, False),
+    "spread_bps": (0.0, 10_000.0, True),
+    "depth_usd": (0.0, None, True),
+    "taker_rate_per_minute": (0.0, 6_000.0, False),
+    "informed_share": (0.0, 1.0, False),
+    "drift_bps_per_hour": (None, None, False),
+    "taker_size_usd": (0.0, None, True),
+    "jump_rate_per_hour": (0.0, 3_600.0, False),
+    "jump_bps": (0.0, 5_000.0, False),
+}
+
+
+def _describe_range(low, high, strict) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f"{'above' if strict else 'at least'} {low:g}")
+    if high is not None:
+        parts.append(f"at most {high:g}")
+    return " and ".join(parts) or "any number"
+
+
+def regime_expectation(key: str) -> str:
+    """What the regime field ``key`` takes, e.g. "a number above 0 and at most 10000"."""
+    allowed = _describe_range(*_REGIME_RANGES.get(key, (None, None, False)))
+    return allowed if allowed == "any number" else f"a number {allowed}"
+
+
+def regime_problem(key: str, value) -> str | None:
+    """What is wrong with ``value`` for the client-settable regime field ``key`` (None if nothing).
+    Shared by the regime route and the scenario loader, so both accept exactly the same values."""
+    if key not in Regime.EDITABLE:
+        return f"{key} is not a regime field; use one of {', '.join(Regime.EDITABLE)}."
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+        return f"{key} must be a number."
+    low, high, strict = _REGIME_RANGES.get(key, (None, None, False))
+    if (low is not None and (value <= low if strict else value < low)) or (high is not None and value > high):
+        return f"{key} is out of range ({_describe_range(low, high, strict)})."
+    return None
+
+
+MOVE_BPS_EXPECTED = "a number above -10000 and at most 100000"
+
+
+def move_problem(move_bps) -> str | None:
+    """What is wrong with a jump of ``move_bps`` (None if nothing); shared like ``regime_problem``."""
+    if not (isinstance(move_bps, (int, float)) and not isinstance(move_bps, bool) and math.isfinite(move_bps)
+            and -10_000 < move_bps <= 100_000):
+        return f"move_bps must be {MOVE_BPS_EXPECTED}."
+    return None
+
+
 @dataclass(slots=True)
 class SkippedMinutes:
     """A fast-forwarded stretch, one entry per step: when it ended and its mid OHLC and volume."""

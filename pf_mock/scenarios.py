@@ -49,9 +49,9 @@ from typing import Any, Callable
 from .catalog import Catalog, UnknownMarket, load_catalog
 from .clock import to_ms
 from .errors import ApiError
-from .exchange import MOVE_BPS_EXPECTED, Exchange, move_problem, regime_expectation, regime_problem
+from .exchange import Exchange
 from .market import Market
-from .model import Regime
+from .model import MOVE_BPS_EXPECTED, Regime, move_problem, regime_expectation, regime_problem
 
 SHIPPED_PACKAGE = "pf_mock_scenarios"       # scenarios/ once installed (see pyproject.toml)
 REPO_FOLDER = Path(__file__).resolve().parent.parent / "scenarios"

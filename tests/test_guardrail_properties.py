@@ -193,7 +193,7 @@ class GuardrailMachine(RuleBasedStateMachine):
             return
         stop = session.guard("session_stop_loss_usd")
         if stop is not None:
-            assert ex._session_pnl(self.agent, market, session) > -stop
+            assert ex.sessions.session_pnl(self.agent, market, session) > -stop
         spread_limit = session.guard("max_spread_bps")
         if spread_limit is not None:
             bid, ask = market.best_excluding(self.agent.agent_id)

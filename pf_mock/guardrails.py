@@ -1,0 +1,179 @@
+"""Market-making sessions (one per agent and symbol): their status, the server-side refresh loop and
+the guardrails, enforced at the simulated instant of every fill, refresh and price move.
+
+The exchange owns one ``SessionKeeper``. Markets call the exchange back as things happen
+(``allow_fill`` before an agent's resting order fills, ``after_event`` after every event), and the
+exchange hands those calls to the keeper. The keeper trades only through the exchange
+(``post_quote``, ``market_order``), so every fill is accounted for in one place.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from .agents import ACTIVE, PAUSED, STOPPED, Agent, Session
+from .book import Order
+from .catalog import MIN_NOTIONAL_USD
+from .market import Market
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+
+
+class SessionKeeper:
+    def __init__(self, exchange: "Exchange"):
+        self.exchange = exchange
+        self.live: dict[str, dict[str, None]] = {}      # symbol -> agents with a live session there
+
+    def set_status(self, agent: Agent, market: Market, session: Session, status: str, reason: str | None) -> None:
+        session.status, session.reason = status, reason
+        live = self.live.setdefault(market.symbol, {})
+        if session.live:
+            live[agent.agent_id] = None
+        else:
+            live.pop(agent.agent_id, None)
+        market.watchers = len(live)
+
+    def start_refresh(self, agent: Agent, market: Market, session: Session) -> None:
+        generation = session.generation
+        agent_id = agent.agent_id
+
+        def tick(m: Market) -> None:
+            if session.generation != generation or not session.auto_refresh or not session.live:
+                return
+            self.refresh(self.exchange.agents[agent_id], m, session)
+            if session.generation == generation and session.auto_refresh and session.live:
+                m.schedule(m.now + session.refresh_interval_seconds, tick)
+
+        market.schedule(market.now + session.refresh_interval_seconds, tick)
+
+    def stop_refresh(self, session: Session) -> None:
+        session.auto_refresh = False
+        session.generation += 1
+
+    def refresh(self, agent: Agent, market: Market, session: Session) -> None:
+        """Cancel the session's orders and re-post the last quote's shape around the current mid."""
+        market.cancel_all(agent.agent_id)
+        shape = session.shape
+        if shape is None or session.status != ACTIVE:
+            return
+        mid, grid = market.mid, market.grid
+        sides = []
+        for bps, usd, rounding, sign in ((shape.bid_bps, shape.bid_usd, grid.price_down, -1),
+                                         (shape.ask_bps, shape.ask_usd, grid.price_up, 1)):
+            if bps is None:
+                sides.append(None)
+                continue
+            units = rounding(mid * (1 + sign * bps / 1e4))
+            lots = grid.lots_for_usd(usd, units)
+            sides.append((units, lots) if units > 0 and grid.notional(units, lots) >= MIN_NOTIONAL_USD else None)
+        notional = sum(grid.notional(*s) for s in sides if s is not None)
+        if self.exchange.margin_required(agent, {market.symbol: notional}) > self.exchange.equity(agent):
+            session.reason = "insufficient_balance"
+            return
+        if session.reason == "insufficient_balance":
+            session.reason = None
+        self.exchange.post_quote(agent, market, session, sides[0], sides[1], shape.tif)
+
+    def headroom(self, session: Session, lots: int, market: Market, is_buy: bool) -> int | None:
+        """Lots a fill on this side may add before |net delta| would pass max_inventory_usd."""
+        limit = session.guard("max_inventory_usd") if session.live else None
+        if limit is None:
+            return None
+        max_lots = math.floor(limit * market.grid.lot_scale / market.mid + 1e-9)
+        return max(0, max_lots - lots) if is_buy else max(0, max_lots + lots)
+
+    def held_side(self, session: Session, lots: int, market: Market) -> bool | None:
+        """The side max_inventory_usd holds (True = bid, False = ask), or None. A side is held once the
+        headroom it has left is under the minimum order: from then on no quote or refresh can post it,
+        so a resting order on it goes too (fills stop at a whole lot under the limit, so |net delta|
+        itself may never quite reach the limit)."""
+        if not lots:
+            return None
+        growing_buy = lots > 0
+        headroom = self.headroom(session, lots, market, growing_buy)
+        if headroom is None or headroom * market.mid / market.grid.lot_scale >= MIN_NOTIONAL_USD:
+            return None
+        return growing_buy
+
+    def spread_too_wide(self, agent: Agent, market: Market, session: Session) -> bool:
+        limit = session.guard("max_spread_bps")
+        if limit is None:
+            return False
+        bid, ask = market.best_excluding(agent.agent_id)
+        if bid is None or ask is None:
+            return True
+        return (ask - bid) / market.grid.price_scale / market.mid * 1e4 > limit
+
+    def session_pnl(self, agent: Agent, market: Market, session: Session) -> float:
+        ledger = agent.ledgers.get(market.symbol)
+        if ledger is None:
+            return 0.0
+        return ledger.totals.cash + ledger.position * market.mid - session.equity_at_start
+
+    def enforce(self, market: Market) -> None:
+        """Run every live session's guardrails on this market at this instant. A guardrail's own
+        orders (auto-hedges) can fill other agents, so it goes round until nothing is left to do."""
+        live = self.live.get(market.symbol)
+        if not live:
+            return
+        for _ in range(len(live) + 2):
+            acted = False
+            for agent_id in list(live):
+                agent = self.exchange.agents[agent_id]
+                acted |= self.guard_session(agent, market, agent.sessions[market.symbol])
+            if not acted:
+                return
+
+    def guard_session(self, agent: Agent, market: Market, session: Session) -> bool:
+        """Apply the guardrails of one session; True if it traded (so others should look again)."""
+        if not session.live:
+            return False
+        traded = False
+        stop_loss = session.guard("session_stop_loss_usd")
+        if stop_loss is not None and self.session_pnl(agent, market, session) <= -stop_loss:
+            self.stop(agent, market, session)
+            return False
+        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        threshold = session.guard("auto_hedge_threshold_usd")
+        if session.hedge_due:
+            session.hedge_due = False
+            if threshold is not None and abs(ledger.position * market.mid) > threshold and ledger.lots:
+                traded = self.exchange.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge") is not None
+                if stop_loss is not None and self.session_pnl(agent, market, session) <= -stop_loss:
+                    self.stop(agent, market, session)
+                    return traded
+        if session.guard("max_spread_bps") is not None:
+            wide = self.spread_too_wide(agent, market, session)
+            if wide and session.status == ACTIVE:
+                market.cancel_all(agent.agent_id)
+                self.set_status(agent, market, session, PAUSED, "market_spread_wide")
+            elif not wide and session.status == PAUSED:
+                self.set_status(agent, market, session, ACTIVE, None)
+        held = self.held_side(session, ledger.lots, market)
+        if held is not None:
+            market.cancel_all(agent.agent_id, is_buy=held)
+        if session.status == ACTIVE:        # a paused session's reason stays market_spread_wide
+            if held is not None:
+                session.reason = f"max_inventory_usd: {'bid' if held else 'ask'} held"
+            elif session.reason and session.reason.startswith("max_inventory_usd"):
+                session.reason = None
+        return traded
+
+    def stop(self, agent: Agent, market: Market, session: Session) -> None:
+        market.cancel_all(agent.agent_id)
+        self.stop_refresh(session)
+        session.stopped_at = market.now
+        self.set_status(agent, market, session, STOPPED, "stop_loss")
+
+    def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
+        agent = self.exchange.agents.get(maker.owner)
+        session = agent.sessions.get(market.symbol) if agent else None
+        if session is None:
+            return lots
+        if session.status != ACTIVE:
+            return 0        # an idle, paused or stopped session never trades
+        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        headroom = self.headroom(session, ledger.lots, market, maker.is_buy)
+        return lots if headroom is None else min(lots, headroom)
