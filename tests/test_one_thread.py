@@ -1,0 +1,34 @@
+"""One thread owns the exchange: FastAPI runs plain ``def`` handlers and dependencies in a thread pool,
+so every route handler and every dependency that can reach the core must be ``async def``."""
+
+from __future__ import annotations
+
+import inspect
+
+from pf_mock.api import AppOptions, create_app
+from pf_mock.exchange import Exchange
+
+
+def _routes(routes):
+    for route in routes:
+        inner = getattr(route, "original_router", None)      # an included router (FastAPI >= 0.16x)
+        if inner is not None:
+            yield from _routes(inner.routes)
+        elif hasattr(route, "dependant"):
+            yield route
+
+
+def _sync_calls(dependant):
+    for sub in dependant.dependencies:
+        if sub.call is not None and not inspect.iscoroutinefunction(sub.call):
+            yield sub.call
+        yield from _sync_calls(sub)
+
+
+def test_every_handler_and_dependency_is_async():
+    app = create_app(Exchange(), AppOptions(rate_limit=60))
+    routes = list(_routes(app.routes))
+    assert len(routes) >= 25          # the whole API and /_mock, not an empty walk
+    offenders = [(r.path, r.endpoint.__name__) for r in routes if not inspect.iscoroutinefunction(r.endpoint)]
+    offenders += [(r.path, getattr(call, "__name__", repr(call))) for r in routes for call in _sync_calls(r.dependant)]
+    assert offenders == []
