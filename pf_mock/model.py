@@ -154,8 +154,13 @@ class PricePath:
         self._extend(start + INFORMED_HORIZON_S)
 
     @property
-    def mid(self) -> float:
-        return math.exp(self.log_mid)
+    def log_mid(self) -> float:
+        return self._log_mid
+
+    @log_mid.setter
+    def log_mid(self, value: float) -> None:
+        self._log_mid = value
+        self.mid = round_mid(math.exp(value))
 
     def next_time(self) -> float:
         return self._plan[0].time
@@ -221,8 +226,8 @@ class PricePath:
         self.time = float(until)
         self.log_mid = float(closes[-1])
         self._extend(self.time + INFORMED_HORIZON_S)
-        return SkippedMinutes(ends.tolist(), np.exp(opens).tolist(), np.exp(highs).tolist(),
-                              np.exp(lows).tolist(), np.exp(closes).tolist(), volumes.tolist())
+        return SkippedMinutes(ends.tolist(), round_mids(np.exp(opens)), round_mids(np.exp(highs)),
+                              round_mids(np.exp(lows)), round_mids(np.exp(closes)), volumes.tolist())
 
     # ---- internals ----------------------------------------------------------------------------
     def _extend(self, horizon: float) -> None:
@@ -255,6 +260,20 @@ class PricePath:
             size = self.rng.expovariate(1.0 / regime.jump_bps) * 1e-4
             move += size if self.rng.random() < 0.5 else -size
         return move
+
+
+MID_SIG_FIGS = 10       # the mid is kept to 10 significant figures: exp(log(70814.5)) prints as 70814.5
+
+
+def round_mid(x: float) -> float:
+    """``x`` to ``MID_SIG_FIGS`` significant figures (the same arithmetic as ``round_mids``)."""
+    scale = 10.0 ** (MID_SIG_FIGS - 1 - math.floor(math.log10(x)))
+    return round(x * scale) / scale
+
+
+def round_mids(xs: np.ndarray) -> list[float]:
+    scale = 10.0 ** (MID_SIG_FIGS - 1 - np.floor(np.log10(xs)))
+    return (np.round(xs * scale) / scale).tolist()
 
 
 def mean_taker_size_usd(regime: Regime) -> float:

@@ -28,6 +28,10 @@ def new_exchange(seed: int = 0) -> Exchange:
     return Exchange(ExchangeConfig(seed=seed), ManualClock())
 
 
+# The mid is kept to 10 significant figures (model.MID_SIG_FIGS): half a unit in the 10th figure.
+MID_REL = 5e-10
+
+
 def watched_market(symbol: str, seed: int) -> Market:
     """A market on its own, simulated event by event (a watcher, as a live session would be)."""
     market = Market(load_catalog().resolve(symbol), seed, DEFAULT_EPOCH)
@@ -207,7 +211,7 @@ def test_a_jump_moves_the_mid_at_once_and_picks_off_a_stale_bid() -> None:
     exchange.jump("BTC-PERP", -50)
 
     assert market.now == now and market.events_processed == events      # at once, no time passed
-    assert market.mid == pytest.approx(mid * (1 - 0.005), rel=1e-12)
+    assert market.mid == pytest.approx(mid * (1 - 0.005), rel=MID_REL)
     assert market.mid < bid_price                          # the bid is now above the market
     fills = agent.ledgers["BTC-PERP"].fills
     assert fills, "a bid left above the new price must be picked off"
@@ -227,7 +231,7 @@ def test_a_jump_up_picks_off_a_stale_ask_and_leaves_a_far_one() -> None:
     near = exchange.quote(agent, QuoteRequest(symbol="ETH-PERP", ask_price=mid * 1.0005, ask_size=100.0))
     far = exchange.quote(agent, QuoteRequest(symbol="ETH-PERP", ask_price=mid * 1.02, ask_size=100.0))
     exchange.jump("ETH-PERP", 30)
-    assert market.mid == pytest.approx(mid * 1.003, rel=1e-12)
+    assert market.mid == pytest.approx(mid * 1.003, rel=MID_REL)
     fills = agent.ledgers["ETH-PERP"].fills
     assert fills and all(not f.is_buy and f.maker and f.price == near.ask.price for f in fills)
     open_ids = [info.order.order_id for info in market.open_orders(agent.agent_id)]
@@ -240,7 +244,7 @@ def test_a_jump_on_a_bare_market_matches_the_requested_size() -> None:
     market.advance_to(DEFAULT_EPOCH + 30)
     before = market.mid
     market.jump(-250)
-    assert market.mid == pytest.approx(before * 0.975, rel=1e-12)
+    assert market.mid == pytest.approx(before * 0.975, rel=MID_REL)
     assert market.mid_at(market.now) == market.mid
     market.advance_to(DEFAULT_EPOCH + 31)              # the walk goes on from the new level
     assert abs(math.log(market.mid / (before * 0.975))) < 0.01
