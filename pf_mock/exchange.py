@@ -433,6 +433,9 @@ class Exchange:
                 if side is not None:
                     out.skipped = "market_spread_wide"
             return bid_out, ask_out
+        if session.status == PAUSED:
+            # The spread is back under the limit: quoting resumes now, before anything can trade.
+            self.sessions.set_status(agent, market, session, ACTIVE, None)
         ledger = agent.ledger(market.symbol, market.grid.lot_scale)
         for is_buy, side, out in ((True, bid, bid_out), (False, ask, ask_out)):
             if side is None:

@@ -197,6 +197,27 @@ def test_a_quote_that_finds_the_market_wide_cancels_the_sessions_resting_orders(
     assert orders(client, auth) == []           # paused: its orders are cancelled, not left to fill
 
 
+def test_a_quote_that_raises_the_spread_limit_resumes_the_session_before_it_trades(client, auth, exchange):
+    """Found by the guardrail state machine: a paused session quoting with a looser max_spread_bps used
+    to post (and take liquidity) while still paused, and only resume afterwards. What matters is the
+    status at the instant of the fill, so the exchange's fill hook records it."""
+    regime(client, spread_bps=30)
+    answer = quote(client, auth, **bid_ask(client, 2.5, 100, 2.5, 100), max_spread_bps=10)
+    assert answer["session"]["status"] == "paused"
+    statuses = []
+    on_fill = exchange.on_fill
+
+    def recording(market, fill):
+        statuses.append(exchange.agents[fill.owner].sessions[market.symbol].status)
+        on_fill(market, fill)
+
+    exchange.on_fill = recording
+    crossing = quote(client, auth, **bid_ask(client, -20, 50), max_spread_bps=100)   # a bid 20 bps over the mid
+    assert crossing["bid_id"] is not None and crossing["skipped"] == {}
+    assert statuses and set(statuses) == {"active"}
+    assert (crossing["session"]["status"], crossing["session"]["reason"]) == ("active", None)
+
+
 def test_max_spread_ignores_the_agents_own_orders(client, auth, other_auth):
     # Another agent inside the spread narrows the market for everyone else; this agent's own quote
     # does not count towards its own spread.
