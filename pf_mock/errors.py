@@ -3,6 +3,18 @@ place by the HTTP layer. Each carries the HTTP status the contract gives it."""
 
 from __future__ import annotations
 
+import math
+
+
+def is_number(value) -> bool:
+    """A finite JSON number: ``true`` is not 1, and NaN or infinity (Python's json reads them) is not one."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_whole(value) -> bool:
+    """A JSON integer (``true`` is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, **detail):

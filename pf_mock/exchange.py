@@ -17,7 +17,7 @@ from .agents import (ACTIVE, AGENT_ID_PATTERN, GUARDRAILS, IDLE, KEY_PATTERN, PA
 from .book import ALO, GTC, IOC, TIME_IN_FORCE, Order
 from .catalog import MIN_NOTIONAL_USD, Catalog, UnknownMarket, load_catalog
 from .clock import Clock, ManualClock
-from .errors import ApiError, invalid_key, invalid_request, market_not_found, unauthorized
+from .errors import ApiError, invalid_key, invalid_request, is_number, market_not_found, unauthorized
 from .guardrails import SessionKeeper
 from .ids import public_id
 from .ledger import FillRecord, PnlWindow
@@ -131,8 +131,7 @@ class Exchange:
         the new instant (idle markets stay lazy and catch up when next touched)."""
         if not hasattr(self.clock, "advance"):
             raise ApiError(409, "clock_not_manual", "The clock is in realtime mode; start with --clock manual.")
-        if not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and math.isfinite(seconds)
-                and 0 <= seconds <= MAX_ADVANCE_S):
+        if not (is_number(seconds) and 0 <= seconds <= MAX_ADVANCE_S):
             raise invalid_request(f"seconds must be a number from 0 to {MAX_ADVANCE_S:g} (a week) per call.",
                                   field="seconds", limit=MAX_ADVANCE_S)
         self.clock.advance(seconds)
@@ -306,8 +305,7 @@ class Exchange:
         return market.symbol, ids
 
     def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> HedgeResult:
-        if not (isinstance(hedge_pct, (int, float)) and not isinstance(hedge_pct, bool)
-                and math.isfinite(hedge_pct) and 0 < hedge_pct <= 1):
+        if not (is_number(hedge_pct) and 0 < hedge_pct <= 1):
             raise invalid_request("hedge_pct must be a number in (0, 1].", field="hedge_pct")
         market = self.market(symbol)
         ledger = agent.ledgers.get(market.symbol)

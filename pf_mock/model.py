@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
+from .errors import is_number
+
 SECONDS_PER_YEAR = 365 * 24 * 3600      # perps trade around the clock
 INFORMED_HORIZON_S = 10.0               # how far ahead informed takers see the mid
 TAKER_SIZE_SIGMA = 1.5                  # log-normal spread of taker sizes (was 1.0): a heavier tail, as real
@@ -99,7 +101,7 @@ def regime_problem(key: str, value) -> str | None:
     Shared by the regime route and the scenario loader, so both accept exactly the same values."""
     if key not in Regime.EDITABLE:
         return f"{key} is not a regime field; use one of {', '.join(Regime.EDITABLE)}."
-    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+    if not is_number(value):
         return f"{key} must be a number."
     low, high, strict = _REGIME_RANGES.get(key, (None, None, False))
     if (low is not None and (value <= low if strict else value < low)) or (high is not None and value > high):
@@ -112,7 +114,7 @@ MOVE_BPS_EXPECTED = "a number above -10000 and at most 100000"
 
 def move_problem(move_bps) -> str | None:
     """What is wrong with a jump of ``move_bps`` (None if nothing); shared like ``regime_problem``."""
-    if not (isinstance(move_bps, (int, float)) and not isinstance(move_bps, bool) and math.isfinite(move_bps)
+    if not (is_number(move_bps)
             and -10_000 < move_bps <= 100_000):
         return f"move_bps must be {MOVE_BPS_EXPECTED}."
     return None

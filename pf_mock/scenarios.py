@@ -38,7 +38,6 @@ orders and prices are left alone, unless ``seed`` is given, which resets the who
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ from typing import Any, Callable
 
 from .catalog import Catalog, UnknownMarket, load_catalog
 from .clock import to_ms
-from .errors import ApiError
+from .errors import ApiError, is_number, is_whole
 from .exchange import Exchange
 from .market import Market
 from .model import MOVE_BPS_EXPECTED, Regime, move_problem, regime_expectation, regime_problem
@@ -194,7 +193,7 @@ def parse_scenario(document: Any, source: str = "inline scenario", catalog: Cata
         raise fail("description", "expected a one-line text saying what the scenario does",
                    *_given(document, "description"))
     seed = document.get("seed")
-    if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
+    if seed is not None and not (is_whole(seed) and seed >= 0):
         raise fail("seed", "expected a whole number, zero or more", seed)
     markets = document.get("markets", {})
     if not isinstance(markets, dict):
@@ -236,7 +235,7 @@ def _parse_event(event: Any, path: str, fail) -> Jump | RegimeChange:
         raise fail(f"{path}.at_seconds", "expected the event's time in seconds after the load (a number, zero "
                                          "or more); it is missing")
     at = event["at_seconds"]
-    if not _number(at) or at < 0:
+    if not is_number(at) or at < 0:
         raise fail(f"{path}.at_seconds", "expected seconds after the load: a number, zero or more", at)
     kind = event.get("type")
     if kind not in EVENT_TYPES:
@@ -253,7 +252,7 @@ def _parse_event(event: Any, path: str, fail) -> Jump | RegimeChange:
     if not fields:
         raise fail(path, f"expected at least one regime field ({', '.join(Regime.EDITABLE)})")
     duration = event.get("duration_seconds")
-    if duration is not None and not (_number(duration) and duration > 0):
+    if duration is not None and not (is_number(duration) and duration > 0):
         raise fail(f"{path}.duration_seconds", "expected a number of seconds above 0", duration)
     changes = _regime_fields(fields, path, fail)
     return RegimeChange(float(at), changes, None if duration is None else float(duration))
@@ -272,10 +271,6 @@ def _no_unknown(table: dict, allowed: tuple[str, ...], prefix: str, fail) -> Non
     for key in table:
         if key not in allowed:
             raise fail(prefix + key, f"expected only the fields {', '.join(allowed)}; {key!r} is not one")
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _given(table: dict, key: str) -> tuple:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Strict
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..errors import ApiError, invalid_request
+from ..errors import ApiError, invalid_request, is_number, is_whole
 from .admin import admin_allowed, is_admin_path
 from .errors import error_response
 from .schemas import Body, Number, Text
@@ -63,14 +62,6 @@ def default_error_code(status: int) -> str:
 
 def default_message(status: int) -> str:
     return f"{_reason(status)}: this answer was injected by a pf-mock /_mock/faults rule."
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def compile_pattern(pattern) -> Callable[[str], bool]:
@@ -149,7 +140,7 @@ class FaultTable:
             if not isinstance(method, str) or method.upper() not in METHODS:
                 raise invalid_request(f"method must be one of {', '.join(METHODS)}.", field="method")
             method = method.upper()
-        if status is not None and not (_is_int(status) and 400 <= status <= 599):
+        if status is not None and not (is_whole(status) and 400 <= status <= 599):
             raise invalid_request("status must be an HTTP error status, 400 to 599.", field="status")
         if error is not None:
             if status is None:
@@ -161,13 +152,13 @@ class FaultTable:
                 raise invalid_request("message needs a status to answer with.", field="message")
             if not isinstance(message, str) or not message.strip() or len(message) > MAX_MESSAGE_CHARS:
                 raise invalid_request(f"message must be 1 to {MAX_MESSAGE_CHARS} characters.", field="message")
-        if latency_ms is not None and not (_is_number(latency_ms) and 0 <= latency_ms <= MAX_LATENCY_MS):
+        if latency_ms is not None and not (is_number(latency_ms) and 0 <= latency_ms <= MAX_LATENCY_MS):
             raise invalid_request(f"latency_ms must be a number from 0 to {MAX_LATENCY_MS:g}.", field="latency_ms")
         if status is None and latency_ms is None:
             raise invalid_request("A fault needs a status, a latency_ms, or both.", field="status")
-        if probability is not None and not (_is_number(probability) and 0 <= probability <= 1):
+        if probability is not None and not (is_number(probability) and 0 <= probability <= 1):
             raise invalid_request("probability must be a number from 0 to 1.", field="probability")
-        if count is not None and not (_is_int(count) and count >= 1):
+        if count is not None and not (is_whole(count) and count >= 1):
             raise invalid_request("count must be a whole number, 1 or more.", field="count")
 
         self._numbered += 1

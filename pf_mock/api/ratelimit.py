@@ -19,6 +19,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import is_whole
 from .admin import is_admin_path
 from .deps import api_key
 from .errors import error_response
@@ -49,7 +50,7 @@ class RateLimiter:
     """Token buckets, one per key: capacity ``per_minute``, refilling ``per_minute`` a minute."""
 
     def __init__(self, per_minute: int):
-        if not (isinstance(per_minute, int) and not isinstance(per_minute, bool) and per_minute >= 1):
+        if not (is_whole(per_minute) and per_minute >= 1):
             raise ValueError("the rate limit must be a whole number of requests per minute, 1 or more")
         self.per_minute = per_minute
         self.capacity = per_minute * COST
