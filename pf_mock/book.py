@@ -212,13 +212,19 @@ class OrderBook:
 
     # ---- internals ----------------------------------------------------------------------------
 
-    def _drop_front(self, level: Level, maker: Order) -> None:
-        """Cancel the live order at the front of ``level`` in the middle of a sweep."""
+    def _drop_front(self, level: Level, maker: Order, result: Result, why: str) -> None:
+        """Cancel the live order at the front of ``level`` in the middle of a sweep, and list it in the
+        result under ``why`` (``self_trade_cancels`` or ``guard_cancels``, created on first use)."""
         level.queue.popleft()
         maker.live = False
         del self.orders[maker.order_id]
         level.count -= 1
         level.volume -= maker.qty
+        cancelled = getattr(result, why)
+        if not cancelled:
+            cancelled = []
+            setattr(result, why, cancelled)
+        cancelled.append(maker)
 
     def _refresh_best(self, is_buy: bool) -> None:
         """Find the best live price again, dropping emptied levels on the way."""
@@ -305,10 +311,7 @@ class OrderBook:
                     continue
                 if owner is not None and maker.owner == owner:
                     # Self-trade prevention: cancel the resting order, keep matching behind it.
-                    self._drop_front(level, maker)
-                    if not result.self_trade_cancels:
-                        result.self_trade_cancels = []
-                    result.self_trade_cancels.append(maker)
+                    self._drop_front(level, maker, result, "self_trade_cancels")
                     continue
                 take = maker.qty if maker.qty <= qty else qty
                 stop = False
@@ -318,10 +321,7 @@ class OrderBook:
                         stop = True
                         take = allowed
                         if take <= 0:
-                            self._drop_front(level, maker)
-                            if not result.guard_cancels:
-                                result.guard_cancels = []
-                            result.guard_cancels.append(maker)
+                            self._drop_front(level, maker, result, "guard_cancels")
                             continue
                 maker.qty -= take
                 level.volume -= take
@@ -334,10 +334,7 @@ class OrderBook:
                     del orders[maker.order_id]
                     level.count -= 1
                 elif stop:
-                    self._drop_front(level, maker)
-                    if not result.guard_cancels:
-                        result.guard_cancels = []
-                    result.guard_cancels.append(maker)
+                    self._drop_front(level, maker, result, "guard_cancels")
                 if on_fill is not None:
                     on_fill(fill)
             if level.count:

@@ -333,7 +333,9 @@ class Market:
     def _record_mid(self, t: float, mid: float) -> None:
         self.mid_times.append(t)
         self.mid_values.append(mid)
-        self._candle_point(t, mid)
+        last = self.candles[-1] if self.candles else None
+        opening = last.close if last is not None else mid      # a new minute opens where the last closed
+        self._merge_candle(int(t // 60), opening, max(opening, mid), min(opening, mid), mid, 0.0)
 
     def _merge_candle(self, minute: int, o: float, h: float, lo: float, c: float, volume: float) -> None:
         candle = self.candles[-1] if self.candles else None
@@ -344,16 +346,3 @@ class Market:
             candle.volume += volume
         else:
             self.candles.append(Candle(minute, o, h, lo, c, volume))
-
-    def _candle_point(self, t: float, price: float, volume: float = 0.0) -> None:
-        minute = int(t // 60)
-        candle = self.candles[-1] if self.candles else None
-        if candle is None or candle.minute != minute:
-            open_ = candle.close if candle is not None else price
-            candle = Candle(minute, open_, max(open_, price), min(open_, price), price)
-            self.candles.append(candle)
-        else:
-            candle.high = max(candle.high, price)
-            candle.low = min(candle.low, price)
-            candle.close = price
-        candle.volume += volume
