@@ -337,7 +337,9 @@ class Exchange:
         market = self.market(symbol)
         return market, agent.ledger(market.symbol, market.grid.lot_scale)
 
-    def fills(self, agent: Agent, symbol: str | None, since: float | None, limit: int) -> list[FillRecord]:
+    def fills(self, agent: Agent, symbol: str | None = None, since: float | None = None,
+              limit: int | None = None) -> list[FillRecord]:
+        """The agent's fills at or after ``since``, oldest first: all of them, or the newest ``limit``."""
         if symbol:
             market = self.market(symbol)
             ledgers = [agent.ledgers[market.symbol]] if market.symbol in agent.ledgers else []
@@ -346,7 +348,9 @@ class Exchange:
             ledgers = list(agent.ledgers.values())
         found = [f for ledger in ledgers for f in ledger.fills if since is None or f.time >= since]
         found.sort(key=lambda f: f.time)
-        return found[-limit:] if limit else []
+        if limit is None:
+            return found
+        return found[-limit:] if limit > 0 else []
 
     def pnl(self, agent: Agent, symbol: str | None = None, since: float | None = None,
             until: float | None = None) -> PnlReport:

@@ -109,13 +109,14 @@ def regime_problem(key: str, value) -> str | None:
     return None
 
 
-MOVE_BPS_EXPECTED = "a number above -10000 and at most 100000"
+MOVE_BPS_RANGE = (-10_000, 100_000)     # a jump above -100% (a price stays positive), up to 1000x
+MOVE_BPS_EXPECTED = f"a number above {MOVE_BPS_RANGE[0]} and at most {MOVE_BPS_RANGE[1]}"
 
 
 def move_problem(move_bps) -> str | None:
     """What is wrong with a jump of ``move_bps`` (None if nothing); shared like ``regime_problem``."""
-    if not (is_number(move_bps)
-            and -10_000 < move_bps <= 100_000):
+    low, high = MOVE_BPS_RANGE
+    if not (is_number(move_bps) and low < move_bps <= high):
         return f"move_bps must be {MOVE_BPS_EXPECTED}."
     return None
 

@@ -18,7 +18,6 @@ over the wire and never show up as your agent's requests.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import threading
 import time
 import warnings
@@ -57,10 +56,6 @@ class MockExchange(Exchange):
         """The market's mid now."""
         return self.market(symbol).mid
 
-    def fills(self, agent: Agent, symbol: str | None = None, since: float | None = None,
-              limit: int | None = None):
-        """The agent's fills, oldest first: all of them unless ``limit`` asks for the newest few."""
-        return super().fills(agent, symbol, since, sys.maxsize if limit is None else limit)
 
 
 def serve_options(**options: Any) -> ServeOptions:

@@ -78,7 +78,7 @@ class PnlHistories(RuleBasedStateMachine):
     def visible(self, agent) -> tuple:
         """What a refused request must leave alone."""
         orders = sorted((m.symbol, info.order.order_id, info.order.qty) for m, info in self.ex.open_orders(agent))
-        fills = [f.fill_id for f in self.ex.fills(agent, None, None, 10**9)]
+        fills = [f.fill_id for f in self.ex.fills(agent)]
         sessions = sorted((s, v.status, v.reason, v.started_at, tuple(sorted(v.guardrails.items())))
                           for s, v in agent.sessions.items() if v.started_at is not None)   # never-used ones look idle
         return orders, fills, sessions, self.ex.equity(agent)
@@ -86,7 +86,7 @@ class PnlHistories(RuleBasedStateMachine):
     def from_fills(self, agent, symbol: str) -> tuple[float, float]:
         """(cash, position) on ``symbol`` rebuilt from the fills alone."""
         cash = position = 0.0
-        for f in self.ex.fills(agent, symbol, None, 10**9):
+        for f in self.ex.fills(agent, symbol):
             sign = 1.0 if f.is_buy else -1.0
             cash -= sign * f.notional + f.fee
             position += sign * f.size
@@ -195,7 +195,7 @@ class PnlHistories(RuleBasedStateMachine):
         """spread_income, rebates, fees and hedge_cost rebuilt from the fills in (since, until]."""
         spread = rebates = fees = slippage = volume = 0.0
         count = 0
-        for f in self.ex.fills(agent, symbol, None, 10**9):
+        for f in self.ex.fills(agent, symbol):
             if (since is not None and f.time <= since) or f.time > until:
                 continue
             edge = (1.0 if f.is_buy else -1.0) * (f.mid - f.price) * f.size
@@ -233,7 +233,7 @@ class PnlHistories(RuleBasedStateMachine):
             mine = self.posted[agent.agent_id]
             for market, info in self.ex.open_orders(agent):
                 assert info.owner == agent.agent_id
-            for f in self.ex.fills(agent, None, None, 10**9):
+            for f in self.ex.fills(agent):
                 rate = -MAKER_REBATE if f.maker else TAKER_FEE
                 assert math.isclose(f.fee, f.notional * rate, abs_tol=1e-9)
                 assert math.isclose(f.notional, f.price * f.size, rel_tol=1e-12)
