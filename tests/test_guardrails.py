@@ -12,6 +12,8 @@ import math
 
 import pytest
 
+from contract_asserts import assert_error
+
 SYMBOL = "BTC-PERP"
 LOT = 1e-5          # BTC-PERP has sz_decimals 5
 
@@ -281,9 +283,7 @@ def test_stop_loss_stops_the_session_until_reset(client, auth):
     state = snapshot(client, auth)
 
     refused = client.post("/v1/mm/quote", headers=auth, json={"symbol": SYMBOL, **bid_ask(client, 5, 50, 5, 50)})
-    assert refused.status_code == 409
-    body = refused.json()
-    assert body["error"] == "session_stopped" and body["message"] and body["reason"] == "stop_loss"
+    assert assert_error(refused, 409, "session_stopped")["reason"] == "stop_loss"
     assert snapshot(client, auth) == state
 
     advance(client, 30)                         # the refresh loop is gone: nothing is re-posted
@@ -356,18 +356,13 @@ def market_state(client, exchange) -> tuple:
 ])
 def test_jump_refuses_a_bad_move(client, exchange, body, field):
     before = market_state(client, exchange)
-    r = client.post(f"/_mock/markets/{SYMBOL}/jump", json=body)
-    assert r.status_code == 400
-    answer = r.json()
-    assert (answer["error"], answer["field"]) == ("invalid_request", field) and answer["message"]
+    assert_error(client.post(f"/_mock/markets/{SYMBOL}/jump", json=body), 400, "invalid_request", field)
     assert market_state(client, exchange) == before
 
 
 def test_jump_and_regime_on_an_unknown_market(client):
     for path, body in (("jump", {"move_bps": 10}), ("regime", {"spread_bps": 5})):
-        r = client.post(f"/_mock/markets/NOPE-PERP/{path}", json=body)
-        assert r.status_code == 404
-        assert r.json()["error"] == "market_not_found" and r.json()["message"]
+        assert_error(client.post(f"/_mock/markets/NOPE-PERP/{path}", json=body), 404, "market_not_found")
     assert "NOPE-PERP" not in client.get("/_mock/state").json()["active_markets"]
 
 
@@ -389,10 +384,7 @@ def test_jump_moves_the_mid_by_the_bps_given(client):
 ])
 def test_regime_refuses_a_field_out_of_range_and_keeps_the_regime(client, exchange, body, field):
     before = market_state(client, exchange)
-    r = client.post(f"/_mock/markets/{SYMBOL}/regime", json=body)
-    assert r.status_code == 400
-    answer = r.json()
-    assert (answer["error"], answer["field"]) == ("invalid_request", field) and answer["message"]
+    assert_error(client.post(f"/_mock/markets/{SYMBOL}/regime", json=body), 400, "invalid_request", field)
     assert market_state(client, exchange) == before
 
 
