@@ -8,10 +8,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: serve test bench calibrate clean
 
+# setuptools tells every editable install of a package with more than one top-level folder
+# (pf_mock_scenarios is scenarios/) to mind same-named folders, as a warning; that note is the
+# only thing it has to say here, so it is silenced by its exact text and real warnings still show.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 serve: $(STAMP)

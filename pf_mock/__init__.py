@@ -4,6 +4,13 @@
 first use, so that ``import pf_mock`` (and the pytest plugin) stays light.
 """
 
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    __version__ = _version("pf-mock")     # one source: the version in pyproject.toml
+except PackageNotFoundError:              # imported from a checkout that was never installed
+    __version__ = "0+unknown"
+
 __all__ = ["MockExchange", "run_server"]
 
 
@@ -12,3 +19,7 @@ def __getattr__(name: str):
         from . import testing
         return getattr(testing, name)
     raise AttributeError(f"module 'pf_mock' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, "__version__"])
