@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
+from .. import __version__
 from ..exchange import Exchange
-from . import admin, errors, faults, journal, markets, mm, ratelimit
+from . import admin, errors, faults, health, journal, markets, mm, ratelimit
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     options = options or AppOptions()
     # redirect_slashes=False: a stray trailing slash answers 404 not_found in the contract's error
     # shape, not an empty-bodied 307 (every non-2xx body is {"error", "message"}).
-    app = FastAPI(title="pf-mock", version="0.1.0", redirect_slashes=False,
+    app = FastAPI(title="pf-mock", version=__version__, redirect_slashes=False,
                   description="A local, deterministic fake of the Purple Flea market-making API.")
     app.state.exchange = exchange
     app.state.options = options
@@ -52,6 +53,7 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
         app.add_middleware(ratelimit.RateLimit, limiter=app.state.rate_limiter)
         app.state.on_reset.append(lambda ex: app.state.rate_limiter.clear())
     app.add_middleware(journal.RequestJournal, journal=app.state.journal)
+    app.include_router(health.router)
     app.include_router(markets.router)
     app.include_router(mm.router)
     if options.admin:
