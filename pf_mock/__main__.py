@@ -1,3 +1,7 @@
+"""``python -m pf_mock``: the same program as ``pf-mock``."""
+
+import sys
+
 from .cli import main
 
-main()
+sys.exit(main())

@@ -1,76 +1,254 @@
-"""``pf-mock`` (and ``python -m pf_mock``): the command line."""
+"""``pf-mock`` (and ``python -m pf_mock``): the command line.
+
+Each subcommand is a pair of functions: ``add_<name>(subparsers)`` declares it and its options and
+sets ``run``; ``run_<name>(args)`` does the work and returns the exit code. A new subcommand is one more
+pair and one line in ``parser()``.
+
+Every mistake on the command line is one line on stderr and exit code 2, before anything starts: the
+value of each option is checked by its ``type``, and what depends on several options (a speed on a
+manual clock, an admin API reachable from the network) by ``check_serve``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import math
+import re
+import signal
+import socket
 import sys
+import threading
+from typing import Callable
 
-from .scenarios import ScenarioError, list_scenarios
-from .server import ServeOptions, serve
+from . import __version__
+
+# The server and the scenarios load only when a command needs them, so that --help and --version are
+# quick and Ctrl-C is caught from the first moment.
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+MAX_SEED = 2**53 - 1                # seeds are echoed in JSON; every JSON client reads this exactly
+MAX_SPEED = 10_000.0                # a week of mock time per minute of wall time; faster starves requests
+MAX_STARTING_BALANCE = 1e9          # keeps money to well under 1e-6 USD in a double
+MAX_RATE_LIMIT = 1_000_000
+MAX_FEE_BPS = 100.0                 # 1% of notional
+ADMIN_TOKEN = re.compile(r"^[\x21-\x7e]{8,256}$")   # visible ASCII: a header value that survives any proxy
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be positive")
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (no usage block), still with exit code 2."""
+
+    def error(self, message: str) -> None:
+        message = " ".join(message.split())
+        self.exit(2, f"pf-mock: error: {message} (see {self.prog} --help)\n")
+
+
+class Stop(Exception):
+    """A command that cannot go on: its message is the one line printed, ``code`` the exit code."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+# ---- option values -------------------------------------------------------------------------------
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+def _whole(text: str) -> int:
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pf-mock", description="A local fake of the Purple Flea market-making API.")
-    sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve", help="run the API server")
-    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--seed", type=int, default=0, help="same seed + same requests at the same mock times = same answers")
-    s.add_argument("--clock", choices=("realtime", "manual"), default="realtime")
+def _show(bound: float) -> str:
+    return f"{int(bound):,}" if bound == int(bound) else f"{bound:g}"
+
+
+def ranged(kind: Callable[[str], float], low: float, high: float, *, above: bool = False):
+    """A ``type=`` for argparse: ``kind`` (``_number`` or ``_whole``) within [low, high] (or (low, high])."""
+
+    def parse(text: str):
+        value = kind(text)
+        if (value <= low if above else value < low) or value > high:
+            noun = "a whole number" if kind is _whole else "a number"
+            bounds = f"above {_show(low)}, at most {_show(high)}" if above else f"from {_show(low)} to {_show(high)}"
+            raise argparse.ArgumentTypeError(f"{text} is out of range: expected {noun} {bounds}")
+        return value
+
+    parse.__name__ = kind.__name__.strip("_")    # argparse names the type in some messages
+    return parse
+
+
+def _host(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the host must not be empty (an empty host would listen on every address)")
+    return text
+
+
+def _admin_token(text: str) -> str:
+    if text == "":
+        raise argparse.ArgumentTypeError("the token must not be empty (an empty token would leave /_mock open)")
+    if not ADMIN_TOKEN.match(text):
+        raise argparse.ArgumentTypeError("the token must be 8 to 256 visible ASCII characters, no spaces")
+    return text
+
+
+# ---- pf-mock serve -------------------------------------------------------------------------------
+def add_serve(sub) -> None:
+    s = sub.add_parser("serve", help="run the API server", description="Run the pf-mock API server.")
+    s.add_argument("--host", type=_host, default="127.0.0.1",
+                   help="address to bind (default: loopback only; any other address needs --admin-token or "
+                        "--no-admin)")
+    s.add_argument("--port", type=ranged(_whole, 0, 65535), default=8000, help="0 picks a free port (default: 8000)")
+    s.add_argument("--seed", type=ranged(_whole, 0, MAX_SEED), default=0,
+                   help="same seed + same requests at the same mock times = same answers (default: 0)")
+    s.add_argument("--clock", choices=("realtime", "manual"), default="realtime",
+                   help="realtime: the wall clock times --speed; manual: time moves only on "
+                        "POST /_mock/clock/advance (default: realtime)")
+    s.add_argument("--speed", type=ranged(_number, 0, MAX_SPEED, above=True), default=None,
+                   help=f"realtime clock only: simulated seconds per second, up to {MAX_SPEED:g} (default: 1)")
     s.add_argument("--scenario", default=None, metavar="NAME|PATH",
                    help="load a scenario at start: a shipped name (see `pf-mock scenarios`) or a .toml file")
-    s.add_argument("--speed", type=_positive_float, default=1.0, help="realtime clock: simulated seconds per second")
     s.add_argument("--strict-auth", action="store_true", help="only keys from POST /v1/agents/register work")
-    s.add_argument("--starting-balance", type=float, default=10_000.0)
-    s.add_argument("--rate-limit", type=_positive_int, default=None, metavar="N",
+    s.add_argument("--starting-balance", type=ranged(_number, 0, MAX_STARTING_BALANCE), default=10_000.0,
+                   metavar="USD", help="each new agent's balance in USD (default: 10000)")
+    s.add_argument("--rate-limit", type=ranged(_whole, 1, MAX_RATE_LIMIT), default=None, metavar="N",
                    help="allow N requests per minute per API key (a burst of N, then N a minute); default: no limit")
     s.add_argument("--no-admin", action="store_true", help="remove every /_mock route")
-    s.add_argument("--admin-token", default=None, help="require X-Admin-Token on /_mock routes")
-    s.add_argument("--maker-rebate-bps", type=float, default=2.5)
-    s.add_argument("--taker-fee-bps", type=float, default=4.5)
-    sub.add_parser("scenarios", help="list the shipped scenarios and what each does")
-    return p
+    s.add_argument("--admin-token", type=_admin_token, default=None, metavar="TOKEN",
+                   help="require the header X-Admin-Token: TOKEN on /_mock routes (8-256 visible ASCII characters)")
+    s.add_argument("--maker-rebate-bps", type=ranged(_number, 0, MAX_FEE_BPS), default=2.5, metavar="BPS",
+                   help="rebate paid to makers, in bps of notional (default: 2.5)")
+    s.add_argument("--taker-fee-bps", type=ranged(_number, 0, MAX_FEE_BPS), default=4.5, metavar="BPS",
+                   help="fee charged to takers, in bps of notional (default: 4.5)")
+    s.add_argument("--log-level", choices=LOG_LEVELS, default="warning",
+                   help="the server's own messages on stderr at this level and above (default: warning)")
+    s.add_argument("--access-log", action="store_true", help="print one line per request on stdout")
+    s.set_defaults(run=run_serve)
 
 
-def list_scenarios_command() -> None:
-    found = list_scenarios()
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is this machine's loopback (unresolvable: raises Stop)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise Stop(f"--host {host}: no such address on this machine or name in DNS", 2) from None
+    return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in found)
+
+
+def check_serve(args: argparse.Namespace):
+    """The ``ServeOptions`` of ``serve``, once the options that depend on one another, and the scenario,
+    are checked; raises ``Stop`` (code 2)."""
+    from .scenarios import ScenarioError, load_scenario
+    from .server import ServeOptions
+
+    if args.speed is not None and args.clock == "manual":
+        raise Stop("--speed applies to the realtime clock only; a manual clock moves on POST /_mock/clock/advance", 2)
+    if args.no_admin and args.admin_token is not None:
+        raise Stop("give --no-admin or --admin-token, not both", 2)
+    if not args.no_admin and args.admin_token is None and not is_loopback(args.host):
+        raise Stop(f"--host {args.host} reaches beyond this machine, and /_mock lets anyone reset or drive the "
+                   f"mock: add --admin-token TOKEN (or --no-admin)", 2)
+    if args.scenario is not None:
+        try:
+            load_scenario(args.scenario)
+        except ScenarioError as exc:
+            raise Stop(f"--scenario: {exc.message}", 2) from None
+    return ServeOptions(host=args.host, port=args.port, seed=args.seed, clock=args.clock,
+                        speed=1.0 if args.speed is None else args.speed, scenario=args.scenario,
+                        strict_auth=args.strict_auth, starting_balance=args.starting_balance,
+                        rate_limit=args.rate_limit, admin=not args.no_admin, admin_token=args.admin_token,
+                        maker_rebate_bps=args.maker_rebate_bps, taker_fee_bps=args.taker_fee_bps,
+                        log_level=args.log_level, access_log=args.access_log)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from .server import CannotListen, serve
+
+    opts = check_serve(args)
+    try:
+        stopped_by = serve(opts)
+    except CannotListen as exc:
+        raise Stop(str(exc)) from None
+    if stopped_by:
+        print(f"pf-mock stopped ({stopped_by})", flush=True)
+    return 0
+
+
+# ---- pf-mock scenarios ---------------------------------------------------------------------------
+def add_scenarios(sub) -> None:
+    s = sub.add_parser("scenarios", help="list the shipped scenarios and what each does",
+                       description="List the shipped scenarios and what each does.")
+    s.set_defaults(run=run_scenarios)
+
+
+def run_scenarios(args: argparse.Namespace) -> int:
+    from .scenarios import ScenarioError, list_scenarios
+
+    try:
+        found = list_scenarios()
+    except ScenarioError as exc:
+        raise Stop(exc.message) from None
     width = max(len(s.name) for s in found)
     for scenario in found:
         print(f"{scenario.name:<{width}}  {scenario.description}")
+    return 0
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    if args.command == "scenarios":
-        try:
-            list_scenarios_command()
-        except ScenarioError as exc:
-            sys.exit(f"pf-mock: {exc.message}")
-    if args.command == "serve":
-        opts = ServeOptions(host=args.host, port=args.port, seed=args.seed, clock=args.clock, speed=args.speed,
-                            scenario=args.scenario,
-                            strict_auth=args.strict_auth, starting_balance=args.starting_balance,
-                            rate_limit=args.rate_limit, admin=not args.no_admin, admin_token=args.admin_token,
-                            maker_rebate_bps=args.maker_rebate_bps, taker_fee_bps=args.taker_fee_bps)
-        try:
-            serve(opts)
-        except ScenarioError as exc:        # --scenario could not be loaded: say why, no traceback
-            sys.exit(f"pf-mock: cannot load the scenario: {exc.message}")
+# ---- the program ---------------------------------------------------------------------------------
+def parser() -> Parser:
+    p = Parser(prog="pf-mock", description="A local, deterministic fake of the Purple Flea market-making API.")
+    p.add_argument("--version", action="version", version=f"pf-mock {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_serve(sub)
+    add_scenarios(sub)
+    return p
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C or SIGTERM while no server was running (while parsing, loading, or building the app)."""
+
+    def __init__(self, sig: int):
+        self.name = signal.Signals(sig).name
+
+
+def _interrupt(sig: int, frame) -> None:
+    raise _Interrupted(sig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; the exit code (0 done or stopped by Ctrl-C / SIGTERM, 1 failed, 2 misused)."""
+    # Until the server installs its own handlers (and after it restores these), Ctrl-C or SIGTERM
+    # stops the program in one line as well.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
+    try:
+        args = parser().parse_args(argv)
+        return args.run(args)
+    except Stop as exc:
+        print(f"pf-mock: error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+        return exc.code
+    except (_Interrupted, KeyboardInterrupt) as exc:
+        print(f"pf-mock stopped ({getattr(exc, 'name', 'SIGINT')})", flush=True)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main())

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import sys
+import contextlib
+import signal
+import socket
+import threading
 from dataclasses import dataclass
+from typing import Iterator
 
 import uvicorn
 
@@ -11,6 +15,8 @@ from .api import AppOptions, create_app
 from .clock import ManualClock, RealtimeClock
 from .exchange import Exchange, ExchangeConfig
 from .scenarios import apply_scenario, load_scenario
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass
@@ -28,6 +34,8 @@ class ServeOptions:
     admin_token: str | None = None
     maker_rebate_bps: float = 2.5
     taker_fee_bps: float = 4.5
+    log_level: str = "warning"          # of the server's own messages (uvicorn's and pf-mock's), on stderr
+    access_log: bool = False            # one line per request on stdout
 
 
 def build_exchange(opts: ServeOptions) -> Exchange:
@@ -48,35 +56,98 @@ def build_app(opts: ServeOptions, exchange: Exchange | None = None):
 
 
 class ReadyServer(uvicorn.Server):
-    """A uvicorn server that says so, in one line, once its socket is listening."""
+    """A uvicorn server that says so, in one line, once its socket is listening, and that stops on
+    SIGINT or SIGTERM without re-raising the signal afterwards (uvicorn's own way ends a Ctrl-C in a
+    traceback and a SIGTERM in death by signal). ``stopped_by`` names the signal that stopped it."""
 
     def __init__(self, config: uvicorn.Config, banner: str = "", quiet: bool = False):
         super().__init__(config)
         self.banner = banner
         self.quiet = quiet
         self.bound_port: int | None = None
+        self.stopped_by: str | None = None
 
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets=sockets)
         if self.servers and self.servers[0].sockets:
             self.bound_port = self.servers[0].sockets[0].getsockname()[1]
-        if not self.quiet:
+        if not self.quiet and self.started:
             host = self.config.host
             print(f"pf-mock ready on http://{host}:{self.bound_port} {self.banner}".rstrip(), flush=True)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield       # a server in a background thread (pf_mock.testing.run_server) is stopped by its owner
+            return
+        before = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
+
+    def handle_exit(self, sig: int, frame) -> None:
+        self.stopped_by = self.stopped_by or signal.Signals(sig).name
+        super().handle_exit(sig, frame)
+
+
+def log_config(level: str = "warning", access_log: bool = False) -> dict:
+    """Logging for a server: messages at ``level`` and above on stderr; with ``access_log``, one line
+    per request on stdout (uvicorn's: client, request line, status)."""
+    level = level.upper()
+    stderr = {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": {"format": "pf-mock %(levelname)s: %(message)s"},
+                       "access": {"format": "%(message)s"}},
+        "handlers": {"default": stderr,
+                     "access": {"class": "logging.StreamHandler", "formatter": "access",
+                                "stream": "ext://sys.stdout"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
+            "uvicorn.access": {"handlers": ["access"], "level": "INFO" if access_log else "WARNING",
+                               "propagate": False},
+            "pf_mock": {"handlers": ["default"], "level": level, "propagate": False},
+        },
+    }
 
 
 def uvicorn_config(app, opts: ServeOptions) -> uvicorn.Config:
     """How every pf-mock server runs under uvicorn (``serve`` and ``pf_mock.testing.run_server``)."""
-    return uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning", access_log=False,
-                          lifespan="off")
+    return uvicorn.Config(app, host=opts.host, port=opts.port, log_config=log_config(opts.log_level, opts.access_log),
+                          log_level=None, access_log=opts.access_log, lifespan="off")
 
 
-def serve(opts: ServeOptions) -> None:
+class CannotListen(Exception):
+    """The address could not be bound (in use, or not this machine's)."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the server's socket here, so that a failure is one sentence rather than uvicorn's exit."""
+    sock = socket.socket(family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise CannotListen(f"cannot listen on {host}:{port}: {reason[:1].lower()}{reason[1:]}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(opts: ServeOptions) -> str | None:
+    """Serve until stopped; the name of the signal that stopped it (None if it stopped by itself).
+    Raises ``CannotListen`` when the address cannot be bound."""
     app = build_app(opts)
     config = uvicorn_config(app, opts)
     exchange = app.state.exchange       # its seed is the scenario's if --scenario brought one
     speed = "" if opts.clock == "manual" else f" x{opts.speed:g}"
     scenario = f", scenario {exchange.scenario_name}" if exchange.scenario_name else ""
     banner = f"(seed {exchange.seed}, clock {opts.clock}{speed}{scenario})"
-    ReadyServer(config, banner).run()
-    sys.exit(0)
+    server = ReadyServer(config, banner)
+    server.run(sockets=[listen(opts.host, opts.port)])
+    return server.stopped_by

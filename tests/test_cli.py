@@ -1,28 +1,42 @@
-"""The command line (CONTRACT section 8): ``python -m pf_mock serve`` starts a real server that prints
-one ready line naming the port it bound, and answers over HTTP."""
+"""The command line: ``pf-mock serve`` (and ``python -m pf_mock serve``) starts a real server that prints
+one ready line naming the port it bound, answers over HTTP, and stops in one line on Ctrl-C or SIGTERM;
+every mistake on the command line is one line on stderr and exit code 2, with nothing started.
+
+Option checks run in process (fast); only what needs a real process (signals, the ready line, the
+access log, the installed entry points) starts one."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import selectors
+import signal
+import socket
 import subprocess
 import sys
 import time
+import tomllib
+from importlib import resources
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
-from pf_mock.cli import parser
+import pf_mock
+import pf_mock.server
+from pf_mock.cli import check_serve, main, parser
+from pf_mock.server import ServeOptions, build_app
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"^pf-mock ready on http://127\.0\.0\.1:(\d+)\b")
 STARTUP_GUARD_S = 60.0      # only to stop a broken server hanging the suite; never a measured time
+TOKEN = "s3cret-token"
 
 
-def read_ready_line(proc: subprocess.Popen) -> str:
-    """The first line on stdout, or a failure if the process dies or stays silent."""
+def read_line(proc: subprocess.Popen) -> str:
+    """The next line on stdout, or a failure if the process dies or stays silent."""
     selector = selectors.DefaultSelector()
     selector.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + STARTUP_GUARD_S
@@ -33,7 +47,7 @@ def read_ready_line(proc: subprocess.Popen) -> str:
                 return line
         if proc.poll() is not None:
             pytest.fail(f"pf-mock exited with {proc.returncode}: {proc.stderr.read()}")
-    pytest.fail("pf-mock never printed its ready line")
+    pytest.fail("pf-mock printed nothing in time")
 
 
 def start(*args: str) -> subprocess.Popen:
@@ -42,46 +56,84 @@ def start(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def stop(proc: subprocess.Popen) -> None:
+def ready_port(proc: subprocess.Popen) -> int:
+    line = read_line(proc)
+    match = READY.match(line)
+    assert match, line
+    return int(match.group(1))
+
+
+def stop_with(proc: subprocess.Popen, sig: signal.Signals) -> tuple[int, str, str]:
+    """Send ``sig``; the exit code and what the process printed after that on stdout and stderr."""
+    proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=STARTUP_GUARD_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"pf-mock did not stop on {sig.name}")
+    return proc.returncode, out, err
+
+
+def kill(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        proc.kill()
+        proc.communicate()
 
 
-def test_serve_on_port_zero_reports_the_bound_port_and_answers() -> None:
+def entry_points() -> list[list[str]]:
+    """The installed ``pf-mock`` script (when there is one) and ``python -m pf_mock``."""
+    script = Path(sys.executable).with_name("pf-mock")
+    return ([[str(script)]] if script.exists() else []) + [[sys.executable, "-m", "pf_mock"]]
+
+
+# ---- real processes ------------------------------------------------------------------------------
+def test_serve_on_port_zero_answers_and_stops_on_sigterm_in_one_line() -> None:
     proc = start("--port", "0", "--clock", "manual", "--seed", "3")
     try:
-        line = read_ready_line(proc)
+        line = read_line(proc)
         match = READY.match(line)
         assert match, line
-        port = int(match.group(1))
-        assert port > 0
         assert "seed 3" in line and "manual" in line
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, timeout=10) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{int(match.group(1))}", timeout=10) as client:
             price = client.get("/v1/markets/BTC-PERP/price")
             assert price.status_code == 200
             body = price.json()
-            assert body["symbol"] == "BTC-PERP"
-            assert body["best_bid"] < body["best_ask"]
+            assert body["symbol"] == "BTC-PERP" and body["best_bid"] < body["best_ask"]
             state = client.get("/_mock/state").json()
             assert state["seed"] == 3 and state["clock"]["mode"] == "manual"
             missing = client.get("/v1/markets/NOPE-PERP/price")
             assert missing.status_code == 404 and missing.json()["error"] == "market_not_found"
-        # Nothing else on stdout: the ready line is the only one.
+            assert client.get("/health").json()["status"] == "ok"
+        code, out, err = stop_with(proc, signal.SIGTERM)
     finally:
-        stop(proc)
-    assert proc.stdout.read() == ""
+        kill(proc)
+    # No access log unless asked: after the ready line, only the stop line.
+    assert (code, out, err) == (0, "pf-mock stopped (SIGTERM)\n", "")
+
+
+def test_ctrl_c_stops_in_one_line_and_the_access_log_shows_each_request() -> None:
+    proc = start("--port", "0", "--clock", "manual", "--access-log")
+    try:
+        port = ready_port(proc)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            assert client.get("/health").status_code == 200
+            assert client.get("/v1/markets/NOPE-PERP").status_code == 404
+        code, out, err = stop_with(proc, signal.SIGINT)
+    finally:
+        kill(proc)
+    assert (code, err) == (0, "")
+    logged, stopped = out.splitlines()[:-1], out.splitlines()[-1]
+    assert len(logged) == 2, out
+    assert re.fullmatch(r'127\.0\.0\.1:\d+ - "GET /health HTTP/1\.1" 200', logged[0]), logged
+    assert re.fullmatch(r'127\.0\.0\.1:\d+ - "GET /v1/markets/NOPE-PERP HTTP/1\.1" 404', logged[1]), logged
+    assert stopped == "pf-mock stopped (SIGINT)"
 
 
 def test_two_servers_with_the_same_seed_answer_alike() -> None:
     procs = [start("--port", "0", "--clock", "manual", "--seed", "3") for _ in range(2)]
     try:
-        ports = [int(READY.match(read_ready_line(p)).group(1)) for p in procs]
+        ports = [ready_port(p) for p in procs]
         assert ports[0] != ports[1]
         answers = []
         for port in ports:
@@ -92,27 +144,155 @@ def test_two_servers_with_the_same_seed_answer_alike() -> None:
         assert answers[0] == answers[1]
     finally:
         for proc in procs:
-            stop(proc)
+            kill(proc)
 
 
-def test_serve_help_exits_zero() -> None:
-    script = Path(sys.executable).with_name("pf-mock")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "pf_mock"]
-    run = subprocess.run([*command, "serve", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert "--port" in run.stdout and "--seed" in run.stdout and "--clock" in run.stdout
+@pytest.mark.parametrize("command", entry_points(), ids=lambda c: Path(c[-1]).name)
+def test_entry_points_are_the_same_program(command: list[str]) -> None:
+    version = subprocess.run([*command, "--version"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (version.returncode, version.stdout, version.stderr) == (0, f"pf-mock {pf_mock.__version__}\n", "")
+    bad = subprocess.run([*command, "serve", "--port", "99999"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("pf-mock: error: argument --port: 99999"), bad.stderr
+    usage = subprocess.run([*command, "serve", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 0, usage.stderr
+    for option in ("--port", "--seed", "--clock", "--access-log", "--log-level", "--admin-token"):
+        assert option in usage.stdout
 
 
-@pytest.mark.parametrize("args", [["serve", "--clock", "sundial"], ["serve", "--speed", "0"],
-                                  ["serve", "--port", "x"], ["serve", "--seed", "1.5"], [], ["launch"]])
-def test_bad_arguments_exit_with_usage(args: list[str], capsys) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        parser().parse_args(args)
-    assert exit_.value.code == 2
-    assert "usage: pf-mock" in capsys.readouterr().err
+# ---- options, in process -------------------------------------------------------------------------
+@pytest.fixture
+def nothing_starts(monkeypatch):
+    """Fail the test if a server would be built or bound."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a server was started")
+    monkeypatch.setattr(pf_mock.server, "serve", refuse)
+    monkeypatch.setattr(pf_mock.server, "build_app", refuse)
+    monkeypatch.setattr(pf_mock.server, "listen", refuse)
+
+
+def run_main(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:       # argparse's own exits (--help, --version, a bad value)
+        return exc.code
+
+
+BAD_OPTIONS = [
+    ["serve", "--port", "99999"], ["serve", "--port", "65536"], ["serve", "--port", "-1"], ["serve", "--port", "x"],
+    ["serve", "--seed", "-1"], ["serve", "--seed", "1.5"], ["serve", "--seed", str(2**53)],
+    ["serve", "--starting-balance", "-1"], ["serve", "--starting-balance", "nan"],
+    ["serve", "--starting-balance", "1e10"],
+    ["serve", "--speed", "0"], ["serve", "--speed", "-2"], ["serve", "--speed", "inf"], ["serve", "--speed", "10000.5"],
+    ["serve", "--rate-limit", "0"], ["serve", "--rate-limit", "1.5"], ["serve", "--rate-limit", "1000001"],
+    ["serve", "--maker-rebate-bps", "-0.5"], ["serve", "--taker-fee-bps", "100.5"],
+    ["serve", "--clock", "sundial"], ["serve", "--log-level", "loud"],
+    ["serve", "--scenario", "no_such_scenario"], ["serve", "--scenario", "missing/file.toml"],
+    ["serve", "--clock", "manual", "--speed", "2"], ["serve", "--clock", "manual", "--speed", "1"],
+    ["serve", "--admin-token", ""], ["serve", "--admin-token", "short12"], ["serve", "--admin-token", "has a space"],
+    ["serve", "--admin-token", "tab\tinside1"], ["serve", "--admin-token", "é" * 10],
+    ["serve", "--no-admin", "--admin-token", TOKEN],
+    ["serve", "--host", ""], ["serve", "--host", "0.0.0.0"], ["serve", "--host", "::"],
+    ["serve", "--host", "no-such-host.invalid"],
+    [], ["launch"], ["--port", "8000"], ["serve", "extra"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD_OPTIONS, ids=lambda argv: " ".join(argv) or "(nothing)")
+def test_a_bad_option_is_one_line_and_exit_2(argv: list[str], capsys, nothing_starts) -> None:
+    assert run_main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("pf-mock: error: ") and err.endswith("\n") and err.count("\n") == 1, err
+
+
+def test_a_malformed_scenario_file_is_one_line(tmp_path, capsys, nothing_starts) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\ndescription = "x"\n[markets.BTC-PERP]\nregime = { spread_bps = -1 }\n')
+    assert run_main(["serve", "--scenario", str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "markets.BTC-PERP.regime.spread_bps" in err, err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["serve", "--port", "99999"], "argument --port: 99999 is out of range: expected a whole number from 0 to 65,535"),
+    (["serve", "--speed", "0"], "argument --speed: 0 is out of range: expected a number above 0, at most 10,000"),
+    (["serve", "--clock", "manual", "--speed", "2"], "--speed applies to the realtime clock only"),
+    (["serve", "--admin-token", ""], "the token must not be empty"),
+    (["serve", "--host", "0.0.0.0"], "--host 0.0.0.0 reaches beyond this machine"),
+])
+def test_each_refusal_names_the_option_and_why(argv, expected, capsys, nothing_starts) -> None:
+    assert run_main(argv) == 2
+    assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["--port", "0"], ["--port", "65535"], ["--seed", str(2**53 - 1)], ["--starting-balance", "0"],
+    ["--starting-balance", "1e9"], ["--speed", "0.001"], ["--speed", "10000"], ["--rate-limit", "1"],
+    ["--maker-rebate-bps", "0"], ["--taker-fee-bps", "100"], ["--clock", "manual"],
+    ["--admin-token", "12345678"], ["--admin-token", "x" * 256], ["--host", "localhost"], ["--host", "127.0.0.2"],
+    ["--host", "::1"], ["--host", "0.0.0.0", "--admin-token", TOKEN], ["--host", "0.0.0.0", "--no-admin"],
+    ["--scenario", "calm"], ["--log-level", "debug", "--access-log"],
+])
+def test_the_edges_of_each_range_are_accepted(argv: list[str]) -> None:
+    opts = check_serve(parser().parse_args(["serve", *argv]))
+    assert isinstance(opts, ServeOptions)
+
+
+def test_a_token_one_character_short_or_long_is_refused(capsys, nothing_starts) -> None:
+    assert run_main(["serve", "--admin-token", "1234567"]) == 2
+    assert run_main(["serve", "--admin-token", "x" * 257]) == 2
 
 
 def test_defaults_follow_the_contract() -> None:
-    args = parser().parse_args(["serve"])
-    assert (args.host, args.port, args.seed, args.clock, args.speed) == ("127.0.0.1", 8000, 0, "realtime", 1.0)
-    assert args.starting_balance == 10_000 and not args.strict_auth and not args.no_admin
+    opts = check_serve(parser().parse_args(["serve"]))
+    assert (opts.host, opts.port, opts.seed, opts.clock, opts.speed) == ("127.0.0.1", 8000, 0, "realtime", 1.0)
+    assert opts.starting_balance == 10_000 and not opts.strict_auth and opts.admin and opts.admin_token is None
+    assert (opts.log_level, opts.access_log) == ("warning", False)
+
+
+def test_an_address_in_use_is_one_line_and_exit_1(capsys) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert run_main(["serve", "--port", str(port), "--clock", "manual"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"pf-mock: error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+
+
+def test_version_in_process(capsys) -> None:
+    assert run_main(["--version"]) == 0
+    assert capsys.readouterr().out == f"pf-mock {pf_mock.__version__}\n"
+
+
+# ---- /health -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("admin", [True, False])
+def test_health_needs_no_key_and_stays_without_the_admin_api(admin: bool) -> None:
+    app = build_app(ServeOptions(clock="manual", admin=admin))
+    with TestClient(app) as client:
+        answer = client.get("/health")
+        assert answer.status_code == 200
+        assert answer.json() == {"status": "ok", "version": pf_mock.__version__, "timestamp": 1_767_225_600_000}
+        assert client.get("/_mock/health").status_code == 404
+
+
+# ---- the package ---------------------------------------------------------------------------------
+def test_the_version_has_one_source() -> None:
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert pf_mock.__version__ == importlib.metadata.version("pf-mock") == declared
+    app = build_app(ServeOptions(clock="manual"))
+    assert app.openapi()["info"]["version"] == declared
+
+
+def test_the_package_lists_its_public_names_and_ships_its_types() -> None:
+    assert {"MockExchange", "run_server", "__version__"} <= set(dir(pf_mock))
+    assert all(hasattr(pf_mock, name) for name in dir(pf_mock))
+    assert resources.files("pf_mock").joinpath("py.typed").is_file()
+
+
+def test_the_license_is_an_spdx_string_with_its_file() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT"
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    assert importlib.metadata.metadata("pf-mock")["License-Expression"] == "MIT"
