@@ -160,7 +160,8 @@ def check_serve(args: argparse.Namespace):
         raise Stop("--speed applies to the realtime clock only; a manual clock moves on POST /_mock/clock/advance", 2)
     if args.no_admin and args.admin_token is not None:
         raise Stop("give --no-admin or --admin-token, not both", 2)
-    if not args.no_admin and args.admin_token is None and not is_loopback(args.host):
+    loopback = is_loopback(args.host)      # also: a host that names nothing is a mistake, found here
+    if not args.no_admin and args.admin_token is None and not loopback:
         raise Stop(f"--host {args.host} reaches beyond this machine, and /_mock lets anyone reset or drive the "
                    f"mock: add --admin-token TOKEN (or --no-admin)", 2)
     if args.scenario is not None:

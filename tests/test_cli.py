@@ -193,7 +193,7 @@ BAD_OPTIONS = [
     ["serve", "--admin-token", "tab\tinside1"], ["serve", "--admin-token", "é" * 10],
     ["serve", "--no-admin", "--admin-token", TOKEN],
     ["serve", "--host", ""], ["serve", "--host", "0.0.0.0"], ["serve", "--host", "::"],
-    ["serve", "--host", "no-such-host.invalid"],
+    ["serve", "--host", "no-such-host.invalid"], ["serve", "--host", "no-such-host.invalid", "--no-admin"],
     [], ["launch"], ["--port", "8000"], ["serve", "extra"],
 ]
 
