@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import KEY, OTHER_KEY, make_exchange
-from pf_mock import cli
+from pf_mock import cli, server
 from pf_mock.api import AppOptions, create_app
 from pf_mock.api import ratelimit
 from pf_mock.api.ratelimit import RateLimiter
@@ -245,8 +245,8 @@ def test_the_command_line_option():
 
 def test_the_command_line_passes_the_limit_to_serve(monkeypatch):
     seen = []
-    monkeypatch.setattr(cli, "serve", seen.append)
-    cli.main(["serve", "--rate-limit", "12", "--clock", "manual"])
+    monkeypatch.setattr(server, "serve", seen.append)      # the command line loads the server when it runs
+    assert cli.main(["serve", "--rate-limit", "12", "--clock", "manual"]) == 0
     assert seen[0].rate_limit == 12
 
 
