@@ -58,9 +58,38 @@ def _code(node: ast.AST) -> str | None:
     return None
 
 
+def catalogued_codes() -> set[tuple[int, str]]:
+    """(status, code) of every error object that ``pf_mock.errors`` declares at module level: objects
+    with ``status`` and ``code``, enums of them, or a mapping between codes and statuses."""
+    import enum
+
+    from pf_mock import errors
+
+    def pair(status, code) -> tuple[int, str] | None:
+        status = getattr(status, "value", status)
+        code = getattr(code, "value", code)
+        if type(status) is int and 400 <= status <= 599 and isinstance(code, str) and CODE.match(code):
+            return status, code
+        return None
+
+    found = set()
+    for value in vars(errors).values():
+        members = list(value) if isinstance(value, type) and issubclass(value, enum.Enum) else [value]
+        if isinstance(value, dict):
+            members = [(k, v) for k, v in value.items()]
+        for member in members:
+            candidates = [(getattr(member, "status", None), getattr(member, "code", None))]
+            for both in (member, getattr(member, "value", None)):
+                if isinstance(both, tuple) and len(both) == 2:
+                    candidates += [both, both[::-1]]
+            found.update(p for p in (pair(*c) for c in candidates) if p)
+    return found
+
+
 def error_codes() -> set[tuple[int, str]]:
-    """Every (status, code) written together in pf_mock's source."""
-    pairs: set[tuple[int, str]] = set()
+    """Every (status, code) written together in pf_mock's source, and every one ``pf_mock.errors``
+    catalogues."""
+    pairs: set[tuple[int, str]] = catalogued_codes()
     for path in (ROOT / "pf_mock").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             groups: list[list[ast.AST]] = []
