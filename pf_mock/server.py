@@ -72,7 +72,7 @@ class ReadyServer(uvicorn.Server):
         if self.servers and self.servers[0].sockets:
             self.bound_port = self.servers[0].sockets[0].getsockname()[1]
         if not self.quiet and self.started:
-            host = self.config.host
+            host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host     # IPv6 in a URL
             print(f"pf-mock ready on http://{host}:{self.bound_port} {self.banner}".rstrip(), flush=True)
 
     @contextlib.contextmanager
