@@ -76,7 +76,7 @@ def catalogued_codes() -> set[tuple[int, str]]:
     for value in vars(errors).values():
         members = list(value) if isinstance(value, type) and issubclass(value, enum.Enum) else [value]
         if isinstance(value, dict):
-            members = [(k, v) for k, v in value.items()]
+            members = [*value.items(), *value.values()]
         for member in members:
             candidates = [(getattr(member, "status", None), getattr(member, "code", None))]
             for both in (member, getattr(member, "value", None)):
