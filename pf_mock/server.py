@@ -92,10 +92,13 @@ class ReadyServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def log_config(level: str = "warning", access_log: bool = False) -> dict:
+def log_config(level: str = "warning", access_log: bool = False, program: bool = False) -> dict:
     """Logging for a server: messages at ``level`` and above on stderr; with ``access_log``, one line
-    per request on stdout (uvicorn's: client, request line, status)."""
+    per request on stdout (uvicorn's: client, request line, status). ``program``: the process is the
+    ``pf-mock`` program, so pf-mock's own logger is set up too (a server run inside someone's tests
+    leaves that logger to them)."""
     level = level.upper()
+    own = {"pf_mock": {"handlers": ["default"], "level": level, "propagate": False}} if program else {}
     stderr = {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
     return {
         "version": 1,
@@ -110,14 +113,15 @@ def log_config(level: str = "warning", access_log: bool = False) -> dict:
             "uvicorn.error": {"level": level},
             "uvicorn.access": {"handlers": ["access"], "level": "INFO" if access_log else "WARNING",
                                "propagate": False},
-            "pf_mock": {"handlers": ["default"], "level": level, "propagate": False},
+            **own,
         },
     }
 
 
-def uvicorn_config(app, opts: ServeOptions) -> uvicorn.Config:
+def uvicorn_config(app, opts: ServeOptions, program: bool = False) -> uvicorn.Config:
     """How every pf-mock server runs under uvicorn (``serve`` and ``pf_mock.testing.run_server``)."""
-    return uvicorn.Config(app, host=opts.host, port=opts.port, log_config=log_config(opts.log_level, opts.access_log),
+    return uvicorn.Config(app, host=opts.host, port=opts.port,
+                          log_config=log_config(opts.log_level, opts.access_log, program),
                           log_level=None, access_log=opts.access_log, lifespan="off")
 
 
@@ -143,7 +147,7 @@ def serve(opts: ServeOptions) -> str | None:
     """Serve until stopped; the name of the signal that stopped it (None if it stopped by itself).
     Raises ``CannotListen`` when the address cannot be bound."""
     app = build_app(opts)
-    config = uvicorn_config(app, opts)
+    config = uvicorn_config(app, opts, program=True)
     exchange = app.state.exchange       # its seed is the scenario's if --scenario brought one
     speed = "" if opts.clock == "manual" else f" x{opts.speed:g}"
     scenario = f", scenario {exchange.scenario_name}" if exchange.scenario_name else ""

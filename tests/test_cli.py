@@ -296,3 +296,13 @@ def test_the_license_is_an_spdx_string_with_its_file() -> None:
     assert project["license"] == "MIT"
     assert "MIT License" in (ROOT / "LICENSE").read_text()
     assert importlib.metadata.metadata("pf-mock")["License-Expression"] == "MIT"
+
+
+def test_only_the_program_sets_up_pf_mocks_own_logger() -> None:
+    """A server inside someone's tests (run_server) must not take over their logging of pf_mock."""
+    from pf_mock.server import log_config
+
+    assert "pf_mock" not in log_config("debug")["loggers"]
+    assert log_config("debug", program=True)["loggers"]["pf_mock"]["level"] == "DEBUG"
+    assert log_config(access_log=True)["loggers"]["uvicorn.access"]["level"] == "INFO"
+    assert log_config()["loggers"]["uvicorn.access"]["level"] == "WARNING"
