@@ -1,12 +1,14 @@
 """Shared fixtures: an in-process exchange on a manual clock and an HTTP client bound to it.
 
-Hypothesis runs ``default`` (quick, for every run) unless ``PF_MOCK_HYPOTHESIS_PROFILE`` names
-another profile (``ci-long`` runs many more examples)."""
+Hypothesis runs ``default`` unless ``PF_MOCK_HYPOTHESIS_PROFILE`` names another profile. ``default`` is
+quick and derandomized: every run tries the same examples, so a red run is red again on a re-run and on
+any machine. ``ci-long`` runs many more examples from a random seed, printed in the report header and
+summary; ``PF_MOCK_HYPOTHESIS_SEED=<seed>`` replays that run."""
 
 from __future__ import annotations
 
 import os
-
+import random
 import warnings
 
 import pytest
@@ -16,7 +18,7 @@ with warnings.catch_warnings():
     # raised when conftest is imported, before pytest's own filterwarnings setting is in force.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, core, settings
 
 from pf_mock.api import AppOptions, create_app
 from pf_mock.clock import ManualClock
@@ -24,11 +26,32 @@ from pf_mock.exchange import Exchange, ExchangeConfig
 
 pytest_plugins = ["pytester"]       # tests/test_plugin.py runs generated test files
 
-settings.register_profile("default", max_examples=100, deadline=None,
+settings.register_profile("default", max_examples=100, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci-long", max_examples=2000, deadline=None,
+settings.register_profile("ci-long", max_examples=2000, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("PF_MOCK_HYPOTHESIS_PROFILE", "default"))
+PROFILE = os.environ.get("PF_MOCK_HYPOTHESIS_PROFILE", "default")
+settings.load_profile(PROFILE)
+HYPOTHESIS_SEED: int | None = None
+if not settings.default.derandomize:
+    # One seed for the whole run, chosen here (or given) and put in the environment, so that pytest-xdist's
+    # workers, started after this, draw from the same seed, and the header can say which it was.
+    HYPOTHESIS_SEED = int(os.environ.setdefault("PF_MOCK_HYPOTHESIS_SEED", str(random.randrange(2**32))))
+    core.global_force_seed = HYPOTHESIS_SEED     # what pytest's --hypothesis-seed sets
+
+
+def _seed_line() -> str:
+    return (f"hypothesis profile {PROFILE!r}: random seed {HYPOTHESIS_SEED}; replay with "
+            f"PF_MOCK_HYPOTHESIS_PROFILE={PROFILE} PF_MOCK_HYPOTHESIS_SEED={HYPOTHESIS_SEED}")
+
+
+def pytest_report_header(config):
+    return _seed_line() if HYPOTHESIS_SEED is not None else f"hypothesis profile {PROFILE!r}: derandomized"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if HYPOTHESIS_SEED is not None:
+        terminalreporter.write_line(_seed_line())
 
 KEY = "pf_test_alice_12345678"
 OTHER_KEY = "pf_test_bob_12345678"
