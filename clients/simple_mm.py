@@ -67,13 +67,15 @@ class SimpleMarketMaker:
     def __init__(self, symbol: str, spread_bps: float = 5, order_size: float = 100, *,
                  base_url: str | None = None, api_key: str | None = None,
                  error_pause_seconds: float = ERROR_PAUSE_SECONDS,
-                 http: httpx.Client | None = None, say: Callable[[str], None] = print):
+                 http: httpx.Client | None = None, say: Callable[[str], None] = print,
+                 sleep: Callable[[float], None] = time.sleep):
         self.symbol = symbol
         self.spread_bps = spread_bps
         self.order_size = order_size                # USD per side
         self.hedge_threshold = order_size * 3
         self.error_pause_seconds = error_pause_seconds
         self.say = say
+        self.sleep = sleep      # a test passes one that advances a manual clock, so its runs repeat exactly
         base_url = base_url or os.environ.get("PF_BASE", DEFAULT_BASE)
         api_key = api_key or os.environ.get("PF_API_KEY", DEFAULT_KEY)
         headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
@@ -149,11 +151,11 @@ class SimpleMarketMaker:
                 self.hedge_if_needed()
                 if i % PNL_EVERY == 0:
                     self.report_pnl()
-                time.sleep(interval_seconds)
+                self.sleep(interval_seconds)
             except Exception as exc:  # the page's catch-all: report, pause, carry on
                 summary.errors.append(f"iteration {i}: {exc!r}")
                 self.say(f"  Error: {exc} — pausing {self.error_pause_seconds:g}s")
-                time.sleep(self.error_pause_seconds)
+                self.sleep(self.error_pause_seconds)
             summary.iterations += 1
             if on_iteration is not None:
                 on_iteration(i, summary.calls[first_call:])

@@ -1,54 +1,44 @@
-"""The seed page's market maker, run for real: a uvicorn server on a loopback port with a fast
-realtime clock, and ``clients.simple_mm`` talking to it over HTTP as it would to the platform."""
+"""The seed page's market maker, run for real: a uvicorn server on a loopback port, and
+``clients.simple_mm`` talking to it over HTTP as it would to the platform.
+
+The server runs on the manual clock and the client's sleep between iterations advances it by the
+page's 5 s, so every run makes the same requests at the same simulated instants and gets the same
+fills and hedges back: the checks below see the same run every time, hedges included."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import httpx
 import pytest
-import uvicorn
 
 from clients.simple_mm import SimpleMarketMaker
-from pf_mock.server import ReadyServer, ServeOptions, build_app
+from pf_mock.testing import run_server
+from reference_accountant import Reference
 
 SYMBOL = "BTC-PERP"
 KEY = "pf_test_seed_client_run"
 ITERATIONS = 61             # iterations 0 and 60 both fetch the PnL, as on the page
-SPEED = 200.0               # simulated seconds per wall second: each iteration spans a few seconds
+INTERVAL_S = 5.0            # the page's sleep, in simulated seconds
 
 
 @pytest.fixture(scope="module")
-def server_url():
-    app = build_app(ServeOptions(clock="realtime", speed=SPEED, port=0))
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False,
-                            lifespan="off")
-    server = ReadyServer(config, quiet=True)
-    thread = threading.Thread(target=server.run, name="pf-mock-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not (server.started and server.bound_port) and thread.is_alive():
-        if time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail("the server did not start within 15 s")
-        time.sleep(0.01)
-    if not thread.is_alive():
-        pytest.fail("the server thread died during startup")
-    yield f"http://127.0.0.1:{server.bound_port}"
-    server.should_exit = True
-    thread.join(timeout=15)
-    assert not thread.is_alive(), "the server did not shut down"
+def server():
+    with run_server(seed=0) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
-def run(server_url):
+def server_url(server):
+    return server.base_url
+
+
+@pytest.fixture(scope="module")
+def run(server):
     rounds: dict[int, list] = {}
     lines: list[str] = []
-    with httpx.Client(base_url=server_url, timeout=10.0) as http:
+    with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
         maker = SimpleMarketMaker(SYMBOL, spread_bps=5, order_size=100, api_key=KEY, http=http,
-                                  error_pause_seconds=0.0, say=lines.append)
-        summary = maker.run(interval_seconds=0.02, max_iterations=ITERATIONS,
+                                  error_pause_seconds=0.0, say=lines.append, sleep=server.advance)
+        summary = maker.run(interval_seconds=INTERVAL_S, max_iterations=ITERATIONS,
                             on_iteration=lambda i, calls: rounds.__setitem__(i, calls))
     return summary, rounds, lines
 
@@ -110,13 +100,19 @@ def test_cancels_take_down_the_previous_quote(run):
         assert cancelled <= {previous["bid_id"], previous["ask_id"]}
 
 
-def test_hedges_answer_the_fields_the_client_reads(run):
+def test_hedges_happen_and_answer_the_fields_the_client_reads(run, server_url):
     summary, _, lines = run
-    for call in summary.of("POST", "/v1/mm/hedge"):
+    hedges = summary.of("POST", "/v1/mm/hedge")
+    assert summary.hedges == len(hedges) >= 1, "this run (same every time) crosses the $300 threshold"
+    for call in hedges:
         assert call.status == 200
         assert call.answer["fill_price"] > 0
         assert call.answer["net_delta_usd"] == 0.0
     assert sum(line.startswith("  HEDGED") for line in lines) == summary.hedges
+    fills = get(server_url, "/v1/mm/fills", symbol=SYMBOL, limit=1000)["fills"]
+    hedge_orders = {f["order_id"] for f in fills if f["kind"] == "hedge"}
+    assert len(hedge_orders) == summary.hedges
+    assert all(f["liquidity"] == "taker" for f in fills if f["kind"] == "hedge")
 
 
 def test_the_market_filled_some_quotes(run, server_url):
@@ -124,17 +120,18 @@ def test_the_market_filled_some_quotes(run, server_url):
     assert any(f["liquidity"] == "maker" and f["kind"] == "quote" for f in fills)
 
 
-def test_pnl_lines_add_up(run, server_url):
+def test_pnl_matches_the_reference(run, server_url):
     summary, _, lines = run
     reports = summary.pnl_reports + [get(server_url, "/v1/mm/pnl", symbol=SYMBOL)]
     assert len(reports) == 3
-    for pnl in reports:
-        expected = pnl["spread_income"] + pnl["rebates"] + pnl["inventory_pnl"] - pnl["hedge_cost"]
-        assert pnl["net_pnl"] == pytest.approx(expected, abs=1e-6)
-        assert pnl["realized_inventory_pnl"] + pnl["unrealized_inventory_pnl"] == pytest.approx(
-            pnl["inventory_pnl"], abs=1e-6)
     assert sum(line.startswith("  PnL: ") for line in lines) == 2
-    assert reports[-1]["fills"] > 0
+    # The last report covers the whole run; the reference accountant replays its fills.
+    last = reports[-1]
+    fills = get(server_url, "/v1/mm/fills", symbol=SYMBOL, limit=1000)["fills"]
+    mark = get(server_url, "/v1/mm/inventory", symbol=SYMBOL)["mark_price"]
+    assert last["fills"] == len(fills) > 0
+    for name, value in Reference().replay(fills, mark).expected_pnl(mark).items():
+        assert last[name] == pytest.approx(value, abs=1e-6), name
 
 
 def test_nothing_is_left_open(run, server_url):
