@@ -3,13 +3,14 @@ probability, counts, and bad rules refused. The rule table is checked without HT
 
 from __future__ import annotations
 
-import time
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from conftest import KEY, make_exchange
 from pf_mock.api import AppOptions, create_app
+from pf_mock.api import faults as faults_module
 from pf_mock.api.faults import FaultTable, default_error_code
 from pf_mock.errors import ApiError
 from contract_asserts import assert_error
@@ -220,35 +221,48 @@ def test_a_regex_fault(client):
     assert client.get("/v1/markets/eth/price").status_code == 200
 
 
-def test_latency_alone_delays_and_then_the_request_goes_through(client, auth):
+@pytest.fixture
+def delays(monkeypatch) -> list[float]:
+    """The delays the fault middleware asks for, in seconds, recorded instead of slept: latency is
+    checked by what was asked, not by a wall clock (which a busy machine makes slow, never fast)."""
+    asked: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        asked.append(seconds)
+
+    monkeypatch.setattr(faults_module, "asyncio", SimpleNamespace(sleep=sleep))
+    return asked
+
+
+def test_latency_alone_delays_and_then_the_request_goes_through(client, auth, delays):
     body = quote_body(client)
     add_fault(client, path="/v1/mm/quote", latency_ms=50)
-    started = time.perf_counter()
+    client.get("/v1/account", headers=auth)     # a request the rule does not match is not delayed
+    assert delays == []
     r = client.post("/v1/mm/quote", headers=auth, json=body)
-    assert time.perf_counter() - started >= 0.05
+    assert delays == [0.05]
     assert r.status_code == 200 and r.json()["bid_id"]
     assert len(client.get("/v1/mm/orders", headers=auth).json()["orders"]) == 2
 
 
-def test_latency_with_a_status_delays_then_answers_the_error(client, auth):
+def test_latency_with_a_status_delays_then_answers_the_error(client, auth, delays):
     add_fault(client, path="/v1/account", latency_ms=50, status=500)
-    started = time.perf_counter()
     r = client.get("/v1/account", headers=auth)
-    assert time.perf_counter() - started >= 0.05
+    assert delays == [0.05]
     assert_error(r, 500, "internal_error")
 
 
-def test_several_rules_stand_at_once(client, auth):
+def test_several_rules_stand_at_once(client, auth, delays):
     body = quote_body(client)
     add_fault(client, path="/v1/*", latency_ms=30)
+    add_fault(client, path="/v1/*", latency_ms=20)
     add_fault(client, path="/v1/mm/quote", status=503)
-    started = time.perf_counter()
     r = client.post("/v1/mm/quote", headers=auth, json=body)
-    assert time.perf_counter() - started >= 0.03
+    assert delays == [pytest.approx(0.05)]      # the latencies of every rule that fired add up
     assert_error(r, 503, "service_unavailable")
     assert client.get("/v1/mm/orders", headers=auth).json()["orders"] == []
     listed = rules(client)
-    assert [(rule["matched"], rule["fired"]) for rule in listed] == [(2, 2), (1, 1)]
+    assert [(rule["matched"], rule["fired"]) for rule in listed] == [(2, 2), (2, 2), (1, 1)]
 
 
 def test_the_first_rule_that_fires_answers(client):
