@@ -78,8 +78,15 @@ def test_an_auto_refresh_session_left_alone_for_an_hour(client, auth):
         assert now - INTERVAL_S * 1000 < o["created_at"] <= now
         assert o["created_at"] == now
         assert o["remaining"] == o["size"]
-        target = mid * (1 - bid_bps / 1e4) if o["side"] == "buy" else mid * (1 + ask_bps / 1e4)
-        assert abs(o["price"] - target) <= 2 * tick
+        # Rounded away from the mid, never toward it: a bid down to the tick below, an ask up to the one above
+        # (the slack is the grid's own: it reads a price within a millionth of a unit of a tick as that tick).
+        slack = 1e-6 * tick
+        if o["side"] == "buy":
+            target = mid * (1 - bid_bps / 1e4)
+            assert o["price"] - slack <= target < o["price"] + tick
+        else:
+            target = mid * (1 + ask_bps / 1e4)
+            assert o["price"] - tick < target <= o["price"] + slack
         assert o["notional_usd"] <= 100.0 and o["notional_usd"] > 100.0 - 2 * o["price"] * 1e-5
     s = session(client, auth)
     assert (s["status"], s["auto_refresh"], s["refresh_interval_seconds"]) == ("active", True, 5.0)
