@@ -172,8 +172,9 @@ class SessionKeeper:
         session = agent.sessions.get(market.symbol) if agent else None
         if session is None:
             return lots
-        if session.status != ACTIVE:
-            return 0        # an idle, paused or stopped session never trades
+        # No status check: only an active session has orders resting. Every change to idle, paused or
+        # stopped cancels the session's orders first, so none of theirs can come here to fill (the
+        # guardrail property tests check, at the instant of every fill, that such a session never trades).
         ledger = agent.ledger(market.symbol, market.grid.lot_scale)
         headroom = self.headroom(session, ledger.lots, market, maker.is_buy)
         return lots if headroom is None else min(lots, headroom)
