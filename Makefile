@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test bench calibrate clean
+.PHONY: serve test bench calibrate mutate clean
 
 # setuptools tells every editable install of a package with more than one top-level folder
 # (pf_mock_scenarios is scenarios/) to mind same-named folders, as a warning; that note is the
@@ -29,5 +29,17 @@ bench: $(STAMP)
 calibrate: $(STAMP)
 	$(BIN)/python benchmarks/calibration.py
 
+# Mutation testing (not part of `make test`): small bugs planted one at a time in the modules that
+# [tool.mutmut] in pyproject.toml names, each run against the tests named there. Slow: ARGS narrows it to
+# some mutants, e.g. make mutate ARGS='"pf_mock.ledger*"'. Prints the score and the survivors.
+$(VENV)/.mutate-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+mutate: $(VENV)/.mutate-installed
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 $(ARGS)
+	$(BIN)/python tests/mutation_score.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis mutants
