@@ -297,6 +297,7 @@ class BookMachine(RuleBasedStateMachine):
             levels = sorted(volume.items(), reverse=is_buy)
             assert self.book.depth(is_buy, 100) == levels
             assert self.book.depth(is_buy, 2) == levels[:2]
+            assert self.book.depth(is_buy, 1) == levels[:1]
             assert self.book.depth(is_buy, 0) == []
 
     @invariant()
