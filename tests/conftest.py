@@ -28,7 +28,7 @@ pytest_plugins = ["pytester"]       # tests/test_plugin.py runs generated test f
 
 settings.register_profile("default", max_examples=100, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci-long", max_examples=2000, deadline=None, print_blob=True,
+settings.register_profile("ci-long", max_examples=2000, deadline=None, derandomize=False, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 PROFILE = os.environ.get("PF_MOCK_HYPOTHESIS_PROFILE", "default")
 settings.load_profile(PROFILE)
