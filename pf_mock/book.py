@@ -110,6 +110,10 @@ class OrderBook:
         self._best_bid: int | None = None
         self._best_ask: int | None = None
         self._empty = {True: 0, False: 0}  # emptied levels still listed, per side (True = bids)
+        # Per owner (never the house): [live orders, sum of price units x lots]. Kept as orders rest,
+        # fill and leave, so an owner's open notional costs the same with 10 or 10,000 orders resting.
+        self._owned: dict[Hashable, list[int]] = {}
+        self._owned_total = 0
 
     # ---- queries ------------------------------------------------------------------------------
     def best_bid(self) -> int | None:
@@ -152,6 +156,26 @@ class OrderBook:
     def __len__(self) -> int:
         return len(self.orders)
 
+    def owned(self, owner: Hashable) -> tuple[int, int]:
+        """``(live orders, sum of price units x lots)`` of ``owner``'s resting orders, in O(1)."""
+        found = self._owned.get(owner)
+        return (found[0], found[1]) if found is not None else (0, 0)
+
+    @property
+    def owned_orders(self) -> int:
+        """Live resting orders of every owner but the house."""
+        return self._owned_total
+
+    def _own(self, owner: Hashable, orders: int, units_lots: int) -> None:
+        found = self._owned.get(owner)
+        if found is None:
+            found = self._owned[owner] = [0, 0]
+        found[0] += orders
+        found[1] += units_lots
+        self._owned_total += orders
+        if not found[0]:
+            del self._owned[owner]
+
     # ---- commands -----------------------------------------------------------------------------
     def submit(self, order_id: int, owner, is_buy: bool, price: int | None, qty: int,
                tif: str = GTC) -> Result:
@@ -191,6 +215,8 @@ class OrderBook:
         if order is None:
             return None
         order.live = False
+        if order.owner is not None:
+            self._own(order.owner, -1, -order.price * order.qty)
         levels = self.bid_levels if order.is_buy else self.ask_levels
         level = levels[order.price]
         level.count -= 1
@@ -218,6 +244,8 @@ class OrderBook:
         level.queue.popleft()
         maker.live = False
         del self.orders[maker.order_id]
+        if maker.owner is not None:
+            self._own(maker.owner, -1, -maker.price * maker.qty)
         level.count -= 1
         level.volume -= maker.qty
         cancelled = getattr(result, why)
@@ -287,6 +315,8 @@ class OrderBook:
         level.count += 1
         level.volume += order.qty
         self.orders[order.order_id] = order
+        if order.owner is not None:
+            self._own(order.owner, 1, price * order.qty)
         return order
 
     def _match(self, order_id: int, owner, is_buy: bool, limit: int | None, qty: int,
@@ -326,6 +356,8 @@ class OrderBook:
                 maker.qty -= take
                 level.volume -= take
                 qty -= take
+                if maker.owner is not None:
+                    self._own(maker.owner, 0 if maker.qty else -1, -price * take)
                 fill = Fill(maker, order_id, owner, is_buy, price, take)
                 fills.append(fill)
                 if maker.qty == 0:

@@ -1,9 +1,47 @@
 """Errors of the API contract, raised by the core and turned into ``{"error", "message", ...}`` in one
-place by the HTTP layer. Each carries the HTTP status the contract gives it."""
+place by the HTTP layer. ``CATALOGUE`` names every code the API answers with, once, with its HTTP
+status and what it means; ``ApiError`` refuses a code that is not in it, so the two cannot drift."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    status: int
+    meaning: str
+
+
+CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
+    ErrorCode("invalid_request", 400, "A field is missing, of the wrong type or out of range; `field` names it."),
+    ErrorCode("crossed_quote", 400, "bid_price is not below ask_price."),
+    ErrorCode("invalid_scenario", 400, "A mistake in a scenario document; `field` gives its dotted path."),
+    ErrorCode("order_too_small", 400, "A side is under min_notional_usd once sized to whole lots at its price."),
+    ErrorCode("unauthorized", 401, "No API key was given (or /_mock needs its admin token)."),
+    ErrorCode("invalid_key", 401, "The API key is malformed, or unknown under strict auth."),
+    ErrorCode("insufficient_balance", 402, "The orders need more margin than the agent's equity."),
+    ErrorCode("market_not_found", 404, "No market by that symbol."),
+    ErrorCode("not_found", 404, "No such route."),
+    ErrorCode("fault_not_found", 404, "No standing fault rule by that id."),
+    ErrorCode("scenario_not_found", 404, "No shipped scenario by that name, or no such scenario file."),
+    ErrorCode("method_not_allowed", 405, "The route exists, but not with that method."),
+    ErrorCode("agent_exists", 409, "An agent by that id is already registered."),
+    ErrorCode("already_claimed", 409, "The agent has already claimed the faucet."),
+    ErrorCode("session_stopped", 409, "The session was stopped (stop loss); reset it before quoting again."),
+    ErrorCode("no_inventory", 409, "There is no position to hedge."),
+    ErrorCode("no_liquidity", 409, "The book has nothing to hedge against."),
+    ErrorCode("clock_not_manual", 409, "The clock runs in real time; only a manual clock can be advanced."),
+    ErrorCode("payload_too_large", 413, "The request body is over the size limit."),
+    ErrorCode("rate_limited", 429, "The key's requests per minute are used up; retry after retry_after_seconds."),
+    ErrorCode("internal_error", 500, "A bug in pf-mock."),
+)}
+
+
+def status_of(code: str) -> int:
+    return CATALOGUE[code].status
 
 
 def is_number(value) -> bool:
@@ -18,6 +56,9 @@ def is_whole(value) -> bool:
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, **detail):
+        known = CATALOGUE.get(code)
+        if known is None or known.status != status:
+            raise ValueError(f"{code!r} with status {status} is not in the error catalogue")
         super().__init__(message)
         self.status = status
         self.code = code

@@ -3,30 +3,32 @@
 Every operation first brings the markets it touches to the clock's "now" (they advance lazily), then
 acts at that instant. Markets report fills and events back through the ``MarketObserver`` methods at
 the bottom (``allow_fill``, ``on_fill``, ``after_event``); sessions and their guardrails live in
-``guardrails.py`` and run from there, at the simulated instant of each fill, refresh and price move.
+``sessions.py`` and run from there, at the simulated instant of each fill, refresh and price move.
+Orders reach markets through ``orders.py``, from here and from the sessions alike. The read methods
+answer with the contract's messages (``messages.py``), so every front reuses the same calls.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import dataclass
 
-from .agents import (ACTIVE, AGENT_ID_PATTERN, GUARDRAILS, IDLE, KEY_PATTERN, PAUSED, STOPPED, Agent,
-                     QuoteShape, Session, agent_id_for_key)
-from .book import ALO, GTC, IOC, TIME_IN_FORCE, Order
+from . import orders, views
+from .agents import AGENT_ID_PATTERN, KEY_PATTERN, Agent, agent_id_for_key
 from .catalog import MIN_NOTIONAL_USD, Catalog, UnknownMarket, load_catalog
 from .clock import Clock, ManualClock
 from .errors import ApiError, invalid_key, invalid_request, is_number, market_not_found, unauthorized
-from .guardrails import SessionKeeper
-from .ids import public_id
 from .ledger import FillRecord, PnlWindow
+from .book import Order
 from .market import AgentFill, Market
+from .messages import (MAX_ADVANCE_S, Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBook,
+                       Orders, Pnl, Position, Price, QuoteRequest, Trades, Window)
 from .model import move_problem, regime_problem
+from .orders import SideOutcome, TakerResult
+from .sessions import STOPPED, QuoteShape, Session, Sessions
 
-MIN_REFRESH_INTERVAL_S = 0.5
-MAX_ADVANCE_S = 7 * 24 * 3600    # one clock advance: a week of live markets is minutes of work; more could stall
-MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)
+WINDOWS_S = {"5m": 300.0, "1h": 3600.0, "24h": 86400.0}
 
 @dataclass(frozen=True)
 class ExchangeConfig:
@@ -38,53 +40,12 @@ class ExchangeConfig:
 
 
 @dataclass
-class QuoteRequest:
-    symbol: str
-    bid_price: float | None = None
-    bid_size: float | None = None
-    ask_price: float | None = None
-    ask_size: float | None = None
-    time_in_force: str = GTC
-    auto_refresh: bool | None = None
-    refresh_interval_seconds: float | None = None
-    max_inventory_usd: float | None = None
-    max_spread_bps: float | None = None
-    auto_hedge_threshold_usd: float | None = None
-    session_stop_loss_usd: float | None = None
-
-
-@dataclass
-class SideOutcome:
-    """What happened to one side of a quote."""
-
-    order_id: str | None = None
-    price: float | None = None
-    size_usd: float | None = None
-    qty: float | None = None
-    skipped: str | None = None
-
-
-@dataclass
 class QuoteResult:
     symbol: str
     bid: SideOutcome
     ask: SideOutcome
     session: Session
     time: float
-
-
-@dataclass
-class HedgeResult:
-    symbol: str
-    is_buy: bool
-    size: float
-    size_usd: float
-    fill_price: float
-    fee_usd: float
-    slippage_usd: float
-    net_delta_usd: float
-    time: float
-    fills: list[FillRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -109,9 +70,7 @@ class Exchange:
         self.markets: dict[str, Market] = {}
         self.agents: dict[str, Agent] = {}
         self._keys: dict[str, str] = {}
-        self.sessions = SessionKeeper(self)
-        self._taker_kind = "quote"
-        self._registrations = 0
+        self.sessions = Sessions(self.agents, self.markets, self.catalog)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
 
@@ -205,10 +164,16 @@ class Exchange:
                 raise invalid_request("agent_id must be 1-64 of [A-Za-z0-9_-].", field="agent_id")
             if agent_id in self.agents:
                 raise ApiError(409, "agent_exists", f"An agent named {agent_id!r} is already registered.")
-        self._registrations += 1
-        digest = hashlib.sha256(f"{self.seed}:register:{self._registrations}".encode()).hexdigest()
-        key = "pf_test_" + digest[:32]
-        return self._add_agent(agent_id or "ag_" + digest[32:44], key)
+        # From the OS's secure source, never from the seed: determinism covers markets and fills, not
+        # secrets (a key derived from a printed seed could be computed by any other agent).
+        key = "pf_test_" + secrets.token_hex(16)
+        while key in self._keys:
+            key = "pf_test_" + secrets.token_hex(16)
+        if agent_id is None:
+            agent_id = "ag_" + secrets.token_hex(6)
+            while agent_id in self.agents:
+                agent_id = "ag_" + secrets.token_hex(6)
+        return self._add_agent(agent_id, key)
 
     def _add_agent(self, agent_id: str, key: str) -> Agent:
         agent = Agent(agent_id, key, self.now(), self.config.starting_balance)
@@ -229,23 +194,15 @@ class Exchange:
             self.market(symbol)
 
     def equity(self, agent: Agent) -> float:
-        return agent.cash + sum(ledger.position * self.markets[s].mid for s, ledger in agent.ledgers.items())
+        return orders.equity(agent, self.markets)
 
     def open_orders(self, agent: Agent, symbol: str | None = None) -> list[tuple[Market, object]]:
         markets = [self.market(symbol)] if symbol else [self.market(s) for s in agent.sessions]
         return [(m, info) for m in markets for info in m.open_orders(agent.agent_id)]
 
     def margin_required(self, agent: Agent, extra: dict[str, float] | None = None) -> float:
-        """Initial margin: each market's open notional (positions at the mid, plus open orders) over
-        its maximum leverage. ``extra`` adds notional that is about to be posted."""
-        notional: dict[str, float] = dict(extra or {})
-        for symbol, ledger in agent.ledgers.items():
-            notional[symbol] = notional.get(symbol, 0.0) + abs(ledger.position) * self.markets[symbol].mid
-        for symbol in agent.sessions:
-            market = self.markets[symbol]
-            for info in market.open_orders(agent.agent_id):
-                notional[symbol] = notional.get(symbol, 0.0) + market.grid.notional(info.order.price, info.order.qty)
-        return sum(n / self.catalog.resolve(s).max_leverage for s, n in notional.items())
+        """Initial margin (see ``orders.margin_required``); ``extra`` adds notional about to be posted."""
+        return orders.margin_required(agent, self.markets, self.catalog, extra)
 
     # ---- market making ------------------------------------------------------------------------
     def quote(self, agent: Agent, req: QuoteRequest) -> QuoteResult:
@@ -253,7 +210,7 @@ class Exchange:
         market = self.market(req.symbol)
         self.sync(agent)
         symbol = market.symbol
-        session = agent.session(symbol)
+        session = self.sessions.of(agent, symbol)
         if session.status == STOPPED:
             raise ApiError(409, "session_stopped",
                            f"The session on {symbol} was stopped ({session.reason}); POST /v1/mm/session/reset first.",
@@ -280,7 +237,8 @@ class Exchange:
                            required_margin_usd=round(required, 6), equity_usd=round(equity, 6))
 
         # Valid: from here on the quote takes effect.
-        self._configure_session(agent, market, session, req)
+        self.sessions.configure(agent, market, session, req.guardrails(), req.refresh_interval_seconds,
+                                req.auto_refresh)
         mid = market.mid
         session.shape = QuoteShape(
             bid_bps=(mid - grid.to_price(bid[0])) / mid * 1e4 if bid else None,
@@ -289,22 +247,18 @@ class Exchange:
             ask_usd=req.ask_size if ask else None,
             tif=req.time_in_force,
         )
-        bid_out, ask_out = self.post_quote(agent, market, session, bid, ask, req.time_in_force)
+        bid_out, ask_out = self.sessions.post(agent, market, session, bid, ask, req.time_in_force)
         self.sessions.enforce(market)
         return QuoteResult(symbol, bid_out, ask_out, session, market.now)
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
         market = self.market(symbol)
         cancelled = market.cancel_all(agent.agent_id)
-        session = agent.sessions.get(market.symbol)
-        if session is not None:
-            self.sessions.stop_refresh(session)
-            if session.status != STOPPED:
-                self.sessions.set_status(agent, market, session, IDLE, None)
-        ids = [public_id("ord", market.spec.index, order.order_id) for order in cancelled]
+        self.sessions.cancelled(agent, market)
+        ids = [orders.order_id(market, order.order_id) for order in cancelled]
         return market.symbol, ids
 
-    def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> HedgeResult:
+    def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> TakerResult:
         if not (is_number(hedge_pct) and 0 < hedge_pct <= 1):
             raise invalid_request("hedge_pct must be a number in (0, 1].", field="hedge_pct")
         market = self.market(symbol)
@@ -315,23 +269,17 @@ class Exchange:
         if lots <= 0:
             raise ApiError(400, "order_too_small", "hedge_pct of the position rounds to zero lots.",
                            field="hedge_pct")
-        result = self.market_order(agent, market, ledger.lots < 0, lots, "hedge")
+        result = orders.market_order(agent, market, ledger.lots < 0, lots, "hedge")
         if result is None:
             raise ApiError(409, "no_liquidity", f"The {market.symbol} book has no liquidity to hedge against.")
         self.sessions.enforce(market)
         return result
 
     def session_reset(self, agent: Agent, symbol: str) -> Session:
-        market = self.market(symbol)
-        session = agent.session(market.symbol)
-        if session.status == STOPPED:
-            session.stopped_at = None
-            self.sessions.set_status(agent, market, session, IDLE, None)
-        return session
+        return self.sessions.reset(agent, self.market(symbol))
 
     def session_of(self, agent: Agent, symbol: str) -> Session:
-        market = self.market(symbol)
-        return agent.session(market.symbol)
+        return self.sessions.of(agent, self.market(symbol).symbol)
 
     def inventory(self, agent: Agent, symbol: str):
         market = self.market(symbol)
@@ -353,8 +301,14 @@ class Exchange:
         return found[-limit:] if limit > 0 else []
 
     def pnl(self, agent: Agent, symbol: str | None = None, since: float | None = None,
-            until: float | None = None) -> PnlReport:
+            until: float | None = None, window: Window | None = None) -> PnlReport:
+        """PnL over (since, until] in seconds (until defaults to now, since to the agent's creation), or
+        over the ``window`` (5m, 1h, 24h) that ends at ``until``."""
         now = self.now()
+        if window is not None:
+            if since is not None:
+                raise invalid_request("Give either window or since, not both.", field="window")
+            since = (now if until is None else until) - WINDOWS_S[window]
         until = now if until is None else min(until, now)
         since_given = since
         since = agent.created_at if since is None else since
@@ -377,107 +331,63 @@ class Exchange:
                                          market.mid if until >= market.now else market.mid_at(until))
         return PnlReport(name, since, until, total)
 
+    # ---- reads: what every front answers with (the contract's messages, see views.py) -----------
+    def list_markets(self, limit: int = 100, offset: int = 0) -> MarketList:
+        specs = self.catalog.specs[offset:offset + limit]
+        items = [views.market_item(spec, self.market(spec.symbol)) for spec in specs]
+        return MarketList(markets=items, count=len(items), total=len(self.catalog), offset=offset)
+
+    def market_detail(self, symbol: str) -> MarketDetail:
+        market = self.market(symbol)
+        return views.market_detail(market.spec, market)
+
+    def price(self, symbol: str) -> Price:
+        return views.price(self.market(symbol))
+
+    def orderbook(self, symbol: str, depth: int = 20) -> OrderBook:
+        return views.orderbook(self.market(symbol), depth)
+
+    def trades(self, symbol: str, limit: int = 100) -> Trades:
+        return views.trades(self.market(symbol), limit)
+
+    def candles(self, symbol: str, interval: Interval = "1m", limit: int = 100) -> Candles:
+        return views.candles(self.market(symbol), interval, limit)
+
+    def account(self, agent: Agent) -> Account:
+        self.sync(agent)
+        positions = [Position(symbol=s, position=l.position, net_delta_usd=views.usd(l.position * self.markets[s].mid))
+                     for s, l in sorted(agent.ledgers.items()) if l.lots]
+        return Account(agent_id=agent.agent_id, balance_usd=views.usd(agent.cash),
+                       equity_usd=views.usd(self.equity(agent)), open_orders=len(self.open_orders(agent)),
+                       positions=positions)
+
+    def orders(self, agent: Agent, symbol: str | None = None) -> Orders:
+        return Orders(orders=[views.order(m, info) for m, info in self.open_orders(agent, symbol)])
+
+    def fill_views(self, agent: Agent, symbol: str | None = None, since: float | None = None,
+                   limit: int | None = 100) -> Fills:
+        return Fills(fills=[views.fill(f) for f in self.fills(agent, symbol, since, limit)])
+
+    def pnl_view(self, agent: Agent, symbol: str | None = None, since: float | None = None,
+                 until: float | None = None, window: Window | None = None) -> Pnl:
+        report = self.pnl(agent, symbol, since, until, window)
+        return views.pnl(report.symbol, report.since, report.until, report.window)
+
     # ---- quoting internals --------------------------------------------------------------------
     @staticmethod
     def _check_quote(req: QuoteRequest) -> None:
-        if req.time_in_force not in TIME_IN_FORCE:
-            raise invalid_request("time_in_force must be GTC, ALO or IOC.", field="time_in_force")
+        """What one field alone cannot say (each field's type and range is ``QuoteRequest``'s own check)."""
         for side in ("bid", "ask"):
             price, size = getattr(req, f"{side}_price"), getattr(req, f"{side}_size")
             if (price is None) != (size is None):
                 missing = f"{side}_size" if size is None else f"{side}_price"
                 raise invalid_request(f"A {side} needs both {side}_price and {side}_size.", field=missing)
-            for name, value in ((f"{side}_price", price), (f"{side}_size", size)):
-                if value is not None and not (0 < value <= MAX_QUOTE_NUMBER):
-                    raise invalid_request(f"{name} must be a positive number up to {MAX_QUOTE_NUMBER:g}.",
-                                          field=name)
         if req.bid_price is None and req.ask_price is None:
             raise invalid_request("A quote needs at least one whole side: bid_price and bid_size, or ask_price "
                                   "and ask_size.", field="bid_price")
         if req.bid_price is not None and req.ask_price is not None and req.bid_price >= req.ask_price:
             raise ApiError(400, "crossed_quote", "bid_price must be below ask_price.",
                            bid_price=req.bid_price, ask_price=req.ask_price)
-        if req.refresh_interval_seconds is not None and not (
-                math.isfinite(req.refresh_interval_seconds) and req.refresh_interval_seconds >= MIN_REFRESH_INTERVAL_S):
-            raise invalid_request(f"refresh_interval_seconds must be at least {MIN_REFRESH_INTERVAL_S}.",
-                                  field="refresh_interval_seconds")
-        for name in GUARDRAILS:
-            value = getattr(req, name)
-            if value is not None and not (0 < value <= MAX_QUOTE_NUMBER):
-                raise invalid_request(f"{name} must be a positive number up to {MAX_QUOTE_NUMBER:g}.", field=name)
-
-    def _configure_session(self, agent: Agent, market: Market, session: Session, req: QuoteRequest) -> None:
-        for name in GUARDRAILS:
-            value = getattr(req, name)
-            if value is not None:
-                session.guardrails[name] = float(value)
-        if req.refresh_interval_seconds is not None:
-            session.refresh_interval_seconds = float(req.refresh_interval_seconds)
-        if not session.live:
-            ledger = agent.ledger(market.symbol, market.grid.lot_scale)
-            session.started_at = market.now
-            session.stopped_at = None
-            session.equity_at_start = ledger.totals.cash + ledger.position * market.mid
-            self.sessions.set_status(agent, market, session, ACTIVE, None)
-        if req.auto_refresh is True and not session.auto_refresh:
-            session.auto_refresh = True
-            self.sessions.start_refresh(agent, market, session)
-        elif req.auto_refresh is False and session.auto_refresh:
-            self.sessions.stop_refresh(session)
-
-    def post_quote(self, agent: Agent, market: Market, session: Session, bid, ask, tif: str):
-        """Post what the guardrails allow of a bid and an ask (``(units, lots)`` or None)."""
-        bid_out, ask_out = SideOutcome(), SideOutcome()
-        if self.sessions.spread_too_wide(agent, market, session):
-            market.cancel_all(agent.agent_id)       # paused: nothing of the session rests in the book
-            self.sessions.set_status(agent, market, session, PAUSED, "market_spread_wide")
-            for side, out in ((bid, bid_out), (ask, ask_out)):
-                if side is not None:
-                    out.skipped = "market_spread_wide"
-            return bid_out, ask_out
-        if session.status == PAUSED:
-            # The spread is back under the limit: quoting resumes now, before anything can trade.
-            self.sessions.set_status(agent, market, session, ACTIVE, None)
-        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
-        for is_buy, side, out in ((True, bid, bid_out), (False, ask, ask_out)):
-            if side is None:
-                continue
-            units, lots = side
-            headroom = self.sessions.headroom(session, ledger.lots, market, is_buy)
-            if headroom is not None and lots > headroom:
-                lots = headroom
-                if lots <= 0 or market.grid.notional(units, lots) < MIN_NOTIONAL_USD:
-                    out.skipped = "max_inventory"
-                    continue
-            if tif == ALO and market.book.would_cross(is_buy, units):
-                out.skipped = "would_cross"
-                continue
-            self._taker_kind = "quote"
-            order_id, result = market.place(agent.agent_id, is_buy, units, lots, tif)
-            out.order_id = public_id("ord", market.spec.index, order_id)
-            out.price = market.grid.to_price(units)
-            out.size_usd = market.grid.notional(units, lots)
-            out.qty = market.grid.to_size(lots)
-        return bid_out, ask_out
-
-    def market_order(self, agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> HedgeResult | None:
-        """A market order for the agent; None if nothing filled."""
-        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
-        before = len(ledger.fills)
-        self._taker_kind = kind
-        try:
-            market.place(agent.agent_id, is_buy, None, lots, IOC, tag=kind)
-        finally:
-            self._taker_kind = "quote"
-        fills = ledger.fills[before:]
-        if not fills:
-            return None
-        size = sum(f.size for f in fills)
-        size_usd = sum(f.notional for f in fills)
-        return HedgeResult(
-            symbol=market.symbol, is_buy=is_buy, size=size, size_usd=size_usd, fill_price=size_usd / size,
-            fee_usd=sum(f.fee for f in fills), slippage_usd=-sum(f.edge for f in fills),
-            net_delta_usd=ledger.position * market.mid, time=market.now, fills=fills)
 
     # ---- what the markets tell us (MarketObserver) --------------------------------------------
     def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
@@ -488,16 +398,15 @@ class Exchange:
         grid = market.grid
         notional = grid.notional(fill.price, fill.lots)
         if fill.maker:
-            fee, kind = -notional * self.config.maker_rebate_bps / 1e4, "quote"
+            fee = -notional * self.config.maker_rebate_bps / 1e4
         else:
-            fee, kind = notional * self.config.taker_fee_bps / 1e4, self._taker_kind
+            fee = notional * self.config.taker_fee_bps / 1e4
         agent.ledger(market.symbol, grid.lot_scale).apply(
-            fill_id=public_id("fill", market.spec.index, fill.seq),
-            order_id=public_id("ord", market.spec.index, fill.order_id),
+            fill_id=orders.fill_id(market, fill.seq), order_id=orders.order_id(market, fill.order_id),
             is_buy=fill.is_buy, price=grid.to_price(fill.price), lots=fill.lots, notional=notional,
-            maker=fill.maker, fee=fee, mid=fill.mid, kind=kind, time=fill.time)
+            maker=fill.maker, fee=fee, mid=fill.mid, kind=fill.kind, time=fill.time)
         session = agent.sessions.get(market.symbol)
-        if session is not None and kind == "quote":
+        if session is not None and fill.kind == "quote":
             session.hedge_due = True
 
     def after_event(self, market: Market) -> None:

@@ -56,6 +56,7 @@ class AgentFill:
     maker: bool
     mid: float
     time: float
+    kind: str = "quote"     # the tag of the agent's order that filled: "quote", "hedge", "auto_hedge"
 
 
 @dataclass(slots=True)
@@ -113,6 +114,7 @@ class Market:
         self._schedule: list[tuple[float, int, Callable[["Market"], None]]] = []
         self._schedule_seq = 0
         self.agent_orders: dict[int, OrderInfo] = {}
+        self._taking: dict[int, str] = {}  # order id -> tag of an agent's order while it takes liquidity
         self.watchers = 0                  # sessions whose guardrails must see every event
         self.trades: deque[Trade] = deque(maxlen=TRADES_KEPT)
         self.candles: deque[Candle] = deque(maxlen=CANDLE_MINUTES_KEPT)
@@ -156,8 +158,7 @@ class Market:
 
     def is_quiet(self) -> bool:
         """True when nothing an agent owns or watches depends on this market's individual events."""
-        self._prune_orders()
-        return not self.agent_orders and not self.watchers and not self._schedule
+        return not self.book.owned_orders and not self.watchers and not self._schedule
 
     # ---- time ---------------------------------------------------------------------------------
     def schedule(self, when: float, action: Callable[["Market"], None]) -> None:
@@ -196,7 +197,11 @@ class Market:
               tag: str = "quote") -> tuple[int, Result]:
         """An agent's order, at ``self.now``. Fills are reported to the observer as they happen."""
         order_id = self.next_order_id()
-        result = self.book.submit(order_id, owner, is_buy, price, lots, tif)
+        self._taking[order_id] = tag
+        try:
+            result = self.book.submit(order_id, owner, is_buy, price, lots, tif)
+        finally:
+            del self._taking[order_id]
         for trade in result.fills:
             self._print(trade)
         if result.resting is not None:
@@ -309,16 +314,18 @@ class Market:
             return
         mid = self.path.mid
         if maker.owner is not None:
+            info = self.agent_orders.get(maker.order_id)
             if maker.qty == 0:
                 self.agent_orders.pop(maker.order_id, None)
             self._fill_seq += 1
             self.observer.on_fill(self, AgentFill(self._fill_seq, maker.order_id, maker.owner, maker.is_buy,
-                                                  trade.price, trade.qty, True, mid, self.now))
+                                                  trade.price, trade.qty, True, mid, self.now,
+                                                  info.tag if info is not None else "quote"))
         if trade.taker_owner is not None:
             self._fill_seq += 1
             self.observer.on_fill(self, AgentFill(self._fill_seq, trade.taker_id, trade.taker_owner,
                                                   trade.taker_is_buy, trade.price, trade.qty, False, mid,
-                                                  self.now))
+                                                  self.now, self._taking.get(trade.taker_id, "quote")))
 
     def _guard(self, maker: Order, lots: int) -> int:
         if self.observer is None:

@@ -18,13 +18,13 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from pf_mock.agents import ACTIVE, IDLE, PAUSED, STOPPED
-from pf_mock.api import views
+from pf_mock import views
 from pf_mock.catalog import MIN_NOTIONAL_USD
 from pf_mock.clock import ManualClock
 from pf_mock.errors import ApiError
 from pf_mock.exchange import Exchange, ExchangeConfig, QuoteRequest
 from pf_mock.market import AgentFill, Market
+from pf_mock.sessions import ACTIVE, IDLE, PAUSED, STOPPED
 from reference_accountant import Reference
 
 SYMBOL = "BTC-PERP"
@@ -92,7 +92,7 @@ class GuardrailMachine(RuleBasedStateMachine):
 
     @property
     def session(self):
-        return self.agent.session(SYMBOL)
+        return self.ex.sessions.of(self.agent, SYMBOL)
 
     def orders(self, is_buy: bool | None = None) -> list:
         return [info for info in self.market.open_orders(self.agent.agent_id)
@@ -217,8 +217,9 @@ class GuardrailMachine(RuleBasedStateMachine):
         report = self.ex.pnl(self.agent, SYMBOL)
         w = report.window
         market, ledger = self.ex.inventory(self.agent, SYMBOL)
-        mark = views.inventory(market, ledger)["mark_price"]
-        expected = Reference().replay([views.fill(f) for f in self.ex.fills(self.agent, SYMBOL)], mark)
+        mark = views.inventory(market, ledger).mark_price
+        fills = [views.fill(f).model_dump(mode="json") for f in self.ex.fills(self.agent, SYMBOL)]
+        expected = Reference().replay(fills, mark)
         for name, value in expected.expected_pnl(mark).items():
             assert math.isclose(getattr(w, name), value, abs_tol=TOLERANCE), (name, getattr(w, name), value)
         assert math.isclose(w.net_pnl, w.equity_change, abs_tol=TOLERANCE)
@@ -253,7 +254,7 @@ def test_stacked_quotes_fill_up_to_the_inventory_limit_and_no_further(limit, quo
     ex.advance(seconds)
     check_fills(ex.fill_log)
 
-    market, session = ex.market(SYMBOL), agent.session(SYMBOL)
+    market, session = ex.market(SYMBOL), ex.sessions.of(agent, SYMBOL)
     ledger = agent.ledgers.get(SYMBOL)
     lots = ledger.lots if ledger else 0
     if lots:

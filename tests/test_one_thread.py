@@ -18,9 +18,15 @@ def _routes(routes):
             yield route
 
 
+def _is_async(call) -> bool:
+    """FastAPI awaits a coroutine function, or an object whose ``__call__`` is one (its security schemes)."""
+    return inspect.iscoroutinefunction(call) or (
+        not inspect.isroutine(call) and inspect.iscoroutinefunction(getattr(call, "__call__", None)))
+
+
 def _sync_calls(dependant):
     for sub in dependant.dependencies:
-        if sub.call is not None and not inspect.iscoroutinefunction(sub.call):
+        if sub.call is not None and not _is_async(sub.call):
             yield sub.call
         yield from _sync_calls(sub)
 

@@ -6,12 +6,13 @@ import hmac
 
 from fastapi import APIRouter, Depends, Request
 
+from .. import messages as m
 from ..clock import to_ms
 from ..errors import ApiError
 from ..exchange import Exchange
 from ..scenarios import apply_scenario, load_named, parse_scenario
 from .deps import exchange
-from .schemas import AdvanceBody, JumpBody, RegimeBody, ResetBody, ScenarioBody
+from .errors import VALIDATION, responses
 
 
 async def admin_allowed(request: Request) -> None:
@@ -22,7 +23,8 @@ async def admin_allowed(request: Request) -> None:
             raise ApiError(401, "unauthorized", "This /_mock route needs the X-Admin-Token header.")
 
 
-router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)])
+ADMIN = responses(*VALIDATION, "unauthorized")
+router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"], responses=ADMIN)
 
 
 def is_admin_path(path: str) -> bool:
@@ -41,13 +43,13 @@ def state(ex: Exchange) -> dict:
     }
 
 
-@router.get("/state")
+@router.get("/state", response_model=m.MockState)
 async def get_state(ex: Exchange = Depends(exchange)) -> dict:
     return state(ex)
 
 
-@router.post("/reset")
-async def reset(request: Request, body: ResetBody | None = None, ex: Exchange = Depends(exchange)) -> dict:
+@router.post("/reset", response_model=m.MockState)
+async def reset(request: Request, body: m.ResetRequest | None = None, ex: Exchange = Depends(exchange)) -> dict:
     """Start over: the exchange, and the app's own controls (fault rules, journal, rate-limit buckets)."""
     ex.reset(body.seed if body else None)
     for start_over in request.app.state.on_reset:
@@ -55,26 +57,27 @@ async def reset(request: Request, body: ResetBody | None = None, ex: Exchange = 
     return state(ex)
 
 
-@router.post("/clock/advance")
-async def advance(body: AdvanceBody, ex: Exchange = Depends(exchange)) -> dict:
+@router.post("/clock/advance", response_model=m.Advanced, responses=responses("clock_not_manual"))
+async def advance(body: m.AdvanceRequest, ex: Exchange = Depends(exchange)) -> dict:
     ex.advance(body.seconds)
     return {"clock": state(ex)["clock"]}
 
 
-@router.post("/markets/{symbol}/jump")
-async def jump(symbol: str, body: JumpBody, ex: Exchange = Depends(exchange)) -> dict:
+@router.post("/markets/{symbol}/jump", response_model=m.Jumped, responses=responses("market_not_found"))
+async def jump(symbol: str, body: m.JumpRequest, ex: Exchange = Depends(exchange)) -> dict:
     market = ex.jump(symbol, body.move_bps)
     return {"symbol": market.symbol, "mid": market.mid, "timestamp": to_ms(market.now)}
 
 
-@router.post("/markets/{symbol}/regime")
-async def regime(symbol: str, body: RegimeBody, ex: Exchange = Depends(exchange)) -> dict:
+@router.post("/markets/{symbol}/regime", response_model=m.RegimeSet, responses=responses("market_not_found"))
+async def regime(symbol: str, body: m.RegimeRequest, ex: Exchange = Depends(exchange)) -> dict:
     market = ex.set_regime(symbol, body.model_dump(exclude_none=True))
     return {"symbol": market.symbol, "regime": market.regime.as_dict(), "timestamp": to_ms(market.now)}
 
 
-@router.post("/scenario")
-async def scenario(body: ScenarioBody, ex: Exchange = Depends(exchange)) -> dict:
+@router.post("/scenario", response_model=m.ScenarioApplied,
+             responses=responses("invalid_scenario", "scenario_not_found"))
+async def scenario(body: m.ScenarioRequest, ex: Exchange = Depends(exchange)) -> dict:
     if (body.name is None) == (body.scenario is None):
         raise ApiError(400, "invalid_request", "Give exactly one of name (a shipped scenario) and scenario "
                                                "(an inline document).", field="name")

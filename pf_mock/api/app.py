@@ -8,7 +8,17 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..exchange import Exchange
-from . import admin, errors, faults, health, journal, markets, mm, ratelimit
+from . import admin, docs, errors, faults, health, journal, markets, mm, ratelimit
+
+TAGS = [
+    {"name": "markets", "description": "Market data: no key needed."},
+    {"name": "agents", "description": "Registering, the faucet and the account: a key is needed (except to "
+                                      "register)."},
+    {"name": "market making", "description": "Quotes, orders, fills, inventory, hedges, PnL and sessions."},
+    {"name": "mock control", "description": "The mock's own controls under /_mock (not part of the real API): "
+                                            "clock, prices, regimes, scenarios, fault injection, the request "
+                                            "journal. X-Admin-Token when the server has one."},
+]
 
 
 @dataclass(frozen=True)
@@ -36,11 +46,15 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     options = options or AppOptions()
     # redirect_slashes=False: a stray trailing slash answers 404 not_found in the contract's error
     # shape, not an empty-bodied 307 (every non-2xx body is {"error", "message"}).
-    app = FastAPI(title="pf-mock", version=__version__, redirect_slashes=False,
-                  description="A local, deterministic fake of the Purple Flea market-making API.")
+    # docs_url/redoc_url None: docs.install serves both pages from assets shipped in a package, never a CDN.
+    app = FastAPI(title="pf-mock", version=__version__, redirect_slashes=False, docs_url=None, redoc_url=None,
+                  openapi_tags=TAGS,
+                  description="A local, deterministic fake of the Purple Flea market-making API. Every "
+                              "error answers `{error, message, ...}`; times are mock-clock milliseconds.")
     app.state.exchange = exchange
     app.state.options = options
     errors.install(app)
+    docs.install(app)
     app.add_middleware(JsonBodies)
     # The mock's own controls, outermost last: the journal sees every answer, including a fault's
     # or the rate limit's, and the rate limit counts requests before any fault rule acts on them.

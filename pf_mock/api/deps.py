@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from ..agents import Agent
 from ..exchange import Exchange
+
+# Declared so the OpenAPI schema has both ways of sending a key (and /docs an Authorize button); the
+# key itself is read by ``api_key`` below, which also takes a bare ``Authorization: <key>``.
+bearer = HTTPBearer(auto_error=False, scheme_name="Bearer",
+                    description="`Authorization: Bearer pf_test_...` — any well-formed key works unless the "
+                                "server runs with --strict-auth.")
+x_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="X-API-Key",
+                         description="`X-API-Key: pf_test_...`, the same key as the Bearer one.")
 
 
 async def exchange(request: Request) -> Exchange:
     return request.app.state.exchange
 
 
-def api_key(request: Request) -> str | None:
+def api_key(request) -> str | None:
     auth = request.headers.get("authorization")
     if auth:
         scheme, _, token = auth.partition(" ")
@@ -22,7 +31,7 @@ def api_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-async def agent(request: Request) -> Agent:
+async def agent(request: Request, _bearer=Security(bearer), _key=Security(x_api_key)) -> Agent:
     found = request.app.state.exchange.authenticate(api_key(request))
     request.state.agent_id = found.agent_id
     return found

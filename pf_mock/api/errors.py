@@ -9,9 +9,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import ApiError
+from ..errors import CATALOGUE, ApiError
+from ..messages import ErrorBody
 
 log = logging.getLogger("pf_mock")
+
+
+def responses(*codes: str) -> dict:
+    """The ``responses=`` of a route that can answer with these error codes: each status once, with the
+    error model and the codes it carries (from the catalogue, so the documented statuses are the real ones)."""
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(CATALOGUE[code].status, []).append(code)
+    return {status: {"model": ErrorBody, "description": "; ".join(
+        f"`{c}`: {CATALOGUE[c].meaning}" for c in found)} for status, found in sorted(by_status.items())}
+
+
+VALIDATION = ("invalid_request",)
+AUTH = ("unauthorized", "invalid_key")
 
 
 def error_response(status: int, code: str, message: str, headers: dict | None = None, **detail) -> JSONResponse:

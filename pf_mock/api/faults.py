@@ -24,16 +24,15 @@ import random
 import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Annotated, Callable
+from typing import Callable
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Strict
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .. import messages as m
 from ..errors import ApiError, invalid_request, is_number, is_whole
 from .admin import admin_allowed, is_admin_path
-from .errors import error_response
-from .schemas import Body, Number, Text
+from .errors import VALIDATION, error_response, responses
 
 REGEX_PREFIX = "re:"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -234,45 +233,35 @@ class FaultInjection:
 
 
 # ---- /_mock/faults -----------------------------------------------------------------------------
-class FaultBody(Body):
-    path: Text
-    method: Text | None = None
-    status: Annotated[int, Strict()] | None = None
-    error: Text | None = None
-    message: Text | None = None
-    latency_ms: Number | None = None
-    probability: Number | None = None
-    count: Annotated[int, Strict()] | None = None
-
-
-router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)])
+router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
+                   responses=responses(*VALIDATION, "unauthorized"))
 
 
 async def fault_table(request: Request) -> FaultTable:
     return request.app.state.faults
 
 
-@router.get("/faults")
+@router.get("/faults", response_model=m.FaultList)
 async def list_faults(table: FaultTable = Depends(fault_table)) -> dict:
     """The standing rules, in the order they are checked."""
     return {"faults": table.view()}
 
 
-@router.post("/faults", status_code=201)
-async def add_fault(body: FaultBody, table: FaultTable = Depends(fault_table)) -> dict:
+@router.post("/faults", status_code=201, response_model=m.FaultAdded)
+async def add_fault(body: m.FaultRequest, table: FaultTable = Depends(fault_table)) -> dict:
     """Add a rule: ``{path, method?, status?, error?, message?, latency_ms?, probability?, count?}``.
     Answers ``{fault: <the rule, with its id>, faults: [every standing rule]}``."""
     rule = table.add(**body.model_dump())
     return {"fault": rule.view(), "faults": table.view()}
 
 
-@router.delete("/faults")
+@router.delete("/faults", response_model=m.FaultsCleared)
 async def clear_faults(table: FaultTable = Depends(fault_table)) -> dict:
     """Remove every rule."""
     return {"cleared": table.clear(), "faults": []}
 
 
-@router.delete("/faults/{fault_id}")
+@router.delete("/faults/{fault_id}", response_model=m.FaultRemoved, responses=responses("fault_not_found"))
 async def remove_fault(fault_id: str, table: FaultTable = Depends(fault_table)) -> dict:
     """Remove one rule by its id (404 ``fault_not_found`` if it is not standing)."""
     removed = table.remove(fault_id)

@@ -19,8 +19,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import messages as m
 from ..clock import to_ms
-from .admin import admin_allowed, is_admin_path
+from .admin import ADMIN, admin_allowed, is_admin_path
 from .deps import api_key
 
 CAPACITY = 10_000
@@ -149,11 +150,12 @@ class RequestJournal:
 
 
 # ---- /_mock/requests ---------------------------------------------------------------------------
-router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)])
+router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"], responses=ADMIN)
 
 
-@router.get("/requests")
-async def requests(request: Request, agent: str | None = None, limit: int | None = Query(None, ge=1)) -> dict:
+@router.get("/requests", response_model=m.Journal)
+async def requests(request: Request, agent: str | None = None,
+                   limit: int | None = Query(None, ge=1, le=10**9)) -> dict:
     """The requests received outside ``/_mock``, OLDEST FIRST (newest last), each ``{time (mock ms),
     agent (agent_id or null), method, path, query, body (parsed JSON, else text, else null), status
     (null while still being answered)}``. ``agent`` keeps one agent's; ``limit`` keeps the newest

@@ -1,0 +1,500 @@
+"""Every request and answer of the API, declared once.
+
+Each class here is at the same time the core's own type (``Exchange.quote`` takes a ``QuoteRequest``),
+the validation of the HTTP body, and its OpenAPI schema; so a field, its range, its unit and its example
+are written in one place. Requests are pydantic dataclasses (positional and keyword construction, like
+any dataclass); answers are pydantic models. Numbers are strict (a string or ``true`` is not a number),
+finite, and unknown fields are ignored. Plain Python and pydantic: no HTTP here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
+
+from .errors import invalid_request
+
+MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)
+MIN_REFRESH_INTERVAL_S = 0.5
+DEFAULT_REFRESH_INTERVAL_S = 5.0
+MAX_ADVANCE_S = 7 * 24 * 3600    # one clock advance: a week of live markets is minutes of work; more could stall
+
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Whole = Annotated[int, Strict()]
+Text = Annotated[str, Strict()]
+Flag = Annotated[bool, Strict()]
+TimeInForce = Literal["GTC", "ALO", "IOC"]
+Interval = Literal["1m", "5m", "1h"]
+Window = Literal["5m", "1h", "24h"]
+Side = Literal["buy", "sell"]
+
+BODY = ConfigDict(extra="ignore")
+
+
+def _positive(description: str, example: float) -> Any:
+    return Field(gt=0, le=MAX_QUOTE_NUMBER, description=description, examples=[example])
+
+
+SYMBOL = Field(description="A market: `BTC-PERP`, or the bare base (`btc`); case-insensitive.",
+               examples=["BTC-PERP"])
+Symbol = Annotated[Text, SYMBOL]
+
+
+# ---- requests ------------------------------------------------------------------------------------
+@dataclass(config=BODY)
+class QuoteRequest:
+    """One quote: a bid, an ask or both, and the settings of the agent's session on the symbol."""
+
+    symbol: Symbol
+    bid_price: Annotated[Number | None, _positive(
+        "Bid price in USD; rounded down to the market's tick.", 64_990.0)] = None
+    bid_size: Annotated[Number | None, _positive(
+        "Bid size in USD notional; converted to base units at the bid price, rounded down.", 200.0)] = None
+    ask_price: Annotated[Number | None, _positive(
+        "Ask price in USD; rounded up to the market's tick.", 65_010.0)] = None
+    ask_size: Annotated[Number | None, _positive(
+        "Ask size in USD notional; converted to base units at the ask price, rounded down.", 200.0)] = None
+    time_in_force: Annotated[TimeInForce, Field(
+        description="GTC rests (taking liquidity first if it crosses); ALO is post-only (a crossing side "
+                    "is skipped); IOC never rests.")] = "GTC"
+    auto_refresh: Annotated[Flag | None, Field(
+        description="Re-post this quote's shape around the mid every refresh_interval_seconds "
+                    "(server side). Unset leaves the session's setting as it is.")] = None
+    refresh_interval_seconds: Annotated[Number | None, Field(
+        ge=MIN_REFRESH_INTERVAL_S, le=MAX_QUOTE_NUMBER,
+        description=f"Seconds between refreshes (default {DEFAULT_REFRESH_INTERVAL_S:g}, at least "
+                    f"{MIN_REFRESH_INTERVAL_S}).", examples=[5.0])] = None
+    max_inventory_usd: Annotated[Number | None, _positive(
+        "Guardrail: the side that would grow |net delta| (USD) past this is held.", 5_000.0)] = None
+    max_spread_bps: Annotated[Number | None, _positive(
+        "Guardrail: pause while the market's own spread (bps) is wider.", 50.0)] = None
+    auto_hedge_threshold_usd: Annotated[Number | None, _positive(
+        "Guardrail: after a fill leaves |net delta| (USD) above this, hedge it to zero.", 2_000.0)] = None
+    session_stop_loss_usd: Annotated[Number | None, _positive(
+        "Guardrail: stop the session when its net PnL (USD) falls to minus this.", 500.0)] = None
+
+    def guardrails(self) -> dict[str, float | None]:
+        return {"max_inventory_usd": self.max_inventory_usd, "max_spread_bps": self.max_spread_bps,
+                "auto_hedge_threshold_usd": self.auto_hedge_threshold_usd,
+                "session_stop_loss_usd": self.session_stop_loss_usd}
+
+
+@dataclass(config=BODY)
+class SymbolRequest:
+    symbol: Symbol
+
+
+@dataclass(config=BODY)
+class HedgeRequest:
+    symbol: Symbol
+    hedge_pct: Annotated[Number, Field(gt=0, le=1, description="Share of the position to hedge, in (0, 1].",
+                                       examples=[1.0])] = 1.0
+
+
+@dataclass(config=BODY)
+class RegisterRequest:
+    agent_id: Annotated[Text | None, Field(
+        pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="The id to register under (1-64 of [A-Za-z0-9_-]); "
+        "a random one when omitted.", examples=["my_bot"])] = None
+
+
+def parse(kind: type, data: Any):
+    """Build a request from plain data (a front's parsed JSON) or raise 400 ``invalid_request`` naming
+    the first bad field: the same check the HTTP layer makes, for fronts that have no framework."""
+    try:
+        return TypeAdapter(kind).validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or None
+        raise invalid_request(f"{field}: {first.get('msg', 'invalid value')}." if field else
+                              first.get("msg", "Invalid request."), field=field) from None
+
+
+# ---- answers -------------------------------------------------------------------------------------
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Ms = Annotated[int, Field(description="Mock-clock time in milliseconds since the epoch.", examples=[1767225600000])]
+Usd = Annotated[float, Field(description="USD.")]
+
+
+class ErrorBody(BaseModel):
+    """Every non-2xx answer: a code, a sentence, and detail fields where useful."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str = Field(description="snake_case error code (see the error catalogue).", examples=["invalid_request"])
+    message: str = Field(description="One plain sentence.", examples=["bid_price must be below ask_price."])
+    field: str | None = Field(None, description="The request field at fault, when there is one.")
+
+
+class Simulation(Answer):
+    initial_mid: float = Field(description="The simulation's starting price, USD.")
+    volatility_annual: float = Field(description="Annualised volatility of the mark price (0.5 = 50%).")
+    spread_bps: float = Field(description="Typical background spread, bps.")
+    depth_usd: float = Field(description="House liquidity per price level at the touch, USD.")
+    taker_rate_per_minute: float = Field(description="Taker orders per minute (Poisson).")
+    synthetic: bool = Field(description="Always true: these markets are simulated.")
+
+
+class MarketItem(Answer):
+    symbol: str = Field(examples=["BTC-PERP"])
+    base: str = Field(examples=["BTC"])
+    quote: str = Field(examples=["USDC"])
+    dex: str
+    asset_class: str
+    tier: str
+    sz_decimals: int = Field(description="Decimals of a size in base units.")
+    tick_size: float = Field(description="Price tick at the current price, USD.")
+    min_notional_usd: float = Field(description="Smallest order, USD notional.")
+    max_leverage: int
+    mid: float = Field(description="Mid price, USD.")
+    best_bid: float | None = Field(description="Best bid, USD (null when that side is empty).")
+    best_ask: float | None = Field(description="Best ask, USD (null when that side is empty).")
+    status: Literal["active"]
+    simulation: Simulation
+
+
+class MarketList(Answer):
+    markets: list[MarketItem]
+    count: int = Field(description="Markets in this page.")
+    total: int = Field(description="Markets in the catalogue.")
+    offset: int
+
+
+class MarketDetail(MarketItem):
+    spread_bps: float | None = Field(description="Book spread, bps of the mid (null with a side empty).")
+    volatility_annual: float
+    volume_24h_usd: float = Field(description="Traded notional over the last 24 h, USD.")
+    high_24h: float = Field(description="Highest mid over the last 24 h, USD.")
+    low_24h: float = Field(description="Lowest mid over the last 24 h, USD.")
+    change_24h_pct: float = Field(description="Change of the mid over the last 24 h, percent.")
+    timestamp: Ms
+
+
+class Price(Answer):
+    symbol: str
+    best_bid: float | None = Field(description="USD.")
+    best_ask: float | None = Field(description="USD.")
+    mid: float = Field(description="USD.")
+    spread_bps: float | None = Field(description="bps of the mid.")
+    timestamp: Ms
+
+
+class Level(Answer):
+    price: float = Field(description="USD.")
+    size: float = Field(description="Base units.")
+    notional_usd: float
+
+
+class OrderBook(Answer):
+    symbol: str
+    bids: list[Level] = Field(description="Best first.")
+    asks: list[Level] = Field(description="Best first.")
+    mid: float
+    spread_bps: float | None
+    timestamp: Ms
+
+
+class Print(Answer):
+    price: float = Field(description="USD.")
+    size: float = Field(description="Base units.")
+    side: Side = Field(description="The taker's side.")
+    timestamp: Ms
+
+
+class Trades(Answer):
+    symbol: str
+    trades: list[Print] = Field(description="Newest first.")
+
+
+class Candle(Answer):
+    timestamp: Ms = Field(description="Start of the bucket, ms.")
+    open: float
+    high: float
+    low: float
+    close: float
+    volume_usd: float
+
+
+class Candles(Answer):
+    symbol: str
+    interval: Interval
+    candles: list[Candle] = Field(description="Oldest first.")
+
+
+class Registered(Answer):
+    agent_id: str = Field(examples=["ag_3f9c2a7b1e04"])
+    api_key: str = Field(pattern=r"^pf_test_[A-Za-z0-9_]{8,}$", examples=["pf_test_0123456789abcdef"])
+    balance_usd: float
+
+
+class FaucetClaim(Answer):
+    credited: float = Field(description="USD credited.")
+    balance_usd: float
+
+
+class Position(Answer):
+    symbol: str
+    position: float = Field(description="Base units, signed.")
+    net_delta_usd: float = Field(description="Position at the mid, USD, signed.")
+
+
+class Account(Answer):
+    agent_id: str
+    balance_usd: float = Field(description="Cash, USD.")
+    equity_usd: float = Field(description="Cash plus positions at the mid, USD.")
+    open_orders: int
+    positions: list[Position]
+
+
+class SessionView(Answer):
+    symbol: str
+    status: Literal["idle", "active", "paused", "stopped"]
+    reason: str | None = Field(description="Why the session is as it is (e.g. stop_loss, market_spread_wide).")
+    guardrails: dict[str, float | None]
+    auto_refresh: bool
+    refresh_interval_seconds: float
+    started_at: Ms | None
+    stopped_at: Ms | None
+
+
+class QuoteAnswer(Answer):
+    symbol: str
+    bid_id: str | None = Field(examples=["ord_5a1c90f3e2b7"])
+    ask_id: str | None
+    bid_price: float | None = Field(description="Price posted, USD.")
+    ask_price: float | None = Field(description="Price posted, USD.")
+    bid_size: float | None = Field(description="Notional posted, USD.")
+    ask_size: float | None = Field(description="Notional posted, USD.")
+    bid_qty: float | None = Field(description="Base units posted.")
+    ask_qty: float | None = Field(description="Base units posted.")
+    skipped: dict[Literal["bid", "ask"], str] = Field(
+        description="Why a side was not posted (would_cross, max_inventory, market_spread_wide); absent when posted.",
+        examples=[{"ask": "would_cross"}])
+    session: SessionView
+    timestamp: Ms
+
+
+class Cancelled(Answer):
+    symbol: str
+    cancelled: int
+    order_ids: list[str]
+
+
+class OrderView(Answer):
+    order_id: str
+    symbol: str
+    side: Side
+    price: float = Field(description="USD.")
+    size: float = Field(description="Base units at entry.")
+    remaining: float = Field(description="Base units still resting.")
+    notional_usd: float = Field(description="Remaining notional, USD.")
+    time_in_force: TimeInForce
+    created_at: Ms
+
+
+class Orders(Answer):
+    orders: list[OrderView]
+
+
+class FillView(Answer):
+    fill_id: str
+    order_id: str
+    symbol: str
+    side: Side
+    price: float = Field(description="USD.")
+    size: float = Field(description="Base units.")
+    notional_usd: float
+    liquidity: Literal["maker", "taker"]
+    fee_usd: float = Field(description="USD; negative is a rebate.")
+    mid_at_fill: float = Field(description="USD.")
+    kind: Literal["quote", "hedge", "auto_hedge"]
+    timestamp: Ms
+
+
+class Fills(Answer):
+    fills: list[FillView] = Field(description="Oldest first.")
+
+
+class Inventory(Answer):
+    symbol: str
+    position: float = Field(description="Base units, signed.")
+    net_delta_usd: float = Field(description="At the mid, USD, signed.")
+    avg_entry_price: float | None = Field(description="USD; null when flat.")
+    mark_price: float = Field(description="USD.")
+    unrealized_pnl: float = Field(description="USD.")
+    realized_pnl: float = Field(description="USD.")
+    timestamp: Ms
+
+
+class Hedged(Answer):
+    symbol: str
+    side: Side
+    size: float = Field(description="Base units.")
+    size_usd: float
+    fill_price: float = Field(description="Volume-weighted, USD.")
+    fee_usd: float
+    slippage_usd: float
+    net_delta_usd: float = Field(description="After the hedge, USD.")
+    fills: int
+    timestamp: Ms
+
+
+class Pnl(Answer):
+    symbol: str | None = Field(description="null: every symbol.")
+    since: Ms
+    until: Ms
+    spread_income: float = Field(description="USD: the edges of maker fills.")
+    rebates: float = Field(description="USD: maker rebates.")
+    inventory_pnl: float = Field(description="USD: the position marked to the mid over the window.")
+    realized_inventory_pnl: float
+    unrealized_inventory_pnl: float
+    fees: float = Field(description="USD: taker fees.")
+    hedge_cost: float = Field(description="USD: fees plus taker slippage.")
+    net_pnl: float = Field(description="USD: spread_income + rebates + inventory_pnl - hedge_cost.")
+    volume_usd: float
+    fills: int
+    maker_fills: int
+    taker_fills: int
+
+
+
+
+# ---- /_mock: the mock's own controls --------------------------------------------------------------
+class ControlBody(BaseModel):
+    model_config = BODY
+
+
+class ResetRequest(ControlBody):
+    seed: Whole | None = Field(None, ge=0, le=2**63 - 1, description="Restart from this seed (default: the same).")
+
+
+class AdvanceRequest(ControlBody):
+    seconds: Number = Field(ge=0, le=MAX_ADVANCE_S, description="Simulated seconds to move the manual clock.",
+                            examples=[60.0])
+
+
+class JumpRequest(ControlBody):
+    move_bps: Number = Field(description="Move of the mark price, bps (above -10000).", examples=[-200.0])
+
+
+class RegimeRequest(ControlBody):
+    """Only the fields given change; each is checked against its range."""
+
+    volatility_annual: Number | None = Field(None, description="Annualised volatility (0.5 = 50%).")
+    spread_bps: Number | None = Field(None, description="Typical background spread, bps.")
+    depth_usd: Number | None = Field(None, description="House liquidity per level at the touch, USD.")
+    taker_rate_per_minute: Number | None = Field(None, description="Taker orders per minute.")
+    informed_share: Number | None = Field(None, description="Share of informed takers, 0 to 1.")
+    drift_bps_per_hour: Number | None = Field(None, description="Trend of the mark price, bps per hour.")
+    taker_size_usd: Number | None = Field(None, description="Median taker order, USD.")
+    jump_rate_per_hour: Number | None = Field(None, description="Jumps per hour (Poisson).")
+    jump_bps: Number | None = Field(None, description="Typical jump, bps.")
+
+
+class ScenarioRequest(ControlBody):
+    """Either a shipped scenario's ``name`` or a whole inline ``scenario`` document (the TOML schema as
+    JSON); the document itself is checked by ``pf_mock.scenarios.parse_scenario``."""
+
+    name: Text | None = Field(None, examples=["flash_crash"])
+    scenario: dict[str, Any] | None = None
+
+
+class FaultRequest(ControlBody):
+    path: Text = Field(description="Path pattern; `*` matches within a segment.", examples=["/v1/mm/quote"])
+    method: Text | None = None
+    status: Whole | None = Field(None, description="Answer with this error status (400 to 599).")
+    error: Text | None = None
+    message: Text | None = None
+    latency_ms: Number | None = None
+    probability: Number | None = None
+    count: Whole | None = None
+
+
+class Clock(Answer):
+    mode: Literal["manual", "realtime"]
+    now: Ms
+    speed: float
+
+
+class MockState(Answer):
+    seed: int
+    clock: Clock
+    agents: int
+    active_markets: list[str]
+    scenario: str | None
+
+
+class Advanced(Answer):
+    clock: Clock
+
+
+class Jumped(Answer):
+    symbol: str
+    mid: float
+    timestamp: Ms
+
+
+class RegimeSet(Answer):
+    symbol: str
+    regime: dict[str, int | float]
+    timestamp: Ms
+
+
+class ScenarioApplied(Answer):
+    scenario: str | None
+    description: str | None
+    reset: bool
+    seed: int
+    loaded_at: Ms
+    regimes: dict[str, dict[str, int | float]]
+    scheduled: list[dict[str, Any]]
+
+
+class FaultView(Answer):
+    id: str
+    path: str
+    method: str | None
+    status: int | None
+    error: str | None
+    message: str | None
+    latency_ms: float
+    probability: float
+    count: int | None
+    remaining: int | None
+    matched: int
+    fired: int
+
+
+class FaultList(Answer):
+    faults: list[FaultView]
+
+
+class FaultAdded(FaultList):
+    fault: FaultView
+
+
+class FaultsCleared(FaultList):
+    cleared: int
+
+
+class FaultRemoved(FaultList):
+    removed: FaultView
+
+
+class JournalEntry(Answer):
+    time: Ms
+    agent: str | None
+    method: str
+    path: str
+    query: dict[str, str | list[str]]
+    body: Any
+    status: int | None
+
+
+class Journal(Answer):
+    requests: list[JournalEntry] = Field(description="Oldest first.")
+    count: int

@@ -1,0 +1,307 @@
+"""Market-making sessions, one per agent and symbol: their status and reason, the server-side refresh
+loop and the guardrails, enforced at the simulated instant of every fill, refresh and price move.
+
+The exchange owns one ``Sessions``. Markets tell the exchange what happens (``allow_fill`` before an
+agent's resting order fills, ``after_event`` after every event) and the exchange hands those to
+``Sessions``. Sessions trade only through ``orders`` (``place``, ``market_order``), as the exchange does,
+so every order is posted one way and every fill is accounted for in one place; nothing here calls the
+exchange back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from . import orders
+from .agents import Agent
+from .book import Order
+from .catalog import MIN_NOTIONAL_USD, Catalog
+from .market import Market
+from .messages import DEFAULT_REFRESH_INTERVAL_S
+from .orders import SideOutcome
+
+IDLE, ACTIVE, PAUSED, STOPPED = "idle", "active", "paused", "stopped"
+STATUSES = (IDLE, ACTIVE, PAUSED, STOPPED)
+GUARDRAILS = ("max_inventory_usd", "max_spread_bps", "auto_hedge_threshold_usd", "session_stop_loss_usd")
+
+
+@dataclass
+class QuoteShape:
+    """The last quote of a session, as distances from the mid: what the refresh loop re-posts."""
+
+    bid_bps: float | None
+    ask_bps: float | None
+    bid_usd: float | None
+    ask_usd: float | None
+    tif: str
+
+
+@dataclass
+class Session:
+    symbol: str
+    status: str = IDLE
+    reason: str | None = None
+    guardrails: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(GUARDRAILS))
+    auto_refresh: bool = False
+    refresh_interval_seconds: float = DEFAULT_REFRESH_INTERVAL_S
+    started_at: float | None = None
+    stopped_at: float | None = None
+    shape: QuoteShape | None = None
+    generation: int = 0                 # bumps when the refresh loop is stopped; old timers lapse
+    equity_at_start: float = 0.0        # this market's cash + position x mid when the session began
+    hedge_due: bool = False             # a fill happened since the auto-hedge last looked
+
+    @property
+    def live(self) -> bool:
+        return self.status in (ACTIVE, PAUSED)
+
+    def guard(self, name: str) -> float | None:
+        return self.guardrails.get(name)
+
+
+Side = tuple[int, int] | None       # (price units, lots) of one side to post, or nothing
+
+
+class Sessions:
+    def __init__(self, agents: Mapping[str, Agent], markets: Mapping[str, Market], catalog: Catalog):
+        self.agents = agents            # the exchange's own tables, read here, never replaced
+        self.markets = markets
+        self.catalog = catalog
+        self.live: dict[str, dict[str, None]] = {}      # symbol -> agents with a live session there
+
+    # ---- one session's life ---------------------------------------------------------------------
+    @staticmethod
+    def of(agent: Agent, symbol: str) -> Session:
+        """The agent's session on ``symbol`` (a new, idle one on first use)."""
+        session = agent.sessions.get(symbol)
+        if session is None:
+            session = agent.sessions[symbol] = Session(symbol)
+        return session
+
+    def set_status(self, agent: Agent, market: Market, session: Session, status: str, reason: str | None) -> None:
+        session.status, session.reason = status, reason
+        live = self.live.setdefault(market.symbol, {})
+        if session.live:
+            live[agent.agent_id] = None
+        else:
+            live.pop(agent.agent_id, None)
+        market.watchers = len(live)
+
+    def configure(self, agent: Agent, market: Market, session: Session, guardrails: Mapping[str, float | None],
+                  refresh_interval_seconds: float | None, auto_refresh: bool | None) -> None:
+        """Apply what a quote says about its session: guardrails, the refresh loop, and a start if idle."""
+        for name in GUARDRAILS:
+            value = guardrails.get(name)
+            if value is not None:
+                session.guardrails[name] = float(value)
+        if refresh_interval_seconds is not None:
+            session.refresh_interval_seconds = float(refresh_interval_seconds)
+        if not session.live:
+            ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+            session.started_at = market.now
+            session.stopped_at = None
+            session.equity_at_start = ledger.totals.cash + ledger.position * market.mid
+            self.set_status(agent, market, session, ACTIVE, None)
+        if auto_refresh is True and not session.auto_refresh:
+            session.auto_refresh = True
+            self.start_refresh(agent, market, session)
+        elif auto_refresh is False and session.auto_refresh:
+            self.stop_refresh(session)
+
+    def cancelled(self, agent: Agent, market: Market) -> None:
+        """The agent cancelled its orders on this market: the refresh loop stops and the session idles."""
+        session = agent.sessions.get(market.symbol)
+        if session is not None:
+            self.stop_refresh(session)
+            if session.status != STOPPED:
+                self.set_status(agent, market, session, IDLE, None)
+
+    def reset(self, agent: Agent, market: Market) -> Session:
+        """Clear a stopped session so quoting may start again (position and history stay)."""
+        session = self.of(agent, market.symbol)
+        if session.status == STOPPED:
+            session.stopped_at = None
+            self.set_status(agent, market, session, IDLE, None)
+        return session
+
+    def stop(self, agent: Agent, market: Market, session: Session) -> None:
+        market.cancel_all(agent.agent_id)
+        self.stop_refresh(session)
+        session.stopped_at = market.now
+        self.set_status(agent, market, session, STOPPED, "stop_loss")
+
+    # ---- posting ----------------------------------------------------------------------------------
+    def post(self, agent: Agent, market: Market, session: Session, bid: Side, ask: Side,
+             tif: str) -> tuple[SideOutcome, SideOutcome]:
+        """Post what the guardrails allow of a bid and an ask."""
+        bid_out, ask_out = SideOutcome(), SideOutcome()
+        if self.spread_too_wide(agent, market, session):
+            market.cancel_all(agent.agent_id)       # paused: nothing of the session rests in the book
+            self.set_status(agent, market, session, PAUSED, "market_spread_wide")
+            for side, out in ((bid, bid_out), (ask, ask_out)):
+                if side is not None:
+                    out.skipped = "market_spread_wide"
+            return bid_out, ask_out
+        if session.status == PAUSED:
+            # The spread is back under the limit: quoting resumes now, before anything can trade.
+            self.set_status(agent, market, session, ACTIVE, None)
+        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        outcomes = [bid_out, ask_out]
+        for i, (is_buy, side) in enumerate(((True, bid), (False, ask))):
+            if side is None:
+                continue
+            units, lots = side
+            headroom = self.headroom(session, ledger.lots, market, is_buy)
+            if headroom is not None and lots > headroom:
+                lots = headroom
+                if lots <= 0 or market.grid.notional(units, lots) < MIN_NOTIONAL_USD:
+                    outcomes[i].skipped = "max_inventory"
+                    continue
+            outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif)
+        return outcomes[0], outcomes[1]
+
+    # ---- the refresh loop -------------------------------------------------------------------------
+    def start_refresh(self, agent: Agent, market: Market, session: Session) -> None:
+        generation = session.generation
+        agent_id = agent.agent_id
+
+        def tick(m: Market) -> None:
+            if session.generation != generation or not session.auto_refresh or not session.live:
+                return
+            self.refresh(self.agents[agent_id], m, session)
+            if session.generation == generation and session.auto_refresh and session.live:
+                m.schedule(m.now + session.refresh_interval_seconds, tick)
+
+        market.schedule(market.now + session.refresh_interval_seconds, tick)
+
+    def stop_refresh(self, session: Session) -> None:
+        session.auto_refresh = False
+        session.generation += 1
+
+    def refresh(self, agent: Agent, market: Market, session: Session) -> None:
+        """Cancel the session's orders and re-post the last quote's shape around the current mid."""
+        market.cancel_all(agent.agent_id)
+        shape = session.shape
+        if shape is None or session.status != ACTIVE:
+            return
+        mid, grid = market.mid, market.grid
+        sides = []
+        for bps, usd, rounding, sign in ((shape.bid_bps, shape.bid_usd, grid.price_down, -1),
+                                         (shape.ask_bps, shape.ask_usd, grid.price_up, 1)):
+            if bps is None:
+                sides.append(None)
+                continue
+            units = rounding(mid * (1 + sign * bps / 1e4))
+            lots = grid.lots_for_usd(usd, units)
+            sides.append((units, lots) if units > 0 and grid.notional(units, lots) >= MIN_NOTIONAL_USD else None)
+        notional = sum(grid.notional(*s) for s in sides if s is not None)
+        required = orders.margin_required(agent, self.markets, self.catalog, {market.symbol: notional})
+        if required > orders.equity(agent, self.markets):
+            session.reason = "insufficient_balance"
+            return
+        if session.reason == "insufficient_balance":
+            session.reason = None
+        self.post(agent, market, session, sides[0], sides[1], shape.tif)
+
+    # ---- the guardrails ---------------------------------------------------------------------------
+    def headroom(self, session: Session, lots: int, market: Market, is_buy: bool) -> int | None:
+        """Lots a fill on this side may add before |net delta| would pass max_inventory_usd."""
+        limit = session.guard("max_inventory_usd") if session.live else None
+        if limit is None:
+            return None
+        max_lots = math.floor(limit * market.grid.lot_scale / market.mid + 1e-9)
+        return max(0, max_lots - lots) if is_buy else max(0, max_lots + lots)
+
+    def held_side(self, session: Session, lots: int, market: Market) -> bool | None:
+        """The side max_inventory_usd holds (True = bid, False = ask), or None. A side is held once the
+        headroom it has left is under the minimum order: from then on no quote or refresh can post it,
+        so a resting order on it goes too (fills stop at a whole lot under the limit, so |net delta|
+        itself may never quite reach the limit)."""
+        if not lots:
+            return None
+        growing_buy = lots > 0
+        headroom = self.headroom(session, lots, market, growing_buy)
+        if headroom is None or headroom * market.mid / market.grid.lot_scale >= MIN_NOTIONAL_USD:
+            return None
+        return growing_buy
+
+    def spread_too_wide(self, agent: Agent, market: Market, session: Session) -> bool:
+        limit = session.guard("max_spread_bps")
+        if limit is None:
+            return False
+        bid, ask = market.best_excluding(agent.agent_id)
+        if bid is None or ask is None:
+            return True
+        return (ask - bid) / market.grid.price_scale / market.mid * 1e4 > limit
+
+    def session_pnl(self, agent: Agent, market: Market, session: Session) -> float:
+        ledger = agent.ledgers.get(market.symbol)
+        if ledger is None:
+            return 0.0
+        return ledger.totals.cash + ledger.position * market.mid - session.equity_at_start
+
+    def enforce(self, market: Market) -> None:
+        """Run every live session's guardrails on this market at this instant. A guardrail's own
+        orders (auto-hedges) can fill other agents, so it goes round until nothing is left to do."""
+        live = self.live.get(market.symbol)
+        if not live:
+            return
+        for _ in range(len(live) + 2):
+            acted = False
+            for agent_id in list(live):
+                agent = self.agents[agent_id]
+                acted |= self.guard_session(agent, market, agent.sessions[market.symbol])
+            if not acted:
+                return
+
+    def guard_session(self, agent: Agent, market: Market, session: Session) -> bool:
+        """Apply the guardrails of one session; True if it traded (so others should look again)."""
+        if not session.live:
+            return False
+        traded = False
+        stop_loss = session.guard("session_stop_loss_usd")
+        if stop_loss is not None and self.session_pnl(agent, market, session) <= -stop_loss:
+            self.stop(agent, market, session)
+            return False
+        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        threshold = session.guard("auto_hedge_threshold_usd")
+        if session.hedge_due:
+            session.hedge_due = False
+            if threshold is not None and abs(ledger.position * market.mid) > threshold and ledger.lots:
+                hedged = orders.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge")
+                traded = hedged is not None
+                if stop_loss is not None and self.session_pnl(agent, market, session) <= -stop_loss:
+                    self.stop(agent, market, session)
+                    return traded
+        if session.guard("max_spread_bps") is not None:
+            wide = self.spread_too_wide(agent, market, session)
+            if wide and session.status == ACTIVE:
+                market.cancel_all(agent.agent_id)
+                self.set_status(agent, market, session, PAUSED, "market_spread_wide")
+            elif not wide and session.status == PAUSED:
+                self.set_status(agent, market, session, ACTIVE, None)
+        held = self.held_side(session, ledger.lots, market)
+        if held is not None:
+            market.cancel_all(agent.agent_id, is_buy=held)
+        if session.status == ACTIVE:        # a paused session's reason stays market_spread_wide
+            if held is not None:
+                session.reason = f"max_inventory_usd: {'bid' if held else 'ask'} held"
+            elif session.reason and session.reason.startswith("max_inventory_usd"):
+                session.reason = None
+        return traded
+
+    def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
+        """How much of an agent's resting order may fill now: none unless its session is active, and
+        never past max_inventory_usd."""
+        agent = self.agents.get(maker.owner)
+        session = agent.sessions.get(market.symbol) if agent else None
+        if session is None:
+            return lots
+        # No status check: only an active session has orders resting. Every change to idle, paused or
+        # stopped cancels the session's orders first, so none of theirs can come here to fill (the
+        # guardrail property tests check, at the instant of every fill, that such a session never trades).
+        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        headroom = self.headroom(session, ledger.lots, market, maker.is_buy)
+        return lots if headroom is None else min(lots, headroom)

@@ -1,0 +1,188 @@
+"""Core objects to the contract's messages (``messages.py``): names, units, ids and timestamps (ms).
+
+What the API computes from a market or an agent's ledger (the spread, the book's depth, candles, the
+24 h statistics, public ids, PnL) is computed here, once, for every front: the HTTP routes, and any other
+front, call ``Exchange``'s read methods, which answer with these messages.
+"""
+
+from __future__ import annotations
+
+from .catalog import MIN_NOTIONAL_USD, MarketSpec
+from .clock import to_ms
+from .ledger import FillRecord, PnlWindow, SymbolLedger
+from .market import Market, OrderInfo
+from .messages import (Candle, Candles, FillView, Hedged, Inventory, Level, MarketDetail, MarketItem, OrderBook,
+                       OrderView, Pnl, Price, Print, QuoteAnswer, SessionView, Simulation, Trades)
+from .orders import TakerResult, order_id
+from .sessions import Session
+
+INTERVAL_MINUTES = {"1m": 1, "5m": 5, "1h": 60}
+DAY_S = 24 * 3600
+
+
+def usd(x: float) -> float:
+    """Money to 1e-9 USD: far inside the contract's 1e-6 identities, free of float dust."""
+    return round(x, 9) + 0.0
+
+
+def side_name(is_buy: bool) -> str:
+    return "buy" if is_buy else "sell"
+
+
+# ---- market data -----------------------------------------------------------------------------------
+def spread_bps(market: Market) -> float | None:
+    """The book's spread in bps of the mid; None while a side is empty."""
+    bid, ask = market.best_bid(), market.best_ask()
+    if bid is None or ask is None:
+        return None
+    return round((ask - bid) / market.grid.price_scale / market.mid * 1e4, 6)
+
+
+def price_or_none(market: Market, units: int | None) -> float | None:
+    return None if units is None else market.grid.to_price(units)
+
+
+def market_item(spec: MarketSpec, market: Market) -> MarketItem:
+    return MarketItem(**_item_fields(spec, market))
+
+
+def _item_fields(spec: MarketSpec, market: Market) -> dict:
+    grid = market.grid
+    mid_units = max(int(market.mid * grid.price_scale), 1)
+    regime = market.regime
+    return dict(
+        symbol=spec.symbol, base=spec.base, quote=spec.quote, dex=spec.dex, asset_class=spec.asset_class,
+        tier=spec.tier, sz_decimals=spec.sz_decimals, tick_size=grid.tick_size(mid_units),
+        min_notional_usd=MIN_NOTIONAL_USD, max_leverage=spec.max_leverage, mid=market.mid,
+        best_bid=price_or_none(market, market.best_bid()), best_ask=price_or_none(market, market.best_ask()),
+        status="active",
+        simulation=Simulation(initial_mid=spec.initial_mid, volatility_annual=regime.volatility_annual,
+                              spread_bps=regime.spread_bps, depth_usd=regime.depth_usd,
+                              taker_rate_per_minute=regime.taker_rate_per_minute, synthetic=True))
+
+
+def market_detail(spec: MarketSpec, market: Market) -> MarketDetail:
+    """The item plus the last 24 h: traded volume, high, low and change of the mid."""
+    day_ago = market.now - DAY_S
+    minute_from = int(day_ago // 60)
+    candles = [c for c in market.candles if c.minute >= minute_from]
+    first = market.mid_at(max(day_ago, market.started_at))
+    return MarketDetail(
+        **_item_fields(spec, market),
+        spread_bps=spread_bps(market),
+        volatility_annual=market.regime.volatility_annual,
+        volume_24h_usd=usd(sum(c.volume for c in candles)),
+        high_24h=max((c.high for c in candles), default=market.mid),
+        low_24h=min((c.low for c in candles), default=market.mid),
+        change_24h_pct=round((market.mid / first - 1) * 100, 6),
+        timestamp=to_ms(market.now))
+
+
+def price(market: Market) -> Price:
+    return Price(symbol=market.symbol, best_bid=price_or_none(market, market.best_bid()),
+                 best_ask=price_or_none(market, market.best_ask()), mid=market.mid,
+                 spread_bps=spread_bps(market), timestamp=to_ms(market.now))
+
+
+def depth(market: Market, is_buy: bool, levels: int) -> list[Level]:
+    """The best ``levels`` price levels of one side, agents' orders included."""
+    grid = market.grid
+    return [Level(price=grid.to_price(p), size=grid.to_size(lots), notional_usd=usd(grid.notional(p, lots)))
+            for p, lots in market.book.depth(is_buy, levels)]
+
+
+def orderbook(market: Market, levels: int) -> OrderBook:
+    return OrderBook(symbol=market.symbol, bids=depth(market, True, levels), asks=depth(market, False, levels),
+                     mid=market.mid, spread_bps=spread_bps(market), timestamp=to_ms(market.now))
+
+
+def trades(market: Market, limit: int) -> Trades:
+    grid = market.grid
+    recent = list(market.trades)[-limit:][::-1]
+    return Trades(symbol=market.symbol, trades=[
+        Print(price=grid.to_price(t.price), size=grid.to_size(t.lots), side=side_name(t.taker_is_buy),
+              timestamp=to_ms(t.time)) for t in recent])
+
+
+def candles(market: Market, interval: str, limit: int) -> Candles:
+    """The market's one-minute candles merged into ``interval`` buckets; the newest ``limit``."""
+    minutes = INTERVAL_MINUTES[interval]
+    buckets: dict[int, list] = {}
+    for c in market.candles:
+        key = c.minute // minutes
+        b = buckets.get(key)
+        if b is None:
+            buckets[key] = [c.open, c.high, c.low, c.close, c.volume]
+        else:
+            b[1] = max(b[1], c.high)
+            b[2] = min(b[2], c.low)
+            b[3] = c.close
+            b[4] += c.volume
+    keys = sorted(buckets)[-limit:]
+    return Candles(symbol=market.symbol, interval=interval, candles=[
+        Candle(timestamp=key * minutes * 60_000, open=buckets[key][0], high=buckets[key][1], low=buckets[key][2],
+               close=buckets[key][3], volume_usd=usd(buckets[key][4])) for key in keys])
+
+
+# ---- an agent's business ---------------------------------------------------------------------------
+def session(s: Session) -> SessionView:
+    return SessionView(
+        symbol=s.symbol, status=s.status, reason=s.reason, guardrails=dict(s.guardrails),
+        auto_refresh=s.auto_refresh, refresh_interval_seconds=s.refresh_interval_seconds,
+        started_at=None if s.started_at is None else to_ms(s.started_at),
+        stopped_at=None if s.stopped_at is None else to_ms(s.stopped_at))
+
+
+def quote(result) -> QuoteAnswer:
+    bid, ask = result.bid, result.ask
+    return QuoteAnswer(
+        symbol=result.symbol, bid_id=bid.order_id, ask_id=ask.order_id, bid_price=bid.price, ask_price=ask.price,
+        bid_size=None if bid.size_usd is None else usd(bid.size_usd),
+        ask_size=None if ask.size_usd is None else usd(ask.size_usd),
+        bid_qty=bid.qty, ask_qty=ask.qty,
+        skipped={k: v for k, v in (("bid", bid.skipped), ("ask", ask.skipped)) if v},
+        session=session(result.session), timestamp=to_ms(result.time))
+
+
+def order(market: Market, info: OrderInfo) -> OrderView:
+    o, grid = info.order, market.grid
+    return OrderView(
+        order_id=order_id(market, o.order_id), symbol=market.symbol, side=side_name(o.is_buy),
+        price=grid.to_price(o.price), size=grid.to_size(o.size), remaining=grid.to_size(o.qty),
+        notional_usd=usd(grid.notional(o.price, o.qty)), time_in_force=info.tif, created_at=to_ms(info.created_at))
+
+
+def fill(f: FillRecord) -> FillView:
+    return FillView(
+        fill_id=f.fill_id, order_id=f.order_id, symbol=f.symbol, side=side_name(f.is_buy), price=f.price,
+        size=f.size, notional_usd=usd(f.notional), liquidity="maker" if f.maker else "taker", fee_usd=usd(f.fee),
+        mid_at_fill=f.mid, kind=f.kind, timestamp=to_ms(f.time))
+
+
+def inventory(market: Market, ledger: SymbolLedger) -> Inventory:
+    position = ledger.position
+    basis = ledger.at_fill_prices
+    mark = market.mid
+    flat = ledger.lots == 0
+    return Inventory(
+        symbol=market.symbol, position=position, net_delta_usd=usd(position * mark),
+        avg_entry_price=None if flat else basis.avg, mark_price=mark,
+        unrealized_pnl=0.0 if flat else usd(position * (mark - basis.avg)), realized_pnl=usd(basis.realized),
+        timestamp=to_ms(market.now))
+
+
+def hedge(result: TakerResult) -> Hedged:
+    return Hedged(
+        symbol=result.symbol, side=side_name(result.is_buy), size=result.size, size_usd=usd(result.size_usd),
+        fill_price=result.fill_price, fee_usd=usd(result.fee_usd), slippage_usd=usd(result.slippage_usd),
+        net_delta_usd=usd(result.net_delta_usd), fills=len(result.fills), timestamp=to_ms(result.time))
+
+
+def pnl(symbol: str | None, since: float, until: float, w: PnlWindow) -> Pnl:
+    return Pnl(
+        symbol=symbol, since=to_ms(since), until=to_ms(until), spread_income=usd(w.spread_income),
+        rebates=usd(w.rebates), inventory_pnl=usd(w.inventory_pnl),
+        realized_inventory_pnl=usd(w.realized_inventory_pnl),
+        unrealized_inventory_pnl=usd(w.unrealized_inventory_pnl), fees=usd(w.fees), hedge_cost=usd(w.hedge_cost),
+        net_pnl=usd(w.net_pnl), volume_usd=usd(w.volume_usd), fills=w.fills, maker_fills=w.maker_fills,
+        taker_fills=w.taker_fills)
