@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError, create_model
 from pydantic.dataclasses import dataclass
 
 from .errors import invalid_request
+from .model import MOVE_BPS_RANGE, Regime, regime_range
 
 MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)
 MIN_REFRESH_INTERVAL_S = 0.5
@@ -369,7 +370,8 @@ class ControlBody(BaseModel):
 
 
 class ResetRequest(ControlBody):
-    seed: Whole | None = Field(None, ge=0, le=2**63 - 1, description="Restart from this seed (default: the same).")
+    # 2**53: the largest whole number every JSON reader holds exactly
+    seed: Whole | None = Field(None, ge=0, le=2**53, description="Restart from this seed (default: the same).")
 
 
 class AdvanceRequest(ControlBody):
@@ -378,40 +380,51 @@ class AdvanceRequest(ControlBody):
 
 
 class JumpRequest(ControlBody):
-    move_bps: Number = Field(description="Move of the mark price, bps (above -10000).", examples=[-200.0])
+    move_bps: Number = Field(gt=MOVE_BPS_RANGE[0], le=MOVE_BPS_RANGE[1], examples=[-200.0],
+                             description="Move of the mark price, bps (-100% < move; at most 1000x).")
 
 
-class RegimeRequest(ControlBody):
-    """Only the fields given change; each is checked against its range."""
+def _regime_field(name: str) -> tuple:
+    low, high, strict = regime_range(name)
+    bounds = {} if low is None else ({"gt": low} if strict else {"ge": low})
+    if high is not None:
+        bounds["le"] = high
+    return Number | None, Field(None, **bounds)
 
-    volatility_annual: Number | None = Field(None, description="Annualised volatility (0.5 = 50%).")
-    spread_bps: Number | None = Field(None, description="Typical background spread, bps.")
-    depth_usd: Number | None = Field(None, description="House liquidity per level at the touch, USD.")
-    taker_rate_per_minute: Number | None = Field(None, description="Taker orders per minute.")
-    informed_share: Number | None = Field(None, description="Share of informed takers, 0 to 1.")
-    drift_bps_per_hour: Number | None = Field(None, description="Trend of the mark price, bps per hour.")
-    taker_size_usd: Number | None = Field(None, description="Median taker order, USD.")
-    jump_rate_per_hour: Number | None = Field(None, description="Jumps per hour (Poisson).")
-    jump_bps: Number | None = Field(None, description="Typical jump, bps.")
+
+# The regime's fields and ranges are declared once, in model.py; this body is derived from them.
+RegimeRequest = create_model(
+    "RegimeRequest", __base__=ControlBody, __doc__="Only the fields given change; see the regime in model.py.",
+    **{name: _regime_field(name) for name in Regime.EDITABLE})
 
 
 class ScenarioRequest(ControlBody):
     """Either a shipped scenario's ``name`` or a whole inline ``scenario`` document (the TOML schema as
     JSON); the document itself is checked by ``pf_mock.scenarios.parse_scenario``."""
 
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"oneOf": [
+        {"required": ["name"], "properties": {"name": {"type": "string"}}},
+        {"required": ["scenario"], "properties": {"scenario": {"type": "object"}}}]})
+
     name: Text | None = Field(None, examples=["flash_crash"])
     scenario: dict[str, Any] | None = None
 
 
 class FaultRequest(ControlBody):
-    path: Text = Field(description="Path pattern; `*` matches within a segment.", examples=["/v1/mm/quote"])
-    method: Text | None = None
-    status: Whole | None = Field(None, description="Answer with this error status (400 to 599).")
-    error: Text | None = None
-    message: Text | None = None
-    latency_ms: Number | None = None
-    probability: Number | None = None
-    count: Whole | None = None
+    """A fault rule: a status to answer with, a latency to add, or both."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"anyOf": [
+        {"required": ["status"], "properties": {"status": {"type": "integer"}}},
+        {"required": ["latency_ms"], "properties": {"latency_ms": {"type": "number"}}}]})
+    path: Text = Field(description="Path pattern; `*` matches within a segment, `re:` starts a regular expression.",
+                       examples=["/v1/mm/quote"])
+    method: Text | None = Field(None, description="GET, POST, ... (any case); all methods when omitted.")
+    status: Whole | None = Field(None, ge=400, le=599, description="Answer with this error status.")
+    error: Text | None = Field(None, description="The answer's error code (needs status).", examples=["service_unavailable"])
+    message: Text | None = Field(None, description="The answer's message (needs status).")
+    latency_ms: Number | None = Field(None, ge=0, le=120_000, description="Delay before answering, ms.")
+    probability: Number | None = Field(None, ge=0, le=1, description="Chance that a matching request is hit.")
+    count: Whole | None = Field(None, ge=1, description="Hit this many requests, then retire.")
 
 
 class Clock(Answer):

@@ -81,6 +81,11 @@ _REGIME_RANGES = {
 }
 
 
+def regime_range(key: str) -> tuple[float | None, float | None, bool]:
+    """``(lowest, highest, lowest excluded)`` of the client-settable regime field ``key``."""
+    return _REGIME_RANGES.get(key, (None, None, False))
+
+
 def _describe_range(low, high, strict) -> str:
     parts = []
     if low is not None:

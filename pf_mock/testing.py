@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-import warnings
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -191,17 +190,14 @@ def client_agent(exchange: Exchange) -> Agent:
 @contextmanager
 def in_process(**options: Any) -> Iterator[InProcessMock]:
     """A fresh mock behind an authorised ``TestClient``; closed on exit."""
-    with warnings.catch_warnings():
-        # Starlette nudges TestClient users towards ``httpx2``; ours is an internal choice, not theirs.
-        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
-        from fastapi.testclient import TestClient
+    from .api import in_process_client
 
     opts = serve_options(**options)
     exchange, app, agent = _build(opts)
-    control = TestClient(app, raise_server_exceptions=False, headers=_control_headers(opts))
+    control = in_process_client(app, headers=_control_headers(opts))
     try:
         # Server errors come back as 500 answers, as they would from a real server.
-        with TestClient(app, raise_server_exceptions=False, headers=_agent_headers(agent)) as client:
+        with in_process_client(app, headers=_agent_headers(agent)) as client:
             yield InProcessMock(app, exchange=exchange, client=client, control=control, agent=agent,
                                 options=opts)
     finally:

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..errors import CATALOGUE, ApiError
 from ..messages import ErrorBody
@@ -48,6 +49,16 @@ def _validation_message(error: dict) -> tuple[str | None, str]:
     return field, f"{field}: {error.get('msg', 'invalid value')}." if field else error.get("msg", "Invalid request.")
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (RFC 9110's Allow; Starlette lists only the first route's)."""
+    routes = request.app.router.routes
+    return [method for method in METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -64,7 +75,8 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             return error_response(404, "not_found", f"No route {request.method} {request.url.path}.")
         if exc.status_code == 405:
-            return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}.")
+            return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}.",
+                                  headers={"Allow": ", ".join(allowed_methods(request))})
         return error_response(exc.status_code, "http_error", str(exc.detail))
 
     @app.exception_handler(Exception)

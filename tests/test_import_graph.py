@@ -1,0 +1,55 @@
+"""The import graph of pf_mock, read from the source (``benchmarks/structure.py`` does the reading).
+
+The rules:
+1. No cycle: no module imports, directly or not, one that imports it. Every import counts, wherever it
+   stands: at module level, inside a function, or under ``if TYPE_CHECKING:``.
+2. Only the HTTP package ``pf_mock.api`` imports the web framework (fastapi, starlette, or the package
+   that ships the docs' assets). The core never does; the modules that start or wrap a server
+   (``server``, ``cli``, ``testing``, ``pytest_plugin``) reach it only through ``pf_mock.api``.
+3. The core does not import the HTTP package either: only those front modules may.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("structure", ROOT / "benchmarks" / "structure.py")
+structure = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(structure)
+
+GRAPH, OUTSIDE = structure.import_graph(ROOT / "pf_mock")
+WEB = {"fastapi", "starlette", "fastapi_offline"}
+FRONTS = {"pf_mock.server", "pf_mock.cli", "pf_mock.testing", "pf_mock.pytest_plugin", "pf_mock.__main__"}
+
+
+def in_api(module: str) -> bool:
+    return module == "pf_mock.api" or module.startswith("pf_mock.api.")
+
+
+def test_the_graph_was_read():
+    assert {"pf_mock.exchange", "pf_mock.sessions", "pf_mock.orders", "pf_mock.api.mm"} <= GRAPH.keys()
+    assert "pf_mock.orders" in GRAPH["pf_mock.sessions"] and "pf_mock.sessions" in GRAPH["pf_mock.exchange"]
+    assert "fastapi" in OUTSIDE["pf_mock.api.app"]
+
+
+def test_no_import_cycle():
+    assert structure.cycles(GRAPH) == []
+
+
+def test_the_cycle_finder_finds_cycles():
+    # the oracle for the test above: a graph with a known two-module and three-module cycle
+    graph = {"a": {"b"}, "b": {"a"}, "c": {"d"}, "d": {"e"}, "e": {"c"}, "f": {"a"}}
+    assert structure.cycles(graph) == [["a", "b"], ["c", "d", "e"]]
+
+
+def test_only_the_http_package_imports_the_web_framework():
+    offenders = {m: sorted(deps & WEB) for m, deps in OUTSIDE.items() if deps & WEB and not in_api(m)}
+    assert offenders == {}
+
+
+def test_the_core_never_imports_the_http_package():
+    offenders = {m: sorted(d for d in deps if in_api(d)) for m, deps in GRAPH.items()
+                 if not in_api(m) and m not in FRONTS and any(in_api(d) for d in deps)}
+    assert offenders == {}
