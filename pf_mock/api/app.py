@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from .. import __version__
 from ..exchange import Exchange
@@ -42,6 +43,22 @@ class JsonBodies:
         await self.app(scope, receive, send)
 
 
+def contract_openapi(app: FastAPI) -> dict:
+    """FastAPI's schema without its 422 ``HTTPValidationError`` answers: validation failures here are
+    400 ``invalid_request`` in the error shape (``errors.py``), which every route documents itself."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes, tags=app.openapi_tags)
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                operation.get("responses", {}).pop("422", None)
+        components = schema.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
 def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI:
     options = options or AppOptions()
     # redirect_slashes=False: a stray trailing slash answers 404 not_found in the contract's error
@@ -51,6 +68,7 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
                   openapi_tags=TAGS,
                   description="A local, deterministic fake of the Purple Flea market-making API. Every "
                               "error answers `{error, message, ...}`; times are mock-clock milliseconds.")
+    app.openapi = lambda: contract_openapi(app)
     app.state.exchange = exchange
     app.state.options = options
     errors.install(app)
