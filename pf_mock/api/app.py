@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from .. import __version__
 from ..exchange import Exchange
 from . import admin, docs, errors, faults, health, journal, markets, mm, ratelimit
+from .deps import SECURITY_SCHEMES
 
 TAGS = [
     {"name": "markets", "description": "Market data: no key needed."},
@@ -55,6 +56,7 @@ def contract_openapi(app: FastAPI) -> dict:
         components = schema.get("components", {}).get("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
         app.openapi_schema = schema
     return app.openapi_schema
 

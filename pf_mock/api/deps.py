@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import Request, Security
-from fastapi.security import APIKeyHeader, HTTPBearer
+from fastapi import Request
 
 from ..agents import Agent
 from ..exchange import Exchange
 
-# Declared so the OpenAPI schema has both ways of sending a key (and /docs an Authorize button); the
-# key itself is read by ``api_key`` below, which also takes a bare ``Authorization: <key>``.
-bearer = HTTPBearer(auto_error=False, scheme_name="Bearer",
-                    description="`Authorization: Bearer pf_test_...` — any well-formed key works unless the "
-                                "server runs with --strict-auth.")
-x_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="X-API-Key",
-                         description="`X-API-Key: pf_test_...`, the same key as the Bearer one.")
+# The two ways of sending a key, as OpenAPI security schemes (so /docs has an Authorize button). They
+# are documented, not run as FastAPI security dependencies: ``api_key`` below reads the key (it also
+# takes a bare ``Authorization: <key>``), and two more dependencies per request cost a third of a
+# quote's time over HTTP.
+SECURITY_SCHEMES = {
+    "Bearer": {"type": "http", "scheme": "bearer",
+               "description": "`Authorization: Bearer pf_test_...` — any well-formed key works unless the "
+                              "server runs with --strict-auth."},
+    "X-API-Key": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                  "description": "`X-API-Key: pf_test_...`, the same key as the Bearer one."},
+}
+KEYED = {"security": [{name: []} for name in SECURITY_SCHEMES]}     # openapi_extra of a route that needs a key
 
 
 async def exchange(request: Request) -> Exchange:
@@ -31,7 +35,12 @@ def api_key(request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-async def agent(request: Request, _bearer=Security(bearer), _key=Security(x_api_key)) -> Agent:
+async def agent(request: Request) -> Agent:
     found = request.app.state.exchange.authenticate(api_key(request))
     request.state.agent_id = found.agent_id
     return found
+
+
+async def caller(request: Request) -> tuple[Agent, Exchange]:
+    """The agent whose key the request carries (401 without a valid one), and the exchange."""
+    return await agent(request), request.app.state.exchange

@@ -1,13 +1,11 @@
 """``/v1/markets``: market data. No key needed. Each route parses, calls one core read method, and
-answers with the message it returns."""
+answers with the message it returns (the exchange is read off the app, as in ``mm.py``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from .. import messages as m
-from ..exchange import Exchange
-from .deps import exchange
 from .errors import VALIDATION, responses
 
 router = APIRouter(prefix="/v1/markets", tags=["markets"])
@@ -17,37 +15,34 @@ SYMBOL = Path(description="`BTC-PERP`, or the bare base (`btc`); case-insensitiv
 
 
 @router.get("", response_model=m.MarketList, responses=responses(*VALIDATION, "rate_limited"))
-async def list_markets(limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
-                       ex: Exchange = Depends(exchange)) -> m.MarketList:
+async def list_markets(request: Request, limit: int = Query(100, ge=1, le=500),
+                       offset: int = Query(0, ge=0, le=10**9)) -> m.MarketList:
     """The catalogue, a page at a time."""
-    return ex.list_markets(limit, offset)
+    return request.app.state.exchange.list_markets(limit, offset)
 
 
 @router.get("/{symbol}", response_model=m.MarketDetail, responses=FOUND)
-async def market_detail(symbol: str = SYMBOL, ex: Exchange = Depends(exchange)) -> m.MarketDetail:
+async def market_detail(request: Request, symbol: str = SYMBOL) -> m.MarketDetail:
     """One market, with its spread and the last 24 h."""
-    return ex.market_detail(symbol)
+    return request.app.state.exchange.market_detail(symbol)
 
 
 @router.get("/{symbol}/price", response_model=m.Price, responses=FOUND)
-async def price(symbol: str = SYMBOL, ex: Exchange = Depends(exchange)) -> m.Price:
-    return ex.price(symbol)
+async def price(request: Request, symbol: str = SYMBOL) -> m.Price:
+    return request.app.state.exchange.price(symbol)
 
 
 @router.get("/{symbol}/orderbook", response_model=m.OrderBook, responses=FOUND)
-async def orderbook(symbol: str = SYMBOL, depth: int = Query(20, ge=1, le=50, description="Levels per side."),
-                    ex: Exchange = Depends(exchange)) -> m.OrderBook:
-    return ex.orderbook(symbol, depth)
+async def orderbook(request: Request, symbol: str = SYMBOL, depth: int = Query(20, ge=1, le=50, description="Levels per side.")) -> m.OrderBook:
+    return request.app.state.exchange.orderbook(symbol, depth)
 
 
 @router.get("/{symbol}/trades", response_model=m.Trades, responses=FOUND)
-async def trades(symbol: str = SYMBOL, limit: int = Query(100, ge=1, le=500),
-                 ex: Exchange = Depends(exchange)) -> m.Trades:
+async def trades(request: Request, symbol: str = SYMBOL, limit: int = Query(100, ge=1, le=500)) -> m.Trades:
     """Recent prints, newest first."""
-    return ex.trades(symbol, limit)
+    return request.app.state.exchange.trades(symbol, limit)
 
 
 @router.get("/{symbol}/candles", response_model=m.Candles, responses=FOUND)
-async def candles(symbol: str = SYMBOL, interval: m.Interval = "1m", limit: int = Query(100, ge=1, le=1000),
-                  ex: Exchange = Depends(exchange)) -> m.Candles:
-    return ex.candles(symbol, interval, limit)
+async def candles(request: Request, symbol: str = SYMBOL, interval: m.Interval = "1m", limit: int = Query(100, ge=1, le=1000)) -> m.Candles:
+    return request.app.state.exchange.candles(symbol, interval, limit)

@@ -1,0 +1,33 @@
+"""``benchmarks/api.py --quick`` and ``benchmarks/structure.py`` still run and print every figure.
+
+Only the presence of the figure lines is checked, never their values: timings belong to the machine.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(script: str, *args: str) -> str:
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_api_benchmark_quick_run():
+    out = run("api.py", "--quick")
+    for line in ("with 10 resting:", "with 10,000 resting:", "ratio 10,000 / 10:",
+                 "ratio pf-mock / bare FastAPI, GET /price:", "ratio pf-mock / bare FastAPI, cancel+quote pairs:"):
+        assert line in out, f"missing {line!r} in:\n{out}"
+
+
+def test_structure_report_runs():
+    out = run("structure.py")
+    assert "import cycles: 0" in out
+    assert "modules outside pf_mock.api importing the web framework: 0" in out
+    assert "quote walk (route -> fill in the ledger):" in out
