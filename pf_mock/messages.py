@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError, create_model
+from pydantic import (BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError, create_model,
+                      model_validator)
 from pydantic.dataclasses import dataclass
 
 from .errors import invalid_request
@@ -23,7 +24,7 @@ DEFAULT_REFRESH_INTERVAL_S = 5.0
 MAX_ADVANCE_S = 7 * 24 * 3600    # one clock advance: a week of live markets is minutes of work; more could stall
 
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
-Whole = Annotated[int, Strict()]
+Whole = Annotated[int, Strict()]      # in a body, 96.0 counts as 96 too (ControlBody below), as in JSON Schema
 Text = Annotated[str, Strict()]
 Flag = Annotated[bool, Strict()]
 TimeInForce = Literal["GTC", "ALO", "IOC"]
@@ -367,6 +368,16 @@ class Pnl(Answer):
 # ---- /_mock: the mock's own controls --------------------------------------------------------------
 class ControlBody(BaseModel):
     model_config = BODY
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        """JSON Schema counts 96.0 as the integer 96; a strict int field does not, so convert it first
+        (a string, ``true`` or 96.5 stays refused)."""
+        if not isinstance(data, dict):
+            return data
+        whole = {name for name, f in cls.model_fields.items() if "int" in str(f.annotation)}
+        return {k: int(v) if k in whole and isinstance(v, float) and v.is_integer() else v for k, v in data.items()}
 
 
 class ResetRequest(ControlBody):

@@ -4,9 +4,11 @@ answers with the message it returns (the exchange is read off the app, as in ``m
 from __future__ import annotations
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 
 from .. import messages as m
 from .errors import VALIDATION, responses
+from .reply import reply
 
 router = APIRouter(prefix="/v1/markets", tags=["markets"])
 
@@ -16,33 +18,35 @@ SYMBOL = Path(description="`BTC-PERP`, or the bare base (`btc`); case-insensitiv
 
 @router.get("", response_model=m.MarketList, responses=responses(*VALIDATION, "rate_limited"))
 async def list_markets(request: Request, limit: int = Query(100, ge=1, le=500),
-                       offset: int = Query(0, ge=0, le=10**9)) -> m.MarketList:
+                       offset: int = Query(0, ge=0, le=10**9)) -> Response:
     """The catalogue, a page at a time."""
-    return request.app.state.exchange.list_markets(limit, offset)
+    return reply(request.app.state.exchange.list_markets(limit, offset))
 
 
 @router.get("/{symbol}", response_model=m.MarketDetail, responses=FOUND)
-async def market_detail(request: Request, symbol: str = SYMBOL) -> m.MarketDetail:
+async def market_detail(request: Request, symbol: str = SYMBOL) -> Response:
     """One market, with its spread and the last 24 h."""
-    return request.app.state.exchange.market_detail(symbol)
+    return reply(request.app.state.exchange.market_detail(symbol))
 
 
 @router.get("/{symbol}/price", response_model=m.Price, responses=FOUND)
-async def price(request: Request, symbol: str = SYMBOL) -> m.Price:
-    return request.app.state.exchange.price(symbol)
+async def price(request: Request, symbol: str = SYMBOL) -> Response:
+    return reply(request.app.state.exchange.price(symbol))
 
 
 @router.get("/{symbol}/orderbook", response_model=m.OrderBook, responses=FOUND)
-async def orderbook(request: Request, symbol: str = SYMBOL, depth: int = Query(20, ge=1, le=50, description="Levels per side.")) -> m.OrderBook:
-    return request.app.state.exchange.orderbook(symbol, depth)
+async def orderbook(request: Request, symbol: str = SYMBOL,
+                    depth: int = Query(20, ge=1, le=50, description="Levels per side.")) -> Response:
+    return reply(request.app.state.exchange.orderbook(symbol, depth))
 
 
 @router.get("/{symbol}/trades", response_model=m.Trades, responses=FOUND)
-async def trades(request: Request, symbol: str = SYMBOL, limit: int = Query(100, ge=1, le=500)) -> m.Trades:
+async def trades(request: Request, symbol: str = SYMBOL, limit: int = Query(100, ge=1, le=500)) -> Response:
     """Recent prints, newest first."""
-    return request.app.state.exchange.trades(symbol, limit)
+    return reply(request.app.state.exchange.trades(symbol, limit))
 
 
 @router.get("/{symbol}/candles", response_model=m.Candles, responses=FOUND)
-async def candles(request: Request, symbol: str = SYMBOL, interval: m.Interval = "1m", limit: int = Query(100, ge=1, le=1000)) -> m.Candles:
-    return request.app.state.exchange.candles(symbol, interval, limit)
+async def candles(request: Request, symbol: str = SYMBOL, interval: m.Interval = "1m",
+                  limit: int = Query(100, ge=1, le=1000)) -> Response:
+    return reply(request.app.state.exchange.candles(symbol, interval, limit))

@@ -3,16 +3,18 @@ parses, calls one core method, and answers with the message it returns.
 
 Routes take the ``Request`` and ask ``caller`` for the agent and the exchange, rather than declaring
 them as FastAPI dependencies: resolving dependencies was a quarter of a request's time. The key schemes
-are documented on each keyed route (``KEYED``)."""
+are documented on each keyed route (``KEYED``). Answers go out through ``reply`` (see ``reply.py``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from .. import messages as m
 from .. import views
 from .deps import KEYED, caller
 from .errors import AUTH, VALIDATION, responses
+from .reply import reply
 
 router = APIRouter()
 
@@ -35,88 +37,88 @@ def mm_route(method: str, path: str, model, *codes: str, **kwargs):
 
 @router.post("/v1/agents/register", status_code=201, response_model=m.Registered, tags=["agents"],
              responses=responses(*VALIDATION, "agent_exists", *LIMITED))
-async def register(request: Request, body: m.RegisterRequest | None = None) -> m.Registered:
+async def register(request: Request, body: m.RegisterRequest | None = None) -> Response:
     """A new agent with a fresh, random key (the only way in under --strict-auth)."""
     new = request.app.state.exchange.register(body.agent_id if body else None)
-    return m.Registered(agent_id=new.agent_id, api_key=new.api_key, balance_usd=views.usd(new.cash))
+    return reply(m.Registered(agent_id=new.agent_id, api_key=new.api_key, balance_usd=views.usd(new.cash)), 201)
 
 
 @mm_route("POST", "/v1/faucet/claim", m.FaucetClaim, "already_claimed", tags=["agents"])
-async def faucet(request: Request) -> m.FaucetClaim:
+async def faucet(request: Request) -> Response:
     """One dollar, once per agent."""
     me, ex = await caller(request)
     credited = ex.claim_faucet(me)
-    return m.FaucetClaim(credited=credited, balance_usd=views.usd(me.cash))
+    return reply(m.FaucetClaim(credited=credited, balance_usd=views.usd(me.cash)))
 
 
 @mm_route("GET", "/v1/account", m.Account, tags=["agents"])
-async def account(request: Request) -> m.Account:
+async def account(request: Request) -> Response:
     me, ex = await caller(request)
-    return ex.account(me)
+    return reply(ex.account(me))
 
 
 @mm_route("POST", "/v1/mm/quote", m.QuoteAnswer, "crossed_quote", "order_too_small", "insufficient_balance",
           "market_not_found", "session_stopped", tags=["market making"])
-async def quote(request: Request, body: m.QuoteRequest) -> m.QuoteAnswer:
+async def quote(request: Request, body: m.QuoteRequest) -> Response:
     """Post a bid, an ask or both (quotes add orders; they do not replace), and set the session's
     guardrails and refresh loop."""
     me, ex = await caller(request)
-    return views.quote(ex.quote(me, body))
+    return reply(views.quote(ex.quote(me, body)))
 
 
 @mm_route("POST", "/v1/mm/cancel", m.Cancelled, "market_not_found", tags=["market making"])
-async def cancel(request: Request, body: m.SymbolRequest) -> m.Cancelled:
+async def cancel(request: Request, body: m.SymbolRequest) -> Response:
     """Cancel every order of the agent on the symbol, and stop its refresh loop."""
     me, ex = await caller(request)
     symbol, ids = ex.cancel(me, body.symbol)
-    return m.Cancelled(symbol=symbol, cancelled=len(ids), order_ids=ids)
+    return reply(m.Cancelled(symbol=symbol, cancelled=len(ids), order_ids=ids))
 
 
 @mm_route("GET", "/v1/mm/orders", m.Orders, "market_not_found", tags=["market making"])
-async def orders(request: Request, symbol: str | None = None) -> m.Orders:
+async def orders(request: Request, symbol: str | None = None) -> Response:
     """The agent's resting orders."""
     me, ex = await caller(request)
-    return ex.orders(me, symbol)
+    return reply(ex.orders(me, symbol))
 
 
 @mm_route("GET", "/v1/mm/fills", m.Fills, "market_not_found", tags=["market making"])
 async def fills(request: Request, symbol: str | None = None, since: int | None = SINCE,
-                limit: int = Query(100, ge=1, le=1000, description="At most this many, the newest.")) -> m.Fills:
+                limit: int = Query(100, ge=1, le=1000, description="At most this many, the newest.")) -> Response:
     me, ex = await caller(request)
-    return ex.fill_views(me, symbol, seconds(since), limit)
+    return reply(ex.fill_views(me, symbol, seconds(since), limit))
 
 
 @mm_route("GET", "/v1/mm/inventory", m.Inventory, "market_not_found", tags=["market making"])
-async def inventory(request: Request, symbol: str) -> m.Inventory:
+async def inventory(request: Request, symbol: str) -> Response:
     me, ex = await caller(request)
     market, ledger = ex.inventory(me, symbol)
-    return views.inventory(market, ledger)
+    return reply(views.inventory(market, ledger))
 
 
 @mm_route("POST", "/v1/mm/hedge", m.Hedged, "order_too_small", "market_not_found", "no_inventory", "no_liquidity",
           tags=["market making"])
-async def hedge(request: Request, body: m.HedgeRequest) -> m.Hedged:
+async def hedge(request: Request, body: m.HedgeRequest) -> Response:
     """A market order for hedge_pct of the position, against the book."""
     me, ex = await caller(request)
-    return views.hedge(ex.hedge(me, body.symbol, body.hedge_pct))
+    return reply(views.hedge(ex.hedge(me, body.symbol, body.hedge_pct)))
 
 
 @mm_route("GET", "/v1/mm/pnl", m.Pnl, "market_not_found", tags=["market making"])
 async def pnl(request: Request, symbol: str | None = None, since: int | None = SINCE, until: int | None = UNTIL,
-              window: m.Window | None = Query(None, description="A window ending at until; not with since.")) -> m.Pnl:
+              window: m.Window | None = Query(None, description="A window ending at until; not with since.")) -> Response:
     """PnL over a window, split as the contract defines it (net_pnl = the change of equity)."""
     me, ex = await caller(request)
-    return ex.pnl_view(me, symbol or None, seconds(since), seconds(until), window)
+    return reply(ex.pnl_view(me, symbol or None, seconds(since), seconds(until), window))
 
 
 @mm_route("GET", "/v1/mm/session", m.SessionView, "market_not_found", tags=["market making"])
-async def session(request: Request, symbol: str) -> m.SessionView:
+async def session(request: Request, symbol: str) -> Response:
     me, ex = await caller(request)
-    return views.session(ex.session_of(me, symbol))
+    return reply(views.session(ex.session_of(me, symbol)))
 
 
 @mm_route("POST", "/v1/mm/session/reset", m.SessionView, "market_not_found", tags=["market making"])
-async def session_reset(request: Request, body: m.SymbolRequest) -> m.SessionView:
+async def session_reset(request: Request, body: m.SymbolRequest) -> Response:
     """Clear a stopped session so quoting may start again; position and history stay."""
     me, ex = await caller(request)
-    return views.session(ex.session_reset(me, body.symbol))
+    return reply(views.session(ex.session_reset(me, body.symbol)))
