@@ -367,7 +367,7 @@ def test_delete_an_unknown_rule_is_404_and_changes_nothing(client):
     ({"path": "re:[a-", "status": 503}, "path"),
     ({"path": "/v1/*", "status": 200}, "status"),
     ({"path": "/v1/*", "status": "503"}, "status"),
-    ({"path": "/v1/*", "status": 503.0}, "status"),
+    ({"path": "/v1/*", "status": 503.5}, "status"),      # 503.0 is the integer 503 in JSON (and JSON Schema)
     ({"path": "/v1/*", "status": 503, "probability": 2}, "probability"),
     ({"path": "/v1/*", "status": 503, "probability": True}, "probability"),
     ({"path": "/v1/*", "latency_ms": -5}, "latency_ms"),
