@@ -4,12 +4,7 @@
 first use, so that ``import pf_mock`` (and the pytest plugin) stays light.
 """
 
-from importlib.metadata import PackageNotFoundError, version as _version
-
-try:
-    __version__ = _version("pf-mock")     # one source: the version in pyproject.toml
-except PackageNotFoundError:              # imported from a checkout that was never installed
-    __version__ = "0+unknown"
+from .version import __version__  # noqa: F401  (pf_mock.__version__)
 
 __all__ = ["MockExchange", "run_server"]
 

@@ -21,7 +21,7 @@ import sys
 import threading
 from typing import Callable
 
-from . import __version__
+from .version import __version__
 
 # The server and the scenarios load only when a command needs them, so that --help and --version are
 # quick and Ctrl-C is caught from the first moment.

@@ -34,7 +34,6 @@ CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
     ErrorCode("no_inventory", 409, "There is no position to hedge."),
     ErrorCode("no_liquidity", 409, "The book has nothing to hedge against."),
     ErrorCode("clock_not_manual", 409, "The clock runs in real time; only a manual clock can be advanced."),
-    ErrorCode("payload_too_large", 413, "The request body is over the size limit."),
     ErrorCode("rate_limited", 429, "The key's requests per minute are used up; retry after retry_after_seconds."),
     ErrorCode("internal_error", 500, "A bug in pf-mock."),
 )}

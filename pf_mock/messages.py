@@ -522,3 +522,9 @@ class JournalEntry(Answer):
 class Journal(Answer):
     requests: list[JournalEntry] = Field(description="Oldest first.")
     count: int
+
+
+class Health(Answer):
+    status: Literal["ok"]
+    version: str = Field(examples=["0.1.0"])
+    timestamp: Ms

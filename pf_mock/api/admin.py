@@ -23,7 +23,8 @@ async def admin_allowed(request: Request) -> None:
             raise ApiError(401, "unauthorized", "This /_mock route needs the X-Admin-Token header.")
 
 
-ADMIN = responses(*VALIDATION, "unauthorized")
+ADMIN = responses("unauthorized")
+INPUT = VALIDATION        # the routes that take a body or parameters add invalid_request
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"], responses=ADMIN)
 
 
@@ -48,7 +49,7 @@ async def get_state(ex: Exchange = Depends(exchange)) -> dict:
     return state(ex)
 
 
-@router.post("/reset", response_model=m.MockState)
+@router.post("/reset", response_model=m.MockState, responses=responses(*INPUT))
 async def reset(request: Request, body: m.ResetRequest | None = None, ex: Exchange = Depends(exchange)) -> dict:
     """Start over: the exchange, and the app's own controls (fault rules, journal, rate-limit buckets)."""
     ex.reset(body.seed if body else None)
@@ -57,26 +58,26 @@ async def reset(request: Request, body: m.ResetRequest | None = None, ex: Exchan
     return state(ex)
 
 
-@router.post("/clock/advance", response_model=m.Advanced, responses=responses("clock_not_manual"))
+@router.post("/clock/advance", response_model=m.Advanced, responses=responses(*INPUT, "clock_not_manual"))
 async def advance(body: m.AdvanceRequest, ex: Exchange = Depends(exchange)) -> dict:
     ex.advance(body.seconds)
     return {"clock": state(ex)["clock"]}
 
 
-@router.post("/markets/{symbol}/jump", response_model=m.Jumped, responses=responses("market_not_found"))
+@router.post("/markets/{symbol}/jump", response_model=m.Jumped, responses=responses(*INPUT, "market_not_found"))
 async def jump(symbol: str, body: m.JumpRequest, ex: Exchange = Depends(exchange)) -> dict:
     market = ex.jump(symbol, body.move_bps)
     return {"symbol": market.symbol, "mid": market.mid, "timestamp": to_ms(market.now)}
 
 
-@router.post("/markets/{symbol}/regime", response_model=m.RegimeSet, responses=responses("market_not_found"))
+@router.post("/markets/{symbol}/regime", response_model=m.RegimeSet, responses=responses(*INPUT, "market_not_found"))
 async def regime(symbol: str, body: m.RegimeRequest, ex: Exchange = Depends(exchange)) -> dict:
     market = ex.set_regime(symbol, body.model_dump(exclude_none=True))
     return {"symbol": market.symbol, "regime": market.regime.as_dict(), "timestamp": to_ms(market.now)}
 
 
 @router.post("/scenario", response_model=m.ScenarioApplied,
-             responses=responses("invalid_scenario", "scenario_not_found"))
+             responses=responses(*INPUT, "invalid_scenario", "scenario_not_found"))
 async def scenario(body: m.ScenarioRequest, ex: Exchange = Depends(exchange)) -> dict:
     if (body.name is None) == (body.scenario is None):
         raise ApiError(400, "invalid_request", "Give exactly one of name (a shipped scenario) and scenario "

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from .. import __version__
 from ..exchange import Exchange
+from ..version import __version__
 from . import admin, docs, errors, faults, health, journal, markets, mm, ratelimit
 from .deps import SECURITY_SCHEMES
 
 TAGS = [
+    {"name": "server", "description": "Is the server up? No key needed."},
     {"name": "markets", "description": "Market data: no key needed."},
     {"name": "agents", "description": "Registering, the faucet and the account: a key is needed (except to "
                                       "register)."},

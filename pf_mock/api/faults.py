@@ -234,7 +234,7 @@ class FaultInjection:
 
 # ---- /_mock/faults -----------------------------------------------------------------------------
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
-                   responses=responses(*VALIDATION, "unauthorized"))
+                   responses=responses("unauthorized"))
 
 
 async def fault_table(request: Request) -> FaultTable:
@@ -247,7 +247,7 @@ async def list_faults(table: FaultTable = Depends(fault_table)) -> dict:
     return {"faults": table.view()}
 
 
-@router.post("/faults", status_code=201, response_model=m.FaultAdded)
+@router.post("/faults", status_code=201, response_model=m.FaultAdded, responses=responses(*VALIDATION))
 async def add_fault(body: m.FaultRequest, table: FaultTable = Depends(fault_table)) -> dict:
     """Add a rule: ``{path, method?, status?, error?, message?, latency_ms?, probability?, count?}``.
     Answers ``{fault: <the rule, with its id>, faults: [every standing rule]}``."""
@@ -261,7 +261,7 @@ async def clear_faults(table: FaultTable = Depends(fault_table)) -> dict:
     return {"cleared": table.clear(), "faults": []}
 
 
-@router.delete("/faults/{fault_id}", response_model=m.FaultRemoved, responses=responses("fault_not_found"))
+@router.delete("/faults/{fault_id}", response_model=m.FaultRemoved, responses=responses(*VALIDATION, "fault_not_found"))
 async def remove_fault(fault_id: str, table: FaultTable = Depends(fault_table)) -> dict:
     """Remove one rule by its id (404 ``fault_not_found`` if it is not standing)."""
     removed = table.remove(fault_id)

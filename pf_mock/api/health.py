@@ -3,17 +3,19 @@ with ``--no-admin``), and it touches no market, so it costs nothing however long
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
-from .. import __version__
+from .. import messages as m
 from ..clock import to_ms
-from ..exchange import Exchange
-from .deps import exchange
+from ..version import __version__
+from .errors import responses
+from .reply import reply
 
 router = APIRouter()
 
 
-@router.get("/health")
-async def health(ex: Exchange = Depends(exchange)) -> dict:
+@router.get("/health", response_model=m.Health, tags=["server"], responses=responses("rate_limited"))
+async def health(request: Request) -> Response:
     """``{status: "ok", version, timestamp (mock ms)}``."""
-    return {"status": "ok", "version": __version__, "timestamp": to_ms(ex.now())}
+    return reply(m.Health(status="ok", version=__version__, timestamp=to_ms(request.app.state.exchange.now())))

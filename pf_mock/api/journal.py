@@ -23,6 +23,7 @@ from .. import messages as m
 from ..clock import to_ms
 from .admin import ADMIN, admin_allowed, is_admin_path
 from .deps import api_key
+from .errors import VALIDATION, responses
 
 CAPACITY = 10_000
 MAX_TEXT_CHARS = 65_536     # a body that is not JSON is kept as text, cut to this many characters
@@ -153,7 +154,7 @@ class RequestJournal:
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"], responses=ADMIN)
 
 
-@router.get("/requests", response_model=m.Journal)
+@router.get("/requests", response_model=m.Journal, responses=responses(*VALIDATION))
 async def requests(request: Request, agent: str | None = None,
                    limit: int | None = Query(None, ge=1, le=10**9)) -> dict:
     """The requests received outside ``/_mock``, OLDEST FIRST (newest last), each ``{time (mock ms),

@@ -29,10 +29,11 @@ def seconds(ms: int | None) -> float | None:
     return None if ms is None else ms / 1000
 
 
-def mm_route(method: str, path: str, model, *codes: str, **kwargs):
+def mm_route(method: str, path: str, model, *codes: str, takes_input: bool = True, **kwargs):
     """A keyed route: typed answer, the errors every keyed route may give plus ``codes``, key schemes."""
+    common = AUTHED if takes_input else AUTH + LIMITED        # no input, no invalid_request
     return router.api_route(path, methods=[method], response_model=model, openapi_extra=KEYED,
-                            responses=responses(*AUTHED, *codes), **kwargs)
+                            responses=responses(*common, *codes), **kwargs)
 
 
 @router.post("/v1/agents/register", status_code=201, response_model=m.Registered, tags=["agents"],
@@ -43,7 +44,7 @@ async def register(request: Request, body: m.RegisterRequest | None = None) -> R
     return reply(m.Registered(agent_id=new.agent_id, api_key=new.api_key, balance_usd=views.usd(new.cash)), 201)
 
 
-@mm_route("POST", "/v1/faucet/claim", m.FaucetClaim, "already_claimed", tags=["agents"])
+@mm_route("POST", "/v1/faucet/claim", m.FaucetClaim, "already_claimed", takes_input=False, tags=["agents"])
 async def faucet(request: Request) -> Response:
     """One dollar, once per agent."""
     me, ex = await caller(request)
@@ -51,7 +52,7 @@ async def faucet(request: Request) -> Response:
     return reply(m.FaucetClaim(credited=credited, balance_usd=views.usd(me.cash)))
 
 
-@mm_route("GET", "/v1/account", m.Account, tags=["agents"])
+@mm_route("GET", "/v1/account", m.Account, takes_input=False, tags=["agents"])
 async def account(request: Request) -> Response:
     me, ex = await caller(request)
     return reply(ex.account(me))
