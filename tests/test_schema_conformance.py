@@ -36,7 +36,7 @@ SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_to_its_schema(case):
     APP.state.faults.clear()        # a rule an earlier example added must not answer for this one
     case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"}, checks=list(CHECKS.get_all()))
