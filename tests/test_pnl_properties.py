@@ -26,7 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from conftest import make_exchange
 from reference_accountant import Reference
-from pf_mock.api import views
+from pf_mock import views
 from pf_mock.errors import ApiError
 from pf_mock.exchange import QuoteRequest
 
@@ -194,8 +194,9 @@ class PnlHistories(RuleBasedStateMachine):
     def check_against_reference(self, agent, symbol, w) -> None:
         """The whole history's window equals what the reference accountant makes of the printed fills."""
         market, ledger = self.ex.inventory(agent, symbol)
-        mark = views.inventory(market, ledger)["mark_price"]
-        expected = Reference().replay([views.fill(f) for f in self.ex.fills(agent, symbol)], mark).expected_pnl(mark)
+        mark = views.inventory(market, ledger).mark_price
+        fills = [views.fill(f).model_dump(mode="json") for f in self.ex.fills(agent, symbol)]
+        expected = Reference().replay(fills, mark).expected_pnl(mark)
         for name, value in expected.items():
             assert math.isclose(getattr(w, name), value, abs_tol=TOL), (symbol, name, getattr(w, name), value)
 
