@@ -134,6 +134,8 @@ def add_serve(sub) -> None:
     s.add_argument("--log-level", choices=LOG_LEVELS, default="warning",
                    help="the server's own messages on stderr at this level and above (default: warning)")
     s.add_argument("--access-log", action="store_true", help="print one line per request on stdout")
+    s.add_argument("--mcp-admin", action="store_true",
+                   help="also offer the /_mock tools (clock, scenarios) on /mcp, for an LLM test harness")
     s.set_defaults(run=run_serve)
 
 
@@ -160,6 +162,8 @@ def check_serve(args: argparse.Namespace):
         raise Stop("--speed applies to the realtime clock only; a manual clock moves on POST /_mock/clock/advance", 2)
     if args.no_admin and args.admin_token is not None:
         raise Stop("give --no-admin or --admin-token, not both", 2)
+    if args.no_admin and args.mcp_admin:
+        raise Stop("give --no-admin or --mcp-admin, not both (the /_mock tools need the /_mock routes)", 2)
     loopback = is_loopback(args.host)      # also: a host that names nothing is a mistake, found here
     if not args.no_admin and args.admin_token is None and not loopback:
         raise Stop(f"--host {args.host} reaches beyond this machine, and /_mock lets anyone reset or drive the "
@@ -174,7 +178,7 @@ def check_serve(args: argparse.Namespace):
                         strict_auth=args.strict_auth, starting_balance=args.starting_balance,
                         rate_limit=args.rate_limit, admin=not args.no_admin, admin_token=args.admin_token,
                         maker_rebate_bps=args.maker_rebate_bps, taker_fee_bps=args.taker_fee_bps,
-                        log_level=args.log_level, access_log=args.access_log)
+                        log_level=args.log_level, access_log=args.access_log, mcp_admin=args.mcp_admin)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -210,12 +214,32 @@ def run_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- pf-mock mcp ---------------------------------------------------------------------------------
+def add_mcp(sub) -> None:
+    s = sub.add_parser("mcp", help="the API as MCP tools on stdio, for the pf-mock at $PF_BASE as $PF_API_KEY",
+                       description="Serve the API as MCP tools over stdio, for the pf-mock (or anything speaking "
+                                   "its REST API) at $PF_BASE (default http://127.0.0.1:8000), with the key "
+                                   "$PF_API_KEY (and $PF_ADMIN_TOKEN for --mcp-admin on a guarded mock).")
+    s.add_argument("--mcp-admin", action="store_true", help="also offer the /_mock tools (clock, scenarios)")
+    s.set_defaults(run=run_mcp)
+
+
+def run_mcp(args: argparse.Namespace) -> int:
+    try:
+        from .mcp.stdio import StdioConfig, run     # the MCP SDK loads only for this command
+    except ImportError:
+        raise Stop("MCP needs the mcp extra: pip install 'pf-mock[mcp]'") from None
+    run(StdioConfig.from_env(admin=args.mcp_admin))
+    return 0
+
+
 # ---- the program ---------------------------------------------------------------------------------
 def parser() -> Parser:
     p = Parser(prog="pf-mock", description="A local, deterministic fake of the Purple Flea market-making API.")
     p.add_argument("--version", action="version", version=f"pf-mock {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_serve(sub)
+    add_mcp(sub)
     add_scenarios(sub)
     return p
 

@@ -14,6 +14,7 @@ import uvicorn
 from .api import AppOptions, create_app
 from .clock import ManualClock, RealtimeClock
 from .exchange import Exchange, ExchangeConfig
+from .mcp import http as mcp_http
 from .scenarios import apply_scenario, load_scenario
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -36,6 +37,7 @@ class ServeOptions:
     taker_fee_bps: float = 4.5
     log_level: str = "warning"          # of the server's own messages (uvicorn's and pf-mock's), on stderr
     access_log: bool = False            # one line per request on stdout
+    mcp_admin: bool = False             # also offer the /_mock tools on /mcp (--mcp-admin)
 
 
 def build_exchange(opts: ServeOptions) -> Exchange:
@@ -51,8 +53,10 @@ def build_exchange(opts: ServeOptions) -> Exchange:
 
 def build_app(opts: ServeOptions, exchange: Exchange | None = None):
     exchange = exchange or build_exchange(opts)
-    return create_app(exchange, AppOptions(admin=opts.admin, admin_token=opts.admin_token,
-                                           rate_limit=opts.rate_limit))
+    app = create_app(exchange, AppOptions(admin=opts.admin, admin_token=opts.admin_token,
+                                          rate_limit=opts.rate_limit))
+    mcp_http.install(app, admin=opts.mcp_admin and opts.admin)     # /mcp: the same API as MCP tools
+    return app
 
 
 class ReadyServer(uvicorn.Server):

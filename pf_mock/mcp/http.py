@@ -1,0 +1,71 @@
+"""Streamable HTTP at ``/mcp`` on the pf-mock server itself.
+
+``McpEndpoint`` is the app's outermost middleware: a request to ``/mcp`` is answered by the MCP server,
+every other request goes on to the API untouched. A tool call then sends its route's request back into
+the same app through ``httpx.ASGITransport``, awaited on the server's own event loop, carrying the
+caller's ``Authorization`` / ``X-API-Key`` (and ``X-Admin-Token``) headers. So the key, the rate limit,
+fault rules and the journal apply to a tool call exactly as to the REST request it stands for, and the
+``/mcp`` request itself is not counted twice.
+
+The SDK's session manager runs in stateless mode, one per ``/mcp`` request: a tool call needs no
+session (the state lives in the exchange, keyed by the API key), and nothing has to be started with the
+app, so ``/mcp`` works the same under uvicorn (which pf-mock runs with ``lifespan="off"``), FastAPI's
+``TestClient`` and ``httpx.ASGITransport``. The SDK is imported on the first ``/mcp`` request, so a server
+nobody asks for MCP does not pay for loading it.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any, Awaitable, Callable
+
+import httpx
+
+PATH = "/mcp"
+FORWARDED = ("authorization", "x-api-key", "x-admin-token")
+INNER_BASE = "http://pf-mock"       # the in-process requests' base URL (never resolved)
+
+Scope = dict[str, Any]
+ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
+
+
+class McpEndpoint:
+    """ASGI middleware serving ``/mcp``; ``api`` is the whole app, which tool calls go back into."""
+
+    def __init__(self, app: ASGIApp, api: ASGIApp, admin: bool = False):
+        self.app = app
+        self.api = api
+        self.admin = admin
+        self.server = None      # built on the first /mcp request
+
+    @asynccontextmanager
+    async def _client_for(self, ctx):
+        request = getattr(ctx, "request", None)
+        headers = {}
+        client = ("127.0.0.1", 0)
+        if request is not None:
+            headers = {name: request.headers[name] for name in FORWARDED if name in request.headers}
+            client = tuple(request.scope.get("client") or client)
+        transport = httpx.ASGITransport(app=self.api, raise_app_exceptions=False, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url=INNER_BASE, headers=headers) as inner:
+            yield inner
+
+    async def __call__(self, scope: Scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"].rstrip("/") != PATH:
+            await self.app(scope, receive, send)
+            return
+        from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+        from .server import build_server
+
+        if self.server is None:
+            self.server = build_server(self._client_for, admin=self.admin)
+        manager = StreamableHTTPSessionManager(app=self.server, stateless=True, json_response=True)
+        async with manager.run():
+            await manager.handle_request(scope, receive, send)
+
+
+def install(app, admin: bool = False) -> None:
+    """Serve ``/mcp`` on ``app`` (a pf-mock API app, before it first serves), with the ``/_mock`` tools if
+    ``admin``."""
+    app.add_middleware(McpEndpoint, api=app, admin=admin)
