@@ -1,0 +1,104 @@
+"""MCP over real transports: streamable HTTP at ``/mcp`` of a uvicorn server (which pf-mock runs with its
+lifespan off), and ``pf-mock mcp`` on stdio as a subprocess talking to a server over REST. The same
+calls give the same answers as in process."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import anyio
+import httpx
+import httpx2
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+from mcp_helpers import app_for, one_line
+from pf_mock.mcp import tools
+from pf_mock.testing import TEST_KEY, client_agent, run_server
+from test_mcp import mcp_run, script
+
+
+def stdio(base: str, key: str | None, *args: str) -> StdioServerParameters:
+    env = {k: v for k, v in os.environ.items() if k not in ("PF_API_KEY", "PF_BASE", "PF_ADMIN_TOKEN")}
+    env["PF_BASE"] = base
+    if key:
+        env["PF_API_KEY"] = key
+    return StdioServerParameters(command=sys.executable, args=["-m", "pf_mock", "mcp", *args], env=env)
+
+
+async def listed(client) -> dict:
+    return {t.name: (t.input_schema, t.description) for t in (await client.list_tools()).tools}
+
+
+def test_stdio_and_http_serve_the_same_tools_and_answers():
+    async def over_stdio(base: str, key: str):
+        results = []
+        async with Client(stdio(base, key, "--mcp-admin"), cache=None) as client:
+            tool_list = await listed(client)
+
+            async def call(tool, args):
+                result = await client.call_tool(tool, args)
+                results.append((tool, result.is_error, result.structured_content, one_line(result)))
+
+            price = (await client.call_tool("market_price", {"symbol": "BTC-PERP"})).structured_content
+            await script(call, price)
+        return tool_list, results
+
+    async def over_http(base: str, key: str):
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"})
+        async with http, Client(streamable_http_client(f"{base}/mcp", http_client=http), cache=None) as client:
+            tool_list = await listed(client)
+            price = await client.call_tool("market_price", {"symbol": "BTC-PERP"})
+            quote = await client.call_tool("mm_post_quotes", {"symbol": "BTC-PERP", "bid_price": 60_000,
+                                                              "bid_size": 100})
+            crossed = await client.call_tool("mm_post_quotes", {"symbol": "BTC-PERP", "bid_price": 61_000,
+                                                                "bid_size": 100, "ask_price": 60_000, "ask_size": 100})
+        return tool_list, price, quote, crossed
+
+    with run_server(seed=2, mcp_admin=True) as srv:
+        stdio_tools, stdio_results = anyio.run(over_stdio, srv.base_url, srv.api_key)
+    with run_server(seed=2, mcp_admin=True) as srv:
+        http_tools, price, quote, crossed = anyio.run(over_http, srv.base_url, srv.api_key)
+        rest_orders = srv.client.get("/v1/mm/orders").json()
+        rest_price = srv.client.get("/v1/markets/BTC-PERP/price").json()
+
+    assert stdio_tools == http_tools
+    assert set(http_tools) == {spec.name for spec in tools.TOOLS}
+    assert price.structured_content == rest_price
+    assert not quote.is_error and rest_orders["orders"][0]["order_id"] == quote.structured_content["bid_id"]
+    assert crossed.is_error and crossed.structured_content["error"] == "crossed_quote"
+
+    # The same script over stdio against a served mock, and over /mcp in process: the same results.
+    async def reference():
+        app = app_for(seed=2, mcp_admin=True)
+        client_agent(app.state.exchange)        # run_server provisions its agent before anything else
+        return await mcp_run(app=app, key=TEST_KEY)
+
+    assert stdio_results == anyio.run(reference)
+
+
+def test_stdio_without_a_key_and_under_a_rate_limit():
+    async def scenario(base: str):
+        async with Client(stdio(base, None), cache=None) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            return names, [await client.call_tool(tool, {"symbol": "BTC-PERP"}) for tool in
+                           ("market_price", "mm_inventory", "market_price", "market_price")]
+
+    with run_server(rate_limit=3) as srv:
+        names, (price, denied, again, limited) = anyio.run(scenario, srv.base_url)
+    assert not names & {spec.name for spec in tools.TOOLS if spec.admin}     # no --mcp-admin, no mock tools
+    assert not price.is_error and not again.is_error
+    assert denied.is_error and denied.structured_content["error"] == "unauthorized"
+    assert limited.is_error and limited.structured_content["error"] == "rate_limited"
+    assert limited.structured_content["retry_after_seconds"] > 0
+
+
+def test_an_unreachable_api_is_a_tool_error_not_a_crash():
+    async def scenario():
+        async with httpx.AsyncClient(base_url="http://127.0.0.1:9", timeout=5) as client:
+            return await tools.call(tools.BY_NAME["market_price"], client, {"symbol": "BTC-PERP"})
+
+    result = anyio.run(scenario)
+    assert result.is_error and result.structured_content["error"] == "upstream_unreachable"
+    assert one_line(result).startswith("upstream_unreachable: Could not reach the API at http://127.0.0.1:9")
