@@ -4,8 +4,13 @@ calls give the same answers as in process."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import select
+import subprocess
 import sys
+from pathlib import Path
 
 import anyio
 import httpx
@@ -102,3 +107,80 @@ def test_an_unreachable_api_is_a_tool_error_not_a_crash():
     result = anyio.run(scenario)
     assert result.is_error and result.structured_content["error"] == "upstream_unreachable"
     assert one_line(result).startswith("upstream_unreachable: Could not reach the API at http://127.0.0.1:9")
+
+
+# --- the README's client configurations, against `pf-mock serve` -----------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_configs() -> tuple[dict, dict]:
+    """The two ``mcpServers`` blocks of the README's MCP section: (HTTP, stdio)."""
+    blocks = re.findall(r"```json\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    servers = [json.loads(b)["mcpServers"]["pf-mock"] for b in blocks if '"mcpServers"' in b]
+    http = next(s for s in servers if "url" in s)
+    stdio_ = next(s for s in servers if "command" in s)
+    return http, stdio_
+
+
+def serve(*args: str) -> tuple[subprocess.Popen, str]:
+    """``pf-mock serve`` on a free port; its base URL once it says it is ready."""
+    proc = subprocess.Popen([sys.executable, "-m", "pf_mock", "serve", "--port", "0", *args], cwd=ROOT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([proc.stdout], [], [], 60)     # a guard against a hang, never a measured time
+    line = proc.stdout.readline() if ready else ""      # the ready line ("" if it died or stayed silent)
+    match = re.match(r"pf-mock ready on (http://127\.0\.0\.1:\d+)", line)
+    if not match:
+        proc.kill()
+        raise AssertionError(f"pf-mock serve did not start: {line!r} {proc.stderr.read()}")
+    return proc, match.group(1)
+
+
+ONE_CALL_EACH = [
+    ("market_list", {"limit": 2}), ("market_info", {"symbol": "ETH-PERP"}), ("market_price", {"symbol": "eth"}),
+    ("market_orderbook", {"symbol": "ETH-PERP", "depth": 3}), ("market_trades", {"symbol": "ETH-PERP"}),
+    ("market_candles", {"symbol": "ETH-PERP", "interval": "5m"}), ("mm_account", {}),
+    ("mm_post_quotes", {"symbol": "ETH-PERP", "bid_price": 3000, "bid_size": 100}),
+    ("mm_orders", {}), ("mock_advance_clock", {"seconds": 30}), ("mm_fills", {}),
+    ("mm_inventory", {"symbol": "ETH-PERP"}), ("mm_session", {"symbol": "ETH-PERP"}), ("mm_pnl", {}),
+    ("mm_cancel", {"symbol": "ETH-PERP"}), ("mm_session_reset", {"symbol": "ETH-PERP"}),
+    ("mock_jump", {"symbol": "ETH-PERP", "move_bps": 10}), ("mock_load_scenario", {"name": "calm"}),
+    ("mock_state", {}), ("mm_hedge", {"symbol": "ETH-PERP"}), ("mock_reset", {}),
+]
+
+
+def test_the_readme_configurations_list_and_call_every_tool_against_pf_mock_serve():
+    http_config, stdio_config = readme_configs()
+    assert http_config["type"] == "streamable-http" and http_config["url"].endswith("/mcp")
+    assert stdio_config["args"] == ["mcp"] and set(stdio_config["env"]) == {"PF_BASE", "PF_API_KEY"}
+    proc, base = serve("--clock", "manual", "--mcp-admin")
+    try:
+        url = http_config["url"].replace("http://127.0.0.1:8000", base)
+        env = {**os.environ, **stdio_config["env"], "PF_BASE": base}
+        installed = Path(sys.executable).parent / "pf-mock"      # the README's .venv/bin/pf-mock
+        command = str(installed) if installed.exists() else sys.executable
+        args = stdio_config["args"] if installed.exists() else ["-m", "pf_mock", *stdio_config["args"]]
+
+        async def every_tool(connection) -> dict[str, bool]:
+            async with Client(connection, cache=None) as client:
+                names = {t.name for t in (await client.list_tools()).tools}
+                assert names == {spec.name for spec in tools.TOOLS}
+                return {name: (await client.call_tool(name, args)).is_error for name, args in ONE_CALL_EACH}
+
+        async def both():
+            http = httpx2.AsyncClient(headers=http_config["headers"])
+            async with http:
+                over_http = await every_tool(streamable_http_client(url, http_client=http))
+            over_stdio = await every_tool(StdioServerParameters(command=command, args=[*args, "--mcp-admin"],
+                                                                env=env))
+            return over_http, over_stdio
+
+        over_http, over_stdio = anyio.run(both)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert {name for name, _ in ONE_CALL_EACH} == {spec.name for spec in tools.TOOLS}
+    expected = {name: name == "mm_hedge" for name, _ in ONE_CALL_EACH}    # the far bid never filled: no_inventory
+    assert over_http == expected
+    assert over_stdio == expected
