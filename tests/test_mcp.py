@@ -6,6 +6,8 @@ event loop (``test_mcp_transports.py`` does the same over real sockets and stdio
 
 from __future__ import annotations
 
+import sys
+
 import anyio
 import pytest
 from mcp import MCPError
@@ -386,3 +388,19 @@ def test_mock_tools_need_the_admin_token_when_the_mock_has_one():
     denied, allowed = run(scenario)
     assert denied.is_error and denied.structured_content["error"] == "unauthorized"
     assert not allowed.is_error and allowed.structured_content["clock"]["now"] % 1000 == 0
+
+
+def test_without_the_mcp_extra_mcp_is_a_501_in_the_contracts_shape(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mcp.server.streamable_http_manager", None)     # as if not installed
+    app = app_for()
+
+    async def scenario():
+        async with rest_client(app) as rest:
+            return await rest.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), \
+                await rest.get("/v1/markets/BTC-PERP/price")
+
+    answer, price = run(scenario)
+    assert answer.status_code == 501
+    assert_error_shape(answer.json())
+    assert answer.json()["error"] == "mcp_unavailable"
+    assert price.status_code == 200

@@ -10,6 +10,7 @@ import re
 import select
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import anyio
@@ -51,7 +52,7 @@ def test_stdio_and_http_serve_the_same_tools_and_answers():
         return tool_list, results
 
     async def over_http(base: str, key: str):
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"})
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60)
         async with http, Client(streamable_http_client(f"{base}/mcp", http_client=http), cache=None) as client:
             tool_list = await listed(client)
             price = await client.call_tool("market_price", {"symbol": "BTC-PERP"})
@@ -169,7 +170,7 @@ def test_the_readme_configurations_list_and_call_every_tool_against_pf_mock_serv
                 return {name: (await client.call_tool(name, args)).is_error for name, args in ONE_CALL_EACH}
 
         async def both():
-            http = httpx2.AsyncClient(headers=http_config["headers"])
+            http = httpx2.AsyncClient(headers=http_config["headers"], timeout=60)
             async with http:
                 over_http = await every_tool(streamable_http_client(url, http_client=http))
             over_stdio = await every_tool(StdioServerParameters(command=command, args=[*args, "--mcp-admin"],
@@ -184,3 +185,31 @@ def test_the_readme_configurations_list_and_call_every_tool_against_pf_mock_serv
     expected = {name: name == "mm_hedge" for name, _ in ONE_CALL_EACH}    # the far bid never filled: no_inventory
     assert over_http == expected
     assert over_stdio == expected
+
+
+def test_tool_calls_reach_the_exchange_on_the_servers_own_thread():
+    """One thread owns the exchange: over /mcp the core is reached on the server's event loop thread,
+    the same one REST requests use, never from a thread pool."""
+    seen: list[int] = []
+
+    async def calls(base: str, key: str):
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        async with http, Client(streamable_http_client(f"{base}/mcp", http_client=http), cache=None) as client:
+            for tool, args in [("market_price", {"symbol": "BTC-PERP"}), ("mm_inventory", {"symbol": "BTC-PERP"}),
+                               ("mm_post_quotes", {"symbol": "BTC-PERP", "bid_price": 60_000, "bid_size": 100})]:
+                assert not (await client.call_tool(tool, args)).is_error
+
+    with run_server() as srv:
+        ex = srv.exchange
+        market = ex.market
+
+        def watched(*args, **kwargs):
+            seen.append(threading.get_ident())
+            return market(*args, **kwargs)
+
+        ex.market = watched
+        srv.client.get("/v1/markets/BTC-PERP/price")
+        rest_thread = seen[-1]
+        anyio.run(calls, srv.base_url, srv.api_key)
+    assert len(seen) >= 4
+    assert set(seen) == {rest_thread} and rest_thread != threading.get_ident()

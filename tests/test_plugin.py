@@ -48,7 +48,8 @@ def assert_error(exc: MockControlError, status: int, code: str) -> None:
 def test_pf_mock_hands_out_a_fresh_mock_and_an_authorised_client(pf_mock, pytestconfig):
     assert isinstance(pf_mock.exchange, Exchange) and isinstance(pf_mock.app, FastAPI)
     assert pf_mock.app.state.exchange is pf_mock.exchange
-    assert isinstance(pf_mock.client, httpx.Client) and isinstance(pf_mock.client, TestClient)
+    # Starlette's TestClient is built on httpx, or on httpx2 once that is installed (the MCP extra brings it).
+    assert isinstance(pf_mock.client, TestClient)
     assert str(pf_mock.client.base_url) == "http://testserver"
     assert pf_mock.api_key == TEST_KEY and KEY_PATTERN.match(pf_mock.api_key)
     assert pf_mock.client.headers["authorization"] == f"Bearer {pf_mock.api_key}"

@@ -10,8 +10,9 @@ fault rules and the journal apply to a tool call exactly as to the REST request 
 The SDK's session manager runs in stateless mode, one per ``/mcp`` request: a tool call needs no
 session (the state lives in the exchange, keyed by the API key), and nothing has to be started with the
 app, so ``/mcp`` works the same under uvicorn (which pf-mock runs with ``lifespan="off"``), FastAPI's
-``TestClient`` and ``httpx.ASGITransport``. The SDK is imported on the first ``/mcp`` request, so a server
-nobody asks for MCP does not pay for loading it.
+``TestClient`` and ``httpx.ASGITransport``. The SDK (the ``mcp`` extra) is imported on the first ``/mcp``
+request, so a server nobody asks for MCP does not pay for loading it; without it, ``/mcp`` answers 501
+``mcp_unavailable`` in the contract's error shape.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from contextlib import asynccontextmanager
 from typing import Any, Awaitable, Callable
 
 import httpx
+
+from ..api.errors import error_response
 
 PATH = "/mcp"
 FORWARDED = ("authorization", "x-api-key", "x-admin-token")
@@ -54,10 +57,15 @@ class McpEndpoint:
         if scope["type"] != "http" or scope["path"].rstrip("/") != PATH:
             await self.app(scope, receive, send)
             return
-        from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+        try:
+            from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-        from .server import build_server
-
+            from .server import build_server
+        except ImportError:
+            response = error_response(501, "mcp_unavailable", "This pf-mock was installed without MCP; install "
+                                                              "it with the mcp extra: pip install 'pf-mock[mcp]'.")
+            await response(scope, receive, send)
+            return
         if self.server is None:
             self.server = build_server(self._client_for, admin=self.admin)
         manager = StreamableHTTPSessionManager(app=self.server, stateless=True, json_response=True)
