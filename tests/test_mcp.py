@@ -10,6 +10,8 @@ import sys
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mcp import MCPError
 
 from contract_asserts import assert_error_shape
@@ -404,3 +406,67 @@ def test_without_the_mcp_extra_mcp_is_a_501_in_the_contracts_shape(monkeypatch):
     assert_error_shape(answer.json())
     assert answer.json()["error"] == "mcp_unavailable"
     assert price.status_code == 200
+
+
+# --- hostile arguments -----------------------------------------------------------------------------
+
+API_TOOLS = sorted(ROUTES.keys() - ADMIN_TOOLS)
+FIELDS = {"symbol", "bid_price", "bid_size", "ask_price", "ask_size", "time_in_force", "auto_refresh",
+          "refresh_interval_seconds", "max_inventory_usd", "max_spread_bps", "auto_hedge_threshold_usd",
+          "session_stop_loss_usd", "hedge_pct", "since", "until", "window", "limit", "offset", "depth",
+          "interval", "cursor", "status"}
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                    | st.text(max_size=12) | st.sampled_from(["BTC-PERP", "btc", "1m", "1h", "GTC", "ALO"]),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=6)
+
+
+@pytest.fixture(scope="module")
+def shared_app():
+    """One mock for all the examples (building one costs more than a call); each example compares the
+    state just before and just after its own call."""
+    app = app_for()
+
+    async def order():
+        async with rest_client(app) as rest:
+            await rest.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 60_000, "bid_size": 100})
+
+    run(order)
+    return app
+
+
+@settings(max_examples=max(10, settings.default.max_examples // 3))     # a third of the profile's: each is a round trip
+@given(tool=st.sampled_from(API_TOOLS), args=st.dictionaries(st.sampled_from(sorted(FIELDS)) | st.text(max_size=8),
+                                                          JSON, max_size=6))
+def test_any_arguments_give_an_answer_or_a_contract_error_and_a_refusal_changes_nothing(shared_app, tool, args):
+    async def scenario():
+        async with mcp_client(shared_app) as client, rest_client(shared_app) as rest:
+            before = (await rest.get("/v1/account")).json(), (await rest.get("/v1/mm/orders")).json()
+            result = await client.call_tool(tool, args)
+            after = (await rest.get("/v1/account")).json(), (await rest.get("/v1/mm/orders")).json()
+            return result, before, after
+
+    result, before, after = run(scenario)
+    one_line(result)
+    if result.is_error:
+        assert_error_shape(result.structured_content)
+        assert result.structured_content["error"] not in ("internal_error", "upstream_error")
+        assert after == before
+    else:
+        assert isinstance(result.structured_content, dict)
+
+
+@pytest.mark.parametrize("tool", API_TOOLS)
+def test_an_object_in_any_field_is_refused_naming_the_field(tool):
+    app = app_for()
+
+    async def scenario():
+        async with mcp_client(app) as client:
+            schema = next(t for t in (await client.list_tools()).tools if t.name == tool).input_schema
+            return {name: await client.call_tool(tool, {"symbol": "BTC-PERP", name: {"x": 1}})
+                    for name in schema["properties"]}
+
+    for name, result in run(scenario).items():
+        assert result.is_error, name
+        assert result.structured_content["error"] == "invalid_request", (name, result.structured_content)
+        assert result.structured_content["field"] == name
