@@ -213,3 +213,14 @@ def test_tool_calls_reach_the_exchange_on_the_servers_own_thread():
         anyio.run(calls, srv.base_url, srv.api_key)
     assert len(seen) >= 4
     assert set(seen) == {rest_thread} and rest_thread != threading.get_ident()
+
+
+def test_the_mcp_benchmark_still_runs():
+    """``benchmarks/mcp_tools.py --quick`` exits cleanly and prints its figures (never checked: timings
+    belong to the machine)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "mcp_tools.py"), "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for line in ("REST GET /price (baseline), best of 3:", "MCP market_price, best of 3:",
+                 "ratio MCP / REST, read:", "ratio MCP / REST, cancel + quote:"):
+        assert line in proc.stdout, proc.stdout

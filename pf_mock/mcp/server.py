@@ -40,6 +40,7 @@ def build_server(client_for: ClientFor, *, admin: bool = False) -> Server:
     """The MCP server: the API's tools, and the ``/_mock`` ones when ``admin``."""
     offered = {spec.name: spec for spec in tools.tools(admin)}
     listed = types.ListToolsResult(tools=[spec.tool() for spec in offered.values()])
+    schemas = {tool.name: tool.input_schema for tool in listed.tools}
 
     async def list_tools(ctx, params) -> types.ListToolsResult:
         return listed
@@ -51,5 +52,7 @@ def build_server(client_for: ClientFor, *, admin: bool = False) -> Server:
         async with client_for(ctx) as client:
             return await tools.call(spec, client, params.arguments)
 
-    return Server("pf-mock", version=_version(), instructions=INSTRUCTIONS,
+    # get_tool_input_schema: the SDK checks a call's Mcp-Param headers against the tool's schema; from
+    # this map, rather than by running tools/list once more for every call.
+    return Server("pf-mock", version=_version(), instructions=INSTRUCTIONS, get_tool_input_schema=schemas.get,
                   on_list_tools=list_tools, on_call_tool=call_tool)

@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 from urllib.parse import quote
 
 import httpx
 import mcp_types as types
 
-from ..api.operations import operation
+from ..api.operations import Operation, operation
 
 Summary = Callable[[dict, dict], str]     # (arguments, answer) -> one line
 
@@ -170,6 +171,10 @@ class ToolSpec:
     read_only: bool
     admin: bool = False         # a /_mock tool, listed only with --mcp-admin
 
+    @property
+    def route(self) -> Operation:
+        return _routes(self.method, self.path)
+
     def tool(self) -> types.Tool:
         route = operation(self.method, self.path)
         return types.Tool(
@@ -271,6 +276,12 @@ TOOLS: tuple[ToolSpec, ...] = (
 BY_NAME = {spec.name: spec for spec in TOOLS}
 
 
+@lru_cache(maxsize=None)
+def _routes(method: str, path: str) -> Operation:
+    """The route behind a tool, read once (only its parameter names are used per call)."""
+    return operation(method, path)
+
+
 def tools(admin: bool = False) -> list[ToolSpec]:
     """The tools a server offers: the API's, and the mock's own with ``admin``."""
     return [spec for spec in TOOLS if admin or not spec.admin]
@@ -293,7 +304,7 @@ def build_request(spec: ToolSpec, arguments: dict) -> tuple[str, dict, Any] | di
     """``(path, query, body)`` of the route's request for these arguments, or an error body when the
     arguments cannot make a request at all (a path parameter missing or not a string, a query parameter
     that is not a single value). Everything else is the route's to check."""
-    route = operation(spec.method, spec.path)
+    route = spec.route
     path = spec.path
     for name in route.path_params:
         value = arguments.get(name)
