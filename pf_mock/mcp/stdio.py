@@ -59,4 +59,8 @@ async def serve_stdio(config: StdioConfig) -> None:
 
 
 def run(config: StdioConfig) -> None:
-    anyio.run(serve_stdio, config)
+    """Serve until the client closes stdin (or Ctrl-C, which ends it quietly too)."""
+    try:
+        anyio.run(serve_stdio, config)
+    except KeyboardInterrupt:
+        pass
