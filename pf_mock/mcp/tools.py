@@ -363,6 +363,9 @@ async def call(spec: ToolSpec, client: httpx.AsyncClient, arguments: dict | None
         if isinstance(answer, dict) and isinstance(answer.get("error"), str) and isinstance(answer.get("message"), str):
             return failed(answer)
         return failed(_status_error(response.status_code, response.text))
+    if not isinstance(answer, dict):    # every answer of the API is an object; structured content must be one
+        return failed(_error("upstream_error", "The API answered JSON that is not an object.",
+                             status=response.status_code))
     try:
         summary = spec.summary(arguments, answer)
     except Exception:   # an answer of another shape (another server behind PF_BASE): still an answer
