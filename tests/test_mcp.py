@@ -107,7 +107,7 @@ def test_the_tools_are_listed_with_their_routes_inputs():
 
     quote = listed["mm_post_quotes"].input_schema
     assert quote["required"] == ["symbol"]
-    assert {"type": "number"} in quote["properties"]["bid_size"]["anyOf"]
+    assert any(branch.get("type") == "number" for branch in quote["properties"]["bid_size"]["anyOf"])
     assert "USD notional per side" in listed["mm_post_quotes"].description
     assert "base units" in listed["mm_inventory"].description
     candles = listed["market_candles"].input_schema["properties"]
