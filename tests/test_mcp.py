@@ -470,3 +470,18 @@ def test_an_object_in_any_field_is_refused_naming_the_field(tool):
         assert result.is_error, name
         assert result.structured_content["error"] == "invalid_request", (name, result.structured_content)
         assert result.structured_content["field"] == name
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+def test_mcp_takes_only_posts(method):
+    """Stateless: no stream of server messages to GET, no session to DELETE; answered at once, 405."""
+    app = app_for()
+
+    async def scenario():
+        async with rest_client(app) as rest:
+            return await rest.request(method, "/mcp", headers={"Accept": "text/event-stream"})
+
+    answer = run(scenario)
+    assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+    assert_error_shape(answer.json())
+    assert answer.json()["error"] == "method_not_allowed"

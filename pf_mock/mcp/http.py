@@ -57,6 +57,13 @@ class McpEndpoint:
         if scope["type"] != "http" or scope["path"].rstrip("/") != PATH:
             await self.app(scope, receive, send)
             return
+        if scope["method"] != "POST":
+            # Stateless: no stream of server-initiated messages to GET (the spec's answer is 405) and no
+            # session to DELETE. (The SDK would hold a GET open forever, for messages that never come.)
+            response = error_response(405, "method_not_allowed", f"{scope['method']} is not allowed on {PATH}; "
+                                                                 "MCP messages are POSTed.", headers={"Allow": "POST"})
+            await response(scope, receive, send)
+            return
         try:
             from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
