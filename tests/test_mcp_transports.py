@@ -227,3 +227,11 @@ def test_the_mcp_benchmark_still_runs(capsys):
     for line in ("REST GET /price (baseline), best of 3:", "MCP market_price, best of 3:",
                  "ratio MCP / REST, read:", "ratio MCP / REST, cancel + quote:"):
         assert line in out, out
+
+
+def test_mcp_admin_without_the_mock_routes_is_a_command_line_mistake(capsys):
+    from pf_mock.cli import main
+
+    assert main(["serve", "--no-admin", "--mcp-admin"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--mcp-admin" in err and err.startswith("pf-mock: error:")
