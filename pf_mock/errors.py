@@ -36,6 +36,7 @@ CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
     ErrorCode("clock_not_manual", 409, "The clock runs in real time; only a manual clock can be advanced."),
     ErrorCode("rate_limited", 429, "The key's requests per minute are used up; retry after retry_after_seconds."),
     ErrorCode("internal_error", 500, "A bug in pf-mock."),
+    ErrorCode("mcp_unavailable", 501, "/mcp: this pf-mock was installed without the mcp extra."),
 )}
 
 

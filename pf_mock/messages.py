@@ -417,8 +417,10 @@ class ScenarioRequest(ControlBody):
         {"required": ["name"], "properties": {"name": {"type": "string"}}},
         {"required": ["scenario"], "properties": {"scenario": {"type": "object"}}}]})
 
-    name: Text | None = Field(None, examples=["flash_crash"])
-    scenario: dict[str, Any] | None = None
+    name: Text | None = Field(None, description="A shipped scenario (`pf-mock scenarios` lists them).",
+                              examples=["flash_crash"])
+    scenario: dict[str, Any] | None = Field(None, description="A whole scenario document, as its TOML file "
+                                                              "would read in JSON.")
 
 
 class FaultRequest(ControlBody):

@@ -6,7 +6,9 @@ The rules:
 2. Only the HTTP package ``pf_mock.api`` imports the web framework (fastapi, starlette, or the package
    that ships the docs' assets). The core never does; the modules that start or wrap a server
    (``server``, ``cli``, ``testing``, ``pytest_plugin``) reach it only through ``pf_mock.api``.
-3. The core does not import the HTTP package either: only those front modules may.
+3. The core does not import the HTTP package either: only those front modules may, and the MCP front
+   (``pf_mock.mcp``, which re-exposes the API's routes as tools).
+4. Nothing but the fronts imports the MCP front, and only it imports the MCP SDK (an optional extra).
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ FRONTS = {"pf_mock.server", "pf_mock.cli", "pf_mock.testing", "pf_mock.pytest_pl
 
 def in_api(module: str) -> bool:
     return module == "pf_mock.api" or module.startswith("pf_mock.api.")
+
+
+def in_mcp(module: str) -> bool:
+    return module == "pf_mock.mcp" or module.startswith("pf_mock.mcp.")
+
+
+def is_front(module: str) -> bool:
+    return module in FRONTS or in_mcp(module)
 
 
 def test_the_graph_was_read():
@@ -51,5 +61,13 @@ def test_only_the_http_package_imports_the_web_framework():
 
 def test_the_core_never_imports_the_http_package():
     offenders = {m: sorted(d for d in deps if in_api(d)) for m, deps in GRAPH.items()
-                 if not in_api(m) and m not in FRONTS and any(in_api(d) for d in deps)}
+                 if not in_api(m) and not is_front(m) and any(in_api(d) for d in deps)}
     assert offenders == {}
+
+
+def test_only_the_fronts_import_the_mcp_front_and_only_it_the_sdk():
+    assert {"pf_mock.mcp.tools", "pf_mock.mcp.http"} <= GRAPH.keys()
+    importers = {m for m, deps in GRAPH.items() if not is_front(m) and any(in_mcp(d) for d in deps)}
+    assert importers == set()
+    assert "mcp" in OUTSIDE["pf_mock.mcp.server"]
+    assert {m for m, deps in OUTSIDE.items() if "mcp" in deps and not in_mcp(m)} == set()

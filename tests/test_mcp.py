@@ -104,6 +104,9 @@ def test_the_tools_are_listed_with_their_routes_inputs():
         method, path = ROUTES[name]
         assert f"{method} {path}" in tool.description and len(tool.description) > 60, name
         assert tool.annotations.read_only_hint == (method == "GET"), name
+        undescribed = [field for field, spec in schema["properties"].items() if not spec.get("description")]
+        assert undescribed == [], name          # every argument says what it is, with its unit
+        assert tool.output_schema and tool.output_schema.get("properties"), name     # the route's answer model
 
     quote = listed["mm_post_quotes"].input_schema
     assert quote["required"] == ["symbol"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from .. import messages as m
 from ..clock import to_ms
@@ -65,7 +65,8 @@ async def advance(body: m.AdvanceRequest, ex: Exchange = Depends(exchange)) -> d
 
 
 @router.post("/markets/{symbol}/jump", response_model=m.Jumped, responses=responses(*INPUT, "market_not_found"))
-async def jump(symbol: str, body: m.JumpRequest, ex: Exchange = Depends(exchange)) -> dict:
+async def jump(body: m.JumpRequest, symbol: str = Path(description="The market: `BTC-PERP`, or `btc`."),
+               ex: Exchange = Depends(exchange)) -> dict:
     market = ex.jump(symbol, body.move_bps)
     return {"symbol": market.symbol, "mid": market.mid, "timestamp": to_ms(market.now)}
 

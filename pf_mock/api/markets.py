@@ -17,8 +17,9 @@ SYMBOL = Path(description="`BTC-PERP`, or the bare base (`btc`); case-insensitiv
 
 
 @router.get("", response_model=m.MarketList, responses=responses(*VALIDATION, "rate_limited"))
-async def list_markets(request: Request, limit: int = Query(100, ge=1, le=500),
-                       offset: int = Query(0, ge=0, le=10**9)) -> Response:
+async def list_markets(request: Request, limit: int = Query(100, ge=1, le=500, description="Markets per page."),
+                       offset: int = Query(0, ge=0, le=10**9, description="Markets to skip, in catalogue order.")
+                       ) -> Response:
     """The catalogue, a page at a time."""
     return reply(request.app.state.exchange.list_markets(limit, offset))
 
@@ -41,12 +42,15 @@ async def orderbook(request: Request, symbol: str = SYMBOL,
 
 
 @router.get("/{symbol}/trades", response_model=m.Trades, responses=FOUND)
-async def trades(request: Request, symbol: str = SYMBOL, limit: int = Query(100, ge=1, le=500)) -> Response:
+async def trades(request: Request, symbol: str = SYMBOL,
+                 limit: int = Query(100, ge=1, le=500, description="At most this many prints, the newest.")) -> Response:
     """Recent prints, newest first."""
     return reply(request.app.state.exchange.trades(symbol, limit))
 
 
 @router.get("/{symbol}/candles", response_model=m.Candles, responses=FOUND)
-async def candles(request: Request, symbol: str = SYMBOL, interval: m.Interval = "1m",
-                  limit: int = Query(100, ge=1, le=1000)) -> Response:
+async def candles(request: Request, symbol: str = SYMBOL,
+                  interval: m.Interval = Query("1m", description="Bucket length: 1m, 5m or 1h."),
+                  limit: int = Query(100, ge=1, le=1000, description="At most this many buckets, the newest.")
+                  ) -> Response:
     return reply(request.app.state.exchange.candles(symbol, interval, limit))

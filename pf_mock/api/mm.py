@@ -23,6 +23,9 @@ AUTHED = VALIDATION + AUTH + LIMITED
 SINCE = Query(None, ge=0, le=2**53, description="Start of the window, mock ms since the epoch (inclusive).",
               examples=[1767225600000])
 UNTIL = Query(None, ge=0, le=2**53, description="End of the window, mock ms (default now).")
+SYMBOL = Query(description="A market: `BTC-PERP`, or the bare base (`btc`); case-insensitive.", examples=["BTC-PERP"])
+ANY_SYMBOL = Query(None, description="Only this market (`BTC-PERP`, or `btc`); omit for every market.",
+                   examples=["BTC-PERP"])
 
 
 def seconds(ms: int | None) -> float | None:
@@ -76,21 +79,21 @@ async def cancel(request: Request, body: m.SymbolRequest) -> Response:
 
 
 @mm_route("GET", "/v1/mm/orders", m.Orders, "market_not_found", tags=["market making"])
-async def orders(request: Request, symbol: str | None = None) -> Response:
+async def orders(request: Request, symbol: str | None = ANY_SYMBOL) -> Response:
     """The agent's resting orders."""
     me, ex = await caller(request)
     return reply(ex.orders(me, symbol))
 
 
 @mm_route("GET", "/v1/mm/fills", m.Fills, "market_not_found", tags=["market making"])
-async def fills(request: Request, symbol: str | None = None, since: int | None = SINCE,
+async def fills(request: Request, symbol: str | None = ANY_SYMBOL, since: int | None = SINCE,
                 limit: int = Query(100, ge=1, le=1000, description="At most this many, the newest.")) -> Response:
     me, ex = await caller(request)
     return reply(ex.fill_views(me, symbol, seconds(since), limit))
 
 
 @mm_route("GET", "/v1/mm/inventory", m.Inventory, "market_not_found", tags=["market making"])
-async def inventory(request: Request, symbol: str) -> Response:
+async def inventory(request: Request, symbol: str = SYMBOL) -> Response:
     me, ex = await caller(request)
     market, ledger = ex.inventory(me, symbol)
     return reply(views.inventory(market, ledger))
@@ -105,7 +108,7 @@ async def hedge(request: Request, body: m.HedgeRequest) -> Response:
 
 
 @mm_route("GET", "/v1/mm/pnl", m.Pnl, "market_not_found", tags=["market making"])
-async def pnl(request: Request, symbol: str | None = None, since: int | None = SINCE, until: int | None = UNTIL,
+async def pnl(request: Request, symbol: str | None = ANY_SYMBOL, since: int | None = SINCE, until: int | None = UNTIL,
               window: m.Window | None = Query(None, description="A window ending at until; not with since.")) -> Response:
     """PnL over a window, split as the contract defines it (net_pnl = the change of equity)."""
     me, ex = await caller(request)
@@ -113,7 +116,7 @@ async def pnl(request: Request, symbol: str | None = None, since: int | None = S
 
 
 @mm_route("GET", "/v1/mm/session", m.SessionView, "market_not_found", tags=["market making"])
-async def session(request: Request, symbol: str) -> Response:
+async def session(request: Request, symbol: str = SYMBOL) -> Response:
     me, ex = await caller(request)
     return reply(views.session(ex.session_of(me, symbol)))
 

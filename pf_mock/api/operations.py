@@ -46,6 +46,7 @@ def _resolve(node: Any, components: dict) -> Any:
 def _operation(method: str, path: str, spec: dict, components: dict) -> Operation:
     properties: dict[str, dict] = {}
     required: list[str] = []
+    combined: dict[str, Any] = {}
     path_params, query_params = [], []
     for param in spec.get("parameters", []):
         name = param["name"]
@@ -64,9 +65,11 @@ def _operation(method: str, path: str, spec: dict, components: dict) -> Operatio
         for name, schema in body.get("properties", {}).items():
             properties[name] = schema
         required += [name for name in body.get("required", []) if name not in required]
+        combined = {k: body[k] for k in ("oneOf", "anyOf", "allOf", "not") if k in body}   # the body's own rules
     input_schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         input_schema["required"] = required
+    input_schema.update(combined)
     answer = spec.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {}).get("schema")
     answer = _resolve(answer, components) if answer else None
     if answer is not None and not answer.get("properties"):
