@@ -43,7 +43,8 @@ async def orderbook(request: Request, symbol: str = SYMBOL,
 
 @router.get("/{symbol}/trades", response_model=m.Trades, responses=FOUND)
 async def trades(request: Request, symbol: str = SYMBOL,
-                 limit: int = Query(100, ge=1, le=500, description="At most this many prints, the newest.")) -> Response:
+                 limit: int = Query(100, ge=1, le=500, description="At most this many prints, the newest.")
+                 ) -> Response:
     """Recent prints, newest first."""
     return reply(request.app.state.exchange.trades(symbol, limit))
 

@@ -146,7 +146,8 @@ def _account(args: dict, a: dict) -> str:
 
 def _state(args: dict, a: dict) -> str:
     clock = a.get("clock") or {}
-    return f"Mock clock {clock.get('mode')} at {clock.get('now')} ms; seed {a.get('seed')}; scenario {a.get('scenario')}."
+    return (f"Mock clock {clock.get('mode')} at {clock.get('now')} ms; seed {a.get('seed')}; "
+            f"scenario {a.get('scenario')}.")
 
 
 def _advanced(args: dict, a: dict) -> str:
@@ -154,7 +155,8 @@ def _advanced(args: dict, a: dict) -> str:
 
 
 def _scenario(args: dict, a: dict) -> str:
-    return f"Scenario {a.get('scenario')} loaded at {a.get('loaded_at')} ms with {len(a.get('scheduled', []))} event(s)."
+    events = len(a.get("scheduled", []))
+    return f"Scenario {a.get('scenario')} loaded at {a.get('loaded_at')} ms with {events} event(s)."
 
 
 def _jumped(args: dict, a: dict) -> str:
@@ -170,6 +172,7 @@ class ToolSpec:
     summary: Summary
     read_only: bool
     admin: bool = False         # a /_mock tool, listed only with --mcp-admin
+    destructive: bool = False   # takes away what was there (orders, state), rather than adding to it
 
     @property
     def route(self) -> Operation:
@@ -182,7 +185,7 @@ class ToolSpec:
             description=f"{self.description} (REST: {self.method} {self.path})",
             input_schema=route.input_schema,
             output_schema=route.output_schema,
-            annotations=types.ToolAnnotations(read_only_hint=self.read_only, destructive_hint=False,
+            annotations=types.ToolAnnotations(read_only_hint=self.read_only, destructive_hint=self.destructive,
                                               open_world_hint=False),
         )
 
@@ -201,7 +204,7 @@ TOOLS: tuple[ToolSpec, ...] = (
              + SYMBOL, _quote, read_only=False),
     ToolSpec("mm_cancel", "POST", "/v1/mm/cancel",
              "Cancel all of your open orders on a market and stop its server-side refresh loop. " + SYMBOL,
-             _cancel, read_only=False),
+             _cancel, read_only=False, destructive=True),
     ToolSpec("mm_inventory", "GET", "/v1/mm/inventory",
              "Your position on a market: position in base units (signed, + long), net_delta_usd (USD, signed, at "
              "the mark), avg_entry_price, mark_price, unrealized_pnl and realized_pnl (USD). " + SYMBOL,
@@ -270,7 +273,7 @@ TOOLS: tuple[ToolSpec, ...] = (
              _jumped, read_only=False, admin=True),
     ToolSpec("mock_reset", "POST", "/_mock/reset",
              "pf-mock only: forget every agent, order and fill and restart the clock and markets (optionally on "
-             "a new seed).", _state, read_only=False, admin=True),
+             "a new seed).", _state, read_only=False, admin=True, destructive=True),
 )
 
 BY_NAME = {spec.name: spec for spec in TOOLS}
