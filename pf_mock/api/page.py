@@ -1,0 +1,95 @@
+"""``GET /`` (the live page), its assets, and ``GET /feed`` (the push feed, server-sent events).
+
+The page's few files ship in the package (``pf_mock/web/``) and are read once, at import: answering them
+needs no file access, no thread and nothing from outside the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from ..errors import ApiError
+from ..exchange import Exchange
+from .admin import admin_allowed
+from .deps import api_key, exchange
+from .feed import Subscriber, Topic, sse
+
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+
+
+def _load_assets() -> dict[str, tuple[bytes, str]]:
+    found = {}
+    for item in resources.files("pf_mock").joinpath("web").iterdir():
+        suffix = item.name[item.name.rfind("."):]
+        if item.is_file() and suffix in CONTENT_TYPES:
+            found[item.name] = (item.read_bytes(), CONTENT_TYPES[suffix])
+    return found
+
+
+ASSETS = _load_assets()
+KEEPALIVE_S = 15.0      # a comment line this often keeps proxies from closing a quiet stream
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+async def page() -> Response:
+    body, kind = ASSETS["index.html"]
+    return Response(body, media_type=kind, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static/{name}")
+async def asset(name: str) -> Response:
+    found = ASSETS.get(name)
+    if found is None:
+        raise ApiError(404, "not_found", f"No page asset called {name!r}.")
+    return Response(found[0], media_type=found[1], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/feed")
+async def feed(request: Request, symbol: str, depth: int = Query(20, ge=1, le=50), leaderboard: bool = False,
+               ex: Exchange = Depends(exchange)) -> StreamingResponse:
+    """Server-sent events for one market: ``hello`` first, then only what changed (see
+    ``pf_mock/web/feed.py``). A key (as on REST) adds that agent's orders, fills, inventory, PnL and
+    session; ``leaderboard=true`` needs the rights ``/_mock`` needs."""
+    market = ex.market(symbol)                  # 404 market_not_found, as REST answers
+    key = api_key(request)
+    agent = ex.authenticate(key) if key is not None else None      # 401s exactly as REST's
+    if agent is not None:
+        request.state.agent_id = agent.agent_id
+    if leaderboard:
+        if not request.app.state.options.admin:
+            raise ApiError(404, "not_found", "The leaderboard is part of /_mock, which this server has turned off.",
+                           field="leaderboard")
+        await admin_allowed(request)
+    topic = Topic(market.symbol, agent.agent_id if agent else None, depth, leaderboard)
+    hub = request.app.state.feed
+    hello = {"symbol": market.symbol, "agent_id": topic.agent_id, "depth": depth, "leaderboard": leaderboard,
+             "tick_ms": round(hub.tick_s * 1000)}
+    return StreamingResponse(_stream(hub, topic, hello), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _stream(hub, topic: Topic, hello: dict):
+    subscriber: Subscriber = hub.join(topic)      # here, not in the route: left again however the stream ends
+    try:
+        yield sse("hello", hello)
+        while not subscriber.closed:
+            batch = b"".join(sse(event, data) for event, data in subscriber.drain())
+            if batch:
+                yield batch
+            try:
+                await _wait(subscriber, KEEPALIVE_S)
+            except TimeoutError:
+                yield b": keepalive\n\n"
+    finally:
+        hub.leave(subscriber)
+
+
+async def _wait(subscriber: Subscriber, timeout: float) -> None:
+    await asyncio.wait_for(subscriber.wake.wait(), timeout)
