@@ -98,4 +98,5 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
         app.include_router(admin.router)
         app.include_router(faults.router)
         app.include_router(journal.router)
+        app.include_router(page.admin_router)
     return app

@@ -14,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from ..errors import ApiError
 from ..exchange import Exchange
+from ..scenarios import list_scenarios
 from .admin import admin_allowed
 from .deps import api_key, exchange
 from .feed import Subscriber, Topic, sse
@@ -35,6 +36,15 @@ ASSETS = _load_assets()
 KEEPALIVE_S = 15.0      # a comment line this often keeps proxies from closing a quiet stream
 
 router = APIRouter(include_in_schema=False)
+# The page's own /_mock routes: mounted with the rest of /_mock, behind the same rights.
+admin_router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)])
+
+
+@admin_router.get("/scenarios")
+async def scenarios() -> dict:
+    """The shipped scenarios (what ``POST /_mock/scenario {name}`` loads): name, description, markets."""
+    return {"scenarios": [{"name": s.name, "description": s.description, "markets": [m.symbol for m in s.markets]}
+                          for s in list_scenarios()]}
 
 
 @router.get("/")
