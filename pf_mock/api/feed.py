@@ -18,6 +18,7 @@ costs a few kilobytes until its connection is noticed closed.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -37,7 +38,9 @@ PNL_POINTS_PER_TICK = 200   # PnL points sent per tick at most (one per new fill
 LEADERBOARD_EVERY_S = 1.0   # the leaderboard is the costliest read: at most once a second
 
 SNAPSHOT_KINDS = ("reset", "clock", "price", "book", "orders", "inventory", "pnl", "session", "leaderboard")
-ROW_KINDS = ("trades", "fills")
+ROW_KINDS = ("trades", "marks", "fills")
+MARKS_PER_TICK = 200        # mark-price samples sent per tick at most (evenly thinned)
+MARKS_HISTORY_S = 300.0     # a newcomer gets the mark price of the last five minutes
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class Watch:
     market: Market | None = None        # a reset replaces the market object: then everything is new
     agent: Agent | None = None
     trades_printed: int = 0
+    marks_until: float = 0.0            # mark-price samples up to this instant have been sent
     fills_seen: int = 0
     last: dict[str, Any] = field(default_factory=dict)
     subscribers: list[Subscriber] = field(default_factory=list)
@@ -198,6 +202,7 @@ class FeedHub:
                     sub.put_snapshot("reset", {"symbol": market.symbol, "timestamp": to_ms(market.now)})
             watch.market, watch.agent = market, agent
             watch.trades_printed = market.trades_printed
+            watch.marks_until = market.now
             watch.fills_seen = len(self._fills_of(agent, market))
             watch.last.clear()
         targets = [first] if first is not None else watch.subscribers
@@ -218,6 +223,13 @@ class FeedHub:
                 for sub in targets:
                     sub.put_rows("trades", rows, gap)
 
+        marks = self._marks(market, market.now - MARKS_HISTORY_S if first is not None else watch.marks_until)
+        if first is None:
+            watch.marks_until = market.now
+        if marks:
+            for sub in targets:
+                sub.put_rows("marks", marks, False)
+
         clock = ex.clock
         offer("clock", {"mode": clock.mode, "now": to_ms(ex.now()), "speed": clock.speed})
         price = views.price(market)
@@ -231,6 +243,20 @@ class FeedHub:
                 self._leaderboard_at = now
                 board = self._leaderboard(ex)
                 offer("leaderboard", board, _without(board, "timestamp"))
+
+    @staticmethod
+    def _marks(market: Market, after: float) -> list[dict]:
+        """The mark price's samples after ``after`` (every event moves it), thinned to at most
+        ``MARKS_PER_TICK``, always keeping the last."""
+        start = bisect.bisect_right(market.mid_times, after)
+        count = len(market.mid_times) - start
+        if count <= 0:
+            return []
+        step = -(-count // MARKS_PER_TICK)
+        picked = list(range(start, len(market.mid_times), step))
+        if picked[-1] != len(market.mid_times) - 1:
+            picked.append(len(market.mid_times) - 1)
+        return [{"timestamp": to_ms(market.mid_times[i]), "mark_price": market.mid_values[i]} for i in picked]
 
     def _book(self, market: Market, topic: Topic, agent: Agent | None) -> dict:
         """The order book as ``GET .../orderbook`` shows it, each level with ``mine``: the size of the

@@ -7,7 +7,7 @@
 const $ = (sel) => document.querySelector(sel);
 const KEEP = 2000;                  // points kept per chart series: old ones scroll off
 const state = { symbol: null, abort: null, admin: false, clockMode: null, agentId: null, fresh() {
-  return { trades: [], mids: [], quotes: [], fills: [], pnl: [], events: [], orders: [], book: null };
+  return { trades: [], mids: [], marks: [], quotes: [], fills: [], pnl: [], events: [], orders: [], book: null };
 } };
 let data = state.fresh();
 
@@ -122,11 +122,12 @@ function onEvent(event, d) {
       break;
     case "price": {
       const bookMid = d.best_bid !== null && d.best_ask !== null ? (d.best_bid + d.best_ask) / 2 : null;
-      push(data.mids, { t: d.timestamp, mid: bookMid, mark: d.mark_price ?? d.mid });
+      push(data.mids, { t: d.timestamp, mid: bookMid });
       $("#spread").textContent = d.spread_bps === null ? "" : `spread ${num(d.spread_bps, 2)} bps`;
       break;
     }
     case "trades": for (const t of d.trades) push(data.trades, t); break;
+    case "marks": for (const m of d.marks) push(data.marks, { t: m.timestamp, mark: m.mark_price }); break;
     case "book": data.book = d; drawLadder(); break;
     case "orders": {
       data.orders = d.orders;
@@ -206,8 +207,8 @@ function line(svg, points, color, width = 1.5, step = false) {
 function drawPriceChart() {
   const svg = $("#price-chart");
   svg.replaceChildren();
-  const xs = [...data.mids.map((p) => p.t), ...data.trades.map((t) => t.timestamp), ...data.fills.map((f) => f.timestamp)];
-  const ys = [...data.mids.flatMap((p) => [p.mid, p.mark]), ...data.trades.map((t) => t.price),
+  const xs = [...data.mids.map((p) => p.t), ...data.marks.map((p) => p.t), ...data.trades.map((t) => t.timestamp), ...data.fills.map((f) => f.timestamp)];
+  const ys = [...data.mids.map((p) => p.mid), ...data.marks.map((p) => p.mark), ...data.trades.map((t) => t.price),
               ...data.fills.map((f) => f.price), ...data.quotes.flatMap((q) => [q.bid, q.ask])].filter((v) => v !== null);
   if (!xs.length || !ys.length) return;
   const s = scales(svg, xs, ys);
@@ -216,7 +217,7 @@ function drawPriceChart() {
     svg.append(svgEl("line", { class: "event", x1: s.x(e.timestamp), x2: s.x(e.timestamp), y1: 0, y2: s.h - 14,
                                stroke: "#ef6c00", "stroke-dasharray": "4 3" }));
   }
-  line(svg, data.mids.map((p) => [s.x(p.t), p.mark === null ? null : s.y(p.mark)]), "var(--mark)", 1);
+  line(svg, data.marks.map((p) => [s.x(p.t), s.y(p.mark)]), "var(--mark)", 1);
   line(svg, data.mids.map((p) => [s.x(p.t), p.mid === null ? null : s.y(p.mid)]), "var(--mid)", 1.5);
   line(svg, data.quotes.map((q) => [s.x(q.t), q.bid === null ? null : s.y(q.bid)]), "var(--quote)", 1.5, true);
   line(svg, data.quotes.map((q) => [s.x(q.t), q.ask === null ? null : s.y(q.ask)]), "var(--quote)", 1.5, true);
