@@ -48,9 +48,13 @@ async def scenarios() -> dict:
 
 
 @router.get("/")
-async def page() -> Response:
+async def page(request: Request) -> Response:
+    """The page, told whether ``/_mock`` is here (``open``), needs a token (``token``) or is ``off``, so
+    that it never asks for what it may not have."""
+    options = request.app.state.options
+    admin = "off" if not options.admin else "token" if options.admin_token is not None else "open"
     body, kind = ASSETS["index.html"]
-    return Response(body, media_type=kind, headers={"Cache-Control": "no-cache"})
+    return Response(body.replace(b"{{admin}}", admin.encode()), media_type=kind, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/static/{name}")

@@ -295,6 +295,12 @@ function addFillRow(f) {
 
 // ---- admin: leaderboard and controls ------------------------------------------------------------------
 async function checkAdmin() {
+  const admin = document.body.dataset.admin;     // "open", "token" or "off": the server says which
+  state.admin = false;
+  if (admin === "off" || (admin === "token" && !$("#admin-token").value.trim())) {
+    $("#admin-panel").hidden = true;
+    return;
+  }
   try {
     const st = await api("GET", "/_mock/state", undefined, adminHeaders());
     state.admin = true;
@@ -328,6 +334,7 @@ async function control(method, path, body) {
 
 // ---- start --------------------------------------------------------------------------------------------
 async function start() {
+  $("#admin-token").parentElement.hidden = document.body.dataset.admin !== "token";
   $("#key").value = sessionStorage.getItem("pf-key") || "";
   $("#admin-token").value = sessionStorage.getItem("pf-admin") || "";
   const hash = decodeURIComponent(location.hash.slice(1));
