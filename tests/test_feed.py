@@ -122,7 +122,9 @@ def test_a_subscriber_receives_exactly_what_rest_reports_for_the_interval() -> N
         rest_pnl = srv.client.get("/v1/mm/pnl", params={"symbol": "BTC-PERP"}).json()
         assert {k: v for k, v in last["pnl"].items() if k not in ("points", "gap", "timestamp")} == rest_pnl
         assert last["inventory"] == srv.client.get("/v1/mm/inventory", params={"symbol": "BTC-PERP"}).json()
-        assert last["session"] == srv.client.get("/v1/mm/session", params={"symbol": "BTC-PERP"}).json()
+        session = dict(last["session"])
+        assert session.pop("events") == []          # no guardrail set, none acted
+        assert session == srv.client.get("/v1/mm/session", params={"symbol": "BTC-PERP"}).json()
         # Each fill is one point of the PnL chart, at its instant.
         points = [p["timestamp"] for event, data in events if event == "pnl" for p in data.get("points", [])]
         assert points == sorted({f["timestamp"] for f in fills})
@@ -217,6 +219,28 @@ def test_a_reader_that_never_reads_holds_a_bounded_backlog() -> None:
     assert drained["trades"]["gap"] is True and len(drained["trades"]["trades"]) == MAX_ROWS
     newest = ex.market("BTC-PERP").trades[-1]
     assert drained["trades"]["trades"][-1]["timestamp"] == round(newest.time * 1000)
+
+
+def test_guardrail_events_reach_the_session_panel_at_their_instants() -> None:
+    ex = make_exchange(seed=11)
+    agent = ex.authenticate(KEY)
+    mid = ex.market("BTC-PERP").mid
+    ex.quote(agent, QuoteRequest("BTC-PERP", bid_price=mid * 0.9998, bid_size=200, ask_price=mid * 1.0002,
+                                 ask_size=200, session_stop_loss_usd=0.5))
+    ex.jump("BTC-PERP", -60)
+    ex.advance(120)
+    session = agent.sessions["BTC-PERP"]
+    assert session.status == "stopped"
+
+    async def first_look() -> dict:
+        sub = FeedHub(lambda: ex, tick_s=3600).join(Topic("BTC-PERP", agent.agent_id))
+        return dict(sub.drain())
+
+    sent = asyncio.run(first_look())["session"]
+    assert sent["status"] == "stopped"
+    assert sent["events"] == [{"timestamp": sent["stopped_at"], "symbol": "BTC-PERP",
+                               "guardrail": "session_stop_loss_usd", "detail": "stop_loss"}]
+    assert sent["stopped_at"] == round(session.stopped_at * 1000)
 
 
 # ---- who may see what ------------------------------------------------------------------------------------

@@ -305,4 +305,5 @@ class FeedHub:
         offer("pnl", dict(now_pnl, timestamp=to_ms(market.now)), _without(now_pnl, "until"))
         session = agent.sessions.get(symbol)
         if session is not None:
-            offer("session", views.session(session))
+            events = ex.analytics.for_agent(agent.agent_id, symbol).guardrail_events
+            offer("session", dict(views.session(session), events=[views.guardrail_event(e) for e in events]))

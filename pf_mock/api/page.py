@@ -14,7 +14,9 @@ from fastapi.responses import Response, StreamingResponse
 
 from ..errors import ApiError
 from ..exchange import Exchange
+from ..leaderboard import leaderboard
 from ..scenarios import list_scenarios
+from . import views
 from .admin import admin_allowed
 from .deps import api_key, exchange
 from .feed import Subscriber, Topic, sse
@@ -38,6 +40,18 @@ KEEPALIVE_S = 15.0      # a comment line this often keeps proxies from closing a
 router = APIRouter(include_in_schema=False)
 # The page's own /_mock routes: mounted with the rest of /_mock, behind the same rights.
 admin_router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)])
+
+
+@admin_router.get("/leaderboard")
+async def get_leaderboard(ex: Exchange = Depends(exchange)) -> dict:
+    """Every agent, best net PnL first: ``{agents: [{rank, agent_id, net_pnl, volume_usd, fills, fill_rate
+    (filled / posted notional of its quotes), time_weighted_abs_inventory_usd, worst_drawdown_usd,
+    guardrail_trips, guardrail_trips_by_rule}], timestamp}``."""
+    return leaderboard_view(ex)
+
+
+def leaderboard_view(ex: Exchange) -> dict:
+    return views.leaderboard(leaderboard(ex), ex.now())
 
 
 @admin_router.get("/scenarios")

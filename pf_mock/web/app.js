@@ -282,7 +282,7 @@ function drawSession(d) {
   box.firstChild.append(el("div", { class: "muted" }, set.length ? "guardrails: " + set.join(", ") : "no guardrails set"));
   data.events = d.events || [];
   for (const e of data.events.slice().reverse()) {
-    box.lastChild.append(el("li", { class: "event" }, `${time(e.timestamp)} ${e.event}${e.detail ? " — " + e.detail : ""}`));
+    box.lastChild.append(el("li", { class: "event" }, `${time(e.timestamp)} ${e.guardrail}${e.detail ? " — " + e.detail : ""}`));
   }
 }
 function addFillRow(f) {
