@@ -190,3 +190,56 @@ def test_without_admin_there_are_no_controls_and_no_leaderboard(page, server) ->
     open_page(page, server, key=ALICE)
     assert not page.locator("#admin-panel").is_visible()
     assert page.locator("#agent-panel").is_visible()
+
+
+def test_the_leaderboard_ranks_two_agents_by_net_pnl(page, server) -> None:
+    server.quote(ALICE, bps=4, auto_refresh=True)
+    server.quote(BOB, bps=1, session_stop_loss_usd=0.5)
+    server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -60})
+    server.post("/_mock/clock/advance", {"seconds": 120})
+    open_page(page, server, key=ALICE)
+    page.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
+    shown = [row.get_attribute("data-agent") for row in page.query_selector_all("#leaderboard tbody tr")]
+    net = {server.get("/v1/account", key)["agent_id"]: server.get("/v1/mm/pnl", key)["net_pnl"] for key in (ALICE, BOB)}
+    assert net[shown[0]] > net[shown[1]] and set(shown) == set(net)
+    assert shown == [row["agent_id"] for row in server.get("/_mock/leaderboard")["agents"]]
+    assert "me" in page.get_attribute(f'#leaderboard tr[data-agent="{shown[0]}"]', "class")     # Alice's own row
+
+
+@pytest.mark.serve_args("--admin-token", "sesame")
+def test_an_admin_token_opens_the_controls_only_to_whoever_gives_it(page, server) -> None:
+    open_page(page, server)
+    assert not page.locator("#admin-panel").is_visible()
+    page.fill("#admin-token", "sesame")
+    page.click("#connect")
+    page.wait_for_selector("#admin-panel:not([hidden])")
+    page.wait_for_selector("#scenario option", state="attached")
+
+
+@pytest.mark.serve_args("--scenario", "flash_crash", "--seed", "7")
+def test_a_flash_crash_on_the_page(page, server, tmp_path) -> None:
+    """The README's picture: a guarded maker and a careless one through the crash at t+300 s."""
+    guarded = {"max_inventory_usd": 400, "max_spread_bps": 12, "auto_hedge_threshold_usd": 300,
+               "session_stop_loss_usd": 25}
+    server.post("/_mock/clock/advance", {"seconds": 200})
+    server.quote(ALICE, bps=3, usd=150, auto_refresh=True, refresh_interval_seconds=5, **guarded)
+    server.quote(BOB, bps=2, usd=150, auto_refresh=True, refresh_interval_seconds=5)
+    open_page(page, server, key=ALICE)
+    page.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
+    for _ in range(26):             # to t+460 s, ten seconds at a time, so the chart has every step
+        now = server.post("/_mock/clock/advance", {"seconds": 10})["clock"]["now"]
+        page.wait_for_function("(t) => document.querySelector('#clock').textContent.includes(t)",
+                               arg=_hms(now))
+    page.wait_for_selector("#session li.event")
+    events = [e.text_content() for e in page.query_selector_all("#session li.event")]
+    assert any("max_spread_bps" in e for e in events), events
+    assert page.locator("#price-chart line.event").count() == len(events)
+    shot = SCREENSHOT if os.environ.get("PF_MOCK_UPDATE_SCREENSHOT") == "1" else tmp_path / "page.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def _hms(ms: int) -> str:
+    import datetime
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%H:%M:%S")

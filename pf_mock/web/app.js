@@ -80,7 +80,8 @@ async function watch() {
   const symbol = $("#market").value.trim();
   data = state.fresh();
   state.agentId = null;
-  $("#agent-panel").hidden = true;
+  $("#agent-panel").hidden = $("#fills-panel").hidden = true;
+  $("#fills tbody").replaceChildren();
   await checkAdmin();
   try {
     const market = await api("GET", `/v1/markets/${encodeURIComponent(symbol)}`);
@@ -110,7 +111,7 @@ function onEvent(event, d) {
   switch (event) {
     case "hello":
       state.agentId = d.agent_id;
-      $("#agent-panel").hidden = !d.agent_id;
+      $("#agent-panel").hidden = $("#fills-panel").hidden = !d.agent_id;
       $("#agent-id").textContent = d.agent_id || "";
       break;
     case "reset": { const keep = data.book; data = state.fresh(); data.book = keep; break; }
@@ -290,7 +291,7 @@ function addFillRow(f) {
   const tr = el("tr", { "data-fill-id": f.fill_id });
   for (const v of [time(f.timestamp), f.side, String(f.price), String(f.size), f.liquidity, f.kind]) tr.append(el("td", {}, v));
   body.prepend(tr);
-  while (body.children.length > 20) body.lastChild.remove();
+  while (body.children.length > 8) body.lastChild.remove();
 }
 
 // ---- admin: leaderboard and controls ------------------------------------------------------------------
