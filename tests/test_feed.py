@@ -120,13 +120,13 @@ def test_a_subscriber_receives_exactly_what_rest_reports_for_the_interval() -> N
         rest_book = srv.client.get("/v1/markets/BTC-PERP/orderbook", params={"depth": 20}).json()
         assert without_mine(last["book"]) == rest_book
         rest_pnl = srv.client.get("/v1/mm/pnl", params={"symbol": "BTC-PERP"}).json()
-        assert {k: v for k, v in last["pnl"].items() if k not in ("points", "gap", "timestamp")} == rest_pnl
+        assert {k: v for k, v in last["pnl"].items() if k != "timestamp"} == rest_pnl
         assert last["inventory"] == srv.client.get("/v1/mm/inventory", params={"symbol": "BTC-PERP"}).json()
         session = dict(last["session"])
         assert session.pop("events") == []          # no guardrail set, none acted
         assert session == srv.client.get("/v1/mm/session", params={"symbol": "BTC-PERP"}).json()
         # Each fill is one point of the PnL chart, at its instant.
-        points = [p["timestamp"] for event, data in events if event == "pnl" for p in data.get("points", [])]
+        points = [p["timestamp"] for event, data in events if event == "pnl_points" for p in data["pnl_points"]]
         assert points == sorted({f["timestamp"] for f in fills})
 
 
@@ -203,10 +203,10 @@ def test_a_reader_that_never_reads_holds_a_bounded_backlog() -> None:
 
     async def scenario() -> Subscriber:
         sub = hub.join(Topic("BTC-PERP", agent.agent_id))
-        watch = hub.watches[sub.topic]
+        watch = hub.watches[("BTC-PERP", 20)]
         for _ in range(40):
             ex.advance(30)
-            hub._look(sub.topic, watch)
+            hub._look(watch)
         hub.leave(sub)
         return sub
 
@@ -215,7 +215,7 @@ def test_a_reader_that_never_reads_holds_a_bounded_backlog() -> None:
     assert all(len(rows) <= MAX_ROWS for rows in sub.rows.values())
     assert "trades" in sub.gaps
     assert set(sub.snapshots) <= {"clock", "price", "book", "orders", "inventory", "pnl", "session"}
-    drained = dict(sub.drain())
+    drained = dict(sub.pending())
     assert drained["trades"]["gap"] is True and len(drained["trades"]["trades"]) == MAX_ROWS
     newest = ex.market("BTC-PERP").trades[-1]
     assert drained["trades"]["trades"][-1]["timestamp"] == round(newest.time * 1000)
@@ -234,7 +234,7 @@ def test_guardrail_events_reach_the_session_panel_at_their_instants() -> None:
 
     async def first_look() -> dict:
         sub = FeedHub(lambda: ex, tick_s=3600).join(Topic("BTC-PERP", agent.agent_id))
-        return dict(sub.drain())
+        return dict(sub.pending())
 
     sent = asyncio.run(first_look())["session"]
     assert sent["status"] == "stopped"

@@ -2,17 +2,26 @@
 
 A subscriber names a market and, with its API key, is an agent (and, with admin rights, may ask for the
 leaderboard). Every ``TICK_S`` of wall time, while at least one subscriber is connected, one task reads
-each watched (market, agent) through the exchange's ordinary read methods and hands each subscriber the
-parts that changed since its last message; when the last subscriber leaves the task ends, so a server
-nobody watches runs nothing. In realtime mode that read brings a watched market to the clock's now (the
-same as any REST read of it would); in manual mode time stands still and only what requests changed is
-sent.
+each watched market (and each watching agent's part of it) through the exchange's ordinary read methods
+and hands each subscriber the parts that changed since its last message; when the last subscriber leaves
+the task ends, so a server nobody watches runs nothing. In realtime mode that read brings a watched
+market to the clock's now (the same as any REST read of it would); in manual mode time stands still and
+only what requests changed is sent.
+
+Work is shared: a market's parts (price, book, new trades, mark samples) are read and encoded to JSON
+once per look however many watch it, an agent's parts once however many pages it has open, the
+leaderboard once a second for everyone.
 
 Nothing here can make the exchange wait for a browser: the task never awaits a subscriber. Each
-subscriber keeps at most one pending snapshot of each kind (a newer one replaces it) and at most
-``MAX_ROWS`` pending trades and fills (past that the oldest go and the next message says ``gap: true``,
-so a client knows to re-read them over REST). A slow reader gets fewer, fuller messages; a vanished one
-costs a few kilobytes until its connection is noticed closed.
+subscriber keeps at most one pending message of each snapshot kind (a newer one replaces it) and at most
+``MAX_ROWS`` pending rows of each row kind (trades, mark samples, fills, PnL points; past that the
+oldest go and the next message of that kind says ``gap: true``, so a client knows to re-read them over
+REST). A slow reader gets fewer, fuller messages; a vanished one costs a few kilobytes until its
+connection is noticed closed.
+
+The events, in the order one look sends them (see the README for their fields): ``hello`` (first, once),
+rows ``trades``, ``marks``, ``fills``, ``pnl_points``, then snapshots ``reset``, ``clock``, ``price``,
+``book``, ``orders``, ``inventory``, ``pnl``, ``session``, ``leaderboard``.
 """
 
 from __future__ import annotations
@@ -33,14 +42,26 @@ from ..market import Market
 from . import views
 
 TICK_S = 0.25               # wall seconds between looks at the watched markets
-MAX_ROWS = 1000             # trades (and fills) kept for one slow subscriber before the oldest are dropped
-PNL_POINTS_PER_TICK = 200   # PnL points sent per tick at most (one per new fill, then one for "now")
+MAX_ROWS = 1000             # rows of one kind kept for one slow subscriber before the oldest are dropped
+PNL_POINTS_PER_LOOK = 200   # PnL points sent per look at most (one per instant with new fills)
+MARKS_PER_LOOK = 50         # mark-price samples sent per look at most (evenly thinned: the bulk of the feed)
+MARKS_HISTORY_S = 300.0     # a newcomer gets the mark price of the last five minutes
 LEADERBOARD_EVERY_S = 1.0   # the leaderboard is the costliest read: at most once a second
 
+ROW_KINDS = ("trades", "marks", "fills", "pnl_points")
 SNAPSHOT_KINDS = ("reset", "clock", "price", "book", "orders", "inventory", "pnl", "session", "leaderboard")
-ROW_KINDS = ("trades", "marks", "fills")
-MARKS_PER_TICK = 200        # mark-price samples sent per tick at most (evenly thinned)
-MARKS_HISTORY_S = 300.0     # a newcomer gets the mark price of the last five minutes
+
+
+def encode(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+def frame(event: str, json_text: str) -> bytes:
+    return f"event: {event}\ndata: {json_text}\n\n".encode()
+
+
+def sse(event: str, data: dict) -> bytes:
+    return frame(event, encode(data))
 
 
 @dataclass(frozen=True)
@@ -54,71 +75,113 @@ class Topic:
 
 
 class Subscriber:
-    """One connection's pending messages, coalesced: never more than one snapshot of a kind, and at
-    most ``MAX_ROWS`` trades and fills."""
+    """One connection's pending messages, coalesced: never more than one of a snapshot kind, and at
+    most ``MAX_ROWS`` rows of a row kind. Everything is held already encoded."""
 
     def __init__(self, topic: Topic):
         self.topic = topic
-        self.snapshots: dict[str, dict] = {}
-        self.rows: dict[str, deque] = {kind: deque(maxlen=MAX_ROWS) for kind in ROW_KINDS}
+        self.snapshots: dict[str, str] = {}
+        self.rows: dict[str, deque[str]] = {kind: deque(maxlen=MAX_ROWS) for kind in ROW_KINDS}
         self.gaps: set[str] = set()
-        self.pnl_points: deque = deque(maxlen=MAX_ROWS)
         self.wake = asyncio.Event()
         self.closed = False
 
-    def put_snapshot(self, kind: str, data: dict) -> None:
-        self.snapshots[kind] = data
+    def put_snapshot(self, kind: str, json_text: str) -> None:
+        self.snapshots[kind] = json_text
         self.wake.set()
 
-    def put_rows(self, kind: str, rows: list[dict], gap: bool) -> None:
+    def put_rows(self, kind: str, rows: list[str], gap: bool = False) -> None:
         queue = self.rows[kind]
         if gap or len(queue) + len(rows) > MAX_ROWS:
             self.gaps.add(kind)
         queue.extend(rows)
         self.wake.set()
 
-    def put_pnl_points(self, points: list[dict]) -> None:
-        if len(self.pnl_points) + len(points) > MAX_ROWS:
-            self.gaps.add("pnl")
-        self.pnl_points.extend(points)
-        self.wake.set()
-
-    def drain(self) -> list[tuple[str, dict]]:
-        """Everything pending, as (event name, data), in a fixed order: rows first (they happened
-        before the snapshots that follow them)."""
-        out: list[tuple[str, dict]] = []
+    def drain(self) -> bytes:
+        """Everything pending as one piece of the event stream: rows first (they happened before the
+        snapshots that follow them), each kind in a fixed order."""
+        out = []
         for kind in ROW_KINDS:
-            if self.rows[kind] or kind in self.gaps:
-                out.append((kind, {kind: list(self.rows[kind]), "gap": kind in self.gaps}))
-                self.rows[kind].clear()
+            rows = self.rows[kind]
+            if rows or kind in self.gaps:
+                gap = "true" if kind in self.gaps else "false"
+                out.append(frame(kind, f'{{"{kind}":[{",".join(rows)}],"gap":{gap}}}'))
+                rows.clear()
                 self.gaps.discard(kind)
         for kind in SNAPSHOT_KINDS:
-            data = self.snapshots.pop(kind, None)
-            if kind == "pnl" and (self.pnl_points or "pnl" in self.gaps):
-                data = dict(data or {}, points=list(self.pnl_points), gap="pnl" in self.gaps)
-                self.pnl_points.clear()
-                self.gaps.discard("pnl")
-            if data is not None:
-                out.append((kind, data))
+            json_text = self.snapshots.pop(kind, None)
+            if json_text is not None:
+                out.append(frame(kind, json_text))
         self.wake.clear()
-        return out
+        return b"".join(out)
+
+    def pending(self) -> list[tuple[str, dict]]:
+        """What ``drain`` would send, decoded (for tests and for reading in Python)."""
+        events = []
+        for block in self.drain().decode().split("\n\n"):
+            if block:
+                event, data = block.split("\n", 1)
+                events.append((event[len("event: "):], json.loads(data[len("data: "):])))
+        return events
 
 
-def sse(event: str, data: dict) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+class Part:
+    """The last value of one snapshot kind and its encoding: sent again only when the value changes."""
+
+    __slots__ = ("key", "json")
+
+    def __init__(self) -> None:
+        self.key: Any = None
+        self.json: str | None = None
+
+    def update(self, data: dict, key: Any = None) -> bool:
+        key = data if key is None else key
+        if self.json is not None and key == self.key:
+            return False
+        self.key, self.json = key, encode(data)
+        return True
 
 
 @dataclass
-class Watch:
-    """The feed's memory of one topic: what was last sent, and where the new trades and fills start."""
+class AgentWatch:
+    """One agent's part of a watched market (or, for ``agent_id`` None, the keyless subscribers')."""
 
-    market: Market | None = None        # a reset replaces the market object: then everything is new
     agent: Agent | None = None
-    trades_printed: int = 0
-    marks_until: float = 0.0            # mark-price samples up to this instant have been sent
+    market: Market | None = None        # the market object the agent's cursor and parts belong to
     fills_seen: int = 0
-    last: dict[str, Any] = field(default_factory=dict)
+    parts: dict[str, Part] = field(default_factory=dict)
     subscribers: list[Subscriber] = field(default_factory=list)
+
+    def part(self, kind: str) -> Part:
+        found = self.parts.get(kind)
+        if found is None:
+            found = self.parts[kind] = Part()
+        return found
+
+
+@dataclass
+class MarketWatch:
+    """One watched market at one depth: where its new trades and mark samples start, its shared parts,
+    and the agents watching it."""
+
+    symbol: str
+    depth: int
+    market: Market | None = None        # a reset replaces the market object: then everything is new
+    book: dict | None = None            # the last book read, levels with mine = 0
+    trades_printed: int = 0
+    marks_until: float = 0.0
+    parts: dict[str, Part] = field(default_factory=dict)
+    agents: dict[str | None, AgentWatch] = field(default_factory=dict)
+
+    def part(self, kind: str) -> Part:
+        found = self.parts.get(kind)
+        if found is None:
+            found = self.parts[kind] = Part()
+        return found
+
+    def subscribers(self):
+        for watch in self.agents.values():
+            yield from watch.subscribers
 
 
 def _without(data: dict, *keys: str) -> dict:
@@ -133,40 +196,48 @@ class FeedHub:
         self._exchange_of = exchange_of       # read each time: the app may be handed a new exchange
         self._leaderboard = leaderboard
         self.tick_s = tick_s
-        self.watches: dict[Topic, Watch] = {}
+        self.watches: dict[tuple[str, int], MarketWatch] = {}
         self._task: asyncio.Task | None = None
-        self._leaderboard_at = -1e18
+        self._board = Part()
+        self._board_at = -1e18
         self.ticks = 0                        # how many looks the task took (tests check it sleeps)
 
     # ---- subscribing --------------------------------------------------------------------------
     @property
     def subscribers(self) -> int:
-        return sum(len(w.subscribers) for w in self.watches.values())
+        return sum(1 for watch in self.watches.values() for _ in watch.subscribers())
 
     def join(self, topic: Topic) -> Subscriber:
-        """A new subscriber, handed a full snapshot of the topic as it is now."""
-        watch = self.watches.get(topic)
-        if watch is not None:
-            self._look(topic, watch)           # older subscribers get what changed before this one came
-        else:
-            watch = self.watches[topic] = Watch()
+        """A new subscriber, handed a full snapshot of what it watches as it is now."""
+        key = (topic.symbol, topic.depth)
+        watch = self.watches.get(key)
+        if watch is None:
+            watch = self.watches[key] = MarketWatch(topic.symbol, topic.depth)
+        self._look(watch)                      # older subscribers get what changed before this one came
         subscriber = Subscriber(topic)
-        watch.subscribers.append(subscriber)
-        watch.last.clear()                     # so that this look sends everything, as a snapshot
-        self._look(topic, watch, first=subscriber)
+        agent_watch = watch.agents.get(topic.agent_id)
+        if agent_watch is None:
+            agent_watch = watch.agents[topic.agent_id] = AgentWatch()
+            self._look_agent(self._exchange_of(), watch, topic.agent_id, agent_watch, watch.book)
+        agent_watch.subscribers.append(subscriber)
+        self._welcome(watch, agent_watch, subscriber)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
         return subscriber
 
     def leave(self, subscriber: Subscriber) -> None:
         subscriber.closed = True
-        watch = self.watches.get(subscriber.topic)
-        if watch is None:
+        key = (subscriber.topic.symbol, subscriber.topic.depth)
+        watch = self.watches.get(key)
+        agent_watch = watch.agents.get(subscriber.topic.agent_id) if watch else None
+        if agent_watch is None:
             return
-        if subscriber in watch.subscribers:
-            watch.subscribers.remove(subscriber)
-        if not watch.subscribers:
-            del self.watches[subscriber.topic]
+        if subscriber in agent_watch.subscribers:
+            agent_watch.subscribers.remove(subscriber)
+        if not agent_watch.subscribers:
+            del watch.agents[subscriber.topic.agent_id]
+        if not watch.agents:
+            del self.watches[key]
         if not self.watches and self._task is not None:
             self._task.cancel()
             self._task = None
@@ -174,7 +245,7 @@ class FeedHub:
     def close(self) -> None:
         """End every subscriber's stream (the server is shutting down: open streams must not hold it)."""
         for watch in self.watches.values():
-            for subscriber in watch.subscribers:
+            for subscriber in watch.subscribers():
                 subscriber.closed = True
                 subscriber.wake.set()
 
@@ -182,128 +253,179 @@ class FeedHub:
         while self.watches:
             await asyncio.sleep(self.tick_s)
             self.ticks += 1
-            for topic, watch in list(self.watches.items()):
-                if self.watches.get(topic) is watch:
-                    self._look(topic, watch)
-                await asyncio.sleep(0)          # one topic at a time: requests get their turn between
+            for key, watch in list(self.watches.items()):
+                if self.watches.get(key) is watch:
+                    self._look(watch)
+                await asyncio.sleep(0)          # one market at a time: requests get their turn between
 
     # ---- reading the exchange -------------------------------------------------------------------
-    def _look(self, topic: Topic, watch: Watch, first: Subscriber | None = None) -> None:
-        """Read the topic's state; send what changed (to ``first`` only: everything, as a snapshot)."""
+    def _welcome(self, watch: MarketWatch, agent_watch: AgentWatch, subscriber: Subscriber) -> None:
+        """Hand a newcomer the current state of everything it watches, and some history to draw."""
+        market = watch.market
+        if market is None:
+            return
+        marks = self._marks(market, market.now - MARKS_HISTORY_S)
+        if marks:
+            subscriber.put_rows("marks", marks)
+        fills = _fills_of(agent_watch.agent, market)
+        if fills:
+            ex = self._exchange_of()
+            subscriber.put_rows("pnl_points", self._pnl_points(ex, agent_watch.agent, market, fills))
+        shared = {kind: part for kind, part in watch.parts.items() if kind not in agent_watch.parts}
+        for kind, part in {**shared, **agent_watch.parts}.items():     # the agent's own book over the shared
+            if part.json is not None:
+                subscriber.put_snapshot(kind, part.json)
+        if subscriber.topic.leaderboard and self._leaderboard is not None:
+            self._refresh_board(self._exchange_of(), force=self._board.json is None)
+            subscriber.put_snapshot("leaderboard", self._board.json)
+
+    def _look(self, watch: MarketWatch) -> None:
+        """Read one market and its watching agents; hand every subscriber what changed for it."""
         ex = self._exchange_of()
         try:
-            market = ex.market(topic.symbol)
+            market = ex.market(watch.symbol)
         except ApiError:
             return
-        agent = ex.agents.get(topic.agent_id) if topic.agent_id else None
-        if market is not watch.market or agent is not watch.agent:      # new, or the exchange was reset
-            if watch.market is not None and first is None:
-                for sub in watch.subscribers:   # a client should forget what it drew: it all starts over
-                    sub.put_snapshot("reset", {"symbol": market.symbol, "timestamp": to_ms(market.now)})
-            watch.market, watch.agent = market, agent
+        everyone = list(watch.subscribers())
+        if market is not watch.market:                  # new, or the exchange was reset
+            if watch.market is not None:
+                reset = encode({"symbol": market.symbol, "timestamp": to_ms(market.now)})
+                for sub in everyone:                    # a client should forget what it drew: all starts over
+                    sub.put_snapshot("reset", reset)
+            watch.market = market
             watch.trades_printed = market.trades_printed
             watch.marks_until = market.now
-            watch.fills_seen = len(self._fills_of(agent, market))
-            watch.last.clear()
-        targets = [first] if first is not None else watch.subscribers
+            watch.parts.clear()
 
-        def offer(kind: str, data: dict, compare: dict | None = None) -> None:
-            key = data if compare is None else compare
-            if first is None and watch.last.get(kind) == key:
-                return
-            watch.last[kind] = key
-            for sub in targets:
-                sub.put_snapshot(kind, data)
-
-        if first is None:
-            trades, gap = market.trades_since(watch.trades_printed)
-            watch.trades_printed = market.trades_printed
-            if trades or gap:
-                rows = [views.trade(market, t) for t in trades]
-                for sub in targets:
-                    sub.put_rows("trades", rows, gap)
-
-        marks = self._marks(market, market.now - MARKS_HISTORY_S if first is not None else watch.marks_until)
-        if first is None:
-            watch.marks_until = market.now
+        trades, gap = market.trades_since(watch.trades_printed)
+        watch.trades_printed = market.trades_printed
+        if trades or gap:
+            rows = [encode(views.trade(market, t)) for t in trades]
+            for sub in everyone:
+                sub.put_rows("trades", rows, gap)
+        marks = self._marks(market, watch.marks_until)
+        watch.marks_until = market.now
         if marks:
-            for sub in targets:
-                sub.put_rows("marks", marks, False)
+            for sub in everyone:
+                sub.put_rows("marks", marks)
 
         clock = ex.clock
-        offer("clock", {"mode": clock.mode, "now": to_ms(ex.now()), "speed": clock.speed})
+        self._offer(watch.part("clock"), everyone, "clock",
+                    {"mode": clock.mode, "now": to_ms(ex.now()), "speed": clock.speed})
         price = views.price(market)
-        offer("price", price, _without(price, "timestamp"))
-        offer("book", self._book(market, topic, agent))
-        if agent is not None:
-            self._agent_parts(ex, market, agent, watch, offer, targets, first)
-        if topic.leaderboard and self._leaderboard is not None:
-            now = asyncio.get_running_loop().time()
-            if first is not None or now - self._leaderboard_at >= LEADERBOARD_EVERY_S:
-                self._leaderboard_at = now
-                board = self._leaderboard(ex)
-                offer("leaderboard", board, _without(board, "timestamp"))
+        self._offer(watch.part("price"), everyone, "price", price, _without(price, "timestamp"))
+        book = watch.book = views.orderbook(market, watch.depth)
+        for side in ("bids", "asks"):
+            for level in book[side]:
+                level["mine"] = 0.0
+        shared_book = watch.part("book")
+        book_changed = shared_book.update(book, _without(book, "timestamp"))
+
+        for agent_id, agent_watch in watch.agents.items():
+            own_book = self._look_agent(ex, watch, agent_id, agent_watch, book)
+            if own_book is None:
+                had_own = agent_watch.parts.pop("book", None) is not None
+                if book_changed or had_own:
+                    for sub in agent_watch.subscribers:
+                        sub.put_snapshot("book", shared_book.json)
+
+        wants_board = [sub for sub in everyone if sub.topic.leaderboard]
+        if wants_board and self._leaderboard is not None and self._refresh_board(ex):
+            for sub in wants_board:
+                sub.put_snapshot("leaderboard", self._board.json)
+
+    def _refresh_board(self, ex: Exchange, force: bool = False) -> bool:
+        """Read the leaderboard if a second has passed since the last read; True if it changed."""
+        now = asyncio.get_running_loop().time()
+        if not force and now - self._board_at < LEADERBOARD_EVERY_S:
+            return False
+        self._board_at = now
+        board = self._leaderboard(ex)
+        return self._board.update(board, _without(board, "timestamp"))
 
     @staticmethod
-    def _marks(market: Market, after: float) -> list[dict]:
-        """The mark price's samples after ``after`` (every event moves it), thinned to at most
-        ``MARKS_PER_TICK``, always keeping the last."""
-        start = bisect.bisect_right(market.mid_times, after)
-        count = len(market.mid_times) - start
-        if count <= 0:
-            return []
-        step = -(-count // MARKS_PER_TICK)
-        picked = list(range(start, len(market.mid_times), step))
-        if picked[-1] != len(market.mid_times) - 1:
-            picked.append(len(market.mid_times) - 1)
-        return [{"timestamp": to_ms(market.mid_times[i]), "mark_price": market.mid_values[i]} for i in picked]
+    def _offer(part: Part, subscribers: list[Subscriber], kind: str, data: dict, key: Any = None) -> None:
+        if part.update(data, key):
+            for sub in subscribers:
+                sub.put_snapshot(kind, part.json)
 
-    def _book(self, market: Market, topic: Topic, agent: Agent | None) -> dict:
-        """The order book as ``GET .../orderbook`` shows it, each level with ``mine``: the size of the
-        agent's own orders there (0 for everyone else's, and for a subscriber without a key)."""
-        book = views.orderbook(market, topic.depth)
-        mine: dict[tuple[bool, float], float] = {}
-        if agent is not None:
+    def _look_agent(self, ex: Exchange, watch: MarketWatch, agent_id: str | None, agent_watch: AgentWatch,
+                    book: dict | None = None) -> dict | None:
+        """One agent's parts of the market; returns its own book (levels with ``mine``) when it has
+        orders in it, else None (its subscribers get the shared book)."""
+        market = watch.market
+        if agent_id is None or market is None:
+            return None
+        agent = ex.agents.get(agent_id)
+        if agent is not agent_watch.agent or market is not agent_watch.market:  # first look, or a reset
+            agent_watch.agent, agent_watch.market = agent, market
+            agent_watch.fills_seen = len(_fills_of(agent, market))
+            agent_watch.parts.clear()
+        if agent is None:
+            return None
+        subs = agent_watch.subscribers
+        symbol = market.symbol
+        fills = _fills_of(agent, market)
+        new = fills[agent_watch.fills_seen:]
+        agent_watch.fills_seen = len(fills)
+        if new:
+            rows = [encode(views.fill(f)) for f in new]
+            points = self._pnl_points(ex, agent, market, new)
+            for sub in subs:
+                sub.put_rows("fills", rows)
+                sub.put_rows("pnl_points", points)
+
+        own = market.open_orders(agent.agent_id)
+        own_book = None
+        if own and book is not None:
             grid = market.grid
-            for info in market.open_orders(agent.agent_id):
+            mine: dict[tuple[bool, float], float] = {}
+            for info in own:
                 key = (info.order.is_buy, grid.to_price(info.order.price))
                 mine[key] = mine.get(key, 0.0) + grid.to_size(info.order.qty)
-        for is_buy, levels in ((True, book["bids"]), (False, book["asks"])):
-            for level in levels:
-                level["mine"] = round(mine.get((is_buy, level["price"]), 0.0), 12)
-        return book
-
-    @staticmethod
-    def _fills_of(agent: Agent | None, market: Market) -> list:
-        ledger = agent.ledgers.get(market.symbol) if agent is not None else None
-        return ledger.fills if ledger is not None else []
-
-    def _agent_parts(self, ex: Exchange, market: Market, agent: Agent, watch: Watch, offer, targets,
-                     first: Subscriber | None) -> None:
-        symbol = market.symbol
-        fills = self._fills_of(agent, market)
-        new = fills[watch.fills_seen:] if first is None else []
-        watch.fills_seen = len(fills)
-        if new:
-            rows = [views.fill(f) for f in new]
-            for sub in targets:
-                sub.put_rows("fills", rows, False)
-        elif first is not None:
-            new = fills[-PNL_POINTS_PER_TICK:]     # a newcomer's PnL chart starts with the recent history
-        orders = [views.order(m, info, public_id("ord", m.spec.index, info.order.order_id))
-                  for m, info in ex.open_orders(agent, symbol)]
-        offer("orders", {"symbol": symbol, "orders": orders})
-        _, ledger = ex.inventory(agent, symbol)
+            own_book = {**book, "bids": [dict(level, mine=round(mine.get((True, level["price"]), 0.0), 12))
+                                         for level in book["bids"]],
+                        "asks": [dict(level, mine=round(mine.get((False, level["price"]), 0.0), 12))
+                                 for level in book["asks"]]}
+            self._offer(agent_watch.part("book"), subs, "book", own_book, _without(own_book, "timestamp"))
+        orders = [views.order(market, info, public_id("ord", market.spec.index, info.order.order_id))
+                  for info in own]
+        self._offer(agent_watch.part("orders"), subs, "orders", {"symbol": symbol, "orders": orders})
+        ledger = agent.ledger(symbol, market.grid.lot_scale)
         inventory = views.inventory(market, ledger)
-        offer("inventory", inventory, _without(inventory, "timestamp"))
-        now_pnl = views.pnl(ex.pnl(agent, symbol))
-        if new:     # the decomposition at each new fill's instant, then now: the PnL chart's points
-            times = sorted({f.time for f in new})[-PNL_POINTS_PER_TICK:]
-            points = [dict(views.pnl(ex.pnl(agent, symbol, None, t)), timestamp=to_ms(t)) for t in times]
-            for sub in targets:
-                sub.put_pnl_points(points)
-        offer("pnl", dict(now_pnl, timestamp=to_ms(market.now)), _without(now_pnl, "until"))
+        self._offer(agent_watch.part("inventory"), subs, "inventory", inventory, _without(inventory, "timestamp"))
+        pnl = views.pnl(ex.pnl(agent, symbol))
+        self._offer(agent_watch.part("pnl"), subs, "pnl", dict(pnl, timestamp=to_ms(market.now)),
+                    _without(pnl, "until"))
         session = agent.sessions.get(symbol)
         if session is not None:
             events = ex.analytics.for_agent(agent.agent_id, symbol).guardrail_events
-            offer("session", dict(views.session(session), events=[views.guardrail_event(e) for e in events]))
+            self._offer(agent_watch.part("session"), subs, "session",
+                        dict(views.session(session), events=[views.guardrail_event(e) for e in events]))
+        return own_book
+
+    @staticmethod
+    def _pnl_points(ex: Exchange, agent: Agent, market: Market, fills: list) -> list[str]:
+        """The PnL decomposition at each instant with fills (the newest ``PNL_POINTS_PER_LOOK``)."""
+        times = sorted({f.time for f in fills})[-PNL_POINTS_PER_LOOK:]
+        return [encode(dict(views.pnl(ex.pnl(agent, market.symbol, None, t)), timestamp=to_ms(t))) for t in times]
+
+    @staticmethod
+    def _marks(market: Market, after: float) -> list[str]:
+        """The mark price's samples after ``after`` (every event moves it), thinned to at most
+        ``MARKS_PER_LOOK``, always keeping the last."""
+        start = bisect.bisect_right(market.mid_times, after)
+        end = len(market.mid_times)
+        if end <= start:
+            return []
+        step = -(-(end - start) // MARKS_PER_LOOK)
+        picked = list(range(start, end, step))
+        if picked[-1] != end - 1:
+            picked.append(end - 1)
+        return [encode({"timestamp": to_ms(market.mid_times[i]), "mark_price": market.mid_values[i]})
+                for i in picked]
+
+
+def _fills_of(agent: Agent | None, market: Market) -> list:
+    ledger = agent.ledgers.get(market.symbol) if agent is not None else None
+    return ledger.fills if ledger is not None else []

@@ -108,7 +108,7 @@ async def _stream(hub, topic: Topic, hello: dict):
     try:
         yield sse("hello", hello)
         while not subscriber.closed:
-            batch = b"".join(sse(event, data) for event, data in subscriber.drain())
+            batch = subscriber.drain()
             if batch:
                 yield batch
             try:

@@ -140,8 +140,8 @@ function onEvent(event, d) {
     }
     case "fills": for (const f of d.fills) { push(data.fills, f); addFillRow(f); } break;
     case "inventory": drawInventory(d); break;
+    case "pnl_points": for (const p of d.pnl_points) push(data.pnl, p); break;
     case "pnl":
-      for (const p of d.points || []) push(data.pnl, p);
       push(data.pnl, d);
       drawPnl(d);
       break;
