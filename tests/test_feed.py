@@ -295,3 +295,18 @@ def test_the_page_and_its_assets_are_served_from_the_package() -> None:
             assert c.get(asset).status_code == 200
         assert "http" not in c.get("/static/app.js").text.replace("http://www.w3.org/2000/svg", "")
         assert_error(c.get("/static/nope.js"), 404, "not_found")
+
+
+def test_an_open_feed_does_not_keep_the_server_from_stopping() -> None:
+    from test_cli import READY, read_ready_line, start, stop
+    proc = start("--port", "0", "--clock", "manual")
+    try:
+        base = f"http://127.0.0.1:{READY.match(read_ready_line(proc)).group(1)}"
+        reader = FeedReader(base + "/feed", {"symbol": "BTC-PERP"}, {})
+        reader.until(lambda e, d: e == "book")
+        proc.terminate()
+        # uvicorn shuts down, then re-raises the signal: -15. Without the hub ending its streams: a hang.
+        assert proc.wait(timeout=WAIT_GUARD_S) in (0, -15)
+        assert proc.stderr.read().count("\n") <= 1
+    finally:
+        stop(proc)

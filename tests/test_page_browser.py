@@ -240,6 +240,20 @@ def test_a_flash_crash_on_the_page(page, server, tmp_path) -> None:
     assert shot.stat().st_size > 10_000
 
 
+@pytest.mark.serve_args("--clock", "realtime", "--speed", "60")
+def test_in_realtime_the_page_moves_by_itself(page, server) -> None:
+    server.quote(ALICE, bps=1, auto_refresh=True, refresh_interval_seconds=1)
+    open_page(page, server, key=ALICE)
+    first = page.text_content("#clock")
+    trades = page.locator("#price-chart circle.trade").count()
+    # No request from here on: the feed's own looks bring the watched market forward.
+    page.wait_for_function("(t) => document.querySelector('#clock').textContent !== t", arg=first)
+    page.wait_for_function("(n) => document.querySelectorAll('#price-chart circle.trade').length > n", arg=trades)
+    page.wait_for_selector("#fills tbody tr")
+    assert "realtime" in page.text_content("#clock")
+    assert not page.locator("#advance-controls").is_visible()      # no manual clock to advance
+
+
 def _hms(ms: int) -> str:
     import datetime
     return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%H:%M:%S")
