@@ -39,13 +39,15 @@ def missing_browser() -> str | None:
     return None
 
 
+MISSING = missing_browser()
+if MISSING is not None:
+    if os.environ.get("CI", "").lower() in ("true", "1"):
+        raise RuntimeError(f"the browser tests must run in CI, but {MISSING}")
+    pytest.skip(MISSING, allow_module_level=True)       # the whole module: one line
+
+
 @pytest.fixture(scope="module")
 def browser():
-    reason = missing_browser()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() in ("true", "1"):
-            pytest.fail(f"browser tests must run in CI: {reason}")
-        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
