@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from test_cli import READY, read_ready_line, start, stop
+from test_cli import kill, ready_port, start
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "page.png"
@@ -59,7 +59,7 @@ def browser():
 class Server:
     def __init__(self, *args: str):
         self.proc = start("--port", "0", "--clock", "manual", *args)
-        self.base = f"http://127.0.0.1:{READY.match(read_ready_line(self.proc)).group(1)}"
+        self.base = f"http://127.0.0.1:{ready_port(self.proc)}"
         self.http = httpx.Client(base_url=self.base, timeout=10)
 
     def get(self, path: str, key: str | None = None, **params) -> dict:
@@ -81,7 +81,7 @@ class Server:
 
     def close(self) -> None:
         self.http.close()
-        stop(self.proc)
+        kill(self.proc)
 
 
 @pytest.fixture
@@ -208,11 +208,11 @@ def test_the_leaderboard_ranks_two_agents_by_net_pnl(page, server) -> None:
     assert "me" in page.get_attribute(f'#leaderboard tr[data-agent="{shown[0]}"]', "class")     # Alice's own row
 
 
-@pytest.mark.serve_args("--admin-token", "sesame")
+@pytest.mark.serve_args("--admin-token", "sesame-open")
 def test_an_admin_token_opens_the_controls_only_to_whoever_gives_it(page, server) -> None:
     open_page(page, server)
     assert not page.locator("#admin-panel").is_visible()
-    page.fill("#admin-token", "sesame")
+    page.fill("#admin-token", "sesame-open")
     page.click("#connect")
     page.wait_for_selector("#admin-panel:not([hidden])")
     page.wait_for_selector("#scenario option", state="attached")
