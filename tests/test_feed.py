@@ -280,8 +280,10 @@ def test_bad_feed_parameters_are_refused_in_the_contracts_shape(params, status, 
 
 
 def test_the_leaderboard_on_the_feed_needs_the_admin_rights() -> None:
-    with feed_client(admin_token="sesame") as c:
-        assert_error(c.get("/feed", params={"symbol": "BTC-PERP", "leaderboard": "true"}), 401, "unauthorized")
+    with feed_client(admin_token="sesame-open") as c:
+        assert_error(c.get("/feed", params={"symbol": "BTC-PERP", "leaderboard": "true"},
+                           headers={"X-API-Key": KEY}), 401, "unauthorized")
+        assert c.app.state.exchange.agents == {}        # refused: no agent provisioned on the way
     with feed_client(admin=False) as c:
         assert_error(c.get("/feed", params={"symbol": "BTC-PERP", "leaderboard": "true"}), 404, "not_found")
 

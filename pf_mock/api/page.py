@@ -83,18 +83,18 @@ async def asset(name: str) -> Response:
 async def feed(request: Request, symbol: str, depth: int = Query(20, ge=1, le=50), leaderboard: bool = False,
                ex: Exchange = Depends(exchange)) -> StreamingResponse:
     """Server-sent events for one market: ``hello`` first, then only what changed (see
-    ``pf_mock/web/feed.py``). A key (as on REST) adds that agent's orders, fills, inventory, PnL and
+    ``pf_mock/api/feed.py``). A key (as on REST) adds that agent's orders, fills, inventory, PnL and
     session; ``leaderboard=true`` needs the rights ``/_mock`` needs."""
+    if leaderboard:     # checked first: a refused request must not provision an agent on the way
+        if not request.app.state.options.admin:
+            raise ApiError(404, "not_found", "The leaderboard is part of /_mock, which this server has turned off.",
+                           field="leaderboard")
+        await admin_allowed(request)
     market = ex.market(symbol)                  # 404 market_not_found, as REST answers
     key = api_key(request)
     agent = ex.authenticate(key) if key is not None else None      # 401s exactly as REST's
     if agent is not None:
         request.state.agent_id = agent.agent_id
-    if leaderboard:
-        if not request.app.state.options.admin:
-            raise ApiError(404, "not_found", "The leaderboard is part of /_mock, which this server has turned off.",
-                           field="leaderboard")
-        await admin_allowed(request)
     topic = Topic(market.symbol, agent.agent_id if agent else None, depth, leaderboard)
     hub = request.app.state.feed
     hello = {"symbol": market.symbol, "agent_id": topic.agent_id, "depth": depth, "leaderboard": leaderboard,
@@ -112,12 +112,8 @@ async def _stream(hub, topic: Topic, hello: dict):
             if batch:
                 yield batch
             try:
-                await _wait(subscriber, KEEPALIVE_S)
+                await asyncio.wait_for(subscriber.wake.wait(), KEEPALIVE_S)
             except TimeoutError:
                 yield b": keepalive\n\n"
     finally:
         hub.leave(subscriber)
-
-
-async def _wait(subscriber: Subscriber, timeout: float) -> None:
-    await asyncio.wait_for(subscriber.wake.wait(), timeout)
