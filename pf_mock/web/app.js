@@ -109,12 +109,20 @@ async function watch() {
 
 function onEvent(event, d) {
   switch (event) {
-    case "hello":
+    case "hello":                   // (again after a reconnect: the histories below are sent anew)
+      data.marks = [];
+      data.pnl = [];
       state.agentId = d.agent_id;
       $("#agent-panel").hidden = $("#fills-panel").hidden = !d.agent_id;
       $("#agent-id").textContent = d.agent_id || "";
       break;
-    case "reset": { const keep = data.book; data = state.fresh(); data.book = keep; break; }
+    case "reset": {
+      const keep = data.book;
+      data = state.fresh();
+      data.book = keep;
+      $("#fills tbody").replaceChildren();
+      break;
+    }
     case "clock":
       state.clockMode = d.mode;
       $("#clock").textContent = `${d.mode} clock ${d.mode === "realtime" ? "×" + d.speed : ""} · ` +
@@ -171,8 +179,9 @@ function drawLadder() {
     return tr;
   };
   for (const level of [...book.asks].reverse()) body.append(row(level, "ask"));
-  body.append(el("tr", { class: "spread-row" }), );
-  body.lastChild.append(el("td", { colspan: 3 }));
+  const spread = el("tr", { class: "spread-row" });
+  spread.append(el("td", { colspan: 3 }));
+  body.append(spread);
   for (const level of book.bids) body.append(row(level, "bid"));
 }
 
