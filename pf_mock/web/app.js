@@ -204,13 +204,20 @@ function axes(svg, s, fmt) {
     const label = svgEl("text", { x: Math.min(s.x(t), s.w - 50), y: s.h - 3 }); label.textContent = time(t); svg.append(label);
   }
 }
-function line(svg, points, color, width = 1.5, step = false) {
+// A polyline through [x, y] points, broken where y is null. ``step``: each value holds until the next
+// point (a quote rests until it is replaced or gone), and the last one up to ``until``.
+function line(svg, points, color, width = 1.5, step = false, until = null) {
   let d = "", prev = null;
   for (const [x, y] of points) {
-    if (y === null || Number.isNaN(y)) { prev = null; continue; }
+    if (y === null || Number.isNaN(y)) {
+      if (step && prev !== null) d += `H${x}`;
+      prev = null;
+      continue;
+    }
     d += prev === null ? `M${x},${y}` : (step ? `H${x}V${y}` : `L${x},${y}`);
     prev = [x, y];
   }
+  if (step && prev !== null && until !== null) d += `H${until}`;
   if (d) svg.append(svgEl("path", { d, fill: "none", stroke: color, "stroke-width": width }));
 }
 
@@ -229,8 +236,9 @@ function drawPriceChart() {
   }
   line(svg, data.marks.map((p) => [s.x(p.t), s.y(p.mark)]), "var(--mark)", 1);
   line(svg, data.mids.map((p) => [s.x(p.t), p.mid === null ? null : s.y(p.mid)]), "var(--mid)", 1.5);
-  line(svg, data.quotes.map((q) => [s.x(q.t), q.bid === null ? null : s.y(q.bid)]), "var(--quote)", 1.5, true);
-  line(svg, data.quotes.map((q) => [s.x(q.t), q.ask === null ? null : s.y(q.ask)]), "var(--quote)", 1.5, true);
+  const right = s.x(s.x1);
+  line(svg, data.quotes.map((q) => [s.x(q.t), q.bid === null ? null : s.y(q.bid)]), "var(--quote)", 1.5, true, right);
+  line(svg, data.quotes.map((q) => [s.x(q.t), q.ask === null ? null : s.y(q.ask)]), "var(--quote)", 1.5, true, right);
   for (const t of data.trades) {
     svg.append(svgEl("circle", { class: "trade", cx: s.x(t.timestamp), cy: s.y(t.price), r: 1.6,
                                  fill: t.side === "buy" ? "var(--bid)" : "var(--ask)", opacity: 0.5 }));
