@@ -100,9 +100,20 @@ def page(browser, server):
     errors: list[str] = []
     opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     opened.on("pageerror", lambda error: errors.append(str(error)))
+    outside: list[str] = []
+
+    def only_the_server(route) -> None:     # offline: anything not asked of pf-mock itself is refused
+        if route.request.url.startswith(server.base + "/") or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_server)
     yield opened
     context.close()
     assert errors == [], errors         # every test: not one console error
+    assert outside == [], outside       # and not one request beyond the server
 
 
 def open_page(page, server: Server, key: str | None = None, symbol: str = "BTC-PERP") -> None:
