@@ -243,6 +243,29 @@ def test_guardrail_events_reach_the_session_panel_at_their_instants() -> None:
     assert sent["stopped_at"] == round(session.stopped_at * 1000)
 
 
+def test_one_leaderboard_read_reaches_the_subscribers_of_every_market() -> None:
+    from pf_mock.api.page import leaderboard_view
+    ex = make_exchange(seed=6)
+    agent = ex.authenticate(KEY)
+
+    async def scenario() -> tuple[dict, dict]:
+        hub = FeedHub(lambda: ex, leaderboard=leaderboard_view, tick_s=3600)
+        btc, eth = hub.join(Topic("BTC-PERP", leaderboard=True)), hub.join(Topic("ETH-PERP", leaderboard=True))
+        assert dict(btc.pending())["leaderboard"]["agents"][0]["fills"] == 0
+        eth.pending()
+        mid = ex.market("BTC-PERP").mid
+        ex.quote(agent, QuoteRequest("BTC-PERP", bid_price=mid * 0.9998, bid_size=100))
+        ex.jump("BTC-PERP", -50)                    # the bid fills: the board changes
+        hub._board_at = -1e18                       # as if a second had passed
+        for watch in list(hub.watches.values()):
+            hub._look(watch)
+        return dict(btc.pending()), dict(eth.pending())
+
+    btc, eth = asyncio.run(scenario())
+    assert btc["leaderboard"] == eth["leaderboard"]
+    assert btc["leaderboard"]["agents"][0]["fills"] == 1
+
+
 # ---- who may see what ------------------------------------------------------------------------------------
 def feed_client(**options):
     from fastapi.testclient import TestClient

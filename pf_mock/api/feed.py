@@ -170,6 +170,7 @@ class MarketWatch:
     book: dict | None = None            # the last book read, levels with mine = 0
     trades_printed: int = 0
     marks_until: float = 0.0
+    board_sent: str | None = None       # the leaderboard encoding this market's subscribers last got
     parts: dict[str, Part] = field(default_factory=dict)
     agents: dict[str | None, AgentWatch] = field(default_factory=dict)
 
@@ -330,18 +331,22 @@ class FeedHub:
                         sub.put_snapshot("book", shared_book.json)
 
         wants_board = [sub for sub in everyone if sub.topic.leaderboard]
-        if wants_board and self._leaderboard is not None and self._refresh_board(ex):
-            for sub in wants_board:
-                sub.put_snapshot("leaderboard", self._board.json)
+        if wants_board and self._leaderboard is not None:
+            self._refresh_board(ex)
+            if watch.board_sent is not self._board.json:    # new since this market's subscribers had one
+                watch.board_sent = self._board.json
+                for sub in wants_board:
+                    sub.put_snapshot("leaderboard", self._board.json)
 
-    def _refresh_board(self, ex: Exchange, force: bool = False) -> bool:
-        """Read the leaderboard if a second has passed since the last read; True if it changed."""
+    def _refresh_board(self, ex: Exchange, force: bool = False) -> None:
+        """Read the leaderboard again if a second has passed since the last read (one read serves every
+        market's subscribers; its encoding changes only when the board does)."""
         now = asyncio.get_running_loop().time()
         if not force and now - self._board_at < LEADERBOARD_EVERY_S:
-            return False
+            return
         self._board_at = now
         board = self._leaderboard(ex)
-        return self._board.update(board, _without(board, "timestamp"))
+        self._board.update(board, _without(board, "timestamp"))
 
     @staticmethod
     def _offer(part: Part, subscribers: list[Subscriber], kind: str, data: dict, key: Any = None) -> None:
