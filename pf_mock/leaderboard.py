@@ -6,38 +6,25 @@ the other figures are the running statistics of ``analytics.py``, read, never re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .clock import to_ms
 from .exchange import Exchange
+from .messages import Leaderboard, LeaderboardRow
+from .views import usd
 
 
-@dataclass(frozen=True)
-class LeaderboardRow:
-    rank: int
-    agent_id: str
-    net_pnl: float
-    volume_usd: float
-    fills: int
-    fill_rate: float | None                     # filled / posted notional of its quotes; None before any
-    time_weighted_abs_inventory_usd: float
-    worst_drawdown_usd: float
-    guardrail_trips: int
-    guardrail_trips_by_rule: dict[str, int]
-
-
-def leaderboard(ex: Exchange) -> list[LeaderboardRow]:
+def leaderboard(ex: Exchange) -> Leaderboard:
     """Every agent, best net PnL first (ties by agent id, so the order is stable)."""
     rows = []
     for agent in list(ex.agents.values()):
         ex.sync(agent)                          # its markets at now, so both readers run to the same instant
         net = ex.pnl(agent).window.net_pnl
-        stats = ex.analytics.for_agent(agent.agent_id)
-        rows.append((net, agent.agent_id, stats))
+        rows.append((net, agent.agent_id, ex.analytics.for_agent(agent.agent_id)))
     rows.sort(key=lambda row: (-row[0], row[1]))
-    return [LeaderboardRow(rank=i + 1, agent_id=agent_id, net_pnl=net, volume_usd=stats.volume_usd,
-                           fills=stats.fills, fill_rate=stats.fill_share,
-                           time_weighted_abs_inventory_usd=stats.time_weighted_abs_inventory_usd,
-                           worst_drawdown_usd=stats.worst_drawdown_usd,
-                           guardrail_trips=stats.guardrail_trips_total,
-                           guardrail_trips_by_rule=dict(stats.guardrail_trips))
-            for i, (net, agent_id, stats) in enumerate(rows)]
+    return Leaderboard(agents=[
+        LeaderboardRow(rank=i + 1, agent_id=agent_id, net_pnl=usd(net), volume_usd=usd(stats.volume_usd),
+                       fills=stats.fills, fill_rate=None if stats.fill_share is None else round(stats.fill_share, 9),
+                       time_weighted_abs_inventory_usd=usd(stats.time_weighted_abs_inventory_usd),
+                       worst_drawdown_usd=usd(stats.worst_drawdown_usd),
+                       guardrail_trips=stats.guardrail_trips_total,
+                       guardrail_trips_by_rule=dict(stats.guardrail_trips))
+        for i, (net, agent_id, stats) in enumerate(rows)], timestamp=to_ms(ex.now()))

@@ -244,12 +244,12 @@ def test_guardrail_events_reach_the_session_panel_at_their_instants() -> None:
 
 
 def test_one_leaderboard_read_reaches_the_subscribers_of_every_market() -> None:
-    from pf_mock.api.page import leaderboard_view
+    from pf_mock.leaderboard import leaderboard
     ex = make_exchange(seed=6)
     agent = ex.authenticate(KEY)
 
     async def scenario() -> tuple[dict, dict]:
-        hub = FeedHub(lambda: ex, leaderboard=leaderboard_view, tick_s=3600)
+        hub = FeedHub(lambda: ex, leaderboard=leaderboard, tick_s=3600)
         btc, eth = hub.join(Topic("BTC-PERP", leaderboard=True)), hub.join(Topic("ETH-PERP", leaderboard=True))
         assert dict(btc.pending())["leaderboard"]["agents"][0]["fills"] == 0
         eth.pending()

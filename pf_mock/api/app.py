@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from ..exchange import Exchange
+from ..leaderboard import leaderboard
 from ..version import __version__
 from . import admin, docs, errors, faults, feed, health, journal, markets, mm, page, ratelimit
 from .deps import SECURITY_SCHEMES
@@ -92,7 +93,7 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     app.include_router(markets.router)
     app.include_router(mm.router)
     # The live page and its push feed (GET /, GET /feed): one hub per app, idle while nobody watches.
-    app.state.feed = feed.FeedHub(lambda: app.state.exchange, leaderboard=page.leaderboard_view)
+    app.state.feed = feed.FeedHub(lambda: app.state.exchange, leaderboard=leaderboard)
     app.include_router(page.router)
     if options.admin:
         app.include_router(admin.router)

@@ -33,13 +33,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .. import views
 from ..agents import Agent
 from ..clock import to_ms
 from ..errors import ApiError
 from ..exchange import Exchange
-from ..ids import public_id
 from ..market import Market
-from . import views
+from ..messages import Leaderboard
 
 TICK_S = 0.25               # wall seconds between looks at the watched markets
 MAX_ROWS = 1000             # rows of one kind kept for one slow subscriber before the oldest are dropped
@@ -126,7 +126,8 @@ class Subscriber:
 
 
 class Part:
-    """The last value of one snapshot kind and its encoding: sent again only when the value changes."""
+    """The last value of one snapshot kind and its encoding: sent again only when the value changes
+    (``key``: the value without what changes every look, such as its timestamp)."""
 
     __slots__ = ("key", "json")
 
@@ -134,11 +135,11 @@ class Part:
         self.key: Any = None
         self.json: str | None = None
 
-    def update(self, data: dict, key: Any = None) -> bool:
-        key = data if key is None else key
+    def update(self, json_text: str, key: Any = None) -> bool:
+        key = json_text if key is None else key
         if self.json is not None and key == self.key:
             return False
-        self.key, self.json = key, encode(data)
+        self.key, self.json = key, json_text
         return True
 
 
@@ -185,7 +186,10 @@ class MarketWatch:
             yield from watch.subscribers
 
 
-def _without(data: dict, *keys: str) -> dict:
+def _without(data, *keys: str) -> dict:
+    """``data`` (a dict or a message) without ``keys``: what decides whether it changed."""
+    if not isinstance(data, dict):
+        return data.model_dump(exclude=set(keys))
     return {k: v for k, v in data.items() if k not in keys}
 
 
@@ -193,7 +197,7 @@ class FeedHub:
     """All subscribers of one exchange, and the one task that feeds them while there are any."""
 
     def __init__(self, exchange_of: Callable[[], Exchange],
-                 leaderboard: Callable[[Exchange], dict] | None = None, tick_s: float = TICK_S):
+                 leaderboard: Callable[[Exchange], Leaderboard] | None = None, tick_s: float = TICK_S):
         self._exchange_of = exchange_of       # read each time: the app may be handed a new exchange
         self._leaderboard = leaderboard
         self.tick_s = tick_s
@@ -301,7 +305,7 @@ class FeedHub:
         trades, gap = market.trades_since(watch.trades_printed)
         watch.trades_printed = market.trades_printed
         if trades or gap:
-            rows = [encode(views.trade(market, t)) for t in trades]
+            rows = [views.trade(market, t).model_dump_json() for t in trades]
             for sub in everyone:
                 sub.put_rows("trades", rows, gap)
         marks = self._marks(market, watch.marks_until)
@@ -312,15 +316,15 @@ class FeedHub:
 
         clock = ex.clock
         self._offer(watch.part("clock"), everyone, "clock",
-                    {"mode": clock.mode, "now": to_ms(ex.now()), "speed": clock.speed})
-        price = views.price(market)
-        self._offer(watch.part("price"), everyone, "price", price, _without(price, "timestamp"))
-        book = watch.book = views.orderbook(market, watch.depth)
+                    encode({"mode": clock.mode, "now": to_ms(ex.now()), "speed": clock.speed}))
+        price = ex.price(market.symbol)
+        self._offer(watch.part("price"), everyone, "price", price.model_dump_json(), _without(price, "timestamp"))
+        book = watch.book = ex.orderbook(market.symbol, watch.depth).model_dump()
         for side in ("bids", "asks"):
             for level in book[side]:
                 level["mine"] = 0.0
         shared_book = watch.part("book")
-        book_changed = shared_book.update(book, _without(book, "timestamp"))
+        book_changed = shared_book.update(encode(book), _without(book, "timestamp"))
 
         for agent_id, agent_watch in watch.agents.items():
             own_book = self._look_agent(ex, watch, agent_id, agent_watch, book)
@@ -346,11 +350,11 @@ class FeedHub:
             return
         self._board_at = now
         board = self._leaderboard(ex)
-        self._board.update(board, _without(board, "timestamp"))
+        self._board.update(board.model_dump_json(), _without(board, "timestamp"))
 
     @staticmethod
-    def _offer(part: Part, subscribers: list[Subscriber], kind: str, data: dict, key: Any = None) -> None:
-        if part.update(data, key):
+    def _offer(part: Part, subscribers: list[Subscriber], kind: str, json_text: str, key: Any = None) -> None:
+        if part.update(json_text, key):
             for sub in subscribers:
                 sub.put_snapshot(kind, part.json)
 
@@ -374,7 +378,7 @@ class FeedHub:
         new = fills[agent_watch.fills_seen:]
         agent_watch.fills_seen = len(fills)
         if new:
-            rows = [encode(views.fill(f)) for f in new]
+            rows = [views.fill(f).model_dump_json() for f in new]
             points = self._pnl_points(ex, agent, market, new)
             for sub in subs:
                 sub.put_rows("fills", rows)
@@ -392,28 +396,29 @@ class FeedHub:
                                          for level in book["bids"]],
                         "asks": [dict(level, mine=round(mine.get((False, level["price"]), 0.0), 12))
                                  for level in book["asks"]]}
-            self._offer(agent_watch.part("book"), subs, "book", own_book, _without(own_book, "timestamp"))
-        orders = [views.order(market, info, public_id("ord", market.spec.index, info.order.order_id))
-                  for info in own]
-        self._offer(agent_watch.part("orders"), subs, "orders", {"symbol": symbol, "orders": orders})
-        ledger = agent.ledger(symbol, market.grid.lot_scale)
-        inventory = views.inventory(market, ledger)
-        self._offer(agent_watch.part("inventory"), subs, "inventory", inventory, _without(inventory, "timestamp"))
-        pnl = views.pnl(ex.pnl(agent, symbol))
-        self._offer(agent_watch.part("pnl"), subs, "pnl", dict(pnl, timestamp=to_ms(market.now)),
+            self._offer(agent_watch.part("book"), subs, "book", encode(own_book), _without(own_book, "timestamp"))
+        orders = [views.order(market, info).model_dump() for info in own]
+        self._offer(agent_watch.part("orders"), subs, "orders", encode({"symbol": symbol, "orders": orders}))
+        inventory = views.inventory(*ex.inventory(agent, symbol))
+        self._offer(agent_watch.part("inventory"), subs, "inventory", inventory.model_dump_json(),
+                    _without(inventory, "timestamp"))
+        pnl = ex.pnl_view(agent, symbol).model_dump()
+        self._offer(agent_watch.part("pnl"), subs, "pnl", encode(dict(pnl, timestamp=to_ms(market.now))),
                     _without(pnl, "until"))
         session = agent.sessions.get(symbol)
         if session is not None:
             events = ex.analytics.for_agent(agent.agent_id, symbol).guardrail_events
-            self._offer(agent_watch.part("session"), subs, "session",
-                        dict(views.session(session), events=[views.guardrail_event(e) for e in events]))
+            view = dict(views.session(session).model_dump(),
+                        events=[views.guardrail_event(e).model_dump() for e in events])
+            self._offer(agent_watch.part("session"), subs, "session", encode(view))
         return own_book
 
     @staticmethod
     def _pnl_points(ex: Exchange, agent: Agent, market: Market, fills: list) -> list[str]:
         """The PnL decomposition at each instant with fills (the newest ``PNL_POINTS_PER_LOOK``)."""
         times = sorted({f.time for f in fills})[-PNL_POINTS_PER_LOOK:]
-        return [encode(dict(views.pnl(ex.pnl(agent, market.symbol, None, t)), timestamp=to_ms(t))) for t in times]
+        return [encode(dict(ex.pnl_view(agent, market.symbol, None, t).model_dump(), timestamp=to_ms(t)))
+                for t in times]
 
     @staticmethod
     def _marks(market: Market, after: float) -> list[str]:

@@ -12,14 +12,15 @@ from importlib import resources
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from .. import messages as m
 from ..errors import ApiError
 from ..exchange import Exchange
 from ..leaderboard import leaderboard
 from ..scenarios import list_scenarios
-from . import views
-from .admin import admin_allowed
+from .admin import ADMIN, admin_allowed
 from .deps import api_key, exchange
 from .feed import Subscriber, Topic, sse
+from .reply import reply
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
@@ -39,26 +40,23 @@ KEEPALIVE_S = 15.0      # a comment line this often keeps proxies from closing a
 
 router = APIRouter(include_in_schema=False)
 # The page's own /_mock routes: mounted with the rest of /_mock, behind the same rights.
-admin_router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)])
+admin_router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
+                         responses=ADMIN)
 
 
-@admin_router.get("/leaderboard")
-async def get_leaderboard(ex: Exchange = Depends(exchange)) -> dict:
-    """Every agent, best net PnL first: ``{agents: [{rank, agent_id, net_pnl, volume_usd, fills, fill_rate
-    (filled / posted notional of its quotes), time_weighted_abs_inventory_usd, worst_drawdown_usd,
-    guardrail_trips, guardrail_trips_by_rule}], timestamp}``."""
-    return leaderboard_view(ex)
+@admin_router.get("/leaderboard", response_model=m.Leaderboard)
+async def get_leaderboard(ex: Exchange = Depends(exchange)) -> Response:
+    """Every agent, best net PnL first, with its volume, fill rate, time-weighted |inventory|, worst
+    drawdown and guardrail trips (docs/page.md)."""
+    return reply(leaderboard(ex))
 
 
-def leaderboard_view(ex: Exchange) -> dict:
-    return views.leaderboard(leaderboard(ex), ex.now())
-
-
-@admin_router.get("/scenarios")
-async def scenarios() -> dict:
+@admin_router.get("/scenarios", response_model=m.ScenarioList)
+async def scenarios() -> Response:
     """The shipped scenarios (what ``POST /_mock/scenario {name}`` loads): name, description, markets."""
-    return {"scenarios": [{"name": s.name, "description": s.description, "markets": [m.symbol for m in s.markets]}
-                          for s in list_scenarios()]}
+    return reply(m.ScenarioList(scenarios=[
+        m.ScenarioItem(name=s.name, description=s.description, markets=[p.symbol for p in s.markets])
+        for s in list_scenarios()]))
 
 
 @router.get("/")
