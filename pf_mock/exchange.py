@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from . import orders, views
 from .agents import AGENT_ID_PATTERN, KEY_PATTERN, Agent, agent_id_for_key
+from .analytics import Analytics
 from .catalog import MIN_NOTIONAL_USD, Catalog, UnknownMarket, load_catalog
 from .clock import Clock, ManualClock
 from .errors import ApiError, invalid_key, invalid_request, is_number, market_not_found, unauthorized
@@ -70,7 +71,8 @@ class Exchange:
         self.markets: dict[str, Market] = {}
         self.agents: dict[str, Agent] = {}
         self._keys: dict[str, str] = {}
-        self.sessions = Sessions(self.agents, self.markets, self.catalog)
+        self.analytics = Analytics()              # running per-agent statistics (analytics.py)
+        self.sessions = Sessions(self.agents, self.markets, self.catalog, self.analytics)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
 
@@ -401,13 +403,15 @@ class Exchange:
             fee = -notional * self.config.maker_rebate_bps / 1e4
         else:
             fee = notional * self.config.taker_fee_bps / 1e4
-        agent.ledger(market.symbol, grid.lot_scale).apply(
+        record = agent.ledger(market.symbol, grid.lot_scale).apply(
             fill_id=orders.fill_id(market, fill.seq), order_id=orders.order_id(market, fill.order_id),
             is_buy=fill.is_buy, price=grid.to_price(fill.price), lots=fill.lots, notional=notional,
             maker=fill.maker, fee=fee, mid=fill.mid, kind=fill.kind, time=fill.time)
+        self.analytics.on_fill(agent.agent_id, market, record)
         session = agent.sessions.get(market.symbol)
         if session is not None and fill.kind == "quote":
             session.hedge_due = True
 
     def after_event(self, market: Market) -> None:
+        self.analytics.after_event(market)
         self.sessions.enforce(market)

@@ -117,6 +117,7 @@ class Market:
         self._taking: dict[int, str] = {}  # order id -> tag of an agent's order while it takes liquidity
         self.watchers = 0                  # sessions whose guardrails must see every event
         self.trades: deque[Trade] = deque(maxlen=TRADES_KEPT)
+        self.trades_printed = 0            # every trade ever printed: readers find the new ones by count
         self.candles: deque[Candle] = deque(maxlen=CANDLE_MINUTES_KEPT)
         self.mid_times: list[float] = [start]
         self.mid_values: list[float] = [self.path.mid]
@@ -151,6 +152,15 @@ class Market:
                     return order.price
             return None
         return first(True), first(False)
+
+    def trades_since(self, printed: int) -> tuple[list[Trade], bool]:
+        """The trades printed after the first ``printed`` ones, oldest first, and whether some of them
+        have already left the kept window (so the list is not all of them)."""
+        new = self.trades_printed - printed
+        if new <= 0:
+            return [], False
+        kept = min(new, len(self.trades))
+        return list(self.trades)[-kept:], kept < new
 
     def open_orders(self, owner) -> list[OrderInfo]:
         self._prune_orders()
@@ -304,6 +314,7 @@ class Market:
 
     def _print(self, trade: Fill) -> None:
         self.trades.append(Trade(trade.price, trade.qty, trade.taker_is_buy, self.now))
+        self.trades_printed += 1
         candle = self.candles[-1] if self.candles else None
         if candle is not None:
             candle.volume += self.grid.notional(trade.price, trade.qty)

@@ -530,3 +530,42 @@ class Health(Answer):
     status: Literal["ok"]
     version: str = Field(examples=["0.1.0"])
     timestamp: Ms
+
+
+# ---- the live page: the leaderboard and the scenario list (answers), guardrail events (in the feed) ----
+class LeaderboardRow(Answer):
+    rank: int = Field(description="1 for the best net PnL.")
+    agent_id: str
+    net_pnl: Usd = Field(description="`GET /v1/mm/pnl`'s net_pnl since the agent was created, all its markets.")
+    volume_usd: Usd
+    fills: int
+    fill_rate: float | None = Field(description="Filled over posted USD notional of its quotes, both sides; "
+                                                "null before it posted any.")
+    time_weighted_abs_inventory_usd: Usd = Field(description="|position| x mark over time, averaged over its "
+                                                             "activity.")
+    worst_drawdown_usd: Usd = Field(description="The largest fall of its net PnL from an earlier peak.")
+    guardrail_trips: int = Field(description="How often its guardrails acted (pauses, held sides, auto-hedges, "
+                                             "stop-losses).")
+    guardrail_trips_by_rule: dict[str, int]
+
+
+class Leaderboard(Answer):
+    agents: list[LeaderboardRow] = Field(description="Best net PnL first; ties by agent id.")
+    timestamp: Ms
+
+
+class ScenarioItem(Answer):
+    name: str
+    description: str
+    markets: list[str]
+
+
+class ScenarioList(Answer):
+    scenarios: list[ScenarioItem]
+
+
+class GuardrailEvent(Answer):
+    timestamp: Ms
+    symbol: str
+    guardrail: str = Field(description="The guardrail that acted: one of the quote's guardrail fields.")
+    detail: str | None

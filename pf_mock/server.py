@@ -95,6 +95,13 @@ class ReadyServer(uvicorn.Server):
         self.stopped_by = self.stopped_by or signal.Signals(sig).name
         super().handle_exit(sig, frame)
 
+    async def shutdown(self, sockets=None) -> None:
+        # Open push-feed streams never end by themselves; end them first, or uvicorn would wait on them.
+        hub = getattr(getattr(self.config.app, "state", None), "feed", None)
+        if hub is not None:
+            hub.close()
+        await super().shutdown(sockets=sockets)
+
 
 def log_config(level: str = "warning", access_log: bool = False, program: bool = False) -> dict:
     """Logging for a server: messages at ``level`` and above on stderr; with ``access_log``, one line

@@ -16,6 +16,7 @@ from typing import Mapping
 
 from . import orders
 from .agents import Agent
+from .analytics import Analytics
 from .book import Order
 from .catalog import MIN_NOTIONAL_USD, Catalog
 from .market import Market
@@ -65,10 +66,12 @@ Side = tuple[int, int] | None       # (price units, lots) of one side to post, o
 
 
 class Sessions:
-    def __init__(self, agents: Mapping[str, Agent], markets: Mapping[str, Market], catalog: Catalog):
+    def __init__(self, agents: Mapping[str, Agent], markets: Mapping[str, Market], catalog: Catalog,
+                 analytics: Analytics | None = None):
         self.agents = agents            # the exchange's own tables, read here, never replaced
         self.markets = markets
         self.catalog = catalog
+        self.analytics = analytics or Analytics()     # told of every post and every guardrail that acts
         self.live: dict[str, dict[str, None]] = {}      # symbol -> agents with a live session there
 
     # ---- one session's life ---------------------------------------------------------------------
@@ -81,6 +84,8 @@ class Sessions:
         return session
 
     def set_status(self, agent: Agent, market: Market, session: Session, status: str, reason: str | None) -> None:
+        if status == PAUSED and session.status != PAUSED:
+            self.analytics.on_guardrail(agent.agent_id, market, "max_spread_bps", reason)
         session.status, session.reason = status, reason
         live = self.live.setdefault(market.symbol, {})
         if session.live:
@@ -130,6 +135,7 @@ class Sessions:
         market.cancel_all(agent.agent_id)
         self.stop_refresh(session)
         session.stopped_at = market.now
+        self.analytics.on_guardrail(agent.agent_id, market, "session_stop_loss_usd", "stop_loss")
         self.set_status(agent, market, session, STOPPED, "stop_loss")
 
     # ---- posting ----------------------------------------------------------------------------------
@@ -160,6 +166,8 @@ class Sessions:
                     outcomes[i].skipped = "max_inventory"
                     continue
             outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif)
+            if outcomes[i].order_id is not None:
+                self.analytics.on_post(agent.agent_id, market, is_buy, outcomes[i].size_usd)
         return outcomes[0], outcomes[1]
 
     # ---- the refresh loop -------------------------------------------------------------------------
@@ -272,6 +280,8 @@ class Sessions:
             if threshold is not None and abs(ledger.position * market.mid) > threshold and ledger.lots:
                 hedged = orders.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge")
                 traded = hedged is not None
+                if traded:
+                    self.analytics.on_guardrail(agent.agent_id, market, "auto_hedge_threshold_usd")
                 if stop_loss is not None and self.session_pnl(agent, market, session) <= -stop_loss:
                     self.stop(agent, market, session)
                     return traded
@@ -287,7 +297,10 @@ class Sessions:
             market.cancel_all(agent.agent_id, is_buy=held)
         if session.status == ACTIVE:        # a paused session's reason stays market_spread_wide
             if held is not None:
-                session.reason = f"max_inventory_usd: {'bid' if held else 'ask'} held"
+                reason = f"max_inventory_usd: {'bid' if held else 'ask'} held"
+                if session.reason != reason:
+                    self.analytics.on_guardrail(agent.agent_id, market, "max_inventory_usd", reason)
+                session.reason = reason
             elif session.reason and session.reason.startswith("max_inventory_usd"):
                 session.reason = None
         return traded

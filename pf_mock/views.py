@@ -10,9 +10,9 @@ from __future__ import annotations
 from .catalog import MIN_NOTIONAL_USD, MarketSpec
 from .clock import to_ms
 from .ledger import FillRecord, PnlWindow, SymbolLedger
-from .market import Market, OrderInfo
-from .messages import (Candle, Candles, FillView, Hedged, Inventory, Level, MarketDetail, MarketItem, OrderBook,
-                       OrderView, Pnl, Price, Print, QuoteAnswer, SessionView, Simulation, Trades)
+from .market import Market, OrderInfo, Trade
+from .messages import (Candle, Candles, FillView, GuardrailEvent, Hedged, Inventory, Level, MarketDetail, MarketItem,
+                       OrderBook, OrderView, Pnl, Price, Print, QuoteAnswer, SessionView, Simulation, Trades)
 from .orders import TakerResult, order_id
 from .sessions import Session
 
@@ -96,12 +96,15 @@ def orderbook(market: Market, levels: int) -> OrderBook:
                      mid=market.mid, spread_bps=spread_bps(market), timestamp=to_ms(market.now))
 
 
-def trades(market: Market, limit: int) -> Trades:
+def trade(market: Market, t: Trade) -> Print:
     grid = market.grid
+    return Print(price=grid.to_price(t.price), size=grid.to_size(t.lots), side=side_name(t.taker_is_buy),
+                 timestamp=to_ms(t.time))
+
+
+def trades(market: Market, limit: int) -> Trades:
     recent = list(market.trades)[-limit:][::-1]
-    return Trades(symbol=market.symbol, trades=[
-        Print(price=grid.to_price(t.price), size=grid.to_size(t.lots), side=side_name(t.taker_is_buy),
-              timestamp=to_ms(t.time)) for t in recent])
+    return Trades(symbol=market.symbol, trades=[trade(market, t) for t in recent])
 
 
 def candles(market: Market, interval: str, limit: int) -> Candles:
@@ -186,3 +189,9 @@ def pnl(symbol: str | None, since: float, until: float, w: PnlWindow) -> Pnl:
         unrealized_inventory_pnl=usd(w.unrealized_inventory_pnl), fees=usd(w.fees), hedge_cost=usd(w.hedge_cost),
         net_pnl=usd(w.net_pnl), volume_usd=usd(w.volume_usd), fills=w.fills, maker_fills=w.maker_fills,
         taker_fills=w.taker_fills)
+
+
+def guardrail_event(event) -> GuardrailEvent:
+    """An ``analytics.GuardrailEvent``: a guardrail acting on a session, at its instant."""
+    return GuardrailEvent(timestamp=to_ms(event.time), symbol=event.symbol, guardrail=event.guardrail,
+                          detail=event.detail)

@@ -30,3 +30,14 @@ def test_engine_benchmark_quick_run():
         assert line in proc.stdout, f"missing {line!r} in:\n{proc.stdout}"
     assert "orders/s" in proc.stdout and "sim-s/wall-s" in proc.stdout
     assert "events processed" in proc.stdout
+
+
+def test_feed_load_benchmark_short_run():
+    script = ENGINE.parent / "feed_load.py"
+    proc = subprocess.run([sys.executable, str(script), "--seconds", "1", "--pages", "3"], capture_output=True,
+                          text=True, timeout=120, cwd=ENGINE.parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    for line in ("alone:", "with 3 feed subscribers:", "alone again:", "ratio watched / alone (mean cycle time):"):
+        assert line in proc.stdout, f"missing {line!r} in:\n{proc.stdout}"
+    received = int(proc.stdout.split("the subscribers received ")[1].split()[0])
+    assert received > 0         # the subscribers really were fed while the agent quoted

@@ -8,8 +8,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from ..exchange import Exchange
+from ..leaderboard import leaderboard
 from ..version import __version__
-from . import admin, docs, errors, faults, health, journal, markets, mm, ratelimit
+from . import admin, docs, errors, faults, feed, health, journal, markets, mm, page, ratelimit
 from .deps import SECURITY_SCHEMES
 
 TAGS = [
@@ -91,8 +92,12 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     app.include_router(health.router)
     app.include_router(markets.router)
     app.include_router(mm.router)
+    # The live page and its push feed (GET /, GET /feed): one hub per app, idle while nobody watches.
+    app.state.feed = feed.FeedHub(lambda: app.state.exchange, leaderboard=leaderboard)
+    app.include_router(page.router)
     if options.admin:
         app.include_router(admin.router)
         app.include_router(faults.router)
         app.include_router(journal.router)
+        app.include_router(page.admin_router)
     return app

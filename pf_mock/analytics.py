@@ -1,0 +1,421 @@
+"""Running statistics of every agent's market making, per symbol, kept as the exchange runs.
+
+What a teacher (or a leaderboard) wants to see of a maker, without replaying its history: how much it
+posted and how much of that filled on each side, its volume, how large its inventory got (at most, and
+on average over time, in USD at the mark), the worst drawdown of its net PnL, how often its guardrails
+tripped, and its *markouts*: for each maker fill, the mark ``h`` seconds later minus the mark at the
+fill, signed for the maker (positive = the market went the maker's way) and weighted by the fill's size,
+at ``h`` = 1, 10 and 60 s. Adverse selection is a negative markout; the realised spread of a fill at
+horizon ``h`` is its edge plus its markout, ``s (m_{t+h} - p) q``.
+
+Everything is a running total updated from the exchange's hooks (``on_post`` when an order is posted,
+``on_fill`` for each fill, ``after_event`` after every market event, ``on_guardrail`` when a guardrail
+acts), so memory stays bounded and no price history is kept: a markout is settled by the first market
+event after its horizon, from the mark in force at that instant (marks change only at events). To make
+sure such an event comes, the market is kept awake (a no-op scheduled at the last pending horizon), so
+it is not fast-forwarded over a horizon still waiting for its mark.
+
+Read with ``for_agent(agent_id, symbol=None)``: an ``AgentStats`` record, extended to the market's
+current instant (bring the markets to now first, e.g. ``Exchange.sync(agent)``). With no symbol, the
+agent's markets together: sums, the maximum of the per-market maxima, and the drawdown of the summed net
+PnL (each market at its last processed mark).
+
+Known limit: the time-weighted inventory uses the mark at each processed event; over a stretch where an
+agent holds a position but has no orders and no live session, its market may be fast-forwarded, and the
+mark during that stretch is taken as the one at its start.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:
+    from .ledger import FillRecord
+    from .market import Market
+
+MARKOUT_HORIZONS_S: tuple[int, ...] = (1, 10, 60)
+GUARDRAIL_NAMES = ("max_inventory_usd", "max_spread_bps", "auto_hedge_threshold_usd", "session_stop_loss_usd")
+EVENTS_KEPT = 200          # the most recent guardrail events kept per agent and symbol (counts are exact)
+
+
+def mark_of(market: "Market") -> float:
+    """The price PnL and markouts are measured at: the market's fair value."""
+    return market.mid
+
+
+# ---- what a reader gets -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SideStats:
+    """One side's quoting: USD notional posted, and the part of it that filled."""
+
+    posted_usd: float = 0.0
+    filled_usd: float = 0.0
+    fills: int = 0
+
+    @property
+    def fill_share(self) -> float | None:
+        """Filled / posted notional; None before anything was posted."""
+        return self.filled_usd / self.posted_usd if self.posted_usd > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Markout:
+    """Maker fills whose horizon has passed, and what the mark did over it."""
+
+    horizon_s: int
+    fills: int = 0                 # maker fills settled at this horizon
+    notional_usd: float = 0.0      # their size at the mark at the fill, sum of m q
+    markout_usd: float = 0.0       # sum of s (m_{t+h} - m_t) q: positive = in the maker's favour
+    edge_usd: float = 0.0          # sum of s (m_t - p) q over the same fills
+
+    @property
+    def markout_bps(self) -> float | None:
+        return self.markout_usd / self.notional_usd * 1e4 if self.notional_usd > 0 else None
+
+    @property
+    def edge_bps(self) -> float | None:
+        return self.edge_usd / self.notional_usd * 1e4 if self.notional_usd > 0 else None
+
+    @property
+    def realised_spread_usd(self) -> float:
+        """Edge plus markout: what the fills earned against the mark ``h`` seconds later."""
+        return self.edge_usd + self.markout_usd
+
+    @property
+    def realised_spread_bps(self) -> float | None:
+        return self.realised_spread_usd / self.notional_usd * 1e4 if self.notional_usd > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailEvent:
+    time: float
+    symbol: str
+    guardrail: str                 # one of GUARDRAIL_NAMES
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStats:
+    agent_id: str
+    symbol: str | None             # None: all the agent's markets together
+    since: float | None            # first order or fill (None: no activity yet)
+    until: float                   # the instant the figures run to
+    volume_usd: float
+    fills: int
+    maker_fills: int
+    taker_fills: int
+    bid: SideStats
+    ask: SideStats
+    net_pnl: float                 # cash moved by fills + position at the mark: equity change since `since`
+    max_abs_inventory_usd: float
+    time_weighted_abs_inventory_usd: float
+    worst_drawdown_usd: float      # the largest fall of net_pnl from a previous peak (>= 0)
+    guardrail_trips: dict[str, int]
+    guardrail_events: tuple[GuardrailEvent, ...]
+    markouts: tuple[Markout, ...]  # one per MARKOUT_HORIZONS_S, in that order
+
+    @property
+    def guardrail_trips_total(self) -> int:
+        return sum(self.guardrail_trips.values())
+
+    @property
+    def fill_share(self) -> float | None:
+        """Filled / posted notional over both sides."""
+        posted = self.bid.posted_usd + self.ask.posted_usd
+        return (self.bid.filled_usd + self.ask.filled_usd) / posted if posted > 0 else None
+
+    def markout(self, horizon_s: int) -> Markout:
+        for m in self.markouts:
+            if m.horizon_s == horizon_s:
+                return m
+        raise KeyError(horizon_s)
+
+
+# ---- the running state ------------------------------------------------------------------------
+class _Side:
+    __slots__ = ("posted", "filled", "fills")
+
+    def __init__(self) -> None:
+        self.posted = 0.0
+        self.filled = 0.0
+        self.fills = 0
+
+    def frozen(self) -> SideStats:
+        return SideStats(self.posted, self.filled, self.fills)
+
+
+class _Horizon:
+    __slots__ = ("fills", "notional", "markout", "edge")
+
+    def __init__(self) -> None:
+        self.fills = 0
+        self.notional = 0.0
+        self.markout = 0.0
+        self.edge = 0.0
+
+
+class _Drawdown:
+    """Peak-to-trough of a running value that starts at zero."""
+
+    __slots__ = ("peak", "worst")
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self.worst = 0.0
+
+    def see(self, value: float) -> None:
+        if value > self.peak:
+            self.peak = value
+        elif self.peak - value > self.worst:
+            self.worst = self.peak - value
+
+
+class _SymbolState:
+    """One agent on one market."""
+
+    __slots__ = ("agent", "symbol", "since", "lot_unit", "lots", "cash", "mark", "last_t", "inv_integral",
+                 "max_inv", "value", "drawdown", "volume", "fills", "maker_fills", "taker_fills", "bid", "ask",
+                 "horizons", "trips", "events", "market")
+
+    def __init__(self, agent: "_AgentState", market: "Market", t: float) -> None:
+        self.agent = agent
+        self.symbol = market.symbol
+        self.market = market
+        self.since = t
+        self.lot_unit = 1.0 / market.grid.lot_scale
+        self.lots = 0
+        self.cash = 0.0                 # the ledger's cash for this market (fills and fees)
+        self.mark = mark_of(market)
+        self.last_t = t                 # the inventory integral runs to here
+        self.inv_integral = 0.0         # of |position x mark| dt, USD seconds
+        self.max_inv = 0.0
+        self.value = 0.0                # cash + position x mark
+        self.drawdown = _Drawdown()
+        self.volume = 0.0
+        self.fills = 0
+        self.maker_fills = 0
+        self.taker_fills = 0
+        self.bid = _Side()
+        self.ask = _Side()
+        self.horizons = [_Horizon() for _ in MARKOUT_HORIZONS_S]
+        self.trips = dict.fromkeys(GUARDRAIL_NAMES, 0)
+        self.events: deque[GuardrailEvent] = deque(maxlen=EVENTS_KEPT)
+
+    def exposure(self, mark: float) -> float:
+        return abs(self.lots * self.lot_unit * mark)
+
+    def move_to(self, t: float, mark: float) -> None:
+        """Integrate the inventory up to ``t`` at the old mark, then take the new mark."""
+        if t > self.last_t:
+            self.inv_integral += self.exposure(self.mark) * (t - self.last_t)
+            self.last_t = t
+        self.mark = mark
+        exposure = self.exposure(mark)
+        if exposure > self.max_inv:
+            self.max_inv = exposure
+        self.revalue()
+
+    def revalue(self) -> None:
+        value = self.cash + self.lots * self.lot_unit * self.mark
+        self.agent.total += value - self.value
+        self.value = value
+        self.drawdown.see(value)
+        self.agent.drawdown.see(self.agent.total)
+
+
+class _AgentState:
+    __slots__ = ("agent_id", "symbols", "total", "drawdown")
+
+    def __init__(self, agent_id: str) -> None:
+        self.agent_id = agent_id
+        self.symbols: dict[str, _SymbolState] = {}
+        self.total = 0.0                # the sum of the markets' values
+        self.drawdown = _Drawdown()
+
+
+class _Pending:
+    """A maker fill waiting for the mark at one horizon."""
+
+    __slots__ = ("due", "state", "horizon", "signed_qty", "mark", "edge")
+
+    def __init__(self, due: float, state: _SymbolState, horizon: int, signed_qty: float, mark: float,
+                 edge: float) -> None:
+        self.due = due
+        self.state = state
+        self.horizon = horizon          # index into MARKOUT_HORIZONS_S
+        self.signed_qty = signed_qty
+        self.mark = mark
+        self.edge = edge
+
+
+class _MarketState:
+    """What one market's hooks need: who holds a position there, and the markouts it owes."""
+
+    __slots__ = ("holders", "pending", "mark", "awake_until")
+
+    def __init__(self, mark: float) -> None:
+        self.holders: dict[str, _SymbolState] = {}
+        self.pending: list[deque[_Pending]] = [deque() for _ in MARKOUT_HORIZONS_S]
+        self.mark = mark                # the mark after the last event seen
+        self.awake_until = float("-inf")
+
+
+def _keep_awake(market: "Market") -> None:
+    """A no-op event: it keeps the market simulated event by event until a markout is settled."""
+
+
+class Analytics:
+    """Per agent and symbol running statistics, fed by the exchange's hooks."""
+
+    def __init__(self) -> None:
+        self._agents: dict[str, _AgentState] = {}
+        self._markets: dict[str, _MarketState] = {}
+
+    # ---- hooks (called by the exchange, at the simulated instant things happen) -----------------
+    def on_post(self, agent_id: str, market: "Market", is_buy: bool, notional_usd: float) -> None:
+        """An order of the agent's was posted to the book (a quote's side, or a refresh's)."""
+        state = self._state(agent_id, market)
+        (state.bid if is_buy else state.ask).posted += notional_usd
+
+    def on_fill(self, agent_id: str, market: "Market", fill: "FillRecord") -> None:
+        """One of the agent's fills, just booked (``fill.after`` holds the ledger's totals after it)."""
+        state = self._state(agent_id, market)
+        mstate = self._market(market)
+        mark = fill.mid
+        self._settle(mstate, fill.time, mark)   # the mark may have moved in this very event
+        state.move_to(fill.time, mark)      # the inventory held before the fill, up to the fill
+        state.lots = fill.after.lots
+        state.cash = fill.after.cash
+        state.volume += fill.notional
+        state.fills += 1
+        if fill.maker:
+            state.maker_fills += 1
+        else:
+            state.taker_fills += 1
+        if fill.kind == "quote":
+            side = state.bid if fill.is_buy else state.ask
+            side.filled += fill.notional
+            side.fills += 1
+        state.move_to(fill.time, mark)      # the new position's exposure and value
+        if state.lots:
+            mstate.holders[agent_id] = state
+        else:
+            mstate.holders.pop(agent_id, None)
+        if fill.maker:
+            signed_qty = fill.size if fill.is_buy else -fill.size
+            for i, h in enumerate(MARKOUT_HORIZONS_S):
+                mstate.pending[i].append(_Pending(fill.time + h, state, i, signed_qty, mark, fill.edge))
+            last_due = fill.time + MARKOUT_HORIZONS_S[-1]
+            if last_due > mstate.awake_until:
+                mstate.awake_until = last_due
+                market.schedule(last_due, _keep_awake)
+
+    def after_event(self, market: "Market") -> None:
+        """The market processed an event at ``market.now``; its mark may have moved."""
+        mstate = self._markets.get(market.symbol)
+        if mstate is None:
+            return
+        now, mark = market.now, mark_of(market)
+        self._settle(mstate, now, mark)
+        for state in mstate.holders.values():
+            state.move_to(now, mark)
+
+    def on_guardrail(self, agent_id: str, market: "Market", guardrail: str, detail: str | None = None) -> None:
+        """A guardrail acted: a pause, a stop, an auto-hedge, or a side held at the inventory limit."""
+        state = self._state(agent_id, market)
+        state.trips[guardrail] = state.trips.get(guardrail, 0) + 1
+        state.events.append(GuardrailEvent(market.now, market.symbol, guardrail, detail))
+
+    # ---- reading ------------------------------------------------------------------------------
+    def agents(self) -> list[str]:
+        """Every agent with activity, in the order they first acted."""
+        return list(self._agents)
+
+    def for_agent(self, agent_id: str, symbol: str | None = None) -> AgentStats:
+        """The agent's statistics on ``symbol`` (canonical name), or on all its markets together."""
+        agent = self._agents.get(agent_id)
+        states: Iterable[_SymbolState]
+        if agent is None:
+            states = []
+        elif symbol is None:
+            states = list(agent.symbols.values())
+        else:
+            states = [agent.symbols[symbol]] if symbol in agent.symbols else []
+        states = list(states)
+        until = max((s.market.now for s in states), default=0.0)
+        since = min((s.since for s in states), default=None)
+        inv_integral = 0.0
+        for s in states:
+            inv_integral += s.inv_integral + s.exposure(s.mark) * max(0.0, s.market.now - s.last_t)
+        span = until - since if since is not None else 0.0
+        horizons = []
+        for i, h in enumerate(MARKOUT_HORIZONS_S):
+            parts = [s.horizons[i] for s in states]
+            horizons.append(Markout(h, sum(p.fills for p in parts), sum(p.notional for p in parts),
+                                    sum(p.markout for p in parts), sum(p.edge for p in parts)))
+        trips = dict.fromkeys(GUARDRAIL_NAMES, 0)
+        for s in states:
+            for name, n in s.trips.items():
+                trips[name] = trips.get(name, 0) + n
+        events = sorted((e for s in states for e in s.events), key=lambda e: e.time)
+        if symbol is None and agent is not None:
+            worst = agent.drawdown.worst
+        else:
+            worst = states[0].drawdown.worst if states else 0.0
+        return AgentStats(
+            agent_id=agent_id,
+            symbol=symbol,
+            since=since,
+            until=until,
+            volume_usd=sum(s.volume for s in states),
+            fills=sum(s.fills for s in states),
+            maker_fills=sum(s.maker_fills for s in states),
+            taker_fills=sum(s.taker_fills for s in states),
+            bid=_sum_sides([s.bid for s in states]),
+            ask=_sum_sides([s.ask for s in states]),
+            net_pnl=sum(s.value for s in states),
+            max_abs_inventory_usd=max((s.max_inv for s in states), default=0.0),
+            time_weighted_abs_inventory_usd=inv_integral / span if span > 0 else 0.0,
+            worst_drawdown_usd=worst,
+            guardrail_trips=trips,
+            guardrail_events=tuple(events[-EVENTS_KEPT:]),
+            markouts=tuple(horizons),
+        )
+
+    # ---- internals ----------------------------------------------------------------------------
+    @staticmethod
+    def _settle(mstate: _MarketState, now: float, mark: float) -> None:
+        """The market is at ``now`` with ``mark``: settle every markout whose horizon has come."""
+        for queue in mstate.pending:
+            while queue and queue[0].due <= now:
+                p = queue.popleft()
+                # The mark in force at the horizon: the one before this instant, unless it fell right on it.
+                later = mark if p.due == now else mstate.mark
+                h = p.state.horizons[p.horizon]
+                h.fills += 1
+                h.notional += abs(p.signed_qty) * p.mark
+                h.markout += p.signed_qty * (later - p.mark)
+                h.edge += p.edge
+        mstate.mark = mark
+
+    def _market(self, market: "Market") -> _MarketState:
+        mstate = self._markets.get(market.symbol)
+        if mstate is None:
+            mstate = self._markets[market.symbol] = _MarketState(mark_of(market))
+        return mstate
+
+    def _state(self, agent_id: str, market: "Market") -> _SymbolState:
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            agent = self._agents[agent_id] = _AgentState(agent_id)
+        state = agent.symbols.get(market.symbol)
+        if state is None:
+            state = agent.symbols[market.symbol] = _SymbolState(agent, market, market.now)
+            self._market(market)
+        return state
+
+
+def _sum_sides(sides: list[_Side]) -> SideStats:
+    return SideStats(sum(s.posted for s in sides), sum(s.filled for s in sides), sum(s.fills for s in sides))

@@ -1,0 +1,117 @@
+"""``GET /`` (the live page), its assets, and ``GET /feed`` (the push feed, server-sent events).
+
+The page's few files ship in the package (``pf_mock/web/``) and are read once, at import: answering them
+needs no file access, no thread and nothing from outside the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from .. import messages as m
+from ..errors import ApiError
+from ..exchange import Exchange
+from ..leaderboard import leaderboard
+from ..scenarios import list_scenarios
+from .admin import ADMIN, admin_allowed
+from .deps import api_key, exchange
+from .feed import Subscriber, Topic, sse
+from .reply import reply
+
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+
+
+def _load_assets() -> dict[str, tuple[bytes, str]]:
+    found = {}
+    for item in resources.files("pf_mock").joinpath("web").iterdir():
+        suffix = item.name[item.name.rfind("."):]
+        if item.is_file() and suffix in CONTENT_TYPES:
+            found[item.name] = (item.read_bytes(), CONTENT_TYPES[suffix])
+    return found
+
+
+ASSETS = _load_assets()
+KEEPALIVE_S = 15.0      # a comment line this often keeps proxies from closing a quiet stream
+
+router = APIRouter(include_in_schema=False)
+# The page's own /_mock routes: mounted with the rest of /_mock, behind the same rights.
+admin_router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
+                         responses=ADMIN)
+
+
+@admin_router.get("/leaderboard", response_model=m.Leaderboard)
+async def get_leaderboard(ex: Exchange = Depends(exchange)) -> Response:
+    """Every agent, best net PnL first, with its volume, fill rate, time-weighted |inventory|, worst
+    drawdown and guardrail trips (docs/page.md)."""
+    return reply(leaderboard(ex))
+
+
+@admin_router.get("/scenarios", response_model=m.ScenarioList)
+async def scenarios() -> Response:
+    """The shipped scenarios (what ``POST /_mock/scenario {name}`` loads): name, description, markets."""
+    return reply(m.ScenarioList(scenarios=[
+        m.ScenarioItem(name=s.name, description=s.description, markets=[p.symbol for p in s.markets])
+        for s in list_scenarios()]))
+
+
+@router.get("/")
+async def page(request: Request) -> Response:
+    """The page, told whether ``/_mock`` is here (``open``), needs a token (``token``) or is ``off``, so
+    that it never asks for what it may not have."""
+    options = request.app.state.options
+    admin = "off" if not options.admin else "token" if options.admin_token is not None else "open"
+    body, kind = ASSETS["index.html"]
+    return Response(body.replace(b"{{admin}}", admin.encode()), media_type=kind, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static/{name}")
+async def asset(name: str) -> Response:
+    found = ASSETS.get(name)
+    if found is None:
+        raise ApiError(404, "not_found", f"No page asset called {name!r}.")
+    return Response(found[0], media_type=found[1], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/feed")
+async def feed(request: Request, symbol: str, depth: int = Query(20, ge=1, le=50), leaderboard: bool = False,
+               ex: Exchange = Depends(exchange)) -> StreamingResponse:
+    """Server-sent events for one market: ``hello`` first, then only what changed (see
+    ``pf_mock/api/feed.py``). A key (as on REST) adds that agent's orders, fills, inventory, PnL and
+    session; ``leaderboard=true`` needs the rights ``/_mock`` needs."""
+    if leaderboard:     # checked first: a refused request must not provision an agent on the way
+        if not request.app.state.options.admin:
+            raise ApiError(404, "not_found", "The leaderboard is part of /_mock, which this server has turned off.",
+                           field="leaderboard")
+        await admin_allowed(request)
+    market = ex.market(symbol)                  # 404 market_not_found, as REST answers
+    key = api_key(request)
+    agent = ex.authenticate(key) if key is not None else None      # 401s exactly as REST's
+    if agent is not None:
+        request.state.agent_id = agent.agent_id
+    topic = Topic(market.symbol, agent.agent_id if agent else None, depth, leaderboard)
+    hub = request.app.state.feed
+    hello = {"symbol": market.symbol, "agent_id": topic.agent_id, "depth": depth, "leaderboard": leaderboard,
+             "tick_ms": round(hub.tick_s * 1000)}
+    return StreamingResponse(_stream(hub, topic, hello), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _stream(hub, topic: Topic, hello: dict):
+    subscriber: Subscriber = hub.join(topic)      # here, not in the route: left again however the stream ends
+    try:
+        yield sse("hello", hello)
+        while not subscriber.closed:
+            batch = subscriber.drain()
+            if batch:
+                yield batch
+            try:
+                await asyncio.wait_for(subscriber.wake.wait(), KEEPALIVE_S)
+            except TimeoutError:
+                yield b": keepalive\n\n"
+    finally:
+        hub.leave(subscriber)
