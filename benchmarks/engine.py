@@ -38,6 +38,7 @@ from pf_mock.market import Market  # noqa: E402
 
 TARGET_ORDERS_PER_S = 500_000
 TARGET_SIM_PER_WALL = 3_600
+TARGET_IDLE_LIST_S = 0.3          # 275 idle markets over a simulated week, then GET /v1/markets
 REPEATS = 3
 START = 1767225600.0            # 2026-01-01T00:00:00Z
 
@@ -326,6 +327,7 @@ def time_hour(make: Callable[[], Market], seconds: float) -> tuple[float, Market
         m = make()
         start = time.perf_counter()
         m.advance_to(m.now + seconds)
+        m.mid                               # an idle market lays its book out only when read
         wall = time.perf_counter() - start
         if best is None or wall < best:
             best, market = wall, m
@@ -351,9 +353,36 @@ def bench_market(seconds: float) -> None:
           f"best of {REPEATS}")
     print(f"    event-by-event (watchers=1): {m_w.events_processed:,} events processed in {wall_w:.3f} s -> "
           f"{rate_w:,.0f} sim-s/wall-s  [target >= {TARGET_SIM_PER_WALL:,}: {met}]")
-    print(f"    idle fast-forward (baseline): {m_i.events_processed:,} events processed, "
-          f"{m_i.minutes_skipped} minutes skipped, in {wall_i:.4f} s -> {rate_i:,.0f} sim-s/wall-s")
+    print(f"    idle fast-forward, then read (baseline): {m_i.events_processed:,} events processed, "
+          f"in {wall_i:.4f} s -> {rate_i:,.0f} sim-s/wall-s")
     print(f"    ratio event-by-event / fast-forward: {rate_w / rate_i:.3f}x")
+
+
+def bench_idle_week(days: float) -> None:
+    """(c) Every market idle for ``days``, then one GET /v1/markets listing all 275; the baseline is the
+    same request at the start, in the same process."""
+    from fastapi.testclient import TestClient
+
+    from pf_mock.api import AppOptions, create_app
+    from pf_mock.clock import ManualClock
+    from pf_mock.exchange import Exchange, ExchangeConfig
+
+    def listing(advance_s: float) -> float:
+        exchange = Exchange(ExchangeConfig(seed=0), ManualClock(START))
+        client = TestClient(create_app(exchange, AppOptions()))
+        client.get("/v1/markets", params={"limit": 500})       # every market exists from here on
+        exchange.advance(advance_s) if advance_s else None
+        start = time.perf_counter()
+        r = client.get("/v1/markets", params={"limit": 500})
+        wall = time.perf_counter() - start
+        assert r.status_code == 200 and r.json()["count"] == 275
+        return wall
+    base = min(listing(0) for _ in range(REPEATS))
+    after = min(listing(days * 86_400) for _ in range(REPEATS))
+    met = "met" if after < TARGET_IDLE_LIST_S else "NOT met"
+    print(f"(c) 275 idle markets, {days:g} simulated day(s), then GET /v1/markets?limit=500, best of {REPEATS}")
+    print(f"    after {days:g} day(s): {after:.3f} s  [target < {TARGET_IDLE_LIST_S} s: {met}]")
+    print(f"    at the start (baseline): {base:.3f} s; ratio {after / base:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -376,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     bench_book(n_ops, args.seed, args.book_size)
     print()
     bench_market(seconds)
+    print()
+    bench_idle_week(1.0 if args.quick else 7.0)
     return 0
 
 

@@ -9,6 +9,7 @@ asset class below, chosen to look like a liquid major, a mid cap or a small cap,
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -32,11 +33,11 @@ QUOTE_ASSET = "USDC"
 # (market.TAKER_REACH_SPREADS); liquidity.floor_for guarantees a side never empties whatever the sizes.
 TIERS: dict[str, dict[str, float]] = {
     "major": dict(spread_bps=1.0, depth_usd=2_800, taker_rate_per_minute=90, taker_size_usd=4_500,
-                  updates_per_minute=150, informed_share=0.3, levels=28),
+                  updates_per_minute=150, informed_share=0.6, levels=48),
     "mid": dict(spread_bps=4.0, depth_usd=6_000, taker_rate_per_minute=30, taker_size_usd=2_000,
-                updates_per_minute=30, informed_share=0.3),
+                updates_per_minute=30, informed_share=0.6),
     "small": dict(spread_bps=12.0, depth_usd=1_500, taker_rate_per_minute=8, taker_size_usd=500,
-                  updates_per_minute=12, informed_share=0.3),
+                  updates_per_minute=12, informed_share=0.6),
 }
 
 # Synthetic annual volatility of the mid, by asset class and tier (crypto trades 24/7).
@@ -95,8 +96,20 @@ class Catalog:
         return spec
 
 
+# Fat tails and clustering, by default everywhere: jumps at JUMP_RATE_PER_HOUR carrying JUMP_VARIANCE_SHARE
+# of each market's variance (their Laplace scale follows from its volatility, so the annual volatility
+# stays the tier's), and a volatility factor with VOL_OF_VOL spread (model.FairValue).
+JUMP_RATE_PER_HOUR = 1.5
+JUMP_VARIANCE_SHARE = 0.25
+VOL_OF_VOL = 0.6
+
+
 def regime_for(asset_class: str, tier: str) -> Regime:
-    return Regime(volatility_annual=VOLATILITY[asset_class][tier], **TIERS[tier])
+    vol = VOLATILITY[asset_class][tier]
+    jumps_per_year = JUMP_RATE_PER_HOUR * 24 * 365
+    jump_bps = round(1e4 * math.sqrt(JUMP_VARIANCE_SHARE * vol * vol / (2.0 * jumps_per_year)), 2)
+    return Regime(volatility_annual=vol, jump_rate_per_hour=JUMP_RATE_PER_HOUR, jump_bps=jump_bps,
+                  vol_of_vol=VOL_OF_VOL, **TIERS[tier])
 
 
 @cache

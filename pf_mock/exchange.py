@@ -10,6 +10,7 @@ answer with the contract's messages (``messages.py``), so every front reuses the
 
 from __future__ import annotations
 
+import heapq
 import math
 import secrets
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from . import orders, views
 from .agents import AGENT_ID_PATTERN, KEY_PATTERN, Agent, agent_id_for_key
 from .analytics import Analytics
 from .catalog import MIN_NOTIONAL_USD, Catalog, UnknownMarket, load_catalog
-from .clock import Clock, ManualClock
+from .clock import Clock, ManualClock, to_ms
 from .errors import ApiError, invalid_key, invalid_request, is_number, market_not_found, unauthorized
 from .ledger import FillRecord, PnlWindow
 from .book import Order
@@ -68,6 +69,9 @@ class Exchange:
 
     def _start(self) -> None:
         self.started_at = self.clock.now()
+        self.started_us = self.clock.now_us()
+        self._event_us: int | None = None
+        self._ran_to_us: int | None = None
         self.markets: dict[str, Market] = {}
         self.agents: dict[str, Agent] = {}
         self._keys: dict[str, str] = {}
@@ -96,11 +100,39 @@ class Exchange:
             raise invalid_request(f"seconds must be a number from 0 to {MAX_ADVANCE_S:g} (a week) per call.",
                                   field="seconds", limit=MAX_ADVANCE_S)
         self.clock.advance(seconds)
-        now = self.now()
-        for market in list(self.markets.values()):
+        self.run_to(self.clock.now_us())
+        return self.now()
+
+    def run_to(self, t: int) -> None:
+        """Process every market's events up to ``t`` (microseconds) in one global time order (ties: catalog
+        order), so that what one market's event reads of another (margin, equity) is that market as it
+        stands at that instant, however the clock was stepped. Quiet markets have no events; their
+        scheduled steps (scenarios) are events like any other."""
+        if t == self._ran_to_us:
+            return                          # already done for this instant (one request reads many markets)
+        self._ran_to_us = t
+        heap: list[tuple[int, int, Market]] = []
+        for market in self.markets.values():
+            when = market.next_event_us()
+            if when is not None and when <= t:
+                heapq.heappush(heap, (when, market.spec.index, market))
+        while heap:
+            when, index, market = heapq.heappop(heap)
+            self._event_us = when
+            try:
+                market.step_until(t)
+            finally:
+                self._event_us = None
+            when = market.next_event_us()
+            if when is not None and when <= t:
+                heapq.heappush(heap, (when, index, market))
+        for market in self.markets.values():
             if not market.is_quiet():
-                market.advance_to(now)
-        return now
+                market.advance_to(t)
+
+    def instant_us(self) -> int:
+        """The instant being processed: an event's during ``run_to``, else the clock's."""
+        return self._event_us if self._event_us is not None else self.clock.now_us()
 
     def spec(self, name: str):
         try:
@@ -113,8 +145,11 @@ class Exchange:
         spec = self.spec(name)
         market = self.markets.get(spec.symbol)
         if market is None:
-            market = self.markets[spec.symbol] = Market(spec, self.seed, self.started_at, observer=self)
-        market.advance_to(self.now())
+            market = self.markets[spec.symbol] = Market(spec, self.seed, self.started_us, observer=self)
+        now = self.clock.now_us()
+        if self._event_us is None:
+            self.run_to(now)
+        market.advance_to(now if self._event_us is None else self._event_us)
         return market
 
     def peek(self, name: str) -> Market | None:
@@ -195,8 +230,12 @@ class Exchange:
         for symbol in list(agent.sessions.keys() | agent.ledgers.keys()):
             self.market(symbol)
 
+    def mark(self, symbol: str) -> float:
+        """A market's mark price at the instant being processed (quiet markets included, exactly)."""
+        return self.markets[symbol].mark_at(self.instant_us())
+
     def equity(self, agent: Agent) -> float:
-        return orders.equity(agent, self.markets)
+        return orders.equity(agent, self.markets, self.instant_us())
 
     def open_orders(self, agent: Agent, symbol: str | None = None) -> list[tuple[Market, object]]:
         markets = [self.market(symbol)] if symbol else [self.market(s) for s in agent.sessions]
@@ -204,7 +243,7 @@ class Exchange:
 
     def margin_required(self, agent: Agent, extra: dict[str, float] | None = None) -> float:
         """Initial margin (see ``orders.margin_required``); ``extra`` adds notional about to be posted."""
-        return orders.margin_required(agent, self.markets, self.catalog, extra)
+        return orders.margin_required(agent, self.markets, self.catalog, self.instant_us(), extra)
 
     # ---- market making ------------------------------------------------------------------------
     def quote(self, agent: Agent, req: QuoteRequest) -> QuoteResult:
@@ -296,7 +335,8 @@ class Exchange:
         else:
             self.sync(agent)
             ledgers = list(agent.ledgers.values())
-        found = [f for ledger in ledgers for f in ledger.fills if since is None or f.time >= since]
+        since_ms = None if since is None else to_ms(since)
+        found = [f for ledger in ledgers for f in ledger.fills if since_ms is None or to_ms(f.time) >= since_ms]
         found.sort(key=lambda f: f.time)
         if limit is None:
             return found
@@ -329,8 +369,8 @@ class Exchange:
         total = PnlWindow()
         for s in symbols:
             market = self.markets[s]
-            total = total + PnlWindow.of(agent.ledgers[s], start, until, market.mid_at(start),
-                                         market.mid if until >= market.now else market.mid_at(until))
+            total = total + PnlWindow.of(agent.ledgers[s], start, until,
+                                         market.mark_at(max(start, market.started_at)), market.mark_at(until))
         return PnlReport(name, since, until, total)
 
     # ---- reads: what every front answers with (the contract's messages, see views.py) -----------
@@ -357,7 +397,7 @@ class Exchange:
 
     def account(self, agent: Agent) -> Account:
         self.sync(agent)
-        positions = [Position(symbol=s, position=l.position, net_delta_usd=views.usd(l.position * self.markets[s].mid))
+        positions = [Position(symbol=s, position=l.position, net_delta_usd=views.usd(l.position * self.mark(s)))
                      for s, l in sorted(agent.ledgers.items()) if l.lots]
         return Account(agent_id=agent.agent_id, balance_usd=views.usd(agent.cash),
                        equity_usd=views.usd(self.equity(agent)), open_orders=len(self.open_orders(agent)),

@@ -15,7 +15,16 @@ totals after it, so any window is the difference of two snapshots.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
+
+from .clock import to_ms
+
+
+def shown_ms(t: float) -> float:
+    """The millisecond a client is shown for time ``t`` (seconds): windows compare on it, so that a
+    client's own ``since`` and ``until`` (taken from timestamps it was shown) cut exactly there."""
+    return t if math.isinf(t) else to_ms(t)
 
 
 @dataclass(slots=True)
@@ -126,17 +135,17 @@ class SymbolLedger:
                             time, edge, t)
         self.totals = t
         self.fills.append(record)
-        self._times.append(time)
+        self._times.append(to_ms(time))
         return record
 
     def totals_at(self, t: float) -> Totals:
-        """The running totals including every fill at or before ``t``."""
-        i = bisect.bisect_right(self._times, t)
+        """The running totals including every fill shown at or before the millisecond of ``t``."""
+        i = bisect.bisect_right(self._times, shown_ms(t))
         return self.fills[i - 1].after if i else Totals()
 
     def fills_between(self, since: float, until: float) -> list[FillRecord]:
-        lo = bisect.bisect_left(self._times, since)
-        hi = bisect.bisect_right(self._times, until)
+        lo = bisect.bisect_left(self._times, shown_ms(since))
+        hi = bisect.bisect_right(self._times, shown_ms(until))
         return self.fills[lo:hi]
 
 
@@ -158,7 +167,8 @@ class PnlWindow:
 
     @classmethod
     def of(cls, ledger: SymbolLedger, since: float, until: float, mid_since: float, mid_until: float) -> "PnlWindow":
-        """The decomposition over fills in ``(since, until]``, marking the position at the given mids."""
+        """The decomposition over fills in ``(since, until]`` (compared on shown milliseconds), marking
+        the position at the given mark prices."""
         a, b = ledger.totals_at(since), ledger.totals_at(until)
         unit = 1.0 / ledger.lot_scale
         pos_a, pos_b = a.lots * unit, b.lots * unit

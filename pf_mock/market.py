@@ -1,46 +1,47 @@
 """One simulated market: its book, its house liquidity, its takers and its lazy event loop.
 
-Nothing here runs on a timer. ``advance_to(t)`` processes, in time order, every event up to ``t``:
-the market's own stream (house re-centring, takers) and whatever was scheduled on it (refresh loops,
-scenario steps). A market that nobody has orders in is skipped over in whole minutes (see
-``PricePath.skip_to``), keeping only the last ``DETAIL_WINDOW_S`` seconds event by event, so that an
-idle market costs next to nothing however long it sleeps.
+Nothing here runs on a timer. A market is in one of two modes, decided afresh at every event:
 
-Three generators, each seeded from (server seed, symbol, stream), keep the market's own randomness
-apart from anything agents do: ``price`` drives event times and the mid, ``takers`` the taker
-orders, ``liquidity`` the house's level sizes. The mid path and the taker stream are therefore the
-same whatever agents do; only who gets filled changes.
+- **quiet** (no agent order rests in it, no live session watches it): time passes without events. The
+  fair value is a function of time (``model.FairValue``), and so is the book: when someone looks, the
+  house's ladder is laid out as it stands at that instant. Nothing is simulated, nothing is recorded, so
+  a quiet market costs nothing and reading it changes nothing. Its tape shows the trades of its
+  *recent stretch* only: from the start of the previous whole minute (or from when it went quiet, if
+  later) to now, simulated event by event from the house's ladder as it stood then (``tape``), so the
+  same at any instant however often it was read. Older quiet stretches were fast-forwarded: a
+  fast-forwarded market reports only trades it made.
+- **live** (agents' business): every sample of the fair value is an event, processed in time order with
+  whatever is scheduled on the market (refresh loops; scenario steps, which cost nothing until they
+  fire): the house re-centres, takers trade, agents get filled and the observer hears of it.
+
+The exogenous part - fair value, event times, takers' sizes, sides and information, the house's sizes -
+comes from streams keyed by (seed, symbol, minute), so it is the same whatever agents do and however
+the clock was stepped; agents change only who gets filled.
+
+Time is integer microseconds (``now_us``); ``now`` is the same instant in float seconds.
 """
 
 from __future__ import annotations
 
-import bisect
-import hashlib
 import heapq
-import math
-import random
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from .book import GTC, IOC, Fill, Order, OrderBook, Result
 from .catalog import MarketSpec
+from .clock import US_PER_S, to_us
 from .grid import Grid
 from .liquidity import BackgroundLiquidity
-from .model import PricePath, Regime, taker_size_usd
+from .model import CHUNK_US, FAST_INFORMED_HORIZON_S, TAKER, ChunkPlan, FairValue, Regime, taker_size_usd
 
-DETAIL_WINDOW_S = 60.0          # an idle market is simulated event by event for this last stretch
-TAKER_REACH_SPREADS = 9.0       # a taker accepts prices up to this many spreads beyond the mid (was 6:
-                                # a large taker may now sweep ~9 bps into a 1 bp market, so quotes 10 bps
-                                # out fill now and then; majors' 28-level ladder always reaches beyond it)
 CANDLE_MINUTES_KEPT = 3 * 24 * 60
-TRADES_KEPT = 500
+TRADES_KEPT = 5_000            # the API shows at most 500; a busy minute can print more than that
+MINUTE_US = 60 * US_PER_S
 
 
-def stream_seed(seed: int, symbol: str, stream: str) -> int:
-    """A stable 64-bit seed for one of a market's generators (Python's hash() is salted per run)."""
-    digest = hashlib.sha256(f"{seed}:{symbol.upper()}:{stream}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
+def _us(t: float | int) -> int:
+    return t if isinstance(t, int) else to_us(t)
 
 
 @dataclass(slots=True)
@@ -54,7 +55,7 @@ class AgentFill:
     price: int          # price units
     lots: int
     maker: bool
-    mid: float
+    mid: float          # the mark price at the fill (grid price)
     time: float
     kind: str = "quote"     # the tag of the agent's order that filled: "quote", "hedge", "auto_hedge"
 
@@ -73,7 +74,23 @@ class Trade:
     price: int
     lots: int
     taker_is_buy: bool
-    time: float
+    time_us: int
+
+    @property
+    def time(self) -> float:
+        return self.time_us / US_PER_S
+
+
+@dataclass(slots=True)
+class Candle:
+    """One minute that had trades: OHLC in price units, volume in USD."""
+
+    minute: int
+    open: int
+    high: int
+    low: int
+    close: int
+    volume: float = 0.0
 
 
 class MarketObserver(Protocol):
@@ -84,34 +101,24 @@ class MarketObserver(Protocol):
     def after_event(self, market: "Market") -> None: ...
 
 
-@dataclass
-class Candle:
-    minute: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float = 0.0
-
-
 class Market:
-    def __init__(self, spec: MarketSpec, seed: int, start: float,
-                 observer: MarketObserver | None = None, regime: Regime | None = None):
+    def __init__(self, spec: MarketSpec, seed: int, start: float | int,
+                 observer: MarketObserver | None = None, regime: Regime | None = None,
+                 fair: FairValue | None = None):
+        start_us = _us(start)
         self.spec = spec
         self.symbol = spec.symbol
         self.grid = Grid(spec.sz_decimals)
         self.book = OrderBook()
         self.observer = observer
-        self.now = start
-        self.started_at = start
-        self.regime = regime or spec.regime
-        self.path = PricePath(random.Random(stream_seed(seed, spec.symbol, "price")), start,
-                              spec.initial_mid, self.regime)
-        self._takers = random.Random(stream_seed(seed, spec.symbol, "takers"))
-        self.house = BackgroundLiquidity(self.grid, random.Random(stream_seed(seed, spec.symbol, "liquidity")))
+        self.now_us = start_us
+        self.started_us = start_us
+        self.fair = fair or FairValue(seed, spec.symbol, start_us, spec.initial_mid, regime or spec.regime)
+        self._house_seq = 0
+        self.house = BackgroundLiquidity(self.grid, self._next_house_id)
         self._order_seq = 0
         self._fill_seq = 0
-        self._schedule: list[tuple[float, int, Callable[["Market"], None]]] = []
+        self._schedule: list[tuple[int, int, Callable[["Market"], None]]] = []
         self._schedule_seq = 0
         self.agent_orders: dict[int, OrderInfo] = {}
         self._taking: dict[int, str] = {}  # order id -> tag of an agent's order while it takes liquidity
@@ -119,33 +126,84 @@ class Market:
         self.trades: deque[Trade] = deque(maxlen=TRADES_KEPT)
         self.trades_printed = 0            # every trade ever printed: readers find the new ones by count
         self.candles: deque[Candle] = deque(maxlen=CANDLE_MINUTES_KEPT)
-        self.mid_times: list[float] = [start]
-        self.mid_values: list[float] = [self.path.mid]
         self.events_processed = 0
-        self.minutes_skipped = 0
+        self._plan: ChunkPlan | None = None  # the book is laid out: the minute being simulated ...
+        self._i = 0                          # ... and its last processed sample
+        self._was_live = False               # live at the last event (else quiet since _quiet_since)
+        self._quiet_since = start_us
+        self._scratch: Market | None = None  # a quiet market's recent stretch, simulated for its tape
         self.book.on_fill = self._on_book_fill
         self.book.guard = self._guard
-        self._record_mid(start, self.path.mid)
-        self._recentre()
 
     # ---- reading ------------------------------------------------------------------------------
     @property
-    def mid(self) -> float:
-        return self.path.mid
+    def now(self) -> float:
+        return self.now_us / US_PER_S
 
-    def mid_at(self, t: float) -> float:
-        """The mid in force at time ``t`` (the last sample at or before it)."""
-        i = bisect.bisect_right(self.mid_times, t) - 1
-        return self.mid_values[max(i, 0)]
+    @property
+    def started_at(self) -> float:
+        return self.started_us / US_PER_S
+
+    @property
+    def regime(self) -> Regime:
+        return self.fair.regime
+
+    @property
+    def live(self) -> bool:
+        return self._plan is not None
+
+    def mark_units(self, t: float | int | None = None) -> int:
+        """The mark price (the fair value on the tick grid, nearest tick) at ``t`` (default now)."""
+        fair = self.fair.price_at(self.now_us if t is None else _us(t))
+        units = fair * self.grid.price_scale
+        tick = self.grid.tick_at(max(int(units), 1))
+        return max(round(units / tick), 1) * tick
+
+    def fair_at(self, t: float | int) -> float:
+        """The fair value itself (not on the grid) in force at ``t``: what scenarios and jumps move."""
+        return self.fair.price_at(_us(t))
+
+    def fair_samples(self, t0: float | int, t1: float | int) -> list[tuple[float, float]]:
+        """The fair value's samples (seconds, price) between ``t0`` and ``t1``."""
+        return [(t / US_PER_S, p) for t, p in self.fair.samples(_us(t0), _us(t1))]
+
+    @property
+    def mark(self) -> float:
+        return self.grid.to_price(self.mark_units())
+
+    def mark_at(self, t: float | int) -> float:
+        return self.grid.to_price(self.mark_units(t))
+
+    @property
+    def mid(self) -> float:
+        """The book's midpoint ``(best_bid + best_ask) / 2``, as Hyperliquid's mids (the mark if a side is empty)."""
+        bid, ask = self.best_bid(), self.best_ask()
+        if bid is None or ask is None:
+            return self.mark
+        return (bid + ask) / 2 / self.grid.price_scale
 
     def best_bid(self) -> int | None:
+        if self._plan is None:
+            return self._quiet_best(True)
         return self.book.best_bid()
 
     def best_ask(self) -> int | None:
+        if self._plan is None:
+            return self._quiet_best(False)
         return self.book.best_ask()
+
+    def depth(self, is_buy: bool, levels: int) -> list[tuple[int, int]]:
+        self._materialize()
+        return self.book.depth(is_buy, levels)
+
+    def would_cross(self, is_buy: bool, price: int) -> bool:
+        self._materialize()
+        return self.book.would_cross(is_buy, price)
 
     def best_excluding(self, owner) -> tuple[int | None, int | None]:
         """Best bid and ask of the book without ``owner``'s orders: the market's own spread."""
+        self._materialize()
+
         def first(is_buy: bool) -> int | None:
             for order in self.book.iter_side(is_buy):
                 if order.owner != owner:
@@ -166,37 +224,100 @@ class Market:
         self._prune_orders()
         return [info for info in self.agent_orders.values() if info.owner == owner]
 
+    def tape(self) -> tuple[list[Trade], list[Candle]]:
+        """The trades and minute candles the market shows: those it recorded while live, then, if it
+        is quiet, those of its recent stretch (see the module's docstring)."""
+        trades, candles = list(self.trades), list(self.candles)
+        if self._was_live:
+            return trades, candles
+        scratch = self._recent_stretch()
+        trades.extend(scratch.trades)
+        for c in scratch.candles:
+            last = candles[-1] if candles else None
+            if last is not None and last.minute == c.minute:
+                candles[-1] = Candle(c.minute, last.open, max(last.high, c.high), min(last.low, c.low), c.close,
+                                     last.volume + c.volume)
+            else:
+                candles.append(Candle(c.minute, c.open, c.high, c.low, c.close, c.volume))
+        return trades[-TRADES_KEPT:], candles[-CANDLE_MINUTES_KEPT:]
+
+    def _recent_stretch(self) -> "Market":
+        start = max(self._quiet_since, (self.now_us // CHUNK_US - 1) * CHUNK_US)
+        scratch = self._scratch
+        if scratch is None or scratch.started_us != start or scratch.now_us > self.now_us:
+            scratch = self._scratch = Market(self.spec, 0, start, fair=self.fair)
+            scratch.watchers = 1
+            scratch._was_live = True        # live from its start: it has no recent stretch of its own
+        scratch.advance_to(self.now_us)
+        return scratch
+
+    def _adopt_recent_stretch(self) -> None:
+        """Going live, or changing the path while quiet: what the tape shows now becomes history."""
+        if self._was_live:
+            return
+        scratch = self._recent_stretch()
+        for trade in scratch.trades:
+            self._record(trade.price, trade.lots, trade.taker_is_buy, trade.time_us, trade.time_us // MINUTE_US)
+        self._scratch = None
+        self._quiet_since = self.now_us
+
     def is_quiet(self) -> bool:
         """True when nothing an agent owns or watches depends on this market's individual events."""
-        return not self.book.owned_orders and not self.watchers and not self._schedule
+        return not self.book.owned_orders and not self.watchers
 
     # ---- time ---------------------------------------------------------------------------------
-    def schedule(self, when: float, action: Callable[["Market"], None]) -> None:
+    def schedule(self, when: float | int, action: Callable[["Market"], None]) -> None:
         self._schedule_seq += 1
-        heapq.heappush(self._schedule, (max(when, self.now), self._schedule_seq, action))
+        heapq.heappush(self._schedule, (max(_us(when), self.now_us), self._schedule_seq, action))
 
-    def advance_to(self, t: float) -> None:
+    def next_event_us(self) -> int | None:
+        """When this market next has something to do by itself (None: never, while it stays quiet)."""
+        scheduled = self._schedule[0][0] if self._schedule else None
+        if self.is_quiet():
+            return scheduled
+        self._materialize()
+        sample = self._next_sample_time()
+        return sample if scheduled is None else min(scheduled, sample)
+
+    def advance_to(self, t: float | int) -> None:
         """Process every event up to and including time ``t``, in time order."""
-        if t <= self.now:
-            return
-        if self.is_quiet() and t - self.now > DETAIL_WINDOW_S + 1.0:
-            self._skip_to(t - DETAIL_WINDOW_S)
+        target = _us(t)
+        while self.step_until(target):
+            pass
+        if target > self.now_us:
+            self.now_us = target
+
+    def step_until(self, target: int) -> bool:
+        """Process the next event if it is at or before ``target``; False when there is none."""
         schedule = self._schedule
-        path = self.path
-        while True:
-            next_event = path.next_time()
-            if schedule and schedule[0][0] <= next_event:
-                if schedule[0][0] > t:
-                    break
+        if self.is_quiet():
+            if self._was_live:
+                self._was_live = False
+                self._quiet_since = self.now_us
+            self._plan = None                   # the book is no longer simulated: laid out when looked at
+            if schedule and schedule[0][0] <= target:
                 when, _, action = heapq.heappop(schedule)
-                self.now = when
+                self.now_us = max(self.now_us, when)
                 action(self)
                 self._after_event()
-                continue
-            if next_event > t:
-                break
-            self._step()
-        self.now = t
+                return True
+            return False
+        self._go_live()
+        sample = self._next_sample_time()
+        # At a shared instant the market's own event comes first: what is scheduled then (a refresh, a
+        # scenario step) sees the market as it stands at that instant.
+        if schedule and schedule[0][0] < sample:
+            if schedule[0][0] > target:
+                return False
+            when, _, action = heapq.heappop(schedule)
+            self.now_us = max(self.now_us, when)
+            action(self)
+            self._after_event()
+            return True
+        if sample > target:
+            return False
+        self._step()
+        return True
 
     # ---- commands -----------------------------------------------------------------------------
     def next_order_id(self) -> int:
@@ -206,14 +327,14 @@ class Market:
     def place(self, owner, is_buy: bool, price: int | None, lots: int, tif: str = GTC,
               tag: str = "quote") -> tuple[int, Result]:
         """An agent's order, at ``self.now``. Fills are reported to the observer as they happen."""
+        self._go_live()
         order_id = self.next_order_id()
         self._taking[order_id] = tag
         try:
             result = self.book.submit(order_id, owner, is_buy, price, lots, tif)
         finally:
             del self._taking[order_id]
-        for trade in result.fills:
-            self._print(trade)
+        self._print(result.fills, is_buy)
         if result.resting is not None:
             result.resting.size = lots      # the order's size, not just what rested after it took liquidity
             self.agent_orders[order_id] = OrderInfo(result.resting, owner, tif, self.now, tag)
@@ -235,29 +356,71 @@ class Market:
         return cancelled
 
     def jump(self, move_bps: float) -> None:
-        """Move the mid at once; the house re-centres, picking off quotes the move ran through."""
+        """Move the fair value at once; the house re-centres, picking off quotes the move ran through."""
         if move_bps <= -10_000:
             raise ValueError("a jump cannot take the price to zero or below")
-        self.path.shift(math.log1p(move_bps / 1e4))
-        self._record_mid(self.now, self.path.mid)
-        self._recentre()
-        self._after_event()
+        import math
+        self._adopt_recent_stretch()
+        self.fair.shift(self.now_us, math.log1p(move_bps / 1e4))
+        self._after_change()
 
     def set_regime(self, regime: Regime) -> None:
-        self.regime = regime
-        self.path.set_regime(regime, self.now)
+        self._adopt_recent_stretch()
+        self.fair.set_regime(self.now_us, regime)
+        self._after_change()
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _next_house_id(self) -> int:
+        self._house_seq -= 1                # house orders count down, so agents' ids never depend on them
+        return self._house_seq
+
+    def _quiet_best(self, is_buy: bool) -> int | None:
+        plan = self.fair.plan(self.now_us // CHUNK_US)
+        i = max(plan.index_at(self.now_us), 0)
+        return self.house.best(plan.fair[i], plan.widen[i], plan.regime, plan.noise, is_buy)
+
+    def _go_live(self) -> None:
+        if not self._was_live:
+            self._adopt_recent_stretch()
+            self._was_live = True
+        self._materialize()
+
+    def _materialize(self) -> None:
+        """Lay the house's ladder out as it stands now, if the book is not being simulated."""
+        if self._plan is not None:
+            return
+        plan = self.fair.plan(self.now_us // CHUNK_US)
+        self._plan, self._i = plan, max(plan.index_at(self.now_us), 0)
+        self.house.clear(self.book)
+        self._recentre()
+
+    def _after_change(self) -> None:
+        """A regime change or jump at now: pick the new plan up and re-centre on it."""
+        if self._plan is None:
+            self._after_event()
+            return
+        plan = self.fair.plan(self.now_us // CHUNK_US)
+        self._plan, self._i = plan, max(plan.index_at(self.now_us), 0)
         self._recentre()
         self._after_event()
 
-    # ---- internals ----------------------------------------------------------------------------
+    def _next_sample_time(self) -> int:
+        plan = self._plan
+        if self._i + 1 < len(plan.times):
+            return plan.times[self._i + 1]
+        return (plan.chunk + 1) * CHUNK_US
+
     def _step(self) -> None:
-        event = self.path.pop()
-        self.now = event.time
+        plan, i = self._plan, self._i + 1
+        if i >= len(plan.times):
+            plan, i = self.fair.plan(plan.chunk + 1), 0
+            self._plan = plan
+        self._i = i
+        self.now_us = plan.times[i]
         self.events_processed += 1
-        self._record_mid(event.time, self.path.mid)
         self._recentre()
-        if event.is_taker:
-            self._taker()
+        if plan.kinds[i] == TAKER:
+            self._taker(plan, i)
             self._recentre()    # fast makers refill what the taker swept, at the same instant
         self._after_event()
 
@@ -265,78 +428,81 @@ class Market:
         if self.observer is not None:
             self.observer.after_event(self)
 
-    def _skip_to(self, until: float) -> None:
-        if self._schedule:
-            until = min(until, self._schedule[0][0])
-        if until <= self.now:
-            return
-        self.house.clear(self.book)
-        skipped = self.path.skip_to(until)
-        if skipped is not None:
-            self.minutes_skipped += len(skipped.ends)
-            self.mid_times.extend(skipped.ends)
-            self.mid_values.extend(skipped.closes)
-            rows = list(zip(skipped.ends, skipped.opens, skipped.highs, skipped.lows, skipped.closes,
-                            skipped.volumes))
-            end, o, h, lo, c, v = rows[0]
-            self._merge_candle(int((end - 1e-9) // 60), o, h, lo, c, v)    # may finish a started minute
-            self.candles.extend(Candle(int((end - 1e-9) // 60), o, h, lo, c, v)
-                                for end, o, h, lo, c, v in rows[1:][-CANDLE_MINUTES_KEPT:])
-        self.now = self.path.time
-        self._recentre()
-
     def _recentre(self, post_only: bool = False) -> None:
-        results = self.house.recentre(self.book, self.path.mid, self.regime, self.next_order_id, post_only)
+        plan, i = self._plan, self._i
+        results = self.house.recentre(self.book, plan.fair[i], plan.widen[i], plan.regime, plan.noise, post_only)
         for result in results:
-            for trade in result.fills:
-                self._print(trade)
+            self._print(result.fills, result.fills[0].taker_is_buy)
 
-    def _taker(self) -> None:
-        rng, regime, mid = self._takers, self.regime, self.path.mid
-        informed = rng.random() < regime.informed_share
-        coin = rng.random() < 0.5
-        usd = taker_size_usd(rng, regime)
-        is_buy = self.path.log_mid_ahead() > self.path.log_mid if informed else coin
-        reach = TAKER_REACH_SPREADS * regime.spread_bps / 1e4
-        bound = self.house.floor_for(is_buy)
-        if is_buy:
-            limit = self.grid.price_up(mid * (1 + reach))
-            limit = limit if bound is None else min(limit, bound)
+    def _taker(self, plan: ChunkPlan, i: int) -> None:
+        j = plan.takers[i]
+        regime = plan.regime
+        if plan.informed_u[j] < regime.informed_share:
+            horizon = (FAST_INFORMED_HORIZON_S if plan.fast_u[j] < regime.fast_informed_share
+                       else regime.informed_horizon_seconds)
+            ahead = self.fair.value_at(plan.times[i] + int(horizon * US_PER_S))
+            is_buy = ahead > plan.values[i] if ahead != plan.values[i] else plan.side_u[j] < 0.5
         else:
-            limit = self.grid.price_down(mid * (1 - reach))
-            limit = limit if bound is None else max(limit, bound)
-        lots = self.grid.lots_for_usd(usd, max(int(mid * self.grid.price_scale), 1))
-        if lots <= 0 or limit <= 0:
+            is_buy = plan.side_u[j] < 0.5
+        usd = taker_size_usd(regime, plan.size_z[j])
+        fair_units = max(int(plan.fair[i] * self.grid.price_scale), 1)
+        lots = self.grid.lots_for_usd(usd, fair_units)
+        limit = self.house.floor_for(is_buy)
+        if lots <= 0 or not limit:
             return
-        result = self.book.submit(self.next_order_id(), None, is_buy, limit, lots, IOC)
-        for trade in result.fills:
-            self._print(trade)
+        result = self.book.submit(self._next_house_id(), None, is_buy, limit, lots, IOC)
+        self._print(result.fills, is_buy)
 
-    def _print(self, trade: Fill) -> None:
-        self.trades.append(Trade(trade.price, trade.qty, trade.taker_is_buy, self.now))
+    def _print(self, fills: list[Fill], taker_is_buy: bool) -> None:
+        """Record one order's fills as trades: one print per price it traded at, as a tape shows."""
+        if not fills:
+            return
+        now = self.now_us
+        minute = now // MINUTE_US
+        grid = self.grid
+        price, lots = fills[0].price, 0
+        for fill in fills:
+            if fill.price != price:
+                self._record(price, lots, taker_is_buy, now, minute)
+                price, lots = fill.price, 0
+            lots += fill.qty
+        self._record(price, lots, taker_is_buy, now, minute)
+
+    def _record(self, price: int, lots: int, taker_is_buy: bool, now: int, minute: int) -> None:
+        self.house.dirty = True
+        self.trades.append(Trade(price, lots, taker_is_buy, now))
         self.trades_printed += 1
+        volume = self.grid.notional(price, lots)
         candle = self.candles[-1] if self.candles else None
-        if candle is not None:
-            candle.volume += self.grid.notional(trade.price, trade.qty)
+        if candle is not None and candle.minute == minute:
+            candle.high = max(candle.high, price)
+            candle.low = min(candle.low, price)
+            candle.close = price
+            candle.volume += volume
+        else:
+            self.candles.append(Candle(minute, price, price, price, price, volume))
 
     def _on_book_fill(self, trade: Fill) -> None:
         maker = trade.maker
+        if maker.owner is None:
+            self.house.eaten.add(trade.price)
         if self.observer is None or (maker.owner is None and trade.taker_owner is None):
             return
-        mid = self.path.mid
+        mark = self.mark_units()
         if maker.owner is not None:
             info = self.agent_orders.get(maker.order_id)
             if maker.qty == 0:
                 self.agent_orders.pop(maker.order_id, None)
             self._fill_seq += 1
             self.observer.on_fill(self, AgentFill(self._fill_seq, maker.order_id, maker.owner, maker.is_buy,
-                                                  trade.price, trade.qty, True, mid, self.now,
+                                                  trade.price, trade.qty, True, self.grid.to_price(mark), self.now,
                                                   info.tag if info is not None else "quote"))
         if trade.taker_owner is not None:
             self._fill_seq += 1
             self.observer.on_fill(self, AgentFill(self._fill_seq, trade.taker_id, trade.taker_owner,
-                                                  trade.taker_is_buy, trade.price, trade.qty, False, mid,
-                                                  self.now, self._taking.get(trade.taker_id, "quote")))
+                                                  trade.taker_is_buy, trade.price, trade.qty, False,
+                                                  self.grid.to_price(mark), self.now,
+                                                  self._taking.get(trade.taker_id, "quote")))
 
     def _guard(self, maker: Order, lots: int) -> int:
         if self.observer is None:
@@ -344,23 +510,8 @@ class Market:
         return self.observer.allow_fill(self, maker, lots)
 
     def _prune_orders(self) -> None:
+        if not self.agent_orders:
+            return
         dead = [oid for oid, info in self.agent_orders.items() if not info.order.live]
         for oid in dead:
             del self.agent_orders[oid]
-
-    def _record_mid(self, t: float, mid: float) -> None:
-        self.mid_times.append(t)
-        self.mid_values.append(mid)
-        last = self.candles[-1] if self.candles else None
-        opening = last.close if last is not None else mid      # a new minute opens where the last closed
-        self._merge_candle(int(t // 60), opening, max(opening, mid), min(opening, mid), mid, 0.0)
-
-    def _merge_candle(self, minute: int, o: float, h: float, lo: float, c: float, volume: float) -> None:
-        candle = self.candles[-1] if self.candles else None
-        if candle is not None and candle.minute == minute:
-            candle.high = max(candle.high, h)
-            candle.low = min(candle.low, lo)
-            candle.close = c
-            candle.volume += volume
-        else:
-            self.candles.append(Candle(minute, o, h, lo, c, volume))

@@ -149,10 +149,13 @@ class MarketItem(Answer):
     asset_class: str
     tier: str
     sz_decimals: int = Field(description="Decimals of a size in base units.")
-    tick_size: float = Field(description="Price tick at the current price, USD.")
+    tick_size: float = Field(description="Price tick at the current mark price, USD.")
     min_notional_usd: float = Field(description="Smallest order, USD notional.")
     max_leverage: int
-    mid: float = Field(description="Mid price, USD.")
+    mid: float = Field(description="The book's midpoint (best_bid + best_ask) / 2, USD (the mark price while a "
+                                   "side is empty).")
+    mark_price: float = Field(description="The simulation's fair value on the tick grid, USD: what PnL, equity, "
+                                          "margin and mid_at_fill use.")
     best_bid: float | None = Field(description="Best bid, USD (null when that side is empty).")
     best_ask: float | None = Field(description="Best ask, USD (null when that side is empty).")
     status: Literal["active"]
@@ -169,10 +172,10 @@ class MarketList(Answer):
 class MarketDetail(MarketItem):
     spread_bps: float | None = Field(description="Book spread, bps of the mid (null with a side empty).")
     volatility_annual: float
-    volume_24h_usd: float = Field(description="Traded notional over the last 24 h, USD.")
-    high_24h: float = Field(description="Highest mid over the last 24 h, USD.")
-    low_24h: float = Field(description="Lowest mid over the last 24 h, USD.")
-    change_24h_pct: float = Field(description="Change of the mid over the last 24 h, percent.")
+    volume_24h_usd: float = Field(description="Notional of the trades shown over the last 1,440 minutes, USD.")
+    high_24h: float = Field(description="Highest trade price over the last 24 h, USD.")
+    low_24h: float = Field(description="Lowest trade price over the last 24 h, USD.")
+    change_24h_pct: float = Field(description="Change of the mark price over the last 24 h, percent.")
     timestamp: Ms
 
 
@@ -180,7 +183,8 @@ class Price(Answer):
     symbol: str
     best_bid: float | None = Field(description="USD.")
     best_ask: float | None = Field(description="USD.")
-    mid: float = Field(description="USD.")
+    mid: float = Field(description="The book's midpoint, USD.")
+    mark_price: float = Field(description="The fair value on the tick grid, USD.")
     spread_bps: float | None = Field(description="bps of the mid.")
     timestamp: Ms
 
@@ -461,6 +465,7 @@ class Advanced(Answer):
 class Jumped(Answer):
     symbol: str
     mid: float
+    mark_price: float
     timestamp: Ms
 
 

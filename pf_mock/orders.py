@@ -54,21 +54,22 @@ def fill_id(market: Market, seq: int) -> str:
     return public_id("fill", market.spec.index, seq)
 
 
-def equity(agent: Agent, markets: Mapping[str, Market]) -> float:
-    """Cash plus every position at its market's mid."""
-    return agent.cash + sum(ledger.position * markets[s].mid for s, ledger in agent.ledgers.items())
+def equity(agent: Agent, markets: Mapping[str, Market], at_us: int) -> float:
+    """Cash plus every position at its market's mark price at ``at_us`` (the instant being processed:
+    a quiet market's mark is exact at any instant, so no market need be brought there first)."""
+    return agent.cash + sum(ledger.position * markets[s].mark_at(at_us) for s, ledger in agent.ledgers.items())
 
 
-def margin_required(agent: Agent, markets: Mapping[str, Market], catalog: Catalog,
+def margin_required(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, at_us: int,
                     extra: Mapping[str, float] | None = None) -> float:
-    """Initial margin: each market's open notional (the position at the mid, plus resting orders)
+    """Initial margin: each market's open notional (the position at the mark price, plus resting orders)
     over its maximum leverage. ``extra`` adds notional about to be posted. The resting notional is
     the book's running sum for the agent, so this costs the same with 10 or 10,000 orders resting."""
     notional: dict[str, float] = dict(extra or {})
     for symbol in agent.ledgers.keys() | agent.sessions.keys():
         market = markets[symbol]
         ledger = agent.ledgers.get(symbol)
-        held = abs(ledger.position) * market.mid if ledger is not None else 0.0
+        held = abs(ledger.position) * market.mark_at(at_us) if ledger is not None else 0.0
         _, units_lots = market.book.owned(agent.agent_id)
         notional[symbol] = notional.get(symbol, 0.0) + held + units_lots / 1_000_000
     return sum(n / catalog.resolve(s).max_leverage for s, n in notional.items())
@@ -77,7 +78,7 @@ def margin_required(agent: Agent, markets: Mapping[str, Market], catalog: Catalo
 def place(agent: Agent, market: Market, is_buy: bool, units: int, lots: int, tif: str) -> SideOutcome:
     """Post one side of a quote (already sized and checked by the caller). An ALO side that would
     cross is not posted."""
-    if tif == ALO and market.book.would_cross(is_buy, units):
+    if tif == ALO and market.would_cross(is_buy, units):
         return SideOutcome(skipped="would_cross")
     seq, _ = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote")
     grid = market.grid
@@ -98,4 +99,4 @@ def market_order(agent: Agent, market: Market, is_buy: bool, lots: int, kind: st
     return TakerResult(
         symbol=market.symbol, is_buy=is_buy, size=size, size_usd=size_usd, fill_price=size_usd / size,
         fee_usd=sum(f.fee for f in fills), slippage_usd=-sum(f.edge for f in fills),
-        net_delta_usd=ledger.position * market.mid, time=market.now, fills=fills)
+        net_delta_usd=ledger.position * market.mark, time=market.now, fills=fills)

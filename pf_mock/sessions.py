@@ -107,7 +107,7 @@ class Sessions:
             ledger = agent.ledger(market.symbol, market.grid.lot_scale)
             session.started_at = market.now
             session.stopped_at = None
-            session.equity_at_start = ledger.totals.cash + ledger.position * market.mid
+            session.equity_at_start = ledger.totals.cash + ledger.position * market.mark
             self.set_status(agent, market, session, ACTIVE, None)
         if auto_refresh is True and not session.auto_refresh:
             session.auto_refresh = True
@@ -219,7 +219,7 @@ class Sessions:
         limit = session.guard("max_inventory_usd") if session.live else None
         if limit is None:
             return None
-        max_lots = math.floor(limit * market.grid.lot_scale / market.mid + 1e-9)
+        max_lots = math.floor(limit * market.grid.lot_scale / market.mark + 1e-9)
         return max(0, max_lots - lots) if is_buy else max(0, max_lots + lots)
 
     def held_side(self, session: Session, lots: int, market: Market) -> bool | None:
@@ -231,7 +231,7 @@ class Sessions:
             return None
         growing_buy = lots > 0
         headroom = self.headroom(session, lots, market, growing_buy)
-        if headroom is None or headroom * market.mid / market.grid.lot_scale >= MIN_NOTIONAL_USD:
+        if headroom is None or headroom * market.mark / market.grid.lot_scale >= MIN_NOTIONAL_USD:
             return None
         return growing_buy
 
@@ -242,13 +242,13 @@ class Sessions:
         bid, ask = market.best_excluding(agent.agent_id)
         if bid is None or ask is None:
             return True
-        return (ask - bid) / market.grid.price_scale / market.mid * 1e4 > limit
+        return (ask - bid) * 2e4 / (ask + bid) > limit
 
     def session_pnl(self, agent: Agent, market: Market, session: Session) -> float:
         ledger = agent.ledgers.get(market.symbol)
         if ledger is None:
             return 0.0
-        return ledger.totals.cash + ledger.position * market.mid - session.equity_at_start
+        return ledger.totals.cash + ledger.position * market.mark - session.equity_at_start
 
     def enforce(self, market: Market) -> None:
         """Run every live session's guardrails on this market at this instant. A guardrail's own
@@ -277,7 +277,7 @@ class Sessions:
         threshold = session.guard("auto_hedge_threshold_usd")
         if session.hedge_due:
             session.hedge_due = False
-            if threshold is not None and abs(ledger.position * market.mid) > threshold and ledger.lots:
+            if threshold is not None and abs(ledger.position * market.mark) > threshold and ledger.lots:
                 hedged = orders.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge")
                 traded = hedged is not None
                 if traded:

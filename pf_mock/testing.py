@@ -52,8 +52,12 @@ class MockExchange(Exchange):
         super().__init__(ExchangeConfig(seed=seed, **config), clock or ManualClock())
 
     def mid(self, symbol: str) -> float:
-        """The market's mid now."""
+        """The market's mid now: the book's midpoint."""
         return self.market(symbol).mid
+
+    def mark_price(self, symbol: str) -> float:
+        """The market's mark price now: its fair value on the tick grid (what PnL is marked to)."""
+        return self.market(symbol).mark
 
 
 
@@ -115,7 +119,7 @@ class MockControl:
         return self._call("POST", "/_mock/clock/advance", json={"seconds": seconds})
 
     def jump(self, symbol: str, bps: float) -> dict:
-        """Move the market's mid at once by ``bps`` (stale quotes get picked off)."""
+        """Move the market's fair value (mark price) at once by ``bps`` (stale quotes get picked off)."""
         return self._call("POST", f"/_mock/markets/{symbol}/jump", json={"move_bps": bps})
 
     def regime(self, symbol: str, **fields: float) -> dict:

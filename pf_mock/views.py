@@ -10,7 +10,7 @@ from __future__ import annotations
 from .catalog import MIN_NOTIONAL_USD, MarketSpec
 from .clock import to_ms
 from .ledger import FillRecord, PnlWindow, SymbolLedger
-from .market import Market, OrderInfo, Trade
+from .market import MINUTE_US, Market, OrderInfo, Trade
 from .messages import (Candle, Candles, FillView, GuardrailEvent, Hedged, Inventory, Level, MarketDetail, MarketItem,
                        OrderBook, OrderView, Pnl, Price, Print, QuoteAnswer, SessionView, Simulation, Trades)
 from .orders import TakerResult, order_id
@@ -31,11 +31,11 @@ def side_name(is_buy: bool) -> str:
 
 # ---- market data -----------------------------------------------------------------------------------
 def spread_bps(market: Market) -> float | None:
-    """The book's spread in bps of the mid; None while a side is empty."""
+    """The book's spread in bps of its own mid; None while a side is empty."""
     bid, ask = market.best_bid(), market.best_ask()
     if bid is None or ask is None:
         return None
-    return round((ask - bid) / market.grid.price_scale / market.mid * 1e4, 6)
+    return round((ask - bid) * 2e4 / (ask + bid), 6)
 
 
 def price_or_none(market: Market, units: int | None) -> float | None:
@@ -48,12 +48,13 @@ def market_item(spec: MarketSpec, market: Market) -> MarketItem:
 
 def _item_fields(spec: MarketSpec, market: Market) -> dict:
     grid = market.grid
-    mid_units = max(int(market.mid * grid.price_scale), 1)
+    mark_units = market.mark_units()
     regime = market.regime
     return dict(
         symbol=spec.symbol, base=spec.base, quote=spec.quote, dex=spec.dex, asset_class=spec.asset_class,
-        tier=spec.tier, sz_decimals=spec.sz_decimals, tick_size=grid.tick_size(mid_units),
+        tier=spec.tier, sz_decimals=spec.sz_decimals, tick_size=grid.tick_size(mark_units),
         min_notional_usd=MIN_NOTIONAL_USD, max_leverage=spec.max_leverage, mid=market.mid,
+        mark_price=grid.to_price(mark_units),
         best_bid=price_or_none(market, market.best_bid()), best_ask=price_or_none(market, market.best_ask()),
         status="active",
         simulation=Simulation(initial_mid=spec.initial_mid, volatility_annual=regime.volatility_annual,
@@ -62,33 +63,38 @@ def _item_fields(spec: MarketSpec, market: Market) -> dict:
 
 
 def market_detail(spec: MarketSpec, market: Market) -> MarketDetail:
-    """The item plus the last 24 h: traded volume, high, low and change of the mid."""
-    day_ago = market.now - DAY_S
-    minute_from = int(day_ago // 60)
-    candles = [c for c in market.candles if c.minute >= minute_from]
-    first = market.mid_at(max(day_ago, market.started_at))
+    """The item plus the last 24 h, built from the trades of the last 1,440 whole minutes: traded volume,
+    high and low (a day without trades shows the last trade's price, or the mark), and the change of the
+    mark price."""
+    grid = market.grid
+    minute_from = market.now_us // MINUTE_US - 24 * 60 + 1
+    _, shown = market.tape()
+    day = [c for c in shown if c.minute >= minute_from]
+    before = [c for c in shown if c.minute < minute_from]
+    carried = before[-1].close if before else market.mark_units()
+    day_ago = max(market.now - DAY_S, market.started_at)
     return MarketDetail(
         **_item_fields(spec, market),
         spread_bps=spread_bps(market),
         volatility_annual=market.regime.volatility_annual,
-        volume_24h_usd=usd(sum(c.volume for c in candles)),
-        high_24h=max((c.high for c in candles), default=market.mid),
-        low_24h=min((c.low for c in candles), default=market.mid),
-        change_24h_pct=round((market.mid / first - 1) * 100, 6),
-        timestamp=to_ms(market.now))
+        volume_24h_usd=usd(sum(c.volume for c in day)),
+        high_24h=grid.to_price(max((c.high for c in day), default=carried)),
+        low_24h=grid.to_price(min((c.low for c in day), default=carried)),
+        change_24h_pct=round((market.mark / market.mark_at(day_ago) - 1) * 100, 6),
+        timestamp=to_ms(market.now_us))
 
 
 def price(market: Market) -> Price:
     return Price(symbol=market.symbol, best_bid=price_or_none(market, market.best_bid()),
-                 best_ask=price_or_none(market, market.best_ask()), mid=market.mid,
-                 spread_bps=spread_bps(market), timestamp=to_ms(market.now))
+                 best_ask=price_or_none(market, market.best_ask()), mid=market.mid, mark_price=market.mark,
+                 spread_bps=spread_bps(market), timestamp=to_ms(market.now_us))
 
 
 def depth(market: Market, is_buy: bool, levels: int) -> list[Level]:
     """The best ``levels`` price levels of one side, agents' orders included."""
     grid = market.grid
     return [Level(price=grid.to_price(p), size=grid.to_size(lots), notional_usd=usd(grid.notional(p, lots)))
-            for p, lots in market.book.depth(is_buy, levels)]
+            for p, lots in market.depth(is_buy, levels)]
 
 
 def orderbook(market: Market, levels: int) -> OrderBook:
@@ -103,28 +109,46 @@ def trade(market: Market, t: Trade) -> Print:
 
 
 def trades(market: Market, limit: int) -> Trades:
-    recent = list(market.trades)[-limit:][::-1]
+    recent = market.tape()[0][-limit:][::-1]
     return Trades(symbol=market.symbol, trades=[trade(market, t) for t in recent])
 
 
 def candles(market: Market, interval: str, limit: int) -> Candles:
-    """The market's one-minute candles merged into ``interval`` buckets; the newest ``limit``."""
+    """OHLCV from the market's trades, on the tick grid, the newest ``limit`` buckets. A bucket without
+    trades carries the last close with zero volume; buckets before the first trade the market shows are
+    not listed."""
     minutes = INTERVAL_MINUTES[interval]
-    buckets: dict[int, list] = {}
-    for c in market.candles:
-        key = c.minute // minutes
-        b = buckets.get(key)
-        if b is None:
-            buckets[key] = [c.open, c.high, c.low, c.close, c.volume]
-        else:
-            b[1] = max(b[1], c.high)
-            b[2] = min(b[2], c.low)
-            b[3] = c.close
-            b[4] += c.volume
-    keys = sorted(buckets)[-limit:]
-    return Candles(symbol=market.symbol, interval=interval, candles=[
-        Candle(timestamp=key * minutes * 60_000, open=buckets[key][0], high=buckets[key][1], low=buckets[key][2],
-               close=buckets[key][3], volume_usd=usd(buckets[key][4])) for key in keys])
+    grid = market.grid
+    stored = market.tape()[1]
+    rows: list[Candle] = []
+    if stored:
+        last = market.now_us // MINUTE_US // minutes
+        first = max(stored[0].minute // minutes, last - limit + 1)
+        buckets: dict[int, list] = {}
+        carried = None
+        for c in stored:
+            key = c.minute // minutes
+            if key < first:
+                carried = c.close
+                continue
+            b = buckets.get(key)
+            if b is None:
+                buckets[key] = [c.open, c.high, c.low, c.close, c.volume]
+            else:
+                b[1] = max(b[1], c.high)
+                b[2] = min(b[2], c.low)
+                b[3] = c.close
+                b[4] += c.volume
+        for key in range(first, last + 1):
+            b = buckets.get(key)
+            if b is None:
+                if carried is None:
+                    continue
+                b = [carried, carried, carried, carried, 0.0]
+            carried = b[3]
+            rows.append(Candle(timestamp=key * minutes * 60_000, open=grid.to_price(b[0]), high=grid.to_price(b[1]),
+                               low=grid.to_price(b[2]), close=grid.to_price(b[3]), volume_usd=usd(b[4])))
+    return Candles(symbol=market.symbol, interval=interval, candles=rows)
 
 
 # ---- an agent's business ---------------------------------------------------------------------------
@@ -165,7 +189,7 @@ def fill(f: FillRecord) -> FillView:
 def inventory(market: Market, ledger: SymbolLedger) -> Inventory:
     position = ledger.position
     basis = ledger.at_fill_prices
-    mark = market.mid
+    mark = market.mark
     flat = ledger.lots == 0
     return Inventory(
         symbol=market.symbol, position=position, net_delta_usd=usd(position * mark),

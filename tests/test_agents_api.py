@@ -236,7 +236,7 @@ def test_account_counts_orders_and_shows_positions(client, auth, other_auth):
     assert hit.status_code == 200
     body = client.get("/v1/account", headers=auth).json()
     assert body["open_orders"] == 1
-    mid = client.get("/v1/markets/BTC-PERP/price").json()["mid"]
+    mid = client.get("/v1/markets/BTC-PERP/price").json()["mark_price"]     # positions are at the mark
     qty = q.json()["bid_qty"]
     assert body["positions"] == [{"symbol": "BTC-PERP", "position": qty,
                                   "net_delta_usd": pytest.approx(qty * mid, abs=1e-6)}]

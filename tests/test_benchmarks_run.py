@@ -17,7 +17,8 @@ FIGURE_LINES = [
     "ratio pf_mock / baseline:",
     "total filled:",
     "event-by-event (watchers=1):",
-    "idle fast-forward (baseline):",
+    "idle fast-forward, then read (baseline):",
+    "275 idle markets,",
     "ratio event-by-event / fast-forward:",
 ]
 

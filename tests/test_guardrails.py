@@ -366,11 +366,17 @@ def test_jump_and_regime_on_an_unknown_market(client):
     assert "NOPE-PERP" not in client.get("/_mock/state").json()["active_markets"]
 
 
-def test_jump_moves_the_mid_by_the_bps_given(client):
-    before = mid(client)
+def test_jump_moves_the_mark_price_by_the_bps_given(client):
+    price = f"/v1/markets/{SYMBOL}/price"
+    before = client.get(price).json()
     answer = jump(client, 100)
-    assert math.isclose(answer["mid"], before * 1.01, rel_tol=1e-12)
-    assert math.isclose(mid(client), answer["mid"], rel_tol=1e-12)
+    # The fair value moves by exactly 1%; the mark price is it on the tick grid (nearest tick, $1 here),
+    # so before and after are each within half a tick of it.
+    assert abs(answer["mark_price"] - before["mark_price"] * 1.01) <= 1.0 * 1.01
+    after = client.get(price).json()
+    assert answer["mark_price"] == after["mark_price"] and answer["mid"] == after["mid"]
+    # The house re-centred on the new fair value: the book's mid followed it.
+    assert abs(after["mid"] - after["mark_price"]) < after["mark_price"] * 5e-4
 
 
 @pytest.mark.parametrize("body, field", [

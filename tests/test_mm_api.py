@@ -424,7 +424,7 @@ def test_orders_and_fills_of_an_unknown_symbol_are_404(client, busy):
 def test_fills_fields(client, auth):
     bid = inside_bid(client)
     q = ok(quote(client, auth, bid_price=bid, bid_size=100))
-    mid = top(client)["mid"]
+    mark = top(client)["mark_price"]      # mid_at_fill is the mark price at the fill (contract, section 4)
     hit(client, bid)
     [fill] = fills(client, auth)
     assert set(fill) >= {"fill_id", "order_id", "symbol", "side", "price", "size", "notional_usd", "liquidity",
@@ -434,7 +434,7 @@ def test_fills_fields(client, auth):
     assert fill["size"] == q["bid_qty"] and fill["notional_usd"] == pytest.approx(bid * q["bid_qty"], abs=1e-8)
     assert fill["liquidity"] == "maker" and fill["kind"] == "quote"
     assert fill["fee_usd"] == pytest.approx(-fill["notional_usd"] * MAKER_REBATE, abs=1e-8)     # a rebate
-    assert fill["mid_at_fill"] == mid
+    assert fill["mid_at_fill"] == mark
     assert fill["timestamp"] == top(client)["timestamp"]
     [theirs] = fills(client, CAROL)
     assert theirs["liquidity"] == "taker" and theirs["side"] == "sell" and theirs["fee_usd"] > 0
@@ -481,11 +481,11 @@ def test_inventory_when_flat(client, auth):
                          "realized_pnl", "timestamp"}
     assert body["symbol"] == BTC and body["position"] == 0 and body["net_delta_usd"] == 0
     assert body["avg_entry_price"] is None
-    assert body["mark_price"] == top(client)["mid"]
+    assert body["mark_price"] == top(client)["mark_price"]
 
 
 @pytest.mark.parametrize("sell", [False, True])
-def test_inventory_is_signed_and_marked_at_the_mid(client, auth, sell):
+def test_inventory_is_signed_and_marked_at_the_mark_price(client, auth, sell):
     t = top(client)
     price = t["best_ask"] - 1 if sell else t["best_bid"] + 1
     side = {"ask_price": price, "ask_size": 100} if sell else {"bid_price": price, "bid_size": 100}
@@ -494,7 +494,7 @@ def test_inventory_is_signed_and_marked_at_the_mid(client, auth, sell):
     qty = q["ask_qty"] if sell else q["bid_qty"]
     advance(client, 3)
     body = inventory(client, auth, "btc")
-    mid = top(client)["mid"]
+    mid = top(client)["mark_price"]       # inventory is marked at the mark price, not the book's mid
     assert body["position"] == pytest.approx(-qty if sell else qty, abs=1e-12)
     assert body["net_delta_usd"] == pytest.approx(body["position"] * mid, abs=1e-6)
     assert body["mark_price"] == mid
@@ -546,7 +546,7 @@ def test_full_hedge(client, auth):
     q = ok(quote(client, auth, bid_price=bid, bid_size=400))
     hit(client, bid, usd=400)
     book = ok(client.get(f"/v1/markets/{BTC}/orderbook", params={"depth": 5}))
-    mid = book["mid"]
+    mid = top(client)["mark_price"]       # slippage is measured from the mark price (contract, section 4)
     body = ok(client.post("/v1/mm/hedge", headers=auth, json={"symbol": BTC}))       # hedge_pct defaults to 1
     assert set(body) >= {"symbol", "side", "size", "size_usd", "fill_price", "fee_usd", "slippage_usd",
                          "net_delta_usd", "timestamp"}
@@ -578,7 +578,7 @@ def test_partial_hedge(client, auth):
     assert body["size"] == pytest.approx((lots // 2) * LOT[BTC], abs=1e-12)
     position = inventory(client, auth)["position"]
     assert position == pytest.approx(-(lots - lots // 2) * LOT[BTC], abs=1e-12)
-    assert body["net_delta_usd"] == pytest.approx(position * top(client)["mid"], abs=1e-6)
+    assert body["net_delta_usd"] == pytest.approx(position * top(client)["mark_price"], abs=1e-6)
 
 
 # ---- pnl -----------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ class PnlHistories(RuleBasedStateMachine):
         return cash, position
 
     def snapshot(self) -> dict:
-        mids = {s: self.ex.market(s).mid for s in self.symbols}
+        mids = {s: self.ex.market(s).mark for s in self.symbols}        # equity is marked at the mark price
         return {a.agent_id: {s: (*self.from_fills(a, s), mids[s]) for s in self.symbols} for a in self.agents}
 
     @staticmethod

@@ -39,15 +39,19 @@ def loaded(name: str, seed: int = 0) -> tuple[Exchange, float]:
 
 
 def move_at(ex: Exchange, symbol: str, t: float) -> float:
-    """The mid right after everything at instant ``t`` over the mid just before it."""
+    """The fair value's last sample at instant ``t`` (after everything there) over the one just before it
+    (which may share the instant: a whole minute is a sample of its own)."""
     market = ex.market(symbol)
-    return market.mid_at(t) / market.mid_at(t - 1e-6)
+    path = market.fair_samples(t - 60, t)
+    at = [p for s, p in path if s == t]
+    before = at[0] if t % 60 == 0 else [p for s, p in path if s < t][-1]
+    return at[-1] / before
 
 
 def realised_vol(ex: Exchange, symbol: str, t0: float, t1: float, step: float) -> float:
     market = ex.market(symbol)
     n = int(round((t1 - t0) / step))
-    mids = [market.mid_at(t0 + i * step) for i in range(n + 1)]
+    mids = [market.fair_at(t0 + i * step) for i in range(n + 1)]
     squares = sum(math.log(b / a) ** 2 for a, b in zip(mids, mids[1:]))
     return math.sqrt(squares / ((t1 - t0) / SECONDS_PER_YEAR))
 
@@ -86,8 +90,9 @@ def test_calm_sets_a_25pct_volatility_without_drift_or_jumps():
     ex, t0 = loaded("calm")
     for symbol in ("BTC-PERP", "ETH-PERP"):
         regime = ex.market(symbol).regime
-        assert (regime.volatility_annual, regime.spread_bps, regime.drift_bps_per_hour, regime.jump_rate_per_hour) \
-            == (0.25, 1.0, 0.0, 0.0)
+        assert (regime.volatility_annual, regime.spread_bps, regime.drift_bps_per_hour, regime.jump_rate_per_hour,
+                regime.vol_of_vol) \
+            == (0.25, 1.0, 0.0, 0.0, 0.0)
     ex.clock.advance(86_400)
     # 1,438 one-minute returns: the estimate's standard error is about 2% of 0.25
     vol = realised_vol(ex, "BTC-PERP", t0, t0 + 86_400 - 120, 60)
@@ -106,26 +111,25 @@ def test_trends_move_the_mid_50_bps_an_hour_the_stated_way(name, sign):
             market = ex.market(symbol)
             assert market.regime.drift_bps_per_hour == sign * 50.0
             assert market.regime.volatility_annual == 0.40
-            starts[symbol] = market.mid
+            starts[symbol] = market.fair_at(ex.now())
         ex.clock.advance(day)
         for symbol, start in starts.items():
-            change = math.log(ex.market(symbol).mid / start)
+            change = math.log(ex.market(symbol).fair_at(ex.now()) / start)
             assert sign * change > 0
             assert abs(change - expected) < 4 * sd, (seed, symbol, change)
 
 
 def test_the_two_trends_differ_by_exactly_their_drift_under_one_seed():
     """The same seed draws the same noise, so the two trends' log moves differ by 2 x 1200 bps."""
-    moves, elapsed = {}, {}
+    moves = {}
     for name in ("trending_up", "trending_down"):
         ex, t0 = loaded(name, 5)
         market = ex.market("ETH-PERP")
-        start = market.mid
+        start = market.fair_at(t0)
         ex.clock.advance(86_400)
-        moves[name] = math.log(ex.market("ETH-PERP").mid / start)
-        elapsed[name] = market.mid_times[-1] - t0       # the mid was last sampled a moment before the day ends
-    assert elapsed["trending_up"] == elapsed["trending_down"] == pytest.approx(86_400, abs=5)
-    drift = 2 * 50e-4 / 3600 * elapsed["trending_up"]
+        # t0 is a whole minute, and every whole minute is a sample of the fair value
+        moves[name] = math.log(ex.market("ETH-PERP").fair_at(t0 + 86_400) / start)
+    drift = 2 * 50e-4 / 3600 * 86_400
     assert moves["trending_up"] - moves["trending_down"] == pytest.approx(drift, abs=1e-9)
 
 
@@ -245,12 +249,13 @@ def test_a_new_scenario_drops_the_old_ones_events_and_restores_its_markets():
     run = apply_scenario(ex, load_scenario("news_gap"))
     assert ex.scenario_name == "news_gap" and run.symbols == ("ETH-PERP",)
     btc = ex.market("BTC-PERP")
-    start = btc.mid
+    start = btc.fair_at(ex.now())
     ex.advance(400)
     # no -8% at t+300 and no thin book: the flash crash is gone, BTC keeps its catalog regime
     assert btc.regime == catalog_regime(ex, "BTC-PERP")
-    assert all(abs(b / a - 1) < 0.01 for a, b in zip(btc.mid_values, btc.mid_values[1:]))
-    assert abs(btc.mid / start - 1) < 0.05
+    path = [p for _, p in btc.fair_samples(t0, ex.now())]
+    assert all(abs(b / a - 1) < 0.01 for a, b in zip(path, path[1:]))
+    assert abs(btc.fair_at(ex.now()) / start - 1) < 0.05
     assert move_at(ex, "ETH-PERP", t0 + 10 + 120) == pytest.approx(1.05, rel=1e-9)
 
 
@@ -260,7 +265,7 @@ def test_loading_a_scenario_resets_a_market_the_user_changed_by_hand():
     apply_scenario(ex, load_scenario("calm"))
     regime = ex.market("BTC-PERP").regime
     assert regime == catalog_regime(ex, "BTC-PERP").with_changes(
-        volatility_annual=0.25, spread_bps=1.0, drift_bps_per_hour=0.0, jump_rate_per_hour=0.0)
+        volatility_annual=0.25, spread_bps=1.0, drift_bps_per_hour=0.0, jump_rate_per_hour=0.0, vol_of_vol=0.0)
 
 
 def test_a_seed_resets_the_exchange_first_and_the_answer_says_so(tmp_path, client, exchange, auth):
@@ -302,11 +307,12 @@ def test_the_http_answer_names_the_scenario_and_what_it_scheduled(client, exchan
 
 
 def test_events_at_zero_happen_at_load(client, exchange):
-    start = exchange.market("SOL-PERP").mid
+    now = exchange.now()
+    start = exchange.market("SOL-PERP").fair_at(now)
     document = {"name": "now", "description": "SOL-PERP up 2% at once.",
                 "markets": {"SOL-PERP": {"events": [{"at_seconds": 0, "type": "jump", "move_bps": 200}]}}}
     assert client.post("/_mock/scenario", json={"scenario": document}).status_code == 200
-    assert exchange.market("SOL-PERP").mid == pytest.approx(start * 1.02, rel=1e-9)
+    assert exchange.market("SOL-PERP").fair_at(now) == pytest.approx(start * 1.02, rel=1e-9)
 
 
 # ---- HTTP errors: nothing applied -----------------------------------------------------------------

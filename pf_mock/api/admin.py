@@ -68,7 +68,7 @@ async def advance(body: m.AdvanceRequest, ex: Exchange = Depends(exchange)) -> d
 async def jump(body: m.JumpRequest, symbol: str = Path(description="The market: `BTC-PERP`, or `btc`."),
                ex: Exchange = Depends(exchange)) -> dict:
     market = ex.jump(symbol, body.move_bps)
-    return {"symbol": market.symbol, "mid": market.mid, "timestamp": to_ms(market.now)}
+    return {"symbol": market.symbol, "mid": market.mid, "mark_price": market.mark, "timestamp": to_ms(market.now)}
 
 
 @router.post("/markets/{symbol}/regime", response_model=m.RegimeSet, responses=responses(*INPUT, "market_not_found"))
