@@ -205,8 +205,9 @@ class Sessions:
             lots = grid.lots_for_usd(usd, units)
             sides.append((units, lots) if units > 0 and grid.notional(units, lots) >= MIN_NOTIONAL_USD else None)
         notional = sum(grid.notional(*s) for s in sides if s is not None)
-        required = orders.margin_required(agent, self.markets, self.catalog, {market.symbol: notional})
-        if required > orders.equity(agent, self.markets):
+        # Every market marked at this refresh's instant (one global event order: the others stand there too).
+        required = orders.margin_required(agent, self.markets, self.catalog, market.now_us, {market.symbol: notional})
+        if required > orders.equity(agent, self.markets, market.now_us):
             session.reason = "insufficient_balance"
             return
         if session.reason == "insufficient_balance":
