@@ -18,12 +18,13 @@ KEYS = ("pf_test_margin_one", "pf_test_margin_two")
 
 
 def walked_margin(ex: Exchange, agent) -> float:
-    """The oracle: every live order of the agent in every book, plus positions at the mid, over leverage."""
+    """The oracle: every live order of the agent in every book, plus positions at the mark price (the
+    contract's), over leverage."""
     total = 0.0
     for symbol, market in ex.markets.items():
         resting = sum(o.price * o.qty for o in market.book.orders.values() if o.owner == agent.agent_id)
         ledger = agent.ledgers.get(symbol)
-        held = abs(ledger.position) * market.mid if ledger is not None else 0.0
+        held = abs(ledger.position) * market.mark_at(ex.now()) if ledger is not None else 0.0
         total += (held + resting / 1_000_000) / ex.catalog.resolve(symbol).max_leverage
     return total
 
