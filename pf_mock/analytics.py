@@ -42,7 +42,7 @@ EVENTS_KEPT = 200          # the most recent guardrail events kept per agent and
 
 def mark_of(market: "Market") -> float:
     """The price PnL and markouts are measured at: the market's fair value."""
-    return market.mid
+    return market.mark
 
 
 # ---- what a reader gets -----------------------------------------------------------------------
