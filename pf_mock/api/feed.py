@@ -424,16 +424,16 @@ class FeedHub:
     def _marks(market: Market, after: float) -> list[str]:
         """The mark price's samples after ``after`` (every event moves it), thinned to at most
         ``MARKS_PER_LOOK``, always keeping the last."""
-        start = bisect.bisect_right(market.mid_times, after)
-        end = len(market.mid_times)
-        if end <= start:
+        # The fair value's samples (a function of time: reading them changes nothing), over at most the last
+        # minute, each shown as the mark price (on the tick grid).
+        samples = [t for t, _ in market.fair_samples(max(after, market.now - 60.0), market.now) if t > after]
+        if not samples:
             return []
-        step = -(-(end - start) // MARKS_PER_LOOK)
-        picked = list(range(start, end, step))
-        if picked[-1] != end - 1:
-            picked.append(end - 1)
-        return [encode({"timestamp": to_ms(market.mid_times[i]), "mark_price": market.mid_values[i]})
-                for i in picked]
+        step = -(-len(samples) // MARKS_PER_LOOK)
+        picked = samples[::step]
+        if picked[-1] != samples[-1]:
+            picked.append(samples[-1])
+        return [encode({"timestamp": to_ms(t), "mark_price": market.mark_at(t)}) for t in picked]
 
 
 def _fills_of(agent: Agent | None, market: Market) -> list:
