@@ -27,7 +27,6 @@ rows ``trades``, ``marks``, ``fills``, ``pnl_points``, then snapshots ``reset``,
 from __future__ import annotations
 
 import asyncio
-import bisect
 import json
 from collections import deque
 from dataclasses import dataclass, field
