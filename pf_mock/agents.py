@@ -10,7 +10,7 @@ from typing import Any
 
 from .ledger import SymbolLedger
 
-KEY_PATTERN = re.compile(r"^pf_(test|live)_[A-Za-z0-9_]{8,}$")
+KEY_PATTERN = re.compile(r"^pf_(test|live)_[A-Za-z0-9_]{8,120}$")   # the contract: 8 to 120 after the prefix
 AGENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 

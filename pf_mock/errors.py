@@ -45,8 +45,16 @@ def status_of(code: str) -> int:
 
 
 def is_number(value) -> bool:
-    """A finite JSON number: ``true`` is not 1, and NaN or infinity (Python's json reads them) is not one."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite JSON number: ``true`` is not 1, and NaN or infinity (Python's json reads them) is not one,
+    nor an integer too large to be a float (``10**400``), which this check answers without raising."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, int):
+        return -MAX_FLOAT_INT <= value <= MAX_FLOAT_INT
+    return math.isfinite(value)
+
+
+MAX_FLOAT_INT = int(2.0 ** 1023)   # an integer at most this large converts to a finite float
 
 
 def is_whole(value) -> bool:

@@ -187,7 +187,7 @@ class Exchange:
         if agent_id is not None:
             return self.agents[agent_id]
         if not KEY_PATTERN.match(key):
-            raise invalid_key("Malformed API key: expected pf_test_ or pf_live_ followed by at least 8 of [A-Za-z0-9_].")
+            raise invalid_key("Malformed API key: expected pf_test_ or pf_live_ followed by 8 to 120 of [A-Za-z0-9_].")
         if self.config.strict_auth:
             raise invalid_key("Unknown API key; register with POST /v1/agents/register.")
         agent_id = agent_id_for_key(key)

@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from ..exchange import Exchange
 from ..leaderboard import leaderboard
 from ..version import __version__
-from . import admin, docs, errors, faults, feed, health, journal, markets, mm, page, ratelimit
+from . import admin, docs, door, errors, faults, feed, health, journal, markets, mm, page, ratelimit
 from .deps import SECURITY_SCHEMES
 
 TAGS = [
@@ -78,17 +78,23 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     errors.install(app)
     docs.install(app)
     app.add_middleware(JsonBodies)
-    # The mock's own controls, outermost last: the journal sees every answer, including a fault's
-    # or the rate limit's, and the rate limit counts requests before any fault rule acts on them.
+    # The mock's own layers, added innermost first. From the outside in: the door reads the body
+    # (bounded) and judges it; the journal sees every answer, including a fault's, the rate limit's
+    # and the door's; the rate limit counts requests before anything else answers them and puts its
+    # headers on every answer, a crash's included; the last resort turns a crash into a 500 in the
+    # error shape that keeps the connection; then the door's refusal, then the fault rules.
     app.state.faults = faults.FaultTable(exchange.seed)
     app.state.journal = journal.Journal()
     app.state.rate_limiter = ratelimit.RateLimiter(options.rate_limit) if options.rate_limit is not None else None
     app.state.on_reset = [lambda ex: app.state.faults.reset(ex.seed), lambda ex: app.state.journal.clear()]
     app.add_middleware(faults.FaultInjection, table=app.state.faults)
+    app.add_middleware(door.Refuse)
+    app.add_middleware(errors.LastResort)
     if app.state.rate_limiter is not None:
         app.add_middleware(ratelimit.RateLimit, limiter=app.state.rate_limiter)
         app.state.on_reset.append(lambda ex: app.state.rate_limiter.clear())
     app.add_middleware(journal.RequestJournal, journal=app.state.journal)
+    app.add_middleware(door.Door)
     app.include_router(health.router)
     app.include_router(markets.router)
     app.include_router(mm.router)
