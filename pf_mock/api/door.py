@@ -123,11 +123,20 @@ def json_problem(value: Any) -> tuple[str, str | None] | None:
                 stack.append((child, depth + 1, f"{where}.{key}" if where else str(key)))
         elif isinstance(item, str):
             if not _is_unicode(item):
-                return (f"{where or 'The body'} is not valid Unicode (it holds a lone surrogate).",
-                        where or None)
+                return f"{_named(where)} is not valid Unicode (it holds a lone surrogate).", where or None
         elif isinstance(item, int) and not isinstance(item, bool) and not -MAX_INT - 1 <= item <= MAX_INT:
-            return f"{where or 'The body'} is an integer too large for any field.", where or None
+            return f"{_named(where)} is an integer too large for any field.", where or None
     return None
+
+
+def _named(where: str) -> str:
+    """A field's name for a message: itself when it is short and plain, else a description (the
+    ``field`` detail still carries it exactly)."""
+    if not where:
+        return "The body"
+    if len(where) <= 64 and where.isprintable() and _is_unicode(where):
+        return where
+    return "A field"
 
 
 def _is_unicode(text: str) -> bool:
