@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from ..exchange import Exchange
 from ..leaderboard import leaderboard
 from ..version import __version__
-from . import admin, docs, door, errors, faults, feed, health, journal, markets, mm, page, ratelimit
+from . import admin, docs, door, errors, faults, feed, health, journal, markets, mm, page, ratelimit, snapshot
 from .deps import SECURITY_SCHEMES
 
 TAGS = [
@@ -77,6 +77,8 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     app.state.options = options
     errors.install(app)
     docs.install(app)
+    app.state.commands = snapshot.CommandLog(exchange)
+    app.add_middleware(snapshot.Recorder)
     app.add_middleware(JsonBodies)
     # The mock's own layers, added innermost first. From the outside in: the door reads the body
     # (bounded) and judges it; the journal sees every answer, including a fault's, the rate limit's
@@ -86,7 +88,8 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     app.state.faults = faults.FaultTable(exchange.seed)
     app.state.journal = journal.Journal()
     app.state.rate_limiter = ratelimit.RateLimiter(options.rate_limit) if options.rate_limit is not None else None
-    app.state.on_reset = [lambda ex: app.state.faults.reset(ex.seed), lambda ex: app.state.journal.clear()]
+    app.state.on_reset = [lambda ex: app.state.faults.reset(ex.seed), lambda ex: app.state.journal.clear(),
+                          lambda ex: app.state.commands.restart(ex)]
     app.add_middleware(faults.FaultInjection, table=app.state.faults)
     app.add_middleware(door.Refuse)
     app.add_middleware(errors.LastResort)
@@ -106,4 +109,5 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
         app.include_router(faults.router)
         app.include_router(journal.router)
         app.include_router(page.admin_router)
+        app.include_router(snapshot.router)
     return app

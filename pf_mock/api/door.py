@@ -3,7 +3,8 @@
 Checked once, here, for every route (``/_mock`` included), before the journal, the rate limit, fault
 rules or the exchange see the request:
 
-- the body is at most ``MAX_BODY_BYTES`` (1 MiB): a bigger one is 413 ``payload_too_large`` (said by
+- the body is at most ``MAX_BODY_BYTES`` (1 MiB; a snapshot given to ``POST /_mock/restore``, 64 MiB):
+  a bigger one is 413 ``payload_too_large`` (said by
   its ``Content-Length`` before a byte is read, or as soon as a streamed body passes the limit);
 - a non-empty body is UTF-8 and, when it is JSON, nests at most ``MAX_JSON_DEPTH`` (32) arrays and
   objects deep, holds no lone surrogate (``"\\ud800"``) in any string or key, and no integer outside
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .errors import error_response
 
 MAX_BODY_BYTES = 1 << 20        # 1 MiB: a quote is ~300 bytes, the largest shipped scenario ~3 KB
+MAX_RESTORE_BYTES = 64 << 20    # POST /_mock/restore takes a snapshot, whose request log can be long
 MAX_JSON_DEPTH = 32             # an inline scenario, the deepest body any route takes, nests 6 deep
 MAX_INT = (1 << 63) - 1         # a JSON integer beyond 64 bits is refused at the door
 
@@ -37,8 +39,9 @@ async def read_body(scope: Scope, receive: Receive) -> tuple[bytes, bool]:
     ``(body, too_large)``. A body over the limit is not read further (its bytes are dropped)."""
     if BODY_KEY in scope:
         return scope[BODY_KEY]
+    limit = body_limit(scope)
     declared = _content_length(scope)
-    if declared is not None and declared > MAX_BODY_BYTES:
+    if declared is not None and declared > limit:
         scope[BODY_KEY] = (b"", True)
         return scope[BODY_KEY]
     chunks, size, too_large = [], 0, False
@@ -48,7 +51,7 @@ async def read_body(scope: Scope, receive: Receive) -> tuple[bytes, bool]:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             too_large = True
             chunks = []
             break
@@ -57,6 +60,10 @@ async def read_body(scope: Scope, receive: Receive) -> tuple[bytes, bool]:
             break
     scope[BODY_KEY] = (b"".join(chunks), too_large)
     return scope[BODY_KEY]
+
+
+def body_limit(scope: Scope) -> int:
+    return MAX_RESTORE_BYTES if scope.get("path") == "/_mock/restore" else MAX_BODY_BYTES
 
 
 def replaying(scope: Scope, receive: Receive) -> Receive:
@@ -158,8 +165,9 @@ def _is_utf8(raw: bytes) -> bool:
 def refusal(scope: Scope, body: bytes, too_large: bool):
     """The error answer a request gets at the door, or None when it may go in."""
     if too_large:
-        return error_response(413, "payload_too_large",
-                              f"The request body is larger than {MAX_BODY_BYTES} bytes.", limit=MAX_BODY_BYTES)
+        limit = body_limit(scope)
+        return error_response(413, "payload_too_large", f"The request body is larger than {limit} bytes.",
+                              limit=limit)
     raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogatepass")
     if not _is_utf8(unquote_to_bytes(raw_path)):
         return error_response(400, "invalid_request", "The request path is not valid UTF-8.")
