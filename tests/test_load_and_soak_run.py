@@ -35,3 +35,9 @@ def test_soak_quick_run():
 def test_advance_soak_quick_run():
     out = run("soak_advance.py")
     assert "advance: answered 200 after" in out and "while advancing:" in out and "worst" in out, out
+
+
+def test_restore_cost_quick_run():
+    out = run("soak_restore.py")
+    assert "commands logged:" in out and "ratio restore / original:" in out, out
+    assert "answers after the restore equal the original's: yes" in out, out
