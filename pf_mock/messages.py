@@ -450,12 +450,21 @@ class Clock(Answer):
     speed: float
 
 
+class Advancing(Answer):
+    from_: Ms = Field(alias="from", description="Where the clock advance began, ms.")
+    to: Ms = Field(description="Where it will end, ms.")
+    now: Ms = Field(description="Where it has got to, ms.")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
 class MockState(Answer):
     seed: int
     clock: Clock
     agents: int
     active_markets: list[str]
     scenario: str | None
+    advancing: Advancing | None = Field(None, description="A clock advance under way, else null.")
 
 
 class Advanced(Answer):
