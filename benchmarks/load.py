@@ -228,9 +228,12 @@ def main() -> None:
         rss = lambda mb: "n/a" if mb is None else f"{mb:.0f} MB"      # noqa: E731
         print(f"server memory (RSS): {rss(rss_before)} before, {rss(rss_after)} after")
         failures, fills = [], 0
-        with httpx.Client(base_url=server.base_url, timeout=120.0) as client:
+        with httpx.Client(base_url=server.base_url, timeout=600.0) as client:
             for i in range(agents):
-                problems, n = check_agent(client, i, SYMBOLS[i % len(SYMBOLS)])
+                try:
+                    problems, n = check_agent(client, i, SYMBOLS[i % len(SYMBOLS)])
+                except httpx.HTTPError as exc:
+                    problems, n = [f"could not be checked: {type(exc).__name__}"], 0
                 fills += n
                 failures += [f"agent {i}: {p}" for p in problems]
         print(f"accounting: {agents - len({f.split(':')[0] for f in failures})} of {agents} agents hold every "
