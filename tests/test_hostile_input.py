@@ -376,3 +376,25 @@ def test_every_measured_case_over_one_keep_alive_connection():
                 sock = conn.sock
         finally:
             conn.close()
+
+
+# ---- numbers the engine would carry on: each has a finite range --------------------------------
+@pytest.mark.parametrize("event, field", [
+    ({"at_seconds": 1e308, "type": "jump", "move_bps": 10}, "at_seconds"),
+    ({"at_seconds": 31_536_001, "type": "jump", "move_bps": 10}, "at_seconds"),
+    ({"at_seconds": 5, "type": "regime", "spread_bps": 3, "duration_seconds": 1e308}, "duration_seconds"),
+    ({"at_seconds": 5, "type": "regime", "spread_bps": 3, "duration_seconds": 31_536_001}, "duration_seconds"),
+])
+def test_a_scenario_with_a_time_past_a_year_is_refused_whole(client, busy, event, field):
+    """The measured case applied part of the scenario (a first event at once) and then answered 500."""
+    document = {"name": "h", "description": "d", "markets": {
+        "ETH-PERP": {"regime": {"spread_bps": 9}, "events": [{"at_seconds": 0, "type": "jump", "move_bps": 300}]},
+        "BTC-PERP": {"events": [event]}}}
+    refused(client, busy, "POST", "/_mock/scenario", json.dumps({"scenario": document}), code="invalid_scenario",
+            field=f"markets.BTC-PERP.events[0].{field}")
+
+
+def test_a_scenario_a_year_long_is_taken(client, busy):
+    document = {"name": "h", "description": "d", "markets": {"BTC-PERP": {"events": [
+        {"at_seconds": 31_536_000, "type": "regime", "spread_bps": 3, "duration_seconds": 31_536_000}]}}}
+    assert client.post("/_mock/scenario", json={"scenario": document}).status_code == 200
