@@ -11,6 +11,7 @@ answer with the contract's messages (``messages.py``), so every front reuses the
 from __future__ import annotations
 
 import heapq
+import bisect
 import math
 import secrets
 from dataclasses import dataclass
@@ -342,6 +343,35 @@ class Exchange:
             return found
         return found[-limit:] if limit > 0 else []
 
+    def fill_page(self, agent: Agent, symbol: str | None = None, since: float | None = None,
+                  cursor: str | None = None, limit: int = 100) -> tuple[list[FillRecord], str | None]:
+        """One page of the agent's fills, oldest first, and the cursor of the next page (None at the
+        end). Fills are in the order they happened, across markets (or on ``symbol``'s market). With
+        ``cursor`` (from the page before, with the same ``symbol``): the ``limit`` after it. With
+        ``since``: the oldest ``limit`` at or after it. With neither: the newest ``limit``."""
+        if cursor is not None and since is not None:
+            raise invalid_request("Give since or cursor, not both.", field="cursor")
+        if symbol:
+            market = self.market(symbol)
+            ledger = agent.ledgers.get(market.symbol)
+            count = len(ledger.fills) if ledger else 0
+            time_at = (lambda i: ledger.fills.time[i])
+            read = (lambda a, b: ledger.fills[a:b])
+        else:
+            self.sync(agent)
+            order = agent.fill_order
+            count, time_at, read = len(order), order.time, order.records
+        if cursor is not None:
+            if not (isinstance(cursor, str) and cursor.isdigit() and len(cursor) <= 12 and int(cursor) <= count):
+                raise invalid_request("cursor must be a next_cursor this route answered.", field="cursor")
+            start = int(cursor)
+        elif since is not None:
+            start = bisect.bisect_left(range(count), since, key=time_at)
+        else:
+            start = max(0, count - limit)
+        stop = min(count, start + limit)
+        return read(start, stop), (str(stop) if stop < count else None)
+
     def pnl(self, agent: Agent, symbol: str | None = None, since: float | None = None,
             until: float | None = None, window: Window | None = None) -> PnlReport:
         """PnL over (since, until] in seconds (until defaults to now, since to the agent's creation), or
@@ -407,8 +437,9 @@ class Exchange:
         return Orders(orders=[views.order(m, info) for m, info in self.open_orders(agent, symbol)])
 
     def fill_views(self, agent: Agent, symbol: str | None = None, since: float | None = None,
-                   limit: int | None = 100) -> Fills:
-        return Fills(fills=[views.fill(f) for f in self.fills(agent, symbol, since, limit)])
+                   cursor: str | None = None, limit: int = 100) -> Fills:
+        found, next_cursor = self.fill_page(agent, symbol, since, cursor, limit)
+        return Fills(fills=[views.fill(f) for f in found], next_cursor=next_cursor)
 
     def pnl_view(self, agent: Agent, symbol: str | None = None, since: float | None = None,
                  until: float | None = None, window: Window | None = None) -> Pnl:

@@ -160,12 +160,47 @@ class AverageCost:
         return realized
 
 
+class FillOrder:
+    """An agent's fills across its markets in time order (those at one instant in the order they came):
+    (ledger, row) per fill, two small integers, so that they can be paged through as one sequence
+    (``GET /v1/mm/fills``)."""
+
+    def __init__(self) -> None:
+        self.ledgers: list["SymbolLedger"] = []
+        self._index: dict[str, int] = {}
+        self._ledger_at = array("H")
+        self._row_at = array("I")
+
+    def note(self, ledger: "SymbolLedger", row: int) -> None:
+        i = self._index.get(ledger.symbol)
+        if i is None:
+            i = self._index[ledger.symbol] = len(self.ledgers)
+            self.ledgers.append(ledger)
+        # In time order: a market brought up to date later than another may report earlier fills
+        # (each market is advanced in turn); they go before the later ones, after those at their instant.
+        t = ledger.fills.time[row]
+        n = len(self._row_at)
+        at = n if n == 0 or self.time(n - 1) <= t else bisect.bisect_right(range(n), t, key=self.time)
+        self._ledger_at.insert(at, i)
+        self._row_at.insert(at, row)
+
+    def __len__(self) -> int:
+        return len(self._row_at)
+
+    def time(self, i: int) -> float:
+        return self.ledgers[self._ledger_at[i]].fills.time[self._row_at[i]]
+
+    def records(self, start: int, stop: int) -> list["FillRecord"]:
+        return [self.ledgers[self._ledger_at[i]].fills[self._row_at[i]] for i in range(start, stop)]
+
+
 class SymbolLedger:
-    def __init__(self, symbol: str, lot_scale: int):
+    def __init__(self, symbol: str, lot_scale: int, order: FillOrder | None = None):
         self.symbol = symbol
         self.lot_scale = lot_scale
         self.fills = FillColumns(symbol)
         self._times = array("q")           # each fill's shown millisecond, for windows
+        self.order = order              # the agent's order of fills across markets, told of each one
         self.totals = Totals()
         self.at_fill_prices = AverageCost(1.0 / lot_scale)  # the trader's view: entries at fill prices
         self._at_mids = AverageCost(1.0 / lot_scale)        # the decomposition's view: entries at the mid
@@ -204,6 +239,8 @@ class SymbolLedger:
         self.totals = t
         self.fills.append(record)
         self._times.append(to_ms(time))
+        if self.order is not None:
+            self.order.note(self, len(self.fills) - 1)
         return record
 
     def totals_at(self, t: float) -> Totals:

@@ -323,6 +323,8 @@ class FillView(Answer):
 
 class Fills(Answer):
     fills: list[FillView] = Field(description="Oldest first.")
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null when this page reaches "
+                                                "the newest fill.")
 
 
 class Inventory(Answer):
