@@ -156,21 +156,14 @@ async def run_load(base_url: str, agents: int, seconds: float, speed: float) -> 
 
 # ---- the accounting, afterwards -----------------------------------------------------------------
 def all_fills(client: httpx.Client, headers: dict) -> list[dict]:
-    """Every fill of the agent, oldest first, paging forward by ``since`` (inclusive, so the last ms is
-    read again and duplicates are dropped by id)."""
-    seen: dict[str, dict] = {}
-    since = 0
-    while True:
-        page = client.get("/v1/mm/fills", params={"since": since, "limit": 1000}, headers=headers).json()["fills"]
-        new = [f for f in page if f["fill_id"] not in seen]
-        for f in new:
-            seen[f["fill_id"]] = f
-        if len(page) < 1000:
-            break
-        if not new:
-            raise RuntimeError("more than 1000 fills in one ms: cannot page by since")
-        since = page[-1]["timestamp"]
-    return sorted(seen.values(), key=lambda f: (f["timestamp"], f["fill_id"]))
+    """Every fill of the agent, oldest first: from ``since=0``, page by page with ``next_cursor``."""
+    page = client.get("/v1/mm/fills", params={"since": 0, "limit": 1000}, headers=headers).json()
+    found = list(page["fills"])
+    while page["next_cursor"] is not None:
+        page = client.get("/v1/mm/fills", params={"cursor": page["next_cursor"], "limit": 1000},
+                          headers=headers).json()
+        found += page["fills"]
+    return found
 
 
 def check_agent(client: httpx.Client, i: int, symbol: str) -> tuple[list[str], int]:
