@@ -9,11 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CATALOGUE, ApiError
 from ..messages import ErrorBody
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from ..errors import ApiError
 
 log = logging.getLogger("pf_mock")
 

@@ -34,6 +34,7 @@ A snapshot holds the agents' API keys: keep it as you would keep them.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -50,6 +51,7 @@ from .door import BODY_KEY, MAX_RESTORE_BYTES as MAX_SNAPSHOT_BYTES
 FORMAT = "pf-mock-snapshot"
 VERSION = 1
 REPLAYED_HEADERS = (b"authorization", b"x-api-key")
+REGISTER = "/v1/agents/register"
 UNLOGGED = ("/_mock/snapshot", "/_mock/restore", "/_mock/state", "/_mock/requests", "/_mock/leaderboard")
 
 
@@ -92,9 +94,11 @@ class Command:
     headers: dict[str, str]
     status: int
     digest: str
+    issued: dict | None = None      # what a registration issued: {agent_id, api_key} (keys are random)
 
     def as_list(self) -> list:
-        return [self.time, self.method, self.path, self.query, self.body, self.headers, self.status, self.digest]
+        return [self.time, self.method, self.path, self.query, self.body, self.headers, self.status, self.digest,
+                self.issued]
 
 
 def digest(body: bytes) -> str:
@@ -185,8 +189,13 @@ class Recorder:
         body, _ = scope.get(BODY_KEY, (b"", False))
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())
                    if k in REPLAYED_HEADERS}
+        answer = b"".join(chunks)
+        issued = None
+        if scope["path"] == REGISTER and status == 201:
+            registered = json.loads(answer)
+            issued = {"agent_id": registered["agent_id"], "api_key": registered["api_key"]}
         log.append(Command(at, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
-                           body.decode("utf-8"), headers, status, digest(b"".join(chunks))))
+                           body.decode("utf-8"), headers, status, digest(answer), issued))
 
 
 # ---- the document ---------------------------------------------------------------------------------
@@ -253,9 +262,13 @@ def check(document: Any) -> dict:
     checked, last = [], start
     for i, item in enumerate(commands):
         where = f"commands.{i}"
-        if not (isinstance(item, list) and len(item) == 8):
-            raise invalid(f"{where} must be [time, method, path, query, body, headers, status, digest].", where)
-        t, method, path, query, body, headers, status, answer = item
+        if not (isinstance(item, list) and len(item) == 9):
+            raise invalid(f"{where} must be [time, method, path, query, body, headers, status, digest, issued].",
+                          where)
+        t, method, path, query, body, headers, status, answer, issued = item
+        if issued is not None and not (isinstance(issued, dict) and isinstance(issued.get("agent_id"), str)
+                                       and isinstance(issued.get("api_key"), str) and path == REGISTER):
+            raise invalid(f"{where}: issued must be null or the {{agent_id, api_key}} a registration gave.", where)
         if not (is_number(t) and last <= t <= now):
             raise invalid(f"{where}: its time must be a number, in order, within the clock's span.", where)
         if not (isinstance(method, str) and isinstance(path, str) and path.startswith("/")
@@ -265,7 +278,9 @@ def check(document: Any) -> dict:
             raise invalid(f"{where} is not a well-formed command.", where)
         if not logged(method, path):
             raise invalid(f"{where}: {method} {path} is not a command a snapshot holds.", where)
-        checked.append(Command(float(t), method, path, query, body, dict(headers), status, answer))
+        checked.append(Command(float(t), method, path, query, body, dict(headers), status, answer,
+                               None if issued is None else {"agent_id": issued["agent_id"],
+                                                            "api_key": issued["api_key"]}))
         last = float(t)
     return {"config": ExchangeConfig(**{**fields, "seed": int(fields["seed"]),
                                         "starting_balance": float(fields["starting_balance"]),
@@ -337,6 +352,14 @@ async def restore(app, document: Any) -> dict:
         exact = parts["mode"] == "manual"
         for i, command in enumerate(parts["commands"]):
             clock.set(command.time)
+            if command.issued is not None:
+                # A registration's key came from a secure random source: give the agent the same one
+                # again (the route's checks passed the first time; the agent is all it made).
+                if command.issued["agent_id"] in exchange.agents:
+                    raise ApiError(409, "snapshot_diverged", f"Replaying command {i} (POST {REGISTER}) found its "
+                                   f"agent already there; nothing was restored.", command=i)
+                exchange._add_agent(command.issued["agent_id"], command.issued["api_key"])
+                continue
             status, answer = await call(replay, command)
             if status != command.status or (exact and digest(answer) != command.digest):
                 raise ApiError(409, "snapshot_diverged",
