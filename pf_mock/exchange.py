@@ -27,7 +27,7 @@ from .book import Order
 from .market import AgentFill, Market
 from .messages import (MAX_ADVANCE_S, Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBook,
                        Orders, Pnl, Position, Price, QuoteRequest, Trades, Window)
-from .model import move_problem, regime_problem
+from .model import band_problem, move_problem, regime_problem
 from .orders import SideOutcome, TakerResult
 from .sessions import STOPPED, QuoteShape, Session, Sessions
 
@@ -162,6 +162,9 @@ class Exchange:
         if problem:
             raise invalid_request(problem, field="move_bps")
         market = self.market(name)
+        problem = band_problem(market.spec.initial_mid, market.mark, move_bps)
+        if problem:
+            raise invalid_request(problem, field="move_bps")
         market.jump(float(move_bps))
         return market
 

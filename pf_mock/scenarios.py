@@ -26,7 +26,8 @@ Regime fields are those ``POST /_mock/markets/{symbol}/regime`` takes, with the 
 is shared: ``exchange.regime_problem``); a jump's ``move_bps`` is checked like the jump route's. A
 ``regime`` event with ``duration_seconds`` restores, when it ends, the values its fields had the moment
 it began; that is how spread blow-outs and liquidity holes are written. ``at_seconds`` (zero or more) and
-``duration_seconds`` (above zero) are at most a year (31,536,000 s). Events at the same instant run
+``duration_seconds`` (above zero) are at most a year (31,536,000 s). A scheduled jump that would take
+the mid out of its band (``model.mid_band``: 1/10,000 to 10,000 times its initial mid) is skipped. Events at the same instant run
 in the order they are written; ``at_seconds = 0`` runs at load.
 
 Loading is all or nothing: the whole document is checked first, and a mistake raises
@@ -51,7 +52,7 @@ from .clock import to_ms
 from .errors import ApiError, is_number, is_whole
 from .exchange import Exchange
 from .market import Market
-from .model import MOVE_BPS_EXPECTED, Regime, move_problem, regime_expectation, regime_problem
+from .model import MOVE_BPS_EXPECTED, Regime, band_problem, move_problem, regime_expectation, regime_problem
 
 SHIPPED_PACKAGE = "pf_mock_scenarios"       # scenarios/ once installed (see pyproject.toml)
 REPO_FOLDER = Path(__file__).resolve().parent.parent / "scenarios"
@@ -351,7 +352,10 @@ def _schedule(exchange: Exchange, run: ScenarioRun, market: Market, event: Jump 
 
     if isinstance(event, Jump):
         entry.update(type="jump", move_bps=event.move_bps)
-        action = still_ours(lambda m: m.jump(event.move_bps))
+        def jump(m: Market) -> None:
+            if band_problem(m.spec.initial_mid, m.mark, event.move_bps) is None:   # else skipped: see the notes
+                m.jump(event.move_bps)
+        action = still_ours(jump)
     else:
         entry.update(type="regime", changes=dict(event.changes), duration_seconds=event.duration_seconds)
         if event.duration_seconds is not None:

@@ -398,3 +398,54 @@ def test_a_scenario_a_year_long_is_taken(client, busy):
     document = {"name": "h", "description": "d", "markets": {"BTC-PERP": {"events": [
         {"at_seconds": 31_536_000, "type": "regime", "spread_bps": 3, "duration_seconds": 31_536_000}]}}}
     assert client.post("/_mock/scenario", json={"scenario": document}).status_code == 200
+
+
+REGIME_LIMITS = {"depth_usd": 1e8, "taker_size_usd": 1e8, "drift_bps_per_hour": 1_000.0,
+                 "jump_rate_per_hour": 60.0, "jump_bps": 2_000.0, "volatility_annual": 20.0,
+                 "spread_bps": 10_000.0, "taker_rate_per_minute": 6_000.0, "informed_share": 1.0}
+
+
+@pytest.mark.parametrize("name, high", sorted(REGIME_LIMITS.items()))
+def test_every_regime_field_has_a_finite_top_pinned_from_both_sides(client, busy, name, high):
+    for value in (high * 1.000001, 1e300, 1e308):
+        refused(client, busy, "POST", "/_mock/markets/ETH-PERP/regime", json.dumps({name: value}), field=name)
+    r = client.post("/_mock/markets/ETH-PERP/regime", json={name: high})
+    assert r.status_code == 200 and r.json()["regime"][name] == high
+
+
+def test_drift_has_a_finite_bottom_too(client, busy):
+    refused(client, busy, "POST", "/_mock/markets/ETH-PERP/regime", '{"drift_bps_per_hour": -1000.001}',
+            field="drift_bps_per_hour")
+    assert client.post("/_mock/markets/ETH-PERP/regime", json={"drift_bps_per_hour": -1000}).status_code == 200
+
+
+def test_the_wildest_regime_allowed_then_an_hour_keeps_every_read_answering(client, busy):
+    """The measured cases: drift 1e300, depth or taker size 1e308, then an hour, broke every read of the
+    market and of the agents in it. At every field's top, with the agent quoting there, nothing does."""
+    mid = client.get("/v1/markets/ETH-PERP/price").json()["mid"]
+    assert client.post("/v1/mm/quote", headers=busy, json={"symbol": "ETH-PERP", "bid_price": mid * 0.999,
+                                                           "bid_size": 100}).status_code == 200
+    assert client.post("/_mock/markets/ETH-PERP/regime", json=REGIME_LIMITS).status_code == 200
+    assert client.post("/_mock/clock/advance", json={"seconds": 3600}).status_code == 200
+    for path in ("/v1/markets/ETH-PERP", "/v1/markets/ETH-PERP/price", "/v1/markets?limit=500", "/v1/account",
+                 "/v1/mm/pnl", "/v1/mm/fills?limit=1000", "/v1/markets/ETH-PERP/orderbook?depth=50"):
+        r = client.get(path, headers=busy)
+        assert r.status_code == 200, (path, r.text)
+
+
+@pytest.mark.parametrize("move_bps, most", [(100_000, 3), (-9_999.999, 1)])
+def test_jumps_stop_at_the_band_with_a_400_and_the_market_keeps_answering(client, busy, move_bps, most):
+    """291 jumps of +100000 bps (or 44 of -9999.999) overflowed the mid. Now the jump that would leave
+    the band (1/10,000 to 10,000 times the initial mid) is refused, and changes nothing."""
+    taken = 0
+    for _ in range(300):
+        before = fingerprint(client, busy)
+        r = client.post("/_mock/markets/SOL-PERP/jump", json={"move_bps": move_bps})
+        if r.status_code == 200:
+            taken += 1
+            continue
+        assert_error(r, 400, "invalid_request", "move_bps")
+        assert fingerprint(client, busy) == before
+    assert 1 <= taken <= most
+    for path in ("/v1/markets/SOL-PERP/price", "/v1/markets?limit=500", "/v1/account"):
+        assert client.get(path, headers=busy).status_code == 200
