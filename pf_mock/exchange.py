@@ -357,7 +357,9 @@ class Exchange:
         if symbol:
             market = self.market(symbol)
             ledger = agent.ledgers.get(market.symbol)
-            count = len(ledger.fills) if ledger else 0
+            if ledger is None:
+                return [], None
+            count = len(ledger.fills)
             time_at = (lambda i: ledger.fills.time[i])
             read = (lambda a, b: ledger.fills[a:b])
         else:

@@ -466,7 +466,27 @@ class MockState(Answer):
     agents: int
     active_markets: list[str]
     scenario: str | None
-    advancing: Advancing | None = Field(None, description="A clock advance under way, else null.")
+    advancing: Advancing | None = Field(None, description="A clock advance under way (absent otherwise).")
+
+
+class Snapshot(BaseModel):
+    """The whole exchange state, event-sourced: see the mock toolkit's notes on snapshots."""
+
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["pf-mock-snapshot"]
+    version: int
+    config: dict[str, Any] = Field(description="seed, starting_balance, strict_auth, maker_rebate_bps, taker_fee_bps.")
+    clock: dict[str, Any] = Field(description="mode, speed, start and now (mock seconds).")
+    agents: list[dict[str, Any]] = Field(description="The agents there were when the log began.")
+    scenario: dict[str, Any] | None = Field(description="The scenario in force when the log began.")
+    commands: list[list[Any]] = Field(description="[time, method, path, query, body, headers, status, digest, "
+                                                  "issued] of each request that changed the exchange.")
+
+
+class Restored(MockState):
+    restored: bool
+    commands: int = Field(description="Commands replayed.")
+    replay_seconds: float = Field(description="Wall time the replay took.")
 
 
 class Advanced(Answer):

@@ -42,17 +42,17 @@ def state(ex: Exchange, advancing: dict | None = None) -> dict:
         "agents": len(ex.agents),
         "active_markets": sorted(ex.markets),
         "scenario": getattr(ex, "scenario_name", None),
-        "advancing": dict(advancing) if advancing else None,
+        **({"advancing": dict(advancing)} if advancing else {}),     # only while one is under way
     }
 
 
-@router.get("/state", response_model=m.MockState)
+@router.get("/state", response_model=m.MockState, response_model_exclude_unset=True)
 async def get_state(request: Request, ex: Exchange = Depends(exchange)) -> dict:
-    """Also ``advancing: {from, to, now}`` (ms) while a clock advance is under way (else null)."""
+    """Also ``advancing: {from, to, now}`` (ms) while a clock advance is under way."""
     return state(ex, getattr(request.app.state, "advancing", None))
 
 
-@router.post("/reset", response_model=m.MockState, responses=responses(*INPUT))
+@router.post("/reset", response_model=m.MockState, response_model_exclude_unset=True, responses=responses(*INPUT))
 async def reset(request: Request, body: m.ResetRequest | None = None, ex: Exchange = Depends(exchange)) -> dict:
     """Start over: the exchange, and the app's own controls (fault rules, journal, rate-limit buckets)."""
     ex.reset(body.seed if body else None)

@@ -77,6 +77,8 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     app.state.options = options
     app.state.advancing = None          # a clock advance's progress (turns.py)
     app.state.stopping = False          # set when the server is asked to stop: long work ends early
+    # A restore replays its log through an app of its own on the same exchange (snapshot.py).
+    app.state.replay_app = lambda ex: create_app(ex, AppOptions(admin=True))
     errors.install(app)
     docs.install(app)
     app.state.commands = snapshot.CommandLog(exchange)

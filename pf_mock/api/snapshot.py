@@ -45,7 +45,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import ApiError, is_number, is_whole
 from ..exchange import Exchange, ExchangeConfig
 from ..scenarios import Jump, Scenario, apply_scenario, parse_scenario
+from .. import messages as m
 from .admin import admin_allowed, state
+from .errors import VALIDATION, responses
 from .door import BODY_KEY, MAX_RESTORE_BYTES as MAX_SNAPSHOT_BYTES
 
 FORMAT = "pf-mock-snapshot"
@@ -329,9 +331,8 @@ def _positioned(live_clock, start: float, now: float):
 
 
 async def restore(app, document: Any) -> dict:
-    """Bring ``app``'s exchange to the state ``document`` describes, in place; all or nothing."""
-    from . import AppOptions, create_app       # the replay runs through a private app of its own
-
+    """Bring ``app``'s exchange to the state ``document`` describes, in place; all or nothing. The
+    replay runs through a private app of its own (``app.state.replay_app(exchange)``)."""
     parts = check(document)
     exchange: Exchange = app.state.exchange
     saved, live_clock = dict(exchange.__dict__), exchange.clock
@@ -348,7 +349,7 @@ async def restore(app, document: Any) -> dict:
             clock.set(float(parts["scenario"]["loaded_at"]))
             apply_scenario(exchange, parse_scenario(parts["scenario"]["document"], "snapshot scenario"))
         log = CommandLog(exchange)
-        replay = create_app(exchange, AppOptions(admin=True))
+        replay = app.state.replay_app(exchange)
         exact = parts["mode"] == "manual"
         for i, command in enumerate(parts["commands"]):
             clock.set(command.time)
@@ -377,17 +378,19 @@ async def restore(app, document: Any) -> dict:
 
 
 # ---- /_mock/snapshot and /_mock/restore -----------------------------------------------------------
-router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)])
+router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
+                   responses=responses("unauthorized"))
 
 
-@router.post("/snapshot")
+@router.post("/snapshot", response_model=m.Snapshot)
 async def take_snapshot(request: Request) -> dict:
     """The whole exchange state as a versioned document (see this module's notes): save it as JSON and
     give it back to ``POST /_mock/restore`` or ``pf-mock serve --restore FILE``."""
     return snapshot(request.app.state.exchange, request.app.state.commands)
 
 
-@router.post("/restore")
+@router.post("/restore", response_model=m.Restored, response_model_exclude_unset=True,
+             responses=responses(*VALIDATION, "invalid_snapshot", "snapshot_diverged", "payload_too_large"))
 async def restore_snapshot(request: Request, document: dict[str, Any] = Body(...)) -> dict:
     """Replace the exchange's state by a snapshot's: 400 ``invalid_snapshot`` for a document this
     pf-mock cannot read, 409 ``snapshot_diverged`` if replaying it does not give the original's
