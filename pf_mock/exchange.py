@@ -350,10 +350,9 @@ class Exchange:
                   cursor: str | None = None, limit: int = 100) -> tuple[list[FillRecord], str | None]:
         """One page of the agent's fills, oldest first, and the cursor of the next page (None at the
         end). Fills are in the order they happened, across markets (or on ``symbol``'s market). With
-        ``cursor`` (from the page before, with the same ``symbol``): the ``limit`` after it. With
-        ``since``: the oldest ``limit`` at or after it. With neither: the newest ``limit``."""
-        if cursor is not None and since is not None:
-            raise invalid_request("Give since or cursor, not both.", field="cursor")
+        ``cursor`` (from the page before, with the same ``symbol``): the ``limit`` after it (``since`` is
+        then ignored; a cursor past the newest fill gives an empty page). With ``since``: the oldest
+        ``limit`` at or after it. With neither: the newest ``limit``."""
         if symbol:
             market = self.market(symbol)
             ledger = agent.ledgers.get(market.symbol)
@@ -366,10 +365,10 @@ class Exchange:
             self.sync(agent)
             order = agent.fill_order
             count, time_at, read = len(order), order.time, order.records
-        if cursor is not None:
-            if not (isinstance(cursor, str) and cursor.isdigit() and len(cursor) <= 12 and int(cursor) <= count):
+        if cursor is not None:          # it goes on from its page; a since given with it has done its work
+            if not (isinstance(cursor, str) and cursor.isdigit() and len(cursor) <= 12):
                 raise invalid_request("cursor must be a next_cursor this route answered.", field="cursor")
-            start = int(cursor)
+            start = min(int(cursor), count)
         elif since is not None:
             start = bisect.bisect_left(range(count), since, key=time_at)
         else:
