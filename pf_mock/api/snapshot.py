@@ -154,6 +154,8 @@ class CommandLog:
 
 
 def logged(method: str, path: str) -> bool:
+    if not (path.startswith("/v1/") or path.startswith("/_mock/")):
+        return False            # the page, its feed, /health; /mcp's tool calls are not logged (see README)
     if path in UNLOGGED or path == "/_mock/faults" or path.startswith("/_mock/faults/"):
         return False
     return not (method in ("GET", "HEAD") and path.startswith("/_mock/"))
