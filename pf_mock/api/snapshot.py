@@ -42,6 +42,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..clock import ManualClock, to_us
 from ..errors import ApiError, is_number, is_whole
 from ..exchange import Exchange, ExchangeConfig
 from ..scenarios import Jump, Scenario, apply_scenario, parse_scenario
@@ -58,31 +59,17 @@ UNLOGGED = ("/_mock/snapshot", "/_mock/restore", "/_mock/state", "/_mock/request
 
 
 # ---- the clock a replay sets -------------------------------------------------------------------
-class ReplayClock:
+class ReplayClock(ManualClock):
     """A manual clock that can also be put at any instant: the replay sets each command's time, and a
     restored manual server goes on with it (``advance`` and ``restart`` as ``ManualClock``)."""
 
-    mode = "manual"
-    speed = 0.0
-
     def __init__(self, start: float, now: float | None = None):
-        self.start = start
-        self._now = start if now is None else now
-
-    def now(self) -> float:
-        return self._now
+        super().__init__(start)
+        if now is not None:
+            self.set(now)
 
     def set(self, t: float) -> None:
-        self._now = t
-
-    def advance(self, seconds: float) -> float:
-        if not seconds >= 0:
-            raise ValueError("seconds must be zero or more")
-        self._now += seconds
-        return self._now
-
-    def restart(self) -> None:
-        self._now = self.start
+        self._now_us = to_us(t)
 
 
 # ---- the log ------------------------------------------------------------------------------------

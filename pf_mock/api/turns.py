@@ -24,7 +24,7 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..clock import to_ms
+from ..clock import US_PER_S, to_ms, to_us
 from ..errors import ApiError, is_number
 from ..exchange import MAX_ADVANCE_S, Exchange
 
@@ -62,27 +62,27 @@ class Turns:
 
 async def advance_in_slices(exchange: Exchange, seconds: float, app_state) -> None:
     """``exchange.advance(seconds)``, a slice at a time, yielding to the event loop between slices.
-    The clock ends exactly where one ``advance(seconds)`` would put it (the last slice is the exact
-    rest: two nearby float instants differ exactly)."""
+    The clock ends exactly where one ``advance(seconds)`` would put it (time is whole microseconds)."""
     if not (is_number(seconds) and 0 <= seconds <= MAX_ADVANCE_S) or seconds <= SLICE_S:
         exchange.advance(seconds)       # a bad value raises the core's own error; a short one needs no slices
         return
     exchange.advance(0)                 # a realtime clock raises here, before anything moves
-    start = exchange.now()
-    target = start + seconds
+    clock = exchange.clock
+    start = clock.now_us()
+    target = start + to_us(seconds)     # where one advance(seconds) would end, in whole microseconds
     app_state.advancing = {"from": to_ms(start), "to": to_ms(target), "now": to_ms(start)}
     step = 1.0          # simulated seconds in the next slice: whole seconds, 1 to an hour
     try:
-        while exchange.now() < target:
+        while clock.now_us() < target:
             if getattr(app_state, "stopping", False):
                 raise ApiError(503, "server_stopping", "The server is stopping; the advance ended early.",
-                               now=to_ms(exchange.now()))
-            left = target - exchange.now()
+                               now=to_ms(clock.now_us()))
+            left_us = target - clock.now_us()
             began = time.perf_counter()
-            exchange.advance(left if left <= step else step)
+            exchange.advance(left_us / US_PER_S if left_us <= step * US_PER_S else step)
             took = time.perf_counter() - began
             step = float(min(3600, max(1, round(step * min(4.0, SLICE_WALL_S / max(took, 1e-6))))))
-            app_state.advancing["now"] = to_ms(exchange.now())
+            app_state.advancing["now"] = to_ms(clock.now_us())
             for _ in range(YIELDS):
                 await asyncio.sleep(0)
     finally:
