@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ledger import SymbolLedger
+from .ledger import FillOrder, SymbolLedger
 
-KEY_PATTERN = re.compile(r"^pf_(test|live)_[A-Za-z0-9_]{8,}$")
+KEY_PATTERN = re.compile(r"^pf_(test|live)_[A-Za-z0-9_]{8,120}$")   # the contract: 8 to 120 after the prefix
 AGENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
@@ -29,6 +29,7 @@ class Agent:
     faucet_claimed: bool = False
     ledgers: dict[str, SymbolLedger] = field(default_factory=dict)
     sessions: dict[str, Any] = field(default_factory=dict)     # symbol -> sessions.Session
+    fill_order: FillOrder = field(default_factory=FillOrder)     # every fill, in the order it happened
 
     @property
     def cash(self) -> float:
@@ -37,5 +38,5 @@ class Agent:
     def ledger(self, symbol: str, lot_scale: int) -> SymbolLedger:
         ledger = self.ledgers.get(symbol)
         if ledger is None:
-            ledger = self.ledgers[symbol] = SymbolLedger(symbol, lot_scale)
+            ledger = self.ledgers[symbol] = SymbolLedger(symbol, lot_scale, self.fill_order)
         return ledger

@@ -125,6 +125,8 @@ def add_serve(sub) -> None:
     s.add_argument("--rate-limit", type=ranged(_whole, 1, MAX_RATE_LIMIT), default=None, metavar="N",
                    help="allow N requests per minute per API key (a burst of N, then N a minute); default: no limit")
     s.add_argument("--no-admin", action="store_true", help="remove every /_mock route")
+    s.add_argument("--restore", default=None, metavar="FILE",
+                   help="start from a snapshot: the JSON that POST /_mock/snapshot answers")
     s.add_argument("--admin-token", type=_admin_token, default=None, metavar="TOKEN",
                    help="require the header X-Admin-Token: TOKEN on /_mock routes (8-256 visible ASCII characters)")
     s.add_argument("--maker-rebate-bps", type=ranged(_number, 0, MAX_FEE_BPS), default=2.5, metavar="BPS",
@@ -178,10 +180,12 @@ def check_serve(args: argparse.Namespace):
                         strict_auth=args.strict_auth, starting_balance=args.starting_balance,
                         rate_limit=args.rate_limit, admin=not args.no_admin, admin_token=args.admin_token,
                         maker_rebate_bps=args.maker_rebate_bps, taker_fee_bps=args.taker_fee_bps,
-                        log_level=args.log_level, access_log=args.access_log, mcp_admin=args.mcp_admin)
+                        log_level=args.log_level, access_log=args.access_log, mcp_admin=args.mcp_admin,
+                        restore=args.restore)
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from .errors import ApiError
     from .server import CannotListen, serve
 
     opts = check_serve(args)
@@ -189,6 +193,8 @@ def run_serve(args: argparse.Namespace) -> int:
         stopped_by = serve(opts)
     except CannotListen as exc:
         raise Stop(str(exc)) from None
+    except ApiError as exc:             # --restore: a snapshot this pf-mock cannot read or replay
+        raise Stop(f"--restore {args.restore}: {exc.message}", 2) from None
     if stopped_by:
         print(f"pf-mock stopped ({stopped_by})", flush=True)
     return 0

@@ -19,6 +19,7 @@ CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
     ErrorCode("invalid_request", 400, "A field is missing, of the wrong type or out of range; `field` names it."),
     ErrorCode("crossed_quote", 400, "bid_price is not below ask_price."),
     ErrorCode("invalid_scenario", 400, "A mistake in a scenario document; `field` gives its dotted path."),
+    ErrorCode("invalid_snapshot", 400, "A snapshot document this version cannot read; `field` names what is wrong."),
     ErrorCode("order_too_small", 400, "A side is under min_notional_usd once sized to whole lots at its price."),
     ErrorCode("unauthorized", 401, "No API key was given (or /_mock needs its admin token)."),
     ErrorCode("invalid_key", 401, "The API key is malformed, or unknown under strict auth."),
@@ -34,9 +35,12 @@ CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
     ErrorCode("no_inventory", 409, "There is no position to hedge."),
     ErrorCode("no_liquidity", 409, "The book has nothing to hedge against."),
     ErrorCode("clock_not_manual", 409, "The clock runs in real time; only a manual clock can be advanced."),
+    ErrorCode("snapshot_diverged", 409, "Replaying a snapshot did not give the answers it recorded; nothing changed."),
+    ErrorCode("payload_too_large", 413, "The request body is over the size limit (1 MiB; 64 MiB for a restore)."),
     ErrorCode("rate_limited", 429, "The key's requests per minute are used up; retry after retry_after_seconds."),
     ErrorCode("internal_error", 500, "A bug in pf-mock."),
     ErrorCode("mcp_unavailable", 501, "/mcp: this pf-mock was installed without the mcp extra."),
+    ErrorCode("server_stopping", 503, "The server is stopping; a long clock advance ended early."),
 )}
 
 
@@ -45,8 +49,16 @@ def status_of(code: str) -> int:
 
 
 def is_number(value) -> bool:
-    """A finite JSON number: ``true`` is not 1, and NaN or infinity (Python's json reads them) is not one."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite JSON number: ``true`` is not 1, and NaN or infinity (Python's json reads them) is not one,
+    nor an integer too large to be a float (``10**400``), which this check answers without raising."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, int):
+        return -MAX_FLOAT_INT <= value <= MAX_FLOAT_INT
+    return math.isfinite(value)
+
+
+MAX_FLOAT_INT = int(2.0 ** 1023)   # an integer at most this large converts to a finite float
 
 
 def is_whole(value) -> bool:

@@ -11,6 +11,7 @@ answer with the contract's messages (``messages.py``), so every front reuses the
 from __future__ import annotations
 
 import heapq
+import bisect
 import math
 import secrets
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from .book import Order
 from .market import AgentFill, Market
 from .messages import (MAX_ADVANCE_S, Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBook,
                        Orders, Pnl, Position, Price, QuoteRequest, Trades, Window)
-from .model import move_problem, regime_problem
+from .model import band_problem, move_problem, regime_problem
 from .orders import SideOutcome, TakerResult
 from .sessions import STOPPED, QuoteShape, Session, Sessions
 
@@ -161,6 +162,9 @@ class Exchange:
         if problem:
             raise invalid_request(problem, field="move_bps")
         market = self.market(name)
+        problem = band_problem(market.spec.initial_mid, market.mark, move_bps)
+        if problem:
+            raise invalid_request(problem, field="move_bps")
         market.jump(float(move_bps))
         return market
 
@@ -187,7 +191,7 @@ class Exchange:
         if agent_id is not None:
             return self.agents[agent_id]
         if not KEY_PATTERN.match(key):
-            raise invalid_key("Malformed API key: expected pf_test_ or pf_live_ followed by at least 8 of [A-Za-z0-9_].")
+            raise invalid_key("Malformed API key: expected pf_test_ or pf_live_ followed by 8 to 120 of [A-Za-z0-9_].")
         if self.config.strict_auth:
             raise invalid_key("Unknown API key; register with POST /v1/agents/register.")
         agent_id = agent_id_for_key(key)
@@ -342,6 +346,36 @@ class Exchange:
             return found
         return found[-limit:] if limit > 0 else []
 
+    def fill_page(self, agent: Agent, symbol: str | None = None, since: float | None = None,
+                  cursor: str | None = None, limit: int = 100) -> tuple[list[FillRecord], str | None]:
+        """One page of the agent's fills, oldest first, and the cursor of the next page (None at the
+        end). Fills are in the order they happened, across markets (or on ``symbol``'s market). With
+        ``cursor`` (from the page before, with the same ``symbol``): the ``limit`` after it (``since`` is
+        then ignored; a cursor past the newest fill gives an empty page). With ``since``: the oldest
+        ``limit`` at or after it. With neither: the newest ``limit``."""
+        if symbol:
+            market = self.market(symbol)
+            ledger = agent.ledgers.get(market.symbol)
+            if ledger is None:
+                return [], None
+            count = len(ledger.fills)
+            time_at = (lambda i: ledger.fills.time[i])
+            read = (lambda a, b: ledger.fills[a:b])
+        else:
+            self.sync(agent)
+            order = agent.fill_order
+            count, time_at, read = len(order), order.time, order.records
+        if cursor is not None:          # it goes on from its page; a since given with it has done its work
+            if not (isinstance(cursor, str) and cursor.isdigit() and len(cursor) <= 12):
+                raise invalid_request("cursor must be a next_cursor this route answered.", field="cursor")
+            start = min(int(cursor), count)
+        elif since is not None:
+            start = bisect.bisect_left(range(count), since, key=time_at)
+        else:
+            start = max(0, count - limit)
+        stop = min(count, start + limit)
+        return read(start, stop), (str(stop) if stop < count else None)
+
     def pnl(self, agent: Agent, symbol: str | None = None, since: float | None = None,
             until: float | None = None, window: Window | None = None) -> PnlReport:
         """PnL over (since, until] in seconds (until defaults to now, since to the agent's creation), or
@@ -407,8 +441,9 @@ class Exchange:
         return Orders(orders=[views.order(m, info) for m, info in self.open_orders(agent, symbol)])
 
     def fill_views(self, agent: Agent, symbol: str | None = None, since: float | None = None,
-                   limit: int | None = 100) -> Fills:
-        return Fills(fills=[views.fill(f) for f in self.fills(agent, symbol, since, limit)])
+                   cursor: str | None = None, limit: int = 100) -> Fills:
+        found, next_cursor = self.fill_page(agent, symbol, since, cursor, limit)
+        return Fills(fills=[views.fill(f) for f in found], next_cursor=next_cursor)
 
     def pnl_view(self, agent: Agent, symbol: str | None = None, since: float | None = None,
                  until: float | None = None, window: Window | None = None) -> Pnl:

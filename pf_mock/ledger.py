@@ -10,6 +10,10 @@ with ``spread_income`` the edges of maker fills, ``rebates`` the maker rebates, 
 taker fees plus slippage (minus the edges of taker fills), and ``inventory_pnl`` the position marked
 to the mid over time: ``pos_end m_end - pos_start m_start - sum(s m q)``. Every fill stores the running
 totals after it, so any window is the difference of two snapshots.
+
+Fills are kept for good, and compactly: in columns (``FillColumns``: typed arrays, about 165 bytes a
+fill with its running totals, where a fill as Python objects took about 730), read back as
+``FillRecord`` views when asked for.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, fields
 
 from .clock import to_ms
 
@@ -62,6 +68,68 @@ class FillRecord:
     after: Totals
 
 
+KINDS = ("quote", "hedge", "auto_hedge")
+_TOTALS = tuple(f.name for f in fields(Totals))
+_INT_TOTALS = ("lots", "maker_fills", "taker_fills")
+
+
+def _id_number(public: str) -> tuple[str, int]:
+    """``ord_0123456789ab`` -> (``ord``, its 48-bit number), the way the columns keep an id."""
+    prefix, _, digits = public.rpartition("_")
+    return prefix, int(digits, 16)
+
+
+class FillColumns:
+    """An agent's fills on one market as columns, appended in order; indexing gives ``FillRecord``s
+    (and slices, lists of them), so it reads like the list of records it replaces."""
+
+    def __init__(self, symbol: str):
+        self.symbol = symbol
+        self._prefixes = ("fill", "ord")
+        self.fill_ids, self.order_ids = array("q"), array("q")
+        self.flags = array("b")           # bit 0: buy, bit 1: maker; kind index in bits 2-3
+        self.price, self.size, self.notional = array("d"), array("d"), array("d")
+        self.fee, self.mid, self.time, self.edge = array("d"), array("d"), array("d"), array("d")
+        self.totals = {name: array("q") if name in _INT_TOTALS else array("d") for name in _TOTALS}
+
+    def append(self, r: "FillRecord") -> None:
+        (fill_prefix, fill_n), (order_prefix, order_n) = _id_number(r.fill_id), _id_number(r.order_id)
+        if (fill_prefix, order_prefix) != self._prefixes:
+            raise ValueError(f"unexpected ids {r.fill_id!r}, {r.order_id!r}")
+        self.fill_ids.append(fill_n)
+        self.order_ids.append(order_n)
+        self.flags.append(int(r.is_buy) | int(r.maker) << 1 | KINDS.index(r.kind) << 2)
+        for column, value in ((self.price, r.price), (self.size, r.size), (self.notional, r.notional),
+                              (self.fee, r.fee), (self.mid, r.mid), (self.time, r.time), (self.edge, r.edge)):
+            column.append(value)
+        for name, column in self.totals.items():
+            column.append(getattr(r.after, name))
+
+    def totals_at(self, i: int) -> Totals:
+        return Totals(**{name: column[i] for name, column in self.totals.items()})
+
+    def __len__(self) -> int:
+        return len(self.fill_ids)
+
+    def _record(self, i: int) -> "FillRecord":
+        flags = self.flags[i]
+        return FillRecord(f"fill_{self.fill_ids[i]:012x}", f"ord_{self.order_ids[i]:012x}", self.symbol,
+                          bool(flags & 1), self.price[i], self.size[i], self.notional[i], bool(flags & 2),
+                          self.fee[i], self.mid[i], KINDS[flags >> 2], self.time[i], self.edge[i],
+                          self.totals_at(i))
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._record(j) for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError("fill index out of range")
+        return self._record(i % n)
+
+    def __iter__(self):
+        return (self._record(i) for i in range(len(self)))
+
+
 class AverageCost:
     """Average-cost basis of a signed position (kept in whole lots, so flat is exactly flat)."""
 
@@ -92,12 +160,47 @@ class AverageCost:
         return realized
 
 
+class FillOrder:
+    """An agent's fills across its markets in time order (those at one instant in the order they came):
+    (ledger, row) per fill, two small integers, so that they can be paged through as one sequence
+    (``GET /v1/mm/fills``)."""
+
+    def __init__(self) -> None:
+        self.ledgers: list["SymbolLedger"] = []
+        self._index: dict[str, int] = {}
+        self._ledger_at = array("H")
+        self._row_at = array("I")
+
+    def note(self, ledger: "SymbolLedger", row: int) -> None:
+        i = self._index.get(ledger.symbol)
+        if i is None:
+            i = self._index[ledger.symbol] = len(self.ledgers)
+            self.ledgers.append(ledger)
+        # In time order: a market brought up to date later than another may report earlier fills
+        # (each market is advanced in turn); they go before the later ones, after those at their instant.
+        t = ledger.fills.time[row]
+        n = len(self._row_at)
+        at = n if n == 0 or self.time(n - 1) <= t else bisect.bisect_right(range(n), t, key=self.time)
+        self._ledger_at.insert(at, i)
+        self._row_at.insert(at, row)
+
+    def __len__(self) -> int:
+        return len(self._row_at)
+
+    def time(self, i: int) -> float:
+        return self.ledgers[self._ledger_at[i]].fills.time[self._row_at[i]]
+
+    def records(self, start: int, stop: int) -> list["FillRecord"]:
+        return [self.ledgers[self._ledger_at[i]].fills[self._row_at[i]] for i in range(start, stop)]
+
+
 class SymbolLedger:
-    def __init__(self, symbol: str, lot_scale: int):
+    def __init__(self, symbol: str, lot_scale: int, order: FillOrder | None = None):
         self.symbol = symbol
         self.lot_scale = lot_scale
-        self.fills: list[FillRecord] = []
-        self._times: list[float] = []
+        self.fills = FillColumns(symbol)
+        self._times = array("q")           # each fill's shown millisecond, for windows
+        self.order = order              # the agent's order of fills across markets, told of each one
         self.totals = Totals()
         self.at_fill_prices = AverageCost(1.0 / lot_scale)  # the trader's view: entries at fill prices
         self._at_mids = AverageCost(1.0 / lot_scale)        # the decomposition's view: entries at the mid
@@ -136,12 +239,14 @@ class SymbolLedger:
         self.totals = t
         self.fills.append(record)
         self._times.append(to_ms(time))
+        if self.order is not None:
+            self.order.note(self, len(self.fills) - 1)
         return record
 
     def totals_at(self, t: float) -> Totals:
         """The running totals including every fill shown at or before the millisecond of ``t``."""
         i = bisect.bisect_right(self._times, shown_ms(t))
-        return self.fills[i - 1].after if i else Totals()
+        return self.fills.totals_at(i - 1) if i else Totals()
 
     def fills_between(self, since: float, until: float) -> list[FillRecord]:
         lo = bisect.bisect_left(self._times, shown_ms(since))

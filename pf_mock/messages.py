@@ -323,6 +323,8 @@ class FillView(Answer):
 
 class Fills(Answer):
     fills: list[FillView] = Field(description="Oldest first.")
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null when this page reaches "
+                                                "the newest fill.")
 
 
 class Inventory(Answer):
@@ -450,12 +452,41 @@ class Clock(Answer):
     speed: float
 
 
+class Advancing(Answer):
+    from_: Ms = Field(alias="from", description="Where the clock advance began, ms.")
+    to: Ms = Field(description="Where it will end, ms.")
+    now: Ms = Field(description="Where it has got to, ms.")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
 class MockState(Answer):
     seed: int
     clock: Clock
     agents: int
     active_markets: list[str]
     scenario: str | None
+    advancing: Advancing | None = Field(None, description="A clock advance under way (absent otherwise).")
+
+
+class Snapshot(BaseModel):
+    """The whole exchange state, event-sourced: see the mock toolkit's notes on snapshots."""
+
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["pf-mock-snapshot"]
+    version: int
+    config: dict[str, Any] = Field(description="seed, starting_balance, strict_auth, maker_rebate_bps, taker_fee_bps.")
+    clock: dict[str, Any] = Field(description="mode, speed, start and now (mock seconds).")
+    agents: list[dict[str, Any]] = Field(description="The agents there were when the log began.")
+    scenario: dict[str, Any] | None = Field(description="The scenario in force when the log began.")
+    commands: list[list[Any]] = Field(description="[time, method, path, query, body, headers, status, digest, "
+                                                  "issued] of each request that changed the exchange.")
+
+
+class Restored(MockState):
+    restored: bool
+    commands: int = Field(description="Commands replayed.")
+    replay_seconds: float = Field(description="Wall time the replay took.")
 
 
 class Advanced(Answer):

@@ -112,16 +112,20 @@ class Regime:
 
 
 # (lowest, highest, lowest excluded) for each regime field a client may set.
+# Every field is bounded, so that whatever a client sets, every quantity derived from it stays finite
+# and an hour of simulation stays a matter of seconds: $100M a level or a taker is beyond any real
+# book; ±1,000 bps an hour is a 10% trend an hour; 60 jumps of typically 20% an hour is a market in
+# free fall (more made the mid leave any sane range within minutes, and the work with it).
 _REGIME_RANGES = {
     "volatility_annual": (0.0, 20.0, False),
     "spread_bps": (0.0, 10_000.0, True),
-    "depth_usd": (0.0, None, True),
+    "depth_usd": (0.0, 1e8, True),
     "taker_rate_per_minute": (0.0, 6_000.0, False),
     "informed_share": (0.0, 1.0, False),
-    "drift_bps_per_hour": (None, None, False),
-    "taker_size_usd": (0.0, None, True),
-    "jump_rate_per_hour": (0.0, 3_600.0, False),
-    "jump_bps": (0.0, 5_000.0, False),
+    "drift_bps_per_hour": (-1_000.0, 1_000.0, False),
+    "taker_size_usd": (0.0, 1e8, True),
+    "jump_rate_per_hour": (0.0, 60.0, False),
+    "jump_bps": (0.0, 2_000.0, False),
     "vol_of_vol": (0.0, 3.0, False),
 }
 
@@ -159,7 +163,23 @@ def regime_problem(key: str, value) -> str | None:
     return None
 
 
-MOVE_BPS_RANGE = (-10_000, 100_000)     # a jump above -100% (a price stays positive), up to 1000x
+MOVE_BPS_RANGE = (-10_000, 100_000)     # a jump above -100% (a price stays positive), up to 11x
+MID_BAND = 10_000.0                     # a requested jump keeps the fair value within 1/10,000 to 10,000x the initial mid
+
+
+def mid_band(initial_mid: float) -> tuple[float, float]:
+    """The prices a requested jump may take a market's mid to (a jump past them is refused)."""
+    return initial_mid / MID_BAND, initial_mid * MID_BAND
+
+
+def band_problem(initial_mid: float, mid: float, move_bps: float) -> str | None:
+    """What is wrong with jumping ``mid`` by ``move_bps`` (None if the result stays in the band)."""
+    lo, hi = mid_band(initial_mid)
+    target = mid * (1.0 + move_bps / 1e4)
+    if lo <= target <= hi:
+        return None
+    return (f"A jump of {move_bps:g} bps would take the mid to {target:.6g}, outside its band of {lo:.6g} to "
+            f"{hi:.6g} (1/10,000 to 10,000 times its initial mid).")
 MOVE_BPS_EXPECTED = f"a number above {MOVE_BPS_RANGE[0]} and at most {MOVE_BPS_RANGE[1]}"
 
 

@@ -25,7 +25,9 @@ package ``pf_mock_scenarios``); ``pf-mock scenarios`` lists them. A scenario fil
 Regime fields are those ``POST /_mock/markets/{symbol}/regime`` takes, with the same ranges (the check
 is shared: ``exchange.regime_problem``); a jump's ``move_bps`` is checked like the jump route's. A
 ``regime`` event with ``duration_seconds`` restores, when it ends, the values its fields had the moment
-it began; that is how spread blow-outs and liquidity holes are written. Events at the same instant run
+it began; that is how spread blow-outs and liquidity holes are written. ``at_seconds`` (zero or more) and
+``duration_seconds`` (above zero) are at most a year (31,536,000 s). A scheduled jump that would take
+the mid out of its band (``model.mid_band``: 1/10,000 to 10,000 times its initial mid) is skipped. Events at the same instant run
 in the order they are written; ``at_seconds = 0`` runs at load.
 
 Loading is all or nothing: the whole document is checked first, and a mistake raises
@@ -50,11 +52,12 @@ from .clock import to_ms
 from .errors import ApiError, is_number, is_whole
 from .exchange import Exchange
 from .market import Market
-from .model import MOVE_BPS_EXPECTED, Regime, move_problem, regime_expectation, regime_problem
+from .model import MOVE_BPS_EXPECTED, Regime, band_problem, move_problem, regime_expectation, regime_problem
 
 SHIPPED_PACKAGE = "pf_mock_scenarios"       # scenarios/ once installed (see pyproject.toml)
 REPO_FOLDER = Path(__file__).resolve().parent.parent / "scenarios"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_SCENARIO_SECONDS = 365 * 24 * 3600     # an event's at_seconds and a regime event's duration: a year at most
 TOP_FIELDS = ("name", "description", "seed", "markets")
 MARKET_FIELDS = ("regime", "events")
 EVENT_TYPES = ("jump", "regime")
@@ -237,6 +240,9 @@ def _parse_event(event: Any, path: str, fail) -> Jump | RegimeChange:
     at = event["at_seconds"]
     if not is_number(at) or at < 0:
         raise fail(f"{path}.at_seconds", "expected seconds after the load: a number, zero or more", at)
+    if at > MAX_SCENARIO_SECONDS:
+        raise fail(f"{path}.at_seconds", f"expected at most {MAX_SCENARIO_SECONDS:,} seconds (a year) after the load",
+                   at)
     kind = event.get("type")
     if kind not in EVENT_TYPES:
         raise fail(f"{path}.type", f"expected one of {', '.join(repr(t) for t in EVENT_TYPES)}",
@@ -254,6 +260,8 @@ def _parse_event(event: Any, path: str, fail) -> Jump | RegimeChange:
     duration = event.get("duration_seconds")
     if duration is not None and not (is_number(duration) and duration > 0):
         raise fail(f"{path}.duration_seconds", "expected a number of seconds above 0", duration)
+    if duration is not None and duration > MAX_SCENARIO_SECONDS:
+        raise fail(f"{path}.duration_seconds", f"expected at most {MAX_SCENARIO_SECONDS:,} seconds (a year)", duration)
     changes = _regime_fields(fields, path, fail)
     return RegimeChange(float(at), changes, None if duration is None else float(duration))
 
@@ -344,7 +352,10 @@ def _schedule(exchange: Exchange, run: ScenarioRun, market: Market, event: Jump 
 
     if isinstance(event, Jump):
         entry.update(type="jump", move_bps=event.move_bps)
-        action = still_ours(lambda m: m.jump(event.move_bps))
+        def jump(m: Market) -> None:
+            if band_problem(m.spec.initial_mid, m.mark, event.move_bps) is None:   # else skipped: see the notes
+                m.jump(event.move_bps)
+        action = still_ours(jump)
     else:
         entry.update(type="regime", changes=dict(event.changes), duration_seconds=event.duration_seconds)
         if event.duration_seconds is not None:

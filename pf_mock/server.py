@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import signal
 import socket
 import threading
@@ -12,7 +14,9 @@ from typing import Iterator
 import uvicorn
 
 from .api import AppOptions, create_app
+from .api.snapshot import restore
 from .clock import ManualClock, RealtimeClock
+from .errors import ApiError
 from .exchange import Exchange, ExchangeConfig
 from .mcp import http as mcp_http
 from .scenarios import apply_scenario, load_scenario
@@ -38,6 +42,7 @@ class ServeOptions:
     log_level: str = "warning"          # of the server's own messages (uvicorn's and pf-mock's), on stderr
     access_log: bool = False            # one line per request on stdout
     mcp_admin: bool = False             # also offer the /_mock tools on /mcp (--mcp-admin)
+    restore: str | None = None          # a snapshot file (POST /_mock/snapshot's answer) to start from
 
 
 def build_exchange(opts: ServeOptions) -> Exchange:
@@ -56,7 +61,19 @@ def build_app(opts: ServeOptions, exchange: Exchange | None = None):
     app = create_app(exchange, AppOptions(admin=opts.admin, admin_token=opts.admin_token,
                                           rate_limit=opts.rate_limit))
     mcp_http.install(app, admin=opts.mcp_admin and opts.admin)     # /mcp: the same API as MCP tools
+    if opts.restore:
+        restore_file(app, opts.restore)
     return app
+
+
+def restore_file(app, path: str) -> None:
+    """Start from a snapshot file; a file that cannot be read or restored raises ``ApiError`` saying why."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            document = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ApiError(400, "invalid_snapshot", f"Cannot read the snapshot file {path}: {exc}.") from None
+    asyncio.run(restore(app, document))
 
 
 class ReadyServer(uvicorn.Server):
@@ -70,6 +87,14 @@ class ReadyServer(uvicorn.Server):
         self.quiet = quiet
         self.bound_port: int | None = None
         self.stopped_by: str | None = None
+
+    def handle_exit(self, sig, frame) -> None:
+        # Long work in a request (a clock advance) checks this between slices and ends early, so the
+        # server stops at once rather than after it.
+        state = getattr(self.config.app, "state", None)
+        if state is not None:
+            state.stopping = True
+        super().handle_exit(sig, frame)
 
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets=sockets)
@@ -93,6 +118,11 @@ class ReadyServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame) -> None:
         self.stopped_by = self.stopped_by or signal.Signals(sig).name
+        # Long work in a request (a clock advance) checks this between slices and ends early, so the
+        # server stops at once rather than after it.
+        state = getattr(self.config.app, "state", None)
+        if state is not None:
+            state.stopping = True
         super().handle_exit(sig, frame)
 
     async def shutdown(self, sockets=None) -> None:

@@ -179,7 +179,8 @@ def _control_headers(opts: ServeOptions) -> dict[str, str]:
 
 def _build(opts: ServeOptions) -> tuple[Exchange, Any, Agent]:
     exchange = build_exchange(opts)
-    return exchange, build_app(opts, exchange), client_agent(exchange)
+    agent = client_agent(exchange)      # before the app, whose snapshot log starts with the agents there are
+    return exchange, build_app(opts, exchange), agent
 
 
 def client_agent(exchange: Exchange) -> Agent:

@@ -11,10 +11,17 @@ from fastapi.testclient import TestClient
 
 from conftest import make_exchange
 from pf_mock.api import AppOptions, create_app
+from pf_mock.api.snapshot import CommandLog, snapshot as snapshot_of_log
 from pf_mock.server import ServeOptions, build_app
 from contract_asserts import assert_error
 
 TOKEN = "s3cret-token"
+
+
+def snapshot_of(exchange) -> dict:
+    return snapshot_of_log(exchange, CommandLog(exchange))
+
+
 SYMBOL = "BTC-PERP"
 
 # A body each route accepts, where it needs one; a route added later gets {} and is still checked.
@@ -25,6 +32,7 @@ BODIES = {
     ("POST", "/_mock/markets/{symbol}/regime"): {"spread_bps": 40},
     ("POST", "/_mock/scenario"): {"name": "calm"},
     ("POST", "/_mock/faults"): {"path": "/v1/*", "status": 503},
+    ("POST", "/_mock/restore"): snapshot_of(make_exchange()),
 }
 PATH_PARAMS = {"symbol": SYMBOL, "fault_id": "flt_1"}
 MINE = {("GET", "/_mock/faults"), ("POST", "/_mock/faults"), ("DELETE", "/_mock/faults"),

@@ -8,7 +8,9 @@ from fastapi.testclient import TestClient
 
 from conftest import KEY, OTHER_KEY, make_exchange
 from pf_mock.api import AppOptions, create_app
-from pf_mock.api.journal import CAPACITY, Entry, Journal, parse_body, parse_query
+from pf_mock.api.door import MAX_BODY_BYTES
+from pf_mock.api.journal import (CAPACITY, MAX_BYTES, MAX_STORED_BODY_BYTES, Entry, Journal, new_entry, parse_body,
+                                 parse_query)
 from pf_mock.clock import DEFAULT_EPOCH, to_ms
 from contract_asserts import assert_error
 
@@ -52,7 +54,8 @@ def cancelled_before_every_requote(entries: list[dict], symbol: str) -> bool:
 
 # ---- the journal, without HTTP ------------------------------------------------------------------
 def entry(n: int, agent: str | None = None) -> Entry:
-    return Entry(time_ms=n, method="GET", path=f"/v1/{n}", query={}, body=None, key=None, agent_id=agent, status=200)
+    return Entry(time_ms=n, method="GET", path=f"/v1/{n}", query_string=b"", raw_body=b"", key=None, agent_id=agent,
+                 status=200)
 
 
 def test_journal_keeps_the_last_capacity_entries_oldest_first():
@@ -78,6 +81,35 @@ def test_journal_select_by_agent_and_limit():
 
 def test_the_apps_journal_is_bounded(client):
     assert client.app.state.journal.entries.maxlen == CAPACITY == 10_000
+    assert client.app.state.journal.max_bytes == MAX_BYTES == 16 << 20
+
+
+def test_the_journal_is_bounded_in_bytes_too_oldest_first_out():
+    j = Journal(capacity=100, max_bytes=10_000)
+    for n in range(20):
+        j.record(new_entry(n, "POST", "/v1/mm/quote", b"", b"x" * 2_000, None))
+    costs = [e.cost for e in j.entries]
+    assert sum(costs) == j.bytes <= 10_000 < sum(costs) + costs[0]       # full, and not one more fits
+    assert [e.time_ms for e in j.entries] == list(range(20 - len(costs), 20))
+
+
+def test_the_journal_keeps_only_the_head_of_a_long_body_and_shows_it_as_text():
+    body = b'{"symbol": "' + b"A" * (2 * MAX_STORED_BODY_BYTES) + b'"}'
+    e = new_entry(0, "POST", "/v1/mm/quote", b"", body, "pf_test_" + "k" * 500)
+    assert len(e.raw_body) == MAX_STORED_BODY_BYTES and e.truncated and e.key is None
+    assert e.body == body[:MAX_STORED_BODY_BYTES].decode()
+
+
+def test_large_bodies_do_not_grow_the_journal_past_its_byte_bound(client, auth):
+    """The issue's measure: 40 bodies of 10 MB took the server from 66 to 491 MB. Each is now refused
+    at the door (413) unread, and even bodies just under the door's limit are kept only in part."""
+    big = b'{"symbol": "BTC-PERP", "pad": "' + b"x" * (MAX_BODY_BYTES - 64) + b'"}'
+    for _ in range(40):
+        assert_error(client.post("/v1/mm/cancel", headers=auth, content=big + b" " * 100), 413, "payload_too_large")
+        assert client.post("/v1/mm/cancel", headers=auth, content=big).status_code == 200
+    j = client.app.state.journal
+    assert len(j) == 80 and j.bytes <= 40 * MAX_STORED_BODY_BYTES + 80 * 1_000
+    assert [e["status"] for e in journal(client)][:2] == [413, 200]
 
 
 @pytest.mark.parametrize("raw, parsed", [
@@ -86,6 +118,9 @@ def test_the_apps_journal_is_bounded(client):
     (b"[1, 2.5, null]", [1, 2.5, None]),
     (b"symbol=BTC-PERP", "symbol=BTC-PERP"),
     (b'{"x": NaN}', '{"x": NaN}'),
+    (b'{"symbol": "\\ud800"}', '{"symbol": "\\ud800"}'),
+    (b"[" * 40 + b"]" * 40, "[" * 40 + "]" * 40),
+    (b"[" * 5000 + b"]" * 5000, "[" * 5000 + "]" * 5000),
     (b"\xff\xfe", "\ufffd\ufffd"),
 ])
 def test_parse_body(raw, parsed):

@@ -261,3 +261,16 @@ class PnlHistories(RuleBasedStateMachine):
 PnlHistories.TestCase.settings = settings(max_examples=max(settings.default.max_examples // 4, 10),
                                           stateful_step_count=30)
 TestPnlHistories = PnlHistories.TestCase
+
+
+def test_fill_columns_give_back_exactly_the_records_they_were_given():
+    """The compact store is a drop-in for a list of records: every field back bit for bit."""
+    from pf_mock.ledger import KINDS, SymbolLedger
+
+    ledger = SymbolLedger("ETH-PERP", 10_000)
+    given = [ledger.apply(fill_id=f"fill_{(i * 7919) % 2**48:012x}", order_id=f"ord_{2**48 - 1 - i:012x}",
+                          is_buy=i % 3 == 0, price=3000.0 + i / 7, lots=1 + i % 5, notional=(1 + i % 5) * 0.3,
+                          maker=i % 2 == 0, fee=-0.1 if i % 2 == 0 else 0.2, mid=3000.01 + i / 11,
+                          kind=KINDS[i % 3], time=1767225600.0 + i / 3) for i in range(50)]
+    assert list(ledger.fills) == given and ledger.fills[10:20] == given[10:20] and ledger.fills[-1] == given[-1]
+    assert [f.after for f in ledger.fills] == [g.after for g in given]

@@ -26,6 +26,7 @@ BUSINESS_RULES = {     # path -> statuses a schema-valid request may also get, a
     "/v1/mm/pnl": ["400"],                   # window and since together; since after until
     "/_mock/scenario": ["400"],              # invalid_scenario: the document's own schema
     "/_mock/faults": ["400"],                # a method name, an error code, a path pattern that must compile
+    "/_mock/restore": ["400"],               # invalid_snapshot: the snapshot document's own rules
 }
 CONFIG = SchemathesisConfig.from_dict({"operations": [
     {"include-path": path, "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED + extra}}}

@@ -13,6 +13,7 @@ from ..exchange import Exchange
 from ..scenarios import apply_scenario, load_named, parse_scenario
 from .deps import exchange
 from .errors import VALIDATION, responses
+from .turns import advance_in_slices
 
 
 async def admin_allowed(request: Request) -> None:
@@ -33,7 +34,7 @@ def is_admin_path(path: str) -> bool:
     return path == "/_mock" or path.startswith("/_mock/")
 
 
-def state(ex: Exchange) -> dict:
+def state(ex: Exchange, advancing: dict | None = None) -> dict:
     clock = ex.clock
     return {
         "seed": ex.seed,
@@ -41,15 +42,17 @@ def state(ex: Exchange) -> dict:
         "agents": len(ex.agents),
         "active_markets": sorted(ex.markets),
         "scenario": getattr(ex, "scenario_name", None),
+        **({"advancing": dict(advancing)} if advancing else {}),     # only while one is under way
     }
 
 
-@router.get("/state", response_model=m.MockState)
-async def get_state(ex: Exchange = Depends(exchange)) -> dict:
-    return state(ex)
+@router.get("/state", response_model=m.MockState, response_model_exclude_unset=True)
+async def get_state(request: Request, ex: Exchange = Depends(exchange)) -> dict:
+    """Also ``advancing: {from, to, now}`` (ms) while a clock advance is under way."""
+    return state(ex, getattr(request.app.state, "advancing", None))
 
 
-@router.post("/reset", response_model=m.MockState, responses=responses(*INPUT))
+@router.post("/reset", response_model=m.MockState, response_model_exclude_unset=True, responses=responses(*INPUT))
 async def reset(request: Request, body: m.ResetRequest | None = None, ex: Exchange = Depends(exchange)) -> dict:
     """Start over: the exchange, and the app's own controls (fault rules, journal, rate-limit buckets)."""
     ex.reset(body.seed if body else None)
@@ -59,8 +62,9 @@ async def reset(request: Request, body: m.ResetRequest | None = None, ex: Exchan
 
 
 @router.post("/clock/advance", response_model=m.Advanced, responses=responses(*INPUT, "clock_not_manual"))
-async def advance(body: m.AdvanceRequest, ex: Exchange = Depends(exchange)) -> dict:
-    ex.advance(body.seconds)
+async def advance(request: Request, body: m.AdvanceRequest, ex: Exchange = Depends(exchange)) -> dict:
+    """In slices: other requests wait for it, /health and /_mock/state answer meanwhile (see turns.py)."""
+    await advance_in_slices(ex, body.seconds, request.app.state)
     return {"clock": state(ex)["clock"]}
 
 

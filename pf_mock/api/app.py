@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from ..exchange import Exchange
 from ..leaderboard import leaderboard
 from ..version import __version__
-from . import admin, docs, errors, faults, feed, health, journal, markets, mm, page, ratelimit
+from . import admin, docs, door, errors, faults, feed, health, journal, markets, mm, page, ratelimit, snapshot, turns
 from .deps import SECURITY_SCHEMES
 
 TAGS = [
@@ -75,20 +75,35 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     app.openapi = lambda: contract_openapi(app)
     app.state.exchange = exchange
     app.state.options = options
+    app.state.advancing = None          # a clock advance's progress (turns.py)
+    app.state.stopping = False          # set when the server is asked to stop: long work ends early
+    # A restore replays its log through an app of its own on the same exchange (snapshot.py).
+    app.state.replay_app = lambda ex: create_app(ex, AppOptions(admin=True))
     errors.install(app)
     docs.install(app)
+    app.state.commands = snapshot.CommandLog(exchange)
+    app.add_middleware(snapshot.Recorder)
     app.add_middleware(JsonBodies)
-    # The mock's own controls, outermost last: the journal sees every answer, including a fault's
-    # or the rate limit's, and the rate limit counts requests before any fault rule acts on them.
+    # The mock's own layers, added innermost first. From the outside in: the door reads the body
+    # (bounded) and judges it; the journal sees every answer, including a fault's, the rate limit's
+    # and the door's; the rate limit counts requests before anything else answers them and puts its
+    # headers on every answer, a crash's included; the last resort turns a crash into a 500 in the
+    # error shape that keeps the connection; then the door's refusal, then the fault rules, then each
+    # request's turn at the exchange (turns.py), then the snapshot's log of what changed it.
     app.state.faults = faults.FaultTable(exchange.seed)
     app.state.journal = journal.Journal()
     app.state.rate_limiter = ratelimit.RateLimiter(options.rate_limit) if options.rate_limit is not None else None
-    app.state.on_reset = [lambda ex: app.state.faults.reset(ex.seed), lambda ex: app.state.journal.clear()]
+    app.state.on_reset = [lambda ex: app.state.faults.reset(ex.seed), lambda ex: app.state.journal.clear(),
+                          lambda ex: app.state.commands.restart(ex)]
+    app.add_middleware(turns.Turns)
     app.add_middleware(faults.FaultInjection, table=app.state.faults)
+    app.add_middleware(door.Refuse)
+    app.add_middleware(errors.LastResort)
     if app.state.rate_limiter is not None:
         app.add_middleware(ratelimit.RateLimit, limiter=app.state.rate_limiter)
         app.state.on_reset.append(lambda ex: app.state.rate_limiter.clear())
     app.add_middleware(journal.RequestJournal, journal=app.state.journal)
+    app.add_middleware(door.Door)
     app.include_router(health.router)
     app.include_router(markets.router)
     app.include_router(mm.router)
@@ -100,4 +115,5 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
         app.include_router(faults.router)
         app.include_router(journal.router)
         app.include_router(page.admin_router)
+        app.include_router(snapshot.router)
     return app

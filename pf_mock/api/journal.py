@@ -4,14 +4,18 @@ Every request outside ``/_mock`` is recorded when it arrives, in arrival order, 
 method, path, query and body, and, once it is answered, the status it got (also the ones a fault rule
 or the rate limit answered) and the agent its API key belongs to (null without a key, or for a key the
 exchange does not know, such as a malformed one). The journal keeps the last ``capacity`` (10,000)
-requests; ``POST /_mock/reset`` empties it.
+requests and at most ``max_bytes`` (16 MiB) of what they sent: the oldest go first when either is
+reached. It keeps bodies as the bytes received (the first ``MAX_STORED_BODY_BYTES``, 64 KiB, of each;
+a longer one is shown as text, cut there) and parses them only when asked, and it only ever shows
+what JSON can carry: a body that cannot be answered as JSON (NaN, a lone surrogate, too deep) is
+shown as text. ``POST /_mock/reset`` empties it.
 """
 
 from __future__ import annotations
 
-import json
+import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,23 +28,42 @@ from ..clock import to_ms
 from .admin import ADMIN, admin_allowed, is_admin_path
 from .deps import api_key
 from .errors import VALIDATION, responses
+from .door import BODY_KEY, json_problem, parse_json, read_body, replaying
 
 CAPACITY = 10_000
-MAX_TEXT_CHARS = 65_536     # a body that is not JSON is kept as text, cut to this many characters
-
-
-def _no_constants(name: str):
-    raise ValueError(name)      # NaN and Infinity are not JSON, and could not be answered as JSON
+MAX_BYTES = 16 << 20            # what all entries together may hold (bodies, paths, queries, keys)
+MAX_STORED_BODY_BYTES = 65_536  # of each body, the first this many bytes are kept
+MAX_TEXT_CHARS = 65_536         # a body that is not JSON is shown as text, cut to this many characters
+MAX_KEY_CHARS = 128             # the longest well-formed key (pf_live_ and 120 more); longer ones are not kept
+ENTRY_OVERHEAD = 512            # bytes an entry costs beyond what it holds (its objects), for the budget
 
 
 def parse_body(raw: bytes) -> Any:
-    """The body as the journal shows it: parsed JSON if it is JSON, else text, else (empty) None."""
+    """The body as the journal shows it: parsed JSON if it is JSON that can be answered as JSON, else
+    text (invalid UTF-8 replaced), else (empty) None."""
     if not raw:
         return None
     try:
-        return json.loads(raw, parse_constant=_no_constants)
+        parsed = parse_json(raw)
+        if json_problem(parsed) is None and _finite(parsed):
+            return parsed
     except ValueError:      # not JSON (UnicodeDecodeError and JSONDecodeError are both ValueErrors)
-        return raw.decode("utf-8", errors="replace")[:MAX_TEXT_CHARS]
+        pass
+    return raw.decode("utf-8", errors="replace")[:MAX_TEXT_CHARS]
+
+
+def _finite(value: Any) -> bool:
+    """No NaN or Infinity anywhere in ``value`` (they are not JSON, so could not be answered as JSON)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def parse_query(query_string: bytes) -> dict[str, str | list[str]]:
@@ -61,29 +84,61 @@ class Entry:
     time_ms: int
     method: str
     path: str
-    query: dict
-    body: Any
+    query_string: bytes
+    raw_body: bytes             # the body's first MAX_STORED_BODY_BYTES
     key: str | None             # the API key sent, to find the agent when the answer is known
     agent_id: str | None = None
     status: int | None = None   # None while the request is still being answered
+    truncated: bool = field(default=False)
+
+    @property
+    def query(self) -> dict:
+        return parse_query(self.query_string)
+
+    @property
+    def body(self) -> Any:
+        if self.truncated:
+            return self.raw_body.decode("utf-8", errors="replace")[:MAX_TEXT_CHARS]
+        return parse_body(self.raw_body)
+
+    @property
+    def cost(self) -> int:
+        return (len(self.raw_body) + len(self.path) + len(self.query_string) + len(self.key or "")
+                + ENTRY_OVERHEAD)
 
     def view(self) -> dict:
         return {"time": self.time_ms, "agent": self.agent_id, "method": self.method, "path": self.path,
                 "query": self.query, "body": self.body, "status": self.status}
 
 
-class Journal:
-    """The last ``capacity`` requests, oldest first."""
+def new_entry(time_ms: int, method: str, path: str, query_string: bytes, body: bytes, key: str | None) -> Entry:
+    """An entry that keeps only what the journal's bounds allow of the request."""
+    kept = body[:MAX_STORED_BODY_BYTES]
+    return Entry(time_ms=time_ms, method=method, path=path, query_string=bytes(query_string[:MAX_STORED_BODY_BYTES]),
+                 raw_body=kept, key=key if key is not None and len(key) <= MAX_KEY_CHARS else None,
+                 truncated=len(kept) < len(body))
 
-    def __init__(self, capacity: int = CAPACITY):
+
+class Journal:
+    """The last ``capacity`` requests, and no more than ``max_bytes`` of them, oldest first."""
+
+    def __init__(self, capacity: int = CAPACITY, max_bytes: int = MAX_BYTES):
         self.entries: deque[Entry] = deque(maxlen=capacity)
+        self.max_bytes = max_bytes
+        self.bytes = 0
 
     def record(self, entry: Entry) -> Entry:
+        if len(self.entries) == self.entries.maxlen:
+            self.bytes -= self.entries[0].cost
         self.entries.append(entry)
+        self.bytes += entry.cost
+        while self.bytes > self.max_bytes and len(self.entries) > 1:
+            self.bytes -= self.entries.popleft().cost
         return entry
 
     def clear(self) -> None:
         self.entries.clear()
+        self.bytes = 0
 
     def select(self, agent: str | None = None, limit: int | None = None) -> list[Entry]:
         """The entries of ``agent`` (all when None), oldest first; with ``limit``, only the newest ones."""
@@ -94,21 +149,9 @@ class Journal:
         return len(self.entries)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
 class RequestJournal:
-    """ASGI middleware, outermost of the mock's own: reads the body (and hands it on unchanged), and
-    notes the final status, whoever gave it."""
+    """ASGI middleware, just inside the door: records the body the door read, and notes the final
+    status, whoever gave it."""
 
     def __init__(self, app: ASGIApp, journal: Journal):
         self.app = app
@@ -119,20 +162,11 @@ class RequestJournal:
             await self.app(scope, receive, send)
             return
         exchange = scope["app"].state.exchange
-        raw = await _read_body(receive)
-        entry = self.journal.record(Entry(
-            time_ms=to_ms(exchange.now()), method=scope["method"], path=scope["path"],
-            query=parse_query(scope.get("query_string", b"")), body=parse_body(raw),
-            key=api_key(HTTPConnection(scope))))
-
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            return await receive()
+        already_read = BODY_KEY in scope        # by the door, which hands it on itself
+        raw, _ = await read_body(scope, receive)
+        entry = self.journal.record(new_entry(to_ms(exchange.now()), scope["method"], scope["path"],
+                                              scope.get("query_string", b""), raw, api_key(HTTPConnection(scope))))
+        replay = receive if already_read else replaying(scope, receive)
 
         async def note_status(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -87,9 +87,14 @@ async def orders(request: Request, symbol: str | None = ANY_SYMBOL) -> Response:
 
 @mm_route("GET", "/v1/mm/fills", m.Fills, "market_not_found", tags=["market making"])
 async def fills(request: Request, symbol: str | None = ANY_SYMBOL, since: int | None = SINCE,
-                limit: int = Query(100, ge=1, le=1000, description="At most this many, the newest.")) -> Response:
+                cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
+                                           description="A next_cursor this route answered (with the same symbol); "
+                                                       "since is then ignored."),
+                limit: int = Query(100, ge=1, le=1000, description="At most this many.")) -> Response:
+    """Without since or cursor the newest limit fills; with since the oldest limit at or after it; then
+    next_cursor pages forward through every fill. Oldest first."""
     me, ex = await caller(request)
-    return reply(ex.fill_views(me, symbol, seconds(since), limit))
+    return reply(ex.fill_views(me, symbol, seconds(since), cursor, limit))
 
 
 @mm_route("GET", "/v1/mm/inventory", m.Inventory, "market_not_found", tags=["market making"])

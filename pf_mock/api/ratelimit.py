@@ -28,6 +28,7 @@ from .errors import error_response
 # so whole seconds of mock time refill whole numbers exactly.
 COST = 60
 MAX_KEYS = 10_000       # beyond this many buckets, full ones (which are as good as none) are dropped
+MAX_KEY_CHARS = 128     # the longest well-formed key; a longer one draws on its host's bucket
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,11 @@ class RateLimiter:
 
 
 def client_key(scope: Scope) -> str:
-    """Whose bucket a request draws on: its API key (Bearer or X-API-Key), else its client host."""
+    """Whose bucket a request draws on: its API key (Bearer or X-API-Key), else its client host (also
+    for a key too long to be one, so that no client can make the buckets hold its junk)."""
     connection = HTTPConnection(scope)
     key = api_key(connection)
-    if key:
+    if key and len(key) <= MAX_KEY_CHARS:
         return "key:" + key
     return "host:" + (connection.client.host if connection.client else "unknown")
 

@@ -1,0 +1,241 @@
+"""Load: many agents market-making at once against one real server; rerun with
+``python benchmarks/load.py`` (100 agents, 10 minutes, ``--speed 60``) or ``--quick`` (10 agents, 5 s).
+
+A pf-mock server is started as its own process on a free loopback port (realtime clock, ``--speed``).
+Each agent runs the seed page's loop on one of ten markets, in its own task over keep-alive
+connections: read the price, cancel, quote 5 bps wide with $100 a side; every tenth round it also reads
+its inventory and PnL. A round starts every 5 simulated seconds (at ``--speed 60``, every 83 ms of wall
+time) or as soon as the last one is answered if the server is slower. Every request's wall latency
+and status is kept.
+
+Printed: requests per second, latency p50 / p99 / worst, answers by status class, transport errors,
+the server's resident memory before and after; then the accounting, checked for every agent against an
+independent oracle (the agent's own fills), after cancelling its orders:
+  - position: the signed sum of its fills equals the position ``/v1/account`` shows;
+  - cash: after hedging flat, ``balance_usd`` minus the starting balance equals the cash its fills
+    moved (−Σ side·price·size − Σ fee_usd), and so does ``net_pnl`` of ``/v1/mm/pnl``;
+  - the PnL identity: ``net_pnl = spread_income + rebates + inventory_pnl − hedge_cost``.
+Nothing here asserts a time; the figures are for the note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import select
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SYMBOLS = ["BTC-PERP", "ETH-PERP", "SOL-PERP", "XRP-PERP", "DOGE-PERP", "AVAX-PERP", "LINK-PERP", "BNB-PERP",
+           "ARB-PERP", "OP-PERP"]
+STARTING_BALANCE = 10_000.0
+QUOTE_USD = 100.0
+HALF_SPREAD = 2.5e-4            # 5 bps wide
+ROUND_SIM_S = 5.0               # the seed client's refresh interval, in simulated seconds
+
+
+# ---- a server of its own ------------------------------------------------------------------------
+@dataclass
+class Server:
+    process: subprocess.Popen
+    base_url: str
+
+    def rss_mb(self) -> float | None:
+        """The server's resident memory (Linux /proc), or None where that cannot be read."""
+        try:
+            with open(f"/proc/{self.process.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
+
+@contextmanager
+def pf_mock_server(*args: str, startup_timeout: float = 30.0) -> Iterator[Server]:
+    """``pf-mock serve`` on a free loopback port, stopped (SIGTERM, then SIGKILL) on exit."""
+    command = [sys.executable, "-m", "pf_mock", "serve", "--host", "127.0.0.1", "--port", "0", *args]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + startup_timeout
+        line = ""
+        while "ready on" not in line:
+            left = deadline - time.monotonic()
+            if left <= 0 or process.poll() is not None:
+                raise RuntimeError(f"pf-mock did not start: {line!r}")
+            ready, _, _ = select.select([process.stdout], [], [], left)
+            if ready:
+                line = process.stdout.readline()
+        base_url = line.split("ready on ", 1)[1].split()[0]
+        yield Server(process, base_url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+# ---- the agents ---------------------------------------------------------------------------------
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+    transport_errors: int = 0
+
+    def note(self, status: int | None, seconds: float) -> None:
+        self.latencies.append(seconds)
+        label = "transport error" if status is None else f"{status // 100}xx"
+        self.statuses[label] = self.statuses.get(label, 0) + 1
+
+
+async def call(client: httpx.AsyncClient, tally: Tally, method: str, path: str, **kwargs) -> httpx.Response | None:
+    started = time.perf_counter()
+    try:
+        response = await client.request(method, path, **kwargs)
+    except httpx.HTTPError:
+        tally.transport_errors += 1
+        tally.note(None, time.perf_counter() - started)
+        return None
+    tally.note(response.status_code, time.perf_counter() - started)
+    return response
+
+
+def agent_key(i: int) -> str:
+    return f"pf_test_load_agent_{i:04d}"
+
+
+async def agent(client: httpx.AsyncClient, i: int, symbol: str, until: float, period: float, tally: Tally) -> int:
+    headers = {"Authorization": f"Bearer {agent_key(i)}"}
+    rounds = 0
+    while time.monotonic() < until:
+        started = time.monotonic()
+        price = await call(client, tally, "GET", f"/v1/markets/{symbol}/price")
+        if price is not None and price.status_code == 200:
+            mid = price.json()["mid"]
+            await call(client, tally, "POST", "/v1/mm/cancel", json={"symbol": symbol}, headers=headers)
+            await call(client, tally, "POST", "/v1/mm/quote", headers=headers, json={
+                "symbol": symbol, "bid_price": mid * (1 - HALF_SPREAD), "bid_size": QUOTE_USD,
+                "ask_price": mid * (1 + HALF_SPREAD), "ask_size": QUOTE_USD})
+            if rounds % 10 == 9:
+                await call(client, tally, "GET", f"/v1/mm/inventory?symbol={symbol}", headers=headers)
+                await call(client, tally, "GET", "/v1/mm/pnl", headers=headers)
+        rounds += 1
+        await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+    return rounds
+
+
+async def run_load(base_url: str, agents: int, seconds: float, speed: float) -> tuple[Tally, int, float]:
+    tally = Tally()
+    limits = httpx.Limits(max_connections=agents + 10, max_keepalive_connections=agents + 10)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60.0) as client:
+        started = time.monotonic()
+        until = started + seconds
+        rounds = await asyncio.gather(*(agent(client, i, SYMBOLS[i % len(SYMBOLS)], until, ROUND_SIM_S / speed, tally)
+                                        for i in range(agents)))
+        return tally, sum(rounds), time.monotonic() - started
+
+
+# ---- the accounting, afterwards -----------------------------------------------------------------
+def all_fills(client: httpx.Client, headers: dict) -> list[dict]:
+    """Every fill of the agent, oldest first: from ``since=0``, page by page with ``next_cursor``."""
+    page = client.get("/v1/mm/fills", params={"since": 0, "limit": 1000}, headers=headers).json()
+    found = list(page["fills"])
+    while page["next_cursor"] is not None:
+        page = client.get("/v1/mm/fills", params={"cursor": page["next_cursor"], "limit": 1000},
+                          headers=headers).json()
+        found += page["fills"]
+    return found
+
+
+def check_agent(client: httpx.Client, i: int, symbol: str) -> tuple[list[str], int]:
+    """The invariants for one agent; returns what failed (empty when all hold) and its fill count."""
+    headers = {"Authorization": f"Bearer {agent_key(i)}"}
+    problems = []
+    client.post("/v1/mm/cancel", json={"symbol": symbol}, headers=headers)
+    fills = all_fills(client, headers)
+    sign = {"buy": 1, "sell": -1}
+    position = sum(sign[f["side"]] * f["size"] for f in fills)
+    shown = {p["symbol"]: p["position"] for p in client.get("/v1/account", headers=headers).json()["positions"]}
+    if abs(position - shown.get(symbol, 0.0)) > 1e-9:
+        problems.append(f"position {shown.get(symbol)} != sum of fills {position}")
+    if shown.get(symbol):
+        client.post("/v1/mm/hedge", json={"symbol": symbol, "hedge_pct": 1}, headers=headers)
+        fills = all_fills(client, headers)
+    cash = sum(-sign[f["side"]] * f["price"] * f["size"] - f["fee_usd"] for f in fills)
+    account = client.get("/v1/account", headers=headers).json()
+    pnl = client.get("/v1/mm/pnl", headers=headers).json()
+    tolerance = 1e-6 + 1e-9 * len(fills)        # each fee is shown to 1e-9
+    if account["positions"]:
+        problems.append(f"not flat after the hedge: {account['positions']}")
+    if abs(account["balance_usd"] - STARTING_BALANCE - cash) > tolerance:
+        problems.append(f"balance change {account['balance_usd'] - STARTING_BALANCE} != fills' cash {cash}")
+    if abs(pnl["net_pnl"] - cash) > tolerance:
+        problems.append(f"net_pnl {pnl['net_pnl']} != fills' cash {cash}")
+    parts = pnl["spread_income"] + pnl["rebates"] + pnl["inventory_pnl"] - pnl["hedge_cost"]
+    if abs(pnl["net_pnl"] - parts) > 1e-6:
+        problems.append(f"net_pnl {pnl['net_pnl']} != its parts {parts}")
+    return problems, len(fills)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="10 agents for 5 s (the smoke test's size)")
+    ap.add_argument("--agents", type=int, default=None)
+    ap.add_argument("--seconds", type=float, default=None, help="wall seconds of load (default 600)")
+    ap.add_argument("--speed", type=float, default=60.0)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    agents = args.agents or (10 if args.quick else 100)
+    seconds = args.seconds or (5.0 if args.quick else 600.0)
+    print(f"pf-mock load: {agents} agents, {seconds:g} s wall at --speed {args.speed:g} "
+          f"({seconds * args.speed / 3600:.2f} simulated hours), Python {platform.python_version()}")
+    with pf_mock_server("--seed", str(args.seed), "--speed", str(args.speed)) as server:
+        rss_before = server.rss_mb()
+        tally, rounds, wall = asyncio.run(run_load(server.base_url, agents, seconds, args.speed))
+        rss_after = server.rss_mb()
+        lat = sorted(tally.latencies)
+        print(f"requests: {len(lat)} in {wall:.1f} s = {len(lat) / wall:.0f} requests/s ({rounds} quote rounds)")
+        print(f"latency: p50 {percentile(lat, 0.50) * 1000:.1f} ms, p99 {percentile(lat, 0.99) * 1000:.1f} ms, "
+              f"worst {lat[-1] * 1000 if lat else float('nan'):.1f} ms")
+        print("answers: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.statuses.items())))
+        print(f"errors: {tally.statuses.get('5xx', 0)} 5xx, {tally.transport_errors} transport")
+        rss = lambda mb: "n/a" if mb is None else f"{mb:.0f} MB"      # noqa: E731
+        print(f"server memory (RSS): {rss(rss_before)} before, {rss(rss_after)} after")
+        failures, fills = [], 0
+        with httpx.Client(base_url=server.base_url, timeout=600.0) as client:
+            for i in range(agents):
+                try:
+                    problems, n = check_agent(client, i, SYMBOLS[i % len(SYMBOLS)])
+                except httpx.HTTPError as exc:
+                    problems, n = [f"could not be checked: {type(exc).__name__}"], 0
+                fills += n
+                failures += [f"agent {i}: {p}" for p in problems]
+        print(f"accounting: {agents - len({f.split(':')[0] for f in failures})} of {agents} agents hold every "
+              f"invariant over {fills} fills (position = sum of fills; balance change = fills' cash = net_pnl; "
+              f"net_pnl = its parts)")
+        for line in failures[:20]:
+            print("  FAILED " + line)
+    sys.exit(1 if failures or tally.statuses.get("5xx") or tally.transport_errors else 0)
+
+
+if __name__ == "__main__":
+    main()

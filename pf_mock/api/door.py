@@ -1,0 +1,226 @@
+"""The door: what every request must be before anything else reads it.
+
+Checked once, here, for every route (``/_mock`` included), before the journal, the rate limit, fault
+rules or the exchange see the request:
+
+- the body is at most ``MAX_BODY_BYTES`` (1 MiB; a snapshot given to ``POST /_mock/restore``, 64 MiB):
+  a bigger one is 413 ``payload_too_large`` (said by
+  its ``Content-Length`` before a byte is read, or as soon as a streamed body passes the limit);
+- a non-empty body is UTF-8 and, when it is JSON, nests at most ``MAX_JSON_DEPTH`` (32) arrays and
+  objects deep, holds no lone surrogate (``"\\ud800"``) in any string or key, and no integer outside
+  the 64-bit range (no field takes one: seeds, counts and statuses are all far smaller) — each a 400
+  ``invalid_request``. A body that is not JSON at all is left to the route, which says so;
+- the path and the query string, once percent-decoded, are UTF-8 without lone surrogates: else 400.
+
+The body is read once and kept in the request's scope (``read_body``), so the journal and the route
+see the same bytes without reading the socket twice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import error_response
+
+MAX_BODY_BYTES = 1 << 20        # 1 MiB: a quote is ~300 bytes, the largest shipped scenario ~3 KB
+MAX_RESTORE_BYTES = 64 << 20    # POST /_mock/restore takes a snapshot, whose request log can be long
+MAX_JSON_DEPTH = 32             # an inline scenario, the deepest body any route takes, nests 6 deep
+MAX_INT = (1 << 63) - 1         # a JSON integer beyond 64 bits is refused at the door
+
+BODY_KEY = "pf_mock.body"          # scope key: (bytes read, whether the body was over the limit)
+
+
+async def read_body(scope: Scope, receive: Receive) -> tuple[bytes, bool]:
+    """The request's body, read at most once per request and at most ``MAX_BODY_BYTES`` + 1 bytes:
+    ``(body, too_large)``. A body over the limit is not read further (its bytes are dropped)."""
+    if BODY_KEY in scope:
+        return scope[BODY_KEY]
+    limit = body_limit(scope)
+    declared = _content_length(scope)
+    if declared is not None and declared > limit:
+        scope[BODY_KEY] = (b"", True)
+        return scope[BODY_KEY]
+    chunks, size, too_large = [], 0, False
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            too_large = True
+            chunks = []
+            break
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    scope[BODY_KEY] = (b"".join(chunks), too_large)
+    return scope[BODY_KEY]
+
+
+def body_limit(scope: Scope) -> int:
+    return MAX_RESTORE_BYTES if scope.get("path") == "/_mock/restore" else MAX_BODY_BYTES
+
+
+def replaying(scope: Scope, receive: Receive) -> Receive:
+    """A ``receive`` that hands the body ``read_body`` kept to whoever reads it next, then goes on to
+    the real one (for the disconnect message)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            body, _ = scope[BODY_KEY]
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` as Python's parser reads it (NaN and Infinity included: the routes refuse those by field).
+    Raises ``json.JSONDecodeError`` when it is not JSON, ``TooDeep`` past what the parser can nest,
+    and ``TooLong`` for an integer of more digits than Python converts."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise TooDeep from None
+    except ValueError:          # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise TooLong from None
+
+
+class TooDeep(ValueError):
+    pass
+
+
+class TooLong(ValueError):
+    pass
+
+
+def json_problem(value: Any) -> tuple[str, str | None] | None:
+    """What is wrong with a parsed JSON body, as ``(message, field)``, or None. Walks it without
+    recursion, so no depth of nesting can break the walk itself."""
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+    while stack:
+        item, depth, where = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return f"The request body nests deeper than {MAX_JSON_DEPTH} levels.", None
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(key, str) and not _is_unicode(key):
+                    return "The request body holds a key that is not valid Unicode (a lone surrogate).", None
+                stack.append((child, depth + 1, f"{where}.{key}" if where else str(key)))
+        elif isinstance(item, str):
+            if not _is_unicode(item):
+                return f"{_named(where)} is not valid Unicode (it holds a lone surrogate).", where or None
+        elif isinstance(item, int) and not isinstance(item, bool) and not -MAX_INT - 1 <= item <= MAX_INT:
+            return f"{_named(where)} is an integer too large for any field.", where or None
+    return None
+
+
+def _named(where: str) -> str:
+    """A field's name for a message: itself when it is short and plain, else a description (the
+    ``field`` detail still carries it exactly)."""
+    if not where:
+        return "The body"
+    if len(where) <= 64 and where.isprintable() and _is_unicode(where):
+        return where
+    return "A field"
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def refusal(scope: Scope, body: bytes, too_large: bool):
+    """The error answer a request gets at the door, or None when it may go in."""
+    if too_large:
+        limit = body_limit(scope)
+        return error_response(413, "payload_too_large", f"The request body is larger than {limit} bytes.",
+                              limit=limit)
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogatepass")
+    if not _is_utf8(unquote_to_bytes(raw_path)):
+        return error_response(400, "invalid_request", "The request path is not valid UTF-8.")
+    query = scope.get("query_string", b"")
+    if query and not _is_utf8(unquote_to_bytes(query.replace(b"+", b" "))):
+        return error_response(400, "invalid_request", "The query string is not valid UTF-8.")
+    if not body:
+        return None
+    if not _is_utf8(body):
+        return error_response(400, "invalid_request", "The request body is not valid UTF-8.")
+    try:
+        parsed = parse_json(body)
+    except TooDeep:
+        return error_response(400, "invalid_request", f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+    except TooLong:
+        return error_response(400, "invalid_request", "The request body holds an integer too large for any field.")
+    except ValueError:
+        return None         # not JSON: the route answers that in its own words
+    problem = json_problem(parsed)
+    if problem is None:
+        return None
+    message, field = problem
+    return error_response(400, "invalid_request", message, **({"field": field} if field else {}))
+
+
+class Door:
+    """ASGI middleware, outermost of the app's own: reads the body (bounded) and refuses what no route
+    could take. Everything inside it can rely on the checks above."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body, too_large = await read_body(scope, receive)
+        answer = refusal(scope, body, too_large)
+        if answer is not None:
+            scope["pf_mock.refused"] = answer
+        await self.app(scope, replaying(scope, receive), send)
+
+
+class Refuse:
+    """ASGI middleware, just inside the journal and the rate limit: answers a request the ``Door``
+    refused, so that the refusal is journaled and carries the rate-limit headers like any answer."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = scope.get("pf_mock.refused") if scope["type"] == "http" else None
+        if answer is not None:
+            await answer(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

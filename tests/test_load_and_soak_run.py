@@ -1,0 +1,43 @@
+"""The load and soak benchmarks still run: each ``--quick`` run exits cleanly and prints its figures.
+
+Only the presence of the figure lines is checked (and, for the load, that no request failed and every
+agent's accounting held), never a timing or a memory figure: those belong to the machine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run(name: str) -> str:
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / name), "--quick"], capture_output=True, text=True,
+                          timeout=300, cwd=BENCHMARKS.parent)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_load_quick_run():
+    out = run("load.py")
+    for line in ("requests/s", "latency: p50", "errors: 0 5xx, 0 transport", "server memory (RSS)",
+                 "accounting: 10 of 10 agents hold every invariant"):
+        assert line in out, out
+
+
+def test_soak_quick_run():
+    out = run("soak.py")
+    assert "sim hours" in out and "RSS growth over the second half" in out, out
+    assert len([line for line in out.splitlines() if line.strip().startswith(("1 ", "2 "))]) == 2, out
+
+
+def test_advance_soak_quick_run():
+    out = run("soak_advance.py")
+    assert "advance: answered 200 after" in out and "while advancing:" in out and "worst" in out, out
+
+
+def test_restore_cost_quick_run():
+    out = run("soak_restore.py")
+    assert "commands logged:" in out and "ratio restore / original:" in out, out
+    assert "answers after the restore equal the original's: yes" in out, out
