@@ -4,8 +4,8 @@ closed form, on the typed client.
 Each round it reads the price and its new fills, re-estimates what the formula needs, cancels its
 quotes and posts new ones with the server's guardrails attached:
 
-- **volatility** ``sigma`` (bps per square-root second): from 1-minute candles (their log returns), an
-  exponentially weighted variance, refreshed every minute;
+- **volatility** ``sigma`` (bps per square-root second): from 1-minute candles, the weighted median of
+  their absolute log returns (robust to a single jump), refreshed every minute;
 - **fill intensity** ``A`` (fills per second per side at the touch): from the fills it observes, an
   exponentially weighted rate per side, scaled to the touch by ``exp(k * distance)`` (the model of fill
   intensity ``lambda(delta) = A exp(-k delta)``);
@@ -24,15 +24,15 @@ volatility and risk aversion and shrinks when fills come often (a position is ea
 Parameters, and what each does to fills and risk:
 
 - ``order_size`` (USD per side, 100): more fills in USD, proportionally larger inventory swings.
-- ``gamma`` (risk aversion per bps, 0.1): higher skews harder and quotes wider: fewer fills, smaller and
+- ``gamma`` (risk aversion per bps, 0.2): higher skews harder and quotes wider: fewer fills, smaller and
   shorter-lived inventory, less adverse selection per fill.
 - ``k`` (fill decay per bps, 0.4): how fast fills fall off with distance. Higher means a wider quote loses
   fills quickly, so the maker quotes tighter: more fills, more adverse selection.
 - ``min_spread_bps`` (2.0) / ``max_spread_bps_quote`` (40): the quoted spread is kept in this range.
   A floor below the market's own spread makes the maker the touch (many fills, most adverse selection).
-- ``max_inventory_usd`` (4 x order size): the server never lets fills carry |position| past it; at the
+- ``max_inventory_usd`` (2 x order size): the server never lets fills carry |position| past it; at the
   limit only the reducing side is posted. Lower caps risk and fills.
-- ``hedge_at_usd`` (6 x order size): the server's auto-hedge: past it, the position is closed with a
+- ``hedge_at_usd`` (3 x order size, the seed maker's threshold): the server's auto-hedge: past it, the position is closed with a
   market order (taker fee and slippage in ``hedge_cost``). Lower cuts tail risk, costs fees.
 - ``pause_above_bps`` (25): the server pauses quoting while the market's own spread is wider (a disorderly
   market: flash crashes, blowouts). Lower pauses more often.
@@ -84,7 +84,7 @@ class RunSummary:
 
 
 class InventoryMarketMaker:
-    def __init__(self, symbol: str = "BTC-PERP", *, order_size: float = 100.0, gamma: float = 0.1, k: float = 0.4,
+    def __init__(self, symbol: str = "BTC-PERP", *, order_size: float = 100.0, gamma: float = 0.2, k: float = 0.4,
                  min_spread_bps: float = 2.0, max_spread_bps_quote: float = 40.0,
                  max_inventory_usd: float | None = None, hedge_at_usd: float | None = None,
                  pause_above_bps: float = 25.0, stop_loss_usd: float = 50.0, vol_halflife_min: float = 10.0,
@@ -99,8 +99,8 @@ class InventoryMarketMaker:
         self.k = k
         self.min_spread_bps = min_spread_bps
         self.max_spread_bps_quote = max_spread_bps_quote
-        self.max_inventory_usd = max_inventory_usd if max_inventory_usd is not None else 4 * order_size
-        self.hedge_at_usd = hedge_at_usd if hedge_at_usd is not None else 6 * order_size
+        self.max_inventory_usd = max_inventory_usd if max_inventory_usd is not None else 2 * order_size
+        self.hedge_at_usd = hedge_at_usd if hedge_at_usd is not None else 3 * order_size
         self.pause_above_bps = pause_above_bps
         self.stop_loss_usd = stop_loss_usd
         self.vol_halflife_min = vol_halflife_min
@@ -132,18 +132,23 @@ class InventoryMarketMaker:
 
     # ---- estimates --------------------------------------------------------------------------
     def update_volatility(self) -> None:
+        """sigma from the last hour of 1-minute closes, robustly: the median absolute log return
+        (times 1.4826, the normal's ratio to the standard deviation), so one jump does not blow the
+        spread open for an hour; the weighting by ``vol_halflife_min`` favours recent minutes."""
         candles = self.client.candles(self.symbol, "1m", limit=60).candles
         closes = [c.close for c in candles if c.close > 0]
         if len(closes) < 3:
             return
+        returns = [abs(math.log(b / a)) * 1e4 for a, b in zip(closes, closes[1:])]
         decay = 0.5 ** (1 / self.vol_halflife_min)
-        var = weight = 0.0
-        for i, (a, b) in enumerate(zip(closes, closes[1:])):
-            w = decay ** (len(closes) - 2 - i)
-            var += w * (math.log(b / a) * 1e4) ** 2
-            weight += w
-        per_minute = var / weight
-        self.est.sigma_bps = max(math.sqrt(per_minute / 60.0), 0.05)
+        weighted = sorted((r, decay ** (len(returns) - 1 - i)) for i, r in enumerate(returns))
+        half, running = sum(w for _, w in weighted) / 2, 0.0
+        for r, w in weighted:
+            running += w
+            if running >= half:
+                break
+        per_minute = 1.4826 * r
+        self.est.sigma_bps = max(per_minute / math.sqrt(60.0), 0.05)
 
     def update_fills(self, now_s: float) -> None:
         new = []
@@ -264,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
     parser.add_argument("--iterations", type=int, default=None, help="rounds to run (default: until stopped)")
     parser.add_argument("--order-size", type=float, default=100.0, help="USD per side")
-    parser.add_argument("--gamma", type=float, default=0.1, help="risk aversion per bps")
+    parser.add_argument("--gamma", type=float, default=0.2, help="risk aversion per bps")
     parser.add_argument("--k", type=float, default=0.4, help="fill-intensity decay per bps")
     parser.add_argument("--min-spread-bps", type=float, default=2.0)
     parser.add_argument("--max-inventory-usd", type=float, default=None)

@@ -90,6 +90,7 @@ class SimResult:
     report: dict                # the figures (JSON-able, deterministic)
     samples: list[Sample]
     fills: list[dict]           # t, side, price, notional, maker, kind
+    maker: Any = None           # the maker object, after its run (its own summary, if it keeps one)
 
 
 class _Progress:
@@ -174,6 +175,7 @@ def run_simulation(config: SimConfig, progress: Callable[[float], None] | None =
             kwargs.update(http=http_client, api_key=SIM_KEY)
     kwargs.update(config.params)
     sample()
+    maker = None
     try:
         maker = maker_cls(**kwargs)
         maker.run(interval_seconds=config.interval_s, max_iterations=math.ceil(config.duration_s / config.interval_s))
@@ -197,7 +199,7 @@ def run_simulation(config: SimConfig, progress: Callable[[float], None] | None =
     report["markout_curve"] = _markout_curve(market, fills)
     fill_rows = [{"t": f.time - start, "side": "buy" if f.is_buy else "sell", "price": f.price,
                   "notional_usd": f.notional, "maker": f.maker, "kind": f.kind} for f in fills]
-    return SimResult(config, report, samples, fill_rows)
+    return SimResult(config, report, samples, fill_rows, maker)
 
 
 def _ratio(x: float | None) -> float | None:
