@@ -54,6 +54,10 @@ class InvalidRequest(ClientError):
         return self.detail.get("field")
 
 
+class InvalidScenario(InvalidRequest):
+    code = "invalid_scenario"
+
+
 class PayloadTooLarge(ClientError):
     code = "payload_too_large"
 
@@ -72,6 +76,10 @@ class MarketNotFound(NotFound):
 
 class FaultNotFound(NotFound):
     code = "fault_not_found"
+
+
+class ScenarioNotFound(NotFound):
+    code = "scenario_not_found"
 
 
 class MethodNotAllowed(ClientError):
