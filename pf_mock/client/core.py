@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote as _quote
 
 from .errors import ConnectionFailed, PfError, error_for
@@ -20,7 +20,6 @@ if TYPE_CHECKING:   # the answers are the server's own models, declared once in 
 
 DEFAULT_BASE = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT_S = 10.0
-T = TypeVar("T")
 
 
 def env_base_url(given: str | None = None) -> str:
@@ -36,7 +35,7 @@ def env_admin_token(given: str | None = None) -> str | None:
 
 
 @dataclass(frozen=True)
-class Call(Generic[T]):
+class Call:
     """One request: what to send, and which of the server's answer models to read it into."""
 
     method: str

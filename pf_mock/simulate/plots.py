@@ -29,10 +29,9 @@ def _pyplot():
     return plt
 
 
-def _hours(t: float, span: float) -> tuple[float, str]:
-    if span > 3 * 3600:
-        return t / 3600, "hours"
-    return t / 60, "minutes"
+def _time_axis(span_s: float) -> tuple[float, str]:
+    """Seconds to the plots' time unit: hours for long runs, minutes otherwise."""
+    return (1 / 3600, "hours") if span_s > 3 * 3600 else (1 / 60, "minutes")
 
 
 def figures(result: SimResult) -> dict[str, bytes]:
@@ -40,7 +39,7 @@ def figures(result: SimResult) -> dict[str, bytes]:
     plt = _pyplot()
     samples = result.samples
     span = samples[-1].t if samples else 1.0
-    scale, unit = _hours(1.0, span)
+    scale, unit = _time_axis(span)
     xs = [s.t * scale for s in samples]
     out: dict[str, bytes] = {}
 

@@ -6,7 +6,6 @@ sweep's means and standard deviations across seeds.
 
 from __future__ import annotations
 
-import math
 import statistics
 from typing import Any
 
@@ -146,7 +145,3 @@ def render_sweep(summary: list[dict], header: str) -> str:
     lines.append("mean ± standard deviation across seeds; adverse selection = minus the 10 s markout of maker fills, "
                  "realised spread = spread income minus it")
     return "\n".join(lines)
-
-
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)

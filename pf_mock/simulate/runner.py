@@ -202,10 +202,6 @@ def run_simulation(config: SimConfig, progress: Callable[[float], None] | None =
     return SimResult(config, report, samples, fill_rows, maker)
 
 
-def _ratio(x: float | None) -> float | None:
-    return None if x is None else x
-
-
 def _report(config: SimConfig, stats: AgentStats, settled: AgentStats, window, open_orders: int, agent,
             symbol: str, start: float, end: float) -> dict:
     pnl = {
