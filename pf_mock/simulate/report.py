@@ -37,7 +37,7 @@ def duration_text(seconds: float) -> str:
 def pnl_rows(report: dict) -> list[tuple[str, float]]:
     """The PnL decomposition as signed rows that add up to the net row (hedge cost enters negative)."""
     pnl = report["pnl"]
-    return [(label, sign * pnl[key]) for label, key, sign in PNL_ROWS]
+    return [(label, sign * pnl[key] + 0.0) for label, key, sign in PNL_ROWS]     # + 0.0: no "-0.00"
 
 
 def params_text(params: dict) -> str:
@@ -82,10 +82,12 @@ def render(report: dict) -> str:
     lines.append("")
     if trips:
         lines.append("Guardrails: " + ", ".join(f"{k} x{v}" for k, v in trips.items()))
-        for e in report["guardrails"]["events"][:12]:
+        shown = report["guardrails"]["events"][-8:]
+        earlier = sum(trips.values()) - len(shown)
+        if earlier > 0:
+            lines.append(f"  ... {earlier} earlier, then:")
+        for e in shown:
             lines.append(f"  t+{duration_text(e['t'])}: {e['guardrail']}" + (f" ({e['detail']})" if e["detail"] else ""))
-        if len(report["guardrails"]["events"]) > 12:
-            lines.append(f"  ... {len(report['guardrails']['events']) - 12} more")
     else:
         lines.append("Guardrails: none tripped")
     session = report["session_at_end"]
