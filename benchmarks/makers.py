@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         print("  per seed (symmetric / inventory-aware) drawdown: " + ", ".join(
             f"{s}: {got[(sc, MAKERS[0], s)]['worst_drawdown_usd']:.1f}/{got[(sc, MAKERS[1], s)]['worst_drawdown_usd']:.1f}"
             for s in args.seeds))
-    print(f"\n({time.perf_counter() - started:.0f} s wall, {args.workers} workers)")
+    print(f"({time.perf_counter() - started:.0f} s wall, {args.workers} workers)", file=sys.stderr)
 
 
 if __name__ == "__main__":
