@@ -36,8 +36,12 @@ def test_both_makers_through_every_scenario(maker, scenario):
         if report["session_at_end"]["status"] == "stopped":
             assert report["pnl"]["net_pnl"] <= -result.maker.stop_loss_usd + 1e-6
     else:
-        # the seed's rule: hedge whenever |delta| passes 3x the order size, checked every round
-        assert result.maker.summary.hedges >= 0 and report["taker_fills"] >= result.maker.summary.hedges
+        # the seed's own rule: whenever a round finds |delta| past 3x the order size, it hedges at once
+        calls = result.maker.summary.calls
+        for i, call in enumerate(calls):
+            if call.path.startswith("/v1/mm/inventory") and abs(call.answer["net_delta_usd"]) > 300:
+                assert (calls[i + 1].method, calls[i + 1].path, calls[i + 1].status) == ("POST", "/v1/mm/hedge", 200)
+        assert report["taker_fills"] >= result.maker.summary.hedges
 
 
 def _short(maker="clients.inventory_mm", **changes) -> SimConfig:

@@ -105,8 +105,8 @@ SWEEP_FIGURES = (
     ("realised spr. 10s", lambda r: _markout(r, 10)["realised_spread_usd"], "usd"),
     ("rebates", lambda r: r["pnl"]["rebates"], "usd"),
     ("net PnL", lambda r: r["pnl"]["net_pnl"], "usd"),
-    ("tw |inventory|", lambda r: r["inventory"]["time_weighted_abs_usd"], "usd"),
-    ("worst drawdown", lambda r: r["worst_drawdown_usd"], "usd"),
+    ("tw |inventory|", lambda r: r["inventory"]["time_weighted_abs_usd"], "size"),
+    ("worst drawdown", lambda r: r["worst_drawdown_usd"], "size"),
 )
 
 
@@ -140,6 +140,8 @@ def render_sweep(summary: list[dict], header: str) -> str:
             f = entry["figures"][n]
             if f["unit"] == "pct":
                 cells.append(f"{100 * f['mean']:.1f}% ± {100 * f['std']:.1f}")
+            elif f["unit"] == "size":
+                cells.append(f"{f['mean']:,.2f} ± {f['std']:,.2f}")
             else:
                 cells.append(f"{f['mean']:+,.2f} ± {f['std']:,.2f}")
         lines.append(f"{entry['value']!s:>10} " + " ".join(f"{c:>{width}}" for c in cells))
