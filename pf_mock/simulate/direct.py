@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import typing
 from typing import Any
 
@@ -109,7 +110,6 @@ class DirectTransport:
         except ApiError as exc:
             return Raw(exc.status, {}, exc.body())
         if isinstance(result, Response):
-            import json
             return Raw(result.status_code, dict(result.headers), json.loads(result.body) if result.body else None)
         return Raw(handler.status, {}, result)
 
