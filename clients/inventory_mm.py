@@ -34,8 +34,9 @@ Parameters, and what each does to fills and risk:
   limit only the reducing side is posted. Lower caps risk and fills.
 - ``hedge_at_usd`` (3 x order size, the seed maker's threshold): the server's auto-hedge: past it, the position is closed with a
   market order (taker fee and slippage in ``hedge_cost``). Lower cuts tail risk, costs fees.
-- ``pause_above_bps`` (25): the server pauses quoting while the market's own spread is wider (a disorderly
-  market: flash crashes, blowouts). Lower pauses more often.
+- ``pause_above_bps`` (default: 2.5 x the market's spread when the maker starts, at least 25): the
+  server pauses quoting while the market's own spread is wider (a disorderly market: flash crashes,
+  blowouts). Lower pauses more often; below the market's usual spread it never quotes.
 - ``stop_loss_usd`` (50): the server stops the session once its net PnL falls to minus this; the maker
   then exits.
 - ``vol_halflife_min`` (10) and ``intensity_halflife_s`` (300): how fast the estimates forget.
@@ -87,7 +88,7 @@ class InventoryMarketMaker:
     def __init__(self, symbol: str = "BTC-PERP", *, order_size: float = 100.0, gamma: float = 0.2, k: float = 0.4,
                  min_spread_bps: float = 2.0, max_spread_bps_quote: float = 40.0,
                  max_inventory_usd: float | None = None, hedge_at_usd: float | None = None,
-                 pause_above_bps: float = 25.0, stop_loss_usd: float = 50.0, vol_halflife_min: float = 10.0,
+                 pause_above_bps: float | None = None, stop_loss_usd: float = 50.0, vol_halflife_min: float = 10.0,
                  intensity_halflife_s: float = 300.0, prior_sigma_bps: float = 1.0, prior_intensity: float = 0.02,
                  client: Client | None = None, sleep: Callable[[float], None] = time.sleep,
                  say: Callable[[str], None] = print, **_ignored):
@@ -219,6 +220,9 @@ class InventoryMarketMaker:
         self.say(f"Inventory-aware maker on {self.symbol}: ${self.order_size:g}/side, gamma {self.gamma:g}, k {self.k:g}")
         backoff = 1.0
         try:
+            if self.pause_above_bps is None:
+                spread = self.client.price(self.symbol).spread_bps
+                self.pause_above_bps = max(25.0, 2.5 * spread) if spread is not None else 25.0
             inventory = self.client.inventory(self.symbol)
             self._position = inventory.position
             self._last_fill_ms = inventory.timestamp
@@ -274,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-spread-bps", type=float, default=2.0)
     parser.add_argument("--max-inventory-usd", type=float, default=None)
     parser.add_argument("--hedge-at-usd", type=float, default=None)
-    parser.add_argument("--pause-above-bps", type=float, default=25.0)
+    parser.add_argument("--pause-above-bps", type=float, default=None,
+                        help="pause while the market's spread is wider (default: 2.5x its spread at the start, >= 25)")
     parser.add_argument("--stop-loss-usd", type=float, default=50.0)
     parser.add_argument("--advance-clock", action="store_true",
                         help="simulated time: each sleep advances a --clock manual server via /_mock/clock/advance")
