@@ -27,7 +27,7 @@ from typing import Any, Callable
 import httpx
 
 from ..agents import agent_id_for_key
-from ..analytics import MARKOUT_HORIZONS_S, AgentStats, mark_of
+from ..analytics import MARKOUT_HORIZONS_S, AgentStats, mark_at, mark_of
 from ..server import ServeOptions, build_app, build_exchange
 
 SIM_KEY = "pf_test_simulated_maker"
@@ -253,7 +253,7 @@ def _markout_curve(market, fills) -> list[dict]:
         num = den = 0.0
         for f in makers:
             s = 1.0 if f.is_buy else -1.0
-            num += s * (market.mid_at(f.time + h) - f.mid) * f.size
+            num += s * (mark_at(market, f.time + h) - f.mid) * f.size
             den += f.mid * f.size
         curve.append({"horizon_s": h, "markout_bps": num / den * 1e4 if den else None})
     return curve
