@@ -10,8 +10,8 @@
 
 This script runs each command from the checkout's root (``pf-mock`` and ``python`` from ``.venv/bin``),
 replaces the block with what it printed, and so also rewrites the PNGs under ``docs/tutorial/`` that
-``--report`` writes. Only the PNGs and ``report.txt`` of a report folder are kept (its HTML page and
-JSON can be made again at any time). Run: ``.venv/bin/python docs/tutorial/refresh.py``.
+``--report`` writes. Of a report folder only ``report.txt`` and the PNGs the tutorial shows are kept
+(the HTML page, the JSON and the other plots can be made again at any time). Run: ``.venv/bin/python docs/tutorial/refresh.py``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ def main() -> None:
     text = TUTORIAL.read_text()
     text = BLOCK.sub(lambda m: m.group(1) + run(m.group("cmd")) + m.group(4), text)
     TUTORIAL.write_text(text)
+    shown = {TUTORIAL.parent / link for link in re.findall(r"\]\((tutorial/[^)]+\.png)\)", text)}
+    for png in (TUTORIAL.parent / "tutorial").glob("*/*.png"):
+        if png not in shown:
+            png.unlink()
 
 
 if __name__ == "__main__":
