@@ -106,8 +106,13 @@ def _bar(fraction: float, label: str) -> None:
     sys.stderr.flush()
 
 
+def _refuse(message: str) -> int:
+    """A maker or scenario that cannot load: one line, exit code 2, as for any other mistake."""
+    print(f"pf-mock: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    return 2
+
+
 def run_simulate(args: argparse.Namespace) -> int:
-    from ..cli import Stop
     from ..scenarios import ScenarioError
     from .report import render, render_sweep, summarize_sweep
     from .runner import SimConfig, load_maker, run_simulation
@@ -118,9 +123,9 @@ def run_simulate(args: argparse.Namespace) -> int:
             from ..scenarios import load_scenario
             load_scenario(args.scenario)
     except ValueError as exc:
-        raise Stop(str(exc), code=2) from None
+        return _refuse(str(exc))
     except ScenarioError as exc:
-        raise Stop(f"cannot load the scenario: {exc.message}", code=2) from None
+        return _refuse(f"cannot load the scenario: {exc.message}")
     config = SimConfig(maker=args.maker, symbol=args.symbol, scenario=args.scenario, seed=args.seed,
                        duration_s=args.duration, interval_s=args.interval, params=dict(args.param),
                        transport=args.transport)

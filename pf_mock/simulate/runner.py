@@ -162,7 +162,7 @@ def run_simulation(config: SimConfig, progress: Callable[[float], None] | None =
     typed = config.transport != "http" and _accepts(maker_cls, "client")
     if typed:
         from ..client import Client
-        from .direct import DirectTransport
+        from ..api.direct import DirectTransport
         kwargs["client"] = Client(base_url=SIM_BASE_URL, api_key=SIM_KEY, transport=DirectTransport(app),
                                   retries=0)
     else:
