@@ -45,8 +45,8 @@ def mark_of(market: "Market") -> float:
 
 
 def mark_at(market: "Market", t: float) -> float:
-    """The mark in force at a past instant ``t``."""
-    return market.mid_at(t)
+    """The mark in force at a past instant ``t`` (the market's answer for any instant)."""
+    return market.mark_at(t)
 
 
 # ---- what a reader gets -----------------------------------------------------------------------
