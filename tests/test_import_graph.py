@@ -26,12 +26,6 @@ WEB = {"fastapi", "starlette", "fastapi_offline"}
 FRONTS = {"pf_mock.server", "pf_mock.cli", "pf_mock.testing", "pf_mock.pytest_plugin", "pf_mock.__main__"}
 
 
-def is_front(module: str) -> bool:
-    """The fronts that may import the HTTP package: the above, and ``pf-mock simulate`` (it drives the
-    app's routes in process)."""
-    return module in FRONTS or module == "pf_mock.simulate" or module.startswith("pf_mock.simulate.")
-
-
 def in_api(module: str) -> bool:
     return module == "pf_mock.api" or module.startswith("pf_mock.api.")
 
@@ -40,8 +34,14 @@ def in_mcp(module: str) -> bool:
     return module == "pf_mock.mcp" or module.startswith("pf_mock.mcp.")
 
 
+def in_simulate(module: str) -> bool:
+    return module == "pf_mock.simulate" or module.startswith("pf_mock.simulate.")
+
+
 def is_front(module: str) -> bool:
-    return module in FRONTS or in_mcp(module)
+    """The fronts: the modules above, the MCP server, and ``pf-mock simulate`` (it drives the app's
+    routes in process)."""
+    return module in FRONTS or in_mcp(module) or in_simulate(module)
 
 
 def test_the_graph_was_read():
