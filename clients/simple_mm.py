@@ -168,6 +168,9 @@ class SimpleMarketMaker:
             self.http.close()
 
 
+Maker = SimpleMarketMaker     # what `pf-mock simulate --maker clients.simple_mm` runs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m clients.simple_mm",
                                      description="The seed page's SimpleMarketMaker against pf-mock "
@@ -178,8 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=5, help="seconds between iterations")
     parser.add_argument("--iterations", type=int, default=720)
     parser.add_argument("--error-pause", type=float, default=ERROR_PAUSE_SECONDS)
+    parser.add_argument("--advance-clock", action="store_true",
+                        help="simulated time: each sleep advances a --clock manual server via /_mock/clock/advance "
+                             "(with PF_ADMIN_TOKEN if the server has an admin token)")
     args = parser.parse_args(argv)
     maker = SimpleMarketMaker(args.symbol, args.spread_bps, args.order_size, error_pause_seconds=args.error_pause)
+    if args.advance_clock:
+        token = os.environ.get("PF_ADMIN_TOKEN")
+        admin = {"X-Admin-Token": token} if token else {}
+        maker.sleep = lambda seconds: maker.http.post("/_mock/clock/advance", json={"seconds": seconds},
+                                                      headers=admin).raise_for_status()
     try:
         summary = maker.run(interval_seconds=args.interval, max_iterations=args.iterations)
     except KeyboardInterrupt:

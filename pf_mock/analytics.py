@@ -10,10 +10,9 @@ horizon ``h`` is its edge plus its markout, ``s (m_{t+h} - p) q``.
 
 Everything is a running total updated from the exchange's hooks (``on_post`` when an order is posted,
 ``on_fill`` for each fill, ``after_event`` after every market event, ``on_guardrail`` when a guardrail
-acts), so memory stays bounded and no price history is kept: a markout is settled by the first market
-event after its horizon, from the mark in force at that instant (marks change only at events). To make
-sure such an event comes, the market is kept awake (a no-op scheduled at the last pending horizon), so
-it is not fast-forwarded over a horizon still waiting for its mark.
+acts), so memory stays bounded and no price history is kept here: a maker fill waits in a queue until
+its horizon has passed, and is then settled, by the first hook (or read) after it, with the market's
+mark at the horizon (``mark_at``: the market's own answer for any past instant).
 
 Read with ``for_agent(agent_id, symbol=None)``: an ``AgentStats`` record, extended to the market's
 current instant (bring the markets to now first, e.g. ``Exchange.sync(agent)``). With no symbol, the
@@ -28,7 +27,7 @@ mark during that stretch is taken as the one at its start.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
@@ -43,6 +42,11 @@ EVENTS_KEPT = 200          # the most recent guardrail events kept per agent and
 def mark_of(market: "Market") -> float:
     """The price PnL and markouts are measured at: the market's fair value."""
     return market.mark
+
+
+def mark_at(market: "Market", t: float) -> float:
+    """The mark in force at a past instant ``t`` (the market's answer for any instant)."""
+    return market.mark_at(t)
 
 
 # ---- what a reader gets -----------------------------------------------------------------------
@@ -253,17 +257,12 @@ class _Pending:
 class _MarketState:
     """What one market's hooks need: who holds a position there, and the markouts it owes."""
 
-    __slots__ = ("holders", "pending", "mark", "awake_until")
+    __slots__ = ("market", "holders", "pending")
 
-    def __init__(self, mark: float) -> None:
+    def __init__(self, market: "Market") -> None:
+        self.market = market
         self.holders: dict[str, _SymbolState] = {}
         self.pending: list[deque[_Pending]] = [deque() for _ in MARKOUT_HORIZONS_S]
-        self.mark = mark                # the mark after the last event seen
-        self.awake_until = float("-inf")
-
-
-def _keep_awake(market: "Market") -> None:
-    """A no-op event: it keeps the market simulated event by event until a markout is settled."""
 
 
 class Analytics:
@@ -284,7 +283,7 @@ class Analytics:
         state = self._state(agent_id, market)
         mstate = self._market(market)
         mark = fill.mid
-        self._settle(mstate, fill.time, mark)   # the mark may have moved in this very event
+        self._settle(mstate)
         state.move_to(fill.time, mark)      # the inventory held before the fill, up to the fill
         state.lots = fill.after.lots
         state.cash = fill.after.cash
@@ -307,18 +306,14 @@ class Analytics:
             signed_qty = fill.size if fill.is_buy else -fill.size
             for i, h in enumerate(MARKOUT_HORIZONS_S):
                 mstate.pending[i].append(_Pending(fill.time + h, state, i, signed_qty, mark, fill.edge))
-            last_due = fill.time + MARKOUT_HORIZONS_S[-1]
-            if last_due > mstate.awake_until:
-                mstate.awake_until = last_due
-                market.schedule(last_due, _keep_awake)
 
     def after_event(self, market: "Market") -> None:
         """The market processed an event at ``market.now``; its mark may have moved."""
         mstate = self._markets.get(market.symbol)
         if mstate is None:
             return
+        self._settle(mstate)
         now, mark = market.now, mark_of(market)
-        self._settle(mstate, now, mark)
         for state in mstate.holders.values():
             state.move_to(now, mark)
 
@@ -344,6 +339,8 @@ class Analytics:
         else:
             states = [agent.symbols[symbol]] if symbol in agent.symbols else []
         states = list(states)
+        for s in states:
+            self._settle(self._markets[s.symbol])
         until = max((s.market.now for s in states), default=0.0)
         since = min((s.since for s in states), default=None)
         inv_integral = 0.0
@@ -386,24 +383,23 @@ class Analytics:
 
     # ---- internals ----------------------------------------------------------------------------
     @staticmethod
-    def _settle(mstate: _MarketState, now: float, mark: float) -> None:
-        """The market is at ``now`` with ``mark``: settle every markout whose horizon has come."""
+    def _settle(mstate: _MarketState) -> None:
+        """Settle every markout whose horizon the market has reached."""
+        market = mstate.market
+        now = market.now
         for queue in mstate.pending:
             while queue and queue[0].due <= now:
                 p = queue.popleft()
-                # The mark in force at the horizon: the one before this instant, unless it fell right on it.
-                later = mark if p.due == now else mstate.mark
                 h = p.state.horizons[p.horizon]
                 h.fills += 1
                 h.notional += abs(p.signed_qty) * p.mark
-                h.markout += p.signed_qty * (later - p.mark)
+                h.markout += p.signed_qty * (mark_at(market, p.due) - p.mark)
                 h.edge += p.edge
-        mstate.mark = mark
 
     def _market(self, market: "Market") -> _MarketState:
         mstate = self._markets.get(market.symbol)
         if mstate is None:
-            mstate = self._markets[market.symbol] = _MarketState(mark_of(market))
+            mstate = self._markets[market.symbol] = _MarketState(market)
         return mstate
 
     def _state(self, agent_id: str, market: "Market") -> _SymbolState:

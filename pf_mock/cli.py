@@ -247,6 +247,8 @@ def parser() -> Parser:
     add_serve(sub)
     add_mcp(sub)
     add_scenarios(sub)
+    from .simulate.cli import add_simulate      # light: the simulation loads only when it runs
+    add_simulate(sub)
     return p
 
 

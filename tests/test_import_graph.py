@@ -34,8 +34,14 @@ def in_mcp(module: str) -> bool:
     return module == "pf_mock.mcp" or module.startswith("pf_mock.mcp.")
 
 
+def in_simulate(module: str) -> bool:
+    return module == "pf_mock.simulate" or module.startswith("pf_mock.simulate.")
+
+
 def is_front(module: str) -> bool:
-    return module in FRONTS or in_mcp(module)
+    """The fronts: the modules above, the MCP server, and ``pf-mock simulate`` (it drives the app's
+    routes in process)."""
+    return module in FRONTS or in_mcp(module) or in_simulate(module)
 
 
 def test_the_graph_was_read():
