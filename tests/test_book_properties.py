@@ -567,3 +567,21 @@ def test_emptied_levels_are_reused_dropped_and_compacted_without_changing_the_bo
     book.cancel(7)
     assert book.best_bid() == 850
     assert book.depth(True, 3) == [(850, 5), (701, 5)]
+
+
+def test_emptied_levels_stay_bounded_however_many_orders_joined_a_live_level():
+    """Only a level that empties or comes back to life changes the count of emptied levels: 200 orders
+    joining the live best level first must not keep the emptied levels of 300 one-off prices from being
+    compacted (kept levels growing without bound is a memory leak; the book reads the same either way)."""
+    book = OrderBook()
+    for i in range(200):
+        book.submit(i, None, True, 1_000, 1)
+        book.submit(1_000 + i, None, False, 1_001, 1)
+    for i in range(300):                    # a price used once, away from the touch, then emptied
+        book.submit(10_000 + i, None, True, 900 - i, 1)
+        book.cancel(10_000 + i)
+        book.submit(20_000 + i, None, False, 1_100 + i, 1)
+        book.cancel(20_000 + i)
+    assert len(book.bid_levels) < 100 and len(book.bid_prices) < 100
+    assert len(book.ask_levels) < 100 and len(book.ask_prices) < 100
+    assert book.depth(True, 5) == [(1_000, 200)] and book.depth(False, 5) == [(1_001, 200)]
