@@ -309,6 +309,18 @@ class BookMachine(RuleBasedStateMachine):
             assert order.live == (order_id not in self.gone)
 
     @invariant()
+    def owned_is_the_owners_open_orders(self):
+        # the running per-owner sums margin reads, against the model's open orders, after every kind of
+        # exit (fill, cancel, self-trade prevention, guard)
+        total = 0
+        for owner in ("a", "b", "c"):
+            mine = [o for o in self.model.orders.values() if o.owner == owner]
+            assert self.book.owned(owner) == (len(mine), sum(o.price * o.qty for o in mine))
+            total += len(mine)
+        assert self.book.owned_orders == total
+        assert self.book.owned(None) == (0, 0)
+
+    @invariant()
     def gone_stays_gone(self):
         live_ids = {o.order_id for is_buy in (True, False) for o in self.book.iter_side(is_buy)}
         assert not live_ids & self.gone
@@ -585,3 +597,31 @@ def test_emptied_levels_stay_bounded_however_many_orders_joined_a_live_level():
     assert len(book.bid_levels) < 100 and len(book.bid_prices) < 100
     assert len(book.ask_levels) < 100 and len(book.ask_prices) < 100
     assert book.depth(True, 5) == [(1_000, 200)] and book.depth(False, 5) == [(1_001, 200)]
+
+
+def test_would_cross_at_the_touch_and_not_a_tick_away():
+    book = OrderBook()
+    assert not book.would_cross(True, 10**6) and not book.would_cross(False, 1)     # an empty book
+    book.submit(1, None, True, 100, 5)
+    book.submit(2, None, False, 102, 5)
+    assert book.would_cross(False, 100) and not book.would_cross(False, 101)     # a sell at the best bid
+    assert book.would_cross(True, 102) and not book.would_cross(True, 101)       # a buy at the best ask
+
+
+def test_self_trade_and_guard_cancels_leave_the_owner_with_only_what_still_rests():
+    book = OrderBook()
+    book.submit(1, "a", False, 100, 5)
+    book.submit(2, "a", False, 101, 3)
+    book.submit(3, "b", False, 101, 4)
+    book.submit(4, "b", False, 102, 6)
+    assert book.owned("a") == (2, 100 * 5 + 101 * 3) and book.owned("b") == (2, 101 * 4 + 102 * 6)
+    result = book.submit(5, "a", True, 101, 2)              # a's own asks at 100 and 101 are cancelled
+    assert [o.order_id for o in result.self_trade_cancels] == [1, 2]
+    assert fills(result) == [(3, 101, 2)]
+    assert book.owned("a") == (0, 0) and book.owned("b") == (2, 101 * 2 + 102 * 6)
+    assert book.owned_orders == 2
+    book.guard = lambda maker, qty: 0 if maker.order_id == 3 else qty
+    result = book.submit(6, None, True, 102, 1)             # the guard refuses b's order 3: cancelled
+    assert [o.order_id for o in result.guard_cancels] == [3]
+    assert fills(result) == [(4, 102, 1)]
+    assert book.owned("b") == (1, 102 * 5) and book.owned_orders == 1
