@@ -625,3 +625,31 @@ def test_self_trade_and_guard_cancels_leave_the_owner_with_only_what_still_rests
     assert [o.order_id for o in result.guard_cancels] == [3]
     assert fills(result) == [(4, 102, 1)]
     assert book.owned("b") == (1, 102 * 5) and book.owned_orders == 1
+    result = book.submit(7, None, True, 102, 5)             # b's last order fills whole: b owns nothing
+    assert fills(result) == [(4, 102, 5)]
+    assert book.owned("b") == (0, 0) and book.owned_orders == 0
+
+
+def test_emptied_levels_under_a_live_level_are_still_counted_when_the_top_empties():
+    """When the best level empties, the walk to the next live price drops the emptied levels above it;
+    those below it are still emptied levels, and must still count toward compaction, or every round of
+    this kind leaks them (the book reads the same either way; only memory grows)."""
+    book = OrderBook()
+    book.submit(1, None, True, 50_000, 1)                  # a live level under everything that follows
+    oid = 10
+    for cycle in range(20):
+        top = oid
+        book.submit(top, None, True, 100_000, 1)
+        oid += 1
+        for i in range(30):                                 # emptied between the top and the live level
+            book.submit(oid, None, True, 90_000 + i, 1)
+            book.cancel(oid)
+            oid += 1
+        for i in range(30):                                 # emptied below it, new prices every round
+            book.submit(oid, None, True, 40_000 - 30 * cycle - i, 1)
+            book.cancel(oid)
+            oid += 1
+        book.cancel(top)
+        assert book.best_bid() == 50_000
+    assert len(book.bid_levels) < 200 and len(book.bid_prices) < 200
+    assert book.depth(True, 5) == [(50_000, 1)]
