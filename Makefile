@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test bench calibrate mutate clean
+.PHONY: serve test bench calibrate mutate mutate-sample clean
 
 # setuptools tells every editable install of a package with more than one top-level folder
 # (pf_mock_scenarios is scenarios/) to mind same-named folders, as a warning; that note is the
@@ -30,16 +30,24 @@ calibrate: $(STAMP)
 	$(BIN)/python benchmarks/calibration.py
 
 # Mutation testing (not part of `make test`): small bugs planted one at a time in the modules that
-# [tool.mutmut] in pyproject.toml names, each run against the tests named there. Slow: ARGS narrows it to
-# some mutants, e.g. make mutate ARGS='"pf_mock.ledger*"'. Prints the score and the survivors.
+# [tool.mutmut] in pyproject.toml names, each run against the tests named there that reach it, with
+# hypothesis cut to a few examples (the `mutation` profile). Slow (about 1400 mutants): ARGS narrows it
+# to some mutants, e.g. make mutate ARGS='"pf_mock.ledger*"'; make mutate-sample runs a seeded random
+# sample (SAMPLE mutants, SEED) instead. Both print the score and the survivors.
+SAMPLE ?= 200
+SEED   ?= 14
 $(VENV)/.mutate-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $@
 
 mutate: $(VENV)/.mutate-installed
 	rm -rf mutants
-	$(BIN)/mutmut run --max-children 2 $(ARGS)
+	PF_MOCK_HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2 $(ARGS)
 	$(BIN)/python tests/mutation_score.py
+
+mutate-sample: $(VENV)/.mutate-installed
+	rm -rf mutants
+	PF_MOCK_HYPOTHESIS_PROFILE=mutation $(BIN)/python tests/mutation_sample.py $(SAMPLE) $(SEED)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis mutants

@@ -41,7 +41,7 @@ class Order:
         self.size = qty         # original lots
         self.live = True
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # pragma: no mutate block  (debug output only, no behaviour to test)
         side = "buy" if self.is_buy else "sell"
         return f"Order({self.order_id}, {side} {self.qty}/{self.size} @ {self.price}, owner={self.owner!r})"
 

@@ -248,11 +248,6 @@ class SymbolLedger:
         i = bisect.bisect_right(self._times, shown_ms(t))
         return self.fills.totals_at(i - 1) if i else Totals()
 
-    def fills_between(self, since: float, until: float) -> list[FillRecord]:
-        lo = bisect.bisect_left(self._times, shown_ms(since))
-        hi = bisect.bisect_right(self._times, shown_ms(until))
-        return self.fills[lo:hi]
-
 
 @dataclass
 class PnlWindow:

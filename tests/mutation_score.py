@@ -41,8 +41,18 @@ def main() -> int:
 def describe(c: collections.Counter) -> str:
     caught = sum(c[s] for s in CAUGHT)
     run = sum(n for s, n in c.items() if s != "not checked")
-    score = f"{100 * caught / run:.1f}% caught" if run else "not run"
-    return f"{score}: {caught} of {run} run ({dict(c)})"
+    if not run:
+        return f"not run ({dict(c)})"
+    low, high = wilson(caught, run)
+    return f"{100 * caught / run:.1f}% caught (95% CI {100 * low:.0f}-{100 * high:.0f}%): {caught} of {run} run ({dict(c)})"
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of k successes in n draws: what a sample's score says of the whole run."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 if __name__ == "__main__":

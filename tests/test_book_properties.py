@@ -309,6 +309,18 @@ class BookMachine(RuleBasedStateMachine):
             assert order.live == (order_id not in self.gone)
 
     @invariant()
+    def owned_is_the_owners_open_orders(self):
+        # the running per-owner sums margin reads, against the model's open orders, after every kind of
+        # exit (fill, cancel, self-trade prevention, guard)
+        total = 0
+        for owner in ("a", "b", "c"):
+            mine = [o for o in self.model.orders.values() if o.owner == owner]
+            assert self.book.owned(owner) == (len(mine), sum(o.price * o.qty for o in mine))
+            total += len(mine)
+        assert self.book.owned_orders == total
+        assert self.book.owned(None) == (0, 0)
+
+    @invariant()
     def gone_stays_gone(self):
         live_ids = {o.order_id for is_buy in (True, False) for o in self.book.iter_side(is_buy)}
         assert not live_ids & self.gone
@@ -567,3 +579,77 @@ def test_emptied_levels_are_reused_dropped_and_compacted_without_changing_the_bo
     book.cancel(7)
     assert book.best_bid() == 850
     assert book.depth(True, 3) == [(850, 5), (701, 5)]
+
+
+def test_emptied_levels_stay_bounded_however_many_orders_joined_a_live_level():
+    """Only a level that empties or comes back to life changes the count of emptied levels: 200 orders
+    joining the live best level first must not keep the emptied levels of 300 one-off prices from being
+    compacted (kept levels growing without bound is a memory leak; the book reads the same either way)."""
+    book = OrderBook()
+    for i in range(200):
+        book.submit(i, None, True, 1_000, 1)
+        book.submit(1_000 + i, None, False, 1_001, 1)
+    for i in range(300):                    # a price used once, away from the touch, then emptied
+        book.submit(10_000 + i, None, True, 900 - i, 1)
+        book.cancel(10_000 + i)
+        book.submit(20_000 + i, None, False, 1_100 + i, 1)
+        book.cancel(20_000 + i)
+    assert len(book.bid_levels) < 100 and len(book.bid_prices) < 100
+    assert len(book.ask_levels) < 100 and len(book.ask_prices) < 100
+    assert book.depth(True, 5) == [(1_000, 200)] and book.depth(False, 5) == [(1_001, 200)]
+
+
+def test_would_cross_at_the_touch_and_not_a_tick_away():
+    book = OrderBook()
+    assert not book.would_cross(True, 10**6) and not book.would_cross(False, 1)     # an empty book
+    book.submit(1, None, True, 100, 5)
+    book.submit(2, None, False, 102, 5)
+    assert book.would_cross(False, 100) and not book.would_cross(False, 101)     # a sell at the best bid
+    assert book.would_cross(True, 102) and not book.would_cross(True, 101)       # a buy at the best ask
+
+
+def test_self_trade_and_guard_cancels_leave_the_owner_with_only_what_still_rests():
+    book = OrderBook()
+    book.submit(1, "a", False, 100, 5)
+    book.submit(2, "a", False, 101, 3)
+    book.submit(3, "b", False, 101, 4)
+    book.submit(4, "b", False, 102, 6)
+    assert book.owned("a") == (2, 100 * 5 + 101 * 3) and book.owned("b") == (2, 101 * 4 + 102 * 6)
+    result = book.submit(5, "a", True, 101, 2)              # a's own asks at 100 and 101 are cancelled
+    assert [o.order_id for o in result.self_trade_cancels] == [1, 2]
+    assert fills(result) == [(3, 101, 2)]
+    assert book.owned("a") == (0, 0) and book.owned("b") == (2, 101 * 2 + 102 * 6)
+    assert book.owned_orders == 2
+    book.guard = lambda maker, qty: 0 if maker.order_id == 3 else qty
+    result = book.submit(6, None, True, 102, 1)             # the guard refuses b's order 3: cancelled
+    assert [o.order_id for o in result.guard_cancels] == [3]
+    assert fills(result) == [(4, 102, 1)]
+    assert book.owned("b") == (1, 102 * 5) and book.owned_orders == 1
+    result = book.submit(7, None, True, 102, 5)             # b's last order fills whole: b owns nothing
+    assert fills(result) == [(4, 102, 5)]
+    assert book.owned("b") == (0, 0) and book.owned_orders == 0
+
+
+def test_emptied_levels_under_a_live_level_are_still_counted_when_the_top_empties():
+    """When the best level empties, the walk to the next live price drops the emptied levels above it;
+    those below it are still emptied levels, and must still count toward compaction, or every round of
+    this kind leaks them (the book reads the same either way; only memory grows)."""
+    book = OrderBook()
+    book.submit(1, None, True, 50_000, 1)                  # a live level under everything that follows
+    oid = 10
+    for cycle in range(20):
+        top = oid
+        book.submit(top, None, True, 100_000, 1)
+        oid += 1
+        for i in range(30):                                 # emptied between the top and the live level
+            book.submit(oid, None, True, 90_000 + i, 1)
+            book.cancel(oid)
+            oid += 1
+        for i in range(30):                                 # emptied below it, new prices every round
+            book.submit(oid, None, True, 40_000 - 30 * cycle - i, 1)
+            book.cancel(oid)
+            oid += 1
+        book.cancel(top)
+        assert book.best_bid() == 50_000
+    assert len(book.bid_levels) < 200 and len(book.bid_prices) < 200
+    assert book.depth(True, 5) == [(50_000, 1)]

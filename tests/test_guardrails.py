@@ -400,3 +400,21 @@ def test_regime_changes_only_the_fields_given_and_ignores_unknown_ones(client, e
     assert answer["regime"] == {**before, "spread_bps": 3}
     assert exchange.markets[SYMBOL].regime.as_dict() == {**before, "spread_bps": 3}
     assert client.get(f"/v1/markets/{SYMBOL}").json()["simulation"]["spread_bps"] == 3
+
+
+def test_a_session_started_while_holding_a_position_counts_its_stop_loss_from_the_start(client, auth):
+    """The stop-loss measures the session's PnL from the equity (cash + position x mid) at its start:
+    a position bought before the session loses for it only from then on, and trips it when it does."""
+    quote(client, auth, **bid_ask(client, 5, 500))
+    jump(client, -50)                               # the bid fills: long about 500 USD
+    assert client.post("/v1/mm/cancel", headers=auth, json={"symbol": SYMBOL}).status_code == 200
+    held = inventory(client, auth)["position"]
+    assert held > 0 and session(client, auth)["status"] == "idle"
+    answer = quote(client, auth, **bid_ask(client, 400, 50, 400, 50), session_stop_loss_usd=3)
+    assert answer["session"]["status"] == "active"  # nothing lost since the start, whatever the history
+    jump(client, -30)                               # about 1.5 USD on 500: under the limit
+    assert session(client, auth)["status"] == "active"
+    jump(client, -150)                              # about 7.5 USD more: past it
+    s = session(client, auth)
+    assert (s["status"], s["reason"]) == ("stopped", "stop_loss")
+    assert inventory(client, auth)["position"] == held

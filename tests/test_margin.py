@@ -51,7 +51,7 @@ step = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=min(40, settings.default.max_examples), deadline=None)   # fewer if a profile asks
 @given(st.lists(step, min_size=1, max_size=25), st.integers(0, 3))
 def test_the_running_margin_is_the_walked_margin(steps, seed):
     ex = Exchange(ExchangeConfig(seed=seed))

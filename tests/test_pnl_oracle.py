@@ -162,6 +162,28 @@ def test_a_scripted_history_long_partly_closed_flipped_short_and_closed():
         assert ref.trader.realized != 0 and ref.at_marks.realized != 0
 
 
+def test_a_window_opened_after_a_close_realizes_only_its_own_closes():
+    """A window counts the realized PnL of the closes inside it, not of those before: after a long is
+    closed, a window from then in which a new long only opens realizes exactly nothing, while the
+    whole history still realizes what the first close did."""
+    with in_process(seed=3) as mock:
+        me = Trader(mock)
+        me.take(True, 900)
+        mock.jump(SYMBOL, 40)
+        me.hedge(1.0)                           # long, then closed 40 bps higher: realized
+        assert me.position() == 0
+        before = ok(me.client.get("/v1/mm/pnl", params={"symbol": SYMBOL}))
+        assert before["realized_inventory_pnl"] > 0
+        mock.advance(5)
+        me.take(True, 900)                      # a new long: opens, closes nothing
+        mock.jump(SYMBOL, -30)
+        assert me.position() > 0
+        window = ok(me.client.get("/v1/mm/pnl", params={"symbol": SYMBOL, "since": before["until"]}))
+        assert window["fills"] >= 1 and window["realized_inventory_pnl"] == 0.0
+        whole = ok(me.client.get("/v1/mm/pnl", params={"symbol": SYMBOL}))
+        assert whole["realized_inventory_pnl"] == pytest.approx(before["realized_inventory_pnl"], abs=TOL)
+
+
 STEPS = st.lists(st.one_of(
     st.tuples(st.just("take"), st.booleans(), st.integers(15, 1500)),
     st.tuples(st.just("make"), st.booleans(), st.integers(15, 1500), st.booleans()),
