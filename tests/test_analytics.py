@@ -47,7 +47,8 @@ class Script:
              fee: float = 0.0, kind: str = "quote") -> None:
         ledger = self.ledgers.setdefault((agent, market.symbol), SymbolLedger(market.symbol, 1))
         self.seq += 1
-        record = ledger.apply(fill_id=f"f{self.seq}", order_id=f"o{self.seq}", is_buy=buy, price=price, lots=qty,
+        record = ledger.apply(fill_id=f"fill_{self.seq:012x}", order_id=f"ord_{self.seq:012x}", is_buy=buy,
+                              price=price, lots=qty,
                               notional=price * qty, maker=maker, fee=fee, mid=market.mark, kind=kind, time=market.now)
         self.analytics.on_fill(agent, market, record)
 
