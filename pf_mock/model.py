@@ -1,9 +1,10 @@
 """The market model's exogenous parts, each a small named object with its parameters in the ``Regime``.
 
 - **Fair value** (``FairValue``): the mark price, a random walk in log price with
-  - *volatility clustering*: the volatility in force is the regime's, times ``exp(vol_of_vol x / 2 -
-    vol_of_vol**2 / 4)`` where ``x`` is a standard AR(1) per minute with a half-life of
-    ``VOL_HALF_LIFE_MINUTES`` (so the variance's mean, hence the annual volatility, is the regime's);
+  - *volatility clustering*: the variance in force is the regime's times ``exp(vol_of_vol x - c)``, where
+    ``x`` is a standard AR(1) with a half-life of ``VOL_HALF_LIFE_MINUTES``, drawn at every half-hour
+    period's start and interpolated linearly minute by minute in between (``c`` makes the factor average
+    1, so the annual volatility is the regime's);
   - *fat tails*: jumps (at most one a minute, with probability from ``jump_rate_per_hour``; Laplace sizes
     of scale ``jump_bps``). The diffusion gives up the jumps' share of the variance, so each tier keeps
     its annual volatility;
@@ -20,11 +21,13 @@
   decays back with time constant ``spread_refill_seconds``.
 
 Everything here is a function of (seed, symbol, time) and of the regime changes and jumps requested, and
-nothing else: every random number comes from ``streams`` keyed by the minute ("chunk") it belongs to.
-A minute's increment of the log fair value is drawn at the minute's level (one coarse draw per minute),
-and the path inside the minute is the Brownian bridge between its ends, through the minute's own
-detailed draws. Fast-forwarding an idle week therefore sums coarse draws (vectorised), and simulating
-event by event visits the very same values. The fair value is exogenous: trades do not move it.
+nothing else: every random number comes from ``streams``, keyed by the period or minute it belongs to.
+The path is built coarse to fine. A half-hour period's log increment comes from the period's coarse
+draws (its diffusion at the period's integrated variance, its number of jumps and their sizes); the
+minutes inside it are the Brownian bridge between its ends through the period's own draws, and the
+instants inside a minute the bridge between the minute's ends through the minute's. Fast-forwarding an
+idle week therefore sums 336 coarse draws a market (vectorised), and simulating event by event visits
+the very same values. The fair value is exogenous: trades do not move it.
 """
 
 from __future__ import annotations
@@ -33,16 +36,16 @@ import bisect
 import math
 from array import array
 from dataclasses import asdict, dataclass, fields, replace
+from functools import cached_property, lru_cache
 
 import numpy as np
 
 from .errors import is_number
-from .streams import chunk_generator, coarse_uniforms, stream_key
+from .streams import KeyedStream, stream_key
 
 SECONDS_PER_YEAR = 365 * 24 * 3600      # perps trade around the clock
 CHUNK_US = 60_000_000                   # the unit of keyed randomness: one simulated minute
 CHUNK_S = CHUNK_US / 1e6
-BLOCK_CHUNKS = 1440                     # coarse draws are made and cached this many minutes at a time
 VOL_HALF_LIFE_MINUTES = 30.0            # volatility clustering: how long a calm or wild spell lasts
 FAST_INFORMED_HORIZON_S = 1.0           # the fast part of informed flow sees this far ahead
 HOUSE_NOISE_LEVELS = 64                 # house level sizes repeat every 64 ladder steps within a minute
@@ -90,15 +93,15 @@ class Regime:
     def event_rate_per_second(self) -> float:
         return (self.updates_per_minute + self.taker_rate_per_minute) / 60.0
 
-    # ---- derived numbers of the fair value's law (all per second, in log price) -----------------
-    @property
+    # ---- derived numbers of the fair value's law (all per second, in log price; computed once) ----
+    @cached_property
     def jump_probability(self) -> float:
         """Chance of a jump in one minute."""
         if self.jump_rate_per_hour <= 0.0 or self.jump_bps <= 0.0:
             return 0.0
         return -math.expm1(-self.jump_rate_per_hour * CHUNK_S / 3600.0)
 
-    @property
+    @cached_property
     def diffusion_vol_per_s(self) -> float:
         """The diffusion's volatility once the jumps' share of the variance is taken out (a Laplace jump
         of scale b has variance 2 b^2), so that diffusion and jumps add up to ``volatility_annual``."""
@@ -106,7 +109,7 @@ class Regime:
         jump_var_year = self.jump_probability * (SECONDS_PER_YEAR / CHUNK_S) * 2.0 * b * b
         return math.sqrt(max(self.volatility_annual ** 2 - jump_var_year, 0.0) / SECONDS_PER_YEAR)
 
-    @property
+    @cached_property
     def drift_per_s(self) -> float:
         return self.drift_bps_per_hour * 1e-4 / 3600.0
 
@@ -195,47 +198,113 @@ def move_problem(move_bps) -> str | None:
 # Kinds of sample, in the order they happen when they share an instant.
 FROM, JUMP, UPDATE, TAKER = 0, 1, 2, 3
 
-_SQRT_CHUNK_S = math.sqrt(CHUNK_S)
-_AR_PHI = 0.5 ** (1.0 / VOL_HALF_LIFE_MINUTES)
+PERIOD_CHUNKS = 30                      # the coarse unit: half an hour of minutes
+PERIOD_US = PERIOD_CHUNKS * CHUNK_US
+PERIOD_S = PERIOD_US / 1e6
+BLOCK_PERIODS = 336                     # coarse draws are made and cached a week of periods at a time
+JUMP_SLOTS = 5                          # jump sizes drawn with a period's coarse numbers (beyond: a keyed overflow)
+
+_AR_PHI = 0.5 ** (PERIOD_CHUNKS / VOL_HALF_LIFE_MINUTES)   # the volatility state, node to node (periods)
 _AR_GAIN = math.sqrt(1.0 - _AR_PHI * _AR_PHI)
-_AR_SUB = 288                           # the AR(1) is vectorised over sub-blocks this long (phi^-288 ~ 780)
-_AR_POWERS = _AR_PHI ** -np.arange(1, _AR_SUB + 1, dtype=np.float64)
+_AR_ROW = 28                            # the AR(1) is vectorised over rows this long (phi^-28 ~ 2.7e8)
+_AR_POWERS = _AR_PHI ** -np.arange(1, _AR_ROW + 1, dtype=np.float64)
+_MINUTE_W = (np.arange(PERIOD_CHUNKS, dtype=np.float64) + 0.5) / PERIOD_CHUNKS    # a minute's place in its period
+
+
+@lru_cache(maxsize=64)
+def _variance_offset(vol_of_vol: float) -> float:
+    """``c`` with ``E[exp(vol_of_vol x - c)] = 1`` on average over a period's minutes, where ``x`` is
+    interpolated between two nodes of the standard AR(1) (its variance dips between nodes): so the
+    variance factor averages 1 and each tier keeps its annual volatility."""
+    w = _MINUTE_W
+    var = (1.0 - w) ** 2 + w ** 2 + 2.0 * w * (1.0 - w) * _AR_PHI
+    return math.log(float(np.mean(np.exp(vol_of_vol * vol_of_vol * var / 2.0))))
+
+
+@lru_cache(maxsize=64)
+def _jump_count_cdf(p: float) -> np.ndarray:
+    """P(N <= n) for the jumps of a period, N ~ Binomial(PERIOD_CHUNKS, p): at most one a minute."""
+    pmf = [math.comb(PERIOD_CHUNKS, n) * p ** n * (1.0 - p) ** (PERIOD_CHUNKS - n) for n in range(PERIOD_CHUNKS + 1)]
+    cdf = np.cumsum(pmf)
+    cdf[-1] = 1.0
+    return cdf
+
+
+def _laplace(u: np.ndarray) -> np.ndarray:
+    """Laplace(1) draws from uniforms in (0, 1), by inversion (either sign)."""
+    return np.copysign(np.log(2.0 * np.minimum(u, 1.0 - u)), 0.5 - u)
 
 
 class _Block:
-    """The coarse draws of ``BLOCK_CHUNKS`` minutes: what fast-forwarding needs and nothing else."""
+    """The coarse draws of ``BLOCK_PERIODS`` half-hour periods (a week): what fast-forwarding needs and
+    nothing else. Per period: the diffusion's standard normal ``z``, the volatility state ``x`` at the
+    period's start (one node more: the next block's first), the uniform deciding how many jumps it has,
+    and the Laplace units of its first ``JUMP_SLOTS`` jumps (``unit_sums[:, n]``: the first ``n`` summed)."""
 
-    __slots__ = ("z", "x", "jump_u", "sign_u", "x_end", "_sv")
+    __slots__ = ("first", "z", "x", "count_u", "units", "unit_sums", "_incs")
 
-    def __init__(self, u: np.ndarray, x_start: float):
-        r = np.sqrt(-2.0 * np.log(u[:, 0]))
-        cos = np.cos(2.0 * math.pi * u[:, 1])
-        self.z = r * cos                                         # the minute's diffusion increment
-        # the volatility state's innovation: Box-Muller's sine, from the cosine (sign: which half-turn)
-        eps = r * np.where(u[:, 1] < 0.5, 1.0, -1.0) * np.sqrt(np.maximum(1.0 - cos * cos, 0.0))
-        self.jump_u = u[:, 2]
-        self.sign_u = u[:, 3]
-        x = np.empty(len(u))
+    def __init__(self, first: int, gen: np.random.Generator, x_start: float):
+        n = BLOCK_PERIODS
+        self.first = first
+        self.z = gen.standard_normal(n)
+        eps = gen.standard_normal(n)                         # the volatility state's innovations
+        self.count_u = gen.random(n)
+        self.units = _laplace(gen.random((n, JUMP_SLOTS)))
+        self.unit_sums = np.zeros((n, JUMP_SLOTS + 1))
+        np.cumsum(self.units, axis=1, out=self.unit_sums[:, 1:])
+        rows = (_AR_GAIN * eps).reshape(-1, _AR_ROW) * _AR_POWERS
+        sums = np.cumsum(rows, axis=1)
+        starts = []
         prev = x_start
-        for lo in range(0, len(u), _AR_SUB):
-            q = _AR_POWERS[:min(_AR_SUB, len(u) - lo)]
-            x[lo:lo + len(q)] = (prev + np.cumsum(_AR_GAIN * eps[lo:lo + len(q)] * q)) / q
-            prev = float(x[lo + len(q) - 1])
+        last, scale = sums[:, -1].tolist(), float(_AR_POWERS[-1])
+        for carry in last:                                   # one carry per row of periods
+            starts.append(prev)
+            prev = (prev + carry) / scale
+        x = np.empty(n + 1)
+        x[0] = x_start
+        x[1:] = ((np.array(starts)[:, None] + sums) / _AR_POWERS).ravel()
         self.x = x
-        self.x_end = prev
-        self._sv: dict[float, np.ndarray] = {}
+        self._incs: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
-    def jump_unit(self, i: int) -> float:
-        """Minute ``i``'s jump, a Laplace(1) draw (computed only where a jump happens, one at a time)."""
-        u = float(self.sign_u[i])
-        return (1.0 if u < 0.5 else -1.0) * -math.log(2.0 * u if u < 0.5 else 2.0 * (1.0 - u))
+    @property
+    def x_end(self) -> float:
+        return float(self.x[-1])
 
-    def sv(self, vol_of_vol: float) -> np.ndarray:
-        """The volatility factor of each minute, computed once per block and clustering strength."""
-        got = self._sv.get(vol_of_vol)
-        if got is None:
-            got = self._sv[vol_of_vol] = np.exp(vol_of_vol * self.x / 2.0 - vol_of_vol * vol_of_vol / 4.0)
+    def incs(self, regime: Regime, stream: KeyedStream) -> tuple[np.ndarray, np.ndarray]:
+        """(continuous part, jump part) of each period's log increment under ``regime``, cached per
+        regime: the diffusion at the period's integrated variance, its drift and its jumps."""
+        rkey = (regime.vol_of_vol, regime.diffusion_vol_per_s, regime.drift_per_s, regime.jump_probability,
+                regime.jump_bps)
+        got = self._incs.get(rkey)
+        if got is not None:
+            return got
+        vov, sig = regime.vol_of_vol, regime.diffusion_vol_per_s
+        a = vov * self.x
+        d = (a[1:] - a[:-1]) * (1.0 / PERIOD_CHUNKS)         # the log variance factor's slope per minute
+        if vov:
+            # sum over the period's minutes of exp(d (i + 1/2)): a geometric series
+            with np.errstate(invalid="ignore", divide="ignore"):
+                total = np.expm1(PERIOD_CHUNKS * d) / np.expm1(d)
+            total[d == 0.0] = PERIOD_CHUNKS
+        else:
+            total = np.full(len(d), float(PERIOD_CHUNKS))
+        var = np.exp(a[:-1] + d / 2.0 - _variance_offset(vov)) * total
+        cont = (regime.drift_per_s * PERIOD_S - (0.5 * sig * sig * CHUNK_S) * var
+                + (sig * math.sqrt(CHUNK_S)) * np.sqrt(var) * self.z)
+        p = regime.jump_probability
+        if p > 0.0:
+            counts = self.counts(p)
+            sums = self.unit_sums[np.arange(len(counts)), np.minimum(counts, JUMP_SLOTS)]
+            for i in np.flatnonzero(counts > JUMP_SLOTS).tolist():
+                sums[i] += float(np.sum(_overflow_units(stream, self.first + i, int(counts[i]))))
+            jumps = (regime.jump_bps * 1e-4) * sums
+        else:
+            jumps = np.zeros(len(d))
+        got = self._incs[rkey] = (cont, jumps)
         return got
+
+    def counts(self, p: float) -> np.ndarray:
+        return np.searchsorted(_jump_count_cdf(p), self.count_u, side="right")
 
 
 @dataclass(slots=True)
@@ -272,26 +341,65 @@ class ChunkPlan:
         return bisect.bisect_right(self.times, t) - 1
 
 
+@dataclass(slots=True)
+class _Minute:
+    """A minute's increment without requested changes: its continuous part, and its jump (instant,
+    Laplace unit and log size under the regime it starts with), and its volatility state."""
+
+    x: float
+    cont: float
+    jump_time: int | None
+    jump_unit: float
+    jump: float
+
+
+class _Period:
+    """The minutes of one half-hour period. A plain period (not the market's first, no requested
+    change in it) is the Brownian bridge of its coarse increment through its own keyed draws: its
+    minutes add up to exactly what fast-forwarding summed. In the market's first period, and after a
+    period's first requested change, each minute is drawn on its own ("free") from the same draws."""
+
+    __slots__ = ("s", "starts", "x", "first_mod", "plain_cont", "plain_jump", "free_z", "free_u", "times_u",
+                 "free_units")
+
+    def __init__(self, s: int):
+        self.s = s
+        self.starts: list[float] = []           # log value at each minute's start, filled in order
+
+
 class FairValue:
     """The fair value (mark price) of one market, as a function of time.
 
-    State kept: the log value at the start of every minute since the market was created (one float a
-    minute), the regime timeline, the requested modifications, and a small cache of minute plans.
+    Its law, coarse to fine: a half-hour period's log increment is drawn from the period's coarse
+    numbers (vectorised a week at a time: fast-forwarding an idle week sums 336 of them); the period's
+    minutes are the bridge between its ends through the period's own draws; the instants inside a
+    minute, the bridge between the minute's ends through the minute's. Every level is keyed by (seed,
+    symbol, stream, period or minute), so each value is the same however, how often and in what order
+    it is read. State kept: the log value at every period's start since the market was created (8 bytes
+    per half hour), the regime timeline, the requested modifications, and small caches.
     """
 
     PLANS_KEPT = 6
+    PERIODS_KEPT = 4
 
     def __init__(self, seed: int, symbol: str, start_us: int, mid: float, regime: Regime):
-        self._path_key = stream_key(seed, symbol, "path")
-        self._events_key = stream_key(seed, symbol, "events")
+        self._path = KeyedStream(stream_key(seed, symbol, "path"))
+        self._bridge = KeyedStream(stream_key(seed, symbol, "bridge"))
+        self._overflow = KeyedStream(stream_key(seed, symbol, "jumps"))
+        self._events = KeyedStream(stream_key(seed, symbol, "events"))
         self.start_us = start_us
         self.k0 = start_us // CHUNK_US
-        # log value at chunk k0 + i's start (k0: at start_us); 8 bytes a simulated minute
-        self._starts = array("d", [math.log(mid)])
+        self.s0 = self.k0 // PERIOD_CHUNKS
+        # A market created mid-period starts with a partial first minute and walks its first period
+        # minute by minute; one created on a period's start (the usual epochs) needs neither.
+        self._partial_start = start_us % PERIOD_US != 0
+        self._pstarts = array("d", [math.log(mid)])     # log value at period s0 + i's start (s0: at start_us)
         self._timeline: list[tuple[int, Regime]] = [(start_us, regime)]
         self._mods: dict[int, list[Mod]] = {}
+        self._mod_periods: set[int] = set()
         self._shift_times: list[int] = []
         self._plans: dict[int, ChunkPlan] = {}
+        self._periods: dict[int, _Period] = {}
         self._blocks: dict[int, _Block] = {}
         self._x_start: dict[int, float] = {}
 
@@ -312,14 +420,22 @@ class FairValue:
     def value_at(self, t: int) -> float:
         """The log fair value in force at ``t`` (that of the last sample at or before it)."""
         if t < self.start_us:
-            return self._starts[0]
+            return self._pstarts[0]
         plan = self.plan(t // CHUNK_US)
         return plan.values[max(plan.index_at(t), 0)]
 
     def minute_logs(self, first: int, last: int) -> list[float]:
-        """The log fair value at the start of minutes ``first .. last`` (after the first minute; cheap)."""
-        self.extend_to(last)
-        return self._starts[first - self.k0:last - self.k0 + 1].tolist()
+        """The log fair value at the start of minutes ``first .. last`` (after the first minute)."""
+        out = []
+        k = first
+        while k <= last:
+            s = k // PERIOD_CHUNKS
+            period = self._period(s)
+            stop = min(last, (s + 1) * PERIOD_CHUNKS - 1)
+            self._fill(period, stop - s * PERIOD_CHUNKS)
+            out.extend(period.starts[k - s * PERIOD_CHUNKS:stop - s * PERIOD_CHUNKS + 1])
+            k = stop + 1
+        return out
 
     def samples(self, t0: int, t1: int) -> list[tuple[int, float]]:
         """Every sample (time, price) in [t0, t1]: the path as the market saw it."""
@@ -331,7 +447,7 @@ class FairValue:
 
     def price_at(self, t: int) -> float:
         if t < self.start_us:
-            return math.exp(self._starts[0])
+            return math.exp(self._pstarts[0])
         plan = self.plan(t // CHUNK_US)
         return plan.fair[max(plan.index_at(t), 0)]
 
@@ -346,54 +462,51 @@ class FairValue:
 
     def _modify(self, mod: Mod) -> None:
         k = mod.time // CHUNK_US
-        self.extend_to(k)
+        s = k // PERIOD_CHUNKS
+        self.plan(k)                                        # the minute as it stood, up to now
         self._mods.setdefault(k, []).append(mod)
-        del self._starts[k - self.k0 + 1:]                  # later minutes start from the new path
-        for j in [j for j in self._plans if j >= k]:
-            del self._plans[j]
+        self._mod_periods.add(s)
+        del self._pstarts[s - self.s0 + 1:]                 # later periods start from the new path
+        for cache, first in ((self._plans, k), (self._periods, s)):
+            for j in [j for j in cache if j >= first]:
+                del cache[j]
 
-    # ---- the coarse path ----------------------------------------------------------------------
-    def extend_to(self, k: int) -> None:
-        """Know the log value at the start of every minute up to ``k``: minutes with detail (the first,
-        or one with modifications) through their plan, runs of plain minutes vectorised."""
-        while self.k0 + len(self._starts) - 1 < k:
-            j = self.k0 + len(self._starts) - 1
-            if j == self.k0 or j in self._mods:
-                self._starts.append(self._detailed_end(j))
+    # ---- the coarse path: one log value per period ----------------------------------------------
+    def _plain(self, s: int) -> bool:
+        return (s != self.s0 or not self._partial_start) and s not in self._mod_periods
+
+    def _period_start(self, s: int) -> float:
+        """The log value at period ``s``'s start (at ``start_us`` for the first): plain periods'
+        increments summed in vectorised runs, the others walked minute by minute."""
+        starts = self._pstarts
+        while self.s0 + len(starts) - 1 < s:
+            j = self.s0 + len(starts) - 1
+            if not self._plain(j):
+                period = self._period(j)
+                self._fill(period, PERIOD_CHUNKS)
+                starts.append(period.starts[PERIOD_CHUNKS])
                 continue
-            regime = self._regime_before(j * CHUNK_US)
-            stop = min(k, (j // BLOCK_CHUNKS + 1) * BLOCK_CHUNKS)    # one block at a time
-            if self._mods:
-                stop = min(stop, min((m for m in self._mods if m > j), default=stop))
-            steps = self._increments(regime, j, stop)
-            levels = np.add.accumulate(np.concatenate(([self._starts[-1]], steps)))
-            self._starts.extend(levels[1:].tolist())
-
-    def _increments(self, regime: Regime, first: int, stop: int) -> np.ndarray:
-        """Each plain minute's log increment: drift, diffusion at the clustered volatility, a jump.
-        Only correctly rounded elementwise operations on cached draws, so one minute computed alone
-        and the same minute computed within a week give the same bits."""
-        block = self._block(first // BLOCK_CHUNKS)
-        lo = first - (first // BLOCK_CHUNKS) * BLOCK_CHUNKS
-        hi = lo + (stop - first)
-        sv = block.sv(regime.vol_of_vol)[lo:hi]
-        sig = regime.diffusion_vol_per_s
-        mu = regime.drift_per_s - (0.5 * sig * sig) * (sv * sv)
-        steps = mu * CHUNK_S + (sig * _SQRT_CHUNK_S) * sv * block.z[lo:hi]
-        scale = regime.jump_bps * 1e-4
-        for i in np.flatnonzero(block.jump_u[lo:hi] < regime.jump_probability).tolist():
-            steps[i] += scale * block.jump_unit(lo + i)
-        return steps
+            regime = self._regime_before(j * PERIOD_US)
+            b = j // BLOCK_PERIODS
+            stop = min(s, (b + 1) * BLOCK_PERIODS)
+            if self._mod_periods:
+                stop = min(stop, min((m for m in self._mod_periods if m > j), default=stop))
+            cont, jumps = self._block(b).incs(regime, self._overflow)
+            lo, hi = j - b * BLOCK_PERIODS, stop - b * BLOCK_PERIODS
+            levels = np.add.accumulate(np.concatenate(([starts[-1]], cont[lo:hi] + jumps[lo:hi])))
+            starts.extend(levels[1:].tolist())
+        return starts[s - self.s0]
 
     def _block(self, b: int) -> _Block:
         block = self._blocks.get(b)
         if block is not None:
             return block
-        b0 = self.k0 // BLOCK_CHUNKS
+        b0 = self.s0 // BLOCK_PERIODS
         self._x_start.setdefault(b0, 0.0)                   # the volatility state starts at its mean
         for c in range(max(self._x_start), b):             # volatility state carried block to block
             self._x_start[c + 1] = self._block(c).x_end
-        block = _Block(coarse_uniforms(self._path_key, b * BLOCK_CHUNKS, BLOCK_CHUNKS), self._x_start[b])
+        first = b * BLOCK_PERIODS
+        block = _Block(first, self._path.generator(b), self._x_start[b])
         self._x_start[b + 1] = block.x_end
         if len(self._blocks) >= 3:
             del self._blocks[max(self._blocks, key=lambda c: abs(c - b))]     # keep the neighbours
@@ -409,6 +522,105 @@ class FairValue:
             regime = r
         return regime
 
+    # ---- a period's minutes -------------------------------------------------------------------
+    def _period(self, s: int) -> _Period:
+        period = self._periods.get(s)
+        if period is not None:
+            return period
+        period = _Period(s)
+        b = s // BLOCK_PERIODS
+        block = self._block(b)
+        i = s - b * BLOCK_PERIODS
+        period.x = (block.x[i] + (block.x[i + 1] - block.x[i]) * _MINUTE_W).tolist()
+        gen = self._bridge.generator(s)
+        bridge_e = gen.standard_normal(PERIOD_CHUNKS)
+        order = gen.permutation(PERIOD_CHUNKS)
+        period.times_u = gen.random(PERIOD_CHUNKS).tolist()
+        period.free_z = gen.standard_normal(PERIOD_CHUNKS).tolist()
+        period.free_u = gen.random(PERIOD_CHUNKS).tolist()
+        period.free_units = _laplace(gen.random(PERIOD_CHUNKS)).tolist()
+        period.plain_cont = period.plain_jump = None
+        base = s * PERIOD_CHUNKS
+        period.first_mod = min((m for m in self._mods if base <= m < base + PERIOD_CHUNKS), default=None)
+        if s != self.s0 or not self._partial_start:
+            # The bridge: each minute's increment given the period's (the conditional law of independent
+            # Gaussian increments with variances v_i given their sum), and the jumps in their minutes.
+            regime = self._regime_before(s * PERIOD_US)
+            vov, sig = regime.vol_of_vol, regime.diffusion_vol_per_s
+            v = np.exp(vov * np.asarray(period.x) - _variance_offset(vov))
+            share = v / float(np.sum(v))
+            mu = (regime.drift_per_s - 0.5 * sig * sig * v) * CHUNK_S
+            noise = (sig * math.sqrt(CHUNK_S)) * np.sqrt(v) * bridge_e
+            cont, jumps = block.incs(regime, self._overflow)
+            period.plain_cont = (mu + share * (float(cont[i]) - float(np.sum(mu)))
+                                 + noise - share * float(np.sum(noise))).tolist()
+            plain_jump: list[float | None] = [None] * PERIOD_CHUNKS      # Laplace units, in their minutes
+            n = int(block.counts(regime.jump_probability)[i]) if regime.jump_probability > 0.0 else 0
+            if n:
+                units = block.units[i, :min(n, JUMP_SLOTS)].tolist()
+                if n > JUMP_SLOTS:
+                    units += _overflow_units(self._overflow, s, n).tolist()
+                for minute, unit in zip(sorted(order[:n].tolist()), units):
+                    plain_jump[minute] = unit
+            period.plain_jump = plain_jump
+            period.starts = [self._period_start(s)]
+        self._periods[s] = period
+        if len(self._periods) > self.PERIODS_KEPT:
+            del self._periods[max(self._periods, key=lambda c: abs(c - s))]
+        return period
+
+    def _fill(self, period: _Period, i: int) -> None:
+        """Know the log value at the start of the period's minutes up to ``i`` (``PERIOD_CHUNKS``: its end)."""
+        s = period.s
+        base = s * PERIOD_CHUNKS
+        starts = period.starts
+        if not starts:                                      # the market's first period: from its first minute
+            starts.extend([math.nan] * (self.k0 - base))
+            starts.append(self._pstarts[0])
+        plain = self._plain(s)
+        while len(starts) <= i:
+            j = len(starts) - 1
+            k = base + j
+            if plain and j == PERIOD_CHUNKS - 1:
+                starts.append(self._period_start(s + 1))   # a plain period ends where its increment says
+            elif (k == self.k0 and self._partial_start) or k in self._mods:
+                starts.append(self.plan(k).end)
+            else:
+                m = self._increment(period, j)
+                starts.append(starts[j] + m.cont + m.jump)
+
+    def _increment(self, period: _Period, j: int) -> _Minute:
+        """Minute ``j`` of ``period`` without its own requested changes: from the bridge up to the
+        period's first change, drawn on its own after it (and in the market's first period)."""
+        k = period.s * PERIOD_CHUNKS + j
+        x = period.x[j]
+        if period.plain_cont is not None and (period.first_mod is None or k <= period.first_mod):
+            unit = period.plain_jump[j]
+            if unit is None:
+                return _Minute(x, period.plain_cont[j], None, 0.0, 0.0)
+            regime = self._regime_before(period.s * PERIOD_US)
+            return _Minute(x, period.plain_cont[j], k * CHUNK_US + int(period.times_u[j] * CHUNK_US), unit,
+                           regime.jump_bps * 1e-4 * unit)
+        regime = self._regime_before(k * CHUNK_US)
+        vov, sig = regime.vol_of_vol, regime.diffusion_vol_per_s
+        v = math.exp(vov * x - _variance_offset(vov))
+        cont = (regime.drift_per_s - 0.5 * sig * sig * v) * CHUNK_S + sig * math.sqrt(CHUNK_S * v) * period.free_z[j]
+        if period.free_u[j] < regime.jump_probability:
+            unit = period.free_units[j]
+            return _Minute(x, cont, k * CHUNK_US + int(period.times_u[j] * CHUNK_US), unit,
+                           regime.jump_bps * 1e-4 * unit)
+        return _Minute(x, cont, None, 0.0, 0.0)
+
+    def _increment_of(self, k: int) -> _Minute:
+        s = k // PERIOD_CHUNKS
+        return self._increment(self._period(s), k - s * PERIOD_CHUNKS)
+
+    def _start_of(self, k: int) -> float:
+        s = k // PERIOD_CHUNKS
+        period = self._period(s)
+        self._fill(period, k - s * PERIOD_CHUNKS)
+        return period.starts[k - s * PERIOD_CHUNKS]
+
     def _last_jump_before(self, t: int, k: int) -> int | None:
         """The latest jump at or before ``t``: this minute's or the last one's, or a requested one."""
         best = None
@@ -418,49 +630,34 @@ class FairValue:
         for j in (k - 1, k):
             if j < self.k0:
                 continue
-            jt = self._coarse_jump_time(j)
+            jt = self._increment_of(j).jump_time
             if jt is not None and jt <= t and (best is None or jt > best):
                 best = jt
         return best
 
-    def _coarse_jump_time(self, j: int) -> int | None:
-        block = self._block(j // BLOCK_CHUNKS)
-        i = j - (j // BLOCK_CHUNKS) * BLOCK_CHUNKS
-        regime = self._regime_before(j * CHUNK_US) if j > self.k0 else self._timeline[0][1]
-        p = regime.jump_probability
-        u = float(block.jump_u[i])
-        if not u < p:
-            return None
-        return j * CHUNK_US + int(u / p * CHUNK_US)         # given a jump, u / p is uniform: its instant
-
     # ---- one minute in detail -----------------------------------------------------------------
-    def _detailed_end(self, k: int) -> float:
-        plan = self.plan(k)
-        return plan.end
-
     def _make_plan(self, k: int) -> ChunkPlan:
-        self.extend_to(k)
-        start = self._starts[k - self.k0]
-        if k == self.k0:
-            plan = self._segment(k, self.start_us, start, self._timeline[0][1], None, None)
+        start = self._start_of(k)
+        minute = self._increment_of(k)
+        if k == self.k0 and self._partial_start:
+            plan = self._segment(k, self.start_us, start, self._timeline[0][1], minute, whole=False)
         else:
-            plan = self._segment(k, k * CHUNK_US, start, self._regime_before(k * CHUNK_US), None, None,
-                                 plain=True)
+            plan = self._segment(k, k * CHUNK_US, start, self._regime_before(k * CHUNK_US), minute, whole=True)
         for mod in self._mods.get(k, ()):
             i = plan.index_at(mod.time)
             level = plan.values[max(i, 0)] + mod.shift
-            regime = mod.regime or plan.regime
-            tail = self._segment(k, mod.time, level, regime, None, None)
+            tail = self._segment(k, mod.time, level, mod.regime or plan.regime, minute, whole=False)
             plan = _join(plan, i + 1, tail)
         return plan
 
-    def _segment(self, k: int, t_from: int, level: float, regime: Regime, _a, _b, plain: bool = False) -> ChunkPlan:
-        """The samples of minute ``k`` from ``t_from`` on, starting at log value ``level``. A plain
-        minute (whole, unmodified) ends exactly where the coarse path says; a partial one ends at a
-        fresh draw from the minute's own stream."""
+    def _segment(self, k: int, t_from: int, level: float, regime: Regime, minute: _Minute, whole: bool) -> ChunkPlan:
+        """The samples of minute ``k`` from ``t_from`` on, starting at log value ``level``. A whole
+        minute ends exactly where its period says (``minute``'s increment); a partial one (the market's
+        first, or after a requested change) ends at a fresh draw from the minute's own stream, keeping
+        the minute's jump instant if it is still ahead, at the size of the regime in force."""
         S = k * CHUNK_US
         E = S + CHUNK_US
-        gen = chunk_generator(self._events_key, k)
+        gen = self._events.generator(k)
         noise = gen.standard_normal(HOUSE_NOISE_LEVELS)
         n_upd = int(gen.poisson(regime.updates_per_minute * CHUNK_S / 60.0))
         t_upd = S + gen.integers(0, CHUNK_US, n_upd)
@@ -473,17 +670,18 @@ class FairValue:
         z_rest = float(gen.standard_normal())
         normals = gen.standard_normal(n_upd + n_tak + 2)   # one per candidate sample, the jump, the end
 
-        block = self._block(k // BLOCK_CHUNKS)
-        bi = k - (k // BLOCK_CHUNKS) * BLOCK_CHUNKS
-        sv = float(block.sv(regime.vol_of_vol)[bi])
-        sig = regime.diffusion_vol_per_s * sv
-        p_jump = regime.jump_probability
-        u_jump = float(block.jump_u[bi])
-        jump_time = S + int(u_jump / p_jump * CHUNK_US) if u_jump < p_jump else None
+        vov, x = regime.vol_of_vol, minute.x
+        sig = regime.diffusion_vol_per_s * math.exp((vov * x - _variance_offset(vov)) / 2.0)
+        jump_time = minute.jump_time if regime.jump_probability > 0.0 else None
+        if whole:
+            cont, jump = minute.cont, minute.jump
+        else:
+            jump = regime.jump_bps * 1e-4 * minute.jump_unit if jump_time is not None else 0.0
+            span_s = (E - t_from) / 1e6
+            cont = (regime.drift_per_s - 0.5 * sig * sig) * span_s + sig * math.sqrt(span_s) * z_rest
         earlier_jump = jump_time if jump_time is not None and jump_time <= t_from else None
         if jump_time is not None and jump_time <= t_from:
-            jump_time = None
-        jump = (regime.jump_bps * 1e-4) * block.jump_unit(bi) if jump_time is not None else 0.0
+            jump_time, jump = None, 0.0
 
         # Candidates after t_from, in time order (ties: jump, update, taker; then by index).
         times = np.concatenate((t_upd, t_tak, [jump_time if jump_time is not None else E]))
@@ -495,11 +693,6 @@ class FairValue:
         c_times = times[cand]
 
         span = (E - t_from) / 1e6
-        if plain:
-            total = float(self._increments(regime, k, k + 1)[0])
-        else:
-            total = (regime.drift_per_s - 0.5 * sig * sig) * span + sig * math.sqrt(span) * z_rest + jump
-        cont = total - jump
         dt = np.diff(np.concatenate(([t_from], c_times, [E]))) / 1e6
         steps = sig * np.sqrt(dt) * np.concatenate((normals[cand], [normals[-1]]))
         walk = np.cumsum(steps)
@@ -512,8 +705,7 @@ class FairValue:
 
         # The breathing spread at each sample: the volatility factor, and the decay since the last jump.
         # (The volatility factor over its median, so a calm-as-usual market quotes its regime's spread.)
-        vov = regime.vol_of_vol
-        widen = np.full(len(all_times), (sv * math.exp(vov * vov / 4.0)) ** regime.spread_vol_sensitivity)
+        widen = np.full(len(all_times), math.exp(vov * x / 2.0) ** regime.spread_vol_sensitivity)
         if regime.jump_spread_widening > 0:
             before = [j for j in (earlier_jump, self._last_jump_before(t_from, k - 1)) if j is not None]
             last = np.full(len(all_times), max(before) if before else -(1 << 62), dtype=np.int64)
@@ -527,8 +719,14 @@ class FairValue:
         plan = ChunkPlan(k, regime, all_times.tolist(), kinds_out.tolist(), takers.tolist(), values.tolist(),
                          np.exp(values).tolist(), widen.tolist(), noise, informed_u.tolist(), fast_u.tolist(),
                          side_u.tolist(), size_z.tolist(), jump_time)
-        plan.end = level + total
+        plan.end = level + cont + jump
         return plan
+
+
+def _overflow_units(stream: KeyedStream, s: int, n: int) -> np.ndarray:
+    """The Laplace units of period ``s``'s jumps beyond its first ``JUMP_SLOTS`` (about one period in
+    100,000 at the default rates): from the period's own keyed stream."""
+    return _laplace(stream.generator(s).random(n - JUMP_SLOTS))
 
 
 def _join(head: ChunkPlan, n: int, tail: ChunkPlan) -> ChunkPlan:
