@@ -43,12 +43,18 @@ class BackgroundLiquidity:
         self.dirty = True                   # something traded since the last re-centre (set by the market)
         self.eaten: set[int] = set()        # prices where a house order traded since then (set by the market)
         self._laid_out: tuple | None = None  # the layout of the last re-centre
+        self._scale = grid.price_scale
+        self._ticks = (0, -1, 0)            # (lowest, highest units, tick): the tick of the last magnitude seen
 
     def layout(self, fair: float, widen: float, regime: Regime) -> tuple[int, int, int, int]:
         """(step, top bid, top ask, levels) of the ladder around ``fair`` with the spread widened by ``widen``."""
-        scale = self.grid.price_scale
-        units = fair * scale
-        tick = self.grid.tick_at(max(int(units), 1))
+        units = fair * self._scale
+        whole = max(int(units), 1)
+        low, high, tick = self._ticks
+        if not low <= whole <= high:          # a new order of magnitude (rare): its tick, once
+            digits = len(str(whole))
+            tick = self.grid.tick_at(whole)
+            self._ticks = low, high, tick = 10 ** (digits - 1), 10 ** digits - 1, tick
         step = max(tick, round(units * regime.spread_bps / 2e4 / tick) * tick)
         # The best levels sit half a (breathing) spread from the fair value give or take half a step,
         # so that on average the house's spread is the regime's spread times the widening.
@@ -87,43 +93,92 @@ class BackgroundLiquidity:
         """Move the ladder to ``fair``; returns the results of any house order that traded.
 
         ``post_only`` refills without taking anything: used right after an agent's own order, when
-        the fair value has not moved, so that only a moving fair value picks quotes off."""
+        the fair value has not moved, so that only a moving fair value picks quotes off.
+
+        Only what changed is touched: the levels that left the ladder or were eaten down go, and the
+        prices the ladder gained (or that have no order) get one, inside out, bid before ask. A full
+        lay-out happens only when the step changes."""
         step, top_bid, top_ask, n = self.layout(fair, widen, regime)
         key = (step, top_bid, top_ask, n, regime)
-        if key == self._laid_out:
+        laid = self._laid_out
+        if key == laid:
             if not self.dirty:
                 return []                   # the same ladder, nothing eaten: nothing to do (the common case)
             return self._refill(book, key, noise, post_only)
-        if step != self.step:
+        if step != self.step or laid is None or laid[3] != n or laid[4] is not regime:
             self.clear(book)
             self.step = step
+            old_bid = old_ask = None
+        else:
+            old_bid = (self.last_bid, laid[1])     # the ranges laid out last time
+            old_ask = (laid[2], self.last_ask)
         low_bid = max(top_bid - (n - 1) * step, step)
         high_ask = top_ask + (n - 1) * step
         self.last_bid, self.last_ask = low_bid, high_ask
         # Drop what fell out of the ladder (or was eaten down) before adding anything, so the
         # house never crosses itself.
-        self._prune(book, self.bids, low_bid, top_bid, self.eaten)
-        self._prune(book, self.asks, top_ask, high_ask, self.eaten)
+        eaten, self.eaten = self.eaten, set()
+        wanted: list[tuple[int, bool, int]] = []           # (level, is_buy, price) to fill in
+        self._update(book, self.bids, old_bid, low_bid, top_bid, step, eaten, wanted, True, top_bid)
+        self._update(book, self.asks, old_ask, top_ask, high_ask, step, eaten, wanted, False, top_ask)
+        wanted.sort(key=lambda w: (w[0], not w[1]))
         results = []
         grid = self.grid
-        for i in range(n):
-            for is_buy, price, side in ((True, top_bid - i * step, self.bids),
-                                        (False, top_ask + i * step, self.asks)):
-                if price <= 0 or price in side:
-                    continue
-                lots = grid.lots_for_usd(self._usd(regime, noise, price, step, i), price)
-                if lots <= 0:
-                    continue
-                order_id = self.next_id()
-                result = book.submit(order_id, None, is_buy, price, lots, ALO if post_only else GTC)
-                if result.resting is not None:
-                    side[price] = order_id
-                if result.fills:
-                    results.append(result)
+        usd = self._usd
+        for i, is_buy, price in wanted:
+            lots = grid.lots_for_usd(usd(regime, noise, price, step, i), price)
+            if lots <= 0:
+                continue
+            order_id = self.next_id()
+            result = book.submit(order_id, None, is_buy, price, lots, ALO if post_only else GTC)
+            if result.resting is not None:
+                (self.bids if is_buy else self.asks)[price] = order_id
+            if result.fills:
+                results.append(result)
         self._laid_out = key
         self.dirty = bool(results)
-        self.eaten.clear()
         return results
+
+    def _update(self, book: OrderBook, side: dict[int, int], old: tuple[int, int] | None, low: int, high: int,
+                step: int, eaten: set[int], wanted: list, is_buy: bool, top: int) -> None:
+        """One side: drop the levels outside [low, high] and those eaten down to less than half; list
+        the prices of [low, high] that then have no order (with their level, counted from ``top``)."""
+        if old is None or len(side) > 2 * ((high - low) // step + 1):
+            self._prune(book, side, low, high, eaten)
+            holes = range(low, high + 1, step)
+        else:
+            old_low, old_high = old
+            # What left: the old range outside the new (walked by price, so a small move costs little).
+            for price in range(old_low, min(old_high, low - step) + 1, step):
+                order_id = side.pop(price, None)
+                if order_id is not None:
+                    book.cancel(order_id)
+            for price in range(max(old_low, high + step), old_high + 1, step):
+                order_id = side.pop(price, None)
+                if order_id is not None:
+                    book.cancel(order_id)
+            for price in eaten:
+                order_id = side.get(price)
+                if order_id is None:
+                    continue
+                order = book.get(order_id)
+                if order is None or order.qty * 2 < order.size:
+                    if order is not None:
+                        book.cancel(order_id)
+                    del side[price]
+            # Missing: the part of the new range the old did not cover, and holes (eaten, or never filled)
+            # in the overlap. What is left of the side lies in the overlap, so its count tells whether
+            # the overlap has a hole (then look at every price; rare).
+            overlap_low, overlap_high = max(low, old_low), min(high, old_high)
+            if overlap_high < overlap_low:
+                holes = range(low, high + 1, step)
+            elif len(side) < (overlap_high - overlap_low) // step + 1:
+                holes = range(low, high + 1, step)
+            else:
+                holes = [*range(low, overlap_low, step), *range(overlap_high + step, high + 1, step)]
+        for price in holes:
+            if price > 0 and price not in side:
+                wanted.append(((top - price) // step if is_buy else (price - top) // step, is_buy, price))
 
     def _refill(self, book: OrderBook, key: tuple, noise: np.ndarray, post_only: bool) -> list[Result]:
         """The same ladder as last time, but something traded: replace just the levels eaten down to
