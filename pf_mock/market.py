@@ -132,6 +132,7 @@ class Market:
         self._was_live = False               # live at the last event (else quiet since _quiet_since)
         self._quiet_since = start_us
         self._scratch: Market | None = None  # a quiet market's recent stretch, simulated for its tape
+        self._mark_memo = (0.0, 0)           # (fair value, its mark in price units): read many times an event
         self.book.on_fill = self._on_book_fill
         self.book.guard = self._guard
 
@@ -154,10 +155,20 @@ class Market:
 
     def mark_units(self, t: float | int | None = None) -> int:
         """The mark price (the fair value on the tick grid, nearest tick) at ``t`` (default now)."""
-        fair = self.fair.price_at(self.now_us if t is None else _us(t))
+        at = self.now_us if t is None else _us(t)
+        plan = self._plan
+        if at == self.now_us and plan is not None and plan.chunk == at // CHUNK_US:
+            fair = plan.fair[self._i]         # the sample being simulated is the one in force now
+        else:
+            fair = self.fair.price_at(at)
+        memo = self._mark_memo
+        if memo[0] == fair:
+            return memo[1]
         units = fair * self.grid.price_scale
         tick = self.grid.tick_at(max(int(units), 1))
-        return max(round(units / tick), 1) * tick
+        mark = max(round(units / tick), 1) * tick
+        self._mark_memo = (fair, mark)
+        return mark
 
     def fair_at(self, t: float | int) -> float:
         """The fair value itself (not on the grid) in force at ``t``: what scenarios and jumps move."""
@@ -255,6 +266,9 @@ class Market:
         """Going live, or changing the path while quiet: what the tape shows now becomes history."""
         if self._was_live:
             return
+        if self.now_us == self._quiet_since and self._plan is not None:
+            self._scratch = None            # quiet for no time at all: nothing printed, the book as it was
+            return
         scratch = self._recent_stretch()
         for trade in scratch.trades:
             self._record(trade.price, trade.lots, trade.taker_is_buy, trade.time_us, trade.time_us // MINUTE_US)
@@ -286,6 +300,14 @@ class Market:
             pass
         if target > self.now_us:
             self.now_us = target
+            self._leave_quiet_instant()
+
+    def _leave_quiet_instant(self) -> None:
+        """A quiet market keeps the book it had as it went quiet for that instant only (so an agent
+        that cancels and quotes again at one instant finds the book as it was); once time has moved
+        on, the book is laid out afresh when looked at."""
+        if self._plan is not None and not self._was_live and self.now_us > self._quiet_since:
+            self._plan = None
 
     def step_until(self, target: int) -> bool:
         """Process the next event if it is at or before ``target``; False when there is none."""
@@ -294,10 +316,12 @@ class Market:
             if self._was_live:
                 self._was_live = False
                 self._quiet_since = self.now_us
-            self._plan = None                   # the book is no longer simulated: laid out when looked at
+            # The book is no longer simulated: from the next instant on, laid out when looked at.
+            self._leave_quiet_instant()
             if schedule and schedule[0][0] <= target:
                 when, _, action = heapq.heappop(schedule)
                 self.now_us = max(self.now_us, when)
+                self._leave_quiet_instant()
                 action(self)
                 self._after_event()
                 return True
