@@ -78,13 +78,14 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
     position = 0
     seen = 0
     t = DEFAULT_EPOCH
+    def sample() -> None:
+        bid, ask = market.best_excluding(OWNER)
+        spreads.append((ask - bid) * 2e4 / (ask + bid))
+
     while t < end - 1e-9:
-        if sample_spread:
-            for second in range(int(REQUOTE_S)):
-                market.advance_to(t + second)
-                bid, ask = market.best_excluding(OWNER)
-                spreads.append((ask - bid) * 2e4 / (ask + bid))
         market.advance_to(t)
+        if sample_spread:
+            sample()
         for order_id in live:
             market.cancel(order_id)
         live = []
@@ -103,6 +104,12 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
             posted[is_buy] += grid.notional(price, lots)
             if result.resting is not None:
                 live.append(order_id)
+        if sample_spread:
+            # every second until the next round (the maker's quotes stay at the round's instant, so
+            # sampling never moves them)
+            for second in range(1, int(REQUOTE_S)):
+                market.advance_to(t + second)
+                sample()
         t += REQUOTE_S
     market.advance_to(end)
     for order_id in live:
