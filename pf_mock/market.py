@@ -109,6 +109,7 @@ class Market:
         self.spec = spec
         self.symbol = spec.symbol
         self.grid = Grid(spec.sz_decimals)
+        self._price_scale = self.grid.price_scale
         self.book = OrderBook()
         self.observer = observer
         self.now_us = start_us
@@ -164,7 +165,7 @@ class Market:
         memo = self._mark_memo
         if memo[0] == fair:
             return memo[1]
-        units = fair * self.grid.price_scale
+        units = fair * self._price_scale
         tick = self.grid.tick_at(max(int(units), 1))
         mark = max(round(units / tick), 1) * tick
         self._mark_memo = (fair, mark)
@@ -469,7 +470,7 @@ class Market:
         else:
             is_buy = plan.side_u[j] < 0.5
         usd = taker_size_usd(regime, plan.size_z[j])
-        fair_units = max(int(plan.fair[i] * self.grid.price_scale), 1)
+        fair_units = max(int(plan.fair[i] * self._price_scale), 1)
         lots = self.grid.lots_for_usd(usd, fair_units)
         limit = self.house.floor_for(is_buy)
         if lots <= 0 or not limit:

@@ -379,7 +379,7 @@ class FairValue:
     per half hour), the regime timeline, the requested modifications, and small caches.
     """
 
-    PLANS_KEPT = 6
+    PLANS_KEPT = 10                     # the minutes read around now: markouts, informed takers' horizon
     PERIODS_KEPT = 4
 
     def __init__(self, seed: int, symbol: str, start_us: int, mid: float, regime: Regime):
@@ -399,6 +399,7 @@ class FairValue:
         self._mod_periods: set[int] = set()
         self._shift_times: list[int] = []
         self._plans: dict[int, ChunkPlan] = {}
+        self._last_plan = -1
         self._periods: dict[int, _Period] = {}
         self._blocks: dict[int, _Block] = {}
         self._x_start: dict[int, float] = {}
@@ -409,12 +410,16 @@ class FairValue:
         return self._timeline[-1][1]
 
     def plan(self, k: int) -> ChunkPlan:
-        plan = self._plans.get(k)
+        plans = self._plans
+        plan = plans.get(k)
         if plan is None:
             plan = self._make_plan(k)
-            if len(self._plans) >= self.PLANS_KEPT:
-                del self._plans[min(self._plans)]
-            self._plans[k] = plan
+            if len(plans) >= self.PLANS_KEPT:
+                del plans[next(iter(plans))]        # the least recently used
+            plans[k] = plan
+        elif k != self._last_plan:
+            plans[k] = plans.pop(k)                 # now the most recently used
+        self._last_plan = k
         return plan
 
     def value_at(self, t: int) -> float:
