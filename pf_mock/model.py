@@ -690,17 +690,21 @@ class FairValue:
 
         # Candidates after t_from, in time order (ties: jump, update, taker; then by index).
         times = np.concatenate((t_upd, t_tak, [jump_time if jump_time is not None else E]))
-        kinds = np.concatenate((np.full(n_upd, UPDATE), np.full(n_tak, TAKER), [JUMP]))
+        kinds = np.empty(n_upd + n_tak + 1, dtype=np.int64)
+        kinds[:n_upd] = UPDATE
+        kinds[n_upd:-1] = TAKER
+        kinds[-1] = JUMP
         idx = np.concatenate((np.arange(n_upd), np.arange(n_tak), [0]))
         keep = (times > t_from) & (times < E)
         order = np.lexsort((idx[keep], kinds[keep], times[keep]))
-        cand = np.flatnonzero(keep)[order]
+        cand = keep.nonzero()[0][order]
         c_times = times[cand]
 
         span = (E - t_from) / 1e6
-        dt = np.diff(np.concatenate(([t_from], c_times, [E]))) / 1e6
+        edges = np.concatenate(([t_from], c_times, [E]))
+        dt = (edges[1:] - edges[:-1]) / 1e6
         steps = sig * np.sqrt(dt) * np.concatenate((normals[cand], [normals[-1]]))
-        walk = np.cumsum(steps)
+        walk = np.add.accumulate(steps)                     # (np.cumsum, without its dispatch cost)
         frac = (c_times - t_from) / 1e6 / span
         bridge = walk[:-1] - frac * (walk[-1] - cont)
         if jump_time is not None:
