@@ -9,7 +9,9 @@ Nothing here runs on a timer. A market is in one of two modes, decided afresh at
   *recent stretch* only: from the start of the previous whole minute (or from when it went quiet, if
   later) to now, simulated event by event from the house's ladder as it stood then (``tape``), so the
   same at any instant however often it was read. Older quiet stretches were fast-forwarded: a
-  fast-forwarded market reports only trades it made.
+  fast-forwarded market reports only trades it made. At the very instant it goes quiet it keeps the
+  book it had (an agent that cancels everything and quotes again at one instant finds the market as
+  it left it); from the next instant on, its book is the house's ladder laid out afresh.
 - **live** (agents' business): every sample of the fair value is an event, processed in time order with
   whatever is scheduled on the market (refresh loops; scenario steps, which cost nothing until they
   fire): the house re-centres, takers trade, agents get filled and the observer hears of it.
