@@ -15,6 +15,14 @@ for smaller sizes).
     registered so that every event is simulated one by one (what a market with a live session costs),
     against the same hour with the idle fast-forward (what a market nobody is in costs).
 
+(c) 275 idle markets over a simulated week, then one ``GET /v1/markets``, against the same request at
+    the start.
+
+(d) One agent's market: BTC-PERP with a maker cancelling and re-posting its quotes every 5 simulated
+    seconds, against the watched market of (b).
+
+Wall and CPU seconds are both printed: on a shared machine the CPU time is the steadier figure.
+
 Nothing here asserts a time: the targets are printed next to the figures, not enforced.
 """
 
@@ -362,6 +370,46 @@ def bench_market(seconds: float) -> None:
     print(f"    ratio event-by-event / fast-forward: {rate_w / rate_i:.3f}x")
 
 
+def bench_requoting(seconds: float) -> None:
+    """(d) BTC-PERP with a maker that cancels its pair of $100 quotes and posts a new pair 2.5 bps
+    around the mid every 5 simulated seconds, with no session (so the market is quiet for an instant
+    at each round): what one agent's market costs, against the watched market of (b) as the baseline."""
+    spec = load_catalog().resolve("BTC-PERP")
+
+    def run(requote: bool) -> tuple[float, float, Market]:
+        m = Market(spec, seed=0, start=START)
+        if not requote:
+            m.watchers = 1
+        start, cpu = time.perf_counter(), time.process_time()
+        live: list[int] = []
+        t = m.now
+        end = m.now + seconds
+        while t < end:
+            m.advance_to(t)
+            if requote:
+                for order_id in live:
+                    m.cancel(order_id)
+                live = []
+                m.advance_to(t)             # the next request brings the market to now, as the exchange does
+                mid = m.mid
+                for is_buy in (True, False):
+                    price = m.grid.price_down(mid * (1 - 2.5e-4)) if is_buy else m.grid.price_up(mid * (1 + 2.5e-4))
+                    order_id, result = m.place("bench", is_buy, price, m.grid.lots_for_usd(100.0, price), GTC)
+                    if result.resting is not None:
+                        live.append(order_id)
+            t += 5.0
+        m.advance_to(end)
+        return time.perf_counter() - start, time.process_time() - cpu, m
+
+    base = min((run(False) for _ in range(REPEATS)), key=lambda r: r[1])
+    quoting = min((run(True) for _ in range(REPEATS)), key=lambda r: r[1])
+    print(f"(d) BTC-PERP, a maker re-quoting every 5 s (cancel, then post at the same instant), "
+          f"{seconds:,.0f} simulated s, best of {REPEATS}")
+    print(f"    re-quoting: {quoting[2].events_processed:,} events in {quoting[0]:.3f} s wall, {quoting[1]:.3f} s CPU "
+          f"-> {seconds / quoting[1]:,.0f} sim-s/CPU-s")
+    print(f"    watched, nobody quoting (baseline): {base[1]:.3f} s CPU; ratio {quoting[1] / base[1]:.2f}x CPU")
+
+
 def bench_idle_week(days: float) -> None:
     """(c) Every market idle for ``days``, then one GET /v1/markets listing all 275; the baseline is the
     same request at the start, in the same process. Wall time through the HTTP layer, and the CPU
@@ -414,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     bench_book(n_ops, args.seed, args.book_size)
     print()
     bench_market(seconds)
+    print()
+    bench_requoting(seconds)
     print()
     bench_idle_week(1.0 if args.quick else 7.0)
     return 0
