@@ -131,6 +131,10 @@ class Exchange:
             if not market.is_quiet():
                 market.advance_to(t)
 
+    def ran_to_us(self) -> int:
+        """The instant every market with live business was last brought to (the start, before any was)."""
+        return self.started_us if self._ran_to_us is None else self._ran_to_us
+
     def instant_us(self) -> int:
         """The instant being processed: an event's during ``run_to``, else the clock's."""
         return self._event_us if self._event_us is not None else self.clock.now_us()

@@ -453,9 +453,12 @@ class Clock(Answer):
 
 
 class Advancing(Answer):
+    kind: Literal["advance", "catch_up"] = Field(description="`advance`: a `POST /_mock/clock/advance`; "
+                                                 "`catch_up`: a realtime clock's markets catching up after idling.")
     from_: Ms = Field(alias="from", description="Where the clock advance began, ms.")
     to: Ms = Field(description="Where it will end, ms.")
     now: Ms = Field(description="Where it has got to, ms.")
+    percent: int = Field(ge=0, le=100, description="How much of it is done, in whole percent of simulated time.")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -117,3 +117,148 @@ def test_sigterm_stops_a_server_in_the_middle_of_a_weeks_advance():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# ---- a realtime clock's lazy catch-up, in slices ---------------------------------------------------
+class Wall:
+    """A wall clock the test moves by hand (the realtime clock reads it; nothing here is timed)."""
+
+    def __init__(self) -> None:
+        self.t = 1_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def realtime_app(seed: int, wall: Wall):
+    from pf_mock.api import create_app
+    from pf_mock.clock import DEFAULT_EPOCH, RealtimeClock
+    from pf_mock.exchange import Exchange, ExchangeConfig
+
+    exchange = Exchange(ExchangeConfig(seed=seed), RealtimeClock(speed=60.0, wall=wall, start=DEFAULT_EPOCH))
+    return exchange, create_app(exchange)
+
+
+AGENT = {"Authorization": "Bearer pf_test_catch_up_agent"}
+
+
+async def quote_async(client, symbol: str = SYMBOL) -> None:
+    mid = (await client.get(f"/v1/markets/{symbol}/price")).json()["mid"]
+    r = await client.post("/v1/mm/quote", headers=AGENT, json={
+        "symbol": symbol, "bid_price": mid * 0.9997, "bid_size": 100, "ask_price": mid * 1.0003, "ask_size": 100,
+        "auto_refresh": True})
+    assert r.status_code == 200, r.text
+
+
+def test_a_realtime_catch_up_runs_in_slices_and_health_is_answered_meanwhile():
+    """A minute of wall idling at --speed 60 is a simulated hour for the auto-refreshing agent's
+    market: the next request's turn begins with that catch-up, in slices; /health and /_mock/state
+    answer between two of them, and the request itself sees the whole catch-up's end."""
+    wall = Wall()
+    exchange, app = realtime_app(5, wall)
+
+    async def run():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pf-mock") as client:
+            await quote_async(client)
+            wall.t += 60                            # a minute idle: a simulated hour behind
+            target = exchange.clock.now_us()
+            account = asyncio.ensure_future(client.get("/v1/account", headers=AGENT))
+            seen, healthy = [], 0
+            while not account.done():
+                state = (await client.get("/_mock/state")).json()
+                if "advancing" in state:
+                    seen.append(state["advancing"])
+                    health = await client.get("/health")
+                    assert health.status_code == 200
+                    healthy += not account.done()   # answered while the catch-up still held the account
+                await asyncio.sleep(0)
+            return (await account), seen, healthy, target
+
+    account, seen, healthy, target = asyncio.run(run())
+    assert account.status_code == 200, account.text
+    assert healthy > 0 and len({p["now"] for p in seen}) > 1, "the catch-up was not cut into slices"
+    assert all(p["kind"] == "catch_up" and p["from"] <= p["now"] < p["to"] for p in seen)
+    assert seen[-1]["to"] == target // 1000
+    assert [p["percent"] for p in seen] == sorted(p["percent"] for p in seen)
+    assert exchange.ran_to_us() == target
+
+
+def test_a_sliced_catch_up_gives_what_a_manual_advance_gives():
+    """The same seed, quote and simulated hours: caught up in slices on a realtime clock, or advanced
+    on a manual one, the agent's fills are the same."""
+    wall = Wall()
+    exchange, app = realtime_app(6, wall)
+
+    async def realtime() -> list:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pf-mock") as client:
+            await quote_async(client)
+            wall.t += 20                            # 20 s at x60: 20 simulated minutes
+            return (await client.get("/v1/mm/fills?limit=1000", headers=AGENT)).json()["fills"]
+
+    caught_up = asyncio.run(realtime())
+    with in_process(seed=6) as manual:
+        manual.client.headers.update(AGENT)
+        quote(manual.client)
+        manual.advance(1200)
+        advanced = manual.client.get("/v1/mm/fills?limit=1000").json()["fills"]
+    assert len(caught_up) > 10
+    assert caught_up == advanced
+
+
+def test_a_catch_up_ends_early_when_the_server_is_stopping():
+    from pf_mock.api.turns import catch_up_in_slices
+
+    wall = Wall()
+    exchange, _ = realtime_app(1, wall)
+    me = exchange.authenticate("pf_test_catch_up_agent")
+    mid = exchange.market(SYMBOL).mid
+    exchange.quote(me, QuoteRequest(SYMBOL, bid_price=mid * 0.9997, bid_size=100, ask_price=mid * 1.0003,
+                                    ask_size=100, auto_refresh=True))
+    wall.t += 60
+    start, target = exchange.ran_to_us(), exchange.clock.now_us()
+
+    async def run() -> ApiError:
+        state = SimpleNamespace(advancing=None, stopping=False, exchange=exchange)
+        task = asyncio.ensure_future(catch_up_in_slices(exchange, state))
+        while state.advancing is None or state.advancing["now"] == state.advancing["from"]:
+            await asyncio.sleep(0)
+        state.stopping = True
+        with pytest.raises(ApiError) as refused:
+            await task
+        assert state.advancing is None
+        return refused.value
+
+    error = asyncio.run(run())
+    assert (error.status, error.code) == (503, "server_stopping")
+    assert start < exchange.ran_to_us() < target
+
+
+def test_a_long_advance_logs_its_progress_every_ten_percent(caplog, monkeypatch):
+    from pf_mock.api import turns
+
+    monkeypatch.setattr(turns, "PROGRESS_AFTER_S", 0.0)
+    ex = MockExchange(seed=3)
+    me = ex.register()
+    mid = ex.mid(SYMBOL)
+    ex.quote(me, QuoteRequest(SYMBOL, bid_price=mid * 0.9997, bid_size=100, ask_price=mid * 1.0003,
+                              ask_size=100, auto_refresh=True))
+    state = SimpleNamespace(advancing=None, stopping=False)
+    with caplog.at_level("INFO", logger="pf_mock"):
+        asyncio.run(advance_in_slices(ex, 1800.0, state))
+    lines = [r.getMessage() for r in caplog.records if r.name == "pf_mock" and r.getMessage().startswith("advance ")]
+    percents = [int(line.split()[1].rstrip("%")) for line in lines]
+    assert percents and percents[-1] == 100
+    tens = [p // 10 for p in percents]
+    assert tens == sorted(set(tens)), lines          # one line per ten percent reached, never twice
+    assert all(f"of 1800 simulated s" in line for line in lines)
+
+
+def test_a_short_or_quick_advance_logs_nothing(caplog):
+    ex = MockExchange(seed=3)
+    state = SimpleNamespace(advancing=None, stopping=False)
+    with caplog.at_level("INFO", logger="pf_mock"):
+        asyncio.run(advance_in_slices(ex, 1800.0, state))     # nothing live: done well within a second
+        asyncio.run(advance_in_slices(ex, 30.0, state))
+    assert not [r for r in caplog.records if r.name == "pf_mock"]

@@ -108,7 +108,8 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     app.include_router(markets.router)
     app.include_router(mm.router)
     # The live page and its push feed (GET /, GET /feed): one hub per app, idle while nobody watches.
-    app.state.feed = feed.FeedHub(lambda: app.state.exchange, leaderboard=leaderboard)
+    app.state.feed = feed.FeedHub(lambda: app.state.exchange, leaderboard=leaderboard,
+                                  catch_up=lambda: turns.catch_up_in_turn(app.state))
     app.include_router(page.router)
     if options.admin:
         app.include_router(admin.router)

@@ -30,7 +30,7 @@ import asyncio
 import json
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from .. import views
 from ..agents import Agent
@@ -196,9 +196,13 @@ class FeedHub:
     """All subscribers of one exchange, and the one task that feeds them while there are any."""
 
     def __init__(self, exchange_of: Callable[[], Exchange],
-                 leaderboard: Callable[[Exchange], Leaderboard] | None = None, tick_s: float = TICK_S):
+                 leaderboard: Callable[[Exchange], Leaderboard] | None = None, tick_s: float = TICK_S,
+                 catch_up: Callable[[], Awaitable[None]] | None = None):
         self._exchange_of = exchange_of       # read each time: the app may be handed a new exchange
         self._leaderboard = leaderboard
+        # Awaited before each round of looks and before a newcomer's first: a realtime clock far ahead
+        # of the markets is caught up in slices (turns.py), never by one of the feed's reads in one go.
+        self.ready = catch_up or _nothing
         self.tick_s = tick_s
         self.watches: dict[tuple[str, int], MarketWatch] = {}
         self._task: asyncio.Task | None = None
@@ -256,6 +260,7 @@ class FeedHub:
     async def _run(self) -> None:
         while self.watches:
             await asyncio.sleep(self.tick_s)
+            await self.ready()
             self.ticks += 1
             for key, watch in list(self.watches.items()):
                 if self.watches.get(key) is watch:
@@ -433,6 +438,10 @@ class FeedHub:
         if picked[-1] != samples[-1]:
             picked.append(samples[-1])
         return [encode({"timestamp": to_ms(t), "mark_price": market.mark_at(t)}) for t in picked]
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _fills_of(agent: Agent | None, market: Market) -> list:

@@ -88,7 +88,7 @@ async def feed(request: Request, symbol: str, depth: int = Query(20, ge=1, le=50
             raise ApiError(404, "not_found", "The leaderboard is part of /_mock, which this server has turned off.",
                            field="leaderboard")
         await admin_allowed(request)
-    market = ex.market(symbol)                  # 404 market_not_found, as REST answers
+    market = ex.spec(symbol)                    # 404 market_not_found, as REST answers (read at the first look)
     key = api_key(request)
     agent = ex.authenticate(key) if key is not None else None      # 401s exactly as REST's
     if agent is not None:
@@ -102,6 +102,7 @@ async def feed(request: Request, symbol: str, depth: int = Query(20, ge=1, le=50
 
 
 async def _stream(hub, topic: Topic, hello: dict):
+    await hub.ready()                             # a realtime clock's catch-up first, if one is due (in slices)
     subscriber: Subscriber = hub.join(topic)      # here, not in the route: left again however the stream ends
     try:
         yield sse("hello", hello)
