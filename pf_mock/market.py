@@ -130,6 +130,7 @@ class Market:
         self.trades_printed = 0            # every trade ever printed: readers find the new ones by count
         self.candles: deque[Candle] = deque(maxlen=CANDLE_MINUTES_KEPT)
         self.events_processed = 0
+        self.active = False                # an agent's order, a jump, a regime or a scheduled step came here
         self._plan: ChunkPlan | None = None  # the book is laid out: the minute being simulated ...
         self._i = 0                          # ... and its last processed sample
         self._was_live = False               # live at the last event (else quiet since _quiet_since)
@@ -285,6 +286,7 @@ class Market:
     # ---- time ---------------------------------------------------------------------------------
     def schedule(self, when: float | int, action: Callable[["Market"], None]) -> None:
         self._schedule_seq += 1
+        self.active = True
         heapq.heappush(self._schedule, (max(_us(when), self.now_us), self._schedule_seq, action))
 
     def next_event_us(self) -> int | None:
@@ -355,6 +357,7 @@ class Market:
               tag: str = "quote") -> tuple[int, Result]:
         """An agent's order, at ``self.now``. Fills are reported to the observer as they happen."""
         self._go_live()
+        self.active = True
         order_id = self.next_order_id()
         self._taking[order_id] = tag
         try:
@@ -387,11 +390,13 @@ class Market:
         if move_bps <= -10_000:
             raise ValueError("a jump cannot take the price to zero or below")
         import math
+        self.active = True
         self._adopt_recent_stretch()
         self.fair.shift(self.now_us, math.log1p(move_bps / 1e4))
         self._after_change()
 
     def set_regime(self, regime: Regime) -> None:
+        self.active = True
         self._adopt_recent_stretch()
         self.fair.set_regime(self.now_us, regime)
         self._after_change()

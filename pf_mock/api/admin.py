@@ -40,7 +40,7 @@ def state(ex: Exchange, advancing: dict | None = None) -> dict:
         "seed": ex.seed,
         "clock": {"mode": clock.mode, "now": to_ms(ex.now()), "speed": clock.speed},
         "agents": len(ex.agents),
-        "active_markets": sorted(ex.markets),
+        "active_markets": sorted(symbol for symbol, market in ex.markets.items() if market.active),
         "scenario": getattr(ex, "scenario_name", None),
         **({"advancing": dict(advancing)} if advancing else {}),     # only while one is under way
     }

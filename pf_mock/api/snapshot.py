@@ -10,9 +10,9 @@ the core's insides: it only speaks the API.
 
 What is logged: every request outside the mock's own read-only and bookkeeping routes that was answered
 below 400, and any request at all during which an agent was provisioned (open auth makes one on first
-use of a key, even by a ``GET``) or a market first touched (``/_mock/state`` lists those). ``GET``
-requests are not logged otherwise: reading never changes the exchange (a market's path does not depend
-on who reads it, or when). Fault rules, the journal and rate
+use of a key, even by a ``GET``). ``GET`` requests are not logged otherwise: reading never changes the
+exchange (a market's path does not depend on who reads it, or when, and a market only read is not in
+``/_mock/state``'s ``active_markets``). Fault rules, the journal and rate
 limits are the app's, not the exchange's, and are neither saved nor restored. ``POST /_mock/reset``
 starts the log afresh (the seed and the clock's start are all a reset leaves), which keeps it bounded
 for a test suite that resets between tests.
@@ -160,7 +160,7 @@ class Recorder:
             return
         state = scope["app"].state
         exchange, log = state.exchange, state.commands
-        at, before = exchange.now(), (len(exchange.agents), len(exchange.markets))
+        at, before = exchange.now(), len(exchange.agents)
         status, chunks = 500, []
 
         async def capture(message: Message) -> None:
@@ -172,7 +172,7 @@ class Recorder:
             await send(message)
 
         await self.app(scope, receive, capture)
-        provisioned = (len(exchange.agents), len(exchange.markets)) != before
+        provisioned = len(exchange.agents) != before
         if scope["path"] == "/_mock/reset" and status < 400:
             return                      # the on_reset hook started the log afresh
         if not provisioned and (status >= 400 or scope["method"] in ("GET", "HEAD")):
