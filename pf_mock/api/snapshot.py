@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import zlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -115,7 +116,15 @@ def scenario_document(scenario: Scenario) -> dict:
 
 
 class CommandLog:
-    """The state-changing requests since the log began (at the app's start or the last reset)."""
+    """The state-changing requests since the log began (at the app's start or the last reset).
+
+    Kept without limit (a snapshot must hold every one) but compactly: the newest ``PACK_EVERY`` as
+    ``Command`` objects, older ones packed ``PACK_EVERY`` at a time into one zlib-compressed JSON array
+    (an agent's requests repeat themselves: a quote a few seconds after the same quote costs some tens
+    of bytes there instead of some hundreds as an object). A snapshot unpacks them as it writes them out.
+    """
+
+    PACK_EVERY = 256
 
     def __init__(self, exchange: Exchange):
         self.restart(exchange)
@@ -131,13 +140,32 @@ class CommandLog:
         run = exchange.scenario_run
         self.scenario = ({"document": scenario_document(run.scenario), "loaded_at": run.loaded_at}
                          if run is not None else None)
-        self.commands: list[Command] = []
+        self._packed: list[bytes] = []     # each: PACK_EVERY commands' as_list(), as compressed JSON
+        self._recent: list[Command] = []
 
     def append(self, command: Command) -> None:
-        self.commands.append(command)
+        self._recent.append(command)
+        if len(self._recent) >= self.PACK_EVERY:
+            text = json.dumps([c.as_list() for c in self._recent], separators=(",", ":"))
+            self._packed.append(zlib.compress(text.encode("ascii"), 6))
+            self._recent = []
+
+    def extend(self, commands) -> None:
+        for command in commands:
+            self.append(command)
+
+    def as_lists(self) -> list[list]:
+        """Every command, oldest first, as the snapshot document writes it."""
+        out = [item for block in self._packed for item in json.loads(zlib.decompress(block))]
+        out.extend(c.as_list() for c in self._recent)
+        return out
+
+    def packed_bytes(self) -> int:
+        """What the packed commands take (their compressed bytes)."""
+        return sum(len(block) for block in self._packed)
 
     def __len__(self) -> int:
-        return len(self.commands)
+        return len(self._packed) * self.PACK_EVERY + len(self._recent)
 
 
 def logged(method: str, path: str) -> bool:
@@ -199,7 +227,7 @@ def snapshot(exchange: Exchange, log: CommandLog) -> dict:
         "clock": {"mode": clock.mode, "speed": clock.speed, "start": log.started_at, "now": exchange.now()},
         "agents": list(log.agents),
         "scenario": log.scenario,
-        "commands": [c.as_list() for c in log.commands],
+        "commands": log.as_lists(),
     }
 
 
@@ -355,7 +383,7 @@ async def restore(app, document: Any) -> dict:
                 raise ApiError(409, "snapshot_diverged",
                                f"Replaying command {i} ({command.method} {command.path}) gave a different answer "
                                f"than the original; nothing was restored.", command=i)
-        log.commands = list(parts["commands"])
+        log.extend(parts["commands"])
         clock.set(parts["now"])
         exchange.clock = _positioned(live_clock, parts["start"], parts["now"])
     except BaseException:
