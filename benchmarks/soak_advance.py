@@ -9,6 +9,11 @@ whole span (a week is the most one call may ask) while another polls ``GET /heal
 and the poller's latencies: count, p50, p99 and worst — the worst is the longest the server left a
 client waiting. The run is bounded: after ``--timeout`` seconds (default 1800) the server is stopped
 whatever it is doing, and the output says so.
+
+``--catch-up``: the same for a realtime clock's lazy catch-up instead of an advance. The server runs at
+``--speed`` (default 600); after the quote the agent stays quiet for ``--hours`` of simulated time
+(wall seconds: hours x 3600 / speed), then sends ``GET /v1/account``, whose turn begins with the
+catch-up, while the poller keeps asking ``/health``.
 """
 
 from __future__ import annotations
@@ -37,12 +42,17 @@ def main() -> None:
     ap.add_argument("--markets", type=int, default=1, help=f"markets the agent quotes on (1 to {len(SYMBOLS)})")
     ap.add_argument("--timeout", type=float, default=1800.0, help="wall seconds before the server is stopped")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--catch-up", action="store_true", help="a realtime clock's catch-up after idling instead")
+    ap.add_argument("--speed", type=float, default=600.0, help="the realtime clock's speed (with --catch-up)")
     args = ap.parse_args()
     hours = 1.0 if args.quick else args.hours
     symbols = SYMBOLS[:max(1, min(args.markets, len(SYMBOLS)))]
-    print(f"pf-mock advance soak: {hours:g} simulated hours in one advance, an auto-refreshing agent on "
-          f"{len(symbols)} market(s), Python {platform.python_version()}")
-    with pf_mock_server("--seed", str(args.seed), "--clock", "manual") as server:
+    what = (f"a catch-up of {hours:g} simulated hours after idling at --speed {args.speed:g}" if args.catch_up
+            else f"{hours:g} simulated hours in one advance")
+    print(f"pf-mock advance soak: {what}, an auto-refreshing agent on {len(symbols)} market(s), "
+          f"Python {platform.python_version()}")
+    clock = ("--speed", str(args.speed)) if args.catch_up else ("--clock", "manual")
+    with pf_mock_server("--seed", str(args.seed), *clock) as server:
         with httpx.Client(base_url=server.base_url, timeout=60.0) as client:
             auth = {"Authorization": f"Bearer {KEY}"}
             for symbol in symbols:
@@ -53,6 +63,8 @@ def main() -> None:
                     "refresh_interval_seconds": 5})
                 r.raise_for_status()
             probe = "/health" if client.get("/health").status_code == 200 else "/_mock/state"
+        if args.catch_up:
+            time.sleep(hours * 3600 / args.speed)      # idle: nothing is simulated until someone asks
 
         latencies: list[float] = []
         failures: list[str] = []
@@ -77,7 +89,10 @@ def main() -> None:
             began = time.perf_counter()
             try:
                 with httpx.Client(base_url=server.base_url, timeout=args.timeout) as c:
-                    outcome["status"] = c.post("/_mock/clock/advance", json={"seconds": hours * 3600}).status_code
+                    if args.catch_up:
+                        outcome["status"] = c.get("/v1/account", headers=auth).status_code
+                    else:
+                        outcome["status"] = c.post("/_mock/clock/advance", json={"seconds": hours * 3600}).status_code
             except httpx.HTTPError as exc:
                 outcome["status"] = type(exc).__name__
             outcome["wall"] = time.perf_counter() - began
@@ -97,7 +112,8 @@ def main() -> None:
     if timed_out:
         print(f"advance: NOT finished after {args.timeout:g} s wall; the server was stopped")
     else:
-        print(f"advance: answered {outcome['status']} after {outcome['wall']:.1f} s wall "
+        print(f"{'catch-up' if args.catch_up else 'advance'}: answered {outcome['status']} after "
+              f"{outcome['wall']:.1f} s wall "
               f"({hours * 3600 / outcome['wall']:.0f} simulated s per wall s)")
     lat = sorted(latencies)
     print(f"{probe} while advancing: {len(lat)} answers, p50 {percentile(lat, 0.5) * 1000:.1f} ms, "

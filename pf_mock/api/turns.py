@@ -48,7 +48,6 @@ SLICE_WALL_S = 0.02     # otherwise each slice aims at this much wall time (its 
 YIELDS = 8              # event-loop turns between two slices: enough for a new request to be read and answered
 PROGRESS_STEP_PERCENT = 10      # a progress log line at every this many percent ...
 PROGRESS_AFTER_S = 1.0          # ... of work that has already taken this much wall time
-CATCH_UP_PASSES = 3     # a realtime clock moves on during a catch-up: look again this many times at most
 
 log = logging.getLogger("pf_mock")
 
@@ -111,11 +110,15 @@ def lagging(exchange: Exchange) -> bool:
 async def catch_up_in_slices(exchange: Exchange, app_state) -> None:
     """Realtime clock: bring every market with live business to the clock's now, a slice at a time,
     when that is more than ``SLICE_S`` of simulated time away. The clock runs on meanwhile, so the work
-    looks again (``CATCH_UP_PASSES`` times at most: a clock faster than the simulation can ever follow
-    leaves the rest, at most the last pass's wall time times the speed, to the request itself)."""
-    for _ in range(CATCH_UP_PASSES):
-        if not lagging(exchange):
+    looks again, pass after pass, while what is left keeps shrinking (by the ratio of the clock's speed
+    to the simulation's). A clock faster than the simulation can follow never lets it shrink: then the
+    work stops chasing after a pass that did not gain, and leaves the rest to the request itself."""
+    before = None
+    while lagging(exchange):
+        lag = lag_us(exchange)
+        if before is not None and lag >= before:
             return
+        before = lag
         await _in_slices(exchange, "catch_up", exchange.ran_to_us(), exchange.clock.now_us(),
                          lambda t: exchange.run_to(t), app_state)
 
