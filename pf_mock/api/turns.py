@@ -17,7 +17,8 @@ first slice to its last, so no request ever sees, or acts at, an instant in the 
 client sees is exactly what it would see had the work been instantaneous, and the same requests give the
 same bytes however long it takes. What does not touch the exchange is answered at once, mid-way:
 ``GET /health``, ``GET /_mock/state``, the journal and the fault rules; the page and its push feed are
-never held either (the feed skips its looks while the exchange is behind the clock, see ``lagging``).
+never held either (the feed's reads wait for a catch-up to be done, ``catch_up_in_turn``, and send
+nothing new meanwhile).
 
 Progress: while either runs, ``GET /_mock/state`` shows ``advancing: {kind, from, to, now, percent}``
 (times in ms; ``kind`` is ``advance`` or ``catch_up``), and the ``pf_mock`` logger says at INFO level how
