@@ -9,7 +9,8 @@ time) or as soon as the last one is answered if the server is slower. Every requ
 and status is kept.
 
 Printed: requests per second, latency p50 / p99 / worst, answers by status class, transport errors,
-the server's resident memory before and after; then the accounting, checked for every agent against an
+how often the markets were catching up with the clock (the simulation falling behind ``--speed``: the
+cause of long waits), the server's resident memory before and after; then the accounting, checked for every agent against an
 independent oracle (the agent's own fills), after cancelling its orders:
   - position: the signed sum of its fills equals the position ``/v1/account`` shows;
   - cash: after hedging flat, ``balance_usd`` minus the starting balance equals the cash its fills
@@ -143,15 +144,42 @@ async def agent(client: httpx.AsyncClient, i: int, symbol: str, until: float, pe
     return rounds
 
 
-async def run_load(base_url: str, agents: int, seconds: float, speed: float) -> tuple[Tally, int, float]:
-    tally = Tally()
+@dataclass
+class Lag:
+    """What ``/_mock/state`` showed once a wall second (it never waits for the exchange): whether the
+    markets were catching up with the realtime clock, and how far behind they were when one began."""
+
+    samples: int = 0
+    catching_up: int = 0
+    worst_s: float = 0.0
+
+
+async def watch_lag(base_url: str, until: float, lag: Lag) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
+        while time.monotonic() < until:
+            try:
+                state = (await client.get("/_mock/state")).json()
+            except (httpx.HTTPError, ValueError):
+                state = {}
+            lag.samples += 1
+            work = state.get("advancing")
+            if work and work.get("kind") == "catch_up":
+                lag.catching_up += 1
+                lag.worst_s = max(lag.worst_s, (work["to"] - work["from"]) / 1000)
+            await asyncio.sleep(1.0)
+
+
+async def run_load(base_url: str, agents: int, seconds: float, speed: float) -> tuple[Tally, int, float, Lag]:
+    tally, lag = Tally(), Lag()
     limits = httpx.Limits(max_connections=agents + 10, max_keepalive_connections=agents + 10)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60.0) as client:
         started = time.monotonic()
         until = started + seconds
+        watcher = asyncio.ensure_future(watch_lag(base_url, until, lag))
         rounds = await asyncio.gather(*(agent(client, i, SYMBOLS[i % len(SYMBOLS)], until, ROUND_SIM_S / speed, tally)
                                         for i in range(agents)))
-        return tally, sum(rounds), time.monotonic() - started
+        await watcher
+        return tally, sum(rounds), time.monotonic() - started, lag
 
 
 # ---- the accounting, afterwards -----------------------------------------------------------------
@@ -210,7 +238,7 @@ def main() -> None:
           f"({seconds * args.speed / 3600:.2f} simulated hours), Python {platform.python_version()}")
     with pf_mock_server("--seed", str(args.seed), "--speed", str(args.speed)) as server:
         rss_before = server.rss_mb()
-        tally, rounds, wall = asyncio.run(run_load(server.base_url, agents, seconds, args.speed))
+        tally, rounds, wall, lag = asyncio.run(run_load(server.base_url, agents, seconds, args.speed))
         rss_after = server.rss_mb()
         lat = sorted(tally.latencies)
         print(f"requests: {len(lat)} in {wall:.1f} s = {len(lat) / wall:.0f} requests/s ({rounds} quote rounds)")
@@ -218,6 +246,9 @@ def main() -> None:
               f"worst {lat[-1] * 1000 if lat else float('nan'):.1f} ms")
         print("answers: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.statuses.items())))
         print(f"errors: {tally.statuses.get('5xx', 0)} 5xx, {tally.transport_errors} transport")
+        print(f"simulation behind the clock: a catch-up under way in {lag.catching_up} of {lag.samples} "
+              f"once-a-second looks at /_mock/state; the longest began {lag.worst_s:.0f} simulated s behind "
+              f"(a catch-up is what every waiting request waits on)")
         rss = lambda mb: "n/a" if mb is None else f"{mb:.0f} MB"      # noqa: E731
         print(f"server memory (RSS): {rss(rss_before)} before, {rss(rss_after)} after")
         failures, fills = [], 0

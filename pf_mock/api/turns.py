@@ -5,8 +5,9 @@ Two kinds of long work, one way of doing them:
 - ``POST /_mock/clock/advance`` of more than ``SLICE_S`` (60) simulated seconds (manual clock);
 - a realtime clock's lazy catch-up: markets with live business run only when someone looks, so the
   first request after a long idle stretch at ``--speed N`` finds (wall gap x N) simulated seconds to
-  process. When that is more than ``SLICE_S``, the request's turn starts with the catch-up, in slices,
-  before the request itself is handled (``catch_up_in_slices``).
+  process. When that is more than ``CATCH_UP_AFTER_S`` (1 s), the request's turn starts with the
+  catch-up, in slices, before the request itself is handled (``catch_up_in_slices``). The push feed,
+  which reads without a turn, waits for one only past ``SLICE_S`` (``catch_up_in_turn``).
 
 Either runs in slices of about ``SLICE_WALL_S`` (20 ms) of work each — whole simulated seconds, as many
 as that takes — and lets the event loop answer other requests between two slices. Markets with live
@@ -47,6 +48,10 @@ from .errors import error_response
 SLICE_S = 60.0          # an advance this short runs in one go
 SLICE_WALL_S = 0.02     # otherwise each slice aims at this much wall time (its simulated length adapts)
 YIELDS = 8              # event-loop turns between two slices: enough for a new request to be read and answered
+# A realtime clock's catch-up is sliced from this much simulated time on: what a request finds to do
+# depends on how busy the markets are, not on how long the gap was (ten markets full of agents' orders
+# take tens of milliseconds a simulated second), so any gap past a second is cut into slices.
+CATCH_UP_AFTER_S = 1.0
 PROGRESS_STEP_PERCENT = 10      # a progress log line at every this many percent ...
 PROGRESS_AFTER_S = 1.0          # ... of work that has already taken this much wall time
 
@@ -103,19 +108,19 @@ def lag_us(exchange: Exchange) -> int:
     return max(0, exchange.clock.now_us() - exchange.ran_to_us())
 
 
-def lagging(exchange: Exchange) -> bool:
-    """Reading the exchange now would mean more than a slice's catch-up in one go."""
-    return lag_us(exchange) > SLICE_S * US_PER_S
+def lagging(exchange: Exchange, after_s: float = SLICE_S) -> bool:
+    """Reading the exchange now would mean catching up more than ``after_s`` simulated seconds in one go."""
+    return lag_us(exchange) > after_s * US_PER_S
 
 
 async def catch_up_in_slices(exchange: Exchange, app_state) -> None:
     """Realtime clock: bring every market with live business to the clock's now, a slice at a time,
-    when that is more than ``SLICE_S`` of simulated time away. The clock runs on meanwhile, so the work
+    when that is more than ``CATCH_UP_AFTER_S`` of simulated time away. The clock runs on meanwhile, so the work
     looks again, pass after pass, while what is left keeps shrinking (by the ratio of the clock's speed
     to the simulation's). A clock faster than the simulation can follow never lets it shrink: then the
     work stops chasing after a pass that did not gain, and leaves the rest to the request itself."""
     before = None
-    while lagging(exchange):
+    while lagging(exchange, CATCH_UP_AFTER_S):
         lag = lag_us(exchange)
         if before is not None and lag >= before:
             return
