@@ -13,7 +13,11 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 def run(name: str) -> str:
-    proc = subprocess.run([sys.executable, str(BENCHMARKS / name), "--quick"], capture_output=True, text=True,
+    return run_with(name, "--quick")
+
+
+def run_with(name: str, *args: str) -> str:
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / name), *args], capture_output=True, text=True,
                           timeout=300, cwd=BENCHMARKS.parent)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
@@ -28,8 +32,13 @@ def test_load_quick_run():
 
 def test_soak_quick_run():
     out = run("soak.py")
-    assert "sim hours" in out and "RSS growth over the second half" in out, out
+    assert "sim h" in out and "second half" in out and "bound this run supports" in out, out
     assert len([line for line in out.splitlines() if line.strip().startswith(("1 ", "2 "))]) == 2, out
+
+
+def test_catch_up_soak_quick_run():
+    out = run_with("soak_advance.py", "--catch-up", "--hours", "0.05", "--speed", "60")
+    assert "catch-up: answered 200 after" in out and "while advancing:" in out and "worst" in out, out
 
 
 def test_advance_soak_quick_run():
