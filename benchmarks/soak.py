@@ -15,7 +15,7 @@ memory (Linux /proc) is printed with:
 - ``rest MB``: resident memory less the fills' bytes — what a flat curve keeps flat;
 - ``objects``: the Python objects the garbage collector tracks (containers), a count that grows if
   anything keeps per-event objects;
-- ``kept``: the longest of the per-market retained structures (trades, candles, minute starts, plans,
+- ``kept``: the longest of the per-market retained structures (trades, candles, period starts, plans,
   blocks, pending markouts, scheduled events), the one to look at if ``rest`` climbs.
 
 ``--tracemalloc`` adds tracemalloc's count of live Python allocations (slows the run several times).
@@ -80,7 +80,7 @@ def kept(ex) -> dict[str, int]:
         fair = market.fair
         see("trades", len(market.trades))
         see("candles", len(market.candles))
-        see("minute_starts", len(fair._starts))
+        see("period_starts", len(fair._pstarts))      # 8 bytes a simulated half hour
         see("plans", len(fair._plans))
         see("blocks", len(fair._blocks))
         see("schedule", len(market._schedule))
