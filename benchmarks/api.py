@@ -14,7 +14,9 @@
     settings (``pf_mock.server.uvicorn_config``), one keep-alive client sending requests one after
     another, the two servers measured alternately, best of three. Figures: ``GET /price`` per second,
     and ``POST /v1/mm/cancel`` + ``POST /v1/mm/quote`` pairs per second. The target is at least 0.8 of
-    the bare app's throughput.
+    the bare app's throughput. On Linux, each server's own CPU time per request (or pair) is printed
+    too, least of three: on a machine busy with other work, throughput over loopback swings with the
+    scheduler, while the CPU a server spent on the same requests barely moves.
 
 Nothing here asserts a time: the targets are printed next to the figures, not enforced.
 """
@@ -130,6 +132,15 @@ def start(kind: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"{kind} did not start")
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) the process has used so far, or None where /proc cannot tell."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")      # utime, stime
+
+
 def rate(url: str, n: int, pairs: bool) -> float:
     import httpx
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as client:
@@ -151,12 +162,21 @@ def bench_http(n: int) -> None:
     try:
         for label, pairs in (("GET /price", False), ("cancel+quote pairs", True)):
             best = dict.fromkeys(servers, 0.0)
+            cpu = dict.fromkeys(servers, float("inf"))
             for _ in range(REPEATS):
-                for kind, (_, url) in servers.items():
+                for kind, (proc, url) in servers.items():
+                    before = cpu_seconds(proc.pid)
                     best[kind] = max(best[kind], rate(url, n, pairs))
+                    after = cpu_seconds(proc.pid)
+                    if before is not None and after is not None:
+                        cpu[kind] = min(cpu[kind], (after - before) / n)
             unit = "pairs/s" if pairs else "requests/s"
             for kind, value in best.items():
                 print(f"  {label:<20} {kind:<13} {value:10,.0f} {unit}")
+            if all(v < float("inf") for v in cpu.values()):
+                for kind, value in cpu.items():
+                    print(f"  {label:<20} {kind:<13} {value * 1e3:10.3f} ms of server CPU each")
+                print(f"  server CPU pf-mock / bare FastAPI, {label}: {cpu['pf-mock'] / cpu['bare FastAPI']:.2f}")
             print(f"  ratio pf-mock / bare FastAPI, {label}: {best['pf-mock'] / best['bare FastAPI']:.3f}"
                   f"  (target: at least 0.8)")
     finally:
