@@ -228,13 +228,13 @@ class BackgroundLiquidity:
             # The sizes depend on the layout and the minute's noise only: work them out once for both.
             expected = self._expected = (key, noise, dict(self.levels(fair, widen, regime, noise, True)),
                                          dict(self.levels(fair, widen, regime, noise, False)))
-        get = book.get
+        orders = book.orders
         for side, sizes in ((self.bids, expected[2]), (self.asks, expected[3])):
             if side.keys() != sizes.keys():
                 return False
             for price, order_id in side.items():
-                order, lots = get(order_id), sizes[price]
-                if order is None or order.qty != lots or order.size != lots:
+                order = orders.get(order_id)
+                if order is None or order.qty != sizes[price] or order.size != order.qty:
                     return False
         self.dirty = False
         self.eaten.clear()

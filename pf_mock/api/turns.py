@@ -4,7 +4,7 @@
 ``SLICE_WALL_S`` (20 ms) of work each — whole simulated seconds, as many as that takes — and lets the
 event loop answer other requests between two slices. Markets with live business are simulated event by
 event, so how an advance is cut does not change what happens in it. The choice for those other requests is to WAIT ON THE
-ADVANCE: every request that reads or changes the exchange takes its turn (``Turns``, an asyncio lock,
+ADVANCE: every request that reads or changes the exchange takes its turn (an asyncio lock in ``controls.py``,
 first come first served), and the advance holds the turn from its first slice to its last, so no
 request ever sees, or acts at, an instant in the middle of an advance — what a client sees is exactly
 what it would see had the advance been instantaneous, and the same requests give the same bytes
@@ -22,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from ..clock import US_PER_S, to_ms, to_us
 from ..errors import ApiError, is_number
 from ..exchange import MAX_ADVANCE_S, Exchange
@@ -40,24 +38,11 @@ NO_TURN = ("/health", "/_mock/state", "/_mock/requests", "/_mock/faults")
 def needs_turn(path: str) -> bool:
     """The API and the mock's controls take turns; the page, its push feed (a stream that stays open)
     and /mcp (whose tools call the core between two slices at most) never wait on an advance."""
-    if not (path.startswith("/v1/") or path.startswith("/_mock/")):
+    if path.startswith("/v1/"):
+        return True
+    if not path.startswith("/_mock/"):
         return False
     return not any(path == p or path.startswith(p + "/") for p in NO_TURN)
-
-
-class Turns:
-    """ASGI middleware: one request at a time touches the exchange, in arrival order."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-        self.lock = asyncio.Lock()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not needs_turn(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        async with self.lock:
-            await self.app(scope, receive, send)
 
 
 async def advance_in_slices(exchange: Exchange, seconds: float, app_state) -> None:
