@@ -46,9 +46,7 @@ def api_key(request) -> str | None:
 
 
 async def agent(request: Request) -> Agent:
-    found = request.app.state.exchange.authenticate(api_key(request))
-    request.state.agent_id = found.agent_id
-    return found
+    return request.app.state.exchange.authenticate(api_key(request))
 
 
 async def caller(request: Request) -> tuple[Agent, Exchange]:

@@ -19,6 +19,7 @@ see the same bytes without reading the socket twice.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -30,6 +31,8 @@ MAX_BODY_BYTES = 1 << 20        # 1 MiB: a quote is ~300 bytes, the largest ship
 MAX_RESTORE_BYTES = 64 << 20    # POST /_mock/restore takes a snapshot, whose request log can be long
 MAX_JSON_DEPTH = 32             # an inline scenario, the deepest body any route takes, nests 6 deep
 MAX_INT = (1 << 63) - 1         # a JSON integer beyond 64 bits is refused at the door
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")     # the shortest integer outside 64 bits has 19 digits
 
 BODY_KEY = "pf_mock.body"          # scope key: (bytes read, whether the body was over the limit)
 
@@ -154,6 +157,14 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
+def _plainly_fine(body: bytes) -> bool:
+    """True for a body that no JSON check below could refuse, seen without parsing it (a quote's, say):
+    ASCII with no ``\\u`` escape (so no lone surrogate), no more brackets than the depth limit (so no
+    deeper nesting) and no run of 19 digits (so no integer beyond 64 bits)."""
+    return (body.isascii() and b"\\u" not in body
+            and body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH and _LONG_DIGITS.search(body) is None)
+
+
 def _is_plain(raw: bytes) -> bool:
     """ASCII without percent escapes: valid UTF-8 as it is and once decoded (the common case, checked
     in one pass)."""
@@ -184,6 +195,8 @@ def refusal(scope: Scope, body: bytes, too_large: bool):
         return None
     if not body.isascii() and not _is_utf8(body):
         return error_response(400, "invalid_request", "The request body is not valid UTF-8.")
+    if _plainly_fine(body):
+        return None
     try:
         parsed = parse_json(body)
     except TooDeep:
