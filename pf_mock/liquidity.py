@@ -236,6 +236,7 @@ class BackgroundLiquidity:
                 order = orders.get(order_id)
                 if order is None or order.qty != sizes[price] or order.size != order.qty:
                     return False
+        self._laid_out = key                # with this regime object, as a fresh lay-out would leave it
         self.dirty = False
         self.eaten.clear()
         return True
