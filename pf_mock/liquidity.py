@@ -45,6 +45,7 @@ class BackgroundLiquidity:
         self._laid_out: tuple | None = None  # the layout of the last re-centre
         self._scale = grid.price_scale
         self._ticks = (0, -1, 0)            # (lowest, highest units, tick): the tick of the last magnitude seen
+        self._expected: tuple | None = None  # stands(): (layout, noise, bid sizes, ask sizes) last worked out
 
     def layout(self, fair: float, widen: float, regime: Regime) -> tuple[int, int, int, int]:
         """(step, top bid, top ask, levels) of the ladder around ``fair`` with the spread widened by ``widen``."""
@@ -213,6 +214,32 @@ class BackgroundLiquidity:
                 results.append(result)
         self.dirty = bool(results)
         return results
+
+    def stands(self, book: OrderBook, fair: float, widen: float, regime: Regime, noise: np.ndarray) -> bool:
+        """True when the ladder in ``book`` is exactly the one ``clear`` then ``recentre`` would lay out
+        now: the same layout, each of its levels one whole house order of the size it would get, and
+        nothing else. It is then marked freshly laid out (nothing eaten), as ``recentre`` would leave it."""
+        step, top_bid, top_ask, n = self.layout(fair, widen, regime)
+        key = (step, top_bid, top_ask, n, regime)
+        if key != self._laid_out:
+            return False
+        expected = self._expected
+        if expected is None or expected[0] != key or expected[1] is not noise:
+            # The sizes depend on the layout and the minute's noise only: work them out once for both.
+            expected = self._expected = (key, noise, dict(self.levels(fair, widen, regime, noise, True)),
+                                         dict(self.levels(fair, widen, regime, noise, False)))
+        orders = book.orders
+        for side, sizes in ((self.bids, expected[2]), (self.asks, expected[3])):
+            if side.keys() != sizes.keys():
+                return False
+            for price, order_id in side.items():
+                order = orders.get(order_id)
+                if order is None or order.qty != sizes[price] or order.size != order.qty:
+                    return False
+        self._laid_out = key                # with this regime object, as a fresh lay-out would leave it
+        self.dirty = False
+        self.eaten.clear()
+        return True
 
     def floor_for(self, is_buy: bool) -> int | None:
         """The furthest price a taker may reach: one step inside the ladder's outermost level, so that

@@ -256,8 +256,11 @@ class Market:
                 candles.append(Candle(c.minute, c.open, c.high, c.low, c.close, c.volume))
         return trades[-TRADES_KEPT:], candles[-CANDLE_MINUTES_KEPT:]
 
+    def _stretch_start(self) -> int:
+        return max(self._quiet_since, (self.now_us // CHUNK_US - 1) * CHUNK_US)
+
     def _recent_stretch(self) -> "Market":
-        start = max(self._quiet_since, (self.now_us // CHUNK_US - 1) * CHUNK_US)
+        start = self._stretch_start()
         scratch = self._scratch
         if scratch is None or scratch.started_us != start or scratch.now_us > self.now_us:
             scratch = self._scratch = Market(self.spec, 0, start, fair=self.fair)
@@ -273,11 +276,26 @@ class Market:
         if self.now_us == self._quiet_since and self._plan is not None:
             self._scratch = None            # quiet for no time at all: nothing printed, the book as it was
             return
+        if self._stretch_is_empty():
+            # No sample of the fair value since the stretch began, so its tape is empty: nothing to
+            # adopt, and no scratch market to lay out to find that out (a cancel, then a quote a moment on).
+            self._scratch = None
+            self._quiet_since = self.now_us
+            return
         scratch = self._recent_stretch()
         for trade in scratch.trades:
             self._record(trade.price, trade.lots, trade.taker_is_buy, trade.time_us, trade.time_us // MINUTE_US)
         self._scratch = None
         self._quiet_since = self.now_us
+
+    def _stretch_is_empty(self) -> bool:
+        """True when the recent stretch holds no event: its scratch market, laid out at the stretch's
+        start, would take its first step (``_next_sample_time``) only after now."""
+        start = self._stretch_start()
+        plan = self.fair.plan(start // CHUNK_US)
+        i = max(plan.index_at(start), 0)
+        first = plan.times[i + 1] if i + 1 < len(plan.times) else (plan.chunk + 1) * CHUNK_US
+        return first > self.now_us
 
     def is_quiet(self) -> bool:
         """True when nothing an agent owns or watches depends on this market's individual events."""
@@ -423,6 +441,10 @@ class Market:
             return
         plan = self.fair.plan(self.now_us // CHUNK_US)
         self._plan, self._i = plan, max(plan.index_at(self.now_us), 0)
+        i = self._i
+        if not self.book.owned_orders and self.house.stands(self.book, plan.fair[i], plan.widen[i], plan.regime,
+                                                              plan.noise):
+            return      # the ladder left standing is the one laying it out afresh would give (quiet a moment)
         self.house.clear(self.book)
         self._recentre()
 

@@ -26,19 +26,27 @@ async def exchange(request: Request) -> Exchange:
 
 
 def api_key(request) -> str | None:
-    auth = request.headers.get("authorization")
+    """The key a request (or any ASGI connection) carries: ``Authorization: Bearer <key>``, a bare
+    ``Authorization: <key>``, else ``X-API-Key``; the first of each header counts. Read from the raw
+    headers, as ``request.headers`` would read them, without building that object (every request
+    reads the key twice: the journal's and the route's)."""
+    auth = x_api_key = None
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            if auth is None:
+                auth = value.decode("latin-1")
+        elif name == b"x-api-key" and x_api_key is None:
+            x_api_key = value.decode("latin-1")
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() == "bearer":
             return token.strip() or None    # "Bearer" with nothing after it is no key at all
         return auth.strip()
-    return request.headers.get("x-api-key")
+    return x_api_key
 
 
 async def agent(request: Request) -> Agent:
-    found = request.app.state.exchange.authenticate(api_key(request))
-    request.state.agent_id = found.agent_id
-    return found
+    return request.app.state.exchange.authenticate(api_key(request))
 
 
 async def caller(request: Request) -> tuple[Agent, Exchange]:

@@ -19,10 +19,11 @@ see the same bytes without reading the socket twice.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from .errors import error_response
 
@@ -30,6 +31,8 @@ MAX_BODY_BYTES = 1 << 20        # 1 MiB: a quote is ~300 bytes, the largest ship
 MAX_RESTORE_BYTES = 64 << 20    # POST /_mock/restore takes a snapshot, whose request log can be long
 MAX_JSON_DEPTH = 32             # an inline scenario, the deepest body any route takes, nests 6 deep
 MAX_INT = (1 << 63) - 1         # a JSON integer beyond 64 bits is refused at the door
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")     # the shortest integer outside 64 bits has 19 digits
 
 BODY_KEY = "pf_mock.body"          # scope key: (bytes read, whether the body was over the limit)
 
@@ -154,6 +157,20 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
+def _plainly_fine(body: bytes) -> bool:
+    """True for a body that no JSON check below could refuse, seen without parsing it (a quote's, say):
+    ASCII with no ``\\u`` escape (so no lone surrogate), no more brackets than the depth limit (so no
+    deeper nesting) and no run of 19 digits (so no integer beyond 64 bits)."""
+    return (body.isascii() and b"\\u" not in body
+            and body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH and _LONG_DIGITS.search(body) is None)
+
+
+def _is_plain(raw: bytes) -> bool:
+    """ASCII without percent escapes: valid UTF-8 as it is and once decoded (the common case, checked
+    in one pass)."""
+    return raw.isascii() and b"%" not in raw
+
+
 def _is_utf8(raw: bytes) -> bool:
     try:
         raw.decode("utf-8")
@@ -169,15 +186,17 @@ def refusal(scope: Scope, body: bytes, too_large: bool):
         return error_response(413, "payload_too_large", f"The request body is larger than {limit} bytes.",
                               limit=limit)
     raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogatepass")
-    if not _is_utf8(unquote_to_bytes(raw_path)):
+    if not _is_plain(raw_path) and not _is_utf8(unquote_to_bytes(raw_path)):
         return error_response(400, "invalid_request", "The request path is not valid UTF-8.")
     query = scope.get("query_string", b"")
-    if query and not _is_utf8(unquote_to_bytes(query.replace(b"+", b" "))):
+    if query and not _is_plain(query) and not _is_utf8(unquote_to_bytes(query.replace(b"+", b" "))):
         return error_response(400, "invalid_request", "The query string is not valid UTF-8.")
     if not body:
         return None
-    if not _is_utf8(body):
+    if not body.isascii() and not _is_utf8(body):
         return error_response(400, "invalid_request", "The request body is not valid UTF-8.")
+    if _plainly_fine(body):
+        return None
     try:
         parsed = parse_json(body)
     except TooDeep:
@@ -193,34 +212,3 @@ def refusal(scope: Scope, body: bytes, too_large: bool):
     return error_response(400, "invalid_request", message, **({"field": field} if field else {}))
 
 
-class Door:
-    """ASGI middleware, outermost of the app's own: reads the body (bounded) and refuses what no route
-    could take. Everything inside it can rely on the checks above."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        body, too_large = await read_body(scope, receive)
-        answer = refusal(scope, body, too_large)
-        if answer is not None:
-            scope["pf_mock.refused"] = answer
-        await self.app(scope, replaying(scope, receive), send)
-
-
-class Refuse:
-    """ASGI middleware, just inside the journal and the rate limit: answers a request the ``Door``
-    refused, so that the refusal is journaled and carries the rate-limit headers like any answer."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        answer = scope.get("pf_mock.refused") if scope["type"] == "http" else None
-        if answer is not None:
-            await answer(scope, receive, send)
-            return
-        await self.app(scope, receive, send)

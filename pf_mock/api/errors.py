@@ -9,7 +9,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CATALOGUE, ApiError
 from ..messages import ErrorBody
@@ -82,8 +81,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
-        # Only what breaks outside LastResort (in the door or the journal) lands here; Starlette then
-        # closes the connection, which LastResort exists to avoid for everything inside it.
+        # Only what breaks outside the last resort (controls.py: in the door or the journal) lands here;
+        # Starlette then closes the connection, which the last resort exists to avoid inside it.
         log.exception("internal error on %s %s", request.method, request.url.path)
         return internal_error()
 
@@ -92,32 +91,3 @@ def internal_error() -> JSONResponse:
     return error_response(500, "internal_error", "pf-mock hit a bug; please report it with the request.")
 
 
-class LastResort:
-    """ASGI middleware, inside the journal and the rate limit: a bug in a route answers 500
-    ``internal_error`` in the contract's shape, journaled and with the rate-limit headers like any
-    answer, and the exception goes no further: the client's keep-alive connection stays usable (an
-    exception that reaches the server makes it drop the connection). Only when the answer had already
-    begun does the exception go on, since nothing more can be said on that connection."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        except Exception:
-            log.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
-                raise
-            await internal_error()(scope, receive, send)

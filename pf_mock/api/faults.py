@@ -27,7 +27,7 @@ from http import HTTPStatus
 from typing import Callable
 
 from fastapi import APIRouter, Depends, Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from .. import messages as m
 from ..errors import ApiError, invalid_request, is_number, is_whole
@@ -210,26 +210,21 @@ class FaultTable:
         return [rule.view() for rule in self.rules]
 
 
-class FaultInjection:
-    """ASGI middleware: delays or answers API requests as the ``FaultTable`` decides."""
-
-    def __init__(self, app: ASGIApp, table: FaultTable):
-        self.app = app
-        self.table = table
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_admin_path(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        injection = self.table.draw(scope["method"], scope["path"])
-        if injection is not None:
-            if injection.latency_ms > 0:
-                await asyncio.sleep(injection.latency_ms / 1000.0)
-            if injection.status is not None:
-                body = injection.body or {}
-                await error_response(injection.status, body["error"], body["message"])(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+async def answered_by_fault(table: FaultTable, scope: Scope, receive: Receive, send: Send) -> bool:
+    """Apply the rules to an API request: sleep any latency they add; True when one of them answered it
+    (with its error), so it goes no further. ``/_mock`` requests are never faulted."""
+    if not table.rules or is_admin_path(scope["path"]):
+        return False                # no rule stands: nothing to draw
+    injection = table.draw(scope["method"], scope["path"])
+    if injection is None:
+        return False
+    if injection.latency_ms > 0:
+        await asyncio.sleep(injection.latency_ms / 1000.0)
+    if injection.status is None:
+        return False
+    body = injection.body or {}
+    await error_response(injection.status, body["error"], body["message"])(scope, receive, send)
+    return True
 
 
 # ---- /_mock/faults -----------------------------------------------------------------------------

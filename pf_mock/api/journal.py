@@ -20,15 +20,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import messages as m
-from ..clock import to_ms
-from .admin import ADMIN, admin_allowed, is_admin_path
-from .deps import api_key
+from .admin import ADMIN, admin_allowed
 from .errors import VALIDATION, responses
-from .door import BODY_KEY, json_problem, parse_json, read_body, replaying
+from .door import json_problem, parse_json
 
 CAPACITY = 10_000
 MAX_BYTES = 16 << 20            # what all entries together may hold (bodies, paths, queries, keys)
@@ -147,41 +143,6 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self.entries)
-
-
-class RequestJournal:
-    """ASGI middleware, just inside the door: records the body the door read, and notes the final
-    status, whoever gave it."""
-
-    def __init__(self, app: ASGIApp, journal: Journal):
-        self.app = app
-        self.journal = journal
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_admin_path(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        exchange = scope["app"].state.exchange
-        already_read = BODY_KEY in scope        # by the door, which hands it on itself
-        raw, _ = await read_body(scope, receive)
-        entry = self.journal.record(new_entry(to_ms(exchange.now()), scope["method"], scope["path"],
-                                              scope.get("query_string", b""), raw, api_key(HTTPConnection(scope))))
-        replay = receive if already_read else replaying(scope, receive)
-
-        async def note_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                entry.status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, replay, note_status)
-        except BaseException:
-            if entry.status is None:
-                entry.status = 500      # the server's last-resort handler answers it
-            raise
-        finally:
-            found = exchange.agent_for_key(entry.key) if entry.key else None
-            entry.agent_id = found.agent_id if found is not None else None
 
 
 # ---- /_mock/requests ---------------------------------------------------------------------------

@@ -15,14 +15,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from ..errors import is_whole
-from .admin import is_admin_path
 from .deps import api_key
-from .errors import error_response
 
 # Levels are kept in 1/60ths of a request: a request costs 60 and a bucket of N refills N per second,
 # so whole seconds of mock time refill whole numbers exactly.
@@ -96,34 +93,3 @@ def client_key(scope: Scope) -> str:
     return "host:" + (connection.client.host if connection.client else "unknown")
 
 
-class RateLimit:
-    """ASGI middleware: answers 429 when the caller's bucket is empty, and adds the headers."""
-
-    def __init__(self, app: ASGIApp, limiter: RateLimiter):
-        self.app = app
-        self.limiter = limiter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_admin_path(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        now = scope["app"].state.exchange.now()
-        verdict = self.limiter.take(client_key(scope), now)
-        if not verdict.allowed:
-            wait = verdict.retry_after
-            response = error_response(
-                429, "rate_limited",
-                f"Rate limit of {verdict.limit} requests per minute reached; retry in {wait} s.",
-                headers=verdict.headers(), retry_after_seconds=wait)
-            await response(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                headers = MutableHeaders(scope=message)
-                for name, value in verdict.headers().items():
-                    headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

@@ -176,45 +176,41 @@ def logged(method: str, path: str) -> bool:
     return not (method in ("GET", "HEAD") and path.startswith("/_mock/"))
 
 
-class Recorder:
-    """ASGI middleware, innermost: logs each request that reached the routes and changed something."""
+async def log_changes(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run the request through ``app`` and log it if it changed something (innermost of the mock's own
+    steps, ``controls.py``: it sees what reached the routes)."""
+    if not logged(scope["method"], scope["path"]):
+        await app(scope, receive, send)
+        return
+    state = scope["app"].state
+    exchange, log = state.exchange, state.commands
+    at, before = exchange.now(), len(exchange.agents)
+    status, chunks = 500, []
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
+    async def capture(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+        await send(message)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not logged(scope["method"], scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        state = scope["app"].state
-        exchange, log = state.exchange, state.commands
-        at, before = exchange.now(), len(exchange.agents)
-        status, chunks = 500, []
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
-
-        await self.app(scope, receive, capture)
-        provisioned = len(exchange.agents) != before
-        if scope["path"] == "/_mock/reset" and status < 400:
-            return                      # the on_reset hook started the log afresh
-        if not provisioned and (status >= 400 or scope["method"] in ("GET", "HEAD")):
-            return
-        body, _ = scope.get(BODY_KEY, (b"", False))
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())
-                   if k in REPLAYED_HEADERS}
-        answer = b"".join(chunks)
-        issued = None
-        if scope["path"] == REGISTER and status == 201:
-            registered = json.loads(answer)
-            issued = {"agent_id": registered["agent_id"], "api_key": registered["api_key"]}
-        log.append(Command(at, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
-                           body.decode("utf-8"), headers, status, digest(answer), issued))
+    await app(scope, receive, capture)
+    provisioned = len(exchange.agents) != before
+    if scope["path"] == "/_mock/reset" and status < 400:
+        return                      # the on_reset hook started the log afresh
+    if not provisioned and (status >= 400 or scope["method"] in ("GET", "HEAD")):
+        return
+    body, _ = scope.get(BODY_KEY, (b"", False))
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())
+               if k in REPLAYED_HEADERS}
+    answer = b"".join(chunks)
+    issued = None
+    if scope["path"] == REGISTER and status == 201:
+        registered = json.loads(answer)
+        issued = {"agent_id": registered["agent_id"], "api_key": registered["api_key"]}
+    log.append(Command(at, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
+                       body.decode("utf-8"), headers, status, digest(answer), issued))
 
 
 # ---- the document ---------------------------------------------------------------------------------

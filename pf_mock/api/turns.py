@@ -13,7 +13,7 @@ Either runs in slices of about ``SLICE_WALL_S`` (20 ms) of work each — whole s
 as that takes — and lets the event loop answer other requests between two slices. Markets with live
 business are simulated event by event, so how the work is cut does not change what happens in it. The
 choice for those other requests is to WAIT: every request that reads or changes the exchange takes its
-turn (``Turns``, an asyncio lock, first come first served), and the long work holds the turn from its
+turn (an asyncio lock, ``turn``, taken in ``controls.py``; first come first served), and the long work holds the turn from its
 first slice to its last, so no request ever sees, or acts at, an instant in the middle of it — what a
 client sees is exactly what it would see had the work been instantaneous, and the same requests give the
 same bytes however long it takes. What does not touch the exchange is answered at once, mid-way:
@@ -38,12 +38,9 @@ import logging
 import time
 from typing import Callable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from ..clock import US_PER_S, to_ms, to_us
 from ..errors import ApiError, is_number
 from ..exchange import MAX_ADVANCE_S, Exchange
-from .errors import error_response
 
 SLICE_S = 60.0          # an advance this short runs in one go
 SLICE_WALL_S = 0.02     # otherwise each slice aims at this much wall time (its simulated length adapts)
@@ -65,7 +62,9 @@ NO_TURN = ("/health", "/_mock/state", "/_mock/requests", "/_mock/faults")
 def needs_turn(path: str) -> bool:
     """The API and the mock's controls take turns; the page, its push feed (a stream that stays open)
     and /mcp (whose tools go back through the API, so take their turns there) never wait."""
-    if not (path.startswith("/v1/") or path.startswith("/_mock/")):
+    if path.startswith("/v1/"):
+        return True
+    if not path.startswith("/_mock/"):
         return False
     return not any(path == p or path.startswith(p + "/") for p in NO_TURN)
 
@@ -76,28 +75,6 @@ def turn(app_state) -> asyncio.Lock:
     if lock is None:
         lock = app_state.turn = asyncio.Lock()
     return lock
-
-
-class Turns:
-    """ASGI middleware: one request at a time touches the exchange, in arrival order. A request's turn
-    begins with a realtime clock's catch-up, when the markets are far behind the clock."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not needs_turn(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        state = scope["app"].state
-        async with turn(state):
-            try:
-                await catch_up_in_slices(state.exchange, state)
-            except ApiError as stopping:
-                await error_response(stopping.status, stopping.code, stopping.message,
-                                     **stopping.detail)(scope, receive, send)
-                return
-            await self.app(scope, receive, send)
 
 
 def lag_us(exchange: Exchange) -> int:

@@ -1,0 +1,39 @@
+"""The door's shortcut: a body it passes without parsing (``_plainly_fine``) is one the full checks pass
+too. Checked against the full checks themselves (``json_problem`` on the parsed body), for bodies built
+to sit at each limit: nesting depth, integer size, escapes."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pf_mock.api.door import MAX_INT, MAX_JSON_DEPTH, _plainly_fine, json_problem, parse_json
+
+LEAF = st.one_of(st.integers(-MAX_INT - 10, MAX_INT + 10), st.integers(-(10**19), 10**19), st.floats(allow_nan=False),
+                 st.text(max_size=4), st.booleans(), st.none())
+
+
+def nested(depth: int, leaf) -> object:
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+@given(depth=st.integers(0, MAX_JSON_DEPTH + 2), leaf=LEAF, ascii_only=st.booleans())
+def test_what_the_shortcut_passes_the_full_checks_pass(depth: int, leaf, ascii_only: bool) -> None:
+    body = json.dumps({"k": nested(depth, leaf)}, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    if _plainly_fine(body):
+        assert json_problem(parse_json(body)) is None
+
+
+def test_the_shortcut_steps_aside_at_each_limit() -> None:
+    assert _plainly_fine(json.dumps(nested(MAX_JSON_DEPTH, 1)).encode())
+    assert not _plainly_fine(json.dumps(nested(MAX_JSON_DEPTH + 1, 1)).encode())
+    assert _plainly_fine(json.dumps({"n": 10**18 - 1}).encode())                   # 18 digits
+    assert not _plainly_fine(json.dumps({"n": 10**18}).encode())                   # 19: the full check decides
+    assert json_problem(parse_json(json.dumps({"n": MAX_INT + 1}).encode())) is not None
+    assert not _plainly_fine(b'{"s": "\\ud800"}')
+    assert json_problem(parse_json(b'{"s": "\\ud800"}')) is not None
+    assert not _plainly_fine('{"s": "é"}'.encode())
