@@ -35,7 +35,8 @@ def raw(client: TestClient, method: str, path: str, body: str | bytes | None = N
 def fingerprint(client: TestClient, auth: dict) -> dict:
     """Everything a refused request must leave as it was: the mock's state, the agent's account,
     orders, fills, session and PnL, a market's price and book, the fault rules."""
-    reads = ["/_mock/state", "/_mock/faults", "/v1/account", "/v1/mm/orders", "/v1/mm/fills?limit=1000",
+    reads = ["/_mock/state", "/_mock/faults", "/v1/account", "/v1/mm/orders", "/v1/mm/orders?status=closed&limit=1000",
+             "/v1/mm/fills?limit=1000",
              f"/v1/mm/session?symbol={SYMBOL}", "/v1/mm/pnl", f"/v1/mm/inventory?symbol={SYMBOL}",
              f"/v1/markets/{SYMBOL}/price", f"/v1/markets/{SYMBOL}/orderbook?depth=50"]
     seen = {}
