@@ -446,11 +446,10 @@ class Exchange:
                cursor: str | None = None, limit: int | None = None) -> Orders:
         """The agent's open orders (all of them), or a page of those that left the book, oldest first:
         without ``cursor`` the newest ``limit``; with it (a ``next_cursor`` answered before, or ``0`` for
-        the oldest kept) the ``limit`` from there on."""
+        the oldest kept) the ``limit`` from there on. ``cursor`` and ``limit`` page closed orders only: the
+        open listing is always whole (a schema cannot tie a parameter to another's value, so they are
+        taken there, and change nothing)."""
         if status == "open":
-            for name, value in (("cursor", cursor), ("limit", limit)):
-                if value is not None:
-                    raise invalid_request(f"{name} pages closed orders: give it with status=closed.", field=name)
             return Orders(orders=[views.order(m, info) for m, info in self.open_orders(agent, symbol)])
         if status != "closed":
             raise invalid_request("status must be open or closed.", field="status")

@@ -359,7 +359,7 @@ def test_paging_with_a_symbol_counts_only_that_symbols_orders(client, auth):
     ({"status": "closed", "cursor": "abc"}, "cursor"), ({"status": "closed", "cursor": ""}, "cursor"),
     ({"status": "closed", "limit": 0}, "limit"), ({"status": "closed", "limit": 1001}, "limit"),
     ({"status": "closed", "limit": "1.5"}, "limit"), ({"status": "closed", "limit": "9" * 400}, "limit"),
-    ({"cursor": "0"}, "cursor"), ({"limit": 5}, "limit"), ({"status": "open", "limit": 5}, "limit"),
+    ({"cursor": "x"}, "cursor"), ({"limit": 0}, "limit"), ({"status": "open", "limit": 1001}, "limit"),
 ])
 def test_bad_listing_parameters_are_400_and_change_nothing(client, auth, params, field):
     answer = quote(client, auth, **around(client, 20, 100, 20, 100))
@@ -369,6 +369,15 @@ def test_bad_listing_parameters_are_400_and_change_nothing(client, auth, params,
     assert_error(client.get("/v1/mm/orders", headers=auth, params=params), 400, "invalid_request", field)
     assert (open_orders(client, auth), closed(client, auth), client.get("/_mock/state").json()) == before
     assert ids_of(answer) <= {o["order_id"] for o in before[1]}
+
+
+def test_paging_parameters_leave_the_open_listing_whole(client, auth):
+    for bps in (20, 30, 40):
+        quote(client, auth, **around(client, bps, 50))
+    everything = client.get("/v1/mm/orders", headers=auth).json()
+    assert len(everything["orders"]) == 3
+    for params in ({"limit": 1}, {"cursor": "2"}, {"status": "open", "limit": 1, "cursor": "0"}):
+        assert client.get("/v1/mm/orders", headers=auth, params=params).json() == everything
 
 
 def test_limit_is_pinned_at_both_ends(client, auth):
