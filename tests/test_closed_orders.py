@@ -585,3 +585,25 @@ class ClosedOrderMachine(RuleBasedStateMachine):
 
 ClosedOrderMachine.TestCase.settings = settings(stateful_step_count=25, deadline=None)
 TestClosedOrderProperties = ClosedOrderMachine.TestCase
+
+
+# ---- the typed client ---------------------------------------------------------------------------------
+def test_the_typed_client_reads_closed_orders_into_the_servers_models():
+    from pf_mock import messages
+    from pf_mock.client import Client
+    from pf_mock.testing import in_process
+
+    with in_process(seed=1) as mock, Client(http=mock.client, api_key="pf_test_typed_client_1") as pf:
+        top = pf.price(SYMBOL)
+        answer = pf.quote(SYMBOL, bid_price=top.best_bid * 0.998, bid_size=100, ask_price=top.best_ask * 1.002,
+                          ask_size=100)
+        assert answer.cancelled_order_ids == []
+        assert pf.orders(SYMBOL).model_dump_json().startswith('{"orders":[{')          # no next_cursor when open
+        pf.cancel(SYMBOL)
+        page = pf.orders(status="closed", limit=1, cursor="0")
+        assert isinstance(page, messages.Orders) and page.next_cursor == "1"
+        [first] = page.orders
+        assert isinstance(first, messages.ClosedOrderView)
+        assert (first.order_id, first.status, first.reason) == (answer.bid_id, "cancelled", "client")
+        rest = pf.orders(status="closed", cursor=page.next_cursor)
+        assert [o.order_id for o in rest.orders] == [answer.ask_id] and rest.next_cursor is None
