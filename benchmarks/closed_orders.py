@@ -4,7 +4,8 @@ simulated time twice in this process, on the exchange as it is and on one that f
 exchange without ``on_close``: its markets then report no closed order at all), interleaved, the median
 of each counting. Then the cost of filing alone (``Exchange.on_close`` on 100,000 reports, so that a
 cost far under the runs' noise still shows), and one agent's store when full. Rerun with
-``python benchmarks/closed_orders.py`` (``--minutes``, ``--rounds``). Nothing here asserts a figure.
+``python benchmarks/closed_orders.py`` (``--minutes``, ``--rounds``; ``--quick``: 1 minute, 1 round, for
+the test suite). Nothing here asserts a figure.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=20.0, help="simulated minutes per run (default 20)")
     ap.add_argument("--rounds", type=int, default=5, help="runs of each, interleaved; the median counts")
+    ap.add_argument("--quick", action="store_true", help="1 simulated minute, 1 round (a smoke run)")
     args = ap.parse_args()
+    if args.quick:
+        args.minutes, args.rounds = 1.0, 1
     base, filed, closed = [], [], 0
     run(Exchange, args.minutes)         # warm up: imports, and the market path's caches
     for i in range(args.rounds):

@@ -607,3 +607,17 @@ def test_the_typed_client_reads_closed_orders_into_the_servers_models():
         assert (first.order_id, first.status, first.reason) == (answer.bid_id, "cancelled", "client")
         rest = pf.orders(status="closed", cursor=page.next_cursor)
         assert [o.order_id for o in rest.orders] == [answer.ask_id] and rest.next_cursor is None
+
+
+def test_the_closed_orders_benchmark_runs():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "closed_orders.py"
+    proc = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=120,
+                          cwd=script.parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    for line in ("filing nothing (baseline)", "filing every closed order", "ratio", "filing alone:",
+                 "one agent's store after"):
+        assert line in proc.stdout, f"missing {line!r} in:\n{proc.stdout}"
