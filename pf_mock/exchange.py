@@ -456,7 +456,8 @@ class Exchange:
         limit = DEFAULT_ORDERS_PAGE if limit is None else limit
         if not (is_whole(limit) and 1 <= limit <= MAX_ORDERS_PAGE):
             raise invalid_request(f"limit must be a whole number from 1 to {MAX_ORDERS_PAGE}.", field="limit")
-        if cursor is not None and not (isinstance(cursor, str) and cursor.isdigit() and len(cursor) <= 12):
+        if cursor is not None and not (isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()
+                                       and len(cursor) <= 12):
             raise invalid_request("cursor must be a next_cursor this route answered.", field="cursor")
         if symbol:
             name = self.market(symbol).symbol

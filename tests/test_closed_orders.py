@@ -621,3 +621,20 @@ def test_the_closed_orders_benchmark_runs():
     for line in ("filing nothing (baseline)", "filing every closed order", "ratio", "filing alone:",
                  "one agent's store after"):
         assert line in proc.stdout, f"missing {line!r} in:\n{proc.stdout}"
+
+
+@pytest.mark.parametrize("cursor", ["\uff11", "-1", "1" * 13, "", 5, "0x1"])
+def test_the_core_checks_a_cursor_as_the_route_does(exchange, cursor):
+    agent = exchange.authenticate("pf_test_core_cursor_1")
+    with pytest.raises(ApiError) as refused:
+        exchange.orders(agent, status="closed", cursor=cursor)
+    assert (refused.value.status, refused.value.code) == (400, "invalid_request")
+
+
+@pytest.mark.parametrize("status, limit", [("closed", 0), ("closed", 1001), ("closed", True), ("closed", 2.0),
+                                           ("all", None), ("CLOSED", None)])
+def test_the_core_checks_status_and_limit_as_the_route_does(exchange, status, limit):
+    agent = exchange.authenticate("pf_test_core_cursor_1")
+    with pytest.raises(ApiError) as refused:
+        exchange.orders(agent, status=status, limit=limit)
+    assert (refused.value.status, refused.value.code) == (400, "invalid_request")

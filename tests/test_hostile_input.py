@@ -136,6 +136,17 @@ def test_integers_of_any_length_in_a_query_are_400(client, busy, path):
     refused(client, busy, "GET", path, None)
 
 
+@pytest.mark.parametrize("query, field", [
+    ("status=Closed", "status"), ("status=%ED%A0%80", None), ("status=closed%00", "status"),
+    ("status=closed&status=open&status=" + "x" * 5000, "status"),
+    ("status=closed&cursor=-1", "cursor"), ("status=closed&cursor=" + "9" * 13, "cursor"),
+    ("status=closed&cursor=%EF%BC%91", "cursor"), (f"status=closed&limit={HUGE}", "limit"),
+    ("status=closed&limit=0", "limit"), ("status=closed&limit=1001", "limit"), ("limit=1e3", "limit"),
+])
+def test_the_order_listings_parameters_are_checked(client, busy, query, field):
+    refused(client, busy, "GET", f"/v1/mm/orders?{query}", None, field=field)
+
+
 def test_two_to_the_53_ms_is_a_valid_since(client, busy):
     r = client.get("/v1/mm/fills?since=9007199254740992", headers=busy)
     assert r.status_code == 200 and r.json()["fills"] == []
