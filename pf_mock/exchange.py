@@ -26,8 +26,9 @@ from .errors import ApiError, invalid_key, invalid_request, is_number, is_whole,
 from .ledger import FillRecord, PnlWindow
 from .book import Order
 from .market import AgentFill, Market, OrderClosed
-from .messages import (DEFAULT_ORDERS_PAGE, MAX_ADVANCE_S, MAX_ORDERS_PAGE, Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBook,
-                       OrderStatus, Orders, Pnl, Position, Price, QuoteRequest, Trades, Window)
+from .messages import (DEFAULT_ORDERS_PAGE, MAX_ADVANCE_S, MAX_ORDERS_PAGE, Account, Candles, Fills, Interval,
+                       MarketDetail, MarketList, OrderBook, OrderStatus, Orders, Pnl, Position, Price, QuoteRequest,
+                       Trades, Window)
 from .model import band_problem, move_problem, regime_problem
 from .orders import SideOutcome, TakerResult
 from .sessions import STOPPED, QuoteShape, Session, Sessions

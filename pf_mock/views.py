@@ -12,8 +12,9 @@ from .closed import ClosedOrder
 from .clock import to_ms
 from .ledger import FillRecord, PnlWindow, SymbolLedger
 from .market import MINUTE_US, Market, OrderInfo, Trade
-from .messages import (Candle, Candles, ClosedOrderView, FillView, GuardrailEvent, Hedged, Inventory, Level, MarketDetail, MarketItem,
-                       OrderBook, OrderView, Pnl, Price, Print, QuoteAnswer, SessionView, Simulation, Trades)
+from .messages import (Candle, Candles, ClosedOrderView, FillView, GuardrailEvent, Hedged, Inventory, Level,
+                       MarketDetail, MarketItem, OrderBook, OrderView, Pnl, Price, Print, QuoteAnswer, SessionView,
+                       Simulation, Trades)
 from .orders import TakerResult, order_id
 from .sessions import Session
 

@@ -325,7 +325,8 @@ def test_paging_reads_every_closed_order_once_in_the_order_they_left(client, aut
     quote(client, auth, **around(client, 20, 50))
     client.post("/v1/mm/cancel", headers=auth, json={"symbol": SYMBOL})
     after = client.get("/v1/mm/orders", headers=auth, params={"status": "closed", "cursor": "13"}).json()
-    assert [o["order_id"] for o in after["orders"]] == [everything[13]["order_id"], closed(client, auth)[-1]["order_id"]]
+    newest = closed(client, auth)[-1]["order_id"]
+    assert [o["order_id"] for o in after["orders"]] == [everything[13]["order_id"], newest]
     assert client.get("/v1/mm/orders", headers=auth,
                       params={"status": "closed", "cursor": "999"}).json() == {"orders": [], "next_cursor": None}
 
