@@ -531,6 +531,32 @@ class ClosedOrderMachine(RuleBasedStateMachine):
     def jump(self, move):
         self.ex.jump(SYMBOL, move)
 
+    @rule(stop=st.floats(1, 5), usd=st.floats(100, 600), down=st.booleans())
+    def quote_into_a_stop_loss(self, stop, usd, down):
+        """A tight stop-loss, then a move that runs through one side and on: the guardrails' cancels."""
+        self.quote(3, 3, usd, usd, {"session_stop_loss_usd": stop, "max_inventory_usd": usd * 1.5}, None, None,
+                   "GTC")
+        self.ex.jump(SYMBOL, -250 if down else 250)
+
+    @rule(usd=st.floats(15, 300), tif=st.sampled_from(["GTC", "IOC"]))
+    def quote_across_its_own(self, usd, tif):
+        """A quote up to the price of the agent's own best resting order: self-trade prevention's case."""
+        market = self.ex.market(SYMBOL)
+        mine = [info.order for info in market.open_orders(self.agent.agent_id)]
+        if not mine:
+            return
+        target = min(mine, key=lambda o: (o.is_buy, o.price if not o.is_buy else -o.price))
+        price = market.grid.to_price(target.price)
+        side = dict(ask_price=price, ask_size=usd) if target.is_buy else dict(bid_price=price, bid_size=usd)
+        try:
+            result = self.ex.quote(self.agent, QuoteRequest(symbol=SYMBOL, time_in_force=tif, **side))
+        except ApiError:
+            return
+        answer = views.quote(result)
+        if answer.cancelled_order_ids:
+            event("a quote's self-trade prevention cancelled an order")
+        self.self_traded.update(answer.cancelled_order_ids)
+
     @rule(seconds=st.floats(0.5, 30))
     def advance(self, seconds):
         self.ex.advance(seconds)
