@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .closed import ClosedOrders
 from .ledger import FillOrder, SymbolLedger
 
 KEY_PATTERN = re.compile(r"^pf_(test|live)_[A-Za-z0-9_]{8,120}$")   # the contract: 8 to 120 after the prefix
@@ -30,6 +31,7 @@ class Agent:
     ledgers: dict[str, SymbolLedger] = field(default_factory=dict)
     sessions: dict[str, Any] = field(default_factory=dict)     # symbol -> sessions.Session
     fill_order: FillOrder = field(default_factory=FillOrder)     # every fill, in the order it happened
+    closed_orders: ClosedOrders = field(default_factory=ClosedOrders)  # orders that left the book, and why
 
     @property
     def cash(self) -> float:

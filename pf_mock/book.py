@@ -94,13 +94,16 @@ class OrderBook:
 
     Two optional hooks let the owner of the book see inside a sweep, at the instant it happens:
     ``guard(maker, qty) -> allowed`` is asked before an owned resting order fills and may allow less
-    (the rest of that order is then cancelled), and ``on_fill(fill)`` is told of each fill as it is
-    made. Both are None by default and cost nothing then.
+    (the rest of that order is then cancelled), ``on_fill(fill)`` is told of each fill as it is made,
+    and ``on_drop(order, why)`` of each resting order a sweep cancels (``why``: ``self_trade_cancels``
+    or ``guard_cancels``), so that no order leaves the book unseen. All are None by default and cost
+    nothing then.
     """
 
     def __init__(self) -> None:
         self.guard = None
         self.on_fill = None
+        self.on_drop = None
         self.bid_prices = SortedList()     # best bid is [-1]
         self.ask_prices = SortedList()     # best ask is [0]
         self.bid_levels: dict[int, Level] = {}
@@ -253,6 +256,8 @@ class OrderBook:
             cancelled = []
             setattr(result, why, cancelled)
         cancelled.append(maker)
+        if self.on_drop is not None:
+            self.on_drop(maker, why)
 
     def _refresh_best(self, is_buy: bool) -> None:
         """Find the best live price again, dropping emptied levels on the way."""

@@ -16,17 +16,19 @@ import math
 import secrets
 from dataclasses import dataclass
 
-from . import orders, views
+from . import closed, orders, views
+from .closed import ClosedOrder
 from .agents import AGENT_ID_PATTERN, KEY_PATTERN, Agent, agent_id_for_key
 from .analytics import Analytics
 from .catalog import MIN_NOTIONAL_USD, Catalog, UnknownMarket, load_catalog
 from .clock import Clock, ManualClock, to_ms
-from .errors import ApiError, invalid_key, invalid_request, is_number, market_not_found, unauthorized
+from .errors import ApiError, invalid_key, invalid_request, is_number, is_whole, market_not_found, unauthorized
 from .ledger import FillRecord, PnlWindow
 from .book import Order
-from .market import AgentFill, Market
-from .messages import (MAX_ADVANCE_S, Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBook,
-                       Orders, Pnl, Position, Price, QuoteRequest, Trades, Window)
+from .market import AgentFill, Market, OrderClosed
+from .messages import (DEFAULT_ORDERS_PAGE, MAX_ADVANCE_S, MAX_ORDERS_PAGE, Account, Candles, Fills, Interval,
+                       MarketDetail, MarketList, OrderBook, OrderStatus, Orders, Pnl, Position, Price, QuoteRequest,
+                       Trades, Window)
 from .model import band_problem, move_problem, regime_problem
 from .orders import SideOutcome, TakerResult
 from .sessions import STOPPED, QuoteShape, Session, Sessions
@@ -302,7 +304,7 @@ class Exchange:
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
         market = self.market(symbol)
-        cancelled = market.cancel_all(agent.agent_id)
+        cancelled = market.cancel_all(agent.agent_id, closed.CLIENT)
         self.sessions.cancelled(agent, market)
         ids = [orders.order_id(market, order.order_id) for order in cancelled]
         return market.symbol, ids
@@ -441,8 +443,30 @@ class Exchange:
                        equity_usd=views.usd(self.equity(agent)), open_orders=len(self.open_orders(agent)),
                        positions=positions)
 
-    def orders(self, agent: Agent, symbol: str | None = None) -> Orders:
-        return Orders(orders=[views.order(m, info) for m, info in self.open_orders(agent, symbol)])
+    def orders(self, agent: Agent, symbol: str | None = None, status: OrderStatus = "open",
+               cursor: str | None = None, limit: int | None = None) -> Orders:
+        """The agent's open orders (all of them), or a page of those that left the book, oldest first:
+        without ``cursor`` the newest ``limit``; with it (a ``next_cursor`` answered before, or ``0`` for
+        the oldest kept) the ``limit`` from there on. ``cursor`` and ``limit`` page closed orders only: the
+        open listing is always whole (a schema cannot tie a parameter to another's value, so they are
+        taken there, and change nothing)."""
+        if status == "open":
+            return Orders(orders=[views.order(m, info) for m, info in self.open_orders(agent, symbol)])
+        if status != "closed":
+            raise invalid_request("status must be open or closed.", field="status")
+        limit = DEFAULT_ORDERS_PAGE if limit is None else limit
+        if not (is_whole(limit) and 1 <= limit <= MAX_ORDERS_PAGE):
+            raise invalid_request(f"limit must be a whole number from 1 to {MAX_ORDERS_PAGE}.", field="limit")
+        if cursor is not None and not (isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()
+                                       and len(cursor) <= 12):
+            raise invalid_request("cursor must be a next_cursor this route answered.", field="cursor")
+        if symbol:
+            name = self.market(symbol).symbol
+        else:
+            self.sync(agent)            # every order that left a book by now is filed
+            name = None
+        found, after = agent.closed_orders.page(name, None if cursor is None else int(cursor), limit)
+        return Orders(orders=[views.closed_order(c) for c in found], next_cursor=None if after is None else str(after))
 
     def fill_views(self, agent: Agent, symbol: str | None = None, since: float | None = None,
                    cursor: str | None = None, limit: int = 100) -> Fills:
@@ -490,6 +514,16 @@ class Exchange:
         session = agent.sessions.get(market.symbol)
         if session is not None and fill.kind == "quote":
             session.hedge_due = True
+
+    def on_close(self, market: Market, closed_order: OrderClosed) -> None:
+        agent = self.agents.get(closed_order.owner)
+        if agent is None:
+            return
+        c, grid = closed_order, market.grid
+        agent.closed_orders.append(ClosedOrder(
+            orders.order_id(market, c.seq), market.symbol, c.is_buy, grid.to_price(c.price), grid.to_size(c.size),
+            grid.to_size(c.remaining), grid.notional(c.price, c.remaining), c.tif, c.created_at, c.time, c.status,
+            c.reason))
 
     def after_event(self, market: Market) -> None:
         self.analytics.after_event(market)

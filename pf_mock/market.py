@@ -32,6 +32,7 @@ from typing import Callable, Protocol
 
 from .book import GTC, IOC, Fill, Order, OrderBook, Result
 from .catalog import MarketSpec
+from .closed import CANCELLED, CLIENT, EXPIRED, FILLED, IOC_REMAINDER, MAX_INVENTORY, SELF_TRADE
 from .clock import US_PER_S, to_us
 from .grid import Grid
 from .liquidity import BackgroundLiquidity
@@ -60,6 +61,23 @@ class AgentFill:
     mid: float          # the mark price at the fill (grid price)
     time: float
     kind: str = "quote"     # the tag of the agent's order that filled: "quote", "hedge", "auto_hedge"
+
+
+@dataclass(slots=True)
+class OrderClosed:
+    """An agent's order left the book (or, taking liquidity, never rested): when, how and why."""
+
+    seq: int
+    owner: object
+    is_buy: bool
+    price: int          # price units
+    size: int           # lots at entry
+    remaining: int      # lots not filled
+    tif: str
+    created_at: float
+    time: float
+    status: str         # closed.FILLED, CANCELLED or EXPIRED
+    reason: str | None  # see closed.REASONS
 
 
 @dataclass(slots=True)
@@ -101,6 +119,8 @@ class MarketObserver(Protocol):
     def allow_fill(self, market: "Market", maker: Order, lots: int) -> int: ...
     def on_fill(self, market: "Market", fill: AgentFill) -> None: ...
     def after_event(self, market: "Market") -> None: ...
+    # Optional (an observer without it hears nothing of it): an agent's order left the book.
+    def on_close(self, market: "Market", closed: OrderClosed) -> None: ...
 
 
 class Market:
@@ -139,6 +159,9 @@ class Market:
         self._mark_memo = (0.0, 0)           # (fair value, its mark in price units): read many times an event
         self.book.on_fill = self._on_book_fill
         self.book.guard = self._guard
+        self._on_close = getattr(observer, "on_close", None)
+        if self._on_close is not None:
+            self.book.on_drop = self._on_book_drop
 
     # ---- reading ------------------------------------------------------------------------------
     @property
@@ -386,19 +409,28 @@ class Market:
         if result.resting is not None:
             result.resting.size = lots      # the order's size, not just what rested after it took liquidity
             self.agent_orders[order_id] = OrderInfo(result.resting, owner, tif, self.now, tag)
+        elif tag == "quote" and price is not None and not result.refused and self._on_close is not None:
+            # Filled whole on arrival, or an IOC's remainder: it never rested, but it was an order.
+            status = EXPIRED if result.unfilled else FILLED
+            self._on_close(self, OrderClosed(order_id, owner, is_buy, price, lots, result.unfilled, tif, self.now,
+                                             self.now, status, IOC_REMAINDER if result.unfilled else None))
         if result.fills:
             self._recentre(post_only=True)  # the house refills behind an agent's sweep, so no side stays empty
         return order_id, result
 
-    def cancel(self, order_id: int) -> Order | None:
-        self.agent_orders.pop(order_id, None)
-        return self.book.cancel(order_id)
+    def cancel(self, order_id: int, reason: str = CLIENT) -> Order | None:
+        """Take an agent's order out of the book; ``reason`` says why (see ``closed.REASONS``)."""
+        info = self.agent_orders.pop(order_id, None)
+        order = self.book.cancel(order_id)
+        if order is not None:
+            self._closed(info, order, CANCELLED, reason)
+        return order
 
-    def cancel_all(self, owner, is_buy: bool | None = None) -> list[Order]:
+    def cancel_all(self, owner, reason: str, is_buy: bool | None = None) -> list[Order]:
         cancelled = []
         for info in self.open_orders(owner):
             if is_buy is None or info.order.is_buy == is_buy:
-                order = self.cancel(info.order.order_id)
+                order = self.cancel(info.order.order_id, reason)
                 if order is not None:
                     cancelled.append(order)
         return cancelled
@@ -551,12 +583,27 @@ class Market:
             self.observer.on_fill(self, AgentFill(self._fill_seq, maker.order_id, maker.owner, maker.is_buy,
                                                   trade.price, trade.qty, True, self.grid.to_price(mark), self.now,
                                                   info.tag if info is not None else "quote"))
+            if maker.qty == 0:
+                self._closed(info, maker, FILLED, None)
         if trade.taker_owner is not None:
             self._fill_seq += 1
             self.observer.on_fill(self, AgentFill(self._fill_seq, trade.taker_id, trade.taker_owner,
                                                   trade.taker_is_buy, trade.price, trade.qty, False,
                                                   self.grid.to_price(mark), self.now,
                                                   self._taking.get(trade.taker_id, "quote")))
+
+    def _on_book_drop(self, order: Order, why: str) -> None:
+        """A sweep cancelled a resting order: self-trade prevention, or the inventory guard stopped it."""
+        if order.owner is None:
+            return
+        info = self.agent_orders.pop(order.order_id, None)
+        self._closed(info, order, CANCELLED, SELF_TRADE if why == "self_trade_cancels" else MAX_INVENTORY)
+
+    def _closed(self, info: OrderInfo | None, order: Order, status: str, reason: str | None) -> None:
+        if self._on_close is None or info is None:
+            return
+        self._on_close(self, OrderClosed(order.order_id, order.owner, order.is_buy, order.price, order.size, order.qty,
+                                         info.tif, info.created_at, self.now, status, reason))
 
     def _guard(self, maker: Order, lots: int) -> int:
         if self.observer is None:

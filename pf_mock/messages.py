@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError, create_model,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, Strict, TypeAdapter,
+                      ValidationError, create_model, model_serializer, model_validator)
 from pydantic.dataclasses import dataclass
 
 from .errors import invalid_request
@@ -280,6 +280,10 @@ class QuoteAnswer(Answer):
     skipped: dict[Literal["bid", "ask"], str] = Field(
         description="Why a side was not posted (would_cross, max_inventory, market_spread_wide); absent when posted.",
         examples=[{"ask": "would_cross"}])
+    cancelled_order_ids: list[str] = Field(
+        description="The agent's resting orders that self-trade prevention cancelled while this quote matched "
+                    "(listed too under GET /v1/mm/orders?status=closed, reason self_trade).",
+        examples=[["ord_3f0e71c2a9d4"]])
     session: SessionView
     timestamp: Ms
 
@@ -302,8 +306,42 @@ class OrderView(Answer):
     created_at: Ms
 
 
+OrderStatus = Literal["open", "closed"]
+CloseStatus = Literal["filled", "cancelled", "expired"]
+CloseReason = Literal["client", "refresh", "self_trade", "max_inventory", "spread_pause", "stop_loss", "ioc"]
+MAX_ORDERS_PAGE = 1000
+DEFAULT_ORDERS_PAGE = 100
+
+
+class ClosedOrderView(OrderView):
+    """An order that left the book: its fields as it stood then, and how and why it went."""
+
+    remaining: float = Field(description="Base units not filled when it left the book.")
+    notional_usd: float = Field(description="Notional of what remained when it left, USD.")
+    status: CloseStatus = Field(
+        description="filled (all of it traded), cancelled, or expired (an IOC's remainder, which never rests).")
+    reason: CloseReason | None = \
+        Field(description="Why it left: client (POST /v1/mm/cancel), refresh (the refresh loop), self_trade "
+                          "(self-trade prevention), max_inventory, spread_pause (max_spread_bps), stop_loss "
+                          "(session_stop_loss_usd), ioc (an IOC's remainder); null when filled.",
+              examples=["self_trade"])
+    closed_at: Ms
+
+
 class Orders(Answer):
-    orders: list[OrderView]
+    """Open orders (``status=open``, the default): ``{orders}``. Closed ones: ``{orders, next_cursor}``."""
+
+    orders: list[OrderView | ClosedOrderView]
+    next_cursor: str | None = Field(None, description="status=closed only: pass as cursor for the next page; "
+                                                      "null when no kept closed order comes after this page.")
+
+    @model_serializer(mode="wrap")
+    def _open_listing_unchanged(self, handler: SerializerFunctionWrapHandler):  # no return type: keeps the schema
+        # The open listing's shape is the contract's {orders}; only a closed listing pages.
+        data = handler(self)
+        if "next_cursor" not in self.model_fields_set:
+            data.pop("next_cursor", None)
+        return data
 
 
 class FillView(Answer):

@@ -27,6 +27,7 @@ class SideOutcome:
     size_usd: float | None = None
     qty: float | None = None
     skipped: str | None = None
+    cancelled: list[str] = field(default_factory=list)     # the agent's orders self-trade prevention cancelled
 
 
 @dataclass
@@ -80,10 +81,11 @@ def place(agent: Agent, market: Market, is_buy: bool, units: int, lots: int, tif
     cross is not posted."""
     if tif == ALO and market.would_cross(is_buy, units):
         return SideOutcome(skipped="would_cross")
-    seq, _ = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote")
+    seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote")
     grid = market.grid
     return SideOutcome(order_id=order_id(market, seq), price=grid.to_price(units),
-                       size_usd=grid.notional(units, lots), qty=grid.to_size(lots))
+                       size_usd=grid.notional(units, lots), qty=grid.to_size(lots),
+                       cancelled=[order_id(market, o.order_id) for o in result.self_trade_cancels])
 
 
 def market_order(agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> TakerResult | None:

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from . import orders
+from . import closed, orders
 from .agents import Agent
 from .analytics import Analytics
 from .book import Order
@@ -132,7 +132,7 @@ class Sessions:
         return session
 
     def stop(self, agent: Agent, market: Market, session: Session) -> None:
-        market.cancel_all(agent.agent_id)
+        market.cancel_all(agent.agent_id, closed.STOP_LOSS)
         self.stop_refresh(session)
         session.stopped_at = market.now
         self.analytics.on_guardrail(agent.agent_id, market, "session_stop_loss_usd", "stop_loss")
@@ -144,7 +144,7 @@ class Sessions:
         """Post what the guardrails allow of a bid and an ask."""
         bid_out, ask_out = SideOutcome(), SideOutcome()
         if self.spread_too_wide(agent, market, session):
-            market.cancel_all(agent.agent_id)       # paused: nothing of the session rests in the book
+            market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)  # paused: nothing of the session rests
             self.set_status(agent, market, session, PAUSED, "market_spread_wide")
             for side, out in ((bid, bid_out), (ask, ask_out)):
                 if side is not None:
@@ -190,7 +190,7 @@ class Sessions:
 
     def refresh(self, agent: Agent, market: Market, session: Session) -> None:
         """Cancel the session's orders and re-post the last quote's shape around the current mid."""
-        market.cancel_all(agent.agent_id)
+        market.cancel_all(agent.agent_id, closed.REFRESH)
         shape = session.shape
         if shape is None or session.status != ACTIVE:
             return
@@ -289,13 +289,13 @@ class Sessions:
         if session.guard("max_spread_bps") is not None:
             wide = self.spread_too_wide(agent, market, session)
             if wide and session.status == ACTIVE:
-                market.cancel_all(agent.agent_id)
+                market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)
                 self.set_status(agent, market, session, PAUSED, "market_spread_wide")
             elif not wide and session.status == PAUSED:
                 self.set_status(agent, market, session, ACTIVE, None)
         held = self.held_side(session, ledger.lots, market)
         if held is not None:
-            market.cancel_all(agent.agent_id, is_buy=held)
+            market.cancel_all(agent.agent_id, closed.MAX_INVENTORY, is_buy=held)
         if session.status == ACTIVE:        # a paused session's reason stays market_spread_wide
             if held is not None:
                 reason = f"max_inventory_usd: {'bid' if held else 'ask'} held"

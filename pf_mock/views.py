@@ -8,11 +8,13 @@ front, call ``Exchange``'s read methods, which answer with these messages.
 from __future__ import annotations
 
 from .catalog import MIN_NOTIONAL_USD, MarketSpec
+from .closed import ClosedOrder
 from .clock import to_ms
 from .ledger import FillRecord, PnlWindow, SymbolLedger
 from .market import MINUTE_US, Market, OrderInfo, Trade
-from .messages import (Candle, Candles, FillView, GuardrailEvent, Hedged, Inventory, Level, MarketDetail, MarketItem,
-                       OrderBook, OrderView, Pnl, Price, Print, QuoteAnswer, SessionView, Simulation, Trades)
+from .messages import (Candle, Candles, ClosedOrderView, FillView, GuardrailEvent, Hedged, Inventory, Level,
+                       MarketDetail, MarketItem, OrderBook, OrderView, Pnl, Price, Print, QuoteAnswer, SessionView,
+                       Simulation, Trades)
 from .orders import TakerResult, order_id
 from .sessions import Session
 
@@ -168,6 +170,7 @@ def quote(result) -> QuoteAnswer:
         ask_size=None if ask.size_usd is None else usd(ask.size_usd),
         bid_qty=bid.qty, ask_qty=ask.qty,
         skipped={k: v for k, v in (("bid", bid.skipped), ("ask", ask.skipped)) if v},
+        cancelled_order_ids=bid.cancelled + ask.cancelled,
         session=session(result.session), timestamp=to_ms(result.time))
 
 
@@ -177,6 +180,13 @@ def order(market: Market, info: OrderInfo) -> OrderView:
         order_id=order_id(market, o.order_id), symbol=market.symbol, side=side_name(o.is_buy),
         price=grid.to_price(o.price), size=grid.to_size(o.size), remaining=grid.to_size(o.qty),
         notional_usd=usd(grid.notional(o.price, o.qty)), time_in_force=info.tif, created_at=to_ms(info.created_at))
+
+
+def closed_order(c: ClosedOrder) -> ClosedOrderView:
+    return ClosedOrderView(
+        order_id=c.order_id, symbol=c.symbol, side=side_name(c.is_buy), price=c.price, size=c.size,
+        remaining=c.remaining, notional_usd=usd(c.notional), time_in_force=c.tif, created_at=to_ms(c.created_at),
+        status=c.status, reason=c.reason, closed_at=to_ms(c.closed_at))
 
 
 def fill(f: FillRecord) -> FillView:

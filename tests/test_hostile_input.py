@@ -35,7 +35,8 @@ def raw(client: TestClient, method: str, path: str, body: str | bytes | None = N
 def fingerprint(client: TestClient, auth: dict) -> dict:
     """Everything a refused request must leave as it was: the mock's state, the agent's account,
     orders, fills, session and PnL, a market's price and book, the fault rules."""
-    reads = ["/_mock/state", "/_mock/faults", "/v1/account", "/v1/mm/orders", "/v1/mm/fills?limit=1000",
+    reads = ["/_mock/state", "/_mock/faults", "/v1/account", "/v1/mm/orders", "/v1/mm/orders?status=closed&limit=1000",
+             "/v1/mm/fills?limit=1000",
              f"/v1/mm/session?symbol={SYMBOL}", "/v1/mm/pnl", f"/v1/mm/inventory?symbol={SYMBOL}",
              f"/v1/markets/{SYMBOL}/price", f"/v1/markets/{SYMBOL}/orderbook?depth=50"]
     seen = {}
@@ -133,6 +134,17 @@ HUGE = "1" + "0" * 320
                                   "/v1/mm/fills?since=" + "9" * 5000])
 def test_integers_of_any_length_in_a_query_are_400(client, busy, path):
     refused(client, busy, "GET", path, None)
+
+
+@pytest.mark.parametrize("query, field", [
+    ("status=Closed", "status"), ("status=%ED%A0%80", None), ("status=closed%00", "status"),
+    ("status=closed&status=open&status=" + "x" * 5000, "status"),
+    ("status=closed&cursor=-1", "cursor"), ("status=closed&cursor=" + "9" * 13, "cursor"),
+    ("status=closed&cursor=%EF%BC%91", "cursor"), (f"status=closed&limit={HUGE}", "limit"),
+    ("status=closed&limit=0", "limit"), ("status=closed&limit=1001", "limit"), ("limit=1e3", "limit"),
+])
+def test_the_order_listings_parameters_are_checked(client, busy, query, field):
+    refused(client, busy, "GET", f"/v1/mm/orders?{query}", None, field=field)
 
 
 def test_two_to_the_53_ms_is_a_valid_since(client, busy):

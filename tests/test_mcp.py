@@ -168,6 +168,7 @@ async def script(call, price: dict) -> None:
     await call("mm_pnl", {"window": "1h"})
     await call("mm_pnl", {"symbol": "BTC-PERP"})
     await call("mm_cancel", {"symbol": "BTC-PERP"})
+    await call("mm_orders", {"status": "closed", "limit": 10})
     await call("mm_session_reset", {"symbol": "BTC-PERP"})
     await call("mock_jump", {"symbol": "ETH-PERP", "move_bps": -25})
     await call("mock_load_scenario", {"name": "calm"})

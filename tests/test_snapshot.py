@@ -18,7 +18,7 @@ from pf_mock.testing import TEST_KEY, in_process, run_server
 SYMBOLS = ["BTC-PERP", "ETH-PERP"]
 OTHER = {"Authorization": "Bearer pf_test_second_agent_01"}
 
-READS = ["/v1/account", "/v1/mm/orders", "/v1/mm/fills?limit=1000", "/v1/mm/pnl",
+READS = ["/v1/account", "/v1/mm/orders", "/v1/mm/orders?status=closed&limit=1000", "/v1/mm/fills?limit=1000", "/v1/mm/pnl",
          "/v1/mm/session?symbol=BTC-PERP", "/v1/markets/BTC-PERP/orderbook?depth=50", "/v1/markets/ETH-PERP/price",
          "/_mock/state"]       # last: the reads before it may touch a market or provision the other agent
 

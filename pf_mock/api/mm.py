@@ -79,10 +79,19 @@ async def cancel(request: Request, body: m.SymbolRequest) -> Response:
 
 
 @mm_route("GET", "/v1/mm/orders", m.Orders, "market_not_found", tags=["market making"])
-async def orders(request: Request, symbol: str | None = ANY_SYMBOL) -> Response:
-    """The agent's resting orders."""
+async def orders(request: Request, symbol: str | None = ANY_SYMBOL,
+                 status: m.OrderStatus = Query("open", description="open: the resting orders (all of them); "
+                                               "closed: those that left the book, each with status and reason."),
+                 cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
+                                            description="status=closed: a next_cursor this route answered (with the "
+                                                        "same symbol), or 0 for the oldest kept."),
+                 limit: int | None = Query(None, ge=1, le=m.MAX_ORDERS_PAGE,
+                                           description=f"status=closed: at most this many (default "
+                                                       f"{m.DEFAULT_ORDERS_PAGE}).")) -> Response:
+    """The agent's resting orders; with status=closed, a page of the orders that left the book (oldest
+    first; without cursor the newest limit), each with its status, reason and closed_at."""
     me, ex = await caller(request)
-    return reply(ex.orders(me, symbol))
+    return reply(ex.orders(me, symbol, status, cursor, limit))
 
 
 @mm_route("GET", "/v1/mm/fills", m.Fills, "market_not_found", tags=["market making"])

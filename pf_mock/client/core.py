@@ -227,8 +227,12 @@ class Endpoints:
     def cancel(self, symbol: str) -> "m.Cancelled":
         return self._call(Call("POST", "/v1/mm/cancel", json={"symbol": symbol}, answer="Cancelled"))
 
-    def orders(self, symbol: str | None = None, status: str | None = None) -> "m.Orders":
-        return self._call(Call("GET", "/v1/mm/orders", _params(symbol=symbol, status=status), answer="Orders"))
+    def orders(self, symbol: str | None = None, status: str | None = None, cursor: str | None = None,
+               limit: int | None = None) -> "m.Orders":
+        """``status="closed"``: a page of the orders that left the book (each with ``status``, ``reason``,
+        ``closed_at``); ``cursor`` (a ``next_cursor``, or ``"0"`` for the oldest kept) and ``limit`` page it."""
+        return self._call(Call("GET", "/v1/mm/orders", _params(symbol=symbol, status=status, cursor=cursor,
+                                                               limit=limit), answer="Orders"))
 
     def fills(self, symbol: str | None = None, since: int | None = None, limit: int | None = None,
               cursor: str | None = None) -> "m.Fills":

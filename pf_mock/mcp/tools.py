@@ -105,6 +105,13 @@ def _cancel(args: dict, a: dict) -> str:
 
 def _orders(args: dict, a: dict) -> str:
     orders = a.get("orders", [])
+    if args.get("status") == "closed":
+        counts: dict[str, int] = {}
+        for o in orders:
+            key = f"{o.get('status')} ({o.get('reason')})" if o.get("reason") else str(o.get("status"))
+            counts[key] = counts.get(key, 0) + 1
+        shown = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        return f"{len(orders)} closed order(s)" + (f": {shown}." if shown else ".")
     bids = sum(1 for o in orders if o.get("side") == "buy")
     return f"{len(orders)} open order(s): {bids} bid(s), {len(orders) - bids} ask(s)."
 
@@ -243,7 +250,10 @@ TOOLS: tuple[ToolSpec, ...] = (
     # Your orders, fills, session and account.
     ToolSpec("mm_orders", "GET", "/v1/mm/orders",
              "Your open orders (optionally on one symbol): order_id, side, price (USD), size and remaining (base "
-             "units), notional_usd, time_in_force, created_at (ms).", _orders, read_only=True),
+             "units), notional_usd, time_in_force, created_at (ms). status=closed lists the orders that left the "
+             "book instead, oldest first, each with status (filled, cancelled, expired), reason (client, refresh, "
+             "self_trade, max_inventory, spread_pause, stop_loss, ioc; null when filled) and closed_at (ms); "
+             "limit and cursor (next_cursor, or 0 for the oldest kept) page them.", _orders, read_only=True),
     ToolSpec("mm_fills", "GET", "/v1/mm/fills",
              "Your fills, oldest first (optionally one symbol; since in ms; limit): price (USD), size (base units), "
              "notional_usd, liquidity maker or taker, fee_usd (negative = rebate), mid_at_fill, kind quote, hedge "
