@@ -77,9 +77,10 @@ def test_same_seed_same_report_and_another_seed_another():
     assert json.dumps(first["pnl"]) != json.dumps(other["pnl"])
 
 
-def test_the_direct_transport_gives_what_http_gives():
-    direct = run_simulation(_short(seed=2, duration_s=300.0)).report
-    over_http = run_simulation(_short(seed=2, duration_s=300.0, transport="http")).report
+@pytest.mark.parametrize("maker", MAKERS)
+def test_the_direct_transport_gives_what_http_gives(maker):
+    direct = run_simulation(_short(maker, seed=2, duration_s=300.0)).report
+    over_http = run_simulation(_short(maker, seed=2, duration_s=300.0, transport="http")).report
     direct["config"].pop("transport")
     over_http["config"].pop("transport")
     assert direct["fills"] > 0
