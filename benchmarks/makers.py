@@ -2,7 +2,8 @@
 scenarios and seeds, in simulated time. Prints, per scenario, each maker's mean (and per-seed) time-
 weighted |inventory|, worst drawdown and net PnL, and how many seeds the inventory-aware one wins.
 
-Run: ``python benchmarks/makers.py --scenarios trending_up,flash_crash --seeds 0-9 --duration 3600``.
+Run: ``python benchmarks/makers.py --scenarios trending_up,flash_crash --seeds 0-9 --duration 3600``
+(``--param NAME=VALUE``, repeatable, sets a parameter of the inventory-aware maker: to try a tuning).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from pf_mock.simulate.cli import seeds as parse_seeds  # noqa: E402
+from pf_mock.simulate.cli import param as parse_param, seeds as parse_seeds  # noqa: E402
 from pf_mock.simulate.runner import SimConfig  # noqa: E402
 from pf_mock.simulate.sweep import run_one  # noqa: E402
 
@@ -29,9 +30,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=parse_seeds, default=list(range(10)))
     parser.add_argument("--duration", type=float, default=3600.0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--param", type=parse_param, action="append", default=[], metavar="NAME=VALUE",
+                        help="a parameter of the inventory-aware maker (repeatable)")
     args = parser.parse_args(argv)
+    tuned = dict(args.param)
     scenarios = [s for s in args.scenarios.split(",") if s]
-    configs = [SimConfig(maker=m, scenario=sc, seed=s, duration_s=args.duration)
+    configs = [SimConfig(maker=m, scenario=sc, seed=s, duration_s=args.duration,
+                         params=tuned if m == MAKERS[1] else {})
                for sc in scenarios for m in MAKERS for s in args.seeds]
     started = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:

@@ -77,13 +77,60 @@ def test_same_seed_same_report_and_another_seed_another():
     assert json.dumps(first["pnl"]) != json.dumps(other["pnl"])
 
 
-def test_the_direct_transport_gives_what_http_gives():
-    direct = run_simulation(_short(seed=2, duration_s=300.0)).report
-    over_http = run_simulation(_short(seed=2, duration_s=300.0, transport="http")).report
+@pytest.mark.parametrize("maker", MAKERS)
+def test_the_direct_transport_gives_what_http_gives(maker):
+    direct = run_simulation(_short(maker, seed=2, duration_s=300.0)).report
+    over_http = run_simulation(_short(maker, seed=2, duration_s=300.0, transport="http")).report
     direct["config"].pop("transport")
     over_http["config"].pop("transport")
     assert direct["fills"] > 0
     assert json.dumps(direct, sort_keys=True) == json.dumps(over_http, sort_keys=True)
+
+
+def test_the_direct_transport_answers_and_refuses_as_http_does():
+    """The same calls on two identical exchanges, one through the handlers directly and one through
+    HTTP in process: the same answers (models, plain JSON), the same refusals, and a long advance,
+    which the route runs in slices with bare yields between them, ends where it should."""
+    import httpx
+
+    from pf_mock.api.direct import DirectTransport
+    from pf_mock.client import Client
+    from pf_mock.client import errors as e
+    from pf_mock.server import ServeOptions, build_app, build_exchange
+    from pf_mock.simulate.transport import InProcessTransport
+
+    def client(direct: bool) -> Client:
+        opts = ServeOptions(seed=3, clock="manual")
+        app = build_app(opts, build_exchange(opts))
+        if direct:
+            return Client("http://sim", "pf_test_directcheck", transport=DirectTransport(app), retries=0)
+        return Client("http://sim", "pf_test_directcheck", retries=0,
+                      http=httpx.Client(base_url="http://sim", transport=InProcessTransport(app)))
+
+    def session(pf: Client) -> list:
+        out: list = []
+        top = pf.price("btc")
+        out.append(top)
+        out.append(pf.quote("BTC-PERP", bid_price=top.best_bid, bid_size=100, ask_price=top.best_ask, ask_size=100,
+                            time_in_force="ALO", max_inventory_usd=300))
+        out.append(pf.mock.advance(7200).clock)         # past SLICE_S: sliced, with asyncio.sleep(0)
+        out.append(pf.fills("BTC-PERP", since=0, limit=1000))
+        out.append(pf.candles("BTC-PERP", "1m", limit=5))
+        out.append(pf.health()["status"])
+        for refused in (lambda: pf.price("NOPE-PERP"),
+                        lambda: pf.quote("BTC-PERP", bid_price=50_000),
+                        lambda: pf.quote("BTC-PERP", bid_price=2e5, bid_size=100, ask_price=1e5, ask_size=100)):
+            with pytest.raises(e.PfError) as raised:
+                refused()
+            out.append((type(raised.value), raised.value.status, raised.value.code, raised.value.message,
+                        raised.value.detail))
+        out.append(pf.cancel("BTC-PERP"))
+        return out
+
+    direct, over_http = session(client(True)), session(client(False))
+    assert direct[2].now == direct[0].timestamp + 7_200_000
+    assert direct[3].fills, "the two hours filled something"
+    assert direct == over_http
 
 
 def test_load_maker_names_what_is_wrong():

@@ -8,6 +8,7 @@ answer to ``parse`` and asks ``RetryPolicy.delay`` whether, and after how long, 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
@@ -53,7 +54,8 @@ class Call:
 
 @dataclass
 class Raw:
-    """An answer as a transport returns it: ``body`` is decoded JSON (or text), or already a model."""
+    """An answer as a transport returns it: ``body`` is decoded JSON (or text), already a model, or (a
+    2xx only) the JSON bytes themselves, which ``parse`` reads straight into the answer model."""
 
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -84,12 +86,15 @@ def parse(call: Call, raw: Raw) -> Any:
     """The answer as ``call.answer``'s model, or the exception for its error code."""
     if not 200 <= raw.status < 300:
         raise error_for(raw.status, raw.body)
+    body = raw.body
     if call.answer is None:
-        return raw.body
+        return json.loads(body) if isinstance(body, (bytes, bytearray)) else body
     model = _model(call.answer)
-    if isinstance(raw.body, model):
-        return raw.body
-    return model.model_validate(raw.body)
+    if isinstance(body, model):
+        return body
+    if isinstance(body, (bytes, bytearray)):
+        return model.model_validate_json(body)
+    return model.model_validate(body)
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,8 @@ def add_simulate(sub) -> argparse.ArgumentParser:
                    help="--engine dask: an existing scheduler (default: a local cluster of --workers processes)")
     s.add_argument("--report", default=None, metavar="DIR", help="write an HTML page with plots (and JSON) there")
     s.add_argument("--transport", choices=("auto", "http"), default="auto",
-                   help="auto: a typed-client maker calls the API's handlers directly; http: always through HTTP")
+                   help="auto: the maker's requests go to the API's handlers directly; http: through the whole "
+                        "HTTP app (middleware included)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(run=run_simulate)
     return s

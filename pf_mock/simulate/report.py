@@ -100,6 +100,8 @@ def render(report: dict) -> str:
 # ---- sweeps -------------------------------------------------------------------------------------
 SWEEP_FIGURES = (
     ("fill share", lambda r: r["fill_share"] or 0.0, "pct"),
+    ("bid fill", lambda r: r["sides"]["bid"]["fill_share"] or 0.0, "pct"),
+    ("ask fill", lambda r: r["sides"]["ask"]["fill_share"] or 0.0, "pct"),
     ("spread income", lambda r: r["pnl"]["spread_income"], "usd"),
     ("adverse sel. 10s", lambda r: -_markout(r, 10)["markout_usd"], "usd"),
     ("realised spr. 10s", lambda r: _markout(r, 10)["realised_spread_usd"], "usd"),
@@ -132,8 +134,8 @@ def summarize_sweep(param: str, rows: list[tuple[Any, int, dict]]) -> list[dict]
 def render_sweep(summary: list[dict], header: str) -> str:
     names = [name for name, _, _ in SWEEP_FIGURES]
     first = summary[0]["param"] if summary else "value"
-    width = 20
-    lines = [header, "", f"{first:>10} " + " ".join(f"{n:>{width}}" for n in names)]
+    widths = {name: 13 if unit == "pct" else 20 for name, _, unit in SWEEP_FIGURES}
+    lines = [header, "", f"{first:>10} " + " ".join(f"{n:>{widths[n]}}" for n in names)]
     for entry in summary:
         cells = []
         for n in names:
@@ -144,8 +146,9 @@ def render_sweep(summary: list[dict], header: str) -> str:
                 cells.append(f"{f['mean']:,.2f} ± {f['std']:,.2f}")
             else:
                 cells.append(f"{f['mean']:+,.2f} ± {f['std']:,.2f}")
-        lines.append(f"{entry['value']!s:>10} " + " ".join(f"{c:>{width}}" for c in cells))
+        lines.append(f"{entry['value']!s:>10} " + " ".join(f"{c:>{widths[n]}}" for c, n in zip(cells, names)))
     lines.append("")
-    lines.append("mean ± standard deviation across seeds; adverse selection = minus the 10 s markout of maker fills, "
-                 "realised spread = spread income minus it")
+    lines.append("mean ± standard deviation across seeds; fill share = filled / posted notional (both sides, then "
+                 "each side); adverse selection = minus the 10 s markout of maker fills, realised spread = spread "
+                 "income minus it")
     return "\n".join(lines)

@@ -8,9 +8,11 @@ that the simulation constructs with keywords and runs:
           api_key=..., **params).run(interval_seconds=..., max_iterations=...)
 
 It gets ``client`` (the typed client, on a direct transport) if its constructor takes one, otherwise
-``http`` (a plain httpx client whose requests the app answers in this thread) and ``api_key``. Its
-``sleep`` moves the mock clock instead of waiting: the simulation advances the exchange (never past the
-end), samples what the plots need, and moves the progress bar. Nothing reads the wall clock, so the
+``http`` (a plain httpx client whose requests the app answers in this thread) and ``api_key``. With
+``transport="auto"`` either way reaches the route handlers directly (``pf_mock.api.direct``); with
+``"http"`` every request goes through the whole ASGI app, middleware included. Its ``sleep`` moves the
+mock clock instead of waiting: the simulation advances the exchange (never past the end), samples what
+the plots need, and moves the progress bar. Nothing reads the wall clock, so the
 same configuration gives the same report, byte for byte.
 """
 
@@ -45,7 +47,7 @@ class SimConfig:
     duration_s: float = 3600.0
     interval_s: float = 5.0
     params: dict[str, Any] = field(default_factory=dict)
-    transport: str = "auto"                 # "auto": direct for a typed-client maker; or "http"
+    transport: str = "auto"                 # "auto": the route handlers called directly; "http": the whole app
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -166,8 +168,9 @@ def run_simulation(config: SimConfig, progress: Callable[[float], None] | None =
         kwargs["client"] = Client(base_url=SIM_BASE_URL, api_key=SIM_KEY, transport=DirectTransport(app),
                                   retries=0)
     else:
-        from .transport import InProcessTransport
-        http_client = httpx.Client(base_url=SIM_BASE_URL, transport=InProcessTransport(app), timeout=None)
+        from .transport import DirectHttpTransport, InProcessTransport
+        carrier = InProcessTransport(app) if config.transport == "http" else DirectHttpTransport(app)
+        http_client = httpx.Client(base_url=SIM_BASE_URL, transport=carrier, timeout=None)
         if _accepts(maker_cls, "client"):
             from ..client import Client
             kwargs["client"] = Client(base_url=SIM_BASE_URL, api_key=SIM_KEY, http=http_client, retries=0)
