@@ -481,7 +481,7 @@ class FaultRequest(ControlBody):
     message: Text | None = Field(None, description="The answer's message (needs status).")
     latency_ms: Number | None = Field(None, ge=0, le=120_000, description="Delay before answering, ms.")
     probability: Number | None = Field(None, ge=0, le=1, description="Chance that a matching request is hit.")
-    count: Whole | None = Field(None, ge=1, description="Hit this many requests, then retire.")
+    count: Whole | None = Field(None, ge=1, le=2**53, description="Hit this many requests, then retire.")
 
 
 class Clock(Answer):

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pf_mock.api.door import MAX_INT, MAX_JSON_DEPTH, _plainly_fine, json_problem, parse_json
+from pf_mock.api.door import MAX_INT_DIGITS, MAX_JSON_DEPTH, TooLong, _plainly_fine, json_problem, parse_json
 
-LEAF = st.one_of(st.integers(-MAX_INT - 10, MAX_INT + 10), st.integers(-(10**19), 10**19), st.floats(allow_nan=False),
+LEAF = st.one_of(st.integers(-(2**70), 2**70), st.integers(-(10**400), 10**400), st.floats(allow_nan=False),
                  st.text(max_size=4), st.booleans(), st.none())
 
 
@@ -31,9 +32,12 @@ def test_what_the_shortcut_passes_the_full_checks_pass(depth: int, leaf, ascii_o
 def test_the_shortcut_steps_aside_at_each_limit() -> None:
     assert _plainly_fine(json.dumps(nested(MAX_JSON_DEPTH, 1)).encode())
     assert not _plainly_fine(json.dumps(nested(MAX_JSON_DEPTH + 1, 1)).encode())
-    assert _plainly_fine(json.dumps({"n": 10**18 - 1}).encode())                   # 18 digits
-    assert not _plainly_fine(json.dumps({"n": 10**18}).encode())                   # 19: the full check decides
-    assert json_problem(parse_json(json.dumps({"n": MAX_INT + 1}).encode())) is not None
+    longest = b'{"n": ' + b"9" * MAX_INT_DIGITS + b"}"
+    assert _plainly_fine(longest) and json_problem(parse_json(longest)) is None    # read, left to the fields
+    too_long = b'{"n": ' + b"9" * (MAX_INT_DIGITS + 1) + b"}"
+    assert not _plainly_fine(too_long)                                             # the full check decides
+    with pytest.raises(TooLong):
+        parse_json(too_long)
     assert not _plainly_fine(b'{"s": "\\ud800"}')
     assert json_problem(parse_json(b'{"s": "\\ud800"}')) is not None
     assert not _plainly_fine('{"s": "é"}'.encode())

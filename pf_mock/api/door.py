@@ -7,9 +7,11 @@ rules or the exchange see the request:
   a bigger one is 413 ``payload_too_large`` (said by
   its ``Content-Length`` before a byte is read, or as soon as a streamed body passes the limit);
 - a non-empty body is UTF-8 and, when it is JSON, nests at most ``MAX_JSON_DEPTH`` (32) arrays and
-  objects deep, holds no lone surrogate (``"\\ud800"``) in any string or key, and no integer outside
-  the 64-bit range (no field takes one: seeds, counts and statuses are all far smaller) — each a 400
-  ``invalid_request``. A body that is not JSON at all is left to the route, which says so;
+  objects deep, holds no lone surrogate (``"\\ud800"``) in any string or key, and no integer too long
+  for Python to read (over 4,300 digits) — each a 400 ``invalid_request``. A long integer that can be
+  read is left to the fields: each number field has a finite range, so it is a 400 there, and a field
+  the route does not know is ignored whatever it holds, as the OpenAPI schema says. A body that is not
+  JSON at all is left to the route, which says so;
 - the path and the query string, once percent-decoded, are UTF-8 without lone surrogates: else 400.
 
 The body is read once and kept in the request's scope (``read_body``), so the journal and the route
@@ -30,9 +32,9 @@ from .errors import error_response
 MAX_BODY_BYTES = 1 << 20        # 1 MiB: a quote is ~300 bytes, the largest shipped scenario ~3 KB
 MAX_RESTORE_BYTES = 64 << 20    # POST /_mock/restore takes a snapshot, whose request log can be long
 MAX_JSON_DEPTH = 32             # an inline scenario, the deepest body any route takes, nests 6 deep
-MAX_INT = (1 << 63) - 1         # a JSON integer beyond 64 bits is refused at the door
 
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")     # the shortest integer outside 64 bits has 19 digits
+MAX_INT_DIGITS = 4300          # Python reads no longer integer (sys.get_int_max_str_digits)
+_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_INT_DIGITS + 1))
 
 BODY_KEY = "pf_mock.body"          # scope key: (bytes read, whether the body was over the limit)
 
@@ -134,8 +136,6 @@ def json_problem(value: Any) -> tuple[str, str | None] | None:
         elif isinstance(item, str):
             if not _is_unicode(item):
                 return f"{_named(where)} is not valid Unicode (it holds a lone surrogate).", where or None
-        elif isinstance(item, int) and not isinstance(item, bool) and not -MAX_INT - 1 <= item <= MAX_INT:
-            return f"{_named(where)} is an integer too large for any field.", where or None
     return None
 
 
@@ -160,7 +160,7 @@ def _is_unicode(text: str) -> bool:
 def _plainly_fine(body: bytes) -> bool:
     """True for a body that no JSON check below could refuse, seen without parsing it (a quote's, say):
     ASCII with no ``\\u`` escape (so no lone surrogate), no more brackets than the depth limit (so no
-    deeper nesting) and no run of 19 digits (so no integer beyond 64 bits)."""
+    deeper nesting) and no run of more than ``MAX_INT_DIGITS`` digits (so no integer too long to read)."""
     return (body.isascii() and b"\\u" not in body
             and body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH and _LONG_DIGITS.search(body) is None)
 
@@ -202,7 +202,7 @@ def refusal(scope: Scope, body: bytes, too_large: bool):
     except TooDeep:
         return error_response(400, "invalid_request", f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
     except TooLong:
-        return error_response(400, "invalid_request", "The request body holds an integer too large for any field.")
+        return error_response(400, "invalid_request", f"The request body holds an integer of more than {MAX_INT_DIGITS} digits.")
     except ValueError:
         return None         # not JSON: the route answers that in its own words
     problem = json_problem(parsed)

@@ -157,8 +157,8 @@ class FaultTable:
             raise invalid_request("A fault needs a status, a latency_ms, or both.", field="status")
         if probability is not None and not (is_number(probability) and 0 <= probability <= 1):
             raise invalid_request("probability must be a number from 0 to 1.", field="probability")
-        if count is not None and not (is_whole(count) and count >= 1):
-            raise invalid_request("count must be a whole number, 1 or more.", field="count")
+        if count is not None and not (is_whole(count) and 1 <= count <= 2**53):
+            raise invalid_request("count must be a whole number from 1 to 2**53.", field="count")
 
         self._numbered += 1
         rule_id = f"flt_{self._numbered}"
