@@ -52,15 +52,19 @@ class Server:
     base_url: str
 
     def rss_mb(self) -> float | None:
-        """The server's resident memory (Linux /proc), or None where that cannot be read."""
-        try:
-            with open(f"/proc/{self.process.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024
-        except OSError:
-            return None
+        return rss_mb(self.process.pid)
+
+
+def rss_mb(pid: int | str = "self") -> float | None:
+    """A process's resident memory in MB (Linux /proc), or None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
         return None
+    return None
 
 
 @contextmanager

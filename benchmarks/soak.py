@@ -35,6 +35,9 @@ import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from load import rss_mb  # noqa: E402  (one reader of /proc's resident memory for both benchmarks)
 
 from pf_mock.exchange import QuoteRequest  # noqa: E402
 from pf_mock.testing import MockExchange  # noqa: E402
@@ -42,17 +45,6 @@ from pf_mock.testing import MockExchange  # noqa: E402
 SYMBOL = "BTC-PERP"
 HALF_SPREAD = 2.5e-4
 QUOTE_USD = 100.0
-
-
-def rss_mb() -> float | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def fill_bytes(agent) -> int:
