@@ -12,7 +12,7 @@ micro-dollars, exactly: no drifting floats inside the book.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PERP_DECIMALS = 6   # Hyperliquid: perp prices carry at most 6 - sz_decimals decimals
 SIG_FIGS = 5        # ... and at most 5 significant figures
@@ -24,18 +24,16 @@ class Grid:
     """The tick and lot grid of one market."""
 
     sz_decimals: int
+    # Derived once: the scales are read on every event and every fill (powers of ten each time add up).
+    price_decimals: int = field(init=False, repr=False, compare=False)
+    price_scale: int = field(init=False, repr=False, compare=False)
+    lot_scale: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def price_decimals(self) -> int:
-        return PERP_DECIMALS - self.sz_decimals
-
-    @property
-    def price_scale(self) -> int:
-        return 10 ** self.price_decimals
-
-    @property
-    def lot_scale(self) -> int:
-        return 10 ** self.sz_decimals
+    def __post_init__(self) -> None:
+        price_decimals = PERP_DECIMALS - self.sz_decimals
+        object.__setattr__(self, "price_decimals", price_decimals)     # frozen: set once, here
+        object.__setattr__(self, "price_scale", 10 ** price_decimals)
+        object.__setattr__(self, "lot_scale", 10 ** self.sz_decimals)
 
     # ---- prices -------------------------------------------------------------------------------
     def tick_at(self, units: int) -> int:
