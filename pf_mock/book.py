@@ -27,6 +27,7 @@ TIME_IN_FORCE = (GTC, IOC, ALO)
 
 BUY = True
 SELL = False
+_NOBODY = object()      # the owner of an empty side's first order: equal to no one's
 
 
 class Order:
@@ -117,6 +118,8 @@ class OrderBook:
         # fill and leave, so an owner's open notional costs the same with 10 or 10,000 orders resting.
         self._owned: dict[Hashable, list[int]] = {}
         self._owned_total = 0
+        self.changes = 0        # counts submissions and cancels: what was worked out from the book is good until it moves
+        self._tops: tuple | None = None     # best_excluding's working, and the count it was made at
 
     # ---- queries ------------------------------------------------------------------------------
     def best_bid(self) -> int | None:
@@ -156,6 +159,29 @@ class OrderBook:
         for price in prices:     # callers stop early; do not change the book while iterating
             yield from self.orders_at(is_buy, price)
 
+    def best_excluding(self, owner: Hashable) -> tuple[int | None, int | None]:
+        """The best bid and ask among the orders of everyone but ``owner`` (the house included): the
+        market's own spread as that owner sees it. Worked out once per change of the book for every
+        owner at once (each side's first order's owner and price, and the best price of anyone else),
+        since every session on a market asks at every event."""
+        tops = self._tops
+        if tops is None or tops[0] != self.changes:
+            tops = self._tops = (self.changes, self._top_two(True), self._top_two(False))
+        _, (bid_owner, bid, bid_other), (ask_owner, ask, ask_other) = tops
+        return (bid if owner != bid_owner else bid_other), (ask if owner != ask_owner else ask_other)
+
+    def _top_two(self, is_buy: bool) -> tuple:
+        """(owner of the side's first order, its price, the first price of another owner's order)."""
+        first = None
+        for order in self.iter_side(is_buy):
+            if first is None:
+                first = order
+            elif order.owner != first.owner:
+                return first.owner, first.price, order.price
+        if first is None:
+            return _NOBODY, None, None
+        return first.owner, first.price, None
+
     def __len__(self) -> int:
         return len(self.orders)
 
@@ -191,6 +217,7 @@ class OrderBook:
             raise ValueError("qty must be positive")
         if order_id in self.orders:
             raise ValueError(f"duplicate order id {order_id}")
+        self.changes += 1
         result = Result()
         best = self._best_ask if is_buy else self._best_bid
         if price is None:
@@ -217,6 +244,7 @@ class OrderBook:
         order = self.orders.pop(order_id, None)
         if order is None:
             return None
+        self.changes += 1
         order.live = False
         if order.owner is not None:
             self._own(order.owner, -1, -order.price * order.qty)

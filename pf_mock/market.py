@@ -241,13 +241,7 @@ class Market:
     def best_excluding(self, owner) -> tuple[int | None, int | None]:
         """Best bid and ask of the book without ``owner``'s orders: the market's own spread."""
         self._materialize()
-
-        def first(is_buy: bool) -> int | None:
-            for order in self.book.iter_side(is_buy):
-                if order.owner != owner:
-                    return order.price
-            return None
-        return first(True), first(False)
+        return self.book.best_excluding(owner)
 
     def trades_since(self, printed: int) -> tuple[list[Trade], bool]:
         """The trades printed after the first ``printed`` ones, oldest first, and whether some of them

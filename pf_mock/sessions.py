@@ -53,6 +53,7 @@ class Session:
     generation: int = 0                 # bumps when the refresh loop is stopped; old timers lapse
     equity_at_start: float = 0.0        # this market's cash + position x mid when the session began
     hedge_due: bool = False             # a fill happened since the auto-hedge last looked
+    guarded: bool = False               # some guardrail is set (guardrails are set, never unset)
 
     @property
     def live(self) -> bool:
@@ -72,7 +73,7 @@ class Sessions:
         self.markets = markets
         self.catalog = catalog
         self.analytics = analytics or Analytics()     # told of every post and every guardrail that acts
-        self.live: dict[str, dict[str, None]] = {}      # symbol -> agents with a live session there
+        self.live: dict[str, dict[str, Session]] = {}   # symbol -> agent id -> its live session there
 
     # ---- one session's life ---------------------------------------------------------------------
     @staticmethod
@@ -89,7 +90,7 @@ class Sessions:
         session.status, session.reason = status, reason
         live = self.live.setdefault(market.symbol, {})
         if session.live:
-            live[agent.agent_id] = None
+            live[agent.agent_id] = session
         else:
             live.pop(agent.agent_id, None)
         market.watchers = len(live)
@@ -101,6 +102,7 @@ class Sessions:
             value = guardrails.get(name)
             if value is not None:
                 session.guardrails[name] = float(value)
+                session.guarded = True
         if refresh_interval_seconds is not None:
             session.refresh_interval_seconds = float(refresh_interval_seconds)
         if not session.live:
@@ -259,9 +261,13 @@ class Sessions:
             return
         for _ in range(len(live) + 2):
             acted = False
-            for agent_id in list(live):
-                agent = self.agents[agent_id]
-                acted |= self.guard_session(agent, market, agent.sessions[market.symbol])
+            for agent_id, session in list(live.items()):
+                if not session.guarded:
+                    # All guard_session would do: no guardrail acts, and the auto-hedge has looked. (Such
+                    # a session is always active, and its ledger was made when it started.)
+                    session.hedge_due = False
+                    continue
+                acted |= self.guard_session(self.agents[agent_id], market, session)
             if not acted:
                 return
 

@@ -321,6 +321,17 @@ class BookMachine(RuleBasedStateMachine):
         assert self.book.owned(None) == (0, 0)
 
     @invariant()
+    def best_excluding_is_the_best_of_everyone_else(self):
+        # worked out once per change of the book and kept: asked after every step, so a change that
+        # did not invalidate it shows here
+        for owner in (None, "a", "b", "c", "nobody"):
+            expected = []
+            for is_buy in (True, False):
+                others = [o.price for o in self.model.side(is_buy) if o.owner != owner]
+                expected.append(others[0] if others else None)
+            assert self.book.best_excluding(owner) == tuple(expected)
+
+    @invariant()
     def gone_stays_gone(self):
         live_ids = {o.order_id for is_buy in (True, False) for o in self.book.iter_side(is_buy)}
         assert not live_ids & self.gone
