@@ -217,24 +217,28 @@ class Sessions:
         self.post(agent, market, session, sides[0], sides[1], shape.tif)
 
     # ---- the guardrails ---------------------------------------------------------------------------
-    def headroom(self, session: Session, lots: int, market: Market, is_buy: bool) -> int | None:
-        """Lots a fill on this side may add before |net delta| would pass max_inventory_usd."""
-        limit = session.guard("max_inventory_usd") if session.live else None
+    def headroom(self, session: Session, lots: int, market: Market, is_buy: bool,
+                 mark: float | None = None) -> int | None:
+        """Lots a fill on this side may add before |net delta| would pass max_inventory_usd (``mark``:
+        the market's mark, when the caller has just read it)."""
+        limit = session.guardrails.get("max_inventory_usd") if session.live else None
         if limit is None:
             return None
-        max_lots = math.floor(limit * market.grid.lot_scale / market.mark + 1e-9)
+        max_lots = math.floor(limit * market.grid.lot_scale / (market.mark if mark is None else mark) + 1e-9)
         return max(0, max_lots - lots) if is_buy else max(0, max_lots + lots)
 
-    def held_side(self, session: Session, lots: int, market: Market) -> bool | None:
+    def held_side(self, session: Session, lots: int, market: Market, mark: float | None = None) -> bool | None:
         """The side max_inventory_usd holds (True = bid, False = ask), or None. A side is held once the
         headroom it has left is under the minimum order: from then on no quote or refresh can post it,
         so a resting order on it goes too (fills stop at a whole lot under the limit, so |net delta|
         itself may never quite reach the limit)."""
         if not lots:
             return None
+        if mark is None:
+            mark = market.mark
         growing_buy = lots > 0
-        headroom = self.headroom(session, lots, market, growing_buy)
-        if headroom is None or headroom * market.mark / market.grid.lot_scale >= MIN_NOTIONAL_USD:
+        headroom = self.headroom(session, lots, market, growing_buy, mark)
+        if headroom is None or headroom * mark / market.grid.lot_scale >= MIN_NOTIONAL_USD:
             return None
         return growing_buy
 
@@ -247,11 +251,11 @@ class Sessions:
             return True
         return (ask - bid) * 2e4 / (ask + bid) > limit
 
-    def session_pnl(self, agent: Agent, market: Market, session: Session) -> float:
+    def session_pnl(self, agent: Agent, market: Market, session: Session, mark: float | None = None) -> float:
         ledger = agent.ledgers.get(market.symbol)
         if ledger is None:
             return 0.0
-        return ledger.totals.cash + ledger.position * market.mark - session.equity_at_start
+        return ledger.totals.cash + ledger.position * (market.mark if mark is None else mark) - session.equity_at_start
 
     def enforce(self, market: Market) -> None:
         """Run every live session's guardrails on this market at this instant. A guardrail's own
@@ -275,31 +279,36 @@ class Sessions:
         """Apply the guardrails of one session; True if it traded (so others should look again)."""
         if not session.live:
             return False
+        # The mark is read once, and again only after this session has traded or cancelled.
+        mark = market.mark
+        guardrails = session.guardrails
         traded = False
-        stop_loss = session.guard("session_stop_loss_usd")
-        if stop_loss is not None and self.session_pnl(agent, market, session) <= -stop_loss:
+        stop_loss = guardrails.get("session_stop_loss_usd")
+        if stop_loss is not None and self.session_pnl(agent, market, session, mark) <= -stop_loss:
             self.stop(agent, market, session)
             return False
         ledger = agent.ledger(market.symbol, market.grid.lot_scale)
-        threshold = session.guard("auto_hedge_threshold_usd")
+        threshold = guardrails.get("auto_hedge_threshold_usd")
         if session.hedge_due:
             session.hedge_due = False
-            if threshold is not None and abs(ledger.position * market.mark) > threshold and ledger.lots:
+            if threshold is not None and abs(ledger.position * mark) > threshold and ledger.lots:
                 hedged = orders.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge")
                 traded = hedged is not None
                 if traded:
                     self.analytics.on_guardrail(agent.agent_id, market, "auto_hedge_threshold_usd")
-                if stop_loss is not None and self.session_pnl(agent, market, session) <= -stop_loss:
+                mark = market.mark
+                if stop_loss is not None and self.session_pnl(agent, market, session, mark) <= -stop_loss:
                     self.stop(agent, market, session)
                     return traded
-        if session.guard("max_spread_bps") is not None:
+        if guardrails.get("max_spread_bps") is not None:
             wide = self.spread_too_wide(agent, market, session)
             if wide and session.status == ACTIVE:
                 market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)
                 self.set_status(agent, market, session, PAUSED, "market_spread_wide")
+                mark = market.mark
             elif not wide and session.status == PAUSED:
                 self.set_status(agent, market, session, ACTIVE, None)
-        held = self.held_side(session, ledger.lots, market)
+        held = self.held_side(session, ledger.lots, market, mark)
         if held is not None:
             market.cancel_all(agent.agent_id, closed.MAX_INVENTORY, is_buy=held)
         if session.status == ACTIVE:        # a paused session's reason stays market_spread_wide
