@@ -53,7 +53,8 @@ class Session:
     generation: int = 0                 # bumps when the refresh loop is stopped; old timers lapse
     equity_at_start: float = 0.0        # this market's cash + position x mid when the session began
     hedge_due: bool = False             # a fill happened since the auto-hedge last looked
-    guarded: bool = False               # some guardrail is set (guardrails are set, never unset)
+    # Some guardrail is set (they are set, never unset): the shortcut of ``Sessions.enforce``, not state.
+    guarded: bool = field(default=False, repr=False, compare=False)
 
     @property
     def live(self) -> bool:
