@@ -1,5 +1,5 @@
 """What many agents on one market cost, event by event; rerun with ``python benchmarks/crowded_market.py``
-(``--quick`` for a shorter run, ``--profile N`` to print a cProfile of the N-agent run instead).
+(``--quick`` for a shorter run, ``--profile N`` to print a cProfile of the N-agent guarded run instead).
 
 The core alone, no HTTP: a ``MockExchange`` (seed 0) with N agents on BTC-PERP, each quoting $100 a side
 2.5 bps either side of the mid with the server-side refresh loop every 5 simulated seconds (the seed
@@ -16,8 +16,10 @@ and the ratio to the baseline, run in the same process: the same market over the
 event by event with no agent in it (what the market itself costs per event).
 
 The load run (``benchmarks/load.py``: ten markets with ten agents each at ``--speed 60``) asks for
-600 simulated market-seconds per wall second; the share of one core that takes at the 10-agent rate is
-printed too (the HTTP requests come on top of it).
+600 simulated market-seconds per wall second; the share of one core that would take at the 10-agent
+rate is printed too. It is an upper bound: BTC-PERP is the busiest of the load run's markets (about four
+events a simulated second; the six smaller ones have about one), and the load run's agents re-quote
+over HTTP, whose cost comes on top.
 
 Nothing here asserts a time: the figures are for the note.
 """
@@ -86,11 +88,11 @@ def run_baseline(seconds: float) -> tuple[float, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="ten simulated minutes, once (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="five simulated minutes, once (a smoke run)")
     parser.add_argument("--agents", default="1,10,50", help="comma-separated crowd sizes (default 1,10,50)")
     parser.add_argument("--profile", type=int, metavar="N", help="profile the N-agent guarded run and stop")
     args = parser.parse_args(argv)
-    seconds, repeats = (600.0, 1) if args.quick else (3600.0, REPEATS)
+    seconds, repeats = (300.0, 1) if args.quick else (3600.0, REPEATS)
     sizes = [int(n) for n in args.agents.split(",") if n]
     if args.profile:
         profiler = cProfile.Profile()
@@ -119,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     for guarded in (False, True):
         rate = rates.get((10, guarded))
         if rate:
-            print(f"  the load run's simulation (10 markets x 10 {'guarded' if guarded else 'plain'} agents at "
-                  f"--speed 60) needs {LOAD_MARKET_SECONDS_PER_WALL_S / rate:.0%} of one core")
+            print(f"  ten markets as busy as this one, 10 {'guarded' if guarded else 'plain'} agents refreshing "
+                  f"in each, at --speed 60: {LOAD_MARKET_SECONDS_PER_WALL_S / rate:.0%} of one core")
     return 0
 
 

@@ -42,3 +42,15 @@ def test_feed_load_benchmark_short_run():
         assert line in proc.stdout, f"missing {line!r} in:\n{proc.stdout}"
     received = int(proc.stdout.split("the subscribers received ")[1].split()[0])
     assert received > 0         # the subscribers really were fed while the agent quoted
+
+
+def test_crowded_market_benchmark_quick_run():
+    script = ENGINE.parent / "crowded_market.py"
+    proc = subprocess.run([sys.executable, str(script), "--quick", "--agents", "1,10"], capture_output=True,
+                          text=True, timeout=120, cwd=ENGINE.parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert "baseline, watched with nobody in it:" in proc.stdout, proc.stdout
+    rows = [line.split() for line in proc.stdout.splitlines() if line.split()[:1] in (["1"], ["10"])]
+    assert [(r[0], r[1]) for r in rows] == [("1", "plain"), ("10", "plain"), ("1", "guarded"), ("10", "guarded")]
+    assert all(r[-1].endswith("x") and int(r[3].replace(",", "")) > 0 for r in rows)    # a ratio, and fills
+    assert proc.stdout.count("of one core") == 2
