@@ -118,7 +118,7 @@ class OrderBook:
         # fill and leave, so an owner's open notional costs the same with 10 or 10,000 orders resting.
         self._owned: dict[Hashable, list[int]] = {}
         self._owned_total = 0
-        self.changes = 0        # counts submissions and cancels: what was worked out from the book is good until it moves
+        self.changes = 0        # submissions and cancels so far: what was worked out from the book holds till it moves
         self._tops: tuple | None = None     # best_excluding's working, and the count it was made at
 
     # ---- queries ------------------------------------------------------------------------------
