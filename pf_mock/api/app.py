@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from ..exchange import Exchange
 from ..leaderboard import leaderboard
 from ..version import __version__
-from . import admin, docs, errors, faults, feed, health, journal, markets, mm, page, ratelimit, snapshot, turns
+from . import admin, docs, errors, faults, feed, health, journal, markets, mm, page, ratelimit, routing, snapshot, turns
 from .controls import MockControls
 from .deps import SECURITY_SCHEMES
 
@@ -88,6 +88,7 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
         routers += [admin.router, faults.router, journal.router, page.admin_router, snapshot.router]
     for router in routers:
         add_routes(app, router)
+    routing.index_fixed_paths(app.router.routes)
     return app
 
 

@@ -11,8 +11,9 @@ from ..clock import to_ms
 from ..version import __version__
 from .errors import responses
 from .reply import reply
+from .routing import PlainRoute
 
-router = APIRouter()
+router = APIRouter(route_class=PlainRoute)
 
 
 @router.get("/health", response_model=m.Health, tags=["server"], responses=responses("rate_limited"))

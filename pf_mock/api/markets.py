@@ -9,8 +9,9 @@ from fastapi.responses import Response
 from .. import messages as m
 from .errors import VALIDATION, responses
 from .reply import reply
+from .routing import PlainRoute
 
-router = APIRouter(prefix="/v1/markets", tags=["markets"])
+router = APIRouter(prefix="/v1/markets", tags=["markets"], route_class=PlainRoute)
 
 FOUND = responses(*VALIDATION, "market_not_found", "rate_limited")
 SYMBOL = Path(description="`BTC-PERP`, or the bare base (`btc`); case-insensitive.", examples=["BTC-PERP"])

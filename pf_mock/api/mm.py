@@ -15,8 +15,9 @@ from .. import views
 from .deps import KEYED, caller
 from .errors import AUTH, VALIDATION, responses
 from .reply import reply
+from .routing import PlainRoute
 
-router = APIRouter()
+router = APIRouter(route_class=PlainRoute)
 
 LIMITED = ("rate_limited",)
 AUTHED = VALIDATION + AUTH + LIMITED
