@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.datastructures import State
 
 from ..exchange import Exchange
 from ..leaderboard import leaderboard
@@ -24,6 +25,18 @@ TAGS = [
                                             "clock, prices, regimes, scenarios, fault injection, the request "
                                             "journal. X-Admin-Token when the server has one."},
 ]
+
+
+class AppState(State):
+    """``app.state`` whose values are read as plain attributes. Starlette's ``State`` keeps them in a
+    dict of its own and finds each through ``__getattr__``, after the normal lookup has failed: about
+    a microsecond a read, and a request reads the exchange, the command log and the turn some eight
+    times. Here that dict is the object's own namespace, so the normal lookup finds them; setting and
+    deleting go through ``State`` as before."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        object.__setattr__(self, "_state", self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,7 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
                   description="A local, deterministic fake of the Purple Flea market-making API. Every "
                               "error answers `{error, message, ...}`; times are mock-clock milliseconds.")
     app.openapi = lambda: contract_openapi(app)
+    app.state = AppState()
     app.state.exchange = exchange
     app.state.options = options
     app.state.advancing = None          # a clock advance's progress (turns.py)

@@ -37,7 +37,7 @@ from .deps import api_key
 from .door import read_body, refusal, replaying
 from .errors import error_response, internal_error
 from .faults import FaultTable, answered_by_fault
-from .journal import Journal, new_entry
+from .journal import Entry, Journal, new_entry
 from .ratelimit import RateLimiter, client_key
 from .snapshot import log_changes
 from .turns import catch_up_in_slices, needs_turn, turn
@@ -46,6 +46,16 @@ log = logging.getLogger("pf_mock")
 
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 JSON = (b"content-type", b"application/json")
+
+
+def noting(entry: Entry, send: Send) -> Send:
+    """``send``, noting the answer's status in the journal's ``entry``."""
+    async def note_status(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            entry.status = message["status"]
+        await send(message)
+
+    return note_status
 
 
 class MockControls:
@@ -66,17 +76,12 @@ class MockControls:
         refused = refusal(scope, body, too_large)
         receive = replaying(scope, receive)
         if is_admin_path(scope["path"]):
-            await self._guarded(scope, receive, send, refused, None)
+            await self._guarded(scope, receive, send, refused, None, None)
             return
         # 2. The journal.
         exchange = scope["app"].state.exchange
         entry = self.journal.record(new_entry(to_ms(exchange.now()), scope["method"], scope["path"],
                                               scope.get("query_string", b""), body, api_key(HTTPConnection(scope))))
-
-        async def note_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                entry.status = message["status"]
-            await send(message)
 
         try:
             # 3. The rate limit.
@@ -88,9 +93,9 @@ class MockControls:
                     await error_response(
                         429, "rate_limited",
                         f"Rate limit of {verdict.limit} requests per minute reached; retry in {wait} s.",
-                        headers=verdict.headers(), retry_after_seconds=wait)(scope, receive, note_status)
+                        headers=verdict.headers(), retry_after_seconds=wait)(scope, receive, noting(entry, send))
                     return
-            await self._guarded(scope, receive, note_status, refused, verdict)
+            await self._guarded(scope, receive, send, refused, verdict, entry)
         except BaseException:
             if entry.status is None:
                 entry.status = 500      # the server's last-resort handler answers it
@@ -99,8 +104,9 @@ class MockControls:
             found = exchange.agent_for_key(entry.key) if entry.key else None
             entry.agent_id = found.agent_id if found is not None else None
 
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send, refused, verdict) -> None:
-        """Steps 4 to 9, with the rate limit's headers (``verdict``) on whatever answers."""
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, refused, verdict, entry: Entry | None) -> None:
+        """Steps 4 to 9, with the rate limit's headers (``verdict``) on whatever answers, and its status
+        noted in the journal's ``entry`` (one wrapper of ``send`` for both)."""
         started = False
 
         async def answer(message: Message) -> None:
@@ -112,6 +118,8 @@ class MockControls:
                     headers = MutableHeaders(scope=message)
                     for name, value in verdict.headers().items():
                         headers[name] = value
+                if entry is not None:
+                    entry.status = message["status"]
             await send(message)
 
         # 4. The last resort: a bug in a route answers 500 ``internal_error`` in the contract's shape,
