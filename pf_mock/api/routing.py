@@ -15,7 +15,10 @@ Two shortcuts, each one taking the general path whenever it cannot be sure of gi
   bytes), validates it with the very validator FastAPI built for the route, and calls the endpoint.
   Whenever anything is not plain (no body, not JSON, a validation error, a path parameter that does
   not validate) it hands the request to FastAPI's own handler, which answers exactly as before: the
-  error answers come from one place only.
+  error answers come from one place only. (What it also skips is FastAPI's own telemetry hooks for
+  the body and the parameters, which nothing here turns on.) Profiled in process with the exchange
+  stubbed out, the two shortcuts took a cancel+quote pair from ~950 to ~600 µs of CPU;
+  ``tests/test_plain_routes.py`` holds both to FastAPI's own bytes.
 """
 
 from __future__ import annotations
