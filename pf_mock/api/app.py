@@ -11,7 +11,8 @@ from starlette.datastructures import State
 from ..exchange import Exchange
 from ..leaderboard import leaderboard
 from ..version import __version__
-from . import admin, docs, errors, faults, feed, health, journal, markets, mm, page, ratelimit, routing, snapshot, turns
+from . import (admin, docs, errors, faults, feed, health, journal, markets, mm, page, ratelimit, routing, snapshot,
+               turns)
 from .controls import MockControls
 from .deps import SECURITY_SCHEMES
 
