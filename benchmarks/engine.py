@@ -1,5 +1,5 @@
 """How fast the engine is, measured two ways; rerun with ``python benchmarks/engine.py`` (``--quick``
-for smaller sizes).
+for smaller sizes, ``--case c`` for one of the cases below).
 
 (a) Order book throughput. One seeded workload of book operations is generated first (untimed): about
     55% GTC adds that rest without crossing, at prices around a drifting mid; 35% cancels of random live
@@ -448,7 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the book workload (a)")
     parser.add_argument("--book-size", type=int, default=1_000,
                         help="open orders the workload (a) holds the book near (default 1,000)")
+    parser.add_argument("--case", action="append", choices="abcd",
+                        help="run only this case (repeatable; default: all four)")
     args = parser.parse_args(argv)
+    cases = set(args.case or "abcd")
     n_ops, seconds = (20_000, 600.0) if args.quick else (300_000, 3600.0)
     print(f"pf-mock engine benchmark - {platform.python_implementation()} {platform.python_version()}, "
           f"{'quick (smaller sizes)' if args.quick else 'full sizes'}")
@@ -458,14 +461,12 @@ def main(argv: list[str] | None = None) -> int:
     print("  (b) sim-s/wall-s: simulated seconds of BTC-PERP per wall-clock second with every event")
     print("      simulated (a watched market), and with the idle fast-forward as the baseline;")
     print(f"      target >= {TARGET_SIM_PER_WALL:,} sim-s/wall-s (an hour of market in at most a second).")
-    print()
-    bench_book(n_ops, args.seed, args.book_size)
-    print()
-    bench_market(seconds)
-    print()
-    bench_requoting(seconds)
-    print()
-    bench_idle_week(1.0 if args.quick else 7.0)
+    runs = {"a": lambda: bench_book(n_ops, args.seed, args.book_size), "b": lambda: bench_market(seconds),
+            "c": lambda: bench_idle_week(1.0 if args.quick else 7.0), "d": lambda: bench_requoting(seconds)}
+    for case in "abdc":                     # (c) last, as it always ran
+        if case in cases:
+            print()
+            runs[case]()
     return 0
 
 
