@@ -241,7 +241,7 @@ class _Block:
     period's start (one node more: the next block's first), the uniform deciding how many jumps it has,
     and the Laplace units of its first ``JUMP_SLOTS`` jumps (``unit_sums[:, n]``: the first ``n`` summed)."""
 
-    __slots__ = ("first", "z", "x", "count_u", "units", "unit_sums", "_incs")
+    __slots__ = ("first", "z", "x", "count_u", "units", "unit_sums", "_incs", "_counts")
 
     def __init__(self, first: int, gen: np.random.Generator, x_start: float):
         n = BLOCK_PERIODS
@@ -250,10 +250,14 @@ class _Block:
         eps = gen.standard_normal(n)                         # the volatility state's innovations
         self.count_u = gen.random(n)
         self.units = _laplace(gen.random((n, JUMP_SLOTS)))
-        self.unit_sums = np.zeros((n, JUMP_SLOTS + 1))
-        np.cumsum(self.units, axis=1, out=self.unit_sums[:, 1:])
+        # Running sums along each row, taken a column at a time (the same additions in the same order
+        # as a cumsum along the rows, in JUMP_SLOTS vector steps instead of one short loop per row).
+        unit_sums = np.empty((JUMP_SLOTS + 1, n))
+        unit_sums[0] = 0.0
+        np.add.accumulate(self.units.T, axis=0, out=unit_sums[1:])
+        self.unit_sums = unit_sums.T
         rows = (_AR_GAIN * eps).reshape(-1, _AR_ROW) * _AR_POWERS
-        sums = np.cumsum(rows, axis=1)
+        sums = np.add.accumulate(rows.T, axis=0).T           # (a cumsum along the rows, likewise)
         starts = []
         prev = x_start
         last, scale = sums[:, -1].tolist(), float(_AR_POWERS[-1])
@@ -265,6 +269,7 @@ class _Block:
         x[1:] = ((np.array(starts)[:, None] + sums) / _AR_POWERS).ravel()
         self.x = x
         self._incs: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._counts: dict[float, np.ndarray] = {}
 
     @property
     def x_end(self) -> float:
@@ -304,7 +309,11 @@ class _Block:
         return got
 
     def counts(self, p: float) -> np.ndarray:
-        return np.searchsorted(_jump_count_cdf(p), self.count_u, side="right")
+        """Each period's number of jumps at a minute's jump probability ``p`` (cached per ``p``)."""
+        got = self._counts.get(p)
+        if got is None:
+            got = self._counts[p] = np.searchsorted(_jump_count_cdf(p), self.count_u, side="right")
+        return got
 
 
 @dataclass(slots=True)
@@ -357,14 +366,21 @@ class _Period:
     """The minutes of one half-hour period. A plain period (not the market's first, no requested
     change in it) is the Brownian bridge of its coarse increment through its own keyed draws: its
     minutes add up to exactly what fast-forwarding summed. In the market's first period, and after a
-    period's first requested change, each minute is drawn on its own ("free") from the same draws."""
+    period's first requested change, each minute is drawn on its own ("free") from the same draws.
 
-    __slots__ = ("s", "starts", "x", "first_mod", "plain_cont", "plain_jump", "free_z", "free_u", "times_u",
-                 "free_units")
+    The draws are made when the period is first asked for; what is computed from them (the volatility
+    state at each minute, the bridge, the free jumps' sizes) only when a minute's increment is: finding
+    when a minute's jump happened (the breathing spread looks a minute or two back) needs none of it."""
+
+    __slots__ = ("s", "starts", "plain", "first_mod", "bridge_e", "times_u", "plain_jump", "free_z", "free_u",
+                 "free_uu", "x", "plain_cont", "free_units")
 
     def __init__(self, s: int):
         self.s = s
         self.starts: list[float] = []           # log value at each minute's start, filled in order
+        self.x: list[float] | None = None       # the volatility state at each minute (computed when needed)
+        self.plain_cont: list[float] | None = None  # a plain period's bridged increments (likewise)
+        self.free_units: list[float] | None = None  # the free minutes' jump sizes (likewise)
 
 
 class FairValue:
@@ -499,7 +515,7 @@ class FairValue:
             cont, jumps = self._block(b).incs(regime, self._overflow)
             lo, hi = j - b * BLOCK_PERIODS, stop - b * BLOCK_PERIODS
             levels = np.add.accumulate(np.concatenate(([starts[-1]], cont[lo:hi] + jumps[lo:hi])))
-            starts.extend(levels[1:].tolist())
+            starts.frombytes(levels[1:].tobytes())         # (the same doubles, without a list between)
         return starts[s - self.s0]
 
     def _block(self, b: int) -> _Block:
@@ -533,46 +549,61 @@ class FairValue:
         if period is not None:
             return period
         period = _Period(s)
-        b = s // BLOCK_PERIODS
-        block = self._block(b)
-        i = s - b * BLOCK_PERIODS
-        period.x = (block.x[i] + (block.x[i + 1] - block.x[i]) * _MINUTE_W).tolist()
         gen = self._bridge.generator(s)
-        bridge_e = gen.standard_normal(PERIOD_CHUNKS)
+        period.bridge_e = gen.standard_normal(PERIOD_CHUNKS)
         order = gen.permutation(PERIOD_CHUNKS)
         period.times_u = gen.random(PERIOD_CHUNKS).tolist()
-        period.free_z = gen.standard_normal(PERIOD_CHUNKS).tolist()
+        period.free_z = gen.standard_normal(PERIOD_CHUNKS)
         period.free_u = gen.random(PERIOD_CHUNKS).tolist()
-        period.free_units = _laplace(gen.random(PERIOD_CHUNKS)).tolist()
-        period.plain_cont = period.plain_jump = None
+        period.free_uu = gen.random(PERIOD_CHUNKS)
         base = s * PERIOD_CHUNKS
         period.first_mod = min((m for m in self._mods if base <= m < base + PERIOD_CHUNKS), default=None)
-        if s != self.s0 or not self._partial_start:
-            # The bridge: each minute's increment given the period's (the conditional law of independent
-            # Gaussian increments with variances v_i given their sum), and the jumps in their minutes.
+        period.plain = s != self.s0 or not self._partial_start
+        period.plain_jump = None
+        if period.plain:
+            # The jumps in their minutes (Laplace units); the bridge itself waits for ``_plain_cont``.
             regime = self._regime_before(s * PERIOD_US)
-            vov, sig = regime.vol_of_vol, regime.diffusion_vol_per_s
-            v = np.exp(vov * np.asarray(period.x) - _variance_offset(vov))
-            share = v / float(np.sum(v))
-            mu = (regime.drift_per_s - 0.5 * sig * sig * v) * CHUNK_S
-            noise = (sig * math.sqrt(CHUNK_S)) * np.sqrt(v) * bridge_e
-            cont, jumps = block.incs(regime, self._overflow)
-            period.plain_cont = (mu + share * (float(cont[i]) - float(np.sum(mu)))
-                                 + noise - share * float(np.sum(noise))).tolist()
-            plain_jump: list[float | None] = [None] * PERIOD_CHUNKS      # Laplace units, in their minutes
-            n = int(block.counts(regime.jump_probability)[i]) if regime.jump_probability > 0.0 else 0
-            if n:
-                units = block.units[i, :min(n, JUMP_SLOTS)].tolist()
-                if n > JUMP_SLOTS:
-                    units += _overflow_units(self._overflow, s, n).tolist()
-                for minute, unit in zip(sorted(order[:n].tolist()), units):
-                    plain_jump[minute] = unit
+            plain_jump: list[float | None] = [None] * PERIOD_CHUNKS
+            if regime.jump_probability > 0.0:
+                b = s // BLOCK_PERIODS
+                block = self._block(b)
+                i = s - b * BLOCK_PERIODS
+                n = int(block.counts(regime.jump_probability)[i])
+                if n:
+                    units = block.units[i, :min(n, JUMP_SLOTS)].tolist()
+                    if n > JUMP_SLOTS:
+                        units += _overflow_units(self._overflow, s, n).tolist()
+                    for minute, unit in zip(sorted(order[:n].tolist()), units):
+                        plain_jump[minute] = unit
             period.plain_jump = plain_jump
             period.starts = [self._period_start(s)]
         self._periods[s] = period
         if len(self._periods) > self.PERIODS_KEPT:
             del self._periods[max(self._periods, key=lambda c: abs(c - s))]
         return period
+
+    def _detail(self, period: _Period) -> None:
+        """Compute what the period's minutes' increments need from its draws (once)."""
+        s = period.s
+        b = s // BLOCK_PERIODS
+        block = self._block(b)
+        i = s - b * BLOCK_PERIODS
+        x = block.x[i] + (block.x[i + 1] - block.x[i]) * _MINUTE_W
+        period.x = x.tolist()
+        period.free_units = _laplace(period.free_uu).tolist()
+        period.free_z = period.free_z.tolist()
+        if period.plain:
+            # The bridge: each minute's increment given the period's (the conditional law of independent
+            # Gaussian increments with variances v_i given their sum).
+            regime = self._regime_before(s * PERIOD_US)
+            vov, sig = regime.vol_of_vol, regime.diffusion_vol_per_s
+            v = np.exp(vov * x - _variance_offset(vov))
+            share = v / float(np.sum(v))
+            mu = (regime.drift_per_s - 0.5 * sig * sig * v) * CHUNK_S
+            noise = (sig * math.sqrt(CHUNK_S)) * np.sqrt(v) * period.bridge_e
+            cont, _ = block.incs(regime, self._overflow)
+            period.plain_cont = (mu + share * (float(cont[i]) - float(np.sum(mu)))
+                                 + noise - share * float(np.sum(noise))).tolist()
 
     def _fill(self, period: _Period, i: int) -> None:
         """Know the log value at the start of the period's minutes up to ``i`` (``PERIOD_CHUNKS``: its end)."""
@@ -598,8 +629,10 @@ class FairValue:
         """Minute ``j`` of ``period`` without its own requested changes: from the bridge up to the
         period's first change, drawn on its own after it (and in the market's first period)."""
         k = period.s * PERIOD_CHUNKS + j
+        if period.x is None:
+            self._detail(period)
         x = period.x[j]
-        if period.plain_cont is not None and (period.first_mod is None or k <= period.first_mod):
+        if period.plain and (period.first_mod is None or k <= period.first_mod):
             unit = period.plain_jump[j]
             if unit is None:
                 return _Minute(x, period.plain_cont[j], None, 0.0, 0.0)
@@ -615,6 +648,18 @@ class FairValue:
             return _Minute(x, cont, k * CHUNK_US + int(period.times_u[j] * CHUNK_US), unit,
                            regime.jump_bps * 1e-4 * unit)
         return _Minute(x, cont, None, 0.0, 0.0)
+
+    def _jump_time_of(self, k: int) -> int | None:
+        """The instant of minute ``k``'s own jump, if it has one: ``_increment_of(k).jump_time``,
+        without computing the increment."""
+        s = k // PERIOD_CHUNKS
+        period = self._period(s)
+        j = k - s * PERIOD_CHUNKS
+        if period.plain and (period.first_mod is None or k <= period.first_mod):
+            jumps = period.plain_jump[j] is not None
+        else:
+            jumps = period.free_u[j] < self._regime_before(k * CHUNK_US).jump_probability
+        return k * CHUNK_US + int(period.times_u[j] * CHUNK_US) if jumps else None
 
     def _increment_of(self, k: int) -> _Minute:
         s = k // PERIOD_CHUNKS
@@ -635,7 +680,7 @@ class FairValue:
         for j in (k - 1, k):
             if j < self.k0:
                 continue
-            jt = self._increment_of(j).jump_time
+            jt = self._jump_time_of(j)
             if jt is not None and jt <= t and (best is None or jt > best):
                 best = jt
         return best
@@ -664,16 +709,20 @@ class FairValue:
         E = S + CHUNK_US
         gen = self._events.generator(k)
         noise = gen.standard_normal(HOUSE_NOISE_LEVELS)
+        # Candidate instants, laid out jump first, then updates, then takers: a stable sort by time
+        # then breaks ties by kind (jump, update, taker) and by index, the order samples happen in.
         n_upd = int(gen.poisson(regime.updates_per_minute * CHUNK_S / 60.0))
-        t_upd = S + gen.integers(0, CHUNK_US, n_upd)
+        times = np.empty(n_upd + 1, dtype=np.int64)
+        times[1:] = gen.integers(0, CHUNK_US, n_upd)
         n_tak = int(gen.poisson(regime.taker_rate_per_minute * CHUNK_S / 60.0))
-        t_tak = S + gen.integers(0, CHUNK_US, n_tak)
+        times = np.concatenate((times, gen.integers(0, CHUNK_US, n_tak)))
+        times += S
         informed_u = gen.random(n_tak)
         fast_u = gen.random(n_tak)
         side_u = gen.random(n_tak)
         size_z = gen.standard_normal(n_tak)
         z_rest = float(gen.standard_normal())
-        normals = gen.standard_normal(n_upd + n_tak + 2)   # one per candidate sample, the jump, the end
+        normals = gen.standard_normal(n_upd + n_tak + 2)   # one per update, per taker, the jump, the end
 
         vov, x = regime.vol_of_vol, minute.x
         sig = regime.diffusion_vol_per_s * math.exp((vov * x - _variance_offset(vov)) / 2.0)
@@ -688,45 +737,58 @@ class FairValue:
         if jump_time is not None and jump_time <= t_from:
             jump_time, jump = None, 0.0
 
-        # Candidates after t_from, in time order (ties: jump, update, taker; then by index).
-        times = np.concatenate((t_upd, t_tak, [jump_time if jump_time is not None else E]))
-        kinds = np.empty(n_upd + n_tak + 1, dtype=np.int64)
-        kinds[:n_upd] = UPDATE
-        kinds[n_upd:-1] = TAKER
-        kinds[-1] = JUMP
-        idx = np.concatenate((np.arange(n_upd), np.arange(n_tak), [0]))
-        keep = (times > t_from) & (times < E)
-        order = np.lexsort((idx[keep], kinds[keep], times[keep]))
-        cand = keep.nonzero()[0][order]
-        c_times = times[cand]
+        # The samples after t_from, in time order; position p of ``times`` is drawn by normal p - 1
+        # (the jump, at 0, by the one after the takers').
+        times[0] = jump_time if jump_time is not None else E
+        cand = np.flatnonzero((times > t_from) & (times < E))
+        cand = cand[np.argsort(times[cand], kind="stable")]
+        m = len(cand)
+        edges = np.empty(m + 2, dtype=np.int64)            # t_from, the samples, E
+        edges[0], edges[-1] = t_from, E
+        c_times = edges[1:-1]
+        np.take(times, cand, out=c_times)
+        pick = np.empty(m + 1, dtype=np.int64)             # the normal of each step, and the end's
+        np.subtract(cand, 1, out=pick[:-1])
+        pick[-1] = n_upd + n_tak + 1
+        kinds = UPDATE + (cand > n_upd)                     # UPDATE or TAKER ...
+        if jump_time is not None:
+            at = cand == 0
+            pick[:-1][at] = n_upd + n_tak
+            kinds[at] = JUMP                                # ... or the jump
 
         span = (E - t_from) / 1e6
-        edges = np.concatenate(([t_from], c_times, [E]))
         dt = (edges[1:] - edges[:-1]) / 1e6
-        steps = sig * np.sqrt(dt) * np.concatenate((normals[cand], [normals[-1]]))
+        steps = sig * np.sqrt(dt) * normals[pick]
         walk = np.add.accumulate(steps)                     # (np.cumsum, without its dispatch cost)
         frac = (c_times - t_from) / 1e6 / span
         bridge = walk[:-1] - frac * (walk[-1] - cont)
         if jump_time is not None:
             bridge = bridge + np.where(c_times >= jump_time, jump, 0.0)
-        values = np.concatenate(([level], level + bridge))
-        all_times = np.concatenate(([t_from], c_times))
+        values = np.empty(m + 1)
+        values[0] = level
+        np.add(level, bridge, out=values[1:])
+        all_times = edges[:-1]
 
         # The breathing spread at each sample: the volatility factor, and the decay since the last jump.
         # (The volatility factor over its median, so a calm-as-usual market quotes its regime's spread.)
-        widen = np.full(len(all_times), math.exp(vov * x / 2.0) ** regime.spread_vol_sensitivity)
+        widen = math.exp(vov * x / 2.0) ** regime.spread_vol_sensitivity
         if regime.jump_spread_widening > 0:
             before = [j for j in (earlier_jump, self._last_jump_before(t_from, k - 1)) if j is not None]
-            last = np.full(len(all_times), max(before) if before else -(1 << 62), dtype=np.int64)
+            last = max(before) if before else -(1 << 62)
             if jump_time is not None:
                 last = np.where(all_times >= jump_time, jump_time, last)
             widen = widen * (1.0 + regime.jump_spread_widening * np.exp(
                 -((all_times - last) / 1e6) / regime.spread_refill_seconds))
+            widen = widen.tolist()
+        else:
+            widen = [widen] * (m + 1)
 
-        kinds_out = np.concatenate(([FROM], kinds[cand]))
-        takers = np.concatenate(([-1], np.where(kinds[cand] == TAKER, idx[cand], -1)))
-        plan = ChunkPlan(k, regime, all_times.tolist(), kinds_out.tolist(), takers.tolist(), values.tolist(),
-                         np.exp(values).tolist(), widen.tolist(), noise, informed_u.tolist(), fast_u.tolist(),
+        takers = [-1]
+        takers += np.where(kinds == TAKER, cand - (n_upd + 1), -1).tolist()
+        kinds_out = [FROM]
+        kinds_out += kinds.tolist()
+        plan = ChunkPlan(k, regime, all_times.tolist(), kinds_out, takers, values.tolist(),
+                         np.exp(values).tolist(), widen, noise, informed_u.tolist(), fast_u.tolist(),
                          side_u.tolist(), size_z.tolist(), jump_time)
         plan.end = level + cont + jump
         return plan
