@@ -288,9 +288,8 @@ class _Block:
         d = (a[1:] - a[:-1]) * (1.0 / PERIOD_CHUNKS)         # the log variance factor's slope per minute
         if vov:
             # sum over the period's minutes of exp(d (i + 1/2)): a geometric series
-            with np.errstate(invalid="ignore", divide="ignore"):
-                total = np.expm1(PERIOD_CHUNKS * d) / np.expm1(d)
-            total[d == 0.0] = PERIOD_CHUNKS
+            total = np.full(len(d), float(PERIOD_CHUNKS))  # (its limit where the slope is 0)
+            np.divide(np.expm1(PERIOD_CHUNKS * d), np.expm1(d), out=total, where=d != 0.0)
         else:
             total = np.full(len(d), float(PERIOD_CHUNKS))
         var = np.exp(a[:-1] + d / 2.0 - _variance_offset(vov)) * total
@@ -300,7 +299,7 @@ class _Block:
         if p > 0.0:
             counts = self.counts(p)
             sums = self.unit_sums[np.arange(len(counts)), np.minimum(counts, JUMP_SLOTS)]
-            for i in np.flatnonzero(counts > JUMP_SLOTS).tolist():
+            for i in (counts > JUMP_SLOTS).nonzero()[0].tolist():
                 sums[i] += float(np.sum(_overflow_units(stream, self.first + i, int(counts[i]))))
             jumps = (regime.jump_bps * 1e-4) * sums
         else:
@@ -590,7 +589,6 @@ class FairValue:
         i = s - b * BLOCK_PERIODS
         x = block.x[i] + (block.x[i + 1] - block.x[i]) * _MINUTE_W
         period.x = x.tolist()
-        period.free_units = _laplace(period.free_uu).tolist()
         period.free_z = period.free_z.tolist()
         if period.plain:
             # The bridge: each minute's increment given the period's (the conditional law of independent
@@ -598,12 +596,12 @@ class FairValue:
             regime = self._regime_before(s * PERIOD_US)
             vov, sig = regime.vol_of_vol, regime.diffusion_vol_per_s
             v = np.exp(vov * x - _variance_offset(vov))
-            share = v / float(np.sum(v))
+            share = v / float(np.add.reduce(v))            # (np.sum, without its dispatch cost)
             mu = (regime.drift_per_s - 0.5 * sig * sig * v) * CHUNK_S
             noise = (sig * math.sqrt(CHUNK_S)) * np.sqrt(v) * period.bridge_e
             cont, _ = block.incs(regime, self._overflow)
-            period.plain_cont = (mu + share * (float(cont[i]) - float(np.sum(mu)))
-                                 + noise - share * float(np.sum(noise))).tolist()
+            period.plain_cont = (mu + share * (float(cont[i]) - float(np.add.reduce(mu)))
+                                 + noise - share * float(np.add.reduce(noise))).tolist()
 
     def _fill(self, period: _Period, i: int) -> None:
         """Know the log value at the start of the period's minutes up to ``i`` (``PERIOD_CHUNKS``: its end)."""
@@ -644,6 +642,8 @@ class FairValue:
         v = math.exp(vov * x - _variance_offset(vov))
         cont = (regime.drift_per_s - 0.5 * sig * sig * v) * CHUNK_S + sig * math.sqrt(CHUNK_S * v) * period.free_z[j]
         if period.free_u[j] < regime.jump_probability:
+            if period.free_units is None:
+                period.free_units = _laplace(period.free_uu).tolist()
             unit = period.free_units[j]
             return _Minute(x, cont, k * CHUNK_US + int(period.times_u[j] * CHUNK_US), unit,
                            regime.jump_bps * 1e-4 * unit)
@@ -740,7 +740,7 @@ class FairValue:
         # The samples after t_from, in time order; position p of ``times`` is drawn by normal p - 1
         # (the jump, at 0, by the one after the takers').
         times[0] = jump_time if jump_time is not None else E
-        cand = np.flatnonzero((times > t_from) & (times < E))
+        cand = ((times > t_from) & (times < E)).nonzero()[0]
         cand = cand[np.argsort(times[cand], kind="stable")]
         m = len(cand)
         edges = np.empty(m + 2, dtype=np.int64)            # t_from, the samples, E

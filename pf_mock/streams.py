@@ -34,17 +34,20 @@ def chunk_generator(key: int, chunk: int) -> np.random.Generator:
 class KeyedStream:
     """One stream's chunk generators, through a single re-pointed bit generator."""
 
-    __slots__ = ("_bits", "_gen", "_key")
+    __slots__ = ("_bits", "_gen", "_state", "_counter")
 
     def __init__(self, key: int):
         self._bits = np.random.Philox(key=key)
         self._gen = np.random.Generator(self._bits)
-        self._key = self._bits.state["state"]["key"]
+        # The buffer emptied and no half-used 32-bit word: exactly a fresh Philox at the counter. The
+        # state is built once and only its counter's chunk word changed (setting it copies the values).
+        self._counter = np.zeros(4, dtype=np.uint64)
+        self._state = {"bit_generator": "Philox",
+                       "state": {"counter": self._counter, "key": self._bits.state["state"]["key"]},
+                       "buffer": np.zeros(4, dtype=np.uint64), "buffer_pos": 4, "has_uint32": 0, "uinteger": 0}
 
     def generator(self, chunk: int) -> np.random.Generator:
         """The stream's generator, set to the start of chunk ``chunk`` (valid until the next call)."""
-        # The buffer emptied and no half-used 32-bit word: exactly a fresh Philox at this counter.
-        self._bits.state = {"bit_generator": "Philox",
-                            "state": {"counter": np.array([0, chunk, 0, 0], dtype=np.uint64), "key": self._key},
-                            "buffer": np.zeros(4, dtype=np.uint64), "buffer_pos": 4, "has_uint32": 0, "uinteger": 0}
+        self._counter[1] = chunk
+        self._bits.state = self._state
         return self._gen
