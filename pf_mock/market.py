@@ -41,6 +41,7 @@ from .model import CHUNK_US, FAST_INFORMED_HORIZON_S, TAKER, ChunkPlan, FairValu
 CANDLE_MINUTES_KEPT = 3 * 24 * 60
 TRADES_KEPT = 5_000            # the API shows at most 500; a busy minute can print more than that
 MINUTE_US = 60 * US_PER_S
+_UNKNOWN = object()
 
 
 def _us(t: float | int) -> int:
@@ -157,6 +158,7 @@ class Market:
         self._quiet_since = start_us
         self._scratch: Market | None = None  # a quiet market's recent stretch, simulated for its tape
         self._mark_memo = (0.0, 0)           # (fair value, its mark in price units): read many times an event
+        self._best_memo: list = [None, -1, None, None]  # a quiet book's (plan, sample, best bid, best ask)
         self.book.on_fill = self._on_book_fill
         self.book.guard = self._guard
         self._on_close = getattr(observer, "on_close", None)
@@ -453,7 +455,15 @@ class Market:
     def _quiet_best(self, is_buy: bool) -> int | None:
         plan = self.fair.plan(self.now_us // CHUNK_US)
         i = max(plan.index_at(self.now_us), 0)
-        return self.house.best(plan.fair[i], plan.widen[i], plan.regime, plan.noise, is_buy)
+        # The house's best at one sample of one plan never changes (a new path is a new plan object,
+        # held here so it cannot be mistaken for another): a listing asks for it several times.
+        memo = self._best_memo
+        if memo[0] is not plan or memo[1] != i:
+            memo = self._best_memo = [plan, i, _UNKNOWN, _UNKNOWN]
+        side = 2 if is_buy else 3
+        if memo[side] is _UNKNOWN:
+            memo[side] = self.house.best(plan.fair[i], plan.widen[i], plan.regime, plan.noise, is_buy)
+        return memo[side]
 
     def _go_live(self) -> None:
         if not self._was_live:

@@ -239,9 +239,11 @@ class _Block:
     """The coarse draws of ``BLOCK_PERIODS`` half-hour periods (a week): what fast-forwarding needs and
     nothing else. Per period: the diffusion's standard normal ``z``, the volatility state ``x`` at the
     period's start (one node more: the next block's first), the uniform deciding how many jumps it has,
-    and the Laplace units of its first ``JUMP_SLOTS`` jumps (``unit_sums[:, n]``: the first ``n`` summed)."""
+    and the uniforms of its first ``JUMP_SLOTS`` jumps' Laplace units (``units``; ``unit_sums()[:, n]``:
+    the first ``n`` summed). The units are computed from their uniforms only where they are needed:
+    reading one period of a new week needs its own row, fast-forwarding over the week all of them."""
 
-    __slots__ = ("first", "z", "x", "count_u", "units", "unit_sums", "_incs", "_counts")
+    __slots__ = ("first", "z", "x", "count_u", "units_u", "_unit_sums", "_conts", "_jumps", "_counts")
 
     def __init__(self, first: int, gen: np.random.Generator, x_start: float):
         n = BLOCK_PERIODS
@@ -249,15 +251,11 @@ class _Block:
         self.z = gen.standard_normal(n)
         eps = gen.standard_normal(n)                         # the volatility state's innovations
         self.count_u = gen.random(n)
-        self.units = _laplace(gen.random((n, JUMP_SLOTS)))
-        # Running sums along each row, taken a column at a time (the same additions in the same order
-        # as a cumsum along the rows, in JUMP_SLOTS vector steps instead of one short loop per row).
-        unit_sums = np.empty((JUMP_SLOTS + 1, n))
-        unit_sums[0] = 0.0
-        np.add.accumulate(self.units.T, axis=0, out=unit_sums[1:])
-        self.unit_sums = unit_sums.T
+        self.units_u = gen.random((n, JUMP_SLOTS))
+        self._unit_sums: np.ndarray | None = None
         rows = (_AR_GAIN * eps).reshape(-1, _AR_ROW) * _AR_POWERS
-        sums = np.add.accumulate(rows.T, axis=0).T           # (a cumsum along the rows, likewise)
+        # A cumsum along the rows, taken a column at a time: the same additions in the same order.
+        sums = np.add.accumulate(rows.T, axis=0).T
         starts = []
         prev = x_start
         last, scale = sums[:, -1].tolist(), float(_AR_POWERS[-1])
@@ -268,43 +266,68 @@ class _Block:
         x[0] = x_start
         x[1:] = ((np.array(starts)[:, None] + sums) / _AR_POWERS).ravel()
         self.x = x
-        self._incs: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._conts: dict[tuple, np.ndarray] = {}
+        self._jumps: dict[tuple, np.ndarray] = {}
         self._counts: dict[float, np.ndarray] = {}
 
     @property
     def x_end(self) -> float:
         return float(self.x[-1])
 
+    def units(self, i: int, n: int) -> list[float]:
+        """The Laplace units of period ``i``'s first ``n`` jumps (``n`` at most ``JUMP_SLOTS``)."""
+        return _laplace(self.units_u[i, :n]).tolist()
+
+    def unit_sums(self) -> np.ndarray:
+        """``[i, n]``: the sum of period ``i``'s first ``n`` Laplace units, added in order."""
+        if self._unit_sums is None:
+            # Running sums along each row, taken a column at a time (the same additions in the same
+            # order as a cumsum along the rows, in JUMP_SLOTS vector steps instead of a loop per row).
+            sums = np.empty((JUMP_SLOTS + 1, BLOCK_PERIODS))
+            sums[0] = 0.0
+            np.add.accumulate(_laplace(self.units_u).T, axis=0, out=sums[1:])
+            self._unit_sums = sums.T
+        return self._unit_sums
+
     def incs(self, regime: Regime, stream: KeyedStream) -> tuple[np.ndarray, np.ndarray]:
-        """(continuous part, jump part) of each period's log increment under ``regime``, cached per
-        regime: the diffusion at the period's integrated variance, its drift and its jumps."""
-        rkey = (regime.vol_of_vol, regime.diffusion_vol_per_s, regime.drift_per_s, regime.jump_probability,
-                regime.jump_bps)
-        got = self._incs.get(rkey)
+        """(continuous part, jump part) of each period's log increment under ``regime``."""
+        return self.cont(regime), self.jumps(regime, stream)
+
+    def cont(self, regime: Regime) -> np.ndarray:
+        """Each period's continuous log increment under ``regime``: the diffusion at the period's
+        integrated variance, and its drift (cached per regime)."""
+        rkey = (regime.vol_of_vol, regime.diffusion_vol_per_s, regime.drift_per_s)
+        got = self._conts.get(rkey)
         if got is not None:
             return got
         vov, sig = regime.vol_of_vol, regime.diffusion_vol_per_s
         a = vov * self.x
         d = (a[1:] - a[:-1]) * (1.0 / PERIOD_CHUNKS)         # the log variance factor's slope per minute
+        total = np.full(len(d), float(PERIOD_CHUNKS))      # (the series' limit where the slope is 0)
         if vov:
             # sum over the period's minutes of exp(d (i + 1/2)): a geometric series
-            total = np.full(len(d), float(PERIOD_CHUNKS))  # (its limit where the slope is 0)
             np.divide(np.expm1(PERIOD_CHUNKS * d), np.expm1(d), out=total, where=d != 0.0)
-        else:
-            total = np.full(len(d), float(PERIOD_CHUNKS))
         var = np.exp(a[:-1] + d / 2.0 - _variance_offset(vov)) * total
-        cont = (regime.drift_per_s * PERIOD_S - (0.5 * sig * sig * CHUNK_S) * var
-                + (sig * math.sqrt(CHUNK_S)) * np.sqrt(var) * self.z)
+        got = self._conts[rkey] = (regime.drift_per_s * PERIOD_S - (0.5 * sig * sig * CHUNK_S) * var
+                                   + (sig * math.sqrt(CHUNK_S)) * np.sqrt(var) * self.z)
+        return got
+
+    def jumps(self, regime: Regime, stream: KeyedStream) -> np.ndarray:
+        """Each period's jumps' log move under ``regime`` (cached per regime)."""
         p = regime.jump_probability
+        rkey = (p, regime.jump_bps)
+        got = self._jumps.get(rkey)
+        if got is not None:
+            return got
         if p > 0.0:
             counts = self.counts(p)
-            sums = self.unit_sums[np.arange(len(counts)), np.minimum(counts, JUMP_SLOTS)]
+            sums = self.unit_sums()[np.arange(len(counts)), np.minimum(counts, JUMP_SLOTS)]
             for i in (counts > JUMP_SLOTS).nonzero()[0].tolist():
                 sums[i] += float(np.sum(_overflow_units(stream, self.first + i, int(counts[i]))))
-            jumps = (regime.jump_bps * 1e-4) * sums
+            got = (regime.jump_bps * 1e-4) * sums
         else:
-            jumps = np.zeros(len(d))
-        got = self._incs[rkey] = (cont, jumps)
+            got = np.zeros(BLOCK_PERIODS)
+        self._jumps[rkey] = got
         return got
 
     def counts(self, p: float) -> np.ndarray:
@@ -569,7 +592,7 @@ class FairValue:
                 i = s - b * BLOCK_PERIODS
                 n = int(block.counts(regime.jump_probability)[i])
                 if n:
-                    units = block.units[i, :min(n, JUMP_SLOTS)].tolist()
+                    units = block.units(i, min(n, JUMP_SLOTS))
                     if n > JUMP_SLOTS:
                         units += _overflow_units(self._overflow, s, n).tolist()
                     for minute, unit in zip(sorted(order[:n].tolist()), units):
@@ -599,7 +622,7 @@ class FairValue:
             share = v / float(np.add.reduce(v))            # (np.sum, without its dispatch cost)
             mu = (regime.drift_per_s - 0.5 * sig * sig * v) * CHUNK_S
             noise = (sig * math.sqrt(CHUNK_S)) * np.sqrt(v) * period.bridge_e
-            cont, _ = block.incs(regime, self._overflow)
+            cont = block.cont(regime)
             period.plain_cont = (mu + share * (float(cont[i]) - float(np.add.reduce(mu)))
                                  + noise - share * float(np.add.reduce(noise))).tolist()
 
@@ -653,7 +676,17 @@ class FairValue:
         """The instant of minute ``k``'s own jump, if it has one: ``_increment_of(k).jump_time``,
         without computing the increment."""
         s = k // PERIOD_CHUNKS
-        period = self._period(s)
+        period = self._periods.get(s)
+        if period is None and self._plain(s):
+            # A plain period without jumps (about half of them at the default rates): nothing to draw.
+            p = self._regime_before(s * PERIOD_US).jump_probability
+            if p <= 0.0:
+                return None
+            b = s // BLOCK_PERIODS
+            if not self._block(b).counts(p)[s - b * BLOCK_PERIODS]:
+                return None
+        if period is None:
+            period = self._period(s)
         j = k - s * PERIOD_CHUNKS
         if period.plain and (period.first_mod is None or k <= period.first_mod):
             jumps = period.plain_jump[j] is not None
