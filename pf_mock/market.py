@@ -158,7 +158,7 @@ class Market:
         self._quiet_since = start_us
         self._scratch: Market | None = None  # a quiet market's recent stretch, simulated for its tape
         self._mark_memo = (0.0, 0)           # (fair value, its mark in price units): read many times an event
-        self._best_memo: list = [None, -1, None, None]  # a quiet book's (plan, sample, best bid, best ask)
+        self._best_memo: list = [None] * 6   # a quiet book's sample (4 parts), best bid, best ask
         self.book.on_fill = self._on_book_fill
         self.book.guard = self._guard
         self._on_close = getattr(observer, "on_close", None)
@@ -453,16 +453,15 @@ class Market:
         return self._house_seq
 
     def _quiet_best(self, is_buy: bool) -> int | None:
-        plan = self.fair.plan(self.now_us // CHUNK_US)
-        i = max(plan.index_at(self.now_us), 0)
-        # The house's best at one sample of one plan never changes (a new path is a new plan object,
-        # held here so it cannot be mistaken for another): a listing asks for it several times.
+        fair, widen, regime, noise = self.fair.sample_at(self.now_us)
+        # The house's best is a function of the sample alone (the draws and regime held here, so that
+        # neither can be mistaken for another): a listing asks for it several times.
         memo = self._best_memo
-        if memo[0] is not plan or memo[1] != i:
-            memo = self._best_memo = [plan, i, _UNKNOWN, _UNKNOWN]
-        side = 2 if is_buy else 3
+        if memo[0] != fair or memo[1] != widen or memo[2] is not regime or memo[3] is not noise:
+            memo = self._best_memo = [fair, widen, regime, noise, _UNKNOWN, _UNKNOWN]
+        side = 4 if is_buy else 5
         if memo[side] is _UNKNOWN:
-            memo[side] = self.house.best(plan.fair[i], plan.widen[i], plan.regime, plan.noise, is_buy)
+            memo[side] = self.house.best(fair, widen, regime, noise, is_buy)
         return memo[side]
 
     def _go_live(self) -> None:

@@ -419,6 +419,7 @@ class FairValue:
 
     PLANS_KEPT = 10                     # the minutes read around now: markouts, informed takers' horizon
     PERIODS_KEPT = 4
+    HEADS_KEPT = 4                      # minutes' first samples, read without laying the minute out
 
     def __init__(self, seed: int, symbol: str, start_us: int, mid: float, regime: Regime):
         self._path = KeyedStream(stream_key(seed, symbol, "path"))
@@ -438,6 +439,7 @@ class FairValue:
         self._shift_times: list[int] = []
         self._plans: dict[int, ChunkPlan] = {}
         self._last_plan = -1
+        self._heads: dict[int, tuple[float, float, Regime, np.ndarray]] = {}
         self._periods: dict[int, _Period] = {}
         self._blocks: dict[int, _Block] = {}
         self._x_start: dict[int, float] = {}
@@ -491,8 +493,61 @@ class FairValue:
     def price_at(self, t: int) -> float:
         if t < self.start_us:
             return math.exp(self._pstarts[0])
-        plan = self.plan(t // CHUNK_US)
+        k = t // CHUNK_US
+        if t == k * CHUNK_US and k not in self._plans:
+            head = self._head(k)
+            if head is not None:
+                return head[0]
+        plan = self.plan(k)
         return plan.fair[max(plan.index_at(t), 0)]
+
+    def sample_at(self, t: int) -> tuple[float, float, Regime, np.ndarray]:
+        """The sample in force at ``t`` (at or after the start), as a quiet book shows it: the fair
+        value, the spread's widening, the regime and the house's size draws of its minute."""
+        k = t // CHUNK_US
+        if t == k * CHUNK_US and k not in self._plans:
+            head = self._head(k)
+            if head is not None:
+                return head
+        plan = self.plan(k)
+        i = max(plan.index_at(t), 0)
+        return plan.fair[i], plan.widen[i], plan.regime, plan.noise
+
+    def _head(self, k: int) -> tuple[float, float, Regime, np.ndarray] | None:
+        """Minute ``k``'s first sample, at its start, without laying the minute out: a market read on a
+        whole minute (as after advancing whole minutes, hours or days) needs only that. The same
+        numbers as ``plan(k)``'s sample 0, computed the same way (see ``_segment``). None when the
+        minute's start is not simply its first sample: the market's partial first minute, a minute
+        with a requested change."""
+        head = self._heads.get(k)
+        if head is not None:
+            return head
+        if k < self.k0 or k in self._mods or (k == self.k0 and self._partial_start):
+            return None
+        S = k * CHUNK_US
+        s = k // PERIOD_CHUNKS
+        j = k - s * PERIOD_CHUNKS
+        regime = self._regime_before(S)
+        level = self._period_start(s) if j == 0 else self._start_of(k)
+        b = s // BLOCK_PERIODS
+        block = self._block(b)
+        i = s - b * BLOCK_PERIODS
+        x = float(block.x[i] + (block.x[i + 1] - block.x[i]) * _MINUTE_W[j])   # as _detail, for one minute
+        jump_time = self._jump_time_of(k) if regime.jump_probability > 0.0 else None
+        widen = math.exp(regime.vol_of_vol * x / 2.0) ** regime.spread_vol_sensitivity
+        if regime.jump_spread_widening > 0:
+            # A jump later in the minute is not in force at its start; one at its very start is.
+            before = [t for t in (jump_time if jump_time == S else None, self._last_jump_before(S, k - 1))
+                      if t is not None]
+            last = max(before) if before else -(1 << 62)
+            widen = (widen * (1.0 + regime.jump_spread_widening * np.exp(
+                -((np.array([S]) - last) / 1e6) / regime.spread_refill_seconds))).tolist()[0]
+        noise = self._events.generator(k).standard_normal(HOUSE_NOISE_LEVELS)
+        head = (np.exp(np.array([level])).tolist()[0], widen, regime, noise)
+        if len(self._heads) >= self.HEADS_KEPT:
+            del self._heads[next(iter(self._heads))]
+        self._heads[k] = head
+        return head
 
     # ---- requested changes, at ``t`` (now) ------------------------------------------------------
     def set_regime(self, t: int, regime: Regime) -> None:
@@ -510,7 +565,7 @@ class FairValue:
         self._mods.setdefault(k, []).append(mod)
         self._mod_periods.add(s)
         del self._pstarts[s - self.s0 + 1:]                 # later periods start from the new path
-        for cache, first in ((self._plans, k), (self._periods, s)):
+        for cache, first in ((self._plans, k), (self._heads, k), (self._periods, s)):
             for j in [j for j in cache if j >= first]:
                 del cache[j]
 
