@@ -400,6 +400,9 @@ class _Period:
     def __init__(self, s: int):
         self.s = s
         self.starts: list[float] = []           # log value at each minute's start, filled in order
+        # Set by FairValue._period from the draws: plain, first_mod, bridge_e (the bridge's normals),
+        # times_u (each minute's jump instant), plain_jump (a plain period's jump units by minute),
+        # free_z, free_u and free_uu (a free minute's normal, jump uniform and jump size uniform).
         self.x: list[float] | None = None       # the volatility state at each minute (computed when needed)
         self.plain_cont: list[float] | None = None  # a plain period's bridged increments (likewise)
         self.free_units: list[float] | None = None  # the free minutes' jump sizes (likewise)
@@ -415,6 +418,11 @@ class FairValue:
     symbol, stream, period or minute), so each value is the same however, how often and in what order
     it is read. State kept: the log value at every period's start since the market was created (8 bytes
     per half hour), the regime timeline, the requested modifications, and small caches.
+
+    Reading costs only what the read needs: a read on a whole minute (after advancing whole minutes,
+    hours or days) takes the minute's first sample alone (``_head``); a period's bridge is computed
+    when one of its minutes is, not when the breathing spread asks whether a minute had a jump; a new
+    week's jump sizes when a period with jumps is read, or the week is fast-forwarded over.
     """
 
     PLANS_KEPT = 10                     # the minutes read around now: markouts, informed takers' horizon
@@ -537,8 +545,8 @@ class FairValue:
         widen = math.exp(regime.vol_of_vol * x / 2.0) ** regime.spread_vol_sensitivity
         if regime.jump_spread_widening > 0:
             # A jump later in the minute is not in force at its start; one at its very start is.
-            before = [t for t in (jump_time if jump_time == S else None, self._last_jump_before(S, k - 1))
-                      if t is not None]
+            before = [when for when in (jump_time if jump_time == S else None, self._last_jump_before(S, k - 1))
+                      if when is not None]
             last = max(before) if before else -(1 << 62)
             widen = (widen * (1.0 + regime.jump_spread_widening * np.exp(
                 -((np.array([S]) - last) / 1e6) / regime.spread_refill_seconds))).tolist()[0]
@@ -638,7 +646,7 @@ class FairValue:
         period.plain = s != self.s0 or not self._partial_start
         period.plain_jump = None
         if period.plain:
-            # The jumps in their minutes (Laplace units); the bridge itself waits for ``_plain_cont``.
+            # The jumps in their minutes (Laplace units); the bridge itself waits for ``_detail``.
             regime = self._regime_before(s * PERIOD_US)
             plain_jump: list[float | None] = [None] * PERIOD_CHUNKS
             if regime.jump_probability > 0.0:
