@@ -28,6 +28,7 @@ TIME_IN_FORCE = (GTC, IOC, ALO)
 BUY = True
 SELL = False
 _NOBODY = object()      # the owner of an empty side's first order: equal to no one's
+_UNSEARCHED = object()  # best_excluding has not yet looked past a side's first owner
 
 
 class Order:
@@ -119,7 +120,7 @@ class OrderBook:
         self._owned: dict[Hashable, list[int]] = {}
         self._owned_total = 0
         self.changes = 0        # submissions and cancels so far: what was worked out from the book holds till it moves
-        self._tops: tuple | None = None     # best_excluding's working, and the count it was made at
+        self._tops: list | None = None      # best_excluding's working, and the count it was made at
 
     # ---- queries ------------------------------------------------------------------------------
     def best_bid(self) -> int | None:
@@ -161,26 +162,27 @@ class OrderBook:
 
     def best_excluding(self, owner: Hashable) -> tuple[int | None, int | None]:
         """The best bid and ask among the orders of everyone but ``owner`` (the house included): the
-        market's own spread as that owner sees it. Worked out once per change of the book for every
-        owner at once (each side's first order's owner and price, and the best price of anyone else),
-        since every session on a market asks at every event."""
+        market's own spread as that owner sees it. Every session on a market asks at every event, so
+        what is worked out is kept until the book next changes: per side, the first order's owner and
+        price, and (only once the first order's owner asks) the first price of anyone else's order,
+        a search that can run through a whole side of the house's ladder."""
         tops = self._tops
         if tops is None or tops[0] != self.changes:
-            tops = self._tops = (self.changes, self._top_two(True), self._top_two(False))
-        _, (bid_owner, bid, bid_other), (ask_owner, ask, ask_other) = tops
-        return (bid if owner != bid_owner else bid_other), (ask if owner != ask_owner else ask_other)
+            tops = self._tops = [self.changes, self._first(True), self._first(False)]
+        return self._excluding(tops, 1, True, owner), self._excluding(tops, 2, False, owner)
 
-    def _top_two(self, is_buy: bool) -> tuple:
-        """(owner of the side's first order, its price, the first price of another owner's order)."""
-        first = None
-        for order in self.iter_side(is_buy):
-            if first is None:
-                first = order
-            elif order.owner != first.owner:
-                return first.owner, first.price, order.price
-        if first is None:
-            return _NOBODY, None, None
-        return first.owner, first.price, None
+    def _first(self, is_buy: bool) -> list:
+        """[owner of the side's first order, its price, the next owner's price (not yet searched)]."""
+        order = next(self.iter_side(is_buy), None)
+        return [_NOBODY, None, None] if order is None else [order.owner, order.price, _UNSEARCHED]
+
+    def _excluding(self, tops: list, i: int, is_buy: bool, owner: Hashable) -> int | None:
+        first_owner, first_price, other = tops[i]
+        if owner != first_owner:
+            return first_price
+        if other is _UNSEARCHED:
+            other = tops[i][2] = next((o.price for o in self.iter_side(is_buy) if o.owner != owner), None)
+        return other
 
     def __len__(self) -> int:
         return len(self.orders)
