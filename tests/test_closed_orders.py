@@ -21,6 +21,7 @@ from pf_mock.closed import ClosedOrder, ClosedOrders
 from pf_mock.errors import ApiError
 from pf_mock.exchange import Exchange, ExchangeConfig
 from pf_mock.messages import QuoteRequest
+from http_steps import advance, bid_ask, jump, mid, quote
 
 SYMBOL = "BTC-PERP"
 LOT = 1e-5          # BTC-PERP has sz_decimals 5
@@ -29,27 +30,6 @@ LOT = 1e-5          # BTC-PERP has sz_decimals 5
 # ---- helpers ------------------------------------------------------------------------------------
 def book(client) -> dict:
     return client.get(f"/v1/markets/{SYMBOL}/orderbook?depth=5").json()
-
-
-def mid(client) -> float:
-    return client.get(f"/v1/markets/{SYMBOL}/price").json()["mid"]
-
-
-def quote(client, auth, expect: int = 200, **body) -> dict:
-    r = client.post("/v1/mm/quote", headers=auth, json={"symbol": SYMBOL, **body})
-    assert r.status_code == expect, r.text
-    return r.json()
-
-
-def around(client, bid_bps: float | None, bid_usd: float | None, ask_bps: float | None = None,
-           ask_usd: float | None = None) -> dict:
-    m = mid(client)
-    body = {}
-    if bid_bps is not None:
-        body.update(bid_price=m * (1 - bid_bps / 1e4), bid_size=bid_usd)
-    if ask_bps is not None:
-        body.update(ask_price=m * (1 + ask_bps / 1e4), ask_size=ask_usd)
-    return body
 
 
 def closed(client, auth, **params) -> list[dict]:
@@ -67,16 +47,6 @@ def open_orders(client, auth) -> list[dict]:
 
 def fills(client, auth) -> list[dict]:
     return client.get("/v1/mm/fills", headers=auth, params={"limit": 1000}).json()["fills"]
-
-
-def jump(client, move_bps: float) -> dict:
-    r = client.post(f"/_mock/markets/{SYMBOL}/jump", json={"move_bps": move_bps})
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def advance(client, seconds: float) -> None:
-    assert client.post("/_mock/clock/advance", json={"seconds": seconds}).status_code == 200
 
 
 def by_id(orders: list[dict]) -> dict[str, dict]:
@@ -119,7 +89,7 @@ def test_nothing_closed_yet_is_an_empty_page(client, auth):
 
 
 def test_a_client_cancel_lists_the_orders_as_cancelled_by_the_client(client, auth):
-    answer = quote(client, auth, **around(client, 20, 100, 20, 100))
+    answer = quote(client, auth, **bid_ask(client, 20, 100, 20, 100))
     listed = open_orders(client, auth)
     r = client.post("/v1/mm/cancel", headers=auth, json={"symbol": SYMBOL})
     now = client.get("/_mock/state").json()["clock"]["now"]
@@ -134,7 +104,7 @@ def test_a_client_cancel_lists_the_orders_as_cancelled_by_the_client(client, aut
 
 
 def test_the_refresh_loop_lists_what_it_replaced(client, auth):
-    answer = quote(client, auth, **around(client, 30, 100, 30, 100), auto_refresh=True, refresh_interval_seconds=5)
+    answer = quote(client, auth, **bid_ask(client, 30, 100, 30, 100), auto_refresh=True, refresh_interval_seconds=5)
     advance(client, 12)                         # two refreshes: the first pair and the second are replaced
     gone = closed(client, auth)
     assert len(gone) == 4 and {o["reason"] for o in gone} == {"refresh"}
@@ -173,9 +143,9 @@ def test_self_trade_prevention_is_listed_in_the_quote_answer_and_in_closed_order
 
 
 def test_a_quote_without_self_trade_lists_no_cancelled_orders(client, auth):
-    answer = quote(client, auth, **around(client, 20, 100, 20, 100))
+    answer = quote(client, auth, **bid_ask(client, 20, 100, 20, 100))
     assert answer["cancelled_order_ids"] == []
-    crossing = quote(client, auth, **around(client, -30, 50))        # crosses the house's asks only
+    crossing = quote(client, auth, **bid_ask(client, -30, 50))        # crosses the house's asks only
     assert crossing["cancelled_order_ids"] == []
     assert ask_still_open(client, auth, answer["ask_id"])
 
@@ -186,7 +156,7 @@ def ask_still_open(client, auth, order_id: str) -> bool:
 
 def test_a_hedge_that_meets_the_agents_own_order_lists_it_as_self_trade(client, auth):
     # Long first: a bid the jump runs through; then a bid of the agent's own at the top of the book.
-    first = quote(client, auth, **around(client, 2, 100))
+    first = quote(client, auth, **bid_ask(client, 2, 100))
     jump(client, -10)
     assert fills(client, auth), "the jump should have filled the bid"
     b = book(client)
@@ -201,7 +171,7 @@ def test_a_hedge_that_meets_the_agents_own_order_lists_it_as_self_trade(client, 
 
 
 def test_a_fill_lists_the_order_as_filled_with_what_the_fills_say(client, auth):
-    answer = quote(client, auth, **around(client, 2, 100, 40, 100))
+    answer = quote(client, auth, **bid_ask(client, 2, 100, 40, 100))
     moved = jump(client, -20)                   # runs through the bid
     gone = closed(client, auth)
     assert [o["order_id"] for o in gone] == [answer["bid_id"]]
@@ -213,7 +183,7 @@ def test_a_fill_lists_the_order_as_filled_with_what_the_fills_say(client, auth):
 
 
 def test_an_order_that_fills_whole_as_it_arrives_is_closed_at_once(client, auth):
-    answer = quote(client, auth, **around(client, -30, 50))          # a bid 30 bps over the mid: takes at once
+    answer = quote(client, auth, **bid_ask(client, -30, 50))          # a bid 30 bps over the mid: takes at once
     [o] = closed(client, auth)
     assert (o["order_id"], o["status"], o["reason"]) == (answer["bid_id"], "filled", None)
     assert open_orders(client, auth) == []
@@ -222,8 +192,8 @@ def test_an_order_that_fills_whole_as_it_arrives_is_closed_at_once(client, auth)
 
 
 def test_an_ioc_remainder_expires(client, auth):
-    missed = quote(client, auth, **around(client, 50, 100), time_in_force="IOC")    # crosses nothing
-    taken = quote(client, auth, **around(client, -30, 50), time_in_force="IOC")     # crosses the asks
+    missed = quote(client, auth, **bid_ask(client, 50, 100), time_in_force="IOC")    # crosses nothing
+    taken = quote(client, auth, **bid_ask(client, -30, 50), time_in_force="IOC")     # crosses the asks
     gone = by_id(closed(client, auth))
     m = gone[missed["bid_id"]]
     assert (m["status"], m["reason"], m["remaining"], m["time_in_force"]) == ("expired", "ioc", m["size"], "IOC")
@@ -234,15 +204,15 @@ def test_an_ioc_remainder_expires(client, auth):
 
 
 def test_an_alo_side_that_would_cross_is_not_an_order(client, auth):
-    answer = quote(client, auth, **around(client, -30, 50, 60, 50), time_in_force="ALO")
+    answer = quote(client, auth, **bid_ask(client, -30, 50, 60, 50), time_in_force="ALO")
     assert answer["bid_id"] is None and answer["skipped"] == {"bid": "would_cross"}
     assert closed(client, auth) == []
     assert_accounted(client, auth, ids_of(answer))
 
 
 def test_max_inventory_lists_the_held_side_it_cancelled(client, auth):
-    first = quote(client, auth, **around(client, 2, 100), max_inventory_usd=105)
-    second = quote(client, auth, **around(client, 40, 100))
+    first = quote(client, auth, **bid_ask(client, 2, 100), max_inventory_usd=105)
+    second = quote(client, auth, **bid_ask(client, 40, 100))
     jump(client, -10)                           # fills the first bid; the second is held, then cancelled
     gone = by_id(closed(client, auth))
     assert (gone[first["bid_id"]]["status"], gone[first["bid_id"]]["reason"]) == ("filled", None)
@@ -254,8 +224,8 @@ def test_max_inventory_lists_the_held_side_it_cancelled(client, auth):
 def test_max_inventory_that_stops_a_fill_part_way_lists_the_rest_as_cancelled(client, auth):
     # Both bids are run through at once: the second fills only to the limit (the book's guard), and its
     # rest is cancelled inside the sweep.
-    first = quote(client, auth, **around(client, 5, 200), max_inventory_usd=250)
-    second = quote(client, auth, **around(client, 10, 200))
+    first = quote(client, auth, **bid_ask(client, 5, 200), max_inventory_usd=250)
+    second = quote(client, auth, **bid_ask(client, 10, 200))
     jump(client, -30)
     gone = by_id(closed(client, auth))
     cut = gone[second["bid_id"]]
@@ -266,7 +236,7 @@ def test_max_inventory_that_stops_a_fill_part_way_lists_the_rest_as_cancelled(cl
 
 
 def test_a_spread_pause_lists_the_orders_it_cancelled(client, auth):
-    answer = quote(client, auth, **around(client, 2.5, 100, 2.5, 100), max_spread_bps=10)
+    answer = quote(client, auth, **bid_ask(client, 2.5, 100, 2.5, 100), max_spread_bps=10)
     r = client.post(f"/_mock/markets/{SYMBOL}/regime", json={"spread_bps": 40})
     assert r.status_code == 200
     s = client.get("/v1/mm/session", headers=auth, params={"symbol": SYMBOL}).json()
@@ -278,7 +248,7 @@ def test_a_spread_pause_lists_the_orders_it_cancelled(client, auth):
 
 
 def test_a_stop_loss_lists_the_orders_it_cancelled(client, auth):
-    answer = quote(client, auth, **around(client, 5, 500, 5, 100), session_stop_loss_usd=5)
+    answer = quote(client, auth, **bid_ask(client, 5, 500, 5, 100), session_stop_loss_usd=5)
     jump(client, -300)                          # the bid fills and the mid keeps falling past it
     gone = by_id(closed(client, auth))
     assert (gone[answer["ask_id"]]["status"], gone[answer["ask_id"]]["reason"]) == ("cancelled", "stop_loss")
@@ -288,11 +258,11 @@ def test_a_stop_loss_lists_the_orders_it_cancelled(client, auth):
 
 # ---- the listing: symbol, paging, other agents --------------------------------------------------
 def test_closed_orders_are_the_agents_own_and_filter_by_symbol(client, auth, other_auth):
-    mine = quote(client, auth, **around(client, 20, 100, 20, 100))
+    mine = quote(client, auth, **bid_ask(client, 20, 100, 20, 100))
     eth_mid = client.get("/v1/markets/ETH-PERP/price").json()["mid"]
     eth = client.post("/v1/mm/quote", headers=auth, json={"symbol": "eth", "bid_price": eth_mid * 0.998,
                                                           "bid_size": 100}).json()
-    theirs = quote(client, other_auth, **around(client, 20, 100))
+    theirs = quote(client, other_auth, **bid_ask(client, 20, 100))
     for who, symbol in ((auth, SYMBOL), (auth, "ETH-PERP"), (other_auth, SYMBOL)):
         assert client.post("/v1/mm/cancel", headers=who, json={"symbol": symbol}).status_code == 200
     assert {o["order_id"] for o in closed(client, auth)} == ids_of(mine, eth)
@@ -304,7 +274,7 @@ def test_closed_orders_are_the_agents_own_and_filter_by_symbol(client, auth, oth
 def test_paging_reads_every_closed_order_once_in_the_order_they_left(client, auth):
     posted = []
     for _ in range(7):
-        posted.append(quote(client, auth, **around(client, 20, 50, 20, 50)))
+        posted.append(quote(client, auth, **bid_ask(client, 20, 50, 20, 50)))
         client.post("/v1/mm/cancel", headers=auth, json={"symbol": SYMBOL})
         advance(client, 1)
     everything = closed(client, auth)
@@ -322,7 +292,7 @@ def test_paging_reads_every_closed_order_once_in_the_order_they_left(client, aut
     # A cursor keeps its place as more orders close.
     page = client.get("/v1/mm/orders", headers=auth, params={"status": "closed", "limit": 13, "cursor": "0"}).json()
     assert page["next_cursor"] == "13"
-    quote(client, auth, **around(client, 20, 50))
+    quote(client, auth, **bid_ask(client, 20, 50))
     client.post("/v1/mm/cancel", headers=auth, json={"symbol": SYMBOL})
     after = client.get("/v1/mm/orders", headers=auth, params={"status": "closed", "cursor": "13"}).json()
     newest = closed(client, auth)[-1]["order_id"]
@@ -333,7 +303,7 @@ def test_paging_reads_every_closed_order_once_in_the_order_they_left(client, aut
 
 def test_paging_with_a_symbol_counts_only_that_symbols_orders(client, auth):
     for _ in range(3):
-        quote(client, auth, **around(client, 20, 50))
+        quote(client, auth, **bid_ask(client, 20, 50))
         client.post("/v1/mm/cancel", headers=auth, json={"symbol": SYMBOL})
         eth_mid = client.get("/v1/markets/ETH-PERP/price").json()["mid"]
         client.post("/v1/mm/quote", headers=auth, json={"symbol": "ETH-PERP", "bid_price": eth_mid * 0.998,
@@ -363,9 +333,9 @@ def test_paging_with_a_symbol_counts_only_that_symbols_orders(client, auth):
     ({"cursor": "x"}, "cursor"), ({"limit": 0}, "limit"), ({"status": "open", "limit": 1001}, "limit"),
 ])
 def test_bad_listing_parameters_are_400_and_change_nothing(client, auth, params, field):
-    answer = quote(client, auth, **around(client, 20, 100, 20, 100))
+    answer = quote(client, auth, **bid_ask(client, 20, 100, 20, 100))
     client.post("/v1/mm/cancel", headers=auth, json={"symbol": SYMBOL})
-    quote(client, auth, **around(client, 20, 100))
+    quote(client, auth, **bid_ask(client, 20, 100))
     before = (open_orders(client, auth), closed(client, auth), client.get("/_mock/state").json())
     assert_error(client.get("/v1/mm/orders", headers=auth, params=params), 400, "invalid_request", field)
     assert (open_orders(client, auth), closed(client, auth), client.get("/_mock/state").json()) == before
@@ -374,7 +344,7 @@ def test_bad_listing_parameters_are_400_and_change_nothing(client, auth, params,
 
 def test_paging_parameters_leave_the_open_listing_whole(client, auth):
     for bps in (20, 30, 40):
-        quote(client, auth, **around(client, bps, 50))
+        quote(client, auth, **bid_ask(client, bps, 50))
     everything = client.get("/v1/mm/orders", headers=auth).json()
     assert len(everything["orders"]) == 3
     for params in ({"limit": 1}, {"cursor": "2"}, {"status": "open", "limit": 1, "cursor": "0"}):
@@ -383,7 +353,7 @@ def test_paging_parameters_leave_the_open_listing_whole(client, auth):
 
 def test_limit_is_pinned_at_both_ends(client, auth):
     for n in range(3):
-        quote(client, auth, **around(client, 20, 50))
+        quote(client, auth, **bid_ask(client, 20, 50))
         client.post("/v1/mm/cancel", headers=auth, json={"symbol": SYMBOL})
     for limit, count in ((1, 1), (1000, 3)):
         r = client.get("/v1/mm/orders", headers=auth, params={"status": "closed", "limit": limit})
@@ -522,6 +492,10 @@ class ClosedOrderMachine(RuleBasedStateMachine):
             result = self.ex.quote(self.agent, req)
         except ApiError:
             return
+        self.note_self_trades(result)
+
+    def note_self_trades(self, result) -> None:
+        """Keep the orders a quote's answer says self-trade prevention cancelled."""
         answer = views.quote(result)
         if answer.cancelled_order_ids:
             event("a quote's self-trade prevention cancelled an order")
@@ -552,10 +526,7 @@ class ClosedOrderMachine(RuleBasedStateMachine):
             result = self.ex.quote(self.agent, QuoteRequest(symbol=SYMBOL, time_in_force=tif, **side))
         except ApiError:
             return
-        answer = views.quote(result)
-        if answer.cancelled_order_ids:
-            event("a quote's self-trade prevention cancelled an order")
-        self.self_traded.update(answer.cancelled_order_ids)
+        self.note_self_trades(result)
 
     @rule(seconds=st.floats(0.5, 30))
     def advance(self, seconds):

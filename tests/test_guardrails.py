@@ -13,50 +13,17 @@ import math
 import pytest
 
 from contract_asserts import assert_error
+from http_steps import advance, bid_ask, jump, mid, quote
 
 SYMBOL = "BTC-PERP"
 LOT = 1e-5          # BTC-PERP has sz_decimals 5
 
 
 # ---- helpers ------------------------------------------------------------------------------------
-def mid(client) -> float:
-    return client.get(f"/v1/markets/{SYMBOL}/price").json()["mid"]
-
-
-def quote(client, auth, expect: int = 200, **body) -> dict:
-    r = client.post("/v1/mm/quote", headers=auth, json={"symbol": SYMBOL, **body})
-    assert r.status_code == expect, r.text
-    return r.json()
-
-
-def bid_ask(client, bid_bps: float | None, bid_usd: float | None, ask_bps: float | None = None,
-            ask_usd: float | None = None) -> dict:
-    """Quote prices ``bid_bps`` below and ``ask_bps`` above the current mid."""
-    m = mid(client)
-    body = {}
-    if bid_bps is not None:
-        body.update(bid_price=m * (1 - bid_bps / 1e4), bid_size=bid_usd)
-    if ask_bps is not None:
-        body.update(ask_price=m * (1 + ask_bps / 1e4), ask_size=ask_usd)
-    return body
-
-
-def jump(client, move_bps: float) -> dict:
-    r = client.post(f"/_mock/markets/{SYMBOL}/jump", json={"move_bps": move_bps})
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
 def regime(client, **changes) -> dict:
     r = client.post(f"/_mock/markets/{SYMBOL}/regime", json=changes)
     assert r.status_code == 200, r.text
     return r.json()
-
-
-def advance(client, seconds: float) -> int:
-    r = client.post("/_mock/clock/advance", json={"seconds": seconds})
-    assert r.status_code == 200, r.text
-    return r.json()["clock"]["now"]
 
 
 def session(client, auth) -> dict:

@@ -17,6 +17,7 @@ from pf_mock.clock import DEFAULT_EPOCH, ManualClock
 from pf_mock.exchange import Exchange, ExchangeConfig
 from pf_mock.grid import Grid
 from contract_asserts import assert_error, assert_error_shape
+from http_steps import advance
 
 START_MS = int(DEFAULT_EPOCH * 1000)
 ITEM_FIELDS = {"symbol", "base", "quote", "sz_decimals", "tick_size", "min_notional_usd", "max_leverage",
@@ -26,17 +27,10 @@ DETAIL_FIELDS = ITEM_FIELDS | {"spread_bps", "volatility_annual", "volume_24h_us
 MARKET_ROUTES = ("", "/price", "/orderbook", "/trades", "/candles")
 
 
-
-
 def state(client: TestClient) -> dict:
     response = client.get("/_mock/state")
     assert response.status_code == 200
     return response.json()
-
-
-def advance(client: TestClient, seconds: float) -> None:
-    response = client.post("/_mock/clock/advance", json={"seconds": seconds})
-    assert response.status_code == 200, response.text
 
 
 def grid_units(sz_decimals: int, price: float) -> int:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from pf_mock.api import AppOptions, create_app
 from contract_asserts import assert_error
 from reference_accountant import Reference
+from http_steps import advance
 
 BTC = "BTC-PERP"
 ETH = "ETH-PERP"
@@ -73,10 +74,6 @@ def pnl(client, headers, **params) -> dict:
     return ok(client.get("/v1/mm/pnl", headers=headers, params=params))
 
 
-def advance(client, seconds: float) -> None:
-    ok(client.post("/_mock/clock/advance", json={"seconds": seconds}))
-
-
 def snapshot(client, headers) -> dict:
     """Everything an error must leave as it was."""
     return {
@@ -88,7 +85,6 @@ def snapshot(client, headers) -> dict:
         "pnl": pnl(client, headers),
         "book": ok(client.get(f"/v1/markets/{BTC}/orderbook", params={"depth": 50})),
     }
-
 
 
 def assert_matches_reference(client, headers, report: dict) -> None:

@@ -15,6 +15,7 @@ from pf_mock.api.ratelimit import RateLimiter
 from pf_mock.clock import DEFAULT_EPOCH
 from pf_mock.server import ServeOptions, build_app
 from contract_asserts import assert_error
+from http_steps import advance
 
 T0 = DEFAULT_EPOCH
 LIMIT = 5
@@ -22,14 +23,9 @@ PRICE = "/v1/markets/BTC-PERP/price"
 RATE_HEADERS = {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"}
 
 
-
 def limits(response) -> tuple[int, int, int]:
     h = response.headers
     return int(h["x-ratelimit-limit"]), int(h["x-ratelimit-remaining"]), int(h["x-ratelimit-reset"])
-
-
-def advance(client, seconds: float) -> None:
-    assert client.post("/_mock/clock/advance", json={"seconds": seconds}).status_code == 200
 
 
 @pytest.fixture

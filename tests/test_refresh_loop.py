@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from pf_mock.api import AppOptions, create_app
 from pf_mock.clock import ManualClock
 from pf_mock.exchange import Exchange, ExchangeConfig
+from http_steps import advance
 
 SYMBOL = "BTC-PERP"
 INTERVAL_S = 5
@@ -32,12 +33,6 @@ def start_session(client, auth, half_bps: float = 2.5, usd: float = 100.0, **ext
     answer = r.json()
     answer["mid"] = mid
     return answer
-
-
-def advance(client, seconds: float) -> int:
-    r = client.post("/_mock/clock/advance", json={"seconds": seconds})
-    assert r.status_code == 200, r.text
-    return r.json()["clock"]["now"]
 
 
 def orders(client, auth) -> list[dict]:

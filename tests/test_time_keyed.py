@@ -15,6 +15,7 @@ from pf_mock.api import AppOptions, create_app
 from pf_mock.clock import DEFAULT_EPOCH, ManualClock, to_us
 from pf_mock.exchange import Exchange, ExchangeConfig
 from pf_mock.grid import Grid
+from http_steps import advance
 
 # These examples each run whole markets: a tenth of the profile's examples (10 by default, 200 under
 # PF_MOCK_HYPOTHESIS_PROFILE=ci-long).
@@ -29,11 +30,6 @@ KEY = {"Authorization": "Bearer pf_test_keyed_12345678"}
 def new_client(seed: int, **config) -> tuple[Exchange, TestClient]:
     exchange = Exchange(ExchangeConfig(seed=seed, **config), ManualClock())
     return exchange, TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False)
-
-
-def advance(client: TestClient, seconds: float) -> None:
-    r = client.post("/_mock/clock/advance", json={"seconds": seconds})
-    assert r.status_code == 200, r.text
 
 
 def answers(client: TestClient) -> dict[str, bytes]:
