@@ -23,11 +23,21 @@ from pf_mock.testing import MockExchange, in_process, run_server
 SYMBOL = "BTC-PERP"
 
 
+def quote_body(mid: float, symbol: str = SYMBOL) -> dict:
+    """The tests' quote: 3 bps either side of the mid, $100 a side, auto-refreshing."""
+    return {"symbol": symbol, "bid_price": mid * 0.9997, "bid_size": 100, "ask_price": mid * 1.0003,
+            "ask_size": 100, "auto_refresh": True}
+
+
 def quote(client, symbol: str = SYMBOL) -> None:
     mid = client.get(f"/v1/markets/{symbol}/price").json()["mid"]
-    r = client.post("/v1/mm/quote", json={"symbol": symbol, "bid_price": mid * 0.9997, "bid_size": 100,
-                                          "ask_price": mid * 1.0003, "ask_size": 100, "auto_refresh": True})
+    r = client.post("/v1/mm/quote", json=quote_body(mid, symbol))
     assert r.status_code == 200, r.text
+
+
+def quote_in_process(exchange, agent) -> None:
+    """The same quote straight to the core."""
+    exchange.quote(agent, QuoteRequest(**quote_body(exchange.market(SYMBOL).mid)))
 
 
 def test_a_sliced_advance_gives_what_short_advances_give():
@@ -75,9 +85,7 @@ def test_an_advance_ends_early_when_the_server_is_stopping():
     async def run() -> tuple[ApiError, float, float]:
         ex = MockExchange(seed=1)
         me = ex.register()
-        mid = ex.mid(SYMBOL)
-        ex.quote(me, QuoteRequest(SYMBOL, bid_price=mid * 0.9997, bid_size=100, ask_price=mid * 1.0003,
-                                  ask_size=100, auto_refresh=True))
+        quote_in_process(ex, me)
         state = SimpleNamespace(advancing=None, stopping=False)
         start = ex.now()
         task = asyncio.ensure_future(advance_in_slices(ex, 3600.0, state))
@@ -144,9 +152,7 @@ AGENT = {"Authorization": "Bearer pf_test_catch_up_agent"}
 
 async def quote_async(client, symbol: str = SYMBOL) -> None:
     mid = (await client.get(f"/v1/markets/{symbol}/price")).json()["mid"]
-    r = await client.post("/v1/mm/quote", headers=AGENT, json={
-        "symbol": symbol, "bid_price": mid * 0.9997, "bid_size": 100, "ask_price": mid * 1.0003, "ask_size": 100,
-        "auto_refresh": True})
+    r = await client.post("/v1/mm/quote", headers=AGENT, json=quote_body(mid, symbol))
     assert r.status_code == 200, r.text
 
 
@@ -213,9 +219,7 @@ def test_a_catch_up_ends_early_when_the_server_is_stopping():
     wall = Wall()
     exchange, _ = realtime_app(1, wall)
     me = exchange.authenticate("pf_test_catch_up_agent")
-    mid = exchange.market(SYMBOL).mid
-    exchange.quote(me, QuoteRequest(SYMBOL, bid_price=mid * 0.9997, bid_size=100, ask_price=mid * 1.0003,
-                                    ask_size=100, auto_refresh=True))
+    quote_in_process(exchange, me)
     wall.t += 60
     start, target = exchange.ran_to_us(), exchange.clock.now_us()
 
@@ -241,9 +245,7 @@ def test_a_long_advance_logs_its_progress_every_ten_percent(caplog, monkeypatch)
     monkeypatch.setattr(turns, "PROGRESS_AFTER_S", 0.0)
     ex = MockExchange(seed=3)
     me = ex.register()
-    mid = ex.mid(SYMBOL)
-    ex.quote(me, QuoteRequest(SYMBOL, bid_price=mid * 0.9997, bid_size=100, ask_price=mid * 1.0003,
-                              ask_size=100, auto_refresh=True))
+    quote_in_process(ex, me)
     state = SimpleNamespace(advancing=None, stopping=False)
     with caplog.at_level("INFO", logger="pf_mock"):
         asyncio.run(advance_in_slices(ex, 1800.0, state))
