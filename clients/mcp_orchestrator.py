@@ -30,6 +30,7 @@ order is left (``mm_orders``). Run it against a mock on a manual clock:
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -47,6 +48,22 @@ class ToolError(RuntimeError):
         super().__init__(f"{tool} failed: {body}")
         self.tool = tool
         self.body = body
+
+
+def error_of(result: Any) -> dict:
+    """A tool error's body: pf-mock sends ``<code>: <message>`` and then the body as JSON, as text (a tool
+    error carries no structured content)."""
+    texts = [getattr(block, "text", "") for block in result.content or []]
+    for text in texts[1:2]:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            break
+        if isinstance(body, dict) and "error" in body:
+            return body
+    first = texts[0] if texts else ""
+    code, _, message = first.partition(": ")
+    return {"error": code or "tool_error", "message": message or first}
 
 
 class ToolClient(Protocol):
@@ -135,8 +152,9 @@ class Orchestrator:
         self.calls += 1
         result = await self.client.call_tool(tool, arguments)
         if result.is_error:
-            self.errors.append({"tool": tool, **(result.structured_content or {})})
-            raise ToolError(tool, result.structured_content)
+            body = error_of(result)
+            self.errors.append({"tool": tool, **body})
+            raise ToolError(tool, body)
         return result.structured_content
 
     async def try_tool(self, tool: str, /, **arguments: Any) -> dict | None:
