@@ -110,7 +110,9 @@ def test_the_tools_are_listed_with_their_routes_inputs():
 
     quote = listed["mm_post_quotes"].input_schema
     assert quote["required"] == ["symbol"]
-    assert any(branch.get("type") == "number" for branch in quote["properties"]["bid_size"]["anyOf"])
+    assert quote["properties"]["bid_size"]["type"] == "number"        # optional: omitted, never null
+    assert quote["properties"]["bid_size"]["exclusiveMinimum"] == 0
+    assert listed["mm_orders"].input_schema["properties"]["cursor"]["type"] == "string"
     assert "USD notional per side" in listed["mm_post_quotes"].description
     assert "base units" in listed["mm_inventory"].description
     candles = listed["market_candles"].input_schema["properties"]

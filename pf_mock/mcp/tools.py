@@ -194,6 +194,23 @@ def answer_fields(output_schema: dict | None) -> list[str]:
     return lines
 
 
+def plain_optionals(input_schema: dict) -> dict:
+    """``input_schema`` with each optional argument typed as its value (``{"type": "number", ...}``) rather
+    than ``anyOf`` that and null: "omit it" says what null would, and clients that turn command-line text
+    into arguments by the schema's ``type`` (the MCP Inspector's CLI) can then send a number as a number."""
+    required = set(input_schema.get("required", []))
+    properties = {}
+    for name, schema in input_schema.get("properties", {}).items():
+        branches = schema.get("anyOf")
+        if name not in required and isinstance(branches, list) and len(branches) == 2 \
+                and {"type": "null"} in branches:
+            value = next(b for b in branches if b != {"type": "null"})
+            schema = {**{k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)},
+                      **value}
+        properties[name] = schema
+    return {**input_schema, "properties": properties}
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
@@ -226,7 +243,7 @@ class ToolSpec:
         return types.Tool(
             name=self.name,
             description=self.description,
-            input_schema=route.input_schema,
+            input_schema=plain_optionals(route.input_schema),
             output_schema=route.output_schema,
             annotations=types.ToolAnnotations(read_only_hint=self.read_only, destructive_hint=self.destructive,
                                               open_world_hint=False),
@@ -407,3 +424,57 @@ async def call(spec: ToolSpec, client: httpx.AsyncClient, arguments: dict | None
         summary = f"{spec.name}: OK."
     return types.CallToolResult(content=[_text(summary), _text(json.dumps(answer))],
                                 structured_content=answer, is_error=False)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _type_of(schema: dict) -> str:
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+    kind = schema.get("type") or " or ".join(b.get("type", "?") for b in schema.get("anyOf", [])) or "any"
+    low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    high = schema.get("maximum", schema.get("exclusiveMaximum"))
+    if kind in ("integer", "number") and (low is not None or high is not None):
+        left = "(" if "exclusiveMinimum" in schema else "["
+        right = ")" if "exclusiveMaximum" in schema else "]"
+        kind += f" in {left}{'' if low is None else f'{low:g}'}, {'' if high is None else f'{high:g}'}{right}"
+    return kind
+
+
+def markdown() -> str:
+    """The tools' reference page, ``docs/mcp-tools.md``, written from the tools themselves: each tool's
+    purpose, its arguments (the route's inputs) and its answer's fields, with the meanings the schemas
+    carry. A test checks that the page in ``docs/`` is this text."""
+    lines = ["# MCP tools: reference", "",
+             "Every tool pf-mock's MCP server offers, as `tools/list` describes it: the purpose, the arguments "
+             "(the route's own inputs) and the answer's fields with their meanings (the same text as the "
+             "tool's description and output schema). Written from the code by "
+             "`python -m pf_mock.mcp.tools > docs/mcp-tools.md`; a test keeps this page equal to it. "
+             "[MCP](mcp.md) says how to connect and what errors look like.", ""]
+    for spec in TOOLS:
+        tool = spec.tool()
+        hints = ("read-only" if spec.read_only else "changes state, marked destructive") + \
+            ("; `--mcp-admin` only" if spec.admin else "")
+        lines += [f"## `{spec.name}`", "", f"`{spec.method} {spec.path}` ({hints})", "", spec.purpose, ""]
+        arguments = tool.input_schema.get("properties", {})
+        required = set(tool.input_schema.get("required", []))
+        if arguments:
+            lines += ["| argument | type | meaning |", "| --- | --- | --- |"]
+            for name, schema in arguments.items():
+                default = f" Default `{json.dumps(schema['default'])}`." if "default" in schema else ""
+                need = " Required." if name in required else ""
+                lines.append(f"| `{name}` | {_type_of(schema)} | {_cell(schema.get('description', ''))}"
+                             f"{need}{default} |")
+            lines.append("")
+        lines += ["| answer field | meaning |", "| --- | --- |"]
+        for entry in answer_fields(spec.route.output_schema):
+            name, _, meaning = entry.partition(": ")
+            lines.append(f"| `{name}` | {_cell(meaning)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
