@@ -81,15 +81,20 @@ def check(out: dict, calls: list[dict]) -> None:
         assert result["isError"] is False and isinstance(result["structuredContent"], dict), result
 
 
-def test_the_typescript_sdk_takes_every_answer_and_every_error_over_stdio_and_http():
+@pytest.fixture(scope="module")
+def srv():
+    """One server for the file (a tool call's answers depend only on the state the calls leave)."""
+    with run_server(seed=4, mcp_admin=True) as served:
+        yield served
+
+
+def test_the_typescript_sdk_takes_every_answer_and_every_error_over_stdio_and_http(srv):
     exe = node()
-    with run_server(seed=4, mcp_admin=True) as srv:
-        calls = planned_calls(srv.client.get("/v1/markets/BTC-PERP/price").json())
-        check(drive(exe, {"command": sys.executable, "args": ["-m", "pf_mock", "mcp", "--mcp-admin"],
-                          "env": stdio_env(srv.base_url)}, calls), calls)
-        calls = planned_calls(srv.client.get("/v1/markets/BTC-PERP/price").json())
-        check(drive(exe, {"url": f"{srv.base_url}/mcp", "headers": {"Authorization": f"Bearer {KEY}"}}, calls),
-              calls)
+    calls = planned_calls(srv.client.get("/v1/markets/BTC-PERP/price").json())
+    check(drive(exe, {"command": sys.executable, "args": ["-m", "pf_mock", "mcp", "--mcp-admin"],
+                      "env": stdio_env(srv.base_url)}, calls), calls)
+    calls = planned_calls(srv.client.get("/v1/markets/BTC-PERP/price").json())     # the script reset the mock
+    check(drive(exe, {"url": f"{srv.base_url}/mcp", "headers": {"Authorization": f"Bearer {KEY}"}}, calls), calls)
 
 
 def inspect(exe: str, target: list[str], *args: str, env: dict | None = None) -> dict:
@@ -100,20 +105,19 @@ def inspect(exe: str, target: list[str], *args: str, env: dict | None = None) ->
     return json.loads(done.stdout)
 
 
-def test_the_mcp_inspector_cli_lists_the_tools_and_shows_errors_with_their_codes():
+def test_the_mcp_inspector_cli_lists_the_tools_and_shows_errors_with_their_codes(srv):
     """The Inspector's CLI (one process per call, so a few calls: the TypeScript SDK test above calls
     every tool). It has no option for a header, so over /mcp only calls that need no key succeed; a
     key-needing tool answers ``unauthorized``, which is itself an error path."""
     exe = node()
-    with run_server(seed=4, mcp_admin=True) as srv:
-        url = [f"{srv.base_url}/mcp"]
-        listed = inspect(exe, url, "--method", "tools/list")
-        assert {t["name"] for t in listed["tools"]} == {spec.name for spec in tools.TOOLS}
-        no_key = inspect(exe, url, "--method", "tools/call", "--tool-name", "mm_pnl")
-        stdio = [sys.executable, "-m", "pf_mock", "mcp"]
-        crossed = inspect(exe, stdio, "--method", "tools/call", "--tool-name", "mm_post_quotes", "--tool-arg",
-                          "symbol=BTC-PERP", "bid_price=71000", "bid_size=100", "ask_price=70000", "ask_size=100",
-                          env=stdio_env(srv.base_url))
+    url = [f"{srv.base_url}/mcp"]
+    listed = inspect(exe, url, "--method", "tools/list")
+    assert {t["name"] for t in listed["tools"]} == {spec.name for spec in tools.TOOLS}
+    no_key = inspect(exe, url, "--method", "tools/call", "--tool-name", "mm_pnl")
+    stdio = [sys.executable, "-m", "pf_mock", "mcp"]
+    crossed = inspect(exe, stdio, "--method", "tools/call", "--tool-name", "mm_post_quotes", "--tool-arg",
+                      "symbol=BTC-PERP", "bid_price=71000", "bid_size=100", "ask_price=70000", "ask_size=100",
+                      env=stdio_env(srv.base_url))
     for result, code in ((no_key, "unauthorized"), (crossed, "crossed_quote")):
         assert result["isError"] is True and "structuredContent" not in result, result
         assert result["content"][0]["text"].startswith(f"{code}: "), result
