@@ -259,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
                                                  "(base URL from PF_BASE, key from PF_API_KEY).")
     parser.add_argument("--symbol", default="BTC-PERP")
     parser.add_argument("--spread-bps", type=float, default=5,
-                        help="the quote's full width, bid to ask, in bps of the mid (default 5: each side 2.5 bps away)")
+                        help="the quote's full width, bid to ask, in bps of the mid (default 5: each side 2.5 bps "
+                             "away)")
     parser.add_argument("--order-size", type=float, default=100, help="USD per side")
     parser.add_argument("--interval", type=float, default=5, help="seconds between iterations")
     parser.add_argument("--iterations", type=int, default=720)

@@ -71,7 +71,8 @@ class QuoteRequest:
     max_inventory_usd: Annotated[Number | None, _positive(
         "Guardrail: the side that would grow |net delta| (USD) past this is held.", 5_000.0)] = None
     max_spread_bps: Annotated[Number | None, _positive(
-        "Guardrail: pause while the market's own spread (bps) is wider.", 50.0)] = None
+        "Guardrail: pause while the market's own spread (best ask - best bid without your orders, bps of "
+        "the mid) is wider.", 50.0)] = None
     auto_hedge_threshold_usd: Annotated[Number | None, _positive(
         "Guardrail: after a fill leaves |net delta| (USD) above this, hedge it to zero.", 2_000.0)] = None
     session_stop_loss_usd: Annotated[Number | None, _positive(
@@ -115,6 +116,7 @@ def parse(kind: type, data: Any):
 
 
 # ---- answers -------------------------------------------------------------------------------------
+BOOK_SPREAD = "The book's spread, best_ask - best_bid, in bps of the mid (null with a side empty)."
 class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -171,7 +173,7 @@ class MarketList(Answer):
 
 
 class MarketDetail(MarketItem):
-    spread_bps: float | None = Field(description="Book spread, bps of the mid (null with a side empty).")
+    spread_bps: float | None = Field(description=BOOK_SPREAD)
     volatility_annual: float = Field(description="Annualised volatility of the mark price now (0.55 = 55%).")
     volume_24h_usd: float = Field(description="Notional of the trades shown over the last 1,440 minutes, USD.")
     high_24h: float = Field(description="Highest trade price over the last 24 h, USD.")
@@ -188,7 +190,7 @@ class Price(Answer):
                                    "side is empty).")
     mark_price: float = Field(description="The simulation's fair value on the tick grid, USD: what PnL, equity, "
                                           "margin and mid_at_fill use.")
-    spread_bps: float | None = Field(description="Book spread, bps of the mid (null with a side empty).")
+    spread_bps: float | None = Field(description=BOOK_SPREAD)
     timestamp: Ms
 
 
@@ -203,7 +205,7 @@ class OrderBook(Answer):
     bids: list[Level] = Field(description="Best first.")
     asks: list[Level] = Field(description="Best first.")
     mid: float = Field(description="The book's midpoint, USD.")
-    spread_bps: float | None = Field(description="Book spread, bps of the mid (null with a side empty).")
+    spread_bps: float | None = Field(description=BOOK_SPREAD)
     timestamp: Ms
 
 

@@ -260,4 +260,5 @@ def write_sweep_report(summary: list[dict], rows: list[tuple], header: str, fold
     return folder / "index.html"
 
 
-__all__ = ["build_figures", "figures", "heading", "subject", "sweep_figure", "write_report", "write_sweep_report", "SWEEP_FIGURES"]
+__all__ = ["build_figures", "figures", "heading", "subject", "sweep_figure", "write_report", "write_sweep_report",
+           "SWEEP_FIGURES"]
