@@ -47,9 +47,20 @@ def stdio_env(base: str) -> dict[str, str]:
     return {**env, "PF_BASE": base, "PF_API_KEY": KEY}
 
 
+# The mock tools' own error paths, beside the API tools' (test_mcp.ERRORS).
+MOCK_ERRORS = [
+    ("mock_advance_clock", {"seconds": -1}, "invalid_request", "seconds"),
+    ("mock_jump", {"symbol": "BTC-PERP", "move_bps": -20_000}, "invalid_request", "move_bps"),
+    ("mock_jump", {"symbol": "NOPE-PERP", "move_bps": 5}, "market_not_found", None),
+    ("mock_load_scenario", {"name": "no_such_scenario"}, "scenario_not_found", None),
+    ("mock_reset", {"seed": -1}, "invalid_request", "seed"),
+]
+EVERY_ERROR = ERRORS + MOCK_ERRORS
+
+
 def planned_calls(price: dict) -> list[dict]:
-    """Every error path of the API tools first (each changes nothing), then a session touching every tool."""
-    calls = [{"tool": tool, "arguments": args} for tool, args, _, _ in ERRORS]
+    """Every error path first (each changes nothing), then a session touching every tool."""
+    calls = [{"tool": tool, "arguments": args} for tool, args, _, _ in EVERY_ERROR]
 
     async def record(tool, args):
         calls.append({"tool": tool, "arguments": args})
@@ -71,13 +82,13 @@ def check(out: dict, calls: list[dict]) -> None:
     assert [r["tool"] for r in results] == [c["tool"] for c in calls]
     thrown = [(r["tool"], r["thrown"]) for r in results if "thrown" in r]
     assert thrown == []         # the SDK took every result, errors included
-    for result, (tool, args, code, field) in zip(results, ERRORS):
+    for result, (tool, args, code, field) in zip(results, EVERY_ERROR):
         assert result["isError"] is True, (tool, args, result)
         assert result["structuredContent"] is None, (tool, args)
         assert result["text"][0].startswith(f"{code}: "), (tool, args, result["text"])
         body = json.loads(result["text"][1])
         assert body["error"] == code and body.get("field") == field, (tool, args, body)
-    for result in results[len(ERRORS):]:
+    for result in results[len(EVERY_ERROR):]:
         assert result["isError"] is False and isinstance(result["structuredContent"], dict), result
 
 
