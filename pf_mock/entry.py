@@ -1,0 +1,130 @@
+"""Order entry: the checks a quote or a hedge passes before it takes effect, and then taking effect.
+
+The exchange brings the market to now and hands it in; these functions check the request (what one
+field alone cannot say, the size of each side once in whole lots, the margin), then post through
+``orders.py`` (the one way every order reaches a market) and the sessions. Nothing here advances time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import closed, orders
+from .agents import Agent
+from .catalog import MIN_NOTIONAL_USD
+from .errors import ApiError, invalid_request, is_number
+from .grid import Grid
+from .market import Market
+from .messages import QuoteRequest
+from .orders import SideOutcome, TakerResult
+from .sessions import STOPPED, QuoteShape, Session, Sessions
+
+Sized = tuple[int, int] | None      # one side of a quote in the market's units: (price units, lots)
+
+
+@dataclass
+class QuoteResult:
+    symbol: str
+    bid: SideOutcome
+    ask: SideOutcome
+    session: Session
+    time: float
+
+
+def check_quote(req: QuoteRequest) -> None:
+    """What one field alone cannot say (each field's type and range is ``QuoteRequest``'s own check)."""
+    for side in ("bid", "ask"):
+        price, size = getattr(req, f"{side}_price"), getattr(req, f"{side}_size")
+        if (price is None) != (size is None):
+            missing = f"{side}_size" if size is None else f"{side}_price"
+            raise invalid_request(f"A {side} needs both {side}_price and {side}_size.", field=missing)
+    if req.bid_price is None and req.ask_price is None:
+        raise invalid_request("A quote needs at least one whole side: bid_price and bid_size, or ask_price "
+                              "and ask_size.", field="bid_price")
+    if req.bid_price is not None and req.ask_price is not None and req.bid_price >= req.ask_price:
+        raise ApiError(400, "crossed_quote", "bid_price must be below ask_price.",
+                       bid_price=req.bid_price, ask_price=req.ask_price)
+
+
+def open_session(agent: Agent, symbol: str) -> Session:
+    """The agent's session on ``symbol``, unless it was stopped (a 409 until it is reset)."""
+    session = Sessions.of(agent, symbol)
+    if session.status == STOPPED:
+        raise ApiError(409, "session_stopped",
+                       f"The session on {symbol} was stopped ({session.reason}); POST /v1/mm/session/reset first.",
+                       reason=session.reason)
+    return session
+
+
+def size_quote(grid: Grid, req: QuoteRequest) -> tuple[Sized, Sized]:
+    """Each side on the grid (a bid's price rounded down, an ask's up; sizes to whole lots), each at
+    least the minimum notional."""
+    bid = ask = None
+    if req.bid_price is not None:
+        units = grid.price_down(req.bid_price)
+        bid = (units, grid.lots_for_usd(req.bid_size, units))
+    if req.ask_price is not None:
+        units = grid.price_up(req.ask_price)
+        ask = (units, grid.lots_for_usd(req.ask_size, units))
+    for name, side in (("bid", bid), ("ask", ask)):
+        if side is not None and (side[0] <= 0 or grid.notional(*side) < MIN_NOTIONAL_USD):
+            raise ApiError(400, "order_too_small",
+                           f"The {name} side is under the ${MIN_NOTIONAL_USD:g} minimum once sized to whole lots "
+                           f"at its price.", field=f"{name}_size", min_notional_usd=MIN_NOTIONAL_USD)
+    return bid, ask
+
+
+def posted_notional(grid: Grid, bid: Sized, ask: Sized) -> float:
+    return sum(grid.notional(*side) for side in (bid, ask) if side is not None)
+
+
+def check_margin(required: float, equity: float) -> None:
+    if required > equity:
+        raise ApiError(402, "insufficient_balance",
+                       f"These orders need ${required:,.2f} of margin; equity is ${equity:,.2f}.",
+                       required_margin_usd=round(required, 6), equity_usd=round(equity, 6))
+
+
+def take_effect(sessions: Sessions, agent: Agent, market: Market, session: Session, req: QuoteRequest,
+                bid: Sized, ask: Sized) -> QuoteResult:
+    """The checked quote takes effect: the session takes its settings and shape, the sides are posted,
+    and the guardrails look at the result."""
+    sessions.configure(agent, market, session, req.guardrails(), req.refresh_interval_seconds, req.auto_refresh)
+    grid, mid = market.grid, market.mid
+    session.shape = QuoteShape(
+        bid_bps=(mid - grid.to_price(bid[0])) / mid * 1e4 if bid else None,
+        ask_bps=(grid.to_price(ask[0]) - mid) / mid * 1e4 if ask else None,
+        bid_usd=req.bid_size if bid else None,
+        ask_usd=req.ask_size if ask else None,
+        tif=req.time_in_force,
+    )
+    bid_out, ask_out = sessions.post(agent, market, session, bid, ask, req.time_in_force)
+    sessions.enforce(market)
+    return QuoteResult(market.symbol, bid_out, ask_out, session, market.now)
+
+
+def cancel(sessions: Sessions, agent: Agent, market: Market) -> list[str]:
+    """Cancel every order of the agent's on ``market``; the ids of those cancelled."""
+    cancelled = market.cancel_all(agent.agent_id, closed.CLIENT)
+    sessions.cancelled(agent, market)
+    return [orders.order_id(market, order.order_id) for order in cancelled]
+
+
+def check_hedge_pct(hedge_pct: float) -> None:
+    if not (is_number(hedge_pct) and 0 < hedge_pct <= 1):
+        raise invalid_request("hedge_pct must be a number in (0, 1].", field="hedge_pct")
+
+
+def hedge(sessions: Sessions, agent: Agent, market: Market, hedge_pct: float) -> TakerResult:
+    """A market order against ``hedge_pct`` of the agent's position on ``market``."""
+    ledger = agent.ledgers.get(market.symbol)
+    if ledger is None or ledger.lots == 0:
+        raise ApiError(409, "no_inventory", f"No inventory to hedge on {market.symbol}.")
+    lots = int(abs(ledger.lots) * hedge_pct + 1e-9)
+    if lots <= 0:
+        raise ApiError(400, "order_too_small", "hedge_pct of the position rounds to zero lots.", field="hedge_pct")
+    result = orders.market_order(agent, market, ledger.lots < 0, lots, "hedge")
+    if result is None:
+        raise ApiError(409, "no_liquidity", f"The {market.symbol} book has no liquidity to hedge against.")
+    sessions.enforce(market)
+    return result
