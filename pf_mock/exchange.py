@@ -213,8 +213,7 @@ class Exchange:
 
     # ---- reads (reads.py, views.py; paging.py) -----------------------------------------------------
     def _symbol_or_sync(self, agent: Agent, symbol: str | None) -> str | None:
-        """``symbol``'s market brought to now (its canonical name), or with no symbol every market the
-        agent has business in (None)."""
+        """Bring ``symbol``'s market to now and answer its name, or with no symbol all the agent's (None)."""
         if symbol:
             return self.market(symbol).symbol
         self.sync(agent)
@@ -224,11 +223,6 @@ class Exchange:
               limit: int | None = None) -> list[FillRecord]:
         """The agent's fills at or after ``since``, oldest first: all of them, or the newest ``limit``."""
         return reads.fills_since(reads.ledgers_of(agent, self._symbol_or_sync(agent, symbol)), since, limit)
-
-    def fill_page(self, agent: Agent, symbol: str | None = None, since: float | None = None,
-                  cursor: str | None = None, limit: int = 100) -> tuple[list[FillRecord], str | None]:
-        """One page of the agent's fills and the next page's cursor (see ``reads.fill_page``)."""
-        return reads.fill_page(agent, self._symbol_or_sync(agent, symbol), since, cursor, limit)
 
     def pnl(self, agent: Agent, symbol: str | None = None, since: float | None = None,
             until: float | None = None, window: Window | None = None) -> PnlReport:
@@ -272,14 +266,13 @@ class Exchange:
             return Orders(orders=[views.order(m, info) for m, info in self.open_orders(agent, symbol)])
         if status != "closed":
             raise invalid_request("status must be open or closed.", field="status")
-        limit = reads.closed_orders_limit(limit)
-        position = paging.cursor_position(cursor)
-        # every order that left a book by now is filed
+        limit, position = reads.closed_orders_limit(limit), paging.cursor_position(cursor)
         return reads.closed_orders(agent, self._symbol_or_sync(agent, symbol), position, limit)
 
     def fill_views(self, agent: Agent, symbol: str | None = None, since: float | None = None,
                    cursor: str | None = None, limit: int = 100) -> Fills:
-        found, next_cursor = self.fill_page(agent, symbol, since, cursor, limit)
+        """One page of the agent's fills and the next page's cursor (see ``reads.fill_page``)."""
+        found, next_cursor = reads.fill_page(agent, self._symbol_or_sync(agent, symbol), since, cursor, limit)
         return Fills(fills=[views.fill(f) for f in found], next_cursor=next_cursor)
 
     def pnl_view(self, agent: Agent, symbol: str | None = None, since: float | None = None,

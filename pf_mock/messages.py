@@ -16,6 +16,7 @@ from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandle
 from pydantic.dataclasses import dataclass
 
 from .errors import invalid_request
+from .guardrails import GUARDRAILS, NAMES as GUARDRAIL_NAMES, Guardrail
 from .model import MOVE_BPS_RANGE, Regime, regime_range
 
 MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)
@@ -45,7 +46,24 @@ Symbol = Annotated[Text, SYMBOL]
 
 
 # ---- requests ------------------------------------------------------------------------------------
+def guarded(declared: tuple[Guardrail, ...] = GUARDRAILS):
+    """A request class decorator (under ``@dataclass``): one optional field per declared guardrail, a
+    positive number up to ``MAX_QUOTE_NUMBER`` described by its declaration, after the class's own
+    fields; and ``guardrails()``, each one's value by name (None: not given)."""
+    def add(cls):
+        for g in declared:
+            cls.__annotations__[g.name] = Annotated[Number | None, _positive(g.description, g.example)]
+            setattr(cls, g.name, None)
+
+        def guardrails(self) -> dict[str, float | None]:
+            return {g.name: getattr(self, g.name) for g in declared}
+        cls.guardrails = guardrails
+        return cls
+    return add
+
+
 @dataclass(config=BODY)
+@guarded()
 class QuoteRequest:
     """One quote: a bid, an ask or both, and the settings of the agent's session on the symbol."""
 
@@ -68,20 +86,7 @@ class QuoteRequest:
         ge=MIN_REFRESH_INTERVAL_S, le=MAX_QUOTE_NUMBER,
         description=f"Seconds between refreshes (default {DEFAULT_REFRESH_INTERVAL_S:g}, at least "
                     f"{MIN_REFRESH_INTERVAL_S}).", examples=[5.0])] = None
-    max_inventory_usd: Annotated[Number | None, _positive(
-        "Guardrail: the side that would grow |net delta| (USD) past this is held.", 5_000.0)] = None
-    max_spread_bps: Annotated[Number | None, _positive(
-        "Guardrail: pause while the market's own spread (best ask - best bid without your orders, bps of "
-        "the mid) is wider.", 50.0)] = None
-    auto_hedge_threshold_usd: Annotated[Number | None, _positive(
-        "Guardrail: after a fill leaves |net delta| (USD) above this, hedge it to zero.", 2_000.0)] = None
-    session_stop_loss_usd: Annotated[Number | None, _positive(
-        "Guardrail: stop the session when its net PnL (USD) falls to minus this.", 500.0)] = None
-
-    def guardrails(self) -> dict[str, float | None]:
-        return {"max_inventory_usd": self.max_inventory_usd, "max_spread_bps": self.max_spread_bps,
-                "auto_hedge_threshold_usd": self.auto_hedge_threshold_usd,
-                "session_stop_loss_usd": self.session_stop_loss_usd}
+    # and one field per guardrail (``guardrails.GUARDRAILS``), added by ``guarded``
 
 
 @dataclass(config=BODY)
@@ -267,8 +272,7 @@ class SessionView(Answer):
         description="idle (never quoted), active, paused (max_spread_bps) or stopped (session_stop_loss_usd).")
     reason: str | None = Field(description="Why the session is as it is (e.g. stop_loss, market_spread_wide).")
     guardrails: dict[str, float | None] = Field(
-        description="max_inventory_usd, max_spread_bps, auto_hedge_threshold_usd, session_stop_loss_usd in "
-                    "force (null: off).")
+        description=f"{', '.join(GUARDRAIL_NAMES)} in force (null: off).")
     auto_refresh: bool = Field(description="Whether the server re-posts the last quote around the mid.")
     refresh_interval_seconds: float = Field(description="Seconds between refreshes.")
     started_at: Ms | None = Field(description="When the session began, ms (null: idle).")
