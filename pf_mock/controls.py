@@ -7,7 +7,8 @@ from .clock import Clock
 from .errors import ApiError, invalid_request, is_number
 from .market import Market
 from .messages import MAX_ADVANCE_S
-from .model import Regime, band_problem, move_problem, regime_problem
+from .model import Regime
+from .ranges import band_problem, move_problem, regime_problem
 
 
 def check_advance(clock: Clock, seconds: float) -> None:

@@ -16,11 +16,8 @@ from .errors import ApiError, invalid_request, is_number
 from .grid import Grid
 from .market import Market
 from .messages import QuoteRequest
-from .orders import SideOutcome, TakerResult
+from .orders import SideOutcome, Sized, TakerResult
 from .sessions import STOPPED, QuoteShape, Session, Sessions
-
-Sized = tuple[int, int] | None      # one side of a quote in the market's units: (price units, lots)
-
 
 @dataclass
 class QuoteResult:

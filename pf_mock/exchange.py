@@ -23,7 +23,7 @@ from .fees import MAKER_REBATE_BPS, TAKER_FEE_BPS, FeeSchedule
 from .ledger import FillRecord
 from .book import Order
 from .market import AgentFill, Market, OrderClosed
-from .messages import (Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBook,
+from .messages import (Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBookView,
                        OrderStatus, Orders, Pnl, Price, QuoteRequest, Trades, Window)
 from .orders import TakerResult
 from .reads import PnlReport
@@ -244,7 +244,7 @@ class Exchange:
     def price(self, symbol: str) -> Price:
         return views.price(self.market(symbol))
 
-    def orderbook(self, symbol: str, depth: int = 20) -> OrderBook:
+    def orderbook(self, symbol: str, depth: int = 20) -> OrderBookView:
         return views.orderbook(self.market(symbol), depth)
 
     def trades(self, symbol: str, limit: int = 100) -> Trades:

@@ -17,7 +17,7 @@ from pydantic.dataclasses import dataclass
 
 from .errors import invalid_request
 from .guardrails import GUARDRAILS, NAMES as GUARDRAIL_NAMES, Guardrail
-from .model import MOVE_BPS_RANGE, Regime, regime_range
+from .ranges import EDITABLE_REGIME_FIELDS, MOVE_BPS_RANGE, regime_range
 
 MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)
 MIN_REFRESH_INTERVAL_S = 0.5
@@ -199,16 +199,16 @@ class Price(Answer):
     timestamp: Ms
 
 
-class Level(Answer):
+class LevelView(Answer):
     price: float = Field(description="USD.")
     size: float = Field(description="Base units resting at this price.")
     notional_usd: float = Field(description="price x size, USD.")
 
 
-class OrderBook(Answer):
+class OrderBookView(Answer):
     symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
-    bids: list[Level] = Field(description="Best first.")
-    asks: list[Level] = Field(description="Best first.")
+    bids: list[LevelView] = Field(description="Best first.")
+    asks: list[LevelView] = Field(description="Best first.")
     mid: float = Field(description="The book's midpoint, USD.")
     spread_bps: float | None = Field(description=BOOK_SPREAD)
     timestamp: Ms
@@ -226,7 +226,7 @@ class Trades(Answer):
     trades: list[Print] = Field(description="Newest first.")
 
 
-class Candle(Answer):
+class CandleView(Answer):
     timestamp: Ms = Field(description="Start of the bucket, ms.")
     open: float = Field(description="First trade price in the bucket, USD.")
     high: float = Field(description="Highest trade price, USD.")
@@ -238,7 +238,7 @@ class Candle(Answer):
 class Candles(Answer):
     symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
     interval: Interval = Field(description="The bucket's length: 1m, 5m or 1h.")
-    candles: list[Candle] = Field(description="Oldest first.")
+    candles: list[CandleView] = Field(description="Oldest first.")
 
 
 class Registered(Answer):
@@ -471,7 +471,7 @@ def _regime_field(name: str) -> tuple:
 # The regime's fields and ranges are declared once, in model.py; this body is derived from them.
 RegimeRequest = create_model(
     "RegimeRequest", __base__=ControlBody, __doc__="Only the fields given change; see the regime in model.py.",
-    **{name: _regime_field(name) for name in Regime.EDITABLE})
+    **{name: _regime_field(name) for name in EDITABLE_REGIME_FIELDS})
 
 
 class ScenarioRequest(ControlBody):
@@ -505,7 +505,7 @@ class FaultRequest(ControlBody):
     count: Whole | None = Field(None, ge=1, le=2**53, description="Hit this many requests, then retire.")
 
 
-class Clock(Answer):
+class ClockView(Answer):
     mode: Literal["manual", "realtime"] = Field(description="manual: time moves only on a clock advance.")
     now: Ms = Field(description="Mock time now, ms since the epoch.")
     speed: float = Field(description="Mock seconds per wall second (realtime).")
@@ -524,7 +524,7 @@ class Advancing(Answer):
 
 class MockState(Answer):
     seed: int = Field(description="The seed every market's path is drawn from.")
-    clock: Clock = Field(description="mode, now (ms), speed.")
+    clock: ClockView = Field(description="mode, now (ms), speed.")
     agents: int = Field(description="Agents registered.")
     active_markets: list[str] = Field(description="Markets that have been touched.")
     scenario: str | None = Field(description="The scenario loaded, if any.")
@@ -552,7 +552,7 @@ class Restored(MockState):
 
 
 class Advanced(Answer):
-    clock: Clock = Field(description="mode, now (ms), speed.")
+    clock: ClockView = Field(description="mode, now (ms), speed.")
 
 
 class Jumped(Answer):
@@ -621,7 +621,7 @@ class JournalEntry(Answer):
     status: int | None
 
 
-class Journal(Answer):
+class JournalView(Answer):
     requests: list[JournalEntry] = Field(description="Oldest first.")
     count: int
 
@@ -664,7 +664,7 @@ class ScenarioList(Answer):
     scenarios: list[ScenarioItem]
 
 
-class GuardrailEvent(Answer):
+class GuardrailEventView(Answer):
     timestamp: Ms
     symbol: str
     guardrail: str = Field(description="The guardrail that acted: one of the quote's guardrail fields.")

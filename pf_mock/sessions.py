@@ -21,7 +21,7 @@ from .catalog import MIN_NOTIONAL_USD, Catalog
 from .guardrails import AUTO_HEDGE, MAX_INVENTORY, MAX_SPREAD, NAMES as GUARDRAILS, STOP_LOSS, inventory_lots
 from .market import Market
 from .messages import DEFAULT_REFRESH_INTERVAL_S
-from .orders import SideOutcome
+from .orders import SideOutcome, Sized
 
 IDLE, ACTIVE, PAUSED, STOPPED = "idle", "active", "paused", "stopped"
 STATUSES = (IDLE, ACTIVE, PAUSED, STOPPED)
@@ -61,9 +61,6 @@ class Session:
 
     def guard(self, name: str) -> float | None:
         return self.guardrails.get(name)
-
-
-Side = tuple[int, int] | None       # (price units, lots) of one side to post, or nothing
 
 
 class Sessions:
@@ -141,7 +138,7 @@ class Sessions:
         self.set_status(agent, market, session, STOPPED, "stop_loss")
 
     # ---- posting ----------------------------------------------------------------------------------
-    def post(self, agent: Agent, market: Market, session: Session, bid: Side, ask: Side,
+    def post(self, agent: Agent, market: Market, session: Session, bid: Sized, ask: Sized,
              tif: str) -> tuple[SideOutcome, SideOutcome]:
         """Post what the guardrails allow of a bid and an ask."""
         bid_out, ask_out = SideOutcome(), SideOutcome()

@@ -190,9 +190,9 @@ class Endpoints:
     def price(self, symbol: str) -> "m.Price":
         return self._call(Call("GET", f"/v1/markets/{_seg(symbol)}/price", answer="Price", auth=False))
 
-    def orderbook(self, symbol: str, depth: int | None = None) -> "m.OrderBook":
+    def orderbook(self, symbol: str, depth: int | None = None) -> "m.OrderBookView":
         return self._call(Call("GET", f"/v1/markets/{_seg(symbol)}/orderbook", _params(depth=depth),
-                               answer="OrderBook", auth=False))
+                               answer="OrderBookView", auth=False))
 
     def trades(self, symbol: str, limit: int | None = None) -> "m.Trades":
         return self._call(Call("GET", f"/v1/markets/{_seg(symbol)}/trades", _params(limit=limit), answer="Trades",
@@ -302,6 +302,6 @@ class MockEndpoints:
     def clear_faults(self) -> "m.FaultsCleared":
         return self._call(Call("DELETE", "/_mock/faults", answer="FaultsCleared", admin=True))
 
-    def requests(self, agent: str | None = None, limit: int | None = None) -> "m.Journal":
-        return self._call(Call("GET", "/_mock/requests", _params(agent=agent, limit=limit), answer="Journal",
+    def requests(self, agent: str | None = None, limit: int | None = None) -> "m.JournalView":
+        return self._call(Call("GET", "/_mock/requests", _params(agent=agent, limit=limit), answer="JournalView",
                                admin=True))
