@@ -8,10 +8,11 @@ field alone cannot say, the size of each side once in whole lots, the margin), t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from . import closed, orders
 from .agents import Agent
-from .catalog import MIN_NOTIONAL_USD
+from .catalog import MIN_NOTIONAL_USD, Catalog
 from .errors import ApiError, invalid_request, is_number
 from .grid import Grid
 from .market import Market
@@ -53,9 +54,9 @@ def open_session(agent: Agent, symbol: str) -> Session:
     return session
 
 
-def size_quote(grid: Grid, req: QuoteRequest) -> tuple[Sized, Sized]:
+def size_quote(grid: Grid, req: QuoteRequest) -> tuple[Sized, Sized, float]:
     """Each side on the grid (a bid's price rounded down, an ask's up; sizes to whole lots), each at
-    least the minimum notional."""
+    least the minimum notional; and the notional of both together."""
     bid = ask = None
     if req.bid_price is not None:
         units = grid.price_down(req.bid_price)
@@ -63,23 +64,39 @@ def size_quote(grid: Grid, req: QuoteRequest) -> tuple[Sized, Sized]:
     if req.ask_price is not None:
         units = grid.price_up(req.ask_price)
         ask = (units, grid.lots_for_usd(req.ask_size, units))
+    posted = 0.0
     for name, side in (("bid", bid), ("ask", ask)):
-        if side is not None and (side[0] <= 0 or grid.notional(*side) < MIN_NOTIONAL_USD):
+        if side is None:
+            continue
+        notional = grid.notional(*side)
+        if side[0] <= 0 or notional < MIN_NOTIONAL_USD:
             raise ApiError(400, "order_too_small",
                            f"The {name} side is under the ${MIN_NOTIONAL_USD:g} minimum once sized to whole lots "
                            f"at its price.", field=f"{name}_size", min_notional_usd=MIN_NOTIONAL_USD)
-    return bid, ask
+        posted += notional
+    return bid, ask, posted
 
 
-def posted_notional(grid: Grid, bid: Sized, ask: Sized) -> float:
-    return sum(grid.notional(*side) for side in (bid, ask) if side is not None)
-
-
-def check_margin(required: float, equity: float) -> None:
+def check_margin(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, at_us: int, symbol: str,
+                 posted: float) -> None:
+    """A 402 unless the agent's equity covers the initial margin with ``posted`` more notional on ``symbol``
+    (every market at ``at_us``, the instant being processed)."""
+    required = orders.margin_required(agent, markets, catalog, at_us, {symbol: posted})
+    equity = orders.equity(agent, markets, at_us)
     if required > equity:
         raise ApiError(402, "insufficient_balance",
                        f"These orders need ${required:,.2f} of margin; equity is ${equity:,.2f}.",
                        required_margin_usd=round(required, 6), equity_usd=round(equity, 6))
+
+
+def enter_quote(sessions: Sessions, agent: Agent, market: Market, req: QuoteRequest, catalog: Catalog,
+          at_us: int) -> QuoteResult:
+    """A quote (already through ``check_quote``) on ``market``, brought to now with every market the agent
+    has business in: checked against the session, the grid and the margin, then taking effect."""
+    session = open_session(agent, market.symbol)
+    bid, ask, posted = size_quote(market.grid, req)
+    check_margin(agent, sessions.markets, catalog, at_us, market.symbol, posted)
+    return take_effect(sessions, agent, market, session, req, bid, ask)
 
 
 def take_effect(sessions: Sessions, agent: Agent, market: Market, session: Session, req: QuoteRequest,

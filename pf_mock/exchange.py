@@ -187,11 +187,7 @@ class Exchange:
         entry.check_quote(req)
         market = self.market(req.symbol)
         self.sync(agent)
-        session = entry.open_session(agent, market.symbol)
-        bid, ask = entry.size_quote(market.grid, req)
-        posted = entry.posted_notional(market.grid, bid, ask)
-        entry.check_margin(self.margin_required(agent, {market.symbol: posted}), self.equity(agent))
-        return entry.take_effect(self.sessions, agent, market, session, req, bid, ask)
+        return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.instant_us())
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
         market = self.market(symbol)
