@@ -7,9 +7,10 @@ handler's arguments through the same ``routing.Binding`` the HTTP shortcut uses 
 parameter models with their constraints, the same dependencies: the key's agent, the exchange), awaits
 the very same handler and hands its answer to the client, which reads it into the same response model.
 Errors come back in the contract's shape. What it skips is the app's middleware (the request journal,
-fault injection, rate limiting, the body size check): the simulation's maker is trusted and alone. ``tests/test_simulate.py`` checks that a run through it and a
-run through real HTTP give the same report. It lives in the HTTP package because it drives the app's
-own routes; ``pf-mock simulate`` is its user.
+fault injection, rate limiting, the body size check): the simulation's maker is trusted and alone.
+``tests/test_simulate.py`` checks that a run through it and a run through real HTTP give the same
+report. It lives in the HTTP package because it drives the app's own routes; ``pf-mock simulate`` is
+its user.
 """
 
 from __future__ import annotations
