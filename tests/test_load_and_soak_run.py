@@ -33,7 +33,7 @@ def test_load_quick_run():
 def test_soak_quick_run():
     out = run("soak.py")
     assert "sim h" in out and "second half" in out and "bound this run supports" in out, out
-    assert len([line for line in out.splitlines() if line.strip().startswith(("1 ", "2 "))]) == 2, out
+    assert len([line for line in out.splitlines() if line.strip().startswith(("0.25 ", "0.5 "))]) == 2, out
 
 
 def test_catch_up_soak_quick_run():

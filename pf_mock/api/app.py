@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.datastructures import State
 
 from ..exchange import Exchange
 from ..leaderboard import leaderboard
@@ -28,16 +27,12 @@ TAGS = [
 ]
 
 
-class AppState(State):
-    """``app.state`` whose values are read as plain attributes. Starlette's ``State`` keeps them in a
-    dict of its own and finds each through ``__getattr__``, after the normal lookup has failed: about
-    a microsecond a read, and a request reads the exchange, the command log and the turn some eight
-    times. Here that dict is the object's own namespace, so the normal lookup finds them; setting and
-    deleting go through ``State`` as before."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        object.__setattr__(self, "_state", self.__dict__)
+class AppState:
+    """``app.state``: the exchange, the options, the command log and the rest of what the routes share,
+    as plain attributes. Starlette's ``State`` keeps its values in a dict of its own and finds each
+    through ``__getattr__`` after the normal lookup has failed (about a microsecond a read, and a request
+    reads the exchange, the command log and the turn some eight times); nothing in Starlette or FastAPI
+    reads ``app.state`` itself, so a plain object serves: the normal lookup finds each value at once."""
 
 
 @dataclass(frozen=True)
