@@ -386,3 +386,8 @@ def json_schema() -> dict:
     schema["$id"] = "https://pf-mock.invalid/snapshot.schema.json"
     schema["title"] = "pf-mock snapshot, version 2"
     return schema
+
+
+if __name__ == "__main__":          # python -m pf_mock.state_document > docs/snapshot.schema.json
+    import json
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
