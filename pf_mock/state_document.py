@@ -88,7 +88,7 @@ Bps = num(ge=-1e22, le=1e22)           # a quote side's distance from the mid (p
 
 # ---- the exchange's options and clock ----------------------------------------------------------
 @_doc
-class Config(TypedDict):
+class StateConfig(TypedDict):
     seed: whole(0, MAX_SEED)
     starting_balance: num(ge=0, le=MAX_STARTING_BALANCE)
     strict_auth: bool
@@ -97,7 +97,7 @@ class Config(TypedDict):
 
 
 @_doc
-class Clock(TypedDict):
+class StateClock(TypedDict):
     mode: Literal["manual", "realtime"]
     speed: num(ge=0, le=MAX_SPEED)
     start_us: Us
@@ -116,13 +116,13 @@ ClosedRow = tuple[OrderId, Symbol, bool, Price, Size, Size, UsdPos, Tif, Seconds
 
 
 @_doc
-class ClosedOrders(TypedDict):
+class StateClosedOrders(TypedDict):
     dropped: Count
     orders: Annotated[list[ClosedRow], Field(max_length=6_024)]
 
 
 @_doc
-class Guardrails(TypedDict):
+class StateGuardrails(TypedDict):
     max_inventory_usd: Guard
     max_spread_bps: Guard
     auto_hedge_threshold_usd: Guard
@@ -130,7 +130,7 @@ class Guardrails(TypedDict):
 
 
 @_doc
-class Shape(TypedDict):
+class StateShape(TypedDict):
     bid_bps: Optional[Bps]
     ask_bps: Optional[Bps]
     bid_usd: Optional[num(gt=0, le=MAX_QUOTE_NUMBER)]
@@ -139,23 +139,23 @@ class Shape(TypedDict):
 
 
 @_doc
-class Session(TypedDict):
+class StateSession(TypedDict):
     symbol: Symbol
     status: Literal["idle", "active", "paused", "stopped"]
     reason: SessionReason
-    guardrails: Guardrails
+    guardrails: StateGuardrails
     auto_refresh: bool
     refresh_interval_seconds: num(ge=MIN_REFRESH_INTERVAL_S, le=MAX_QUOTE_NUMBER)
     started_at: Optional[Seconds]
     stopped_at: Optional[Seconds]
-    shape: Optional[Shape]
+    shape: Optional[StateShape]
     generation: Count
     equity_at_start: Usd
     hedge_due: bool
 
 
 @_doc
-class Agent(TypedDict):
+class StateAgent(TypedDict):
     agent_id: AgentId
     api_key: ApiKey
     created_at: Seconds
@@ -163,13 +163,13 @@ class Agent(TypedDict):
     faucet_claimed: bool
     ledgers: Annotated[list[Symbol], Field(max_length=512)]
     fills: Annotated[list[FillRow], Field(max_length=MAX_ITEMS)]
-    closed_orders: ClosedOrders
-    sessions: Annotated[list[Session], Field(max_length=512)]
+    closed_orders: StateClosedOrders
+    sessions: Annotated[list[StateSession], Field(max_length=512)]
 
 
 # ---- markets -----------------------------------------------------------------------------------
 @_doc
-class Regime(TypedDict):
+class StateRegime(TypedDict):
     volatility_annual: num(ge=0, le=20)
     spread_bps: num(gt=0, le=10_000)
     depth_usd: num(gt=0, le=1e8)
@@ -191,23 +191,23 @@ class Regime(TypedDict):
 
 
 @_doc
-class RegimeChange(TypedDict):
+class StateRegimeChange(TypedDict):
     at_us: Us
-    regime: Regime
+    regime: StateRegime
 
 
 @_doc
-class Shift(TypedDict):
+class StateShift(TypedDict):
     at_us: Us
     shift: num(ge=-25, le=25)            # log move of a requested jump
 
 
 @_doc
-class FairValue(TypedDict):
+class StateFairValue(TypedDict):
     start_us: Us
     log_mid: num(ge=-40, le=40)
-    regime: Regime
-    changes: Annotated[list[Union[RegimeChange, Shift]], Field(max_length=MAX_ITEMS)]
+    regime: StateRegime
+    changes: Annotated[list[Union[StateRegimeChange, StateShift]], Field(max_length=MAX_ITEMS)]
 
 
 # [order_id, owner (null: the house), lots left, lots at entry]
@@ -216,13 +216,13 @@ Level = tuple[Units, Annotated[list[BookOrder], Field(min_length=1, max_length=M
 
 
 @_doc
-class Book(TypedDict):
+class StateBook(TypedDict):
     bids: Annotated[list[Level], Field(max_length=MAX_ITEMS)]       # best first
     asks: Annotated[list[Level], Field(max_length=MAX_ITEMS)]
 
 
 @_doc
-class House(TypedDict):
+class StateHouse(TypedDict):
     step: whole(0, MAX_INT)
     last_bid: whole(0, MAX_INT)
     last_ask: whole(0, MAX_INT)
@@ -235,7 +235,7 @@ class House(TypedDict):
 
 
 @_doc
-class RefreshTick(TypedDict):
+class StateRefreshTick(TypedDict):
     type: Literal["refresh"]
     agent_id: AgentId
     generation: Count
@@ -245,14 +245,14 @@ RegimeFields = Annotated[dict[str, float], Field(max_length=20)]
 
 
 @_doc
-class ScenarioJump(TypedDict):
+class StateScenarioJump(TypedDict):
     type: Literal["scenario_jump"]
     current: bool
     move_bps: num(gt=-10_000, le=100_000)
 
 
 @_doc
-class ScenarioRegime(TypedDict):
+class StateScenarioRegime(TypedDict):
     type: Literal["scenario_regime"]
     current: bool
     changes: RegimeFields
@@ -260,24 +260,25 @@ class ScenarioRegime(TypedDict):
 
 
 @_doc
-class ScenarioRestore(TypedDict):
+class StateScenarioRestore(TypedDict):
     type: Literal["scenario_restore"]
     current: bool
     changes: RegimeFields
 
 
-Action = Annotated[Union[RefreshTick, ScenarioJump, ScenarioRegime, ScenarioRestore], Field(discriminator="type")]
+Action = Annotated[Union[StateRefreshTick, StateScenarioJump, StateScenarioRegime, StateScenarioRestore],
+                 Field(discriminator="type")]
 # [when_us, sequence number (ties: the earlier first), what]
 Scheduled = tuple[Us, Count, Action]
 
 
 @_doc
-class Market(TypedDict):
+class StateMarket(TypedDict):
     symbol: Symbol
     now_us: Us
-    fair: FairValue
-    book: Book
-    house: House
+    fair: StateFairValue
+    book: StateBook
+    house: StateHouse
     house_seq: whole(-MAX_INT, 0)
     order_seq: Count
     fill_seq: Count
@@ -305,7 +306,7 @@ Horizon = tuple[Count, UsdPos, Usd, Usd]    # [fills, notional, markout, edge]
 
 
 @_doc
-class SymbolStats(TypedDict):
+class StateSymbolStats(TypedDict):
     symbol: Symbol
     since: Seconds
     lots: SignedLots
@@ -329,11 +330,11 @@ class SymbolStats(TypedDict):
 
 
 @_doc
-class AgentStats(TypedDict):
+class StateAgentStats(TypedDict):
     agent_id: AgentId
     total: Usd
     drawdown: Pair
-    symbols: Annotated[list[SymbolStats], Field(max_length=512)]
+    symbols: Annotated[list[StateSymbolStats], Field(max_length=512)]
 
 
 # [due_s, agent_id, signed size, mark at the fill, edge]
@@ -341,20 +342,20 @@ Pending = tuple[Seconds, AgentId, num(ge=-MAX_USD, le=MAX_USD), Price, Usd]
 
 
 @_doc
-class MarketStats(TypedDict):
+class StateMarketStats(TypedDict):
     symbol: Symbol
     holders: Annotated[list[AgentId], Field(max_length=100_000)]
     pending: tuple[list[Pending], list[Pending], list[Pending]]
 
 
 @_doc
-class Analytics(TypedDict):
-    agents: Annotated[list[AgentStats], Field(max_length=100_000)]
-    markets: Annotated[list[MarketStats], Field(max_length=512)]
+class StateAnalytics(TypedDict):
+    agents: Annotated[list[StateAgentStats], Field(max_length=100_000)]
+    markets: Annotated[list[StateMarketStats], Field(max_length=512)]
 
 
 @_doc
-class Scenario(TypedDict):
+class StateScenario(TypedDict):
     document: dict[str, Any]            # as POST /_mock/scenario takes it inline (checked the same way)
     loaded_at: Seconds
     reset: bool
@@ -366,15 +367,15 @@ class Snapshot(TypedDict):
     format: Literal["pf-mock-snapshot"]
     version: Literal[2]
     seed: whole(0, MAX_SEED)
-    config: Config
-    clock: Clock
+    config: StateConfig
+    clock: StateClock
     started_us: Us
     ran_to_us: Optional[Us]
-    agents: Annotated[list[Agent], Field(max_length=100_000)]
-    markets: Annotated[list[Market], Field(max_length=512)]
+    agents: Annotated[list[StateAgent], Field(max_length=100_000)]
+    markets: Annotated[list[StateMarket], Field(max_length=512)]
     live: Annotated[dict[Symbol, list[AgentId]], Field(max_length=512)]
-    analytics: Analytics
-    scenario: Optional[Scenario]
+    analytics: StateAnalytics
+    scenario: Optional[StateScenario]
 
 
 DOCUMENT = TypeAdapter(Snapshot)

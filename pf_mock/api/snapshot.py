@@ -18,14 +18,14 @@ from fastapi.responses import Response
 from .. import messages as m
 from .. import state as core
 from ..errors import ApiError, InvalidState
+from ..state_document import Snapshot
 from .admin import admin_allowed, state
 from .errors import responses
 
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
                    responses=responses("unauthorized"))
 
-_SCHEMA = {"application/json": {"schema": {"type": "object", "description": "The snapshot document (version 2): "
-                                           "see docs/snapshot.md and docs/snapshot.schema.json."}}}
+_SCHEMA = {"application/json": {"schema": {"$ref": "#/components/schemas/Snapshot"}}}
 
 
 def invalid_snapshot(exc: InvalidState) -> ApiError:
@@ -33,8 +33,7 @@ def invalid_snapshot(exc: InvalidState) -> ApiError:
                     rule=exc.rule)
 
 
-@router.post("/snapshot", responses={200: {"content": _SCHEMA, "description": "The snapshot document."}},
-             response_class=Response)
+@router.post("/snapshot", response_model=Snapshot)
 async def take_snapshot(request: Request) -> Response:
     """The whole exchange state as a versioned document: save it as JSON and give it back to
     ``POST /_mock/restore`` or ``pf-mock serve --restore FILE``."""
