@@ -86,8 +86,8 @@ class Regime:
         return asdict(self)
 
     def state(self) -> dict:
-        """As a snapshot writes it: every field, numbers as floats (``levels`` a whole number)."""
-        return {k: (v if k == "levels" else float(v)) for k, v in asdict(self).items()}
+        """As a snapshot writes it: every field as it is (a catalog's whole numbers stay whole)."""
+        return asdict(self)
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

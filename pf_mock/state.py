@@ -239,16 +239,27 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
                 raise InvalidState(f"{where}.ledgers.{j}", "each market once")
             agent.ledger(symbol, 10 ** spec_of(symbol, f"{where}.ledgers.{j}").sz_decimals)
             symbols_used.append((symbol, f"{where}.ledgers.{j}"))
+        # Fills: each ledger's in one go (``SymbolLedger.load``), and the agent's order across them as it was.
+        rows: dict[str, list] = {symbol: [] for symbol in agent.ledgers}
+        order = agent.fill_order
         last = -math.inf
-        for j, (symbol, fill_id, order_id, is_buy, price, lots, notional, maker, fee, mid, kind, t) in enumerate(a["fills"]):
-            ledger = agent.ledgers.get(symbol)
-            if ledger is None:
+        for j, row in enumerate(a["fills"]):
+            symbol, t = row[0], row[11]
+            found = rows.get(symbol)
+            if found is None:
                 raise InvalidState(f"{where}.fills.{j}.0", "a fill's market must be one of the agent's ledgers")
             if t < last or t > now_s:
                 raise InvalidState(f"{where}.fills.{j}.11", "fills in time order, none after the clock's now")
             last = t
-            ledger.apply(fill_id=fill_id, order_id=order_id, is_buy=is_buy, price=price, lots=lots,
-                         notional=notional, maker=maker, fee=fee, mid=mid, kind=kind, time=t)
+            index = order._index.get(symbol)
+            if index is None:
+                index = order._index[symbol] = len(order.ledgers)
+                order.ledgers.append(agent.ledgers[symbol])
+            order._ledger_at.append(index)
+            order._row_at.append(len(found))
+            found.append(row)
+        for symbol, ledger in agent.ledgers.items():
+            ledger.load(rows[symbol])
         closed = ClosedOrders()
         for j, row in enumerate(a["closed_orders"]["orders"]):
             if row[8] > row[9] or row[9] > now_s:

@@ -58,6 +58,12 @@ def num(**bounds) -> Any:
     return Annotated[float, Field(allow_inf_nan=False, **bounds)]
 
 
+def rnum(**bounds) -> Any:
+    """A number kept as written: a whole number stays an int, a fraction a float (a regime's fields are
+    the catalog's ints until a request sets them, and the API shows them as they are)."""
+    return Union[Annotated[int, Field(**bounds)], Annotated[float, Field(allow_inf_nan=False, **bounds)]]
+
+
 def whole(low: int, high: int) -> Any:
     return Annotated[int, Field(ge=low, le=high)]
 
@@ -170,24 +176,24 @@ class StateAgent(TypedDict):
 # ---- markets -----------------------------------------------------------------------------------
 @_doc
 class StateRegime(TypedDict):
-    volatility_annual: num(ge=0, le=20)
-    spread_bps: num(gt=0, le=10_000)
-    depth_usd: num(gt=0, le=1e8)
-    taker_rate_per_minute: num(ge=0, le=6_000)
-    informed_share: num(ge=0, le=1)
-    drift_bps_per_hour: num(ge=-1_000, le=1_000)
-    taker_size_usd: num(gt=0, le=1e8)
-    updates_per_minute: num(gt=0, le=6_000)
+    volatility_annual: rnum(ge=0, le=20)
+    spread_bps: rnum(gt=0, le=10_000)
+    depth_usd: rnum(gt=0, le=1e8)
+    taker_rate_per_minute: rnum(ge=0, le=6_000)
+    informed_share: rnum(ge=0, le=1)
+    drift_bps_per_hour: rnum(ge=-1_000, le=1_000)
+    taker_size_usd: rnum(gt=0, le=1e8)
+    updates_per_minute: rnum(gt=0, le=6_000)
     levels: whole(1, 200)
-    jump_rate_per_hour: num(ge=0, le=60)
-    jump_bps: num(ge=0, le=2_000)
-    vol_of_vol: num(ge=0, le=3)
-    taker_size_sigma: num(ge=0, le=10)
-    fast_informed_share: num(ge=0, le=1)
-    informed_horizon_seconds: num(gt=0, le=86_400)
-    spread_vol_sensitivity: num(ge=0, le=10)
-    jump_spread_widening: num(ge=0, le=1_000)
-    spread_refill_seconds: num(gt=0, le=86_400)
+    jump_rate_per_hour: rnum(ge=0, le=60)
+    jump_bps: rnum(ge=0, le=2_000)
+    vol_of_vol: rnum(ge=0, le=3)
+    taker_size_sigma: rnum(ge=0, le=10)
+    fast_informed_share: rnum(ge=0, le=1)
+    informed_horizon_seconds: rnum(gt=0, le=86_400)
+    spread_vol_sensitivity: rnum(ge=0, le=10)
+    jump_spread_widening: rnum(ge=0, le=1_000)
+    spread_refill_seconds: rnum(gt=0, le=86_400)
 
 
 @_doc
@@ -241,7 +247,7 @@ class StateRefreshTick(TypedDict):
     generation: Count
 
 
-RegimeFields = Annotated[dict[str, float], Field(max_length=20)]
+RegimeFields = Annotated[dict[str, rnum()], Field(max_length=20)]
 
 
 @_doc

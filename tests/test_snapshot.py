@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import jsonschema_rs
 import pytest
-from hypothesis import event, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -308,3 +308,35 @@ def test_a_crash_mid_write_leaves_the_old_state_file(tmp_path, monkeypatch):
         with pytest.raises(OSError):
             server.write_state(mock.exchange, str(state))
     assert state.read_text() == "old" and os.listdir(tmp_path) == [state.name]
+
+
+# ---- a ledger loaded whole is the ledger built fill by fill ----------------------------------------------
+fill_rows = st.lists(st.tuples(
+    st.booleans(), st.floats(0.01, 1e6), st.integers(1, 10 ** 6), st.floats(0, 1e7), st.booleans(),
+    st.floats(-1e3, 1e3), st.floats(0.01, 1e6), st.sampled_from(["quote", "hedge", "auto_hedge"]),
+    st.integers(0, 10 ** 6)), max_size=40)
+
+
+@settings(max_examples=max(20, settings.default.max_examples // 2), deadline=None)
+@given(rows=fill_rows, lot_scale=st.sampled_from([1, 100, 100_000]))
+def test_a_loaded_ledger_is_bit_for_bit_the_one_built_fill_by_fill(rows, lot_scale):
+    from pf_mock.ledger import FillOrder, SymbolLedger
+    one_by_one, loaded = SymbolLedger("BTC-PERP", lot_scale, FillOrder()), SymbolLedger("BTC-PERP", lot_scale)
+    full = []
+    t = 1_767_225_600.0
+    for i, (is_buy, price, lots, notional, maker, fee, mid, kind, dt) in enumerate(rows):
+        t += dt / 1e6
+        one_by_one.apply(fill_id=f"fill_{i:012x}", order_id=f"ord_{i * 7:012x}", is_buy=is_buy, price=price, lots=lots,
+                         notional=notional, maker=maker, fee=fee, mid=mid, kind=kind, time=t)
+        full.append(("BTC-PERP", f"fill_{i:012x}", f"ord_{i * 7:012x}", is_buy, price, lots, notional, maker, fee,
+                     mid, kind, t))
+    loaded.load(full)
+    a, b = one_by_one.fills, loaded.fills
+    for name in ("fill_ids", "order_ids", "flags", "price", "size", "notional", "fee", "mid", "time", "edge"):
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+    for name in a.totals:
+        assert a.totals[name].tobytes() == b.totals[name].tobytes(), name
+    assert one_by_one.totals == loaded.totals and one_by_one._times == loaded._times
+    for cost in ("at_fill_prices", "_at_mids"):
+        x, y = getattr(one_by_one, cost), getattr(loaded, cost)
+        assert (x.lots, x.avg, x.realized) == (y.lots, y.avg, y.realized)
