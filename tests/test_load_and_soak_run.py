@@ -48,5 +48,5 @@ def test_advance_soak_quick_run():
 
 def test_restore_cost_quick_run():
     out = run("soak_restore.py")
-    assert "commands logged:" in out and "ratio restore / original:" in out, out
+    assert "requests sent:" in out and "ratio restore / original:" in out, out
     assert "answers after the restore equal the original's: yes" in out, out
