@@ -225,6 +225,22 @@ def test_a_restore_keeps_the_servers_own_clock_mode_and_resets_to_the_snapshots_
         assert reads(copy) == reads(original)
 
 
+def test_a_realtime_snapshot_restores_into_either_clock_at_its_instant():
+    with in_process(seed=1, clock="realtime", speed=50) as original, in_process(seed=2) as manual, \
+            in_process(seed=2, clock="realtime", speed=50) as realtime:
+        original.client.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 60_000, "bid_size": 100,
+                                                   "auto_refresh": True})
+        document = json.loads(snap(original))
+        assert document["ran_to_us"] == document["clock"]["now_us"]     # one instant, nothing to catch up
+        for target in (manual, realtime):
+            assert restore(target, document).status_code == 200
+            state = target._control.get("/_mock/state").json()
+            assert state["clock"]["mode"] == target.options.clock          # the server keeps its own mode
+            assert state["clock"]["now"] >= document["clock"]["now_us"] // 1000
+            assert len(target.client.get("/v1/mm/orders").json()["orders"]) == 1
+        assert manual._control.get("/_mock/state").json()["clock"]["now"] == document["clock"]["now_us"] // 1000
+
+
 def test_a_stopping_server_ends_a_restore_early_and_changes_nothing():
     with in_process(seed=3) as original, in_process(seed=4) as copy:
         loop(original, 2)
