@@ -45,7 +45,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .catalog import Catalog, UnknownMarket, load_catalog
 from .clock import to_ms
