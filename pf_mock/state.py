@@ -22,6 +22,8 @@ import json
 import math
 from typing import Any
 
+import numpy as np
+
 from pydantic import ValidationError
 
 from .agents import Agent
@@ -240,26 +242,29 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
             agent.ledger(symbol, 10 ** spec_of(symbol, f"{where}.ledgers.{j}").sz_decimals)
             symbols_used.append((symbol, f"{where}.ledgers.{j}"))
         # Fills: each ledger's in one go (``SymbolLedger.load``), and the agent's order across them as it was.
-        rows: dict[str, list] = {symbol: [] for symbol in agent.ledgers}
-        order = agent.fill_order
-        last = -math.inf
-        for j, row in enumerate(a["fills"]):
-            symbol, t = row[0], row[11]
-            found = rows.get(symbol)
-            if found is None:
-                raise InvalidState(f"{where}.fills.{j}.0", "a fill's market must be one of the agent's ledgers")
-            if t < last or t > now_s:
-                raise InvalidState(f"{where}.fills.{j}.11", "fills in time order, none after the clock's now")
-            last = t
-            index = order._index.get(symbol)
-            if index is None:
-                index = order._index[symbol] = len(order.ledgers)
-                order.ledgers.append(agent.ledgers[symbol])
-            order._ledger_at.append(index)
-            order._row_at.append(len(found))
-            found.append(row)
-        for symbol, ledger in agent.ledgers.items():
-            ledger.load(rows[symbol])
+        fills = a["fills"]
+        if fills:
+            symbols = [row[0] for row in fills]
+            unknown = next((j for j, symbol in enumerate(symbols) if symbol not in agent.ledgers), None)
+            if unknown is not None:
+                raise InvalidState(f"{where}.fills.{unknown}.0", "a fill's market must be one of the agent's ledgers")
+            times = np.array([row[11] for row in fills])
+            bad = np.concatenate((np.nonzero(np.diff(times) < 0)[0] + 1, np.nonzero(times > now_s)[0]))
+            if len(bad):
+                raise InvalidState(f"{where}.fills.{int(bad.min())}.11", "fills in time order, none after the "
+                                                                        "clock's now")
+            order = agent.fill_order
+            first = list(dict.fromkeys(symbols))         # the ledgers in the order of their first fill
+            order.ledgers = [agent.ledgers[symbol] for symbol in first]
+            order._index = {symbol: i for i, symbol in enumerate(first)}
+            codes = np.array([order._index[symbol] for symbol in symbols], dtype=np.int64)
+            rows_at = np.empty(len(fills), dtype=np.int64)
+            for i, symbol in enumerate(first):
+                at = np.nonzero(codes == i)[0]
+                rows_at[at] = np.arange(len(at))
+                agent.ledgers[symbol].load([fills[j] for j in at.tolist()])
+            order._ledger_at.frombytes(codes.astype(np.uint16).tobytes())
+            order._row_at.frombytes(rows_at.astype(np.uint32).tobytes())
         closed = ClosedOrders()
         for j, row in enumerate(a["closed_orders"]["orders"]):
             if row[8] > row[9] or row[9] > now_s:
