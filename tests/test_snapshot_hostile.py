@@ -190,7 +190,12 @@ def test_a_hostile_document_is_refused_naming_the_field_and_changes_nothing(targ
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"snapshot"', b"{}", b"not json", b'{"format": "pf-mock-snapshot"}',
-                                  b'{"format": "pf-mock-snapshot", "version": 2, "seed": NaN}'])
+                                  b'{"format": "pf-mock-snapshot", "version": 2, "seed": NaN}',
+                                  b'{"format": "pf-mock-snapshot", "version": 2, "seed": "\\ud800"}',
+                                  b"[" * 100_000,
+                                  b'{"format": "pf-mock-snapshot", "version": 2, "seed": ' + b"9" * 5_000 + b"}"],
+                         ids=["list", "string", "empty", "text", "format only", "nan", "lone surrogate", "deep",
+                              "long integer"])
 def test_a_body_that_is_no_snapshot_is_refused(target, body):
     before = state_of(target)
     r = target._control.post("/_mock/restore", content=body, headers={"content-type": "application/json"})
