@@ -484,7 +484,7 @@ class Market:
         fair = market.fair = FairValue.from_state(seed, spec.symbol, state["fair"], make_regime, f"{where}.fair")
         if fair.start_us != start_us:
             raise InvalidState(f"{where}.fair.start_us", "must be the exchange's start")
-        if fair._timeline[-1][0] > now:
+        if state["fair"]["changes"] and state["fair"]["changes"][-1]["at_us"] > now:     # (they are in time order)
             raise InvalidState(f"{where}.fair.changes", "no change may lie after the market's now")
         book = OrderBook.from_state(state["book"], f"{where}.book")
         book.on_fill, book.guard = market._on_book_fill, market._guard

@@ -175,6 +175,8 @@ HOSTILE = [
     (refresh_for("nobody"), "markets"),
     (edit("live", {"BTC-PERP": ["nobody"]}), "live.BTC-PERP.0"),
     (edit("markets.0.plan", [0, 0]), "markets.0.plan.0"),
+    (lambda d: d["markets"][0]["fair"]["changes"].append({"at_us": d["clock"]["now_us"] + 1, "shift": 0.1}),
+     "markets.0.fair.changes"),
     (edit("markets.0.house.laid_out.4", 99), "markets.0.house.laid_out.4"),
     (edit("analytics.agents.0.agent_id", "nobody"), "analytics.agents.0.agent_id"),
     (edit("scenario.document", {"name": "x"}), "scenario.document"),
