@@ -333,6 +333,47 @@ class OrderBook:
             return self._best_ask is not None and self._best_ask <= price
         return self._best_bid is not None and self._best_bid >= price
 
+    # ---- state (snapshots) --------------------------------------------------------------------
+    def state(self) -> dict:
+        """Every live order, side by side, best price first, in queue order at each price: [order_id,
+        owner, lots left, lots at entry] (see ``state_document.Book``)."""
+        out = {}
+        for name, is_buy in (("bids", True), ("asks", False)):
+            levels = []
+            for price in (reversed(self.bid_prices) if is_buy else self.ask_prices):
+                queue = [[o.order_id, o.owner, o.qty, o.size] for o in self.orders_at(is_buy, price)]
+                if queue:
+                    levels.append([price, queue])
+            out[name] = levels
+        return out
+
+    @classmethod
+    def from_state(cls, state: dict, where: str = "book") -> "OrderBook":
+        """The book ``state`` describes (checked: prices in order, ids unique, no order bigger than it
+        was at entry, the sides not crossed). Raises ``InvalidState``."""
+        from .errors import InvalidState
+        book = cls()
+        for name, is_buy in (("bids", True), ("asks", False)):
+            last = None
+            for i, (price, queue) in enumerate(state[name]):
+                if last is not None and (price >= last if is_buy else price <= last):
+                    raise InvalidState(f"{where}.{name}.{i}", "prices must be distinct, best first")
+                last = price
+                for j, (order_id, owner, qty, size) in enumerate(queue):
+                    if order_id in book.orders or order_id == 0:
+                        raise InvalidState(f"{where}.{name}.{i}.1.{j}", f"order id {order_id} is zero or used twice")
+                    if qty > size:
+                        raise InvalidState(f"{where}.{name}.{i}.1.{j}", "lots left must not exceed lots at entry")
+                    if (owner is None) != (order_id < 0):
+                        raise InvalidState(f"{where}.{name}.{i}.1.{j}",
+                                           "the house's orders have negative ids, agents' positive ones")
+                    order = Order(order_id, owner, is_buy, price, qty)
+                    order.size = size
+                    book._rest(order)
+        if book._best_bid is not None and book._best_ask is not None and book._best_bid >= book._best_ask:
+            raise InvalidState(f"{where}.bids.0", "the best bid must be below the best ask")
+        return book
+
     # ---- internals ----------------------------------------------------------------------------
 
     def _drop_front(self, level: Level, maker: Order, result: Result, why: str) -> None:
