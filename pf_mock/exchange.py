@@ -156,9 +156,6 @@ class Exchange:
     def register(self, agent_id: str | None = None) -> Agent:
         return auth.register(self.agents, self._keys, agent_id, self.now(), self.config.starting_balance)
 
-    def _add_agent(self, agent_id: str, key: str) -> Agent:
-        return auth.add_agent(self.agents, self._keys, agent_id, key, self.now(), self.config.starting_balance)
-
     def claim_faucet(self, agent: Agent) -> float:
         return auth.claim_faucet(agent)
 
