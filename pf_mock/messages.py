@@ -138,7 +138,8 @@ class Simulation(Answer):
     spread_bps: float = Field(description="Typical background spread, bps.")
     depth_usd: float = Field(description="House liquidity per price level at the touch, USD.")
     taker_rate_per_minute: float = Field(description="Taker orders per minute (Poisson).")
-    synthetic: bool = Field(description="Always true: these markets are simulated.")
+    synthetic: bool = Field(description="True for a simulated market; false for one that replays a recording "
+                                        "(the other figures are then the synthetic model's, for reference).")
 
 
 class MarketItem(Answer):

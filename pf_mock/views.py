@@ -61,7 +61,7 @@ def _item_fields(spec: MarketSpec, market: Market) -> dict:
         status="active",
         simulation=Simulation(initial_mid=spec.initial_mid, volatility_annual=regime.volatility_annual,
                               spread_bps=regime.spread_bps, depth_usd=regime.depth_usd,
-                              taker_rate_per_minute=regime.taker_rate_per_minute, synthetic=True))
+                              taker_rate_per_minute=regime.taker_rate_per_minute, synthetic=market.synthetic))
 
 
 def market_detail(spec: MarketSpec, market: Market) -> MarketDetail:
