@@ -47,7 +47,7 @@ from ..clock import US_PER_S, to_us
 from ..market import CANDLE_MINUTES_KEPT, MINUTE_US, TRADES_KEPT, AgentFill, Candle, OrderClosed, OrderInfo, Trade
 from .l2book import ASK, BID, L2Book
 from .queue import FILL_BELOW, QueuePosition
-from .source import KIND_LEVEL, ReplayData, ReplaySource
+from .data import KIND_LEVEL, ReplayData
 
 _NEW = 0
 _CANCEL = 1
@@ -110,7 +110,8 @@ class AgentOrders:
 class ReplayMarket:
     synthetic = False
 
-    def __init__(self, spec: MarketSpec, source: ReplaySource, start, observer=None) -> None:
+    def __init__(self, spec: MarketSpec, source, start, observer=None) -> None:
+        """``source``: the ``source.ReplaySource`` that holds the data and the models."""
         data: ReplayData = source.data
         self.spec = spec
         self.symbol = spec.symbol

@@ -1,141 +1,22 @@
-"""A recording as a market source: its grid, its catalog entry and its events laid out for replay.
+"""A recording as a market source.
 
 ``ReplaySource(recording)`` is what the exchange is handed for the recorded symbol: called like the
 synthetic ``Market`` constructor (``source(spec, seed, start, observer=...)``) it makes a fresh
 ``ReplayMarket``; ``spec_for(catalog_spec)`` is the catalog entry it serves under (the recording's lot as
-the size decimals, its first mid as the initial mid). The events are converted once, here, onto the
-market's grid and shared by every market made from the source (a reset makes a new one).
+the size decimals, its first mid as the initial mid). The events are converted once (``data.ReplayData``)
+and shared by every market made from the source (a reset makes a new one).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from bisect import bisect_right
-from dataclasses import dataclass, field
-from decimal import Decimal
 
 from ..catalog import Catalog, MarketSpec
-from ..grid import PERP_DECIMALS, Grid
-from .formats import Level, Recording, RecordingError, Snapshot, Trade
-from .l2book import BID, L2Book
+from .data import ReplayData
+from .formats import Recording
 from .latency import ConstantLatency
+from .market import ReplayMarket
 from .queue import QueueModel, RiskAverseQueue
-
-US = 1000       # recording times are ns; the exchange's are µs
-
-KIND_LEVEL = 0
-KIND_TRADE = 1
-
-
-@dataclass(frozen=True, slots=True)
-class FixedTickGrid(Grid):
-    """A grid whose tick is the recording's (in price units), whatever the price: the recorded venue's
-    rule, not Hyperliquid's five significant figures."""
-
-    tick_units: int = 1
-
-    def tick_at(self, units: int) -> int:
-        return self.tick_units
-
-
-def grid_for(recording: Recording) -> FixedTickGrid:
-    """The recording's lot as size decimals (``10**-s``), its tick in the matching price units."""
-    s = recording.size_decimals
-    if s > PERP_DECIMALS:
-        raise RecordingError(f"{recording.path}: lot {recording.lot} is finer than 1e-{PERP_DECIMALS}")
-    tick_units = recording.tick * (10 ** (PERP_DECIMALS - s))
-    if tick_units != tick_units.to_integral_value() or tick_units < 1:
-        raise RecordingError(f"{recording.path}: tick {recording.tick} is finer than the price unit "
-                             f"1e-{PERP_DECIMALS - s} of a market with lot {recording.lot}")
-    return FixedTickGrid(s, tick_units=int(tick_units))
-
-
-@dataclass
-class ReplayData:
-    """The recording on the market's grid: prices in price units, sizes in lots, times in µs."""
-
-    recording: Recording
-    grid: FixedTickGrid
-    snapshot_bids: tuple
-    snapshot_asks: tuple
-    start_us: int
-    end_us: int
-    # one entry per event after the snapshot
-    times: list = field(repr=False)
-    kinds: list = field(repr=False)
-    sides: list = field(repr=False)     # level: True for the bid side; trade: True when the taker bought
-    prices: list = field(repr=False)
-    sizes: list = field(repr=False)
-    group_ends: list = field(repr=False)    # index one past each run of events sharing a time
-    mid_times: list = field(repr=False)     # the recorded mid (price units, floored) after each change
-    mid_units: list = field(repr=False)
-
-    @classmethod
-    def build(cls, recording: Recording) -> "ReplayData":
-        grid = grid_for(recording)
-        tick_units = grid.tick_units
-        lot_factor = recording.lot * grid.lot_scale
-        if lot_factor != lot_factor.to_integral_value():
-            raise RecordingError(f"{recording.path}: lot {recording.lot} is not a whole number of 1e-{grid.sz_decimals}")
-        lot_factor = int(lot_factor)
-        events = recording.events
-        snap = events[0]
-        if type(snap) is not Snapshot:
-            raise RecordingError(f"{recording.path}: the stream does not start with a snapshot")
-        bids = tuple((p * tick_units, s * lot_factor) for p, s in snap.bids)
-        asks = tuple((p * tick_units, s * lot_factor) for p, s in snap.asks)
-        times, kinds, sides, prices, sizes = [], [], [], [], []
-        for e in events[1:]:
-            times.append(e.ts // US)
-            if type(e) is Level:
-                kinds.append(KIND_LEVEL)
-                sides.append(e.side == BID)
-            elif type(e) is Trade:
-                kinds.append(KIND_TRADE)
-                sides.append(e.taker == "buy")
-            else:
-                raise RecordingError(f"{recording.path}: a second snapshot in the normalised stream")
-            prices.append(e.price * tick_units)
-            sizes.append(e.size * lot_factor)
-        group_ends = [i + 1 for i in range(len(times)) if i + 1 == len(times) or times[i + 1] != times[i]]
-        start_us = snap.ts // US
-        # the recorded mid through time
-        book = L2Book()
-        book.load(bids, asks)
-        mid_times, mid_units = [start_us], [_mid(book)]
-        i = 0
-        for end in group_ends:
-            while i < end:
-                if kinds[i] == KIND_LEVEL:
-                    book.set(BID if sides[i] else "ask", prices[i], sizes[i])
-                i += 1
-            mid = _mid(book)
-            if mid != mid_units[-1]:
-                mid_times.append(times[end - 1])
-                mid_units.append(mid)
-        end_us = times[-1] if times else start_us
-        return cls(recording, grid, bids, asks, start_us, end_us, times, kinds, sides, prices, sizes, group_ends,
-                   mid_times, mid_units)
-
-    def mid_at(self, t_us: int) -> int:
-        """The recorded mid (price units) in force at ``t_us`` (the first one before the start)."""
-        i = bisect_right(self.mid_times, t_us) - 1
-        return self.mid_units[max(i, 0)]
-
-    def mid_changes(self, t0_us: int, t1_us: int) -> list[tuple[int, int]]:
-        """The mid's changes in ``(t0, t1]``: ``(time µs, price units)``."""
-        lo = bisect_right(self.mid_times, t0_us)
-        hi = bisect_right(self.mid_times, t1_us)
-        return list(zip(self.mid_times[lo:hi], self.mid_units[lo:hi]))
-
-
-def _mid(book: L2Book) -> int:
-    bid, ask = book.best_bid(), book.best_ask()
-    if bid is None and ask is None:
-        return 0
-    if bid is None or ask is None:
-        return bid if ask is None else ask
-    return (bid + ask) // 2
 
 
 class ReplaySource:
@@ -166,7 +47,6 @@ class ReplaySource:
                                    source=f"recording {self.recording.venue} {self.recording.symbol}")
 
     def __call__(self, spec: MarketSpec, seed: int, start, observer=None):
-        from .market import ReplayMarket
         return ReplayMarket(spec, self, start, observer)
 
 
@@ -183,7 +63,3 @@ def start_for(sources) -> float:
     """The clock's start for a set of recordings: the latest first event (every recorded market is then
     at a recorded state)."""
     return max(source.start_s for source in sources)
-
-
-def price_decimal(data: ReplayData, units: int) -> Decimal:
-    return Decimal(units) / data.grid.price_scale
