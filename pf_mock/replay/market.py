@@ -467,9 +467,9 @@ class ReplayMarket:
         self._closed(info, order, CANCELLED, reason)
 
     def _report(self, order_id: int, owner, is_buy: bool, price: int, lots: int, maker: bool, tag: str) -> None:
+        self._fill_seq += 1
         if self.observer is None:
             return
-        self._fill_seq += 1
         self.observer.on_fill(self, AgentFill(self._fill_seq, order_id, owner, is_buy, price, lots, maker,
                                               self.mark, self.now, tag))
 

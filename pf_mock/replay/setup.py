@@ -3,6 +3,7 @@ and the manual clock that starts where the recordings do."""
 
 from __future__ import annotations
 
+import os
 from typing import Iterable
 
 from ..catalog import Catalog, UnknownMarket, load_catalog
@@ -26,7 +27,7 @@ def load_sources(paths: Iterable[str], *, queue: str = DEFAULT_QUEUE, latency_ms
         raise RecordingError(str(exc)) from None
     sources: dict[str, ReplaySource] = {}
     for path in paths:
-        recording = read_recording(path)
+        recording = _read(path)
         try:
             spec = catalog.resolve(recording.market_symbol)
         except UnknownMarket:
@@ -38,6 +39,25 @@ def load_sources(paths: Iterable[str], *, queue: str = DEFAULT_QUEUE, latency_ms
         source.symbol = spec.symbol
         sources[spec.symbol] = source
     return sources
+
+
+_READ: dict = {}
+
+
+def _read(path: str):
+    """``read_recording``, kept for the process while the file is unchanged (a simulate run reads each
+    recording twice: once to check it, once to run; a sweep once per run)."""
+    try:
+        st = os.stat(path)
+        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    except OSError:
+        return read_recording(path)         # says why, in one line
+    found = _READ.get(key)
+    if found is None:
+        found = _READ[key] = read_recording(path)
+        while len(_READ) > 8:
+            del _READ[next(iter(_READ))]
+    return found
 
 
 def replay_catalog(sources: dict[str, ReplaySource], catalog: Catalog | None = None) -> Catalog:

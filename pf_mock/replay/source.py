@@ -25,7 +25,7 @@ class ReplaySource:
     def __init__(self, recording: Recording, queue: QueueModel | None = None,
                  latency: ConstantLatency | None = None, partial_fills: bool = True) -> None:
         self.recording = recording
-        self.data = ReplayData.build(recording)
+        self.data = _data_of(recording)
         self.queue = queue or RiskAverseQueue()
         self.latency = latency or ConstantLatency()
         self.partial_fills = partial_fills
@@ -48,6 +48,19 @@ class ReplaySource:
 
     def __call__(self, spec: MarketSpec, seed: int, start, observer=None):
         return ReplayMarket(spec, self, start, observer)
+
+
+_DATA: dict[int, tuple[Recording, ReplayData]] = {}
+
+
+def _data_of(recording: Recording) -> ReplayData:
+    """The recording laid out once per process (the sources of one recording share it)."""
+    found = _DATA.get(id(recording))
+    if found is None or found[0] is not recording:
+        found = _DATA[id(recording)] = (recording, ReplayData.build(recording))
+        while len(_DATA) > 8:
+            del _DATA[next(iter(_DATA))]
+    return found[1]
 
 
 def catalog_with(catalog: Catalog, sources: dict[str, ReplaySource]) -> Catalog:
