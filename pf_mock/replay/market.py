@@ -199,10 +199,10 @@ class ReplayMarket:
         return size
 
     def _best(self, is_bid: bool) -> int | None:
-        side = BID if is_bid else ASK
-        if not self.taken:
-            return self.house.best_bid() if is_bid else self.house.best_ask()
-        for price in self.house.prices(side):
+        best = self.house.best_bid() if is_bid else self.house.best_ask()
+        if best is None or not self.taken or self._visible(is_bid, best) > 0:
+            return best
+        for price in self.house.prices(BID if is_bid else ASK):
             if self._visible(is_bid, price) > 0:
                 return price
         return None
@@ -597,7 +597,7 @@ class ReplayMarket:
         levels = self.house.asks if is_buy else self.house.bids
         remaining = lots
         took: list[tuple[int, int]] = []
-        for price in list(self.house.prices(side)):
+        for price in self.house.prices(side):
             if remaining <= 0 or (limit is not None and (price > limit if is_buy else price < limit)):
                 break
             key = (not is_buy, price)
