@@ -138,22 +138,9 @@ def add_serve(sub) -> None:
     s.add_argument("--access-log", action="store_true", help="print one line per request on stdout")
     s.add_argument("--mcp-admin", action="store_true",
                    help="also offer the /_mock tools (clock, scenarios) on /mcp, for an LLM test harness")
+    from .replay.setup import add_replay_options
     add_replay_options(s)
     s.set_defaults(run=run_serve)
-
-
-def add_replay_options(s) -> None:
-    """``--replay FILE`` (repeatable) and its models; shared by ``serve`` and ``simulate``."""
-    from .replay.latency import DEFAULT_LATENCY_MS
-    s.add_argument("--replay", action="append", default=[], metavar="FILE",
-                   help="serve a recorded market (hftbacktest's raw Binance futures or Hyperliquid capture, or "
-                        "Tardis-style CSV; gzip or plain) as <BASE>-PERP instead of the synthetic one; repeatable, "
-                        "one instrument per file (see docs/replay.md)")
-    s.add_argument("--replay-queue", default="risk_averse", metavar="MODEL",
-                   help="replay: where an agent's order stands in the recorded queue: risk_averse (only trades "
-                        "advance it) or power:N (decreases split by a power law; default: risk_averse)")
-    s.add_argument("--replay-latency-ms", type=ranged(_number, 0, 60_000), default=DEFAULT_LATENCY_MS, metavar="MS",
-                   help=f"replay: order-entry latency of limit orders and cancels (default: {DEFAULT_LATENCY_MS:g})")
 
 
 def load_replay(args: argparse.Namespace) -> dict | None:

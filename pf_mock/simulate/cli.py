@@ -95,7 +95,7 @@ def add_simulate(sub) -> argparse.ArgumentParser:
                    help="auto: the maker's requests go to the API's handlers directly; http: through the whole "
                         "HTTP app (middleware included)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
-    from ..cli import add_replay_options
+    from ..replay.setup import add_replay_options
     add_replay_options(s)
     s.set_defaults(run=run_simulate)
     return s
