@@ -287,3 +287,74 @@ def test_same_recording_same_requests_same_bytes():
     first, second = run(), run()
     assert first == second
     assert b"fill_" in b"".join(first)          # something filled, so the bytes say something
+
+
+def test_a_refused_quote_on_a_halted_market_changes_nothing():
+    rec = recording(end_ms=100)
+    ex = exchange(rec)
+    agent = ex.authenticate(KEY)
+    to(ex, 200)
+    ex.market("BTC-PERP")
+    before = (dict(agent.sessions), len(ex.markets["BTC-PERP"].agent_orders), agent.cash)
+    with pytest.raises(ApiError):
+        quote(ex, bid=999.0, ask=1001.0)
+    assert (dict(agent.sessions), len(ex.markets["BTC-PERP"].agent_orders), agent.cash) == before
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+ACTIONS = st.lists(st.tuples(st.integers(0, 400),            # ms to advance first
+                             st.integers(-3, 3),             # bid offset in ticks from the touch
+                             st.integers(-3, 3),             # ask offset
+                             st.integers(1, 3),              # size, BTC
+                             st.booleans()),                 # cancel before quoting
+                   min_size=1, max_size=8)
+# trades at 999.9 to 1000.1 and level changes on bids 999.8-1000.0 and asks 1000.1-1000.3 (never crossed)
+FLOW = recording(*sorted([*[trade(50 + 37 * i, 10000 + (i % 3) - (i % 2), 700 + 300 * (i % 4),
+                                  "sell" if i % 2 else "buy") for i in range(60)],
+                          *[level(60 + 41 * i, "bid" if i % 2 else "ask",
+                                  (9998 if i % 2 else 10001) + (i % 3), 1000 * (i % 4)) for i in range(50)]],
+                         key=lambda e: e.ts), end_ms=3000)
+
+
+def play(actions, latency_ms):
+    ex = exchange(FLOW, latency_ms=latency_ms, queue=PowerProbQueue(2))
+    agent = ex.authenticate(KEY)
+    agent.deposits = 1e9
+    t = 0
+    for wait, bid_off, ask_off, size, cancel in actions:
+        t += wait
+        to(ex, t)
+        market = ex.market("BTC-PERP")
+        assert not market.house.crossed()
+        if cancel:
+            ex.cancel(agent, "BTC-PERP")
+        bb, ba = market.grid.to_price(market.house.best_bid()), market.grid.to_price(market.house.best_ask())
+        bid, ask = round(bb - bid_off * 0.1, 1), round(ba + ask_off * 0.1, 1)
+        if ex.markets["BTC-PERP"].halted_at is None and bid < ask:
+            quote(ex, bid=bid, ask=ask, usd=size * 1000.0)
+    to(ex, 3500)
+    return ex, agent
+
+
+@settings(max_examples=15)
+@given(ACTIONS, st.sampled_from([0, 15]))
+def test_fills_never_exceed_orders_and_the_same_actions_give_the_same_fills(actions, latency_ms):
+    ex, agent = play(actions, latency_ms)
+    ledger = agent.ledgers.get("BTC-PERP")
+    fills = [] if ledger is None else list(ledger.fills)
+    by_order: dict[str, float] = {}
+    for f in fills:
+        by_order[f.order_id] = by_order.get(f.order_id, 0.0) + f.size
+    sizes = {}
+    for c in ex.orders(agent, "BTC-PERP", status="closed", limit=500).orders:
+        sizes[c.order_id] = c.size
+    for oid, filled in by_order.items():
+        if oid in sizes:
+            assert filled <= sizes[oid] + 1e-9
+    assert (0.0 if ledger is None else ledger.position) == pytest.approx(
+        sum(f.size if f.is_buy else -f.size for f in fills))
+    _, again = play(actions, latency_ms)
+    second = again.ledgers.get("BTC-PERP")
+    assert [(f.time, f.price, f.size, f.is_buy) for f in fills] == \
+        ([] if second is None else [(f.time, f.price, f.size, f.is_buy) for f in second.fills])
