@@ -307,3 +307,12 @@ def test_tardis_bad_rows(tmp_path):
                        [header, "binance-futures,BTCUSDT,1,1,true,bid,100.0,1",
                         "binance-futures,BTCUSDT,1,5,false,ask,101,1", "binance-futures,BTCUSDT,1,4,false,ask,101,2"])
     refused(path, r":4: local timestamps go backwards")
+
+
+def test_the_readers_tops_of_the_book_are_the_replayed_books(binance):
+    import dataclasses
+    from pf_mock.replay.data import tops_of
+    hl = read_recording(HYPER)
+    for rec in (binance, hl):
+        assert rec.tops is not None and len(rec.tops) >= 4
+        assert tops_of(dataclasses.replace(rec, tops=None)) == rec.tops

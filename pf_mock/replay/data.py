@@ -74,35 +74,29 @@ class ReplayData:
             raise RecordingError(f"{recording.path}: the stream does not start with a snapshot")
         bids = tuple((p * tick_units, s * lot_factor) for p, s in snap.bids)
         asks = tuple((p * tick_units, s * lot_factor) for p, s in snap.asks)
-        times, kinds, sides, prices, sizes = [], [], [], [], []
-        for e in events[1:]:
-            times.append(e.ts // US)
-            if type(e) is Level:
-                kinds.append(KIND_LEVEL)
-                sides.append(e.side == BID)
-            elif type(e) is Trade:
-                kinds.append(KIND_TRADE)
-                sides.append(e.taker == "buy")
-            else:
-                raise RecordingError(f"{recording.path}: a second snapshot in the normalised stream")
-            prices.append(e.price * tick_units)
-            sizes.append(e.size * lot_factor)
+        rest = events[1:]
+        if any(type(e) is Snapshot for e in rest):
+            raise RecordingError(f"{recording.path}: a second snapshot in the normalised stream")
+        times = [e.ts // US for e in rest]
+        kinds = [KIND_LEVEL if type(e) is Level else KIND_TRADE for e in rest]
+        sides = [e.side == BID if type(e) is Level else e.taker == "buy" for e in rest]
+        prices = [e.price * tick_units for e in rest]
+        sizes = [e.size * lot_factor for e in rest]
         group_ends = [i + 1 for i in range(len(times)) if i + 1 == len(times) or times[i + 1] != times[i]]
         start_us = snap.ts // US
-        # the recorded mid through time
-        book = L2Book()
-        book.load(bids, asks)
-        mid_times, mid_units = [start_us], [_mid(book)]
-        i = 0
-        for end in group_ends:
-            while i < end:
-                if kinds[i] == KIND_LEVEL:
-                    book.set(BID if sides[i] else "ask", prices[i], sizes[i])
-                i += 1
-            mid = _mid(book)
-            if mid != mid_units[-1]:
-                mid_times.append(times[end - 1])
+        # the recorded mid through time (price units, floored), from the reader's tops of the book
+        mid_times, mid_units = [start_us], []
+        for ts, bid, ask in tops_of(recording):
+            mid = _mid_of(None if bid is None else bid * tick_units, None if ask is None else ask * tick_units)
+            t = max(ts // US, start_us)
+            if not mid_units:
                 mid_units.append(mid)
+            elif mid != mid_units[-1]:
+                if mid_times[-1] == t:
+                    mid_units[-1] = mid
+                else:
+                    mid_times.append(t)
+                    mid_units.append(mid)
         end_us = times[-1] if times else start_us
         return cls(recording, grid, bids, asks, start_us, end_us, times, kinds, sides, prices, sizes, group_ends,
                    mid_times, mid_units)
@@ -119,8 +113,24 @@ class ReplayData:
         return list(zip(self.mid_times[lo:hi], self.mid_units[lo:hi]))
 
 
+def tops_of(recording: Recording) -> list:
+    """The recording's tops of the book (``Recording.tops``), or, for a recording built without them, the
+    same list worked out by replaying its book."""
+    if recording.tops is not None:
+        return recording.tops
+    found = []
+    for ts, book in recording.books():
+        top = (book.best_bid(), book.best_ask())
+        if not found or found[-1][1:] != top:
+            found.append((ts, top[0], top[1]))
+    return found
+
+
 def _mid(book: L2Book) -> int:
-    bid, ask = book.best_bid(), book.best_ask()
+    return _mid_of(book.best_bid(), book.best_ask())
+
+
+def _mid_of(bid, ask) -> int:
     if bid is None and ask is None:
         return 0
     if bid is None or ask is None:
