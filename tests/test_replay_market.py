@@ -358,3 +358,18 @@ def test_fills_never_exceed_orders_and_the_same_actions_give_the_same_fills(acti
     second = again.ledgers.get("BTC-PERP")
     assert [(f.time, f.price, f.size, f.is_buy) for f in fills] == \
         ([] if second is None else [(f.time, f.price, f.size, f.is_buy) for f in second.fills])
+
+
+def test_auto_refresh_stops_at_the_end_of_the_recording():
+    rec = recording(end_ms=12_000)
+    ex = exchange(rec)
+    agent = ex.authenticate(KEY)
+    ex.quote(agent, QuoteRequest(symbol="BTC-PERP", bid_price=999.0, bid_size=1000, ask_price=1001.0,
+                                 ask_size=1000, auto_refresh=True, refresh_interval_seconds=5))
+    market = ex.markets["BTC-PERP"]
+    to(ex, 11_000)
+    ids_before = {info.order.order_id for _, info in ex.open_orders(agent, "BTC-PERP")}
+    assert len(ids_before) == 2 and market._order_seq == 6          # posted at 0 s, 5 s and 10 s
+    to(ex, 60_000)
+    assert market._order_seq == 6                                   # nothing re-posted after 12 s
+    assert {info.order.order_id for _, info in ex.open_orders(agent, "BTC-PERP")} == ids_before

@@ -287,7 +287,15 @@ class ReplayMarket:
             return None
         return self.data.times[self._next_i]
 
+    def _drop_steps_after_end(self) -> None:
+        """A recording's market runs no scheduled step after its end: a session's auto-refresh there would
+        only re-post orders the halted market refuses."""
+        schedule = self._schedule
+        if schedule and schedule[0][0] > self.data.end_us:
+            schedule.clear()            # the heap's top is its earliest step: all of them are past the end
+
     def next_event_us(self) -> int | None:
+        self._drop_steps_after_end()
         candidates = []
         if self._schedule:
             candidates.append(self._schedule[0][0])
@@ -309,6 +317,7 @@ class ReplayMarket:
     def step_until(self, target: int) -> bool:
         """Process the next event at or before ``target`` (recorded instants first at a shared time, then
         orders arriving, then scheduled steps); False when there is none."""
+        self._drop_steps_after_end()
         if self.is_quiet():
             scheduled = self._schedule[0][0] if self._schedule else None
             upto = target if scheduled is None else min(target, scheduled)
