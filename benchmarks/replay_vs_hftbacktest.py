@@ -18,7 +18,6 @@ the relative differences. docs/replay.md explains, rule by rule, where the two c
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -107,7 +106,6 @@ def events_for_hftbacktest(rec):
 
 
 def run_hftbacktest(rec, args, data) -> dict:
-    import numpy as np
     from numba import njit
     from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
     from hftbacktest import GTC, LIMIT

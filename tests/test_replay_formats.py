@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pf_mock.replay.formats import Level, RecordingError, Snapshot, Trade, read_recording, tardis_pair
+from pf_mock.replay.formats import Level, RecordingError, Snapshot, read_recording, tardis_pair
 from pf_mock.replay.tardis import write_tardis
 
 FEEDS = Path(__file__).parent / "data" / "feeds"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..grid import PERP_DECIMALS, Grid
-from .formats import Level, Recording, RecordingError, Snapshot, Trade
+from .formats import Level, Recording, RecordingError, Snapshot
 from .l2book import BID, L2Book
 
 US = 1000       # recording times are ns; the exchange's are µs
