@@ -161,7 +161,8 @@ class MarketItem(Answer):
                                           "margin and mid_at_fill use.")
     best_bid: float | None = Field(description="Best bid, USD (null when that side is empty).")
     best_ask: float | None = Field(description="Best ask, USD (null when that side is empty).")
-    status: Literal["active"] = Field(description="Always active.")
+    status: Literal["active", "halted"] = Field(description="active; halted once a replayed recording has ended "
+                                                             "(orders are then refused with 409 market_halted).")
     simulation: Simulation = Field(description="The synthetic market's regime at the start: initial_mid, "
                                                "volatility_annual, spread_bps, depth_usd, taker_rate_per_minute.")
 

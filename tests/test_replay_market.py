@@ -373,3 +373,13 @@ def test_auto_refresh_stops_at_the_end_of_the_recording():
     to(ex, 60_000)
     assert market._order_seq == 6                                   # nothing re-posted after 12 s
     assert {info.order.order_id for _, info in ex.open_orders(agent, "BTC-PERP")} == ids_before
+
+
+def test_the_listing_says_halted_after_the_end():
+    ex = exchange(recording(end_ms=500))
+    assert ex.market_detail("BTC-PERP").status == "active"
+    to(ex, 499)
+    assert ex.market_detail("BTC-PERP").status == "active"
+    to(ex, 500)
+    assert ex.market_detail("BTC-PERP").status == "halted"
+    assert ex.market_detail("ETH-PERP").status == "active"
