@@ -625,6 +625,8 @@ class ReplayMarket:
             self.taken[key] = self.taken.get(key, 0) + take
             remaining -= take
             took.append((price, take))
+        if took and not isinstance(result.fills, list):
+            result.fills = []           # Result's default is an empty tuple, made a list when something fills
         for price, take in took:
             self._record(price, take, is_buy, self.now_us)
             result.fills.append(_TakerFill(price, take))
