@@ -19,6 +19,7 @@ from .market import Market
 from .messages import QuoteRequest
 from .orders import SideOutcome, Sized, TakerResult
 from .sessions import STOPPED, QuoteShape, Session, Sessions
+from .source import halted_error
 
 @dataclass
 class QuoteResult:
@@ -42,6 +43,12 @@ def check_quote(req: QuoteRequest) -> None:
     if req.bid_price is not None and req.ask_price is not None and req.bid_price >= req.ask_price:
         raise ApiError(400, "crossed_quote", "bid_price must be below ask_price.",
                        bid_price=req.bid_price, ask_price=req.ask_price)
+
+
+def check_trading(market: Market) -> None:
+    """A 409 on a market that stopped trading (a replayed recording past its end)."""
+    if market.halted_at is not None:
+        raise halted_error(market)
 
 
 def open_session(agent: Agent, symbol: str) -> Session:
@@ -131,6 +138,7 @@ def check_hedge_pct(hedge_pct: float) -> None:
 
 def hedge(sessions: Sessions, agent: Agent, market: Market, hedge_pct: float) -> TakerResult:
     """A market order against ``hedge_pct`` of the agent's position on ``market``."""
+    check_trading(market)
     ledger = agent.ledgers.get(market.symbol)
     if ledger is None or ledger.lots == 0:
         raise ApiError(409, "no_inventory", f"No inventory to hedge on {market.symbol}.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Mapping
 
 from . import auth, booking, controls, entry, orders, paging, reads, timeline, views
 from .agents import Agent
@@ -28,6 +29,7 @@ from .messages import (Account, Candles, Fills, Interval, MarketDetail, MarketLi
 from .orders import TakerResult
 from .reads import PnlReport
 from .sessions import Session, Sessions
+from .source import MarketFactory
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,12 @@ class ExchangeConfig:
 
 class Exchange:
     def __init__(self, config: ExchangeConfig | None = None, clock: Clock | None = None,
-                 catalog: Catalog | None = None):
+                 catalog: Catalog | None = None, sources: Mapping[str, MarketFactory] | None = None):
         self.config = config or ExchangeConfig()
         self.clock = clock or ManualClock()
         self.catalog = catalog or load_catalog()
+        # symbol -> what makes its market (default: the synthetic ``Market``); e.g. a replayed recording
+        self.sources: dict[str, MarketFactory] = dict(sources or {})
         self.seed = self.config.seed
         self._start()
 
@@ -121,7 +125,8 @@ class Exchange:
         spec = self.spec(name)
         market = self.markets.get(spec.symbol)
         if market is None:
-            market = self.markets[spec.symbol] = Market(spec, self.seed, self.started_us, observer=self)
+            factory = self.sources.get(spec.symbol, Market)
+            market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us, observer=self)
         now = self.clock.now_us()
         if self._event_us is None:
             self.run_to(now)
@@ -183,6 +188,7 @@ class Exchange:
     def quote(self, agent: Agent, req: QuoteRequest) -> QuoteResult:
         entry.check_quote(req)
         market = self.market(req.symbol)
+        entry.check_trading(market)
         self.sync(agent)
         return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.instant_us())
 
