@@ -43,6 +43,7 @@ class ServeOptions:
     access_log: bool = False            # one line per request on stdout
     mcp_admin: bool = False             # also offer the /_mock tools on /mcp (--mcp-admin)
     restore: str | None = None          # a snapshot file (POST /_mock/snapshot's answer) to start from
+    allow_hosts: tuple[str, ...] = ()   # Host names answered besides loopback and the bound address (--allow-host)
 
 
 def build_exchange(opts: ServeOptions) -> Exchange:
@@ -59,7 +60,7 @@ def build_exchange(opts: ServeOptions) -> Exchange:
 def build_app(opts: ServeOptions, exchange: Exchange | None = None):
     exchange = exchange or build_exchange(opts)
     app = create_app(exchange, AppOptions(admin=opts.admin, admin_token=opts.admin_token,
-                                          rate_limit=opts.rate_limit))
+                                          rate_limit=opts.rate_limit, allow_hosts=(opts.host, *opts.allow_hosts)))
     mcp_http.install(app, admin=opts.mcp_admin and opts.admin)     # /mcp: the same API as MCP tools
     if opts.restore:
         restore_file(app, opts.restore)
@@ -171,9 +172,16 @@ class CannotListen(Exception):
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """Bind the server's socket here, so that a failure is one sentence rather than uvicorn's exit."""
-    sock = socket.socket(family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    """Bind the server's socket here, so that a failure is one sentence rather than uvicorn's exit.
+
+    The socket is made as a TCP socket by name (``IPPROTO_TCP``), which is what asyncio looks at to set
+    ``TCP_NODELAY`` on every connection it accepts: a socket made with protocol 0 is TCP all the same, but
+    its connections kept Nagle's algorithm, and every keep-alive answer (written as headers, then body)
+    waited for the client's delayed ACK, some 40 ms. ``TCP_NODELAY`` is set on the listening socket too,
+    which Linux hands on to the sockets it accepts."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:

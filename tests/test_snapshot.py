@@ -170,7 +170,7 @@ def test_a_bad_snapshot_is_refused_and_changes_nothing(mutate, field):
 def test_a_body_that_is_not_a_snapshot_is_400(body):
     with in_process(seed=2) as target:
         before = fingerprint(target)
-        r = target._control.post("/_mock/restore", content=body)
+        r = target._control.post("/_mock/restore", content=body, headers={"Content-Type": "application/json"})
         assert r.status_code == 400 and r.json()["error"] in ("invalid_snapshot", "invalid_request"), r.text
         assert fingerprint(target) == before
 
