@@ -115,8 +115,9 @@ class OrderBook:
         self._best_bid: int | None = None
         self._best_ask: int | None = None
         self._empty = {True: 0, False: 0}  # emptied levels still listed, per side (True = bids)
-        # Per owner (never the house): [live orders, sum of price units x lots]. Kept as orders rest,
-        # fill and leave, so an owner's open notional costs the same with 10 or 10,000 orders resting.
+        # Per owner (never the house): [live orders, sum of price units x lots, bid lots, bid price units x
+        # lots, ask lots]. Kept as orders rest, fill and leave, so an owner's open notional costs the same
+        # with 10 or 10,000 orders resting.
         self._owned: dict[Hashable, list[int]] = {}
         self._owned_total = 0
         self.changes = 0        # submissions and cancels so far: what was worked out from the book holds till it moves
@@ -192,17 +193,30 @@ class OrderBook:
         found = self._owned.get(owner)
         return (found[0], found[1]) if found is not None else (0, 0)
 
+    def owned_sides(self, owner: Hashable) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``((lots, price units x lots) of the bids, the same of the asks)`` of ``owner``'s resting
+        orders, in O(1)."""
+        found = self._owned.get(owner)
+        if found is None:
+            return (0, 0), (0, 0)
+        return (found[2], found[3]), (found[4], found[1] - found[3])
+
     @property
     def owned_orders(self) -> int:
         """Live resting orders of every owner but the house."""
         return self._owned_total
 
-    def _own(self, owner: Hashable, orders: int, units_lots: int) -> None:
+    def _own(self, owner: Hashable, is_buy: bool, orders: int, price: int, lots: int) -> None:
         found = self._owned.get(owner)
         if found is None:
-            found = self._owned[owner] = [0, 0]
+            found = self._owned[owner] = [0, 0, 0, 0, 0]
         found[0] += orders
-        found[1] += units_lots
+        found[1] += price * lots
+        if is_buy:
+            found[2] += lots
+            found[3] += price * lots
+        else:
+            found[4] += lots
         self._owned_total += orders
         if not found[0]:
             del self._owned[owner]
@@ -249,7 +263,7 @@ class OrderBook:
         self.changes += 1
         order.live = False
         if order.owner is not None:
-            self._own(order.owner, -1, -order.price * order.qty)
+            self._own(order.owner, order.is_buy, -1, order.price, -order.qty)
         levels = self.bid_levels if order.is_buy else self.ask_levels
         level = levels[order.price]
         level.count -= 1
@@ -278,7 +292,7 @@ class OrderBook:
         maker.live = False
         del self.orders[maker.order_id]
         if maker.owner is not None:
-            self._own(maker.owner, -1, -maker.price * maker.qty)
+            self._own(maker.owner, maker.is_buy, -1, maker.price, -maker.qty)
         level.count -= 1
         level.volume -= maker.qty
         cancelled = getattr(result, why)
@@ -351,7 +365,7 @@ class OrderBook:
         level.volume += order.qty
         self.orders[order.order_id] = order
         if order.owner is not None:
-            self._own(order.owner, 1, price * order.qty)
+            self._own(order.owner, order.is_buy, 1, price, order.qty)
         return order
 
     def _match(self, order_id: int, owner, is_buy: bool, limit: int | None, qty: int,
@@ -392,7 +406,7 @@ class OrderBook:
                 level.volume -= take
                 qty -= take
                 if maker.owner is not None:
-                    self._own(maker.owner, 0 if maker.qty else -1, -price * take)
+                    self._own(maker.owner, maker.is_buy, 0 if maker.qty else -1, price, -take)
                 fill = Fill(maker, order_id, owner, is_buy, price, take)
                 fills.append(fill)
                 if maker.qty == 0:
