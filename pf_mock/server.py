@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from .api import AppOptions, create_app
 from .api.snapshot import restore
@@ -44,6 +45,9 @@ class ServeOptions:
     mcp_admin: bool = False             # also offer the /_mock tools on /mcp (--mcp-admin)
     restore: str | None = None          # a snapshot file (POST /_mock/snapshot's answer) to start from
     allow_hosts: tuple[str, ...] = ()   # Host names answered besides loopback and the bound address (--allow-host)
+    head_timeout_s: float = 10.0        # a request's line and headers must arrive within this (docs/safety.md)
+    body_timeout_s: float = 30.0        # ... and its body within this of its headers
+    keep_alive_s: int = 5               # an idle keep-alive connection is closed after this
 
 
 def build_exchange(opts: ServeOptions) -> Exchange:
@@ -160,11 +164,82 @@ def log_config(level: str = "warning", access_log: bool = False, program: bool =
     }
 
 
+def timed_protocol(head_s: float, body_s: float) -> type:
+    """uvicorn's HTTP protocol (the one it picks by itself) with two deadlines it lacks: a connection must
+    send a request's line and headers within ``head_s`` of opening, or of its previous answer, and the
+    request's body within ``body_s`` of its headers; else the connection is closed. uvicorn closes a
+    connection idle after an answer (keep-alive), but not one that never sends a request, nor one that
+    trickles its bytes in (each byte puts its idle timer off again): either held a connection, and what
+    it holds, for ever. A request being answered has no deadline (a long clock advance is answered when
+    it is done)."""
+
+    class TimedProtocol(AutoHTTPProtocol):
+        def connection_made(self, transport) -> None:
+            self._deadline = None
+            self._waiting = None        # "head" or "body": what the deadline is for
+            self._cycle_seen = None
+            super().connection_made(transport)
+            self._await_head()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._follow()
+
+        def on_response_complete(self) -> None:
+            finished = self.cycle
+            super().on_response_complete()     # may read a pipelined request at once (a new cycle)
+            if not self.transport.is_closing():
+                self._cancel()
+                self._cycle_seen = finished
+                self._arm("head", head_s)
+                self._follow()
+
+        def connection_lost(self, exc) -> None:
+            self._cancel()
+            super().connection_lost(exc)
+
+        def _await_head(self) -> None:
+            self._cancel()
+            self._cycle_seen = self.cycle
+            self._arm("head", head_s)
+
+        def _follow(self) -> None:
+            """Once a request's headers are in, its body's deadline; once its body is in, none."""
+            cycle = self.cycle
+            if cycle is None:
+                return
+            if cycle is not self._cycle_seen:           # a new request's headers arrived
+                self._cycle_seen = cycle
+                self._cancel()
+                if cycle.more_body:
+                    self._arm("body", body_s)
+            elif self._waiting == "body" and not cycle.more_body:
+                self._cancel()
+
+        def _arm(self, waiting: str, seconds: float) -> None:
+            self._waiting = waiting
+            self._deadline = self.loop.call_later(seconds, self._timed_out)
+
+        def _cancel(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+            self._deadline = self._waiting = None
+
+        def _timed_out(self) -> None:
+            self._deadline = self._waiting = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return TimedProtocol
+
+
 def uvicorn_config(app, opts: ServeOptions, program: bool = False) -> uvicorn.Config:
     """How every pf-mock server runs under uvicorn (``serve`` and ``pf_mock.testing.run_server``)."""
     return uvicorn.Config(app, host=opts.host, port=opts.port,
                           log_config=log_config(opts.log_level, opts.access_log, program),
-                          log_level=None, access_log=opts.access_log, lifespan="off")
+                          log_level=None, access_log=opts.access_log, lifespan="off",
+                          http=timed_protocol(opts.head_timeout_s, opts.body_timeout_s),
+                          timeout_keep_alive=opts.keep_alive_s)
 
 
 class CannotListen(Exception):

@@ -14,6 +14,7 @@ nobody else.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -209,3 +210,125 @@ def test_a_client_that_pipelines_and_never_reads_holds_up_nobody():
                     assert client.post("/_mock/snapshot").status_code == 200
         finally:
             hog.close()
+
+
+# ---- deadlines on slow and idle connections ---------------------------------------------------------
+def closed_within(sock: socket.socket, seconds: float) -> bool:
+    """True when the server closes ``sock`` within ``seconds`` (reading whatever it sent first)."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(65536):
+            pass
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_the_head_timeout():
+    with real_server(head_timeout_s=0.3) as (_, base):
+        sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+        assert closed_within(sock, 5)
+
+
+def test_a_request_head_trickled_in_is_closed_after_the_head_timeout():
+    with real_server(head_timeout_s=0.5) as (_, base):
+        sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+        started = time.monotonic()
+        try:
+            for byte in b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200:
+                sock.sendall(bytes([byte]))
+                time.sleep(0.05)
+                if time.monotonic() - started > 5:
+                    break
+        except OSError:
+            pass                # closed under our feet: what the test wants
+        assert closed_within(sock, 5)
+
+
+def test_a_body_trickled_in_is_closed_after_the_body_timeout():
+    with real_server(body_timeout_s=0.5) as (_, base):
+        sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+        sock.sendall(b"POST /_mock/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 400\r\n\r\n{")
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < 5:
+                sock.sendall(b" ")
+                time.sleep(0.05)
+        except OSError:
+            pass
+        assert closed_within(sock, 5)
+        with httpx.Client(base_url=base) as client:
+            assert client.get("/_mock/state").json()["clock"]["now"] == 1767225600000     # the advance never ran
+
+
+def test_the_head_deadline_is_per_request_and_an_idle_keep_alive_closes():
+    with real_server(head_timeout_s=0.6, keep_alive_s=1) as (_, base):
+        sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+        sock.settimeout(5)
+        for _ in range(6):      # 6 requests 0.3 s apart: longer than one head deadline in all
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            answer = b""
+            while not answer.endswith(b"}"):
+                answer += sock.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 200")
+            time.sleep(0.3)
+        assert closed_within(sock, 5)       # then idle: closed
+
+
+def test_a_client_that_goes_away_mid_request_is_one_line_of_log_at_most(caplog):
+    caplog.set_level("DEBUG")
+    with real_server() as (_, base):
+        port = int(base.rsplit(":", 1)[1])
+        for path in ("/mcp", "/v1/mm/quote"):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         b"Accept: application/json, text/event-stream\r\nContent-Length: 1000\r\n\r\n{\"jsonrpc\"")
+            time.sleep(0.2)
+            sock.close()
+            time.sleep(0.3)
+        with httpx.Client(base_url=base) as client:
+            assert client.get("/health").status_code == 200
+    noted = [r for r in caplog.records if r.levelno >= logging.INFO or r.exc_info]
+    assert not [r for r in noted if r.exc_info], [r.getMessage() for r in noted]
+    assert len([r for r in caplog.records if "went away" in r.getMessage() or "isconnect" in r.getMessage()]) <= 2
+
+
+# ---- symbols ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["\u017fol", "\u017fol-perp", "%C5%BFOL", "\uff22\uff34\uff23", "btc\u00a0", "B\u0130TCOIN"])
+def test_symbols_fold_case_in_ascii_only(client, name):
+    assert_error(client.get(f"/v1/markets/{name}/price"), 404, "market_not_found")
+
+
+@pytest.mark.parametrize("name", ["sol", "SOL", "Sol-Perp", "sol-perp"])
+def test_ascii_case_still_folds(client, name):
+    assert client.get(f"/v1/markets/{name}/price").json()["symbol"] == "SOL-PERP"
+
+
+# ---- MCP: NaN is a tool error -----------------------------------------------------------------------
+@pytest.mark.parametrize("arguments,field", [
+    ({"symbol": "BTC-PERP", "bid_price": float("nan"), "bid_size": 100}, "bid_price"),
+    ({"symbol": "BTC-PERP", "bid_price": 70_000, "bid_size": float("inf")}, "bid_size"),
+    ({"symbol": "BTC-PERP", "hedge_pct": float("-inf")}, "hedge_pct"),
+])
+def test_a_non_finite_number_to_an_mcp_tool_is_a_tool_error_with_a_code(arguments, field):
+    import asyncio
+
+    from pf_mock.mcp import tools
+    from pf_mock.testing import serve_options
+
+    app = build_app(serve_options())
+    name = "mm_hedge" if "hedge_pct" in arguments else "mm_post_quotes"
+    spec = next(s for s in tools.TOOLS if s.name == name)
+
+    async def call():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                     headers={"Authorization": f"Bearer {KEY}"}) as c:
+            return await tools.call(spec, c, arguments)
+
+    result = asyncio.run(call())
+    assert result.is_error
+    assert result.structured_content["error"] == "invalid_request" and result.structured_content["field"] == field
+    assert app.state.exchange.agents == {}          # nothing reached the exchange
