@@ -182,11 +182,16 @@ class MockControls:
 
 def without_body(send: Send) -> Send:
     """``send`` for a ``HEAD`` request answered as ``GET``: the status and headers (``Content-Length``
-    included, as ``GET`` would say it), and an empty body."""
+    included, as ``GET`` would say it), and an empty body, ended at the first body message (a stream,
+    such as the push feed's, would never end by itself); whatever follows is dropped."""
+    ended = False
+
     async def head(message: Message) -> None:
+        nonlocal ended
         if message["type"] == "http.response.body":
-            if message.get("more_body", False):
+            if ended:
                 return
+            ended = True
             message = {"type": "http.response.body", "body": b"", "more_body": False}
         await send(message)
 
