@@ -19,6 +19,7 @@ from ..leaderboard import DEFAULT_LEADERBOARD_PAGE, MAX_LEADERBOARD_PAGE, leader
 from ..scenarios import list_scenarios
 from .admin import ADMIN, admin_allowed
 from .deps import api_key, exchange
+from .errors import VALIDATION, responses
 from .feed import Subscriber, Topic, sse
 from .reply import reply
 
@@ -44,7 +45,7 @@ admin_router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)],
                          responses=ADMIN)
 
 
-@admin_router.get("/leaderboard", response_model=m.Leaderboard)
+@admin_router.get("/leaderboard", response_model=m.Leaderboard, responses=responses(*VALIDATION))
 async def get_leaderboard(ex: Exchange = Depends(exchange),
                           limit: int = Query(DEFAULT_LEADERBOARD_PAGE, ge=1, le=MAX_LEADERBOARD_PAGE,
                                              description="At most this many rows."),
