@@ -14,6 +14,7 @@ nobody else.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import socket
 import threading
@@ -330,5 +331,7 @@ def test_a_non_finite_number_to_an_mcp_tool_is_a_tool_error_with_a_code(argument
 
     result = asyncio.run(call())
     assert result.is_error
-    assert result.structured_content["error"] == "invalid_request" and result.structured_content["field"] == field
+    body = json.loads(result.content[1].text)
+    assert body["error"] == "invalid_request" and body["field"] == field
+    assert result.content[0].text.startswith("invalid_request: ")
     assert app.state.exchange.agents == {}          # nothing reached the exchange
