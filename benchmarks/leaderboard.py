@@ -85,14 +85,23 @@ def median_ms(client, path: str, n: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def subscriber(url: str, stop: threading.Event) -> None:
-    import httpx
+def subscribe(url: str) -> tuple[socket.socket, threading.Thread]:
+    """A ``/feed?leaderboard=true`` subscriber reading its stream in a thread, as the page does; closing
+    the socket ends it (the server sees the disconnect and drops the subscriber)."""
+    host, port = url.rsplit("//", 1)[1].split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(f"GET /feed?symbol={SYMBOL}&leaderboard=true HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
 
-    with httpx.Client(timeout=None) as client, \
-            client.stream("GET", f"{url}/feed", params={"symbol": SYMBOL, "leaderboard": "true"}) as stream:
-        for _ in stream.iter_bytes():
-            if stop.is_set():
-                return
+    def read() -> None:
+        try:
+            while sock.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return sock, thread
 
 
 def main() -> None:
@@ -127,13 +136,13 @@ def main() -> None:
             alone, watched = [], []
             for _ in range(rounds):
                 alone.append(median_ms(client, f"/v1/markets/{SYMBOL}/price", per_round))
-                stop = threading.Event()
-                thread = threading.Thread(target=subscriber, args=(url, stop), daemon=True)
-                thread.start()
+                sock, thread = subscribe(url)
                 time.sleep(1.5)         # the feed has read the leaderboard at least once
                 watched.append(median_ms(client, f"/v1/markets/{SYMBOL}/price", per_round))
-                stop.set()
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
                 thread.join(timeout=5)
+                time.sleep(0.5)         # the server has dropped the subscriber
             a, w = statistics.median(alone), statistics.median(watched)
             print(f"(b) GET /price p50: {a:.2f} ms alone, {w:.2f} ms with a leaderboard subscriber on /feed "
                   f"(ratio {w / a:.3f}; medians of {rounds} rounds of {per_round}, in turns)")
