@@ -52,7 +52,7 @@ def equity(ex: Exchange, agent) -> float:
 
 def fingerprint(ex: Exchange) -> tuple:
     """Everything a refused request must leave as it was."""
-    books = tuple((s, m.book.changes, m.book.best_bid(), m.book.best_ask(), len(m.trades))
+    books = tuple((s, tuple(sorted((o.order_id, o.qty) for o in m.book.orders.values())), len(m.trades))
                   for s, m in sorted(ex.markets.items()))
     agents = tuple((a.agent_id, a.cash, tuple((s, l.lots, len(l.fills)) for s, l in sorted(a.ledgers.items())),
                     tuple((s, m.book.owned_sides(a.agent_id)) for s, m in sorted(ex.markets.items())),
