@@ -266,16 +266,16 @@ def test_a_body_trickled_in_is_closed_after_the_body_timeout():
 
 
 def test_the_head_deadline_is_per_request_and_an_idle_keep_alive_closes():
-    with real_server(head_timeout_s=0.6, keep_alive_s=1) as (_, base):
+    with real_server(head_timeout_s=0.4, keep_alive_s=1) as (_, base):
         sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
         sock.settimeout(5)
-        for _ in range(6):      # 6 requests 0.3 s apart: longer than one head deadline in all
+        for _ in range(4):      # 4 requests 0.2 s apart: longer than one head deadline in all
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             answer = b""
             while not answer.endswith(b"}"):
                 answer += sock.recv(4096)
             assert answer.startswith(b"HTTP/1.1 200")
-            time.sleep(0.3)
+            time.sleep(0.2)
         assert closed_within(sock, 5)       # then idle: closed
 
 
