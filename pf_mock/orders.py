@@ -88,9 +88,9 @@ def resting_notional(market: Market, owner, mark_units: int) -> float:
     (bid_lots, _), (ask_lots, ask_units_lots) = market.book.owned_sides(owner)
     total = 0
     if bid_lots:
-        total += max(mark_units, market.book.best_bid() or 0) * bid_lots
+        total += max(mark_units, market.best_bid() or 0) * bid_lots
     if ask_lots:
-        best_ask = market.book.best_ask()
+        best_ask = market.best_ask()
         total += ask_units_lots + max(0, mark_units - (best_ask if best_ask is not None else mark_units)) * ask_lots
     return total / 1_000_000
 
@@ -121,8 +121,7 @@ def side_cost(market: Market, is_buy: bool, units: int, lots: int, mark_units: i
     notional = market.grid.notional(max(units, mark_units), lots)
     worse = units - mark_units if is_buy else mark_units - units
     at_once = market.grid.notional(max(0, worse), lots)
-    book = market.book
-    touch = book.best_ask() if is_buy else book.best_bid()
+    touch = market.best_ask() if is_buy else market.best_bid()
     if touch is not None and (units >= touch if is_buy else units <= touch):
         at_once += market.grid.notional(units, lots) * taker_fee_bps / 1e4
     return notional, at_once
