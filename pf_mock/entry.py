@@ -61,9 +61,9 @@ def open_session(agent: Agent, symbol: str) -> Session:
     return session
 
 
-def size_quote(grid: Grid, req: QuoteRequest) -> tuple[Sized, Sized, float]:
+def size_quote(grid: Grid, req: QuoteRequest) -> tuple[Sized, Sized]:
     """Each side on the grid (a bid's price rounded down, an ask's up; sizes to whole lots), each at
-    least the minimum notional; and the notional of both together."""
+    least the minimum notional."""
     bid = ask = None
     if req.bid_price is not None:
         units = grid.price_down(req.bid_price)
@@ -71,24 +71,42 @@ def size_quote(grid: Grid, req: QuoteRequest) -> tuple[Sized, Sized, float]:
     if req.ask_price is not None:
         units = grid.price_up(req.ask_price)
         ask = (units, grid.lots_for_usd(req.ask_size, units))
-    posted = 0.0
     for name, side in (("bid", bid), ("ask", ask)):
-        if side is None:
-            continue
-        notional = grid.notional(*side)
-        if side[0] <= 0 or notional < MIN_NOTIONAL_USD:
+        if side is not None and (side[0] <= 0 or grid.notional(*side) < MIN_NOTIONAL_USD):
             raise ApiError(400, "order_too_small",
                            f"The {name} side is under the ${MIN_NOTIONAL_USD:g} minimum once sized to whole lots "
                            f"at its price.", field=f"{name}_size", min_notional_usd=MIN_NOTIONAL_USD)
-        posted += notional
-    return bid, ask, posted
+    return bid, ask
 
 
-def check_margin(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, at_us: int, symbol: str,
-                 posted: float) -> None:
-    """A 402 unless the agent's equity covers the initial margin with ``posted`` more notional on ``symbol``
-    (every market at ``at_us``, the instant being processed)."""
-    required = orders.margin_required(agent, markets, catalog, at_us, {symbol: posted})
+def check_band(market: Market, bid: Sized, ask: Sized) -> int:
+    """A 400 for a side priced outside the band around the mark price; the mark, in price units."""
+    grid = market.grid
+    mark_units = market.mark_units()
+    mark = grid.to_price(mark_units)
+    for name, side in (("bid", bid), ("ask", ask)):
+        if side is not None and orders.out_of_band(grid.to_price(side[0]), mark):
+            low, high = orders.band(mark)
+            raise ApiError(400, "price_out_of_band",
+                           f"The {name} price {grid.to_price(side[0]):g} is more than "
+                           f"{orders.PRICE_BAND * 100:g}% from the mark price {mark:g}: limit prices must be "
+                           f"from {low:g} to {high:g}.", field=f"{name}_price", price=grid.to_price(side[0]),
+                           mark_price=mark, band_pct=orders.PRICE_BAND * 100, min_price=low, max_price=high)
+    return mark_units
+
+
+def check_margin(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, at_us: int, market: Market,
+                 bid: Sized, ask: Sized, mark_units: int, taker_fee_bps: float) -> None:
+    """A 402 unless the agent's equity covers the initial margin with the quote's sides added (each at the
+    worse of its price and the mark) and what filling at once may cost on top (every market at ``at_us``,
+    the instant being processed)."""
+    posted = at_once = 0.0
+    for is_buy, side in ((True, bid), (False, ask)):
+        if side is not None:
+            notional, cost = orders.side_cost(market, is_buy, side[0], side[1], mark_units, taker_fee_bps)
+            posted += notional
+            at_once += cost
+    required = orders.margin_in_use(agent, markets, catalog, at_us, {market.symbol: posted}) + at_once
     equity = orders.equity(agent, markets, at_us)
     if required > equity:
         raise ApiError(402, "insufficient_balance",
@@ -97,12 +115,14 @@ def check_margin(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, 
 
 
 def enter_quote(sessions: Sessions, agent: Agent, market: Market, req: QuoteRequest, catalog: Catalog,
-          at_us: int) -> QuoteResult:
+                at_us: int, taker_fee_bps: float) -> QuoteResult:
     """A quote (already through ``check_quote``) on ``market``, brought to now with every market the agent
-    has business in: checked against the session, the grid and the margin, then taking effect."""
+    has business in: checked against the session, the grid, the price band and the margin, then taking
+    effect."""
     session = open_session(agent, market.symbol)
-    bid, ask, posted = size_quote(market.grid, req)
-    check_margin(agent, sessions.markets, catalog, at_us, market.symbol, posted)
+    bid, ask = size_quote(market.grid, req)
+    mark_units = check_band(market, bid, ask)
+    check_margin(agent, sessions.markets, catalog, at_us, market, bid, ask, mark_units, taker_fee_bps)
     return take_effect(sessions, agent, market, session, req, bid, ask)
 
 

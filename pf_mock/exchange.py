@@ -65,7 +65,8 @@ class Exchange:
         self.agents: dict[str, Agent] = {}
         self._keys: dict[str, str] = {}
         self.analytics = Analytics()              # running per-agent statistics (analytics.py)
-        self.sessions = Sessions(self.agents, self.markets, self.catalog, self.analytics)
+        self.sessions = Sessions(self.agents, self.markets, self.catalog, self.analytics,
+                                 taker_fee_bps=self.config.taker_fee_bps)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
 
@@ -181,8 +182,8 @@ class Exchange:
         return [(m, info) for m in markets for info in m.open_orders(agent.agent_id)]
 
     def margin_required(self, agent: Agent, extra: dict[str, float] | None = None) -> float:
-        """Initial margin (see ``orders.margin_required``); ``extra`` adds notional about to be posted."""
-        return orders.margin_required(agent, self.markets, self.catalog, self.instant_us(), extra)
+        """Initial margin in use (see ``orders.margin_in_use``); ``extra`` adds notional about to be posted."""
+        return orders.margin_in_use(agent, self.markets, self.catalog, self.instant_us(), extra)
 
     # ---- order entry (entry.py) -----------------------------------------------------------------
     def quote(self, agent: Agent, req: QuoteRequest) -> QuoteResult:
@@ -190,7 +191,8 @@ class Exchange:
         market = self.market(req.symbol)
         entry.check_trading(market)
         self.sync(agent)
-        return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.instant_us())
+        return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.instant_us(),
+                                 self.config.taker_fee_bps)
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
         market = self.market(symbol)
