@@ -39,7 +39,8 @@ from pf_mock.market import AgentFill, Market  # noqa: E402
 SYMBOLS = ("BTC-PERP", "ETH-PERP", "ATOM-PERP", "ETHFI-PERP")
 REQUOTE_S = 5.0                 # cancel and re-post every 5 simulated seconds
 QUOTE_USD = 100.0               # each quote's notional
-DISTANCES_BPS = (2.5, 5.0, 10.0, 20.0, 50.0)
+DISTANCES_BPS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 50.0)
+MAKER_BPS = 2.5                 # the naive maker of issue 21: its markouts and PnL split
 MARKOUT_S = (1, 10, 60)
 REBATE_BPS = 2.5                # the seed's maker rebate
 SKEW_BPS_PER_100 = 2.0          # the skewed maker shifts both quotes this far per $100 of inventory
@@ -158,13 +159,13 @@ def measure(symbol: str, seeds: int, minutes: float) -> dict:
     shares = {}
     near = []
     for d in DISTANCES_BPS:
-        runs = [run_maker(symbol, seed, minutes, d, sample_spread=(d == DISTANCES_BPS[0]))
+        runs = [run_maker(symbol, seed, minutes, d, sample_spread=(d == MAKER_BPS))
                 for seed in range(seeds)]
-        if d == DISTANCES_BPS[0]:
+        if d == MAKER_BPS:
             near = runs
         shares[d] = tuple(sum(r["filled"][side] for r in runs) / sum(r["posted"][side] for r in runs)
                           for side in (True, False))
-    skewed = [run_maker(symbol, seed, minutes, DISTANCES_BPS[0], skew=SKEW_BPS_PER_100) for seed in range(seeds)]
+    skewed = [run_maker(symbol, seed, minutes, MAKER_BPS, skew=SKEW_BPS_PER_100) for seed in range(seeds)]
     notional = sum(r["notional"] for r in near)
 
     def weighted(key):

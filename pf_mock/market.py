@@ -36,7 +36,8 @@ from .closed import CANCELLED, CLIENT, EXPIRED, FILLED, IOC_REMAINDER, MAX_INVEN
 from .clock import US_PER_S, to_us
 from .grid import Grid
 from .liquidity import BackgroundLiquidity
-from .model import CHUNK_US, FAST_INFORMED_HORIZON_S, TAKER, ChunkPlan, FairValue, Regime, taker_size_usd
+from .model import CHUNK_US, FAST_INFORMED_HORIZON_S, TAKER, ChunkPlan, FairValue, Regime
+from .models import DEFAULT_MODELS, MarketModels
 
 CANDLE_MINUTES_KEPT = 3 * 24 * 60
 TRADES_KEPT = 5_000            # the API shows at most 500; a busy minute can print more than that
@@ -127,8 +128,9 @@ class MarketObserver(Protocol):
 class Market:
     def __init__(self, spec: MarketSpec, seed: int, start: float | int,
                  observer: MarketObserver | None = None, regime: Regime | None = None,
-                 fair: FairValue | None = None):
+                 fair: FairValue | None = None, models: MarketModels | None = None):
         start_us = _us(start)
+        self.models = models or DEFAULT_MODELS
         self.spec = spec
         self.symbol = spec.symbol
         self.grid = Grid(spec.sz_decimals)
@@ -139,7 +141,7 @@ class Market:
         self.started_us = start_us
         self.fair = fair or FairValue(seed, spec.symbol, start_us, spec.initial_mid, regime or spec.regime)
         self._house_seq = 0
-        self.house = BackgroundLiquidity(self.grid, self._next_house_id)
+        self.house = BackgroundLiquidity(self.grid, self._next_house_id, self.models.book_shape)
         self._order_seq = 0
         self._fill_seq = 0
         self._schedule: list[tuple[int, int, Callable[["Market"], None]]] = []
@@ -282,7 +284,7 @@ class Market:
         start = self._stretch_start()
         scratch = self._scratch
         if scratch is None or scratch.started_us != start or scratch.now_us > self.now_us:
-            scratch = self._scratch = Market(self.spec, 0, start, fair=self.fair)
+            scratch = self._scratch = Market(self.spec, 0, start, fair=self.fair, models=self.models)
             scratch.watchers = 1
             scratch._was_live = True        # live from its start: it has no recent stretch of its own
         scratch.advance_to(self.now_us)
@@ -481,6 +483,7 @@ class Market:
                                                               plan.noise):
             return      # the ladder left standing is the one laying it out afresh would give (quiet a moment)
         self.house.clear(self.book)
+        self.house.forget()
         self._recentre()
 
     def _after_change(self) -> None:
@@ -519,7 +522,8 @@ class Market:
 
     def _recentre(self, post_only: bool = False) -> None:
         plan, i = self._plan, self._i
-        results = self.house.recentre(self.book, plan.fair[i], plan.widen[i], plan.regime, plan.noise, post_only)
+        results = self.house.recentre(self.book, plan.fair[i], plan.widen[i], plan.regime, plan.noise, self.now_us,
+                                      post_only)
         for result in results:
             self._print(result.fills, result.fills[0].taker_is_buy)
 
@@ -533,7 +537,7 @@ class Market:
             is_buy = ahead > plan.values[i] if ahead != plan.values[i] else plan.side_u[j] < 0.5
         else:
             is_buy = plan.side_u[j] < 0.5
-        usd = taker_size_usd(regime, plan.size_z[j])
+        usd = self.models.sizes.size_usd(regime, plan.size_z[j])
         fair_units = max(int(plan.fair[i] * self._price_scale), 1)
         lots = self.grid.lots_for_usd(usd, fair_units)
         limit = self.house.floor_for(is_buy)
@@ -574,7 +578,9 @@ class Market:
     def _on_book_fill(self, trade: Fill) -> None:
         maker = trade.maker
         if maker.owner is None:
-            self.house.eaten.add(trade.price)
+            plan = self._plan
+            self.house.eat(trade.price, maker.is_buy, self.grid.notional(trade.price, trade.qty), self.now_us,
+                           plan.regime if plan is not None else self.fair.regime)
         if self.observer is None or (maker.owner is None and trade.taker_owner is None):
             return
         mark = self.mark_units()

@@ -12,7 +12,7 @@
   It is sampled exactly at the instants where something happens (house updates, takers, jumps, whole
   minutes).
 - **Event times and takers**: house updates and takers arrive as Poisson streams; each taker has a size
-  (log-normal, ``taker_size_sigma``: heavy-tailed, so a few sweep deep), a side, and is informed with
+  draw (``models/sizes.py`` turns it into USD: heavy-tailed, so a few sweep deep), a side, and is informed with
   probability ``informed_share``: it trades the way the fair value will move over its horizon, one second
   for a ``fast_informed_share`` of them (what makers feel within a second), ``informed_horizon_seconds``
   for the rest.
@@ -49,7 +49,6 @@ CHUNK_S = CHUNK_US / 1e6
 VOL_HALF_LIFE_MINUTES = 30.0            # volatility clustering: how long a calm or wild spell lasts
 FAST_INFORMED_HORIZON_S = 1.0           # the fast part of informed flow sees this far ahead
 HOUSE_NOISE_LEVELS = 64                 # house level sizes repeat every 64 ladder steps within a minute
-TAKER_SIZE_CAP = 150.0                  # no single taker beyond 150x the median (the fill curve's far end)
 
 @dataclass(frozen=True)
 class Regime:
@@ -73,6 +72,14 @@ class Regime:
     spread_vol_sensitivity: float = 1.5      # breathing spread: house spread ~ volatility factor ** this
     jump_spread_widening: float = 4.0        # ... and x (1 + this) right after a jump
     spread_refill_seconds: float = 10.0      # ... decaying back with this time constant
+    # Book shape (models/book_shape.py): the ladder behind the touch, its growth, and the refill rate.
+    ladder_step_bps: float = 0.0             # the ladder's step behind the touch (0: half of spread_bps)
+    ladder_depth_ratio: float = 1.0          # each level behind the touch holds depth_usd x this ...
+    depth_growth: float = 0.15               # ... times (1 + this x (i - 1)) at the i-th level behind it
+    depth_refill_seconds: float = 2.0        # what takers eat from the house comes back with this time constant
+    # Taker sizes (models/sizes.py): a log-normal body, a Pareto tail from a quantile on, no cap.
+    taker_tail_index: float = 1.1            # the tail's index (0: the plain log-normal)
+    taker_tail_quantile: float = 0.9         # where the tail takes over from the body
 
     # The subset that /_mock/markets/{symbol}/regime may change, as the contract names them.
     EDITABLE = ("volatility_annual", "spread_bps", "depth_usd", "taker_rate_per_minute",
@@ -906,7 +913,3 @@ def _join(head: ChunkPlan, n: int, tail: ChunkPlan) -> ChunkPlan:
     joined.end = tail.end
     return joined
 
-
-def taker_size_usd(regime: Regime, z: float) -> float:
-    """A taker's size from its standard normal draw: log-normal around the median, capped."""
-    return min(regime.taker_size_usd * math.exp(regime.taker_size_sigma * z), TAKER_SIZE_CAP * regime.taker_size_usd)
