@@ -30,18 +30,24 @@ QUOTE_ASSET = "USDC"
 #   per side (recorded: $8-10M on Binance, >= $4.5M in Hyperliquid's 20 levels);
 # - takers: a median of $1,850 with a log-normal body of spread 2.4 and a Pareto tail of index 1.1 from
 #   the 90th percentile (recorded: median $1.85k, 99th percentile $440k, tail index ~1.05).
+# - flow: metaorders (models/signs.py) for the signs' long memory, a Hawkes stream (models/arrivals.py)
+#   for bursty arrivals; agents' taking orders move the fair value by the square-root law with Y = 0.7
+#   and a daily volume of $2B (Hyperliquid's BTC perpetual trades a few $B a day; synthetic).
 # "mid" and "small" are synthetic: wider spreads (many ticks), thinner books and smaller takers, in the
 # same shape (a touch, a ladder every half spread behind it).
 TIERS: dict[str, dict[str, float]] = {
     "major": dict(spread_bps=0.1, depth_usd=180_000, ladder_step_bps=1.0, ladder_depth_ratio=2.5,
                   depth_growth=0.02,
                   depth_refill_seconds=2.0, taker_rate_per_minute=90, taker_size_usd=1_850,
-                  taker_size_sigma=2.4, taker_tail_index=1.1, updates_per_minute=150, informed_share=0.6,
-                  levels=48),
+                  taker_size_sigma=2.4, taker_tail_index=1.1, updates_per_minute=150, informed_share=0.2, informed_size_elasticity=0.5,
+                  meta_rate_per_minute=2.5, meta_share=0.8, hawkes_branching=0.6, taker_vol_elasticity=1.0,
+                  impact_y=0.7, daily_volume_usd=2e9, levels=48),
     "mid": dict(spread_bps=4.0, depth_usd=6_000, taker_rate_per_minute=30, taker_size_usd=2_000,
-                updates_per_minute=30, informed_share=0.6, taker_tail_index=1.3),
+                updates_per_minute=30, informed_share=0.6, taker_tail_index=1.3, impact_y=0.7,
+                daily_volume_usd=5e7),
     "small": dict(spread_bps=12.0, depth_usd=1_500, taker_rate_per_minute=8, taker_size_usd=500,
-                  updates_per_minute=12, informed_share=0.6, taker_tail_index=1.3),
+                  updates_per_minute=12, informed_share=0.6, taker_tail_index=1.3, impact_y=0.7,
+                  daily_volume_usd=5e6),
 }
 
 # Synthetic annual volatility of the mid, by asset class and tier (crypto trades 24/7).

@@ -42,12 +42,13 @@ import numpy as np
 
 from .errors import is_number
 from .streams import KeyedStream, stream_key
+from .models.signs import Metaorders
+from .models.arrivals import TakerArrivals
 
 SECONDS_PER_YEAR = 365 * 24 * 3600      # perps trade around the clock
 CHUNK_US = 60_000_000                   # the unit of keyed randomness: one simulated minute
 CHUNK_S = CHUNK_US / 1e6
 VOL_HALF_LIFE_MINUTES = 30.0            # volatility clustering: how long a calm or wild spell lasts
-FAST_INFORMED_HORIZON_S = 1.0           # the fast part of informed flow sees this far ahead
 HOUSE_NOISE_LEVELS = 64                 # house level sizes repeat every 64 ladder steps within a minute
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Regime:
     vol_of_vol: float = 0.0             # volatility clustering: the spread of the log variance factor
     taker_size_sigma: float = 1.5       # log-normal spread of taker sizes: the fill curve's tail
     fast_informed_share: float = 0.5    # share of informed takers that see 1 s ahead
+    informed_size_elasticity: float = 0.0    # models/informed.py: larger takers are informed more often
     informed_horizon_seconds: float = 60.0   # how far the other informed takers see
     spread_vol_sensitivity: float = 1.5      # breathing spread: house spread ~ volatility factor ** this
     jump_spread_widening: float = 4.0        # ... and x (1 + this) right after a jump
@@ -80,6 +82,20 @@ class Regime:
     # Taker sizes (models/sizes.py): a log-normal body, a Pareto tail from a quantile on, no cap.
     taker_tail_index: float = 1.1            # the tail's index (0: the plain log-normal)
     taker_tail_quantile: float = 0.9         # where the tail takes over from the body
+    # Taker signs (models/signs.py): metaorders split into child orders, for the signs' long memory.
+    meta_rate_per_minute: float = 0.0        # metaorders starting a minute (0: every uninformed side a coin toss)
+    meta_min_seconds: float = 10.0           # the shortest metaorder ...
+    meta_length_index: float = 1.3           # ... and the Pareto index of their lengths
+    meta_share: float = 0.0                  # share of uninformed takers that are children of an active one
+    # Taker arrivals (models/arrivals.py): a Hawkes stream within each minute, busier when volatile.
+    hawkes_branching: float = 0.0            # followers per taker (0: a Poisson stream)
+    hawkes_decay_seconds: float = 2.0        # mean delay of a follower
+    taker_vol_elasticity: float = 0.0        # the rate goes as the volatility factor to this power
+    # Impact of agents' taking orders (models/impact.py): the square-root law, part permanent.
+    impact_y: float = 0.0                    # Y of the square-root law (0: agents' trades move nothing)
+    daily_volume_usd: float = 1e9            # the market's daily volume in the law
+    impact_permanent_share: float = 0.5      # the share that stays ...
+    impact_decay_seconds: float = 60.0       # ... the rest decays with this time constant
 
     # The subset that /_mock/markets/{symbol}/regime may change, as the contract names them.
     EDITABLE = ("volatility_annual", "spread_bps", "depth_usd", "taker_rate_per_minute",
@@ -436,11 +452,14 @@ class FairValue:
     PERIODS_KEPT = 4
     HEADS_KEPT = 4                      # minutes' first samples, read without laying the minute out
 
-    def __init__(self, seed: int, symbol: str, start_us: int, mid: float, regime: Regime):
+    def __init__(self, seed: int, symbol: str, start_us: int, mid: float, regime: Regime,
+                 arrivals: TakerArrivals | None = None):
+        self.arrivals = arrivals or TakerArrivals()     # the taker stream's law (models/arrivals.py)
         self._path = KeyedStream(stream_key(seed, symbol, "path"))
         self._bridge = KeyedStream(stream_key(seed, symbol, "bridge"))
         self._overflow = KeyedStream(stream_key(seed, symbol, "jumps"))
         self._events = KeyedStream(stream_key(seed, symbol, "events"))
+        self.metaorders = Metaorders(KeyedStream(stream_key(seed, symbol, "metaorders")))   # models/signs.py
         self.start_us = start_us
         self.k0 = start_us // CHUNK_US
         self.s0 = self.k0 // PERIOD_CHUNKS
@@ -817,8 +836,10 @@ class FairValue:
         n_upd = int(gen.poisson(regime.updates_per_minute * CHUNK_S / 60.0))
         times = np.empty(n_upd + 1, dtype=np.int64)
         times[1:] = gen.integers(0, CHUNK_US, n_upd)
-        n_tak = int(gen.poisson(regime.taker_rate_per_minute * CHUNK_S / 60.0))
-        times = np.concatenate((times, gen.integers(0, CHUNK_US, n_tak)))
+        vov, x = regime.vol_of_vol, minute.x
+        offsets = self.arrivals.offsets(gen, regime, CHUNK_US, math.exp(vov * x - _variance_offset(vov)))
+        n_tak = len(offsets)
+        times = np.concatenate((times, offsets))
         times += S
         informed_u = gen.random(n_tak)
         fast_u = gen.random(n_tak)
@@ -827,7 +848,6 @@ class FairValue:
         z_rest = float(gen.standard_normal())
         normals = gen.standard_normal(n_upd + n_tak + 2)   # one per update, per taker, the jump, the end
 
-        vov, x = regime.vol_of_vol, minute.x
         sig = regime.diffusion_vol_per_s * math.exp((vov * x - _variance_offset(vov)) / 2.0)
         jump_time = minute.jump_time if regime.jump_probability > 0.0 else None
         if whole:
