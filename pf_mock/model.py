@@ -2,9 +2,10 @@
 
 - **Fair value** (``FairValue``): the mark price, a random walk in log price with
   - *volatility clustering*: the variance in force is the regime's times ``exp(vol_of_vol x - c)``, where
-    ``x`` is a standard AR(1) with a half-life of ``VOL_HALF_LIFE_MINUTES``, drawn at every half-hour
-    period's start and interpolated linearly minute by minute in between (``c`` makes the factor average
-    1, so the annual volatility is the regime's);
+    ``x`` is a standard normal state mixing two AR(1)s - one with a half-life of ``VOL_HALF_LIFE_MINUTES``,
+    one of ``SLOW_VOL_HALF_LIFE_MINUTES`` carrying ``SLOW_VOL_SHARE`` of its variance (spells of hours and
+    of days) - drawn at every half-hour period's start and interpolated linearly minute by minute in
+    between (``c`` makes the factor average 1, so the annual volatility is the regime's);
   - *fat tails*: jumps (at most one a minute, with probability from ``jump_rate_per_hour``; Laplace sizes
     of scale ``jump_bps``). The diffusion gives up the jumps' share of the variance, so each tier keeps
     its annual volatility;
@@ -100,7 +101,9 @@ class Regime:
     # The subset that /_mock/markets/{symbol}/regime may change, as the contract names them.
     EDITABLE = ("volatility_annual", "spread_bps", "depth_usd", "taker_rate_per_minute",
                 "informed_share", "drift_bps_per_hour", "taker_size_usd", "jump_rate_per_hour",
-                "jump_bps", "vol_of_vol")
+                "jump_bps", "vol_of_vol", "depth_refill_seconds", "taker_tail_index", "hawkes_branching",
+                "taker_vol_elasticity", "meta_rate_per_minute", "meta_share", "informed_size_elasticity",
+                "impact_y", "impact_permanent_share", "impact_decay_seconds")
 
     def with_changes(self, **changes) -> "Regime":
         return replace(self, **changes)
@@ -153,6 +156,17 @@ _REGIME_RANGES = {
     "jump_rate_per_hour": (0.0, 60.0, False),
     "jump_bps": (0.0, 2_000.0, False),
     "vol_of_vol": (0.0, 3.0, False),
+    # market model v3 (models/): each bounded so the flow stays finite and an hour stays seconds of work
+    "depth_refill_seconds": (0.0, 3_600.0, False),
+    "taker_tail_index": (0.0, 5.0, False),
+    "hawkes_branching": (0.0, 0.95, False),
+    "taker_vol_elasticity": (0.0, 3.0, False),
+    "meta_rate_per_minute": (0.0, 600.0, False),
+    "meta_share": (0.0, 1.0, False),
+    "informed_size_elasticity": (0.0, 2.0, False),
+    "impact_y": (0.0, 10.0, False),
+    "impact_permanent_share": (0.0, 1.0, False),
+    "impact_decay_seconds": (0.0, 86_400.0, False),
 }
 
 
@@ -231,6 +245,33 @@ _AR_PHI = 0.5 ** (PERIOD_CHUNKS / VOL_HALF_LIFE_MINUTES)   # the volatility stat
 _AR_GAIN = math.sqrt(1.0 - _AR_PHI * _AR_PHI)
 _AR_ROW = 28                            # the AR(1) is vectorised over rows this long (phi^-28 ~ 2.7e8)
 _AR_POWERS = _AR_PHI ** -np.arange(1, _AR_ROW + 1, dtype=np.float64)
+# Volatility clustering has a slow part too: a second AR(1) with a half-life of days, carrying
+# SLOW_VOL_SHARE of the state's variance, so calm and wild spells last hours *and* days (the one-minute
+# |returns| stay correlated hours apart, as on recorded markets, instead of forgetting within hours).
+SLOW_VOL_HALF_LIFE_MINUTES = 2 * 24 * 60.0
+SLOW_VOL_SHARE = 0.7
+_SLOW_PHI = 0.5 ** (PERIOD_CHUNKS / SLOW_VOL_HALF_LIFE_MINUTES)
+_SLOW_GAIN = math.sqrt(1.0 - _SLOW_PHI * _SLOW_PHI)
+_SLOW_POWERS = _SLOW_PHI ** -np.arange(1, _AR_ROW + 1, dtype=np.float64)
+_MIX_FAST, _MIX_SLOW = math.sqrt(1.0 - SLOW_VOL_SHARE), math.sqrt(SLOW_VOL_SHARE)
+
+
+def _ar_path(eps: np.ndarray, gain: float, powers: np.ndarray, start: float) -> np.ndarray:
+    """A standard AR(1) from ``start`` through the innovations ``eps`` (``len(eps) + 1`` nodes), vectorised
+    over rows of ``_AR_ROW``: a cumsum along each row of the scaled innovations, one carry per row."""
+    rows = (gain * eps).reshape(-1, _AR_ROW) * powers
+    # A cumsum along the rows, taken a column at a time: the same additions in the same order.
+    sums = np.add.accumulate(rows.T, axis=0).T
+    starts = []
+    prev = start
+    last, scale = sums[:, -1].tolist(), float(powers[-1])
+    for carry in last:                                   # one carry per row of periods
+        starts.append(prev)
+        prev = (prev + carry) / scale
+    x = np.empty(len(eps) + 1)
+    x[0] = start
+    x[1:] = ((np.array(starts)[:, None] + sums) / powers).ravel()
+    return x
 _MINUTE_W = (np.arange(PERIOD_CHUNKS, dtype=np.float64) + 0.5) / PERIOD_CHUNKS    # a minute's place in its period
 
 
@@ -240,7 +281,8 @@ def _variance_offset(vol_of_vol: float) -> float:
     interpolated between two nodes of the standard AR(1) (its variance dips between nodes): so the
     variance factor averages 1 and each tier keeps its annual volatility."""
     w = _MINUTE_W
-    var = (1.0 - w) ** 2 + w ** 2 + 2.0 * w * (1.0 - w) * _AR_PHI
+    phi = (1.0 - SLOW_VOL_SHARE) * _AR_PHI + SLOW_VOL_SHARE * _SLOW_PHI     # the mixed state's node correlation
+    var = (1.0 - w) ** 2 + w ** 2 + 2.0 * w * (1.0 - w) * phi
     return math.log(float(np.mean(np.exp(vol_of_vol * vol_of_vol * var / 2.0))))
 
 
@@ -266,9 +308,9 @@ class _Block:
     the first ``n`` summed). The units are computed from their uniforms only where they are needed:
     reading one period of a new week needs its own row, fast-forwarding over the week all of them."""
 
-    __slots__ = ("first", "z", "x", "count_u", "units_u", "_unit_sums", "_conts", "_jumps", "_counts")
+    __slots__ = ("first", "z", "x", "ends", "count_u", "units_u", "_unit_sums", "_conts", "_jumps", "_counts")
 
-    def __init__(self, first: int, gen: np.random.Generator, x_start: float):
+    def __init__(self, first: int, gen: np.random.Generator, x_start: tuple[float, float]):
         n = BLOCK_PERIODS
         self.first = first
         self.z = gen.standard_normal(n)
@@ -276,26 +318,19 @@ class _Block:
         self.count_u = gen.random(n)
         self.units_u = gen.random((n, JUMP_SLOTS))
         self._unit_sums: np.ndarray | None = None
-        rows = (_AR_GAIN * eps).reshape(-1, _AR_ROW) * _AR_POWERS
-        # A cumsum along the rows, taken a column at a time: the same additions in the same order.
-        sums = np.add.accumulate(rows.T, axis=0).T
-        starts = []
-        prev = x_start
-        last, scale = sums[:, -1].tolist(), float(_AR_POWERS[-1])
-        for carry in last:                                   # one carry per row of periods
-            starts.append(prev)
-            prev = (prev + carry) / scale
-        x = np.empty(n + 1)
-        x[0] = x_start
-        x[1:] = ((np.array(starts)[:, None] + sums) / _AR_POWERS).ravel()
-        self.x = x
+        slow_eps = gen.standard_normal(n)                    # the slow part's (drawn after the rest)
+        fast = _ar_path(eps, _AR_GAIN, _AR_POWERS, x_start[0])
+        slow = _ar_path(slow_eps, _SLOW_GAIN, _SLOW_POWERS, x_start[1])
+        self.ends = (float(fast[-1]), float(slow[-1]))
+        self.x = _MIX_FAST * fast + _MIX_SLOW * slow          # a standard normal state at every node
         self._conts: dict[tuple, np.ndarray] = {}
         self._jumps: dict[tuple, np.ndarray] = {}
         self._counts: dict[float, np.ndarray] = {}
 
     @property
-    def x_end(self) -> float:
-        return float(self.x[-1])
+    def x_end(self) -> tuple[float, float]:
+        """The (fast, slow) states at the block's end: the next block's start."""
+        return self.ends
 
     def units(self, i: int, n: int) -> list[float]:
         """The Laplace units of period ``i``'s first ``n`` jumps (``n`` at most ``JUMP_SLOTS``)."""
@@ -476,7 +511,7 @@ class FairValue:
         self._heads: dict[int, tuple[float, float, Regime, np.ndarray]] = {}
         self._periods: dict[int, _Period] = {}
         self._blocks: dict[int, _Block] = {}
-        self._x_start: dict[int, float] = {}
+        self._x_start: dict[int, tuple[float, float]] = {}
 
     # ---- reading ------------------------------------------------------------------------------
     @property
@@ -634,7 +669,7 @@ class FairValue:
         if block is not None:
             return block
         b0 = self.s0 // BLOCK_PERIODS
-        self._x_start.setdefault(b0, 0.0)                   # the volatility state starts at its mean
+        self._x_start.setdefault(b0, (0.0, 0.0))            # the volatility state starts at its mean
         for c in range(max(self._x_start), b):             # volatility state carried block to block
             self._x_start[c + 1] = self._block(c).x_end
         first = b * BLOCK_PERIODS

@@ -23,7 +23,7 @@ from pf_mock.streams import KeyedStream, chunk_generator, stream_key
 
 START = 1767225600.0            # 2026-01-01T00:00Z: a week block starts here
 DAY = 86_400.0
-DIGEST = "eb6427e1357b9f51285067648ca5ab797f586f9bf3aea57fef76f55599bc6e71"
+DIGEST = "c56d669bd26800220e2d3363d117c1480f5b850e509e8e21e3ef45021287d574"
 
 
 def observations() -> list:
