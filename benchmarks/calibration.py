@@ -45,7 +45,7 @@ from pf_mock.catalog import load_catalog  # noqa: E402
 from pf_mock.clock import DEFAULT_EPOCH, US_PER_S  # noqa: E402
 from pf_mock.market import AgentFill, Market  # noqa: E402
 from pf_mock import flowstats as fs  # noqa: E402
-from pf_mock.model import CHUNK_US  # noqa: E402
+from pf_mock.model import CHUNK_US, TAKER  # noqa: E402
 
 # The three majors and one alt (a mid-tier market), as issue 21 asks.
 SYMBOLS = ("BTC-PERP", "ETH-PERP", "SOL-PERP", "DOGE-PERP")
@@ -217,15 +217,18 @@ def format_report(results: list[dict], seeds: int, minutes: float) -> str:
               "|---|---|---|---|---|---|---|"]
     for r in results:
         m = r["markouts"]
+        taken = f"{100 * r['taken_back']:.0f}%" if r["edge_bps"] > 0 else "all (no edge at fill)"
         lines.append(f"| {r['symbol']} | {r['fills']} | {r['edge_bps']:+.2f} | {m[1]:+.2f} | {m[10]:+.2f} | "
-                     f"{m[60]:+.2f} | {100 * r['taken_back']:.0f}% |")
+                     f"{m[60]:+.2f} | {taken} |")
     lines += ["", "The 2.5 bps maker's PnL split, USD per hour (mean over seeds; net's sd across seeds):",
-              "| market | maker | spread income | rebates | inventory PnL | net (sd) |", "|---|---|---|---|---|---|"]
+              "| market | maker | spread income | rebates | inventory PnL | before rebates | net (sd) |",
+              "|---|---|---|---|---|---|---|"]
     for r in results:
         for name in ("naive", "skewed"):
             p = r[name]
             lines.append(f"| {r['symbol']} | {name} | {p['spread_income']:+.3f} | {p['rebates']:+.3f} | "
-                         f"{p['inventory_pnl']:+.3f} | {p['net']:+.3f} ({r[name + '_net_sd']:.3f}) |")
+                         f"{p['inventory_pnl']:+.3f} | {p['spread_income'] + p['inventory_pnl']:+.3f} | "
+                         f"{p['net']:+.3f} ({r[name + '_net_sd']:.3f}) |")
     lines += ["", "The book's spread without the maker, sampled every simulated second (bps):",
               "| market | p5 | p25 | median | p75 | p95 | p99 |", "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -238,6 +241,7 @@ def format_report(results: list[dict], seeds: int, minutes: float) -> str:
 SIGN_LAGS = (1, 10, 50, 100)
 VOL_LAG_MINUTES = 240           # the 1-minute |return| autocorrelation at a 4-hour lag ...
 VOL_DAYS = 30                   # ... over this many simulated days of the path, per seed
+COUNT_MINUTES = 720             # takers a minute against |return|: half a day of minutes, per seed
 # (what, target text, test) per fact; a test takes the measured value
 TARGETS = {
     "one_tick": ("spread 1 tick, share of 1-s samples", ">= 80% (BTC, calm)", lambda v: v >= 0.8),
@@ -320,8 +324,13 @@ def measure_book_and_flow(symbol: str, seeds: int, minutes: float) -> dict:
         takers = taker_orders(prints)
         minute_mids = [market.mark_at(DEFAULT_EPOCH + 60 * i) for i in range(int(minutes) + 1)]
         facts = flow_facts(takers, mids, one_tick, touch, depth10, minute_mids, DEFAULT_EPOCH)
-        # volatility clustering from the path alone, over many days (cheap: whole minutes)
         k0 = int(DEFAULT_EPOCH * 1e6) // CHUNK_US
+        # takers a minute against the minute's |return| over half a day: the takers' instants are
+        # exogenous (agents change who they fill, not when they come), so the minutes' plans tell
+        counts = [market.fair.plan(k).kinds.count(TAKER) for k in range(k0, k0 + COUNT_MINUTES)]
+        logs = market.fair.minute_logs(k0, k0 + COUNT_MINUTES)
+        facts["count_abs_r"] = fs.corr(counts, [abs(b - a) for a, b in zip(logs, logs[1:])])
+        # volatility clustering from the path alone, over many days (cheap: whole minutes)
         logs = market.fair.minute_logs(k0, k0 + VOL_DAYS * 1440)
         abs_r = [abs(b - a) for a, b in zip(logs, logs[1:])]
         facts["vol_4h"] = fs.autocorr(abs_r, VOL_LAG_MINUTES)

@@ -92,6 +92,7 @@ class Regime:
     hawkes_branching: float = 0.0            # followers per taker (0: a Poisson stream)
     hawkes_decay_seconds: float = 2.0        # mean delay of a follower
     taker_vol_elasticity: float = 0.0        # the rate goes as the volatility factor to this power
+    taker_move_share: float = 0.0            # the share of takers that comes with the minute's own move
     # Impact of agents' taking orders (models/impact.py): the square-root law, part permanent.
     impact_y: float = 0.0                    # Y of the square-root law (0: agents' trades move nothing)
     daily_volume_usd: float = 1e9            # the market's daily volume in the law
@@ -102,7 +103,7 @@ class Regime:
     EDITABLE = ("volatility_annual", "spread_bps", "depth_usd", "taker_rate_per_minute",
                 "informed_share", "drift_bps_per_hour", "taker_size_usd", "jump_rate_per_hour",
                 "jump_bps", "vol_of_vol", "depth_refill_seconds", "taker_tail_index", "hawkes_branching",
-                "taker_vol_elasticity", "meta_rate_per_minute", "meta_share", "informed_size_elasticity",
+                "taker_vol_elasticity", "taker_move_share", "meta_rate_per_minute", "meta_share", "informed_size_elasticity",
                 "impact_y", "impact_permanent_share", "impact_decay_seconds")
 
     def with_changes(self, **changes) -> "Regime":
@@ -161,6 +162,7 @@ _REGIME_RANGES = {
     "taker_tail_index": (0.0, 5.0, False),
     "hawkes_branching": (0.0, 0.95, False),
     "taker_vol_elasticity": (0.0, 3.0, False),
+    "taker_move_share": (0.0, 1.0, False),
     "meta_rate_per_minute": (0.0, 600.0, False),
     "meta_share": (0.0, 1.0, False),
     "informed_size_elasticity": (0.0, 2.0, False),
@@ -872,7 +874,10 @@ class FairValue:
         times = np.empty(n_upd + 1, dtype=np.int64)
         times[1:] = gen.integers(0, CHUNK_US, n_upd)
         vov, x = regime.vol_of_vol, minute.x
-        offsets = self.arrivals.offsets(gen, regime, CHUNK_US, math.exp(vov * x - _variance_offset(vov)))
+        # A whole minute's takers come with its move; a partial one's (after a requested change, or the
+        # market's first) at the plain rate, its end being a fresh draw made after them.
+        offsets = self.arrivals.offsets(gen, regime, CHUNK_US, math.exp(vov * x - _variance_offset(vov)),
+                                        _move_ratio(regime, minute) if whole else 1.0)
         n_tak = len(offsets)
         times = np.concatenate((times, offsets))
         times += S
@@ -950,6 +955,24 @@ class FairValue:
                          side_u.tolist(), size_z.tolist(), jump_time)
         plan.end = level + cont + jump
         return plan
+
+
+_MEAN_ABS_NORMAL = math.sqrt(2.0 / math.pi)
+MOVE_RATIO_CAP = 20.0                   # a jump minute brings at most 20 times its share of takers
+
+
+def _move_ratio(regime: Regime, minute: _Minute) -> float:
+    """The minute's absolute log move (less its drift) over its typical size under ``regime`` (about 1 on
+    average, at most ``MOVE_RATIO_CAP``): what the takers that come with the move scale by
+    (models/arrivals.py)."""
+    b = regime.jump_bps * 1e-4
+    var = regime.diffusion_vol_per_s ** 2 * CHUNK_S + regime.jump_probability * 2.0 * b * b
+    if var <= 0.0:
+        return 1.0
+    move = minute.cont + minute.jump - regime.drift_per_s * CHUNK_S
+    # In 1/64ths, so that a drift taken off in floating point never tips the takers' draws one way or
+    # the other: two regimes that differ only in drift draw the same takers.
+    return math.floor(min(abs(move) / (_MEAN_ABS_NORMAL * math.sqrt(var)), MOVE_RATIO_CAP) * 64.0) / 64.0
 
 
 def _overflow_units(stream: KeyedStream, s: int, n: int) -> np.ndarray:

@@ -22,9 +22,10 @@ KEY = "pf_test_flow_12345678"
 BTC = load_catalog().resolve("BTC-PERP").regime
 
 
-def minute_offsets(regime, minutes: int, v: float = 1.0) -> list[np.ndarray]:
+def minute_offsets(regime, minutes: int, v: float = 1.0, move: float = 1.0) -> list[np.ndarray]:
     stream = KeyedStream(stream_key(0, "BTC-PERP", "test-arrivals"))
-    return [np.sort(TakerArrivals().offsets(stream.generator(k), regime, 60_000_000, v)) for k in range(minutes)]
+    return [np.sort(TakerArrivals().offsets(stream.generator(k), regime, 60_000_000, v, move))
+            for k in range(minutes)]
 
 
 # ---- arrivals ---------------------------------------------------------------------------------------
@@ -41,10 +42,19 @@ def test_hawkes_arrivals_are_bursty_and_keep_the_mean_rate() -> None:
     assert np.mean(cv) >= 1.15 > 1.1 >= np.mean(cv_plain), (np.mean(cv), np.mean(cv_plain))
 
 
-def test_a_volatile_minute_has_more_takers() -> None:
-    calm = sum(len(o) for o in minute_offsets(BTC, 100, v=0.5))
-    wild = sum(len(o) for o in minute_offsets(BTC, 100, v=2.0))
-    assert wild > 3 * calm
+def test_a_minute_that_moves_brings_more_takers() -> None:
+    w = BTC.taker_move_share
+    still = sum(len(o) for o in minute_offsets(BTC, 200, move=0.0))
+    moving = sum(len(o) for o in minute_offsets(BTC, 200, move=5.0))
+    expected = ((1 - w) + 5 * w) / (1 - w)
+    assert 0.8 * expected < moving / still < 1.25 * expected, (moving / still, expected)
+
+
+def test_a_volatile_minute_has_more_takers_when_the_rate_follows_volatility() -> None:
+    regime = BTC.with_changes(taker_vol_elasticity=1.0)
+    calm = sum(len(o) for o in minute_offsets(regime, 100, v=0.5))
+    wild = sum(len(o) for o in minute_offsets(regime, 100, v=2.0))
+    assert 3 * calm < wild < 5 * calm
 
 
 # ---- signs ------------------------------------------------------------------------------------------
