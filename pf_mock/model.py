@@ -103,7 +103,8 @@ class Regime:
     EDITABLE = ("volatility_annual", "spread_bps", "depth_usd", "taker_rate_per_minute",
                 "informed_share", "drift_bps_per_hour", "taker_size_usd", "jump_rate_per_hour",
                 "jump_bps", "vol_of_vol", "depth_refill_seconds", "taker_tail_index", "hawkes_branching",
-                "taker_vol_elasticity", "taker_move_share", "meta_rate_per_minute", "meta_share", "informed_size_elasticity",
+                "taker_vol_elasticity", "taker_move_share", "meta_rate_per_minute", "meta_share",
+                "informed_size_elasticity",
                 "impact_y", "impact_permanent_share", "impact_decay_seconds")
 
     def with_changes(self, **changes) -> "Regime":

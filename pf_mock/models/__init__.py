@@ -37,4 +37,5 @@ class MarketModels:
 
 DEFAULT_MODELS = MarketModels()
 
-__all__ = ["BookShape", "ImpactLaw", "InformedFlow", "TakerArrivals", "MarketModels", "TakerSigns", "TakerSizes", "DEFAULT_MODELS"]
+__all__ = ["BookShape", "ImpactLaw", "InformedFlow", "TakerArrivals", "MarketModels", "TakerSigns", "TakerSizes",
+           "DEFAULT_MODELS"]

@@ -11,9 +11,9 @@ bursty (their coefficient of variation above 1), and the count of takers in a mi
 of its move.
 
 A share ``taker_move_share`` of the immigrants comes with the minute's own move: their rate is scaled by
-the minute's absolute log move over its typical size (at most 20 times). Volume and |returns| then share their driver, the rate of
-information arrival (Clark's subordinated process, Econometrica 41, 1973): the count of takers in a
-minute goes with the size of its move.
+the minute's absolute log move over its typical size (at most 20 times). Volume and |returns| then
+share their driver, the rate of information arrival (Clark's subordinated process, Econometrica 41,
+1973): the count of takers in a minute goes with the size of its move.
 
 All draws come from the minute's keyed stream, so the instants are a function of (seed, symbol, time).
 With ``hawkes_branching`` 0 and an elasticity of 0 this is the plain Poisson stream.
