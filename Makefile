@@ -17,10 +17,20 @@ $(STAMP): pyproject.toml
 	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[test,mcp]'
 	touch $(STAMP)
 
+# The Node tools some tests drive (package.json pins them, package-lock.json fixes the whole tree), into
+# node_modules with the system's npm; without npm those tests skip (under CI they fail: .ci/run installs it).
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: the tests that drive Node tools will be skipped"; \
+	fi
+
 serve: $(STAMP)
 	$(BIN)/pf-mock serve $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 bench: $(STAMP)
@@ -50,4 +60,4 @@ mutate-sample: $(VENV)/.mutate-installed
 	PF_MOCK_HYPOTHESIS_PROFILE=mutation $(BIN)/python tests/mutation_sample.py $(SAMPLE) $(SEED)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis mutants
+	rm -rf $(VENV) .pytest_cache .hypothesis mutants node_modules

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pf_mock.replay.formats import Level, RecordingError, Snapshot, Trade, read_recording
+from pf_mock.replay.formats import Level, RecordingError, Snapshot, read_recording, tardis_pair
 from pf_mock.replay.tardis import write_tardis
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -138,14 +138,14 @@ def test_plain_and_gzip_read_the_same(tmp_path):
 def test_tardis_csv_made_from_the_capture_reads_back_the_same_stream(binance, tmp_path):
     book_csv, trades_csv = write_tardis(binance, tmp_path, "2024-08-08_BTCUSDT", compress=True)
     assert "incremental_book_L2" in book_csv and "trades" in trades_csv
-    for named in (book_csv, trades_csv):      # either file of the pair names the recording
-        back = read_recording(named)
-        assert back.venue == "tardis:binance-futures" and back.symbol == "BTCUSDT"
-        assert (back.tick, back.lot) == (binance.tick, binance.lot)
+    assert tardis_pair(book_csv) == tardis_pair(trades_csv) == (book_csv, trades_csv)   # either names the pair
+    back = read_recording(trades_csv)
+    assert back.venue == "tardis:binance-futures" and back.symbol == "BTCUSDT"
+    assert (back.tick, back.lot) == (binance.tick, binance.lot)
 
-        def key(e):
-            return (type(e).__name__, e.ts // 1000, e[2:] if type(e) is not Level else e[2:5])
-        assert [key(e) for e in back.events] == [key(e) for e in binance.events]
+    def key(e):
+        return (type(e).__name__, e.ts // 1000, e[2:] if type(e) is not Level else e[2:5])
+    assert [key(e) for e in back.events] == [key(e) for e in binance.events]
 
 
 # ------------------------------------------------------------------------------------------ bad files
@@ -307,3 +307,12 @@ def test_tardis_bad_rows(tmp_path):
                        [header, "binance-futures,BTCUSDT,1,1,true,bid,100.0,1",
                         "binance-futures,BTCUSDT,1,5,false,ask,101,1", "binance-futures,BTCUSDT,1,4,false,ask,101,2"])
     refused(path, r":4: local timestamps go backwards")
+
+
+def test_the_readers_tops_of_the_book_are_the_replayed_books(binance):
+    import dataclasses
+    from pf_mock.replay.data import tops_of
+    hl = read_recording(HYPER)
+    for rec in (binance, hl):
+        assert rec.tops is not None and len(rec.tops) >= 4
+        assert tops_of(dataclasses.replace(rec, tops=None)) == rec.tops

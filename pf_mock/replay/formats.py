@@ -111,6 +111,9 @@ class Recording:
     lot: Decimal
     events: list = field(repr=False)
     notes: tuple[str, ...] = ()
+    # (ts, best bid, best ask) in ticks after each change of the top of the book, as the reader saw it
+    # (None: unknown, e.g. a recording built by hand; ``tops_of`` then replays the book)
+    tops: list | None = field(default=None, repr=False, compare=False)
 
     @property
     def market_symbol(self) -> str:
@@ -282,6 +285,14 @@ def _parse_binance(path: str) -> _Parsed:
         if not line.strip():
             continue
         head, _, body = line.partition(" ")
+        if body.startswith('{"stream":"') and "@bookTicker" in body[:40]:
+            # most lines of a capture; the diffs carry the same book, so they are skipped unparsed
+            try:
+                int(head)
+            except ValueError:
+                raise RecordingError(f"{path}:{number}: not '<ns> <json>'") from None
+            skipped["bookTicker messages"] = skipped.get("bookTicker messages", 0) + 1
+            continue
         try:
             ts = int(head)
             msg = json.loads(body)
@@ -517,12 +528,12 @@ def read_recording(path, *, tick: Decimal | str | None = None, lot: Decimal | st
                 raise RecordingError(f"{path}:{b.line}: local timestamps go backwards ({b.ts} after {a.ts})")
     tick_u, lot_u = _grid(path, parsed.messages, Decimal(str(tick)) if tick is not None else None,
                           Decimal(str(lot)) if lot is not None else None)
-    events, notes = _normalise(path, parsed, tick_u, lot_u, on_gap, max_silence_s)
+    events, notes, tops = _normalise(path, parsed, tick_u, lot_u, on_gap, max_silence_s)
     for label, count in sorted(parsed.skipped.items()):
         notes.append(f"skipped {count} {label}")
     return Recording(path=path, venue=parsed.venue, symbol=symbol, base=_base_of(symbol),
                      tick=(Decimal(tick_u) / _UNIT).normalize(), lot=(Decimal(lot_u) / _UNIT).normalize(),
-                     events=events, notes=tuple(notes))
+                     events=events, notes=tuple(notes), tops=tops)
 
 
 class _Stop(Exception):
@@ -576,6 +587,7 @@ def _normalise(path: str, parsed: _Parsed, tick_u: int, lot_u: int, on_gap: str,
         events.clear()       # the snapshot event below carries the uncrossed book
     bids, asks = book.copy_state()
     events.append(Snapshot(snap.ts, snap.exch_ts, tuple(reversed(bids)), asks))
+    tops = [(snap.ts, book.best_bid(), book.best_ask())]
     first_exch = snap.exch_ts
     silence_ns = None if max_silence_s is None else int(max_silence_s * 1e9)
     last_ts = snap.ts
@@ -619,6 +631,9 @@ def _normalise(path: str, parsed: _Parsed, tick_u: int, lot_u: int, on_gap: str,
                 if book.crossed():
                     raise RecordingError(f"{path}:{m.line}: a crossed snapshot")
             last_ts = m.ts
+            top = book.best_bid(), book.best_ask()
+            if top != tops[-1][1:]:
+                tops.append((m.ts, top[0], top[1]))
     except _Stop:
         pass
     if counts["pre"]:
@@ -631,7 +646,7 @@ def _normalise(path: str, parsed: _Parsed, tick_u: int, lot_u: int, on_gap: str,
         notes.append(f"removed {counts['stale']} stale crossed levels")
     if counts["backfill"]:
         notes.append(f"dropped {counts['backfill']} trades from before the recording (backfill)")
-    return events, notes
+    return events, notes, tops
 
 
 def _gap(path: str, m: _Raw, on_gap: str, notes: list[str], what: str) -> None:
