@@ -52,12 +52,12 @@ class BackgroundLiquidity:
         self._expected: tuple | None = None  # stands(): (layout, noise, bid sizes, ask sizes) last worked out
 
     # ---- the refill state -----------------------------------------------------------------------
-    def state(self) -> dict:
-        """The house's state beyond its orders (for a snapshot): each side's deficit and its instant."""
+    def refill_state(self) -> dict:
+        """The refill state: each side's deficit and its instant (also part of ``state``)."""
         return {"deficit_bid": self.deficit[True], "deficit_ask": self.deficit[False],
                 "deficit_bid_us": self.deficit_us[True], "deficit_ask_us": self.deficit_us[False]}
 
-    def set_state(self, state: dict) -> None:
+    def set_refill_state(self, state: dict) -> None:
         self.deficit = {True: float(state["deficit_bid"]), False: float(state["deficit_ask"])}
         self.deficit_us = {True: int(state["deficit_bid_us"]), False: int(state["deficit_ask_us"])}
 
@@ -308,7 +308,10 @@ class BackgroundLiquidity:
             laid = [*laid[:4], index]
         return {"step": self.step, "last_bid": self.last_bid, "last_ask": self.last_ask,
                 "bids": [[p, i] for p, i in self.bids.items()], "asks": [[p, i] for p, i in self.asks.items()],
-                "dirty": self.dirty, "eaten": sorted(self.eaten), "laid_out": laid}
+                "dirty": self.dirty, "eaten": sorted(self.eaten), "laid_out": laid,
+                "touch": [None if self.touch[side] is None else list(self.touch[side]) for side in (True, False)],
+                "deficit": [self.deficit[True], self.deficit[False]],
+                "deficit_us": [self.deficit_us[True], self.deficit_us[False]]}
 
     def restore_state(self, state: dict, book: OrderBook, regimes: list, where: str = "house") -> None:
         """Take the ladder ``state`` describes over ``book`` (its orders already there). Raises ``InvalidState``."""
@@ -323,6 +326,17 @@ class BackgroundLiquidity:
                                                                "price on that side (or one no longer in the book)")
                 side[price] = order_id
             setattr(self, name, side)
+        for i, is_buy in enumerate((True, False)):
+            touch = state["touch"][i]
+            if touch is not None:
+                order = book.get(touch[1])
+                if order is not None and (order.owner is not None or order.is_buy != is_buy or order.price != touch[0]):
+                    raise InvalidState(f"{where}.touch.{i}", "must name a house order at that price on that side "
+                                                            "(or one no longer in the book)")
+                touch = (touch[0], touch[1])
+            self.touch[is_buy] = touch
+        self.deficit = {True: float(state["deficit"][0]), False: float(state["deficit"][1])}
+        self.deficit_us = {True: int(state["deficit_us"][0]), False: int(state["deficit_us"][1])}
         self.step, self.last_bid, self.last_ask = state["step"], state["last_bid"], state["last_ask"]
         self.dirty = state["dirty"]
         self.eaten = set(state["eaten"])

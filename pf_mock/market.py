@@ -479,7 +479,8 @@ class Market:
         regimes = self.fair.regimes()
         return {
             "symbol": self.symbol, "now_us": self.now_us, "fair": self.fair.state(), "book": self.book.state(),
-            "house": self.house.state(regimes), "house_seq": self._house_seq, "order_seq": self._order_seq,
+            "house": self.house.state(regimes), "impact": self.impact.state(), "house_seq": self._house_seq,
+            "order_seq": self._order_seq,
             "fill_seq": self._fill_seq,
             "agent_orders": [[oid, info.tif, info.created_at, info.tag] for oid, info in self.agent_orders.items()],
             "schedule": [[when, seq, action.state()] for when, seq, action in sorted(self._schedule, key=lambda e: e[:2])],
@@ -522,6 +523,11 @@ class Market:
                                                     f"(order_seq, house_seq)")
         regimes = fair.regimes()
         market.house.restore_state(state["house"], book, regimes, f"{where}.house")
+        impact = state["impact"]
+        if not (len(impact["times"]) == len(impact["permanent"]) == len(impact["transient"]) == len(impact["decay_s"])) \
+                or impact["times"] != sorted(impact["times"]) or (impact["times"] and impact["times"][-1] > now):
+            raise InvalidState(f"{where}.impact", "four lists of one length, times in order, none after now")
+        market.impact = ImpactState.from_state(impact)
         for i, (oid, tif, created_at, tag) in enumerate(state["agent_orders"]):
             order = book.get(oid)
             if order is None or order.owner is None or oid in market.agent_orders:

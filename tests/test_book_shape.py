@@ -113,10 +113,10 @@ def test_the_house_refill_state_round_trips() -> None:
     market = watched("BTC-PERP")
     market.house.deficit[True] = 1234.5
     market.house.deficit_us[True] = 17
-    state = market.house.state()
+    state = market.house.refill_state()
     other = watched("BTC-PERP")
-    other.house.set_state(state)
-    assert other.house.state() == state
+    other.house.set_refill_state(state)
+    assert other.house.refill_state() == state
 
 
 # ---- taker sizes ------------------------------------------------------------------------------------
