@@ -11,7 +11,10 @@ from .errors import is_number
 # The subset of a market's regime that /_mock/markets/{symbol}/regime may change, as the contract names them.
 EDITABLE_REGIME_FIELDS = ("volatility_annual", "spread_bps", "depth_usd", "taker_rate_per_minute",
                           "informed_share", "drift_bps_per_hour", "taker_size_usd", "jump_rate_per_hour",
-                          "jump_bps", "vol_of_vol")
+                          "jump_bps", "vol_of_vol", "depth_refill_seconds", "taker_tail_index", "hawkes_branching",
+                          "taker_vol_elasticity", "taker_move_share", "meta_rate_per_minute", "meta_share",
+                          "informed_size_elasticity",
+                          "impact_y", "impact_permanent_share", "impact_decay_seconds")
 
 # (lowest, highest, lowest excluded) for each regime field a client may set.
 # Every field is bounded, so that whatever a client sets, every quantity derived from it stays finite
@@ -29,6 +32,18 @@ _REGIME_RANGES = {
     "jump_rate_per_hour": (0.0, 60.0, False),
     "jump_bps": (0.0, 2_000.0, False),
     "vol_of_vol": (0.0, 3.0, False),
+    # market model v3 (models/): each bounded so the flow stays finite and an hour stays seconds of work
+    "depth_refill_seconds": (0.0, 3_600.0, False),
+    "taker_tail_index": (0.0, 5.0, False),
+    "hawkes_branching": (0.0, 0.95, False),
+    "taker_vol_elasticity": (0.0, 3.0, False),
+    "taker_move_share": (0.0, 1.0, False),
+    "meta_rate_per_minute": (0.0, 600.0, False),
+    "meta_share": (0.0, 1.0, False),
+    "informed_size_elasticity": (0.0, 2.0, False),
+    "impact_y": (0.0, 10.0, False),
+    "impact_permanent_share": (0.0, 1.0, False),
+    "impact_decay_seconds": (0.0, 86_400.0, False),
 }
 
 

@@ -194,6 +194,26 @@ class StateRegime(TypedDict):
     spread_vol_sensitivity: rnum(ge=0, le=10)
     jump_spread_widening: rnum(ge=0, le=1_000)
     spread_refill_seconds: rnum(gt=0, le=86_400)
+    # market model v3 (pf_mock/models/)
+    informed_size_elasticity: rnum(ge=0, le=2)
+    ladder_step_bps: rnum(ge=0, le=10_000)
+    ladder_depth_ratio: rnum(ge=0, le=1_000)
+    depth_growth: rnum(ge=0, le=100)
+    depth_refill_seconds: rnum(ge=0, le=3_600)
+    taker_tail_index: rnum(ge=0, le=5)
+    taker_tail_quantile: rnum(gt=0, lt=1)
+    meta_rate_per_minute: rnum(ge=0, le=600)
+    meta_min_seconds: rnum(gt=0, le=86_400)
+    meta_length_index: rnum(gt=0, le=10)
+    meta_share: rnum(ge=0, le=1)
+    hawkes_branching: rnum(ge=0, le=1)
+    hawkes_decay_seconds: rnum(gt=0, le=86_400)
+    taker_vol_elasticity: rnum(ge=0, le=3)
+    taker_move_share: rnum(ge=0, le=1)
+    impact_y: rnum(ge=0, le=10)
+    daily_volume_usd: rnum(gt=0, le=1e15)
+    impact_permanent_share: rnum(ge=0, le=1)
+    impact_decay_seconds: rnum(ge=0, le=86_400)
 
 
 @_doc
@@ -238,6 +258,20 @@ class StateHouse(TypedDict):
     eaten: Annotated[list[Units], Field(max_length=10_000)]
     # [step, top bid, top ask, levels, index of its regime in the fair value's timeline]
     laid_out: Optional[tuple[Units, Units, Units, whole(1, 200), whole(0, MAX_ITEMS)]]
+    # the touch's [price, house order id] per side (bid, ask), and the refill state (models/book_shape.py):
+    # each side's deficit in USD and the instant it was last brought forward
+    touch: tuple[Optional[tuple[Units, whole(-MAX_INT, -1)]], Optional[tuple[Units, whole(-MAX_INT, -1)]]]
+    deficit: tuple[UsdPos, UsdPos]
+    deficit_us: tuple[Us, Us]
+
+
+@_doc
+class StateImpact(TypedDict):
+    """Agents' trades' moves of the fair value (models/impact.py), in time order."""
+    times: Annotated[list[Us], Field(max_length=1_000_000)]
+    permanent: Annotated[list[num(ge=-10.0, le=10.0)], Field(max_length=1_000_000)]
+    transient: Annotated[list[num(ge=-10.0, le=10.0)], Field(max_length=1_000_000)]
+    decay_s: Annotated[list[num(ge=0, le=MAX_S)], Field(max_length=1_000_000)]
 
 
 @_doc
@@ -285,6 +319,7 @@ class StateMarket(TypedDict):
     fair: StateFairValue
     book: StateBook
     house: StateHouse
+    impact: StateImpact
     house_seq: whole(-MAX_INT, 0)
     order_seq: Count
     fill_seq: Count
