@@ -17,10 +17,19 @@ $(STAMP): pyproject.toml
 	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[test,mcp]'
 	touch $(STAMP)
 
+# The JavaScript tools some tests run (package.json pins them; today axe-core, for the page's
+# accessibility checks), installed into node_modules/ by npm from package-lock.json. Without npm the
+# tests that need them skip locally (and fail under CI, whose .ci/run installs node and npm).
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the tests that need node_modules/ will skip (apt-get install nodejs npm)"; fi
+
 serve: $(STAMP)
 	$(BIN)/pf-mock serve $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 bench: $(STAMP)
@@ -50,4 +59,4 @@ mutate-sample: $(VENV)/.mutate-installed
 	PF_MOCK_HYPOTHESIS_PROFILE=mutation $(BIN)/python tests/mutation_sample.py $(SAMPLE) $(SEED)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis mutants
+	rm -rf $(VENV) .pytest_cache .hypothesis mutants node_modules
