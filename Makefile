@@ -17,14 +17,15 @@ $(STAMP): pyproject.toml
 	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[test,mcp]'
 	touch $(STAMP)
 
-# The JavaScript tools some tests run (package.json pins them; today axe-core, for the page's
-# accessibility checks), installed into node_modules/ by npm from package-lock.json. Without npm the
-# tests that need them skip locally (and fail under CI, whose .ci/run installs node and npm).
+# The Node tools some tests drive (package.json pins them, package-lock.json fixes the whole tree), into
+# node_modules with the system's npm; without npm those tests skip (under CI they fail: .ci/run installs it).
 NODE_STAMP := node_modules/.installed
 $(NODE_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
-	else echo "npm not found: the tests that need node_modules/ will skip (apt-get install nodejs npm)"; fi
+	else \
+		echo "npm not found: the tests that drive Node tools will be skipped"; \
+	fi
 
 serve: $(STAMP)
 	$(BIN)/pf-mock serve $(ARGS)

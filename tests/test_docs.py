@@ -160,3 +160,154 @@ def test_each_anchor_link_resolves(page: str) -> None:
     for target in re.findall(r"\]\(([^)\s]*#[^)\s]+)\)", source.read_text(encoding="utf-8")):
         file, _, anchor = target.partition("#")
         assert anchor in anchors(DOCS / file if file else source), (page, target)
+
+
+# ---- every route in every table, and every error field a doc promises -----------------------------------
+
+ROUTE_IN_CELL = re.compile(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`\s?{]*(?:\{[a-z_]+\}[^`\s?{]*)*)[^`]*`")
+USER_DOCS = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
+
+
+def _shape(path: str) -> str:
+    """A path with every parameter's name dropped: ``/_mock/faults/{id}`` and ``/_mock/faults/{fault_id}``
+    are one route."""
+    return re.sub(r"\{[^}]*\}", "{}", path.rstrip("/") or "/")
+
+
+def served_elsewhere(method: str, path: str) -> bool:
+    """Whether the app answers ``METHOD path`` though no route lists it (``/mcp`` is served by a
+    middleware, ``/docs-assets/`` by a mounted app): asked for real, it is neither ``404 not_found``
+    nor ``405``."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(build_app(ServeOptions(clock="manual", admin=True, rate_limit=10))) as client:
+        answer = client.request(method, re.sub(r"\{[^}]*\}", "x", path), json={})
+    return answer.status_code != 405 and not (answer.status_code == 404 and "not_found" == answer.json().get("error"))
+
+
+def table_routes(page: Path) -> list[tuple[str, str, int]]:
+    """(METHOD, path, line number) of every ``METHOD /path`` written in backticks in a table row."""
+    found = []
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        if line.lstrip().startswith("|"):
+            found.extend((method, path, number) for method, path in ROUTE_IN_CELL.findall(line))
+    return found
+
+
+def route_table(page: Path, heading: str) -> set[tuple[str, str]]:
+    """The routes in the first column of the table under ``heading``."""
+    text = page.read_text(encoding="utf-8")
+    section = text.split(heading, 1)[1]
+    rows = []
+    for line in section.splitlines()[1:]:
+        if line.startswith("#"):
+            break
+        if line.startswith("|"):
+            rows.append(line.split("|")[1])
+    return {(method, _shape(path)) for row in rows for method, path in ROUTE_IN_CELL.findall(row)}
+
+
+def test_every_route_a_doc_table_names_is_served() -> None:
+    served = {(method, _shape(path)) for method, path in served_routes()}
+    assert served_elsewhere("POST", "/mcp") and not served_elsewhere("POST", "/mcp/nothing")
+    wrong = [f"{page.name}:{number}: {method} {path}" for page in USER_DOCS
+             for method, path, number in table_routes(page)
+             if (method, _shape(path)) not in served and not served_elsewhere(method, path)]
+    assert not wrong, f"routes a table names that the app does not serve: {wrong}"
+
+
+@pytest.mark.parametrize("page, heading", [("docs/README.md", "## Every route"), ("README.md", "## The API")])
+def test_the_route_tables_list_every_route(page: str, heading: str) -> None:
+    listed = route_table(ROOT / page, heading)
+    missing = sorted(f"{method} {path}" for method, path in {(m, _shape(p)) for m, p in served_routes()}
+                     if (method, path) not in listed)
+    assert not missing, f"{page} ({heading}) leaves out: {missing}"
+
+
+def promised_error_fields() -> dict[str, set[str]]:
+    """Per error code, the detail fields (and headers) the docs promise: the errors table's detail
+    column in docs/README.md, and every "`413 payload_too_large` with `limit`" written anywhere."""
+    promised: dict[str, set[str]] = {}
+    text = (DOCS / "README.md").read_text(encoding="utf-8")
+    table = text.split("## Errors", 1)[1].split("\n#", 1)[0]
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        if len(cells) == 4 and re.fullmatch(r"`[a-z_]+`", cells[0]):
+            promised.setdefault(cells[0].strip("`"), set()).update(re.findall(r"`([A-Za-z_-]+)`", cells[3]))
+    for page in USER_DOCS:
+        for code, field in re.findall(r"`\d{3} ([a-z_]+)`,? with `([A-Za-z_-]+)`", page.read_text(encoding="utf-8")):
+            promised.setdefault(code, set()).add(field)
+    return promised
+
+
+def provoke(code: str):
+    """A real answer with the error ``code``, from a fresh in-process server (None: no way is known here)."""
+    from fastapi.testclient import TestClient
+
+    app = build_app(ServeOptions(clock="manual", admin=True, rate_limit=3 if code == "rate_limited" else None,
+                                 starting_balance=20 if code == "insufficient_balance" else 10_000))
+    key = {"Authorization": "Bearer pf_test_docs_promises_1"}
+    with TestClient(app) as client:
+        def quote(**fields):
+            mid = client.get("/v1/markets/BTC-PERP/price").json()["mid"]
+            body = {"symbol": "BTC-PERP", "bid_price": mid * 0.999, "bid_size": 100, "ask_price": mid * 1.001,
+                    "ask_size": 100, **fields}
+            return client.post("/v1/mm/quote", json=body, headers=key)
+
+        if code == "invalid_request":
+            return client.post("/_mock/clock/advance", json={"seconds": 10**9})
+        if code == "crossed_quote":
+            return quote(bid_price=100, ask_price=90)
+        if code == "order_too_small":
+            return quote(bid_size=1)
+        if code == "insufficient_balance":
+            return quote(bid_size=50_000, ask_size=50_000)
+        if code == "invalid_scenario":
+            return client.post("/_mock/scenario", json={"scenario": {"name": "x", "markets": "nope"}})
+        if code == "invalid_snapshot":
+            return client.post("/_mock/restore", json={"format": "something else"})
+        if code == "market_not_found":
+            return client.get("/v1/markets/NOPE-PERP")
+        if code == "scenario_not_found":
+            return client.post("/_mock/scenario", json={"name": "no_such_scenario"})
+        if code == "fault_not_found":
+            return client.delete("/_mock/faults/flt_99")
+        if code == "session_stopped":
+            quote(session_stop_loss_usd=0.01)
+            client.post("/_mock/markets/BTC-PERP/jump", json={"move_bps": -300})
+            return quote()
+        if code == "snapshot_diverged":
+            quote()
+            document = client.post("/_mock/snapshot").json()
+            [i] = [i for i, c in enumerate(document["commands"]) if c[2] == "/v1/mm/quote"]
+            document["commands"][i][4] = document["commands"][i][4].replace('"bid_size":100', '"bid_size":101')
+            return client.post("/_mock/restore", json=document)
+        if code == "payload_too_large":
+            return client.post("/v1/mm/quote", content=b" " * (2 << 20), headers=key)
+        if code == "rate_limited":
+            for _ in range(10):
+                answer = client.get("/v1/account", headers=key)
+                if answer.status_code == 429:
+                    return answer
+        if code == "server_stopping":
+            app.state.stopping = True       # as SIGTERM sets it: the advance ends at its first slice
+            return client.post("/_mock/clock/advance", json={"seconds": 3600})   # past one slice
+    return None
+
+
+def test_every_error_field_a_doc_promises_is_in_the_answer() -> None:
+    promised = promised_error_fields()
+    assert promised["crossed_quote"] == {"bid_price", "ask_price"}      # the table was read
+    assert len(promised) >= 20
+    for code, fields in sorted(promised.items()):
+        if not fields:
+            continue
+        answer = provoke(code)
+        assert answer is not None, f"{code} promises {sorted(fields)}: the test needs a way to provoke it"
+        body = answer.json()
+        assert body["error"] == code, (code, body)
+        for field in fields:
+            if "-" in field or field[0].isupper():                        # a header, such as Retry-After
+                assert field in answer.headers, (code, field, dict(answer.headers))
+            else:
+                assert field in body, f"docs promise `{field}` with {code}; the answer is {body}"
