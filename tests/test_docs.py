@@ -234,9 +234,14 @@ def promised_error_fields() -> dict[str, set[str]]:
         cells = [c.strip() for c in line.split("|")[1:-1]]
         if len(cells) == 4 and re.fullmatch(r"`[a-z_]+`", cells[0]):
             promised.setdefault(cells[0].strip("`"), set()).update(re.findall(r"`([A-Za-z_-]+)`", cells[3]))
+    # In prose: "`409 snapshot_diverged` with `command`", "`404 market_not_found` (with `symbol`)",
+    # "`400 order_too_small` (`field`, `min_notional_usd`)" - the names in backticks after the code, up to
+    # the end of the clause; not a field's value ("field `cursor`").
     for page in USER_DOCS:
-        for code, field in re.findall(r"`\d{3} ([a-z_]+)`,? with `([A-Za-z_-]+)`", page.read_text(encoding="utf-8")):
-            promised.setdefault(code, set()).add(field)
+        text = page.read_text(encoding="utf-8").replace("\n", " ")
+        for code, clause in re.findall(r"`\d{3} ([a-z_]+)`(,? with [^.;)]*|,? \([^)]*)", text):
+            names = re.findall(r"(?<!field )`([A-Za-z][A-Za-z_-]*)`", clause)
+            promised.setdefault(code, set()).update(n for n in names if n not in ("true", "false", "null"))
     return promised
 
 
