@@ -149,17 +149,17 @@ def test_the_docs_stand_alone() -> None:
                 assert (page.parent / file).exists(), (page.name, target)
 
 
-@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.md")))
+@pytest.mark.parametrize("page", [*sorted(f"docs/{p.name}" for p in DOCS.glob("*.md")), "README.md"])
 def test_each_anchor_link_resolves(page: str) -> None:
     """Links to a heading (#...) name a heading that exists, as GitHub spells its anchors."""
     def anchors(path: Path) -> set[str]:
         heads = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), flags=re.M)
         return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in heads}
 
-    source = DOCS / page
+    source = ROOT / page
     for target in re.findall(r"\]\(([^)\s]*#[^)\s]+)\)", source.read_text(encoding="utf-8")):
         file, _, anchor = target.partition("#")
-        assert anchor in anchors(DOCS / file if file else source), (page, target)
+        assert anchor in anchors(source.parent / file if file else source), (page, target)
 
 
 # ---- every route in every table, and every error field a doc promises -----------------------------------
