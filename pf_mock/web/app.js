@@ -382,7 +382,9 @@ function drawPriceChart() {
                              stroke: "#ef6c00", "stroke-dasharray": "4 3" }));
   }
   line(g, data.marks.map((p) => [s.x(p.t), s.y(p.mark)]), "var(--mark)", 1);
-  line(g, data.mids.map((p) => [s.x(p.t), p.mid === null ? null : s.y(p.mid)]), "var(--mid)", 1.5);
+  // The book's mid is sampled once per look at the market: it holds until the next sample (a step), so
+  // a crash between two looks shows as the drop it was, not as a slope.
+  line(g, data.mids.map((p) => [s.x(p.t), p.mid === null ? null : s.y(p.mid)]), "var(--mid)", 1.5, true, s.R);
   line(g, data.quotes.map((q) => [s.x(q.t), q.bid === null ? null : s.y(q.bid)]), "var(--quote)", 1.5, true, s.R);
   line(g, data.quotes.map((q) => [s.x(q.t), q.ask === null ? null : s.y(q.ask)]), "var(--quote)", 1.5, true, s.R);
   for (const t of data.trades) {
