@@ -28,7 +28,8 @@ Parameters, and what each does to fills and risk:
   shorter-lived inventory, less adverse selection per fill.
 - ``k`` (fill decay per bps, 0.4): how fast fills fall off with distance. Higher means a wider quote loses
   fills quickly, so the maker quotes tighter: more fills, more adverse selection.
-- ``min_spread_bps`` (2.0) / ``max_spread_bps_quote`` (40): the quoted spread is kept in this range.
+- ``min_spread_bps`` (2.0) / ``max_spread_bps_quote`` (40): the quoted spread, its full width bid to ask
+  in bps of the mid (each side half of it from the mid before the skew), is kept in this range.
   A floor below the market's own spread makes the maker the touch (many fills, most adverse selection).
 - ``max_inventory_usd`` (2 x order size): the server never lets fills carry |position| past it; at the
   limit only the reducing side is posted. Lower caps risk and fills.
@@ -41,8 +42,12 @@ Parameters, and what each does to fills and risk:
   then exits.
 - ``vol_halflife_min`` (10) and ``intensity_halflife_s`` (300): how fast the estimates forget.
 
-Errors back off (1 s doubling to 30 s) and the loop goes on; a stopped session ends the run. SIGINT and
-SIGTERM end it cleanly: every order is cancelled before it exits.
+Errors back off (1 s doubling to 30 s) and the loop goes on; a stopped session ends the run. A mistake no
+backoff mends (a bad key, an unknown market, a clock that cannot be advanced, no server after the client's
+retries) stops the run with the server's ``<error>: <message>`` and what to do, in one line (``Stop``; exit
+code 2 from the command line). SIGINT and SIGTERM end it cleanly: every order is cancelled before it exits,
+and one line says so. Every 60 rounds (the first included) it prints its PnL as ``clients.simple_mm``
+does.
 
     PF_BASE=http://127.0.0.1:8000 PF_API_KEY=pf_test_mykey123 python -m clients.inventory_mm --iterations 60
 """
@@ -58,10 +63,38 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from pf_mock.client import Client, PfError
-from pf_mock.client.errors import SessionStopped
+from pf_mock.client.errors import ConnectionFailed, SessionStopped
 
 CANDLE_EVERY_S = 60.0
 MAX_BACKOFF_S = 30.0
+PNL_EVERY = 60              # rounds between PnL lines, as clients.simple_mm
+
+# Errors that backing off does not mend, and what to do about each.
+KEY_HINT = "set PF_API_KEY to your key (pf_test_ followed by 8 to 120 letters, digits or _)"
+FATAL = {
+    "unauthorized": KEY_HINT,
+    "invalid_key": KEY_HINT,
+    "market_not_found": "use a symbol that GET /v1/markets lists, e.g. BTC-PERP",
+    "clock_not_manual": "start the server with --clock manual, or run without --advance-clock",
+    "not_found": "the server has no such route (is /_mock off? then run without --advance-clock)",
+    "order_too_small": "raise the order size (--order-size; at least $10 a side)",
+    "invalid_request": "check the options",
+}
+
+
+class Stop(Exception):
+    """A mistake no backoff mends: the run stops, and this one line says what to do."""
+
+    exit_code = 2
+
+
+def fatal(exc: PfError, base_url: str) -> Stop | None:
+    """The ``Stop`` for an error that retrying cannot mend, or None."""
+    if isinstance(exc, ConnectionFailed):
+        return Stop(f"no pf-mock answers at {base_url} ({exc.message}): start one with `pf-mock serve` (or "
+                    "`make serve`), or set PF_BASE")
+    hint = FATAL.get(exc.code)
+    return Stop(f"{exc.code}: {exc.message} - {hint}") if hint else None
 
 
 class StopRequested(BaseException):
@@ -82,6 +115,7 @@ class RunSummary:
     fills: int = 0
     errors: list[str] = field(default_factory=list)
     stopped_by: str | None = None
+    pnl_reports: list = field(default_factory=list)
 
 
 class InventoryMarketMaker:
@@ -91,7 +125,7 @@ class InventoryMarketMaker:
                  pause_above_bps: float | None = None, stop_loss_usd: float = 50.0, vol_halflife_min: float = 10.0,
                  intensity_halflife_s: float = 300.0, prior_sigma_bps: float = 1.0, prior_intensity: float = 0.02,
                  client: Client | None = None, sleep: Callable[[float], None] = time.sleep,
-                 say: Callable[[str], None] = print, **_ignored):
+                 say: Callable[[str], None] = print):
         if not (order_size > 0 and gamma > 0 and k > 0):
             raise ValueError("order_size, gamma and k must be positive")
         self.symbol = symbol
@@ -219,43 +253,75 @@ class InventoryMarketMaker:
         everything on the way out, however it ends."""
         self.say(f"Inventory-aware maker on {self.symbol}: ${self.order_size:g}/side, gamma {self.gamma:g}, k {self.k:g}")
         backoff = 1.0
+        stopping = False
         try:
-            if self.pause_above_bps is None:
-                spread = self.client.price(self.symbol).spread_bps
-                self.pause_above_bps = max(25.0, 2.5 * spread) if spread is not None else 25.0
-            inventory = self.client.inventory(self.symbol)
+            try:
+                if self.pause_above_bps is None:
+                    spread = self.client.price(self.symbol).spread_bps
+                    self.pause_above_bps = max(25.0, 2.5 * spread) if spread is not None else 25.0
+                inventory = self.client.inventory(self.symbol)
+            except PfError as exc:
+                stop = fatal(exc, self._base_url())
+                if stop is None:
+                    raise
+                raise stop from None
             self._position = inventory.position
             self._last_fill_ms = inventory.timestamp
             i = 0
             while max_iterations is None or i < max_iterations:
                 try:
                     self.step()
+                    if i % PNL_EVERY == 0:
+                        self.report_pnl()
                     backoff = 1.0
                     self.sleep(interval_seconds)
                 except SessionStopped as exc:
                     self.summary.stopped_by = exc.detail.get("reason") or "session_stopped"
-                    self.say(f"  Session stopped ({self.summary.stopped_by}); exiting.")
-                    break
+                    break       # the line saying the maker stopped names the reason
                 except PfError as exc:
+                    stop = fatal(exc, self._base_url())
+                    if stop is not None:
+                        raise stop from None
                     self.summary.errors.append(f"round {i}: {exc}")
                     self.say(f"  Error: {exc} - backing off {backoff:g}s")
                     self.sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_S)
                 i += 1
                 self.summary.iterations = i
+        except StopRequested as signalled:     # SIGINT or SIGTERM: leave, cancelling everything
+            self.summary.stopped_by = signalled.args[0] if signalled.args else "signal"
+        except Stop:
+            stopping = True
+            raise
         finally:
-            self._cancel_everything()
+            self._cancel_everything(quiet=stopping)
         return self.summary
 
-    def _cancel_everything(self) -> None:
-        for attempt in range(3):
+    def report_pnl(self) -> None:
+        """The PnL line clients.simple_mm prints, every ``PNL_EVERY`` rounds."""
+        pnl = self.client.pnl(self.symbol)
+        self.summary.pnl_reports.append(pnl)
+        self.say(f"  PnL: Spread=${pnl.spread_income:+.2f} Rebates=${pnl.rebates:+.2f} "
+                 f"Inventory=${pnl.inventory_pnl:+.2f} Net=${pnl.net_pnl:+.2f}")
+
+    def _base_url(self) -> str:
+        return str(getattr(self.client, "base_url", "the server"))
+
+    def _cancel_everything(self, quiet: bool = False) -> None:
+        """Cancel every order, saying so in one line (with why the run stopped); ``quiet`` after a
+        ``Stop``, whose own line says what went wrong (the cancel may fail for the same reason)."""
+        why = f" ({self.summary.stopped_by})" if self.summary.stopped_by else ""
+        for attempt in range(1 if quiet else 3):
             try:
                 self.client.cancel(self.symbol)
-                self.say("Inventory-aware maker stopped. All orders cancelled.")
+                if not quiet:
+                    self.say(f"Inventory-aware maker stopped{why}. All orders cancelled.")
                 return
             except PfError as exc:
-                self.say(f"  Cancel failed ({exc}); trying again")
-        self.say("  Could not cancel; orders may remain.")
+                if not quiet:
+                    self.say(f"  Cancel failed ({exc}); trying again")
+        if not quiet:
+            self.say(f"Inventory-aware maker stopped{why}. Could not cancel; orders may remain.")
 
 
 Maker = InventoryMarketMaker     # what `pf-mock simulate --maker clients.inventory_mm` runs
@@ -294,11 +360,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
     try:
         summary = maker.run(interval_seconds=args.interval, max_iterations=args.iterations)
-    except StopRequested as stop:
-        print(f"{stop.args[0]}: stopped; all orders cancelled.")
-        return 0
+    except Stop as stop:
+        print(f"inventory_mm: {stop}", file=sys.stderr, flush=True)
+        return stop.exit_code
     finally:
         client.close()
+    if summary.stopped_by in ("SIGINT", "SIGTERM"):
+        return 0
     return 1 if summary.errors else 0
 
 

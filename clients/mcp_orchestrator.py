@@ -30,6 +30,7 @@ order is left (``mm_orders``). Run it against a mock on a manual clock:
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -47,6 +48,22 @@ class ToolError(RuntimeError):
         super().__init__(f"{tool} failed: {body}")
         self.tool = tool
         self.body = body
+
+
+def error_of(result: Any) -> dict:
+    """A tool error's body: pf-mock sends ``<code>: <message>`` and then the body as JSON, as text (a tool
+    error carries no structured content)."""
+    texts = [getattr(block, "text", "") for block in result.content or []]
+    for text in texts[1:2]:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            break
+        if isinstance(body, dict) and "error" in body:
+            return body
+    first = texts[0] if texts else ""
+    code, _, message = first.partition(": ")
+    return {"error": code or "tool_error", "message": message or first}
 
 
 class ToolClient(Protocol):
@@ -135,8 +152,9 @@ class Orchestrator:
         self.calls += 1
         result = await self.client.call_tool(tool, arguments)
         if result.is_error:
-            self.errors.append({"tool": tool, **(result.structured_content or {})})
-            raise ToolError(tool, result.structured_content)
+            body = error_of(result)
+            self.errors.append({"tool": tool, **body})
+            raise ToolError(tool, body)
         return result.structured_content
 
     async def try_tool(self, tool: str, /, **arguments: Any) -> dict | None:
@@ -259,10 +277,45 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         report = anyio.run(go)
-    except ToolError as exc:
-        print(f"orchestrator stopped: {exc}", file=sys.stderr)
-        return 1
+    except BaseException as exc:       # the SDK's task groups wrap what went wrong in exception groups
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        line, code = explain(innermost(exc), base, args.stdio)
+        print(line, file=sys.stderr)
+        return code
     return 0 if report.open_orders == 0 and report.final_position == 0 else 1
+
+
+START = "start one with: pf-mock serve --clock manual --mcp-admin"
+
+
+def innermost(exc: BaseException) -> BaseException:
+    """The first exception an exception group holds (however deeply), or ``exc`` itself."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def explain(exc: BaseException, base: str, stdio: bool) -> tuple[str, int]:
+    """One line saying what went wrong and what to do, and the exit code (2: the server is not one the
+    orchestrator can run against; 1: a tool failed on the way)."""
+    if isinstance(exc, ToolError):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        if body.get("error") == "upstream_unreachable":
+            return f"orchestrator: no pf-mock answers at {base} (set PF_BASE, or {START})", 2
+        if body.get("error") == "clock_not_manual":
+            return f"orchestrator: the server at {base} runs a realtime clock; {START}", 2
+        if body.get("error") == "unauthorized" and exc.tool.startswith("mock_"):
+            return (f"orchestrator: {exc.tool}: {body.get('message')} Set PF_ADMIN_TOKEN (stdio) or start the "
+                    "server without --admin-token.", 2)
+        return f"orchestrator stopped: {exc.tool}: {body.get('error')}: {body.get('message')}", 1
+    text = str(exc)
+    if "Unknown tool 'mock_" in text:
+        return f"orchestrator: the server at {base} offers no mock_* tools over MCP; {START}", 2
+    if type(exc).__name__ in ("ConnectError", "ConnectTimeout") or "connection" in text.lower():
+        return f"orchestrator: no pf-mock answers at {base} (set PF_BASE, or {START})", 2
+    return f"orchestrator stopped: {type(exc).__name__}: {text or 'no message'}" + \
+        (" (through pf-mock mcp)" if stdio else ""), 1
 
 
 if __name__ == "__main__":

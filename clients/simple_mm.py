@@ -15,8 +15,14 @@ with the same bodies and headers, and reads the same fields. One iteration:
 
 and, after the last iteration, one more ``POST /v1/mm/cancel``.
 
-Unlike the page's version, this one keeps a record of every exchange it made (``RunSummary``) so a
-test can check each answer, and it takes the base URL and key from ``PF_BASE`` and ``PF_API_KEY``.
+``spread_bps`` is the quote's full width, bid to ask, in bps of the mid (each side sits half of it from
+the mid), as on the page. Where it differs from the page's code (``docs/clients.md`` lists every
+difference): it uses httpx rather than requests; it takes the base URL and key from ``PF_BASE`` and
+``PF_API_KEY``; it keeps a record of every exchange it made (``RunSummary``) so a test can check each
+answer; an error answer is raised as the server's ``<error>: <message>`` (the page's code would fail
+later on a missing field, ``KeyError: 'bid_id'``); a mistake no pause mends (a bad key, an unknown market,
+a clock that cannot be advanced, no server after a few tries) stops the run in one line (``Stop``; exit
+code 2 from the command line) instead of pausing and retrying for the whole run.
 
     PF_BASE=http://127.0.0.1:8000 python -m clients.simple_mm --symbol BTC-PERP --iterations 12
 """
@@ -36,6 +42,34 @@ DEFAULT_BASE = "http://127.0.0.1:8000"
 DEFAULT_KEY = "pf_test_simple_mm_reference"
 PNL_EVERY = 60              # the page logs PnL every 60 iterations (5 minutes at 5 s)
 ERROR_PAUSE_SECONDS = 30.0  # the page pauses 30 s after an error
+CONNECT_PAUSES = (0.5, 1.0, 2.0)    # no answer: tried again after these pauses, then the run stops
+
+# Errors that pausing does not mend, and what to do about each.
+KEY_HINT = "set PF_API_KEY to your key (pf_test_ followed by 8 to 120 letters, digits or _)"
+FATAL = {
+    "unauthorized": KEY_HINT,
+    "invalid_key": KEY_HINT,
+    "market_not_found": "use a symbol that GET /v1/markets lists, e.g. BTC-PERP",
+    "clock_not_manual": "start the server with --clock manual, or run without --advance-clock",
+    "not_found": "the server has no such route (is /_mock off? then run without --advance-clock)",
+    "order_too_small": "raise the order size (--order-size; at least $10 a side)",
+    "invalid_request": "check the options",
+}
+ADMIN_HINT = "set PF_ADMIN_TOKEN to the server's --admin-token"
+
+
+class ApiError(Exception):
+    """An error answer: the server's code and message."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+class Stop(Exception):
+    """A mistake no pause mends: the run stops, and this one line says what to do."""
+
+    exit_code = 2
 
 
 @dataclass
@@ -68,7 +102,8 @@ class SimpleMarketMaker:
                  base_url: str | None = None, api_key: str | None = None,
                  error_pause_seconds: float = ERROR_PAUSE_SECONDS,
                  http: httpx.Client | None = None, say: Callable[[str], None] = print,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, connect_pauses: tuple[float, ...] | None = None,
+                 wait: Callable[[float], None] = time.sleep):
         self.symbol = symbol
         self.spread_bps = spread_bps
         self.order_size = order_size                # USD per side
@@ -76,6 +111,8 @@ class SimpleMarketMaker:
         self.error_pause_seconds = error_pause_seconds
         self.say = say
         self.sleep = sleep      # a test passes one that advances a manual clock, so its runs repeat exactly
+        self.connect_pauses = CONNECT_PAUSES if connect_pauses is None else connect_pauses
+        self.wait = wait        # the pauses before trying an unanswered request again (wall time)
         base_url = base_url or os.environ.get("PF_BASE", DEFAULT_BASE)
         api_key = api_key or os.environ.get("PF_API_KEY", DEFAULT_KEY)
         headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
@@ -85,17 +122,47 @@ class SimpleMarketMaker:
         self.summary = RunSummary()
 
     # ---- transport ----------------------------------------------------------------------------
-    def _send(self, method: str, path: str, *, body: dict | None = None, params: dict | None = None) -> Any:
-        """One request; returns the decoded answer, as the page's ``requests...json()`` does (a
-        non-2xx answer is not raised here: like on the page, it fails where a field is missing)."""
-        response = self.http.request(method, path, json=body, params=params, headers=self.headers)
+    def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """The request, tried again after each of ``connect_pauses`` while nothing answers; then ``Stop``."""
+        for pause in (*self.connect_pauses, None):
+            try:
+                return self.http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                if pause is None:
+                    raise Stop(f"no pf-mock answers at {self.http.base_url} ({type(exc).__name__}): start one "
+                               "with `pf-mock serve` (or `make serve`), or set PF_BASE") from None
+                self.wait(pause)
+        raise AssertionError("unreachable")
+
+    def _send(self, method: str, path: str, *, body: dict | None = None, params: dict | None = None,
+              headers: dict | None = None, record: bool = True) -> Any:
+        """One request; returns the decoded answer, as the page's ``requests...json()`` does. An error
+        answer is raised: ``Stop`` when no pause mends it, else ``ApiError`` (the server's code and
+        message), which the loop reports and pauses after, as the page does with any exception."""
+        response = self._request(method, path, json=body, params=params, headers={**self.headers, **(headers or {})})
         try:
             answer = response.json()
         except ValueError:
             answer = response.text
-        shown = path if not params else f"{path}?{httpx.QueryParams(params)}"
-        self.summary.calls.append(Exchanged(method, shown, body, response.status_code, answer))
-        return answer
+        if record:
+            shown = path if not params else f"{path}?{httpx.QueryParams(params)}"
+            self.summary.calls.append(Exchanged(method, shown, body, response.status_code, answer))
+        if response.is_success:
+            return answer
+        if isinstance(answer, dict) and isinstance(answer.get("error"), str):
+            code, message = answer["error"], str(answer.get("message", ""))
+            hint = ADMIN_HINT if code == "unauthorized" and path.startswith("/_mock") else FATAL.get(code)
+            if hint:
+                raise Stop(f"{code}: {message} ({method} {path}) - {hint}")
+            raise ApiError(response.status_code, code, message)
+        raise ApiError(response.status_code, "http_error", f"HTTP {response.status_code} from {method} {path}: "
+                                                           f"{str(answer)[:200]!r}")
+
+    def advance_clock(self, seconds: float) -> None:
+        """A sleep in simulated time: moves a manual clock on (``--advance-clock``)."""
+        token = os.environ.get("PF_ADMIN_TOKEN")
+        self._send("POST", "/_mock/clock/advance", body={"seconds": seconds}, record=False,
+                   headers={"X-Admin-Token": token} if token else None)
 
     # ---- the page's steps ---------------------------------------------------------------------
     def mid_price(self) -> float:
@@ -152,8 +219,12 @@ class SimpleMarketMaker:
                 if i % PNL_EVERY == 0:
                     self.report_pnl()
                 self.sleep(interval_seconds)
+            except Stop:
+                summary.iterations += 1
+                self._cancel_quietly()
+                raise
             except Exception as exc:  # the page's catch-all: report, pause, carry on
-                summary.errors.append(f"iteration {i}: {exc!r}")
+                summary.errors.append(f"iteration {i}: {exc}")
                 self.say(f"  Error: {exc} — pausing {self.error_pause_seconds:g}s")
                 self.sleep(self.error_pause_seconds)
             summary.iterations += 1
@@ -162,6 +233,17 @@ class SimpleMarketMaker:
         self.cancel_all()
         self.say("Market maker stopped. All orders cancelled.")
         return summary
+
+    def _cancel_quietly(self) -> None:
+        """On the way out after a ``Stop``: cancel if the server lets us (it may be the very thing that
+        is wrong), without trying again."""
+        pauses, self.connect_pauses = self.connect_pauses, ()
+        try:
+            self.cancel_all()
+        except Exception:
+            pass
+        finally:
+            self.connect_pauses = pauses
 
     def close(self) -> None:
         if self._owns_http:
@@ -176,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description="The seed page's SimpleMarketMaker against pf-mock "
                                                  "(base URL from PF_BASE, key from PF_API_KEY).")
     parser.add_argument("--symbol", default="BTC-PERP")
-    parser.add_argument("--spread-bps", type=float, default=5)
+    parser.add_argument("--spread-bps", type=float, default=5,
+                        help="the quote's full width, bid to ask, in bps of the mid (default 5: each side 2.5 bps "
+                             "away)")
     parser.add_argument("--order-size", type=float, default=100, help="USD per side")
     parser.add_argument("--interval", type=float, default=5, help="seconds between iterations")
     parser.add_argument("--iterations", type=int, default=720)
@@ -187,14 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     maker = SimpleMarketMaker(args.symbol, args.spread_bps, args.order_size, error_pause_seconds=args.error_pause)
     if args.advance_clock:
-        token = os.environ.get("PF_ADMIN_TOKEN")
-        admin = {"X-Admin-Token": token} if token else {}
-        maker.sleep = lambda seconds: maker.http.post("/_mock/clock/advance", json={"seconds": seconds},
-                                                      headers=admin).raise_for_status()
+        maker.sleep = maker.advance_clock
     try:
         summary = maker.run(interval_seconds=args.interval, max_iterations=args.iterations)
+    except Stop as stop:
+        print(f"simple_mm: {stop}", file=sys.stderr, flush=True)
+        return stop.exit_code
     except KeyboardInterrupt:
-        maker.cancel_all()
+        maker._cancel_quietly()
         return 130
     finally:
         maker.close()

@@ -71,7 +71,8 @@ class QuoteRequest:
     max_inventory_usd: Annotated[Number | None, _positive(
         "Guardrail: the side that would grow |net delta| (USD) past this is held.", 5_000.0)] = None
     max_spread_bps: Annotated[Number | None, _positive(
-        "Guardrail: pause while the market's own spread (bps) is wider.", 50.0)] = None
+        "Guardrail: pause while the market's own spread (best ask - best bid without your orders, bps of "
+        "the mid) is wider.", 50.0)] = None
     auto_hedge_threshold_usd: Annotated[Number | None, _positive(
         "Guardrail: after a fill leaves |net delta| (USD) above this, hedge it to zero.", 2_000.0)] = None
     session_stop_loss_usd: Annotated[Number | None, _positive(
@@ -115,6 +116,7 @@ def parse(kind: type, data: Any):
 
 
 # ---- answers -------------------------------------------------------------------------------------
+BOOK_SPREAD = "The book's spread, best_ask - best_bid, in bps of the mid (null with a side empty)."
 class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -142,36 +144,37 @@ class Simulation(Answer):
 
 
 class MarketItem(Answer):
-    symbol: str = Field(examples=["BTC-PERP"])
-    base: str = Field(examples=["BTC"])
-    quote: str = Field(examples=["USDC"])
-    dex: str
-    asset_class: str
-    tier: str
+    symbol: str = Field(description="The market's name, BASE-PERP.", examples=["BTC-PERP"])
+    base: str = Field(description="The asset the size is counted in.", examples=["BTC"])
+    quote: str = Field(description="The currency prices and PnL are in.", examples=["USDC"])
+    dex: str = Field(description="main (crypto perps) or xyz (HIP-3 real-world assets).")
+    asset_class: str = Field(description="crypto, stock, index, commodity or fx.")
+    tier: str = Field(description="Liquidity tier: major, mid or small; it sets the synthetic spread and depth.")
     sz_decimals: int = Field(description="Decimals of a size in base units.")
     tick_size: float = Field(description="Price tick at the current mark price, USD.")
     min_notional_usd: float = Field(description="Smallest order, USD notional.")
-    max_leverage: int
+    max_leverage: int = Field(description="Margin needed is notional / max_leverage.")
     mid: float = Field(description="The book's midpoint (best_bid + best_ask) / 2, USD (the mark price while a "
                                    "side is empty).")
     mark_price: float = Field(description="The simulation's fair value on the tick grid, USD: what PnL, equity, "
                                           "margin and mid_at_fill use.")
     best_bid: float | None = Field(description="Best bid, USD (null when that side is empty).")
     best_ask: float | None = Field(description="Best ask, USD (null when that side is empty).")
-    status: Literal["active"]
-    simulation: Simulation
+    status: Literal["active"] = Field(description="Always active.")
+    simulation: Simulation = Field(description="The synthetic market's regime at the start: initial_mid, "
+                                               "volatility_annual, spread_bps, depth_usd, taker_rate_per_minute.")
 
 
 class MarketList(Answer):
-    markets: list[MarketItem]
+    markets: list[MarketItem] = Field(description="One page of the catalogue.")
     count: int = Field(description="Markets in this page.")
     total: int = Field(description="Markets in the catalogue.")
-    offset: int
+    offset: int = Field(description="Markets skipped before this page.")
 
 
 class MarketDetail(MarketItem):
-    spread_bps: float | None = Field(description="Book spread, bps of the mid (null with a side empty).")
-    volatility_annual: float
+    spread_bps: float | None = Field(description=BOOK_SPREAD)
+    volatility_annual: float = Field(description="Annualised volatility of the mark price now (0.55 = 55%).")
     volume_24h_usd: float = Field(description="Notional of the trades shown over the last 1,440 minutes, USD.")
     high_24h: float = Field(description="Highest trade price over the last 24 h, USD.")
     low_24h: float = Field(description="Lowest trade price over the last 24 h, USD.")
@@ -180,27 +183,29 @@ class MarketDetail(MarketItem):
 
 
 class Price(Answer):
-    symbol: str
-    best_bid: float | None = Field(description="USD.")
-    best_ask: float | None = Field(description="USD.")
-    mid: float = Field(description="The book's midpoint, USD.")
-    mark_price: float = Field(description="The fair value on the tick grid, USD.")
-    spread_bps: float | None = Field(description="bps of the mid.")
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
+    best_bid: float | None = Field(description="Best bid, USD (null when that side is empty).")
+    best_ask: float | None = Field(description="Best ask, USD (null when that side is empty).")
+    mid: float = Field(description="The book's midpoint (best_bid + best_ask) / 2, USD (the mark price while a "
+                                   "side is empty).")
+    mark_price: float = Field(description="The simulation's fair value on the tick grid, USD: what PnL, equity, "
+                                          "margin and mid_at_fill use.")
+    spread_bps: float | None = Field(description=BOOK_SPREAD)
     timestamp: Ms
 
 
 class Level(Answer):
     price: float = Field(description="USD.")
-    size: float = Field(description="Base units.")
-    notional_usd: float
+    size: float = Field(description="Base units resting at this price.")
+    notional_usd: float = Field(description="price x size, USD.")
 
 
 class OrderBook(Answer):
-    symbol: str
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
     bids: list[Level] = Field(description="Best first.")
     asks: list[Level] = Field(description="Best first.")
-    mid: float
-    spread_bps: float | None
+    mid: float = Field(description="The book's midpoint, USD.")
+    spread_bps: float | None = Field(description=BOOK_SPREAD)
     timestamp: Ms
 
 
@@ -212,22 +217,22 @@ class Print(Answer):
 
 
 class Trades(Answer):
-    symbol: str
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
     trades: list[Print] = Field(description="Newest first.")
 
 
 class Candle(Answer):
     timestamp: Ms = Field(description="Start of the bucket, ms.")
-    open: float
-    high: float
-    low: float
-    close: float
-    volume_usd: float
+    open: float = Field(description="First trade price in the bucket, USD.")
+    high: float = Field(description="Highest trade price, USD.")
+    low: float = Field(description="Lowest trade price, USD.")
+    close: float = Field(description="Last trade price, USD.")
+    volume_usd: float = Field(description="Traded notional, USD.")
 
 
 class Candles(Answer):
-    symbol: str
-    interval: Interval
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
+    interval: Interval = Field(description="The bucket's length: 1m, 5m or 1h.")
     candles: list[Candle] = Field(description="Oldest first.")
 
 
@@ -243,34 +248,37 @@ class FaucetClaim(Answer):
 
 
 class Position(Answer):
-    symbol: str
-    position: float = Field(description="Base units, signed.")
-    net_delta_usd: float = Field(description="Position at the mid, USD, signed.")
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
+    position: float = Field(description="Base units, signed (+ long).")
+    net_delta_usd: float = Field(description="position x mark_price, USD, signed.")
 
 
 class Account(Answer):
-    agent_id: str
+    agent_id: str = Field(description="The agent the key belongs to.")
     balance_usd: float = Field(description="Cash, USD.")
-    equity_usd: float = Field(description="Cash plus positions at the mid, USD.")
-    open_orders: int
-    positions: list[Position]
+    equity_usd: float = Field(description="Cash plus every position x its mark_price, USD.")
+    open_orders: int = Field(description="Resting orders, all markets.")
+    positions: list[Position] = Field(description="Each market where you hold a position.")
 
 
 class SessionView(Answer):
-    symbol: str
-    status: Literal["idle", "active", "paused", "stopped"]
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
+    status: Literal["idle", "active", "paused", "stopped"] = Field(
+        description="idle (never quoted), active, paused (max_spread_bps) or stopped (session_stop_loss_usd).")
     reason: str | None = Field(description="Why the session is as it is (e.g. stop_loss, market_spread_wide).")
-    guardrails: dict[str, float | None]
-    auto_refresh: bool
-    refresh_interval_seconds: float
-    started_at: Ms | None
-    stopped_at: Ms | None
+    guardrails: dict[str, float | None] = Field(
+        description="max_inventory_usd, max_spread_bps, auto_hedge_threshold_usd, session_stop_loss_usd in "
+                    "force (null: off).")
+    auto_refresh: bool = Field(description="Whether the server re-posts the last quote around the mid.")
+    refresh_interval_seconds: float = Field(description="Seconds between refreshes.")
+    started_at: Ms | None = Field(description="When the session began, ms (null: idle).")
+    stopped_at: Ms | None = Field(description="When the stop-loss stopped it, ms (null: not stopped).")
 
 
 class QuoteAnswer(Answer):
-    symbol: str
-    bid_id: str | None = Field(examples=["ord_5a1c90f3e2b7"])
-    ask_id: str | None
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
+    bid_id: str | None = Field(description="The bid's order id (null: no bid posted).", examples=["ord_5a1c90f3e2b7"])
+    ask_id: str | None = Field(description="The ask's order id (null: no ask posted).")
     bid_price: float | None = Field(description="Price posted, USD.")
     ask_price: float | None = Field(description="Price posted, USD.")
     bid_size: float | None = Field(description="Notional posted, USD.")
@@ -284,26 +292,27 @@ class QuoteAnswer(Answer):
         description="The agent's resting orders that self-trade prevention cancelled while this quote matched "
                     "(listed too under GET /v1/mm/orders?status=closed, reason self_trade).",
         examples=[["ord_3f0e71c2a9d4"]])
-    session: SessionView
+    session: SessionView = Field(description="The session on this symbol after the quote, as mm_session "
+                                             "answers it.")
     timestamp: Ms
 
 
 class Cancelled(Answer):
-    symbol: str
-    cancelled: int
-    order_ids: list[str]
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
+    cancelled: int = Field(description="How many orders were cancelled.")
+    order_ids: list[str] = Field(description="Their ids.")
 
 
 class OrderView(Answer):
-    order_id: str
-    symbol: str
-    side: Side
+    order_id: str = Field(description="The order's id.")
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
+    side: Side = Field(description="buy (a bid) or sell (an ask).")
     price: float = Field(description="USD.")
     size: float = Field(description="Base units at entry.")
     remaining: float = Field(description="Base units still resting.")
     notional_usd: float = Field(description="Remaining notional, USD.")
-    time_in_force: TimeInForce
-    created_at: Ms
+    time_in_force: TimeInForce = Field(description="GTC, ALO or IOC, as posted.")
+    created_at: Ms = Field(description="When it was posted, ms.")
 
 
 OrderStatus = Literal["open", "closed"]
@@ -331,7 +340,8 @@ class ClosedOrderView(OrderView):
 class Orders(Answer):
     """Open orders (``status=open``, the default): ``{orders}``. Closed ones: ``{orders, next_cursor}``."""
 
-    orders: list[OrderView | ClosedOrderView]
+    orders: list[OrderView | ClosedOrderView] = Field(
+        description="Open orders, or with status=closed the orders that left the book (oldest first).")
     next_cursor: str | None = Field(None, description="status=closed only: pass as cursor for the next page; "
                                                       "null when no kept closed order comes after this page.")
 
@@ -345,17 +355,18 @@ class Orders(Answer):
 
 
 class FillView(Answer):
-    fill_id: str
-    order_id: str
-    symbol: str
-    side: Side
+    fill_id: str = Field(description="The fill's id.")
+    order_id: str = Field(description="The order that filled.")
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
+    side: Side = Field(description="Your side: buy or sell.")
     price: float = Field(description="USD.")
     size: float = Field(description="Base units.")
-    notional_usd: float
-    liquidity: Literal["maker", "taker"]
+    notional_usd: float = Field(description="price x size, USD.")
+    liquidity: Literal["maker", "taker"] = Field(description="maker (your resting order was hit) or taker.")
     fee_usd: float = Field(description="USD; negative is a rebate.")
-    mid_at_fill: float = Field(description="USD.")
-    kind: Literal["quote", "hedge", "auto_hedge"]
+    mid_at_fill: float = Field(description="The mark price at the fill, USD (the edge is measured from it).")
+    kind: Literal["quote", "hedge", "auto_hedge"] = Field(description="quote, hedge (mm_hedge) or auto_hedge "
+                                                                      "(auto_hedge_threshold_usd).")
     timestamp: Ms
 
 
@@ -366,45 +377,51 @@ class Fills(Answer):
 
 
 class Inventory(Answer):
-    symbol: str
-    position: float = Field(description="Base units, signed.")
-    net_delta_usd: float = Field(description="At the mid, USD, signed.")
-    avg_entry_price: float | None = Field(description="USD; null when flat.")
-    mark_price: float = Field(description="USD.")
-    unrealized_pnl: float = Field(description="USD.")
-    realized_pnl: float = Field(description="USD.")
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
+    position: float = Field(description="Base units, signed (+ long).")
+    net_delta_usd: float = Field(description="position x mark_price, USD, signed.")
+    avg_entry_price: float | None = Field(description="Average cost of the position, USD; null when flat.")
+    mark_price: float = Field(description="The simulation's fair value on the tick grid, USD: what PnL, equity, "
+                                          "margin and mid_at_fill use.")
+    unrealized_pnl: float = Field(description="(mark_price - avg_entry_price) x position, USD.")
+    realized_pnl: float = Field(description="Inventory PnL closed by trades, USD (average-cost split).")
     timestamp: Ms
 
 
 class Hedged(Answer):
-    symbol: str
-    side: Side
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
+    side: Side = Field(description="The hedge order's side (sell to reduce a long).")
     size: float = Field(description="Base units.")
-    size_usd: float
+    size_usd: float = Field(description="Notional traded, USD.")
     fill_price: float = Field(description="Volume-weighted, USD.")
-    fee_usd: float
-    slippage_usd: float
-    net_delta_usd: float = Field(description="After the hedge, USD.")
-    fills: int
+    fee_usd: float = Field(description="Taker fee paid, USD.")
+    slippage_usd: float = Field(description="What the fills cost against the mark price, USD (positive = a cost).")
+    net_delta_usd: float = Field(description="position x mark_price after the hedge, USD, signed.")
+    fills: int = Field(description="How many fills it made.")
     timestamp: Ms
 
 
 class Pnl(Answer):
-    symbol: str | None = Field(description="null: every symbol.")
-    since: Ms
-    until: Ms
-    spread_income: float = Field(description="USD: the edges of maker fills.")
-    rebates: float = Field(description="USD: maker rebates.")
-    inventory_pnl: float = Field(description="USD: the position marked to the mid over the window.")
-    realized_inventory_pnl: float
-    unrealized_inventory_pnl: float
-    fees: float = Field(description="USD: taker fees.")
-    hedge_cost: float = Field(description="USD: fees plus taker slippage.")
-    net_pnl: float = Field(description="USD: spread_income + rebates + inventory_pnl - hedge_cost.")
-    volume_usd: float
-    fills: int
-    maker_fills: int
-    taker_fills: int
+    symbol: str | None = Field(description="The market, or null for every market.")
+    since: Ms = Field(description="Start of the window, ms.")
+    until: Ms = Field(description="End of the window, ms.")
+    spread_income: float = Field(description="USD: the edges of maker fills, each side sign x (mid_at_fill - "
+                                             "price) x size (+1 buy, -1 sell).")
+    rebates: float = Field(description="USD: maker rebates (positive).")
+    inventory_pnl: float = Field(description="USD: the position marked to the mark price over the window "
+                                             "(realized + unrealized).")
+    realized_inventory_pnl: float = Field(description="USD: the part of inventory_pnl closed by trades.")
+    unrealized_inventory_pnl: float = Field(description="USD: the part of inventory_pnl still open.")
+    fees: float = Field(description="USD: taker fees, positive; already inside hedge_cost (do not subtract "
+                                    "them again).")
+    hedge_cost: float = Field(description="USD, positive = a cost: fees plus slippage, slippage being minus "
+                                          "the edges of taker fills.")
+    net_pnl: float = Field(description="USD: spread_income + rebates + inventory_pnl - hedge_cost, the change "
+                                       "of equity over the window.")
+    volume_usd: float = Field(description="Notional of every fill, USD.")
+    fills: int = Field(description="Fills in the window.")
+    maker_fills: int = Field(description="Fills of resting orders.")
+    taker_fills: int = Field(description="Fills that took liquidity (hedges, crossing quotes).")
 
 
 
@@ -485,9 +502,9 @@ class FaultRequest(ControlBody):
 
 
 class Clock(Answer):
-    mode: Literal["manual", "realtime"]
-    now: Ms
-    speed: float
+    mode: Literal["manual", "realtime"] = Field(description="manual: time moves only on a clock advance.")
+    now: Ms = Field(description="Mock time now, ms since the epoch.")
+    speed: float = Field(description="Mock seconds per wall second (realtime).")
 
 
 class Advancing(Answer):
@@ -502,11 +519,11 @@ class Advancing(Answer):
 
 
 class MockState(Answer):
-    seed: int
-    clock: Clock
-    agents: int
-    active_markets: list[str]
-    scenario: str | None
+    seed: int = Field(description="The seed every market's path is drawn from.")
+    clock: Clock = Field(description="mode, now (ms), speed.")
+    agents: int = Field(description="Agents registered.")
+    active_markets: list[str] = Field(description="Markets that have been touched.")
+    scenario: str | None = Field(description="The scenario loaded, if any.")
     advancing: Advancing | None = Field(None, description="A clock advance under way (absent otherwise).")
 
 
@@ -531,13 +548,13 @@ class Restored(MockState):
 
 
 class Advanced(Answer):
-    clock: Clock
+    clock: Clock = Field(description="mode, now (ms), speed.")
 
 
 class Jumped(Answer):
-    symbol: str
-    mid: float
-    mark_price: float
+    symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
+    mid: float = Field(description="The book's midpoint after the jump, USD.")
+    mark_price: float = Field(description="The fair value after the jump, USD.")
     timestamp: Ms
 
 
@@ -548,13 +565,15 @@ class RegimeSet(Answer):
 
 
 class ScenarioApplied(Answer):
-    scenario: str | None
-    description: str | None
-    reset: bool
-    seed: int
-    loaded_at: Ms
-    regimes: dict[str, dict[str, int | float]]
-    scheduled: list[dict[str, Any]]
+    scenario: str | None = Field(description="The scenario's name.")
+    description: str | None = Field(description="What it plays out.")
+    reset: bool = Field(description="True when the scenario has a seed: the exchange was reset to it (every "
+                                    "agent, order and fill forgotten).")
+    seed: int = Field(description="The seed in force.")
+    loaded_at: Ms = Field(description="When it was loaded, ms.")
+    regimes: dict[str, dict[str, int | float]] = Field(description="Each market's regime set by it.")
+    scheduled: list[dict[str, Any]] = Field(description="Its scheduled events (at: ms, symbol, what): the "
+                                                        "news calendar.")
 
 
 class FaultView(Answer):

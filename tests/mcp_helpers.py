@@ -3,6 +3,7 @@ into the app through ``httpx2.ASGITransport`` (the SDK's HTTP library), all on t
 
 from __future__ import annotations
 
+import json
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
@@ -44,6 +45,21 @@ async def rest_client(app, key: str | None = KEY) -> AsyncIterator[httpx.AsyncCl
     """A plain REST client on ``app``, on the same event loop."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, headers=auth(key)) as c:
         yield c
+
+
+def error_body(result) -> dict:
+    """A tool error's body: the JSON of its second text block. A tool error carries no structured content
+    (a client checks that against the tool's output schema, even on an error)."""
+    assert result.is_error, result
+    assert result.structured_content is None, result.structured_content
+    body = json.loads(result.content[1].text)
+    assert result.content[0].text == f"{body['error']}: {body['message']}"
+    return body
+
+
+def answer(result) -> dict:
+    """What a tool answered: its structured content, or a tool error's body."""
+    return error_body(result) if result.is_error else result.structured_content
 
 
 def one_line(result) -> str:

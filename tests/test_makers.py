@@ -86,6 +86,7 @@ def test_sigterm_cancels_everything_and_exits_cleanly():
                 proc.kill()
         assert proc.returncode == 0, out
         assert "SIGTERM" in out and "cancelled" in out
+        assert out.count("stopped") == 1, out           # one line says it stopped, and why
         assert pf.orders(SYMBOL).orders == []
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from mcp import MCPError
 
 from contract_asserts import assert_error_shape
-from mcp_helpers import KEY, app_for, mcp_client, one_line, rest_client
+from mcp_helpers import KEY, answer, app_for, error_body, mcp_client, one_line, rest_client
 
 SEED_TOOLS = {"mm_post_quotes", "mm_cancel", "mm_inventory", "mm_hedge", "mm_pnl"}
 READ_TOOLS = {"market_list", "market_info", "market_price", "market_orderbook", "market_trades", "market_candles",
@@ -110,7 +110,9 @@ def test_the_tools_are_listed_with_their_routes_inputs():
 
     quote = listed["mm_post_quotes"].input_schema
     assert quote["required"] == ["symbol"]
-    assert any(branch.get("type") == "number" for branch in quote["properties"]["bid_size"]["anyOf"])
+    assert quote["properties"]["bid_size"]["type"] == "number"        # optional: omitted, never null
+    assert quote["properties"]["bid_size"]["exclusiveMinimum"] == 0
+    assert listed["mm_orders"].input_schema["properties"]["cursor"]["type"] == "string"
     assert "USD notional per side" in listed["mm_post_quotes"].description
     assert "base units" in listed["mm_inventory"].description
     candles = listed["market_candles"].input_schema["properties"]
@@ -184,7 +186,7 @@ async def mcp_run(seed: int = 0, mode: str = "auto", app=None, key: str = KEY) -
     async with mcp_client(app, key=key, mode=mode) as client:
         async def call(tool, args):
             result = await client.call_tool(tool, args)
-            results.append((tool, result.is_error, result.structured_content, one_line(result)))
+            results.append((tool, result.is_error, answer(result), one_line(result)))
 
         price = (await client.call_tool("market_price", {"symbol": "BTC-PERP"})).structured_content
         await script(call, price)
@@ -276,7 +278,7 @@ def test_each_contract_error_is_a_tool_error_with_the_same_body(tool, args, code
 
     result, before, after, (rest_failed, rest_body) = run(scenario)
     assert result.is_error
-    body = result.structured_content
+    body = error_body(result)
     assert_error_shape(body)
     assert body["error"] == code
     assert body.get("field") == field
@@ -293,8 +295,8 @@ def test_a_path_parameter_must_be_a_string():
             return [await client.call_tool("market_price", args) for args in ({}, {"symbol": 7}, {"symbol": ""})]
 
     for result in run(scenario):
-        assert result.is_error and result.structured_content["error"] == "invalid_request"
-        assert result.structured_content["field"] == "symbol"
+        assert error_body(result)["error"] == "invalid_request"
+        assert error_body(result)["field"] == "symbol"
 
 
 @pytest.mark.parametrize("options, key, code", [
@@ -314,9 +316,9 @@ def test_the_key_is_the_bearer_header_of_the_mcp_request(options, key, code):
             return denied, quote, market, await rest_call(rest, "mm_inventory", {"symbol": "BTC-PERP"})
 
     denied, quote, market, (rest_failed, rest_body) = run(scenario)
-    assert denied.is_error and denied.structured_content["error"] == code
-    assert quote.is_error and quote.structured_content["error"] == code
-    assert rest_failed and rest_body == denied.structured_content
+    assert error_body(denied)["error"] == code
+    assert error_body(quote)["error"] == code
+    assert rest_failed and rest_body == error_body(denied)
     assert not market.is_error
 
 
@@ -355,7 +357,7 @@ def test_the_rate_limit_counts_tool_calls_and_rest_calls_alike():
     calls, rest_ok, refused, rest_refused, again = run(scenario)
     assert not any(c.is_error for c in calls) and rest_ok.status_code == 200
     assert refused.is_error
-    body = refused.structured_content
+    body = error_body(refused)
     assert body["error"] == "rate_limited" and body["retry_after_seconds"] == 20
     assert rest_refused.status_code == 429 and rest_refused.json() == body
     assert not again.is_error
@@ -374,7 +376,7 @@ def test_fault_rules_and_the_journal_see_tool_calls_as_requests():
             return faulted, posted, journal
 
     faulted, posted, journal = run(scenario)
-    assert faulted.is_error and faulted.structured_content["error"] == "service_unavailable"
+    assert error_body(faulted)["error"] == "service_unavailable"
     assert not posted.is_error
     quotes = [(r["method"], r["path"], r["status"]) for r in journal if r["path"] == "/v1/mm/quote"]
     assert quotes == [("POST", "/v1/mm/quote", 503), ("POST", "/v1/mm/quote", 200)]
@@ -392,7 +394,7 @@ def test_mock_tools_need_the_admin_token_when_the_mock_has_one():
         return denied, allowed
 
     denied, allowed = run(scenario)
-    assert denied.is_error and denied.structured_content["error"] == "unauthorized"
+    assert error_body(denied)["error"] == "unauthorized"
     assert not allowed.is_error and allowed.structured_content["clock"]["now"] % 1000 == 0
 
 
@@ -453,8 +455,8 @@ def test_any_arguments_give_an_answer_or_a_contract_error_and_a_refusal_changes_
     result, before, after = run(scenario)
     one_line(result)
     if result.is_error:
-        assert_error_shape(result.structured_content)
-        assert result.structured_content["error"] not in ("internal_error", "upstream_error")
+        assert_error_shape(error_body(result))
+        assert error_body(result)["error"] not in ("internal_error", "upstream_error")
         assert after == before
     else:
         assert isinstance(result.structured_content, dict)
@@ -472,8 +474,8 @@ def test_an_object_in_any_field_is_refused_naming_the_field(tool):
 
     for name, result in run(scenario).items():
         assert result.is_error, name
-        assert result.structured_content["error"] == "invalid_request", (name, result.structured_content)
-        assert result.structured_content["field"] == name
+        assert error_body(result)["error"] == "invalid_request", (name, error_body(result))
+        assert error_body(result)["field"] == name
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])

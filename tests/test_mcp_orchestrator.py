@@ -138,3 +138,30 @@ def test_the_command_line_runs_against_a_served_mock(monkeypatch, capsys):
     assert code == 0 and orders == []
     assert "scenario spread_blowout: news at t+60s" in out
     assert "ended with position 0 and 0 open orders" in out
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("options, says", [
+    ({}, "offers no mock_* tools over MCP; start one with: pf-mock serve --clock manual --mcp-admin"),
+    ({"mcp_admin": True, "clock": "realtime"}, "runs a realtime clock; start one with: pf-mock serve --clock manual"),
+    (None, "no pf-mock answers at"),
+])
+def test_a_server_it_cannot_run_against_is_one_line_and_exit_2(monkeypatch, capsys, options, says):
+    monkeypatch.setenv("PF_API_KEY", "pf_test_orchestrator_1")
+    if options is None:
+        monkeypatch.setenv("PF_BASE", f"http://127.0.0.1:{free_port()}")
+        code = main(["--seconds", "20"])
+    else:
+        with run_server(**options) as srv:
+            monkeypatch.setenv("PF_BASE", srv.base_url)
+            code = main(["--seconds", "20"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert says in err and err.count("\n") == 1 and "Traceback" not in err, err

@@ -20,7 +20,7 @@ import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp_helpers import app_for, one_line
+from mcp_helpers import answer, app_for, error_body, one_line
 from pf_mock.mcp import tools
 from pf_mock.testing import TEST_KEY, client_agent, run_server
 from test_mcp import mcp_run, script
@@ -46,7 +46,7 @@ def test_stdio_and_http_serve_the_same_tools_and_answers():
 
             async def call(tool, args):
                 result = await client.call_tool(tool, args)
-                results.append((tool, result.is_error, result.structured_content, one_line(result)))
+                results.append((tool, result.is_error, answer(result), one_line(result)))
 
             price = (await client.call_tool("market_price", {"symbol": "BTC-PERP"})).structured_content
             await script(call, price)
@@ -74,7 +74,7 @@ def test_stdio_and_http_serve_the_same_tools_and_answers():
     assert set(http_tools) == {spec.name for spec in tools.TOOLS}
     assert price.structured_content == rest_price
     assert not quote.is_error and rest_orders["orders"][0]["order_id"] == quote.structured_content["bid_id"]
-    assert crossed.is_error and crossed.structured_content["error"] == "crossed_quote"
+    assert error_body(crossed)["error"] == "crossed_quote"
 
     # The same script over stdio against a served mock, and over /mcp in process: the same results.
     async def reference():
@@ -96,9 +96,9 @@ def test_stdio_without_a_key_and_under_a_rate_limit():
         names, (price, denied, again, limited) = anyio.run(scenario, srv.base_url)
     assert not names & {spec.name for spec in tools.TOOLS if spec.admin}     # no --mcp-admin, no mock tools
     assert not price.is_error and not again.is_error
-    assert denied.is_error and denied.structured_content["error"] == "unauthorized"
-    assert limited.is_error and limited.structured_content["error"] == "rate_limited"
-    assert limited.structured_content["retry_after_seconds"] > 0
+    assert error_body(denied)["error"] == "unauthorized"
+    assert error_body(limited)["error"] == "rate_limited"
+    assert error_body(limited)["retry_after_seconds"] > 0
 
 
 def test_an_unreachable_api_is_a_tool_error_not_a_crash():
@@ -107,7 +107,7 @@ def test_an_unreachable_api_is_a_tool_error_not_a_crash():
             return await tools.call(tools.BY_NAME["market_price"], client, {"symbol": "BTC-PERP"})
 
     result = anyio.run(scenario)
-    assert result.is_error and result.structured_content["error"] == "upstream_unreachable"
+    assert error_body(result)["error"] == "upstream_unreachable"
     assert one_line(result).startswith("upstream_unreachable: Could not reach the API at http://127.0.0.1:9")
 
 

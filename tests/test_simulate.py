@@ -59,10 +59,13 @@ def test_the_pnl_rows_add_up_to_the_net_row():
     assert sum(v for _, v in rows) == pytest.approx(report["pnl"]["net_pnl"], abs=1e-6)
     assert report["pnl"]["hedge_cost"] > 0 and report["pnl"]["spread_income"] != 0
     text = render(report)
-    shown = {label: float(v.replace(",", "")) for label, v in re.findall(r"^  (\w[\w ]+?)\s+([+-][\d,]+\.\d\d)$",
-                                                                          text, re.M)}
-    parts = [shown[label] for label, _ in rows]
-    assert abs(sum(parts) - shown["net PnL"]) <= 0.005 * len(parts) + 1e-9
+    # Each row as the API answers it (hedge cost positive = a cost), with the operator it enters the net by.
+    shown = {label: (op, float(v.replace(",", ""))) for op, label, v in
+             re.findall(r"^  ([ +=-]) (\w[\w ]+?)\s+([+-]?[\d,]+\.\d\d)$", text, re.M)}
+    assert shown["hedge cost"] == ("-", round(report["pnl"]["hedge_cost"], 2))      # positive, subtracted
+    parts = [-shown[label][1] if shown[label][0] == "-" else shown[label][1] for label, _ in rows]
+    assert shown["net PnL"][0] == "="
+    assert abs(sum(parts) - shown["net PnL"][1]) <= 0.005 * len(parts) + 1e-9
     # The report's other figures are the analytics' and the ledger's own.
     assert report["sides"]["bid"]["filled_usd"] + report["sides"]["ask"]["filled_usd"] <= report["volume_usd"] + 1e-6
     edge_10 = next(m for m in report["markouts"] if m["horizon_s"] == 10)

@@ -85,7 +85,7 @@ async def orders(request: Request, symbol: str | None = ANY_SYMBOL,
                                                "closed: those that left the book, each with status and reason."),
                  cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
                                             description="status=closed: a next_cursor this route answered (with the "
-                                                        "same symbol), or 0 for the oldest kept."),
+                                                        "same symbol), or the string \"0\" for the oldest kept."),
                  limit: int | None = Query(None, ge=1, le=m.MAX_ORDERS_PAGE,
                                            description=f"status=closed: at most this many (default "
                                                        f"{m.DEFAULT_ORDERS_PAGE}).")) -> Response:

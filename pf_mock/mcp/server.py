@@ -24,8 +24,9 @@ ClientFor = Callable[[Any], AbstractAsyncContextManager[httpx.AsyncClient]]
 INSTRUCTIONS = (
     "pf-mock: a local, deterministic fake of the Purple Flea market-making API. The mm_* tools act on your "
     "account (quote sizes are USD notional per side, positions are base units, PnL in USD); the market_* "
-    "tools read market data. Errors come back as tool errors whose structured content is "
-    '{"error": "<code>", "message": "<sentence>"}, the same codes as the REST API.'
+    "tools read market data. Errors come back as tool errors (isError) whose first text is "
+    '"<code>: <message>" and second the error body as JSON, {"error": "<code>", "message": "<sentence>", ...}, '
+    "the same codes as the REST API."
 )
 
 

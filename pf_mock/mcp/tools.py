@@ -8,9 +8,14 @@ the network for stdio, or into the same app in process for ``/mcp``) and hands b
 - a 2xx answer: ``structuredContent`` is the route's JSON answer, the first text block a one-line
   summary a model can read, the second the answer as JSON (for clients that do not read
   ``structuredContent``);
-- any other answer: an MCP tool error (``isError``) whose ``structuredContent`` is the contract's
-  error body, ``{"error": "<code>", "message": "<sentence>", ...}``, unchanged, and whose text is
-  ``<code>: <message>``.
+- any other answer: an MCP tool error (``isError``) with no ``structuredContent`` (clients check that
+  against the tool's output schema, the answer's, even on an error): its first text block is
+  ``<code>: <message>``, its second the contract's error body as JSON, ``{"error": "<code>",
+  "message": "<sentence>", ...}``, unchanged.
+
+A tool's description is its purpose, written here, and its answer's fields with their meanings, read from
+the answer's schema (the ``Field`` descriptions in ``pf_mock.messages``), so the description, the output
+schema and the generated ``docs/mcp-tools.md`` cannot say different things.
 
 So a tool answers exactly what the route answers, with the same rules, the same errors, the same rate
 limit, fault rules and journal, whichever transport carries it.
@@ -170,27 +175,75 @@ def _jumped(args: dict, a: dict) -> str:
     return f"{a.get('symbol')} mid jumped to {_num(a.get('mid'))}."
 
 
+def _described(name: str, schema: dict) -> str:
+    text = (schema.get("description") or "").strip().rstrip(".")
+    return f"{name}: {text}" if text else name
+
+
+def answer_fields(output_schema: dict | None) -> list[str]:
+    """``name: meaning`` for each field of a route's answer, and ``name[].field: meaning`` for the fields
+    of a list of objects of one kind (``fills[].fee_usd``), read from the answer's schema: that is, from
+    the ``Field`` descriptions of its model in ``pf_mock.messages``, the one place a field's meaning is
+    written."""
+    lines = []
+    for name, schema in ((output_schema or {}).get("properties") or {}).items():
+        lines.append(_described(name, schema))
+        items = schema.get("items") or {}
+        for inner, inner_schema in (items.get("properties") or {}).items():
+            lines.append(_described(f"{name}[].{inner}", inner_schema))
+    return lines
+
+
+def plain_optionals(input_schema: dict) -> dict:
+    """``input_schema`` with each optional argument typed as its value (``{"type": "number", ...}``) rather
+    than ``anyOf`` that and null: "omit it" says what null would, and clients that turn command-line text
+    into arguments by the schema's ``type`` (the MCP Inspector's CLI) can then send a number as a number."""
+    required = set(input_schema.get("required", []))
+    properties = {}
+    for name, schema in input_schema.get("properties", {}).items():
+        branches = schema.get("anyOf")
+        if name not in required and isinstance(branches, list) and len(branches) == 2 \
+                and {"type": "null"} in branches:
+            value = next(b for b in branches if b != {"type": "null"})
+            schema = {**{k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)},
+                      **value}
+        properties[name] = schema
+    return {**input_schema, "properties": properties}
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
     method: str
     path: str
-    description: str
+    purpose: str                # what the tool does and its rules; never a field's meaning (the schemas hold those)
     summary: Summary
     read_only: bool
     admin: bool = False         # a /_mock tool, listed only with --mcp-admin
-    destructive: bool = False   # takes away what was there (orders, state), rather than adding to it
 
     @property
     def route(self) -> Operation:
         return _routes(self.method, self.path)
 
+    @property
+    def destructive(self) -> bool:
+        """Every tool that changes state here can take away what was there: a quote's self-trade
+        prevention cancels resting orders and its settings replace the session's, a hedge trades the
+        position away, a session reset clears the stop, a clock advance or a jump fills and expires orders,
+        a scenario with a seed resets the exchange."""
+        return not self.read_only
+
+    @property
+    def description(self) -> str:
+        fields = "; ".join(answer_fields(self.route.output_schema))
+        return f"{self.purpose} Answer fields: {fields}. (REST: {self.method} {self.path})"
+
     def tool(self) -> types.Tool:
         route = operation(self.method, self.path)
         return types.Tool(
             name=self.name,
-            description=f"{self.description} (REST: {self.method} {self.path})",
-            input_schema=route.input_schema,
+            description=self.description,
+            input_schema=plain_optionals(route.input_schema),
             output_schema=route.output_schema,
             annotations=types.ToolAnnotations(read_only_hint=self.read_only, destructive_hint=self.destructive,
                                               open_world_hint=False),
@@ -202,88 +255,72 @@ SYMBOL = "symbol is a market like BTC-PERP (a bare base such as btc works too)."
 TOOLS: tuple[ToolSpec, ...] = (
     # The seed's five.
     ToolSpec("mm_post_quotes", "POST", "/v1/mm/quote",
-             "Post a two-sided (or one-sided) quote on a market. Prices in USD per base unit (rounded to the "
-             "tick toward the passive side); bid_size and ask_size are USD notional per side (at least $10 each). "
-             "Quotes add orders, they do not replace them: cancel first to re-quote. time_in_force GTC (default), "
-             "ALO (post-only) or IOC. Optional guardrails for the session on this symbol: max_inventory_usd, "
-             "max_spread_bps (bps of the mid), auto_hedge_threshold_usd, session_stop_loss_usd (all USD unless "
-             "named bps); auto_refresh with refresh_interval_seconds (at least 0.5 s) reposts around the mid. "
-             + SYMBOL, _quote, read_only=False),
+             "Post a two-sided (or one-sided) quote on a market: prices in USD (rounded to the tick toward the "
+             "passive side), sizes in USD notional per side (at least $10 each). Quotes add orders, they do not "
+             "replace them: cancel first to re-quote. A side that crosses the book trades at once unless ALO, and "
+             "self-trade prevention cancels your own resting orders it would hit. The guardrails and auto_refresh "
+             "given set the session on this symbol. " + SYMBOL, _quote, read_only=False),
     ToolSpec("mm_cancel", "POST", "/v1/mm/cancel",
              "Cancel all of your open orders on a market and stop its server-side refresh loop. " + SYMBOL,
-             _cancel, read_only=False, destructive=True),
+             _cancel, read_only=False),
     ToolSpec("mm_inventory", "GET", "/v1/mm/inventory",
-             "Your position on a market: position in base units (signed, + long), net_delta_usd (USD, signed, at "
-             "the mark), avg_entry_price, mark_price, unrealized_pnl and realized_pnl (USD). " + SYMBOL,
+             "Your position on a market (base units) and its PnL, marked to the mark price. " + SYMBOL,
              _inventory, read_only=True),
     ToolSpec("mm_hedge", "POST", "/v1/mm/hedge",
-             "Reduce your position on a market with a market order against the book: hedge_pct of it, a fraction "
-             "in (0, 1] (default 1 = go flat). Answers the size (base units), size_usd, VWAP fill_price, fee_usd, "
-             "slippage_usd and the net delta left (USD). Flat: error no_inventory. " + SYMBOL,
+             "Reduce your position on a market with a market order against the book for hedge_pct of it (1 = go "
+             "flat); its fee and slippage land in mm_pnl's hedge_cost. Flat: error no_inventory. " + SYMBOL,
              _hedge, read_only=False),
     ToolSpec("mm_pnl", "GET", "/v1/mm/pnl",
-             "Your PnL in USD, for one symbol or all (omit symbol): spread_income, rebates, inventory_pnl, fees, "
-             "hedge_cost and net_pnl = spread_income + rebates + inventory_pnl - hedge_cost, with volume_usd and "
-             "fill counts. Window: since/until in ms since the epoch, or window 5m, 1h or 24h.",
-             _pnl, read_only=True),
+             "Your PnL in USD for one symbol or all (omit symbol), over since/until (ms) or a window. net_pnl = "
+             "spread_income + rebates + inventory_pnl - hedge_cost; fees is the part of hedge_cost that is taker "
+             "fees, not a further cost.", _pnl, read_only=True),
     # Reading the markets.
-    ToolSpec("market_list", "GET", "/v1/markets",
-             "List the perpetual markets (limit 1..500, offset), each with symbol, tick_size, sz_decimals, "
-             "min_notional_usd, max_leverage, mid, best_bid and best_ask (prices in USD).",
+    ToolSpec("market_list", "GET", "/v1/markets", "List the perpetual markets, a page at a time.",
              _markets, read_only=True),
     ToolSpec("market_info", "GET", "/v1/markets/{symbol}",
-             "One market in detail: the list's fields plus spread_bps, volatility_annual (a fraction, 0.55 = 55%), "
-             "volume_24h_usd, high_24h, low_24h and change_24h_pct. " + SYMBOL, _market, read_only=True),
+             "One market in detail: the list's fields plus its spread, volatility and 24 h statistics. " + SYMBOL,
+             _market, read_only=True),
     ToolSpec("market_price", "GET", "/v1/markets/{symbol}/price",
-             "Best bid, best ask and mid (USD), spread_bps and timestamp (ms, mock clock) of a market. " + SYMBOL,
-             _price, read_only=True),
+             "A market's best bid and ask, the book's mid, and the mark price (the fair value PnL, equity and "
+             "margin are marked to). " + SYMBOL, _price, read_only=True),
     ToolSpec("market_orderbook", "GET", "/v1/markets/{symbol}/orderbook",
-             "The order book, depth 1..50 levels a side: each level's price (USD), size (base units) and "
-             "notional_usd. Your own resting orders are in it. " + SYMBOL, _book, read_only=True),
-    ToolSpec("market_trades", "GET", "/v1/markets/{symbol}/trades",
-             "Recent trades, newest first (limit 1..500): price (USD), size (base units), the taker's side and "
-             "timestamp (ms). " + SYMBOL, _trades, read_only=True),
+             "The order book, best levels first; your own resting orders are in it. " + SYMBOL, _book,
+             read_only=True),
+    ToolSpec("market_trades", "GET", "/v1/markets/{symbol}/trades", "Recent trades, newest first. " + SYMBOL,
+             _trades, read_only=True),
     ToolSpec("market_candles", "GET", "/v1/markets/{symbol}/candles",
-             "OHLC candles built from trades (interval 1m, 5m or 1h; limit 1..1000), oldest first: open, high, "
-             "low, close (USD), volume_usd and timestamp (ms, the bucket's start). Read volatility from them. "
-             + SYMBOL, _candles, read_only=True),
+             "OHLC candles built from trades, oldest first; read volatility from them. " + SYMBOL,
+             _candles, read_only=True),
     # Your orders, fills, session and account.
     ToolSpec("mm_orders", "GET", "/v1/mm/orders",
-             "Your open orders (optionally on one symbol): order_id, side, price (USD), size and remaining (base "
-             "units), notional_usd, time_in_force, created_at (ms). status=closed lists the orders that left the "
-             "book instead, oldest first, each with status (filled, cancelled, expired), reason (client, refresh, "
-             "self_trade, max_inventory, spread_pause, stop_loss, ioc; null when filled) and closed_at (ms); "
-             "limit and cursor (next_cursor, or 0 for the oldest kept) page them.", _orders, read_only=True),
-    ToolSpec("mm_fills", "GET", "/v1/mm/fills",
-             "Your fills, oldest first (optionally one symbol; since in ms; limit): price (USD), size (base units), "
-             "notional_usd, liquidity maker or taker, fee_usd (negative = rebate), mid_at_fill, kind quote, hedge "
-             "or auto_hedge.", _fills, read_only=True),
+             "Your open orders (optionally on one symbol); status=closed lists the orders that left the book "
+             "instead, with how and why, paged by cursor.", _orders, read_only=True),
+    ToolSpec("mm_fills", "GET", "/v1/mm/fills", "Your fills, oldest first, paged by cursor.", _fills,
+             read_only=True),
     ToolSpec("mm_session", "GET", "/v1/mm/session",
-             "Your quoting session on a market: status idle, active, paused or stopped, the reason, the guardrails "
-             "in force (USD, bps), auto_refresh and refresh_interval_seconds. " + SYMBOL, _session, read_only=True),
+             "Your quoting session on a market: its status and why, the guardrails in force and the refresh loop. "
+             + SYMBOL, _session, read_only=True),
     ToolSpec("mm_session_reset", "POST", "/v1/mm/session/reset",
              "Clear a session stopped by its stop-loss so that quoting may start again (position and history "
-             "stay). " + SYMBOL, _session, read_only=False),
+             "stay; the stop is forgotten). " + SYMBOL, _session, read_only=False),
     ToolSpec("mm_account", "GET", "/v1/account",
-             "Your account: balance_usd (cash), equity_usd (cash + positions at the mark), open_orders and "
-             "positions (base units, net_delta_usd).", _account, read_only=True),
+             "Your account: cash, equity at the mark price, open orders and positions.", _account, read_only=True),
     # The mock's own controls (--mcp-admin): for an LLM test harness, never part of the real API.
-    ToolSpec("mock_state", "GET", "/_mock/state",
-             "pf-mock only: the mock's seed, clock (mode, now in ms, speed), agents and scenario.",
+    ToolSpec("mock_state", "GET", "/_mock/state", "pf-mock only: the mock's seed, clock, agents and scenario.",
              _state, read_only=True, admin=True),
     ToolSpec("mock_advance_clock", "POST", "/_mock/clock/advance",
-             "pf-mock only (manual clock): move mock time forward by seconds, processing every event in order.",
-             _advanced, read_only=False, admin=True),
+             "pf-mock only (manual clock): move mock time forward by seconds, processing every event in order "
+             "(orders fill, guardrails act; time never goes back).", _advanced, read_only=False, admin=True),
     ToolSpec("mock_load_scenario", "POST", "/_mock/scenario",
              "pf-mock only: load a shipped scenario by name (calm, flash_crash, spread_blowout, volatility_spike, "
-             "...) or an inline one; the answer lists its scheduled events (at: ms) — the news calendar.",
-             _scenario, read_only=False, admin=True),
+             "...) or an inline one. A scenario with a seed resets the whole exchange first: every agent, order "
+             "and fill is forgotten.", _scenario, read_only=False, admin=True),
     ToolSpec("mock_jump", "POST", "/_mock/markets/{symbol}/jump",
-             "pf-mock only: move a market's mid at once by move_bps (bps, signed); stale quotes get picked off.",
+             "pf-mock only: move a market's fair value at once by move_bps; stale quotes get picked off.",
              _jumped, read_only=False, admin=True),
     ToolSpec("mock_reset", "POST", "/_mock/reset",
              "pf-mock only: forget every agent, order and fill and restart the clock and markets (optionally on "
-             "a new seed).", _state, read_only=False, admin=True, destructive=True),
+             "a new seed).", _state, read_only=False, admin=True),
 )
 
 BY_NAME = {spec.name: spec for spec in TOOLS}
@@ -345,9 +382,11 @@ def _text(text: str) -> types.TextContent:
 
 
 def failed(body: dict) -> types.CallToolResult:
-    return types.CallToolResult(
-        content=[_text(f"{body['error']}: {body['message']}"), _text(json.dumps(body))],
-        structured_content=body, is_error=True)
+    """A tool error: ``<code>: <message>``, then the whole error body as JSON. No ``structuredContent``:
+    a client checks that against the tool's output schema (the answer's), even on an error, and the
+    TypeScript SDK refuses the whole result when it does not match."""
+    return types.CallToolResult(content=[_text(f"{body['error']}: {body['message']}"), _text(json.dumps(body))],
+                                is_error=True)
 
 
 def _status_error(status: int, text: str) -> dict:
@@ -385,3 +424,57 @@ async def call(spec: ToolSpec, client: httpx.AsyncClient, arguments: dict | None
         summary = f"{spec.name}: OK."
     return types.CallToolResult(content=[_text(summary), _text(json.dumps(answer))],
                                 structured_content=answer, is_error=False)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _type_of(schema: dict) -> str:
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+    kind = schema.get("type") or " or ".join(b.get("type", "?") for b in schema.get("anyOf", [])) or "any"
+    low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    high = schema.get("maximum", schema.get("exclusiveMaximum"))
+    if kind in ("integer", "number") and (low is not None or high is not None):
+        left = "(" if "exclusiveMinimum" in schema else "["
+        right = ")" if "exclusiveMaximum" in schema else "]"
+        kind += f" in {left}{'' if low is None else f'{low:g}'}, {'' if high is None else f'{high:g}'}{right}"
+    return kind
+
+
+def markdown() -> str:
+    """The tools' reference page, ``docs/mcp-tools.md``, written from the tools themselves: each tool's
+    purpose, its arguments (the route's inputs) and its answer's fields, with the meanings the schemas
+    carry. A test checks that the page in ``docs/`` is this text."""
+    lines = ["# MCP tools: reference", "",
+             "Every tool pf-mock's MCP server offers, as `tools/list` describes it: the purpose, the arguments "
+             "(the route's own inputs) and the answer's fields with their meanings (the same text as the "
+             "tool's description and output schema). Written from the code by "
+             "`python -m pf_mock.mcp.tools > docs/mcp-tools.md`; a test keeps this page equal to it. "
+             "[MCP](mcp.md) says how to connect and what errors look like.", ""]
+    for spec in TOOLS:
+        tool = spec.tool()
+        hints = ("read-only" if spec.read_only else "changes state, marked destructive") + \
+            ("; `--mcp-admin` only" if spec.admin else "")
+        lines += [f"## `{spec.name}`", "", f"`{spec.method} {spec.path}` ({hints})", "", spec.purpose, ""]
+        arguments = tool.input_schema.get("properties", {})
+        required = set(tool.input_schema.get("required", []))
+        if arguments:
+            lines += ["| argument | type | meaning |", "| --- | --- | --- |"]
+            for name, schema in arguments.items():
+                default = f" Default `{json.dumps(schema['default'])}`." if "default" in schema else ""
+                need = " Required." if name in required else ""
+                lines.append(f"| `{name}` | {_type_of(schema)} | {_cell(schema.get('description', ''))}"
+                             f"{need}{default} |")
+            lines.append("")
+        lines += ["| answer field | meaning |", "| --- | --- |"]
+        for entry in answer_fields(spec.route.output_schema):
+            name, _, meaning = entry.partition(": ")
+            lines.append(f"| `{name}` | {_cell(meaning)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import re
 import sys
 import time
@@ -10,6 +11,9 @@ from dataclasses import replace
 
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_SEED = 2**53 - 1        # as pf-mock serve: seeds are echoed in JSON, which every reader holds exactly
+# What the simulation hands every maker itself: not parameters a user sets with --param.
+RUNNER_KWARGS = frozenset({"symbol", "sleep", "say", "http", "client", "api_key", "base_url"})
 
 
 def duration(text: str) -> float:
@@ -54,6 +58,17 @@ def sweep_spec(text: str) -> tuple[str, list]:
     return name, values
 
 
+def seed(text: str) -> int:
+    """A seed: a whole number from 0 to 2**53 - 1, as ``pf-mock serve --seed`` takes."""
+    try:
+        value = int(text.strip(), 10)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seed: give a whole number from 0 to {MAX_SEED:,}")
+    return value
+
+
 def seeds(text: str) -> list[int]:
     """``0-9`` or ``0,3,7`` (or a mix: ``0-4,9``)."""
     found: list[int] = []
@@ -62,10 +77,78 @@ def seeds(text: str) -> list[int]:
             lo, dash, hi = part.partition("-")
             found.extend(range(int(lo), int(hi) + 1) if dash else [int(lo)])
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a seed list like 0-9 or 0,3,7") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seed list like 0-9 or 0,3,7 (seeds are whole "
+                                         f"numbers from 0)") from None
     if not found:
-        raise argparse.ArgumentTypeError("no seeds")
+        raise argparse.ArgumentTypeError(f"{text!r} names no seed: give a list like 0-9 or 0,3,7")
+    if not all(0 <= n <= MAX_SEED for n in found):
+        raise argparse.ArgumentTypeError(f"{text!r}: seeds are whole numbers from 0 to {MAX_SEED:,}")
     return list(dict.fromkeys(found))
+
+
+def seeds_text(found: list[int]) -> str:
+    """``[0, 1, 2, 3, 7]`` as ``0-3,7``."""
+    runs: list[list[int]] = []
+    for n in found:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ",".join(map(str, r)) for r in runs)
+
+
+def _expects(parameter: inspect.Parameter) -> str | None:
+    """What a maker's parameter takes, from its default or its annotation: "number", "flag", "text" or
+    None (anything)."""
+    default = parameter.default
+    if isinstance(default, bool):
+        return "flag"
+    if isinstance(default, (int, float)):
+        return "number"
+    if isinstance(default, str):
+        return "text"
+    note = parameter.annotation if isinstance(parameter.annotation, str) else \
+        getattr(parameter.annotation, "__name__", str(parameter.annotation))
+    if any(word in note for word in ("Callable", "tuple", "list", "dict")):
+        return None
+    if "bool" in note:
+        return "flag"
+    if "float" in note or "int" in note:
+        return "number"
+    if "str" in note:
+        return "text"
+    return None
+
+
+def check_params(maker: str, cls: type, params: list[tuple[str, object]], option: str = "--param") -> str | None:
+    """The first maker parameter the maker cannot take (unknown, or of the wrong kind), as one line
+    saying what to do; None when all fit."""
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return None
+    known = {name: p for name, p in signature.parameters.items()
+             if name not in RUNNER_KWARGS and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    for name, value in params:
+        shown = f"{option} {name}={','.join(map(str, value)) if isinstance(value, list) else value}"
+        if name in RUNNER_KWARGS:
+            return f"{shown}: {name} is set by the simulation itself (--symbol picks the market)"
+        if name not in known:
+            if open_ended:
+                continue
+            settable = sorted(n for n, p in known.items() if _expects(p) is not None)
+            return f"{shown}: {maker} has no parameter {name!r}; it takes {', '.join(settable) or 'none'}"
+        values = value if isinstance(value, list) else [value]
+        wanted = _expects(known[name])
+        default = known[name].default
+        hint = "" if default is inspect.Parameter.empty else f" (default {default!r})"
+        for one in values:
+            if wanted == "number" and (isinstance(one, bool) or not isinstance(one, (int, float))):
+                return f"{shown}: {name} takes a number{hint}"
+            if wanted == "flag" and not isinstance(one, bool):
+                return f"{shown}: {name} takes true or false{hint}"
+    return None
 
 
 def add_simulate(sub) -> argparse.ArgumentParser:
@@ -76,7 +159,7 @@ def add_simulate(sub) -> argparse.ArgumentParser:
                    help="the maker to run (default: the seed's clients.simple_mm; also clients.inventory_mm)")
     s.add_argument("--symbol", default="BTC-PERP")
     s.add_argument("--scenario", default=None, metavar="NAME|PATH", help="a scenario to load at the start")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=seed, default=0, help="0 to 2**53 - 1 (default 0)")
     s.add_argument("--duration", type=duration, default=3600.0, help="simulated time: 3600, 30m, 1h, 1d (default 1h)")
     s.add_argument("--interval", type=duration, default=5.0, help="seconds between the maker's rounds (default 5)")
     s.add_argument("--param", type=param, action="append", default=[], metavar="NAME=VALUE",
@@ -118,8 +201,15 @@ def run_simulate(args: argparse.Namespace) -> int:
     from .report import render, render_sweep, summarize_sweep
     from .runner import SimConfig, load_maker, run_simulation
 
+    from ..catalog import UnknownMarket, load_catalog
+
     try:
-        load_maker(args.maker)
+        load_catalog().resolve(args.symbol)
+    except UnknownMarket:
+        return _refuse(f"--symbol {args.symbol}: no such market; use one that GET /v1/markets lists, e.g. "
+                       "BTC-PERP or ETH-PERP (a bare base such as btc works too)")
+    try:
+        maker_cls = load_maker(args.maker)
         if args.scenario:
             from ..scenarios import load_scenario
             load_scenario(args.scenario)
@@ -127,13 +217,25 @@ def run_simulate(args: argparse.Namespace) -> int:
         return _refuse(str(exc))
     except ScenarioError as exc:
         return _refuse(f"cannot load the scenario: {exc.message}")
+    mistake = check_params(args.maker, maker_cls, args.param)
+    if mistake is None and args.sweep is not None:
+        mistake = check_params(args.maker, maker_cls, [args.sweep], "--sweep")
+    if mistake:
+        return _refuse(mistake)
     config = SimConfig(maker=args.maker, symbol=args.symbol, scenario=args.scenario, seed=args.seed,
                        duration_s=args.duration, interval_s=args.interval, params=dict(args.param),
                        transport=args.transport)
     started = time.perf_counter()
     if args.sweep is None:
         progress = None if args.quiet else (lambda f: _bar(f, "simulated"))
-        result = run_simulation(config, progress=progress)
+        try:
+            result = run_simulation(config, progress=progress)
+        except Exception as exc:
+            if getattr(exc, "exit_code", None) == 2:    # the maker's own one-line stop (clients' Stop)
+                if progress is not None:
+                    sys.stderr.write("\n")
+                return _refuse(f"the maker stopped: {exc}")
+            raise
         print(render(result.report))
         if args.report:
             from .plots import write_report
@@ -149,7 +251,8 @@ def run_simulate(args: argparse.Namespace) -> int:
                      scheduler=args.scheduler, progress=progress)
     summary = summarize_sweep(name, rows)
     header = (f"pf-mock simulate --sweep: {args.maker} on {args.symbol}, {name} over {len(values)} values x "
-              f"{len(seed_list)} seeds, scenario {args.scenario or '(none)'}, {args.duration:g} s each")
+              f"{len(seed_list)} seeds ({seeds_text(seed_list)}), scenario {args.scenario or '(none)'}, "
+              f"{args.duration:g} s each")
     print(render_sweep(summary, header))
     if args.report:
         from .plots import write_sweep_report

@@ -53,10 +53,13 @@ def render(report: dict) -> str:
         "",
         "PnL (USD)",
     ]
-    for label, value in pnl_rows(report):
-        lines.append(f"  {label:<18}{_money(value):>12}")
+    # Each component as the API answers it (hedge_cost positive = a cost), with the sign it enters the net.
+    for (label, key, sign), operator in zip(PNL_ROWS, ("  ", "+ ", "+ ", "- ")):
+        value = report["pnl"][key] + 0.0           # + 0.0: no "-0.00"
+        shown = _money(value) if sign > 0 else f"{value:,.2f}"
+        lines.append(f"  {operator}{label:<16}{shown:>12}")
     lines.append(f"  {'':<18}{'-' * 12}")
-    lines.append(f"  {'net PnL':<18}{_money(report['pnl']['net_pnl']):>12}")
+    lines.append(f"  = {'net PnL':<16}{_money(report['pnl']['net_pnl']):>12}")
     sides = report["sides"]
     lines += [
         "",
