@@ -288,16 +288,47 @@ def provoke(code: str):
             document["commands"][i][4] = document["commands"][i][4].replace('"bid_size":100', '"bid_size":101')
             return client.post("/_mock/restore", json=document)
         if code == "payload_too_large":
-            return client.post("/v1/mm/quote", content=b" " * (2 << 20), headers=key)
+            return client.post("/v1/mm/quote", content=b" " * (2 << 20),
+                               headers={**key, "Content-Type": "application/json"})
+        if code == "price_out_of_band":
+            mid = client.get("/v1/markets/BTC-PERP/price").json()["mid"]
+            return quote(bid_price=mid * 0.5)
+        if code == "bad_host":
+            return client.get("/v1/markets/BTC-PERP/price", headers={"Host": "elsewhere.example"})
+        if code == "forbidden_origin":
+            return client.post("/v1/mm/cancel", json={"symbol": "BTC-PERP"},
+                               headers={**key, "Origin": "https://elsewhere.example"})
         if code == "rate_limited":
             for _ in range(10):
                 answer = client.get("/v1/account", headers=key)
                 if answer.status_code == 429:
                     return answer
+        if code == "market_halted":
+            return _halted_answer()
         if code == "server_stopping":
             app.state.stopping = True       # as SIGTERM sets it: the advance ends at its first slice
             return client.post("/_mock/clock/advance", json={"seconds": 3600})   # past one slice
     return None
+
+
+def _halted_answer():
+    """A quote on a replayed market after its recording ended: a recording made here, one second long."""
+    from decimal import Decimal
+
+    from fastapi.testclient import TestClient
+
+    from pf_mock.replay.formats import Level, Recording, Snapshot
+    from pf_mock.replay.source import ReplaySource
+
+    t0 = 1_700_000_000_000_000_000          # ns
+    recording = Recording(path="made here", venue="test", symbol="BTCUSDT", base="BTC", tick=Decimal("0.1"),
+                          lot=Decimal("0.001"), events=[Snapshot(t0, 0, ((10000, 5000),), ((10001, 5000),)),
+                                                        Level(t0 + 10**9, 0, "ask", 10010, 1)])
+    app = build_app(ServeOptions(clock="manual", admin=True, replay={"BTC-PERP": ReplaySource(recording)}))
+    with TestClient(app) as client:
+        client.post("/_mock/clock/advance", json={"seconds": 5})
+        return client.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 999.0, "bid_size": 100},
+                           headers={"Authorization": "Bearer pf_test_docs_promises_1"})
 
 
 def test_every_error_field_a_doc_promises_is_in_the_answer() -> None:
