@@ -444,7 +444,7 @@ def bench_idle_week(days: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, not a measurement)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, each case once (a smoke run, not a measurement)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the book workload (a)")
     parser.add_argument("--book-size", type=int, default=1_000,
                         help="open orders the workload (a) holds the book near (default 1,000)")
@@ -452,7 +452,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only this case (repeatable; default: all four)")
     args = parser.parse_args(argv)
     cases = set(args.case or "abcd")
-    n_ops, seconds = (20_000, 600.0) if args.quick else (300_000, 3600.0)
+    n_ops, seconds = (5_000, 120.0) if args.quick else (300_000, 3600.0)
+    if args.quick:
+        global REPEATS
+        REPEATS = 1             # a smoke run: each case once (the suite runs it)
     print(f"pf-mock engine benchmark - {platform.python_implementation()} {platform.python_version()}, "
           f"{'quick (smaller sizes)' if args.quick else 'full sizes'}")
     print("  (a) orders/s: book operations (adds, cancels, sweeping IOCs) replayed per wall-clock second on")
@@ -462,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     print("      simulated (a watched market), and with the idle fast-forward as the baseline;")
     print(f"      target >= {TARGET_SIM_PER_WALL:,} sim-s/wall-s (an hour of market in at most a second).")
     runs = {"a": lambda: bench_book(n_ops, args.seed, args.book_size), "b": lambda: bench_market(seconds),
-            "c": lambda: bench_idle_week(1.0 if args.quick else 7.0), "d": lambda: bench_requoting(seconds)}
+            "c": lambda: bench_idle_week(0.25 if args.quick else 7.0), "d": lambda: bench_requoting(seconds)}
     for case in "abdc":                     # (c) last, as it always ran
         if case in cases:
             print()

@@ -38,7 +38,7 @@ from pf_mock.simulate.runner import SimConfig, run_simulation  # noqa: E402
 MODEL_FILES = ("pf_mock/liquidity.py", "pf_mock/model.py", "pf_mock/streams.py")
 MODEL_MARKET_FUNCS = {"_materialize", "_step", "step_until", "advance_to", "_recentre", "_recent_stretch",
                       "_adopt_recent_stretch", "_go_live", "mark_units", "fair_at", "fair_samples"}
-SHARED = ("pf_mock/book.py", "pf_mock/grid.py", "sortedcontainers/", "pf_mock/ids.py")
+SHARED = ("pf_mock/book.py", "pf_mock/grid.py", "pf_mock/ids.py")
 CORE_FILES = ("pf_mock/orders.py", "pf_mock/sessions.py", "pf_mock/ledger.py", "pf_mock/exchange.py",
               "pf_mock/market.py", "pf_mock/agents.py", "pf_mock/views.py", "pf_mock/clock.py",
               "pf_mock/leaderboard.py")
@@ -47,7 +47,7 @@ TRANSPORT_MARKS = ("pf_mock/client/", "pf_mock/api/", "/asyncio/", "pydantic", "
 
 
 def classify(filename: str, name: str) -> str | None:
-    if filename.endswith(SHARED) or "sortedcontainers/" in filename:
+    if filename.endswith(SHARED):
         return None                 # the book and the grid: whoever called them
     if filename.endswith(MODEL_FILES) or (filename.endswith("pf_mock/market.py") and name in MODEL_MARKET_FUNCS):
         return "model"

@@ -1,6 +1,6 @@
 """Soak: how much memory one auto-refreshing agent costs over a simulated month; rerun with
-``python benchmarks/soak.py`` (30 simulated days, memory every simulated day) or ``--quick`` (2 simulated
-hours, memory every hour).
+``python benchmarks/soak.py`` (30 simulated days, memory every simulated day) or ``--quick`` (half a
+simulated hour, memory every quarter: a smoke run).
 
 The exchange core on a manual clock, in this process (no HTTP: the server's own memory is the same
 objects). One agent quotes BTC-PERP as the seed page does — 5 bps wide, $100 a side — with
@@ -95,14 +95,14 @@ def read_like_a_client(ex, me) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="2 simulated hours, memory every hour")
+    ap.add_argument("--quick", action="store_true", help="half a simulated hour, memory every quarter (a smoke run)")
     ap.add_argument("--days", type=float, default=30.0, help="simulated days (default 30)")
     ap.add_argument("--report-hours", type=float, default=24.0, help="simulated hours between reports")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tracemalloc", action="store_true", help="also count live Python allocations")
     args = ap.parse_args()
-    total_h = 2.0 if args.quick else args.days * 24
-    step_h = 1.0 if args.quick else args.report_hours
+    total_h = 0.5 if args.quick else args.days * 24
+    step_h = 0.25 if args.quick else args.report_hours
     if args.tracemalloc:
         tracemalloc.start()
 

@@ -4,21 +4,26 @@ The book knows nothing of time, money or agents beyond an opaque ``owner`` per o
 reports. Prices are integer price units and sizes integer lots (see ``grid.py``).
 
 Layout, chosen for speed in pure Python:
-- one ``SortedList`` of the occupied prices per side, so the best price is ``[0]`` or ``[-1]``;
+- per side, one plain list of the occupied prices kept sorted with the best price last (bids
+  ascending, asks descending), so the best price is ``[-1]``, a level swept away is a ``pop()``, and a
+  new price is a C-level binary search and insert (cheap for the few hundred prices a book holds;
+  a price beyond the best, the common case near the touch, is an ``append``);
 - one ``Level`` per occupied price: a FIFO ``deque`` of orders plus the live count and volume;
 - cancellation is lazy: a cancelled order is marked dead and skipped when matching reaches it;
 - so are emptied levels: a level whose last order is cancelled keeps its place in the sorted prices
   (an order at that price soon after, the common case near the touch, reuses it for free) and is
   dropped when it reaches the top of the book, or when empty levels outnumber live ones.
 So a cancel is O(1), and the sorted lists change only when a price is first used or finally dropped.
+The hot paths (resting an order, a cancel, a sweep's fills) are written out in place rather than
+through helper calls: a Python call costs about as much as the rest of a cancel.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
+from operator import itemgetter, neg
 from typing import Hashable, Iterator
-
-from sortedcontainers import SortedList
 
 GTC = "GTC"   # rests whatever does not match
 IOC = "IOC"   # matches what it can, never rests
@@ -32,9 +37,10 @@ _UNSEARCHED = object()  # best_excluding has not yet looked past a side's first 
 
 
 class Order:
-    __slots__ = ("order_id", "owner", "is_buy", "price", "qty", "size", "live")
+    __slots__ = ("order_id", "owner", "is_buy", "price", "qty", "size", "live", "level", "sums")
 
-    def __init__(self, order_id: int, owner: Hashable | None, is_buy: bool, price: int, qty: int):
+    def __init__(self, order_id: int, owner: Hashable | None, is_buy: bool, price: int, qty: int,
+                 level: Level | None = None, sums: list[int] | None = None):
         self.order_id = order_id
         self.owner = owner      # None for the house (background liquidity, takers)
         self.is_buy = is_buy
@@ -42,6 +48,8 @@ class Order:
         self.qty = qty          # remaining lots
         self.size = qty         # original lots
         self.live = True
+        self.level = level      # the level it rests in (a level is dropped only once it holds no live order)
+        self.sums = sums        # its owner's [live orders, price units x lots] (None for the house)
 
     def __repr__(self) -> str:  # pragma: no mutate block  (debug output only, no behaviour to test)
         side = "buy" if self.is_buy else "sell"
@@ -57,34 +65,41 @@ class Level:
         self.volume = 0     # live lots
 
 
-class Fill:
-    """One match: ``qty`` lots at the resting (maker) order's price."""
+class Fill(tuple):
+    """One match: ``qty`` lots at the resting (maker) order's price. A tuple ``(maker, taker_id,
+    taker_owner, taker_is_buy, price, qty)`` read by those names: the book makes one per fill, and a
+    tuple is made in C where an object with six attributes costs a Python call."""
 
-    __slots__ = ("maker", "taker_id", "taker_owner", "taker_is_buy", "price", "qty")
+    __slots__ = ()
+    maker = property(itemgetter(0))
+    taker_id = property(itemgetter(1))
+    taker_owner = property(itemgetter(2))
+    taker_is_buy = property(itemgetter(3))
+    price = property(itemgetter(4))
+    qty = property(itemgetter(5))
 
-    def __init__(self, maker: Order, taker_id: int, taker_owner, taker_is_buy: bool, price: int, qty: int):
-        self.maker = maker
-        self.taker_id = taker_id
-        self.taker_owner = taker_owner
-        self.taker_is_buy = taker_is_buy
-        self.price = price
-        self.qty = qty
+    def __new__(cls, maker: Order, taker_id: int, taker_owner, taker_is_buy: bool, price: int, qty: int):
+        return _new_tuple(cls, (maker, taker_id, taker_owner, taker_is_buy, price, qty))
+
+    def __repr__(self) -> str:  # pragma: no mutate block  (debug output only, no behaviour to test)
+        return f"Fill(maker={self[0].order_id}, taker={self[1]}, {self[5]} @ {self[4]})"
+
+
+_new_tuple = tuple.__new__
 
 
 class Result:
     """What a submission did: its fills, the order left resting (if any), orders cancelled by
     self-trade prevention, and whether it was refused (ALO that would cross)."""
 
-    # Class-level defaults: most submissions only rest, so only ``fills`` is made per instance; the
-    # rarely used lists are created by the book when first needed.
+    # Class-level defaults: most submissions only rest, so nothing is made per instance until it is
+    # needed: the fills' list by a match, the rarely used lists by the book when first needed.
+    fills: list[Fill] = ()                   # type: ignore[assignment]
     resting: Order | None = None
     self_trade_cancels: list[Order] = ()     # type: ignore[assignment]
     guard_cancels: list[Order] = ()          # type: ignore[assignment]  # orders the guard stopped
     refused = False
     unfilled = 0            # lots neither filled nor rested (IOC remainder)
-
-    def __init__(self) -> None:
-        self.fills: list[Fill] = []
 
     @property
     def filled(self) -> int:
@@ -106,21 +121,24 @@ class OrderBook:
         self.guard = None
         self.on_fill = None
         self.on_drop = None
-        self.bid_prices = SortedList()     # best bid is [-1]
-        self.ask_prices = SortedList()     # best ask is [0]
+        self.bid_prices: list[int] = []     # ascending: the best bid is [-1]
+        self.ask_prices: list[int] = []     # descending: the best ask is [-1]
         self.bid_levels: dict[int, Level] = {}
         self.ask_levels: dict[int, Level] = {}
         self.orders: dict[int, Order] = {}
         # The best prices, cached: the sorted lists are only consulted when a best level empties.
         self._best_bid: int | None = None
         self._best_ask: int | None = None
-        self._empty = {True: 0, False: 0}  # emptied levels still listed, per side (True = bids)
+        self._empty_bids = 0    # emptied levels still listed, per side
+        self._empty_asks = 0
         # Per owner (never the house): [live orders, sum of price units x lots]. Kept as orders rest,
         # fill and leave, so an owner's open notional costs the same with 10 or 10,000 orders resting.
+        # Each of its orders holds the same list (``Order.sums``); an owner with nothing resting keeps
+        # its [0, 0] (one small list per owner that ever rested an order).
         self._owned: dict[Hashable, list[int]] = {}
         self._owned_total = 0
-        self.changes = 0        # submissions and cancels so far: what was worked out from the book holds till it moves
-        self._tops: list | None = None      # best_excluding's working, and the count it was made at
+        # best_excluding's working, kept until the book next moves (a submission or a cancel drops it).
+        self._tops: list | None = None
 
     # ---- queries ------------------------------------------------------------------------------
     def best_bid(self) -> int | None:
@@ -138,7 +156,7 @@ class OrderBook:
         found: list[tuple[int, int]] = []
         if levels <= 0:
             return found
-        for price in (reversed(self.bid_prices) if is_buy else self.ask_prices):
+        for price in reversed(self.bid_prices if is_buy else self.ask_prices):
             level = book[price]
             if level.count:
                 found.append((price, level.volume))
@@ -156,9 +174,8 @@ class OrderBook:
 
     def iter_side(self, is_buy: bool) -> Iterator[Order]:
         """Live orders of one side, best price first, then time priority."""
-        prices = reversed(self.bid_prices) if is_buy else iter(self.ask_prices)
-        for price in prices:     # callers stop early; do not change the book while iterating
-            yield from self.orders_at(is_buy, price)
+        for price in reversed(self.bid_prices if is_buy else self.ask_prices):
+            yield from self.orders_at(is_buy, price)    # callers stop early; do not change the book meanwhile
 
     def best_excluding(self, owner: Hashable) -> tuple[int | None, int | None]:
         """The best bid and ask among the orders of everyone but ``owner`` (the house included): the
@@ -167,9 +184,9 @@ class OrderBook:
         price, and (only once the first order's owner asks) the first price of anyone else's order,
         a search that can run through a whole side of the house's ladder."""
         tops = self._tops
-        if tops is None or tops[0] != self.changes:
-            tops = self._tops = [self.changes, self._first(True), self._first(False)]
-        return self._excluding(tops, 1, True, owner), self._excluding(tops, 2, False, owner)
+        if tops is None:
+            tops = self._tops = [self._first(True), self._first(False)]
+        return self._excluding(tops, 0, True, owner), self._excluding(tops, 1, False, owner)
 
     def _first(self, is_buy: bool) -> list:
         """[owner of the side's first order, its price, the next owner's price (not yet searched)]."""
@@ -197,16 +214,6 @@ class OrderBook:
         """Live resting orders of every owner but the house."""
         return self._owned_total
 
-    def _own(self, owner: Hashable, orders: int, units_lots: int) -> None:
-        found = self._owned.get(owner)
-        if found is None:
-            found = self._owned[owner] = [0, 0]
-        found[0] += orders
-        found[1] += units_lots
-        self._owned_total += orders
-        if not found[0]:
-            del self._owned[owner]
-
     # ---- commands -----------------------------------------------------------------------------
     def submit(self, order_id: int, owner, is_buy: bool, price: int | None, qty: int,
                tif: str = GTC) -> Result:
@@ -217,28 +224,74 @@ class OrderBook:
         """
         if qty <= 0:
             raise ValueError("qty must be positive")
-        if order_id in self.orders:
+        orders = self.orders
+        if order_id in orders:
             raise ValueError(f"duplicate order id {order_id}")
-        self.changes += 1
+        self._tops = None
         result = Result()
-        best = self._best_ask if is_buy else self._best_bid
         if price is None:
             tif = IOC
-            crosses = best is not None
+            crosses = (self._best_ask if is_buy else self._best_bid) is not None
+        elif is_buy:
+            best = self._best_ask
+            crosses = best is not None and best <= price
         else:
-            crosses = best is not None and (best <= price if is_buy else best >= price)
-        if not crosses:
-            remaining = qty
-        elif tif == ALO:
-            result.refused = True
+            best = self._best_bid
+            crosses = best is not None and best >= price
+        if crosses:
+            if tif == ALO:
+                result.refused = True
+                return result
+            qty = self._match(order_id, owner, is_buy, price, qty, result)
+            if not qty:
+                return result
+        if tif != GTC and tif != ALO:       # ALO got here only because it does not cross
+            result.unfilled = qty
             return result
+        # Rest what is left (written out here: this is most of what a book does).
+        if is_buy:
+            levels = self.bid_levels
+            level = levels.get(price)
+            if level is None:
+                level = levels[price] = Level()
+                prices = self.bid_prices
+                if not prices or price > prices[-1]:
+                    prices.append(price)
+                else:
+                    insort(prices, price)
+            elif not level.count:
+                self._empty_bids -= 1           # an emptied level comes back to life
+            best = self._best_bid
+            if best is None or price > best:
+                self._best_bid = price
         else:
-            remaining = self._match(order_id, owner, is_buy, price, qty, result)
-        if remaining:
-            if tif == GTC or tif == ALO:    # ALO got here only because it does not cross
-                result.resting = self._rest(Order(order_id, owner, is_buy, price, remaining))
-            else:
-                result.unfilled = remaining
+            levels = self.ask_levels
+            level = levels.get(price)
+            if level is None:
+                level = levels[price] = Level()
+                prices = self.ask_prices
+                if not prices or price < prices[-1]:
+                    prices.append(price)
+                else:
+                    prices.insert(bisect_left(prices, -price, key=neg), price)
+            elif not level.count:
+                self._empty_asks -= 1
+            best = self._best_ask
+            if best is None or price < best:
+                self._best_ask = price
+        if owner is None:
+            sums = None
+        else:
+            sums = self._owned.get(owner)
+            if sums is None:
+                sums = self._owned[owner] = [0, 0]
+            sums[0] += 1
+            sums[1] += price * qty
+            self._owned_total += 1
+        order = result.resting = orders[order_id] = Order(order_id, owner, is_buy, price, qty, level, sums)
+        level.queue.append(order)
+        level.count += 1
+        level.volume += qty
         return result
 
     def cancel(self, order_id: int) -> Order | None:
@@ -246,21 +299,32 @@ class OrderBook:
         order = self.orders.pop(order_id, None)
         if order is None:
             return None
-        self.changes += 1
+        self._tops = None
         order.live = False
-        if order.owner is not None:
-            self._own(order.owner, -1, -order.price * order.qty)
-        levels = self.bid_levels if order.is_buy else self.ask_levels
-        level = levels[order.price]
+        qty = order.qty
+        sums = order.sums
+        if sums is not None:        # it leaves its owner's sums
+            sums[0] -= 1
+            sums[1] -= order.price * qty
+            self._owned_total -= 1
+        level = order.level
         level.count -= 1
-        level.volume -= order.qty
-        if level.count == 0:
+        level.volume -= qty
+        if not level.count:
             level.queue.clear()
-            self._empty[order.is_buy] += 1
-            if order.price == (self._best_bid if order.is_buy else self._best_ask):
-                self._refresh_best(order.is_buy)
-            elif self._empty[order.is_buy] > 64 and self._empty[order.is_buy] * 2 > len(levels):
-                self._compact(order.is_buy)
+            price = order.price
+            if order.is_buy:
+                self._empty_bids += 1
+                if price == self._best_bid:
+                    self._refresh_best(True)
+                elif self._empty_bids > 64 and self._empty_bids * 2 > len(self.bid_levels):
+                    self._compact(True)
+            else:
+                self._empty_asks += 1
+                if price == self._best_ask:
+                    self._refresh_best(False)
+                elif self._empty_asks > 64 and self._empty_asks * 2 > len(self.ask_levels):
+                    self._compact(False)
         return order
 
     def would_cross(self, is_buy: bool, price: int) -> bool:
@@ -268,6 +332,47 @@ class OrderBook:
         if is_buy:
             return self._best_ask is not None and self._best_ask <= price
         return self._best_bid is not None and self._best_bid >= price
+
+    # ---- state (snapshots) --------------------------------------------------------------------
+    def state(self) -> dict:
+        """Every live order, side by side, best price first, in queue order at each price: [order_id,
+        owner, lots left, lots at entry] (see ``state_document.Book``)."""
+        out = {}
+        for name, is_buy in (("bids", True), ("asks", False)):
+            levels = []
+            for price in (reversed(self.bid_prices) if is_buy else self.ask_prices):
+                queue = [[o.order_id, o.owner, o.qty, o.size] for o in self.orders_at(is_buy, price)]
+                if queue:
+                    levels.append([price, queue])
+            out[name] = levels
+        return out
+
+    @classmethod
+    def from_state(cls, state: dict, where: str = "book") -> "OrderBook":
+        """The book ``state`` describes (checked: prices in order, ids unique, no order bigger than it
+        was at entry, the sides not crossed). Raises ``InvalidState``."""
+        from .errors import InvalidState
+        book = cls()
+        for name, is_buy in (("bids", True), ("asks", False)):
+            last = None
+            for i, (price, queue) in enumerate(state[name]):
+                if last is not None and (price >= last if is_buy else price <= last):
+                    raise InvalidState(f"{where}.{name}.{i}", "prices must be distinct, best first")
+                last = price
+                for j, (order_id, owner, qty, size) in enumerate(queue):
+                    if order_id in book.orders or order_id == 0:
+                        raise InvalidState(f"{where}.{name}.{i}.1.{j}", f"order id {order_id} is zero or used twice")
+                    if qty > size:
+                        raise InvalidState(f"{where}.{name}.{i}.1.{j}", "lots left must not exceed lots at entry")
+                    if (owner is None) != (order_id < 0):
+                        raise InvalidState(f"{where}.{name}.{i}.1.{j}",
+                                           "the house's orders have negative ids, agents' positive ones")
+                    order = Order(order_id, owner, is_buy, price, qty)
+                    order.size = size
+                    book._rest(order)
+        if book._best_bid is not None and book._best_ask is not None and book._best_bid >= book._best_ask:
+            raise InvalidState(f"{where}.bids.0", "the best bid must be below the best ask")
+        return book
 
     # ---- internals ----------------------------------------------------------------------------
 
@@ -277,8 +382,11 @@ class OrderBook:
         level.queue.popleft()
         maker.live = False
         del self.orders[maker.order_id]
-        if maker.owner is not None:
-            self._own(maker.owner, -1, -maker.price * maker.qty)
+        sums = maker.sums
+        if sums is not None:
+            sums[0] -= 1
+            sums[1] -= maker.price * maker.qty
+            self._owned_total -= 1
         level.count -= 1
         level.volume -= maker.qty
         cancelled = getattr(result, why)
@@ -292,67 +400,38 @@ class OrderBook:
     def _refresh_best(self, is_buy: bool) -> None:
         """Find the best live price again, dropping emptied levels on the way."""
         if is_buy:
-            prices, levels, end = self.bid_prices, self.bid_levels, -1
+            prices, levels = self.bid_prices, self.bid_levels
         else:
-            prices, levels, end = self.ask_prices, self.ask_levels, 0
+            prices, levels = self.ask_prices, self.ask_levels
         best = None
+        dropped = 0
         while prices:
-            price = prices[end]
+            price = prices[-1]
             if levels[price].count:
                 best = price
                 break
-            del prices[end]
+            prices.pop()
             del levels[price]
-            self._empty[is_buy] -= 1
+            dropped += 1
         if is_buy:
             self._best_bid = best
+            self._empty_bids -= dropped
         else:
             self._best_ask = best
+            self._empty_asks -= dropped
 
     def _compact(self, is_buy: bool) -> None:
         """Drop every emptied level of one side at once (amortised: only when they pile up)."""
-        if is_buy:
-            levels = self.bid_levels
-        else:
-            levels = self.ask_levels
+        levels = self.bid_levels if is_buy else self.ask_levels
         live = {price: level for price, level in levels.items() if level.count}
         levels.clear()
         levels.update(live)
         if is_buy:
-            self.bid_prices = SortedList(live)
+            self.bid_prices = sorted(live)
+            self._empty_bids = 0
         else:
-            self.ask_prices = SortedList(live)
-        self._empty[is_buy] = 0
-
-    def _rest(self, order: Order) -> Order:
-        price = order.price
-        if order.is_buy:
-            level = self.bid_levels.get(price)
-            if level is None:
-                level = self.bid_levels[price] = Level()
-                self.bid_prices.add(price)
-            elif not level.count:
-                self._empty[True] -= 1          # an emptied level comes back to life
-            best = self._best_bid
-            if best is None or price > best:
-                self._best_bid = price
-        else:
-            level = self.ask_levels.get(price)
-            if level is None:
-                level = self.ask_levels[price] = Level()
-                self.ask_prices.add(price)
-            elif not level.count:
-                self._empty[False] -= 1
-            best = self._best_ask
-            if best is None or price < best:
-                self._best_ask = price
-        level.queue.append(order)
-        level.count += 1
-        level.volume += order.qty
-        self.orders[order.order_id] = order
-        if order.owner is not None:
-            self._own(order.owner, 1, price * order.qty)
-        return order
+            self.ask_prices = sorted(live, reverse=True)
+            self._empty_asks = 0
 
     def _match(self, order_id: int, owner, is_buy: bool, limit: int | None, qty: int,
                result: Result) -> int:
@@ -361,10 +440,12 @@ class OrderBook:
         else:
             prices, levels = self.bid_prices, self.bid_levels
         orders = self.orders
-        fills = result.fills
+        fills = result.fills = []
         guard, on_fill = self.guard, self.on_fill
-        price = self._best_ask if is_buy else self._best_bid
-        while qty and price is not None:
+        new_fill = _new_tuple
+        moved = False           # a level left the top: the best price is looked for again at the end
+        while qty and prices:
+            price = prices[-1]
             if limit is not None and (price > limit if is_buy else price < limit):
                 break
             level = levels[price]
@@ -378,39 +459,78 @@ class OrderBook:
                     # Self-trade prevention: cancel the resting order, keep matching behind it.
                     self._drop_front(level, maker, result, "self_trade_cancels")
                     continue
-                take = maker.qty if maker.qty <= qty else qty
-                stop = False
-                if guard is not None and maker.owner is not None:
-                    allowed = guard(maker, take)
-                    if allowed < take:
-                        stop = True
-                        take = allowed
-                        if take <= 0:
-                            self._drop_front(level, maker, result, "guard_cancels")
-                            continue
-                maker.qty -= take
-                level.volume -= take
-                qty -= take
-                if maker.owner is not None:
-                    self._own(maker.owner, 0 if maker.qty else -1, -price * take)
-                fill = Fill(maker, order_id, owner, is_buy, price, take)
+                sums = maker.sums
+                if guard is not None and sums is not None:
+                    fill = self._guarded_fill(level, maker, order_id, owner, is_buy, price, qty, result)
+                    if fill is None:
+                        continue
+                    qty -= fill[5]
+                else:
+                    take = maker.qty
+                    if take <= qty:         # the maker fills whole and leaves
+                        queue.popleft()
+                        maker.live = False
+                        maker.qty = 0
+                        del orders[maker.order_id]
+                        level.count -= 1
+                        if sums is not None:
+                            sums[0] -= 1
+                            sums[1] -= price * take
+                            self._owned_total -= 1
+                    else:
+                        take = qty
+                        maker.qty -= take
+                        if sums is not None:
+                            sums[1] -= price * take
+                    level.volume -= take
+                    qty -= take
+                    fill = new_fill(Fill, (maker, order_id, owner, is_buy, price, take))
                 fills.append(fill)
-                if maker.qty == 0:
-                    queue.popleft()
-                    maker.live = False
-                    del orders[maker.order_id]
-                    level.count -= 1
-                elif stop:
-                    self._drop_front(level, maker, result, "guard_cancels")
                 if on_fill is not None:
                     on_fill(fill)
             if level.count:
                 break       # filled inside this level
             del levels[price]
+            prices.pop()
+            moved = True
+            while prices and not levels[prices[-1]].count:      # emptied levels now on top go too
+                del levels[prices.pop()]
+                if is_buy:
+                    self._empty_asks -= 1
+                else:
+                    self._empty_bids -= 1
+        if moved:
+            best = prices[-1] if prices else None
             if is_buy:
-                del prices[0]
+                self._best_ask = best
             else:
-                del prices[-1]
-            self._refresh_best(not is_buy)
-            price = self._best_ask if is_buy else self._best_bid
+                self._best_bid = best
         return qty
+
+    def _guarded_fill(self, level: Level, maker: Order, order_id: int, owner, is_buy: bool, price: int,
+                      qty: int, result: Result) -> Fill | None:
+        """A fill of an owned resting order while a guard is set: the guard may allow less than the fill
+        would take (that much fills, then the rest of the order is cancelled) or nothing (the order is
+        cancelled without a fill). Returns the fill, or None."""
+        take = maker.qty if maker.qty <= qty else qty
+        allowed = self.guard(maker, take)
+        stop = allowed < take
+        if stop:
+            take = allowed
+            if take <= 0:
+                self._drop_front(level, maker, result, "guard_cancels")
+                return None
+        maker.qty -= take
+        level.volume -= take
+        sums = maker.sums
+        sums[1] -= price * take
+        if maker.qty == 0:
+            level.queue.popleft()
+            maker.live = False
+            del self.orders[maker.order_id]
+            level.count -= 1
+            sums[0] -= 1
+            self._owned_total -= 1
+        elif stop:
+            self._drop_front(level, maker, result, "guard_cancels")
+        return _new_tuple(Fill, (maker, order_id, owner, is_buy, price, take))

@@ -28,11 +28,9 @@ from .version import __version__
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
-MAX_SEED = 2**53 - 1                # seeds are echoed in JSON; every JSON client reads this exactly
-MAX_SPEED = 10_000.0                # a week of mock time per minute of wall time; faster starves requests
-MAX_STARTING_BALANCE = 1e9          # keeps money to well under 1e-6 USD in a double
+from .messages import MAX_FEE_BPS, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE  # noqa: E402  (shared with snapshots)
+
 MAX_RATE_LIMIT = 1_000_000
-MAX_FEE_BPS = 100.0                 # 1% of notional
 ADMIN_TOKEN = re.compile(r"^[\x21-\x7e]{8,256}$")   # visible ASCII: a header value that survives any proxy
 
 
@@ -127,6 +125,9 @@ def add_serve(sub) -> None:
     s.add_argument("--no-admin", action="store_true", help="remove every /_mock route")
     s.add_argument("--restore", default=None, metavar="FILE",
                    help="start from a snapshot: the JSON that POST /_mock/snapshot answers")
+    s.add_argument("--state", default=None, metavar="FILE",
+                   help="keep the exchange across restarts: start from FILE if it exists, write the snapshot "
+                        "there (atomically) on a clean stop")
     s.add_argument("--admin-token", type=_admin_token, default=None, metavar="TOKEN",
                    help="require the header X-Admin-Token: TOKEN on /_mock routes (8-256 visible ASCII characters)")
     s.add_argument("--maker-rebate-bps", type=ranged(_number, 0, MAX_FEE_BPS), default=2.5, metavar="BPS",
@@ -181,20 +182,21 @@ def check_serve(args: argparse.Namespace):
                         rate_limit=args.rate_limit, admin=not args.no_admin, admin_token=args.admin_token,
                         maker_rebate_bps=args.maker_rebate_bps, taker_fee_bps=args.taker_fee_bps,
                         log_level=args.log_level, access_log=args.access_log, mcp_admin=args.mcp_admin,
-                        restore=args.restore)
+                        restore=args.restore, state=args.state)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from .errors import ApiError
-    from .server import CannotListen, serve
+    from .server import BadSnapshotFile, CannotListen, serve
 
     opts = check_serve(args)
     try:
         stopped_by = serve(opts)
     except CannotListen as exc:
         raise Stop(str(exc)) from None
-    except ApiError as exc:             # --restore: a snapshot this pf-mock cannot read or replay
-        raise Stop(f"--restore {args.restore}: {exc.message}", 2) from None
+    except BadSnapshotFile as exc:      # --restore or --state: a snapshot this pf-mock cannot take
+        raise Stop(f"--{'restore' if args.restore else 'state'}: {exc}", 2) from None
+    except OSError as exc:              # --state: the snapshot could not be written on the way out
+        raise Stop(f"--state {args.state}: cannot write it: {exc.strerror or exc}") from None
     if stopped_by:
         print(f"pf-mock stopped ({stopped_by})", flush=True)
     return 0

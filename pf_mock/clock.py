@@ -65,6 +65,13 @@ class ManualClock:
     def restart(self) -> None:
         self._now_us = self._start_us
 
+    @classmethod
+    def at(cls, start_us: int, now_us: int) -> "ManualClock":
+        """A manual clock that started at ``start_us`` and stands at ``now_us`` (a restored snapshot's)."""
+        clock = cls(start_us / US_PER_S)
+        clock._start_us, clock._now_us = start_us, now_us
+        return clock
+
 
 class RealtimeClock:
     mode = "realtime"

@@ -19,7 +19,8 @@ CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
     ErrorCode("invalid_request", 400, "A field is missing, of the wrong type or out of range; `field` names it."),
     ErrorCode("crossed_quote", 400, "bid_price is not below ask_price."),
     ErrorCode("invalid_scenario", 400, "A mistake in a scenario document; `field` gives its dotted path."),
-    ErrorCode("invalid_snapshot", 400, "A snapshot document this version cannot read; `field` names what is wrong."),
+    ErrorCode("invalid_snapshot", 400, "A snapshot document this pf-mock cannot take; `field` names what is wrong and "
+                                       "`rule` the rule it breaks. Nothing changed."),
     ErrorCode("order_too_small", 400, "A side is under min_notional_usd once sized to whole lots at its price."),
     ErrorCode("unauthorized", 401, "No API key was given (or /_mock needs its admin token)."),
     ErrorCode("invalid_key", 401, "The API key is malformed, or unknown under strict auth."),
@@ -35,12 +36,11 @@ CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
     ErrorCode("no_inventory", 409, "There is no position to hedge."),
     ErrorCode("no_liquidity", 409, "The book has nothing to hedge against."),
     ErrorCode("clock_not_manual", 409, "The clock runs in real time; only a manual clock can be advanced."),
-    ErrorCode("snapshot_diverged", 409, "Replaying a snapshot did not give the answers it recorded; nothing changed."),
     ErrorCode("payload_too_large", 413, "The request body is over the size limit (1 MiB; 64 MiB for a restore)."),
     ErrorCode("rate_limited", 429, "The key's requests per minute are used up; retry after retry_after_seconds."),
     ErrorCode("internal_error", 500, "A bug in pf-mock."),
     ErrorCode("mcp_unavailable", 501, "/mcp: this pf-mock was installed without the mcp extra."),
-    ErrorCode("server_stopping", 503, "The server is stopping; a long clock advance ended early."),
+    ErrorCode("server_stopping", 503, "The server is stopping; a long clock advance or a restore ended early."),
 )}
 
 
@@ -98,3 +98,13 @@ def unauthorized() -> ApiError:
 
 def invalid_key(message: str = "That API key is not valid.") -> ApiError:
     return ApiError(401, "invalid_key", message)
+
+
+class InvalidState(ValueError):
+    """A snapshot document (or part of one) that cannot be restored: ``field`` (a dotted path) and the
+    rule it breaks. The HTTP layer answers it as 400 ``invalid_snapshot``."""
+
+    def __init__(self, field: str, rule: str):
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule

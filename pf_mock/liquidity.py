@@ -241,6 +241,44 @@ class BackgroundLiquidity:
         self.eaten.clear()
         return True
 
+    # ---- state (snapshots) --------------------------------------------------------------------
+    def state(self, regimes: list) -> dict:
+        """The ladder as laid out (see ``state_document.House``). ``regimes``: the regime objects of the
+        market's timeline, so that the laid-out regime is named by its place there (the ladder compares
+        regimes by identity: a restore must hand back the very object the market's plan holds)."""
+        laid = self._laid_out
+        if laid is not None:
+            index = next((i for i, r in enumerate(regimes) if r is laid[4]), None)
+            if index is None:
+                index = next(i for i, r in enumerate(regimes) if r == laid[4])
+            laid = [*laid[:4], index]
+        return {"step": self.step, "last_bid": self.last_bid, "last_ask": self.last_ask,
+                "bids": [[p, i] for p, i in self.bids.items()], "asks": [[p, i] for p, i in self.asks.items()],
+                "dirty": self.dirty, "eaten": sorted(self.eaten), "laid_out": laid}
+
+    def restore_state(self, state: dict, book: OrderBook, regimes: list, where: str = "house") -> None:
+        """Take the ladder ``state`` describes over ``book`` (its orders already there). Raises ``InvalidState``."""
+        from .errors import InvalidState
+        for name, is_buy in (("bids", True), ("asks", False)):
+            side: dict[int, int] = {}
+            for i, (price, order_id) in enumerate(state[name]):
+                order = book.get(order_id)
+                if price in side or (order is not None and (order.owner is not None or order.is_buy != is_buy
+                                                             or order.price != price)):
+                    raise InvalidState(f"{where}.{name}.{i}", "each price once, naming a house order at that "
+                                                               "price on that side (or one no longer in the book)")
+                side[price] = order_id
+            setattr(self, name, side)
+        self.step, self.last_bid, self.last_ask = state["step"], state["last_bid"], state["last_ask"]
+        self.dirty = state["dirty"]
+        self.eaten = set(state["eaten"])
+        laid = state["laid_out"]
+        if laid is not None:
+            if laid[4] >= len(regimes):
+                raise InvalidState(f"{where}.laid_out.4", "must name a regime of the market's timeline")
+            laid = (*laid[:4], regimes[laid[4]])
+        self._laid_out = laid
+
     def floor_for(self, is_buy: bool) -> int | None:
         """The furthest price a taker may reach: one step inside the ladder's outermost level, so that
         no taker, however large, can empty a side of the book."""

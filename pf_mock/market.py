@@ -447,6 +447,109 @@ class Market:
         self.fair.set_regime(self.now_us, regime)
         self._after_change()
 
+    # ---- state (snapshots) --------------------------------------------------------------------
+    def state(self) -> dict:
+        """Everything the market needs to go on exactly as it would have (see ``state_document.Market``):
+        each part writes its own (``FairValue.state``, ``OrderBook.state``, ``BackgroundLiquidity.state``,
+        and each scheduled action's ``state()``). Caches (the quiet tape's scratch market, memos) are left
+        out: they are rebuilt to the same values when next needed."""
+        self._prune_orders()
+        regimes = self.fair.regimes()
+        return {
+            "symbol": self.symbol, "now_us": self.now_us, "fair": self.fair.state(), "book": self.book.state(),
+            "house": self.house.state(regimes), "house_seq": self._house_seq, "order_seq": self._order_seq,
+            "fill_seq": self._fill_seq,
+            "agent_orders": [[oid, info.tif, info.created_at, info.tag] for oid, info in self.agent_orders.items()],
+            "schedule": [[when, seq, action.state()] for when, seq, action in sorted(self._schedule, key=lambda e: e[:2])],
+            "schedule_seq": self._schedule_seq,
+            "trades": [[t.price, t.lots, t.taker_is_buy, t.time_us] for t in self.trades],
+            "trades_printed": self.trades_printed,
+            "candles": [[c.minute, c.open, c.high, c.low, c.close, c.volume] for c in self.candles],
+            "events_processed": self.events_processed, "active": self.active,
+            "plan": None if self._plan is None else [self._plan.chunk, self._i],
+            "was_live": self._was_live, "quiet_since_us": self._quiet_since,
+        }
+
+    @classmethod
+    def from_state(cls, spec: MarketSpec, seed: int, start_us: int, observer, state: dict, make_regime,
+                   make_action, where: str = "market") -> "Market":
+        """The market ``state`` describes. ``make_regime(dict, where)`` makes a checked ``Regime``;
+        ``make_action(market, dict, where)`` a scheduled action. Raises ``InvalidState``."""
+        from .errors import InvalidState
+        market = cls(spec, seed, start_us, observer=observer)
+        now = state["now_us"]
+        if not start_us <= now:
+            raise InvalidState(f"{where}.now_us", "must not be before the exchange's start")
+        market.now_us = now
+        fair = market.fair = FairValue.from_state(seed, spec.symbol, state["fair"], make_regime, f"{where}.fair")
+        if fair.start_us != start_us:
+            raise InvalidState(f"{where}.fair.start_us", "must be the exchange's start")
+        if state["fair"]["changes"] and state["fair"]["changes"][-1]["at_us"] > now:     # (they are in time order)
+            raise InvalidState(f"{where}.fair.changes", "no change may lie after the market's now")
+        book = OrderBook.from_state(state["book"], f"{where}.book")
+        book.on_fill, book.guard = market._on_book_fill, market._guard
+        if market._on_close is not None:
+            book.on_drop = market._on_book_drop
+        market.book = book
+        market._house_seq = state["house_seq"]
+        market._order_seq = state["order_seq"]
+        market._fill_seq = state["fill_seq"]
+        for order in book.orders.values():
+            if order.order_id > market._order_seq or order.order_id < market._house_seq:
+                raise InvalidState(f"{where}.book", f"order id {order.order_id} lies beyond the market's counters "
+                                                    f"(order_seq, house_seq)")
+        regimes = fair.regimes()
+        market.house.restore_state(state["house"], book, regimes, f"{where}.house")
+        for i, (oid, tif, created_at, tag) in enumerate(state["agent_orders"]):
+            order = book.get(oid)
+            if order is None or order.owner is None or oid in market.agent_orders:
+                raise InvalidState(f"{where}.agent_orders.{i}", "must name an agent's resting order, once")
+            if created_at > now / US_PER_S:
+                raise InvalidState(f"{where}.agent_orders.{i}.2", "must not be after the market's now")
+            market.agent_orders[oid] = OrderInfo(order, order.owner, tif, created_at, tag)
+        if len(market.agent_orders) != book.owned_orders:
+            raise InvalidState(f"{where}.agent_orders", "must list every agent's resting order")
+        seqs = set()
+        for i, (when, seq, action) in enumerate(state["schedule"]):
+            if seq in seqs or seq > state["schedule_seq"] or when < now:
+                raise InvalidState(f"{where}.schedule.{i}", "sequence numbers unique and at most schedule_seq, "
+                                                            "times not before the market's now")
+            seqs.add(seq)
+            market._schedule.append((when, seq, make_action(market, action, f"{where}.schedule.{i}.2")))
+        heapq.heapify(market._schedule)
+        market._schedule_seq = state["schedule_seq"]
+        last = None
+        for i, (price, lots, taker_is_buy, t) in enumerate(state["trades"]):
+            if t > now or (last is not None and t < last):
+                raise InvalidState(f"{where}.trades.{i}.3", "trades in time order, none after the market's now")
+            last = t
+            market.trades.append(Trade(price, lots, taker_is_buy, t))
+        if state["trades_printed"] < len(market.trades):
+            raise InvalidState(f"{where}.trades_printed", "must count at least the trades kept")
+        market.trades_printed = state["trades_printed"]
+        last = None
+        for i, (minute, o, h, low, c, volume) in enumerate(state["candles"]):
+            if (last is not None and minute <= last) or minute > now // MINUTE_US or not low <= min(o, c) <= max(o, c) <= h:
+                raise InvalidState(f"{where}.candles.{i}", "minutes in order, none after now; low <= open, "
+                                                           "close <= high")
+            last = minute
+            market.candles.append(Candle(minute, o, h, low, c, volume))
+        market.events_processed = state["events_processed"]
+        market.active = state["active"]
+        market._was_live = state["was_live"]
+        market._quiet_since = state["quiet_since_us"]
+        if not start_us <= market._quiet_since <= now:
+            raise InvalidState(f"{where}.quiet_since_us", "must lie between the exchange's start and the market's now")
+        if state["plan"] is not None:
+            chunk, i = state["plan"]
+            if not start_us // CHUNK_US <= chunk <= now // CHUNK_US:
+                raise InvalidState(f"{where}.plan.0", "must be a minute from the market's start to its now")
+            plan = fair.plan(chunk)
+            if i >= len(plan.times) or plan.times[i] > now:
+                raise InvalidState(f"{where}.plan.1", "must be a sample of that minute, not after now")
+            market._plan, market._i = plan, i
+        return market
+
     # ---- internals ----------------------------------------------------------------------------
     def _next_house_id(self) -> int:
         self._house_seq -= 1                # house orders count down, so agents' ids never depend on them

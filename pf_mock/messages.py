@@ -21,6 +21,11 @@ from .model import MOVE_BPS_RANGE, Regime, regime_range
 MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)
 MIN_REFRESH_INTERVAL_S = 0.5
 DEFAULT_REFRESH_INTERVAL_S = 5.0
+# The server's options' ranges (``pf-mock serve``), which a snapshot's config is held to as well.
+MAX_SEED = 2**53 - 1                # seeds are echoed in JSON; every JSON client reads this exactly
+MAX_SPEED = 10_000.0                # a week of mock time per minute of wall time; faster starves requests
+MAX_STARTING_BALANCE = 1e9          # keeps money to well under 1e-6 USD in a double
+MAX_FEE_BPS = 100.0                 # 1% of notional
 MAX_ADVANCE_S = 7 * 24 * 3600    # one clock advance: a week of live markets is minutes of work; more could stall
 
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
@@ -527,24 +532,9 @@ class MockState(Answer):
     advancing: Advancing | None = Field(None, description="A clock advance under way (absent otherwise).")
 
 
-class Snapshot(BaseModel):
-    """The whole exchange state, event-sourced: see the mock toolkit's notes on snapshots."""
-
-    model_config = ConfigDict(extra="forbid")
-    format: Literal["pf-mock-snapshot"]
-    version: int
-    config: dict[str, Any] = Field(description="seed, starting_balance, strict_auth, maker_rebate_bps, taker_fee_bps.")
-    clock: dict[str, Any] = Field(description="mode, speed, start and now (mock seconds).")
-    agents: list[dict[str, Any]] = Field(description="The agents there were when the log began.")
-    scenario: dict[str, Any] | None = Field(description="The scenario in force when the log began.")
-    commands: list[list[Any]] = Field(description="[time, method, path, query, body, headers, status, digest, "
-                                                  "issued] of each request that changed the exchange.")
-
-
 class Restored(MockState):
     restored: bool
-    commands: int = Field(description="Commands replayed.")
-    replay_seconds: float = Field(description="Wall time the replay took.")
+    restore_seconds: float = Field(description="Wall time the restore took (reading, checking and building).")
 
 
 class Advanced(Answer):

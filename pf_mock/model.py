@@ -85,6 +85,10 @@ class Regime:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def state(self) -> dict:
+        """As a snapshot writes it: every field as it is (a catalog's whole numbers stay whole)."""
+        return asdict(self)
+
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
@@ -576,6 +580,49 @@ class FairValue:
         for cache, first in ((self._plans, k), (self._heads, k), (self._periods, s)):
             for j in [j for j in cache if j >= first]:
                 del cache[j]
+
+    # ---- state (snapshots) ----------------------------------------------------------------------
+    def state(self) -> dict:
+        """What the path is a function of, besides (seed, symbol): where it starts, the regime it starts
+        in, and every requested change in the order it was made (see ``state_document.FairValue``).
+        The rest is caches, rebuilt on demand to the same bits."""
+        changes = []
+        for k in sorted(self._mods):            # a minute's changes in the order they were made
+            for mod in self._mods[k]:
+                changes.append({"at_us": mod.time, "regime": mod.regime.state()} if mod.regime is not None
+                               else {"at_us": mod.time, "shift": mod.shift})
+        return {"start_us": self.start_us, "log_mid": self._pstarts[0], "regime": self._timeline[0][1].state(),
+                "changes": changes}
+
+    def regimes(self) -> list[Regime]:
+        """The regime objects of the timeline, in order (the first: the one the market started in)."""
+        return [r for _, r in self._timeline]
+
+    @classmethod
+    def from_state(cls, seed: int, symbol: str, state: dict, make_regime, where: str = "fair") -> "FairValue":
+        """The fair value ``state`` describes; ``make_regime(dict, where)`` makes (and checks) a ``Regime``.
+        Raises ``InvalidState``."""
+        from .errors import InvalidState
+        start = state["start_us"]
+        fair = cls(seed, symbol, start, 1.0, make_regime(state["regime"], f"{where}.regime"))
+        fair._pstarts[0] = state["log_mid"]
+        last = start
+        for i, change in enumerate(state["changes"]):
+            t = change["at_us"]
+            if t < last:
+                raise InvalidState(f"{where}.changes.{i}.at_us", "changes must be in time order, from the start on")
+            last = t
+            if "regime" in change:
+                regime = make_regime(change["regime"], f"{where}.changes.{i}.regime")
+                fair._timeline.append((t, regime))
+                mod = Mod(t, regime, 0.0)
+            else:
+                fair._shift_times.append(t)
+                mod = Mod(t, None, change["shift"])
+            k = t // CHUNK_US
+            fair._mods.setdefault(k, []).append(mod)
+            fair._mod_periods.add(k // PERIOD_CHUNKS)
+        return fair
 
     # ---- the coarse path: one log value per period ----------------------------------------------
     def _plain(self, s: int) -> bool:

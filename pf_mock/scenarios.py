@@ -45,7 +45,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .catalog import Catalog, UnknownMarket, load_catalog
 from .clock import to_ms
@@ -340,36 +340,91 @@ def apply_scenario(exchange: Exchange, scenario: Scenario) -> ScenarioRun:
     return run
 
 
-def _schedule(exchange: Exchange, run: ScenarioRun, market: Market, event: Jump | RegimeChange) -> None:
-    when = run.loaded_at + event.at_seconds
-    entry: dict = {"symbol": market.symbol, "at": to_ms(when), "at_seconds": event.at_seconds}
+class ScenarioStep:
+    """One pending step of a scenario, scheduled on its market: a jump, a regime change, or the end of
+    a timed regime change (``restore``: the fields put back). Data, not a closure, so that a snapshot can
+    write it down (``state``) and a restore make it again. It acts only while its scenario is still the
+    one in force (``exchange.scenario_run is run``); a lapsed step does nothing when its time comes."""
 
-    def still_ours(action: Callable[[Market], None]) -> Callable[[Market], None]:
-        def guarded(m: Market) -> None:
-            if exchange.scenario_run is run:
-                action(m)
-        return guarded
+    __slots__ = ("exchange", "run", "kind", "move_bps", "changes", "duration_seconds")
 
+    def __init__(self, exchange: Exchange, run, kind: str, move_bps: float | None = None,
+                 changes: dict[str, float] | None = None, duration_seconds: float | None = None):
+        self.exchange = exchange
+        self.run = run
+        self.kind = kind                        # "jump", "regime" or "restore"
+        self.move_bps = move_bps
+        self.changes = changes or {}
+        self.duration_seconds = duration_seconds
+
+    def __call__(self, m: Market) -> None:
+        if self.exchange.scenario_run is not self.run:
+            return
+        if self.kind == "jump":
+            if band_problem(m.spec.initial_mid, m.mark, self.move_bps) is None:   # else skipped: see the notes
+                m.jump(self.move_bps)
+        elif self.kind == "regime":
+            before = {key: getattr(m.regime, key) for key in self.changes}
+            m.set_regime(m.regime.with_changes(**self.changes))
+            if self.duration_seconds is not None:
+                m.schedule(m.now + self.duration_seconds, ScenarioStep(self.exchange, self.run, "restore",
+                                                                       changes=before))
+        else:
+            m.set_regime(m.regime.with_changes(**self.changes))
+
+    def state(self) -> dict:
+        out = {"type": f"scenario_{self.kind}", "current": self.exchange.scenario_run is self.run}
+        if self.kind == "jump":
+            out["move_bps"] = self.move_bps
+        else:
+            out["changes"] = dict(self.changes)
+        if self.kind == "regime":
+            out["duration_seconds"] = self.duration_seconds
+        return out
+
+
+def scheduled_entry(symbol: str, loaded_at: float, event: Jump | RegimeChange) -> dict:
+    """What ``POST /_mock/scenario`` answers for one scheduled event."""
+    when = loaded_at + event.at_seconds
+    entry: dict = {"symbol": symbol, "at": to_ms(when), "at_seconds": event.at_seconds}
     if isinstance(event, Jump):
         entry.update(type="jump", move_bps=event.move_bps)
-        def jump(m: Market) -> None:
-            if band_problem(m.spec.initial_mid, m.mark, event.move_bps) is None:   # else skipped: see the notes
-                m.jump(event.move_bps)
-        action = still_ours(jump)
     else:
         entry.update(type="regime", changes=dict(event.changes), duration_seconds=event.duration_seconds)
         if event.duration_seconds is not None:
             entry["restore_at"] = to_ms(when + event.duration_seconds)
+    return entry
 
-        def change(m: Market) -> None:
-            before = {key: getattr(m.regime, key) for key in event.changes}
-            m.set_regime(m.regime.with_changes(**event.changes))
-            if event.duration_seconds is not None:
-                m.schedule(m.now + event.duration_seconds,
-                           still_ours(lambda m2: m2.set_regime(m2.regime.with_changes(**before))))
-        action = still_ours(change)
-    run.scheduled.append(entry)
+
+def _schedule(exchange: Exchange, run: ScenarioRun, market: Market, event: Jump | RegimeChange) -> None:
+    when = run.loaded_at + event.at_seconds
+    if isinstance(event, Jump):
+        action = ScenarioStep(exchange, run, "jump", move_bps=event.move_bps)
+    else:
+        action = ScenarioStep(exchange, run, "regime", changes=dict(event.changes),
+                              duration_seconds=event.duration_seconds)
+    run.scheduled.append(scheduled_entry(market.symbol, run.loaded_at, event))
     if event.at_seconds <= 0:
         action(market)
     else:
         market.schedule(when, action)
+
+
+def scenario_document(scenario: Scenario) -> dict:
+    """A checked ``Scenario`` back as the JSON document ``parse_scenario`` reads."""
+    markets = {}
+    for plan in scenario.markets:
+        events = []
+        for event in plan.events:
+            if isinstance(event, Jump):
+                events.append({"at_seconds": event.at_seconds, "type": "jump", "move_bps": event.move_bps})
+            else:
+                item = {"at_seconds": event.at_seconds, "type": "regime", **event.changes}
+                if event.duration_seconds is not None:
+                    item["duration_seconds"] = event.duration_seconds
+                events.append(item)
+        markets[plan.symbol] = {"regime": dict(plan.regime), "events": events}
+    document = {"name": scenario.name, "description": scenario.description, "markets": markets}
+    if scenario.seed is not None:
+        document["seed"] = scenario.seed
+    return document

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
+import os
 import signal
+import tempfile
 import socket
 import threading
 from dataclasses import dataclass
@@ -14,9 +14,9 @@ from typing import Iterator
 import uvicorn
 
 from .api import AppOptions, create_app
-from .api.snapshot import restore
 from .clock import ManualClock, RealtimeClock
-from .errors import ApiError
+from . import state as core
+from .errors import InvalidState
 from .exchange import Exchange, ExchangeConfig
 from .mcp import http as mcp_http
 from .scenarios import apply_scenario, load_scenario
@@ -43,6 +43,7 @@ class ServeOptions:
     access_log: bool = False            # one line per request on stdout
     mcp_admin: bool = False             # also offer the /_mock tools on /mcp (--mcp-admin)
     restore: str | None = None          # a snapshot file (POST /_mock/snapshot's answer) to start from
+    state: str | None = None            # --state FILE: restore from it if it exists, write it on a clean stop
 
 
 def build_exchange(opts: ServeOptions) -> Exchange:
@@ -62,18 +63,51 @@ def build_app(opts: ServeOptions, exchange: Exchange | None = None):
                                           rate_limit=opts.rate_limit))
     mcp_http.install(app, admin=opts.mcp_admin and opts.admin)     # /mcp: the same API as MCP tools
     if opts.restore:
-        restore_file(app, opts.restore)
+        restore_file(app.state.exchange, opts.restore)
+    elif opts.state and os.path.exists(opts.state):
+        restore_file(app.state.exchange, opts.state)
     return app
 
 
-def restore_file(app, path: str) -> None:
-    """Start from a snapshot file; a file that cannot be read or restored raises ``ApiError`` saying why."""
+class BadSnapshotFile(Exception):
+    """A snapshot file that cannot be read or restored: the message says which and why, in one line."""
+
+
+def restore_file(exchange: Exchange, path: str) -> None:
+    """Start from a snapshot file (``--restore``, ``--state``); raises ``BadSnapshotFile`` saying why not."""
     try:
-        with open(path, encoding="utf-8") as f:
-            document = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise ApiError(400, "invalid_snapshot", f"Cannot read the snapshot file {path}: {exc}.") from None
-    asyncio.run(restore(app, document))
+        with open(path, "rb") as f:
+            document = f.read()
+    except OSError as exc:
+        raise BadSnapshotFile(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        core.restore(exchange, document)
+    except InvalidState as exc:
+        raise BadSnapshotFile(f"{path} is refused: {exc.field}: {exc.rule}") from None
+
+
+def write_state(exchange: Exchange, path: str) -> None:
+    """Write the exchange's snapshot to ``path`` atomically: a temporary file beside it, flushed to disk,
+    then renamed over it (a crash mid-write leaves the old file, never half of a new one)."""
+    data = core.dumps(core.snapshot(exchange))
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".pf-mock-state-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):      # the rename itself, on disk (where the platform allows)
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 class ReadyServer(uvicorn.Server):
@@ -195,4 +229,6 @@ def serve(opts: ServeOptions) -> str | None:
     banner = f"(seed {exchange.seed}, clock {opts.clock}{speed}{scenario})"
     server = ReadyServer(config, banner)
     server.run(sockets=[listen(opts.host, opts.port)])
+    if opts.state:
+        write_state(exchange, opts.state)
     return server.stopped_by

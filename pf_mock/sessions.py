@@ -64,6 +64,31 @@ class Session:
         return self.guardrails.get(name)
 
 
+class RefreshTick:
+    """One pending turn of a session's refresh loop, scheduled on its market: data, not a closure, so
+    that a snapshot can write it down (``state``) and a restore make it again. A tick whose session
+    was stopped or restarted since (its ``generation`` is old) lapses: it does nothing, schedules nothing."""
+
+    __slots__ = ("sessions", "agent_id", "generation")
+
+    def __init__(self, sessions: "Sessions", agent_id: str, generation: int):
+        self.sessions = sessions
+        self.agent_id = agent_id
+        self.generation = generation
+
+    def __call__(self, m: Market) -> None:
+        agent = self.sessions.agents[self.agent_id]
+        session = agent.sessions[m.symbol]
+        if session.generation != self.generation or not session.auto_refresh or not session.live:
+            return
+        self.sessions.refresh(agent, m, session)
+        if session.generation == self.generation and session.auto_refresh and session.live:
+            m.schedule(m.now + session.refresh_interval_seconds, self)
+
+    def state(self) -> dict:
+        return {"type": "refresh", "agent_id": self.agent_id, "generation": self.generation}
+
+
 Side = tuple[int, int] | None       # (price units, lots) of one side to post, or nothing
 
 
@@ -175,17 +200,8 @@ class Sessions:
 
     # ---- the refresh loop -------------------------------------------------------------------------
     def start_refresh(self, agent: Agent, market: Market, session: Session) -> None:
-        generation = session.generation
-        agent_id = agent.agent_id
-
-        def tick(m: Market) -> None:
-            if session.generation != generation or not session.auto_refresh or not session.live:
-                return
-            self.refresh(self.agents[agent_id], m, session)
-            if session.generation == generation and session.auto_refresh and session.live:
-                m.schedule(m.now + session.refresh_interval_seconds, tick)
-
-        market.schedule(market.now + session.refresh_interval_seconds, tick)
+        market.schedule(market.now + session.refresh_interval_seconds,
+                        RefreshTick(self, agent.agent_id, session.generation))
 
     def stop_refresh(self, session: Session) -> None:
         session.auto_refresh = False

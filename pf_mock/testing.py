@@ -179,7 +179,7 @@ def _control_headers(opts: ServeOptions) -> dict[str, str]:
 
 def _build(opts: ServeOptions) -> tuple[Exchange, Any, Agent]:
     exchange = build_exchange(opts)
-    agent = client_agent(exchange)      # before the app, whose snapshot log starts with the agents there are
+    agent = client_agent(exchange)      # before the app: the agent every handle's client is
     return exchange, build_app(opts, exchange), agent
 
 

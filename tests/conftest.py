@@ -1,8 +1,8 @@
 """Shared fixtures: an in-process exchange on a manual clock and an HTTP client bound to it.
 
 Hypothesis runs ``default`` unless ``PF_MOCK_HYPOTHESIS_PROFILE`` names another profile. ``default`` is
-quick and derandomized: every run tries the same examples, so a red run is red again on a re-run and on
-any machine. ``ci-long`` runs many more examples from a random seed, printed in the report header and
+quick (25 examples) and derandomized: every run tries the same examples, so a red run is red again on a
+re-run and on any machine; ``thorough`` is the same with 100 examples. ``ci-long`` runs many more examples from a random seed, printed in the report header and
 summary; ``PF_MOCK_HYPOTHESIS_SEED=<seed>`` replays that run. ``mutation`` is ``default`` cut to a few
 examples, for ``make mutate``: each of a thousand mutants runs the tests again, and a planted bug that only
 the hundredth example finds is rare, so the score is of the tests' intent at a tenth of the cost."""
@@ -28,7 +28,9 @@ from pf_mock.exchange import Exchange, ExchangeConfig
 
 pytest_plugins = ["pytester"]       # tests/test_plugin.py runs generated test files
 
-settings.register_profile("default", max_examples=100, deadline=None, derandomize=True,
+settings.register_profile("default", max_examples=25, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=100, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("mutation", max_examples=10, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -11,15 +11,11 @@ from fastapi.testclient import TestClient
 
 from conftest import make_exchange
 from pf_mock.api import AppOptions, create_app
-from pf_mock.api.snapshot import CommandLog, snapshot as snapshot_of_log
+from pf_mock.state import snapshot as snapshot_of
 from pf_mock.server import ServeOptions, build_app
 from contract_asserts import assert_error
 
 TOKEN = "s3cret-token"
-
-
-def snapshot_of(exchange) -> dict:
-    return snapshot_of_log(exchange, CommandLog(exchange))
 
 
 SYMBOL = "BTC-PERP"

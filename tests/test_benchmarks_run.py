@@ -12,8 +12,8 @@ from pathlib import Path
 ENGINE = Path(__file__).resolve().parent.parent / "benchmarks" / "engine.py"
 
 FIGURE_LINES = [
-    "pf_mock.book.OrderBook, best of 3:",
-    "baseline (heapq + deque), best of 3:",
+    "pf_mock.book.OrderBook, best of 1:",
+    "baseline (heapq + deque), best of 1:",
     "ratio pf_mock / baseline:",
     "total filled:",
     "event-by-event (watchers=1):",

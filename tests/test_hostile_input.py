@@ -436,14 +436,17 @@ def test_drift_has_a_finite_bottom_too(client, busy):
     assert client.post("/_mock/markets/ETH-PERP/regime", json={"drift_bps_per_hour": -1000}).status_code == 200
 
 
-def test_the_wildest_regime_allowed_then_an_hour_keeps_every_read_answering(client, busy):
+def test_the_wildest_regime_allowed_then_five_minutes_keep_every_read_answering(client, busy):
     """The measured cases: drift 1e300, depth or taker size 1e308, then an hour, broke every read of the
-    market and of the agents in it. At every field's top, with the agent quoting there, nothing does."""
+    market and of the agents in it. At every field's top, with the agent quoting there, nothing does.
+    Five simulated minutes at the tops are ~30,000 takers of the largest size against the deepest book,
+    with the agent's order in it (an hour was ~370,000 events and most of a minute of CPU); a value past
+    a field's top is refused, one step above it, by the test before."""
     mid = client.get("/v1/markets/ETH-PERP/price").json()["mid"]
     assert client.post("/v1/mm/quote", headers=busy, json={"symbol": "ETH-PERP", "bid_price": mid * 0.999,
                                                            "bid_size": 100}).status_code == 200
     assert client.post("/_mock/markets/ETH-PERP/regime", json=REGIME_LIMITS).status_code == 200
-    assert client.post("/_mock/clock/advance", json={"seconds": 3600}).status_code == 200
+    assert client.post("/_mock/clock/advance", json={"seconds": 300}).status_code == 200
     for path in ("/v1/markets/ETH-PERP", "/v1/markets/ETH-PERP/price", "/v1/markets?limit=500", "/v1/account",
                  "/v1/mm/pnl", "/v1/mm/fills?limit=1000", "/v1/markets/ETH-PERP/orderbook?depth=50"):
         r = client.get(path, headers=busy)
@@ -459,15 +462,20 @@ def test_jumps_stop_at_the_band_with_a_400_and_the_market_keeps_answering(client
     # Read the market first: a read (like a refused jump) lists it among /_mock/state's touched markets,
     # which is not a change of its state (its path is a function of seed, symbol and time).
     assert client.get("/v1/markets/SOL-PERP/price").status_code == 200
-    taken = 0
-    for _ in range(300):
+    # Once one jump is refused, nothing has changed, so each try after it is the same request on the same
+    # state: three refusals in a row stand for the 300 tries there were (each one 11 reads).
+    taken = refusals = 0
+    while refusals < 3:
         before = fingerprint(client, busy)
         r = client.post("/_mock/markets/SOL-PERP/jump", json={"move_bps": move_bps})
         if r.status_code == 200:
+            assert not refusals, "a jump was taken after one was refused"
             taken += 1
+            assert taken <= 300
             continue
         assert_error(r, 400, "invalid_request", "move_bps")
         assert fingerprint(client, busy) == before
+        refusals += 1
     assert taken == taken_expected
     for path in ("/v1/markets/SOL-PERP/price", "/v1/markets?limit=500", "/v1/account"):
         assert client.get(path, headers=busy).status_code == 200

@@ -33,7 +33,7 @@ def test_load_quick_run():
 def test_soak_quick_run():
     out = run("soak.py")
     assert "sim h" in out and "second half" in out and "bound this run supports" in out, out
-    assert len([line for line in out.splitlines() if line.strip().startswith(("1 ", "2 "))]) == 2, out
+    assert len([line for line in out.splitlines() if line.strip().startswith(("0.25 ", "0.5 "))]) == 2, out
 
 
 def test_catch_up_soak_quick_run():
@@ -48,5 +48,11 @@ def test_advance_soak_quick_run():
 
 def test_restore_cost_quick_run():
     out = run("soak_restore.py")
-    assert "commands logged:" in out and "ratio restore / original:" in out, out
+    assert "requests sent:" in out and "ratio restore / original:" in out, out
     assert "answers after the restore equal the original's: yes" in out, out
+
+
+def test_restore_of_days_short_run():
+    out = run_with("soak_restore_days.py", "--days", "0.003")
+    assert "ratio restore / original:" in out and "slowest /health during it:" in out, out
+    assert "answers after the restore equal the original's: yes; and ten simulated minutes later: yes" in out, out

@@ -292,7 +292,10 @@ def test_a_jump_on_a_bare_market_matches_the_requested_size() -> None:
 def test_the_spread_breathes_so_max_spread_pauses_a_session_without_any_scenario() -> None:
     """BTC-PERP's house quotes ~1 bp, wider when volatility runs high and right after a jump: a
     session with max_spread_bps = 2.5 gets paused by the market alone, and resumes; one with 50 never."""
+    # The tight session runs until it has been paused and resumed (two hours at most); the wide one runs
+    # over that same stretch of the same market, which paused the tight one, and must never pause.
     counts = {}
+    span = 2 * 3600
     for limit in (2.5, 50.0):
         exchange = new_exchange(1)
         agent = exchange.authenticate(KEY)
@@ -308,7 +311,12 @@ def test_the_spread_breathes_so_max_spread_pauses_a_session_without_any_scenario
         exchange.quote(agent, QuoteRequest(symbol="BTC-PERP", bid_price=mid * 0.999, bid_size=50.0,
                                            ask_price=mid * 1.001, ask_size=50.0, auto_refresh=True,
                                            max_spread_bps=limit))
-        exchange.advance(2 * 3600)
+        start = exchange.now()
+        while exchange.now() - start < span and not (
+                limit == 2.5 and "paused" in transitions and "active" in transitions[transitions.index("paused"):]):
+            exchange.advance(min(300.0, span - (exchange.now() - start)))
+        if limit == 2.5:
+            span = exchange.now() - start
         assert exchange.scenario_name is None
         counts[limit] = (transitions.count("paused"), transitions.count("active"))
     paused, resumed = counts[2.5]

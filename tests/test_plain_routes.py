@@ -21,7 +21,7 @@ from starlette.routing import Match
 
 from pf_mock.api import AppOptions, create_app
 from pf_mock.api.errors import METHODS
-from pf_mock.api.routing import FixedPaths, PlainRoute, _plan
+from pf_mock.api.routing import FixedPaths, PlainRoute, is_plain
 
 from conftest import KEY, make_exchange
 
@@ -63,7 +63,7 @@ def test_the_shortcuts_are_in_place():
     """Else the comparisons below compare the general path with itself."""
     app = create_app(make_exchange(), AppOptions())
     assert isinstance(app.router.routes[0], FixedPaths)
-    plain = {(next(iter(r.methods)), r.path) for r in app.router.routes if isinstance(r, PlainRoute) and _plan(r)}
+    plain = {(next(iter(r.methods)), r.path) for r in app.router.routes if is_plain(r)}
     assert {("POST", "/v1/mm/quote"), ("POST", "/v1/mm/cancel"), ("GET", "/v1/markets/{symbol}/price"),
             ("GET", "/health"), ("GET", "/v1/account")} <= plain
     # Routes with query parameters keep FastAPI's handler: they have something to solve.

@@ -1,6 +1,5 @@
 """Memory that stays flat: what the exchange keeps per event or per request is kept only as far as
-anything reads it (counted, never timed), the snapshot's log of commands is kept compactly, and
-``/_mock/state`` lists the markets with activity, not every market read."""
+anything reads it (counted, never timed), and ``/_mock/state`` lists the markets with activity, not every market read."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ import gc
 import pytest
 
 from pf_mock import market as market_module
-from pf_mock.api import snapshot as snapshot_module
 from pf_mock.exchange import QuoteRequest
 from pf_mock.model import FairValue
 from pf_mock.testing import MockExchange, in_process
@@ -89,47 +87,3 @@ def test_active_markets_are_those_with_activity_not_those_read():
         assert mock.state()["active_markets"] == []
         mock.load_scenario("flash_crash")
         assert mock.state()["active_markets"], "a scenario's markets have scheduled steps"
-
-
-@pytest.mark.parametrize("pack_every", [3, 1_000_000])
-def test_the_snapshot_log_packs_old_commands_and_gives_them_back_exactly(monkeypatch, pack_every):
-    """Packed a few at a time or not at all, the same requests give the same snapshot document, and
-    it restores to the same answers."""
-    monkeypatch.setattr(snapshot_module.CommandLog, "PACK_EVERY", pack_every)
-    documents = []
-    for _ in range(2):
-        with in_process(seed=5) as mock:
-            mid = mock.client.get("/v1/markets/BTC-PERP/price").json()["mid"]
-            for i in range(10):
-                body = {"symbol": "BTC-PERP", "bid_price": mid * (0.999 - i * 1e-4), "bid_size": 100 + i,
-                        "ask_price": mid * 1.001, "ask_size": 100, "note": "é\u2603"}
-                assert mock.client.post("/v1/mm/quote", json=body).status_code == 200
-                mock.advance(7)
-            document = mock._control.post("/_mock/snapshot").json()
-            assert len(document["commands"]) == 20
-            with in_process(seed=9) as other:
-                assert other._control.post("/_mock/restore", json=document).status_code == 200
-                assert other.client.get("/v1/mm/fills?limit=1000").content == \
-                    mock.client.get("/v1/mm/fills?limit=1000").content
-            documents.append(document)
-    assert documents[0] == documents[1]
-    if pack_every == 3:
-        assert mock.app.state.commands.packed_bytes() > 0
-
-
-def test_packed_commands_take_a_few_tens_of_bytes_each(monkeypatch):
-    """An agent re-quoting every few seconds: the packed log holds each command in well under 100
-    bytes (as objects they take several hundred)."""
-    monkeypatch.setattr(snapshot_module.CommandLog, "PACK_EVERY", 64)
-    with in_process(seed=6) as mock:
-        mid = mock.client.get("/v1/markets/BTC-PERP/price").json()["mid"]
-        log = mock.app.state.commands
-        n = 2 * log.PACK_EVERY
-        for i in range(n):
-            body = {"symbol": "BTC-PERP", "bid_price": round(mid * 0.999 + i * 0.5, 1), "bid_size": 100,
-                    "ask_price": round(mid * 1.001 + i * 0.5, 1), "ask_size": 100}
-            assert mock.client.post("/v1/mm/quote", json=body).status_code == 200
-            mock.advance(5)
-        assert len(log) == 2 * n
-        packed = len(log._packed) * log.PACK_EVERY
-        assert packed >= n and log.packed_bytes() / packed < 100

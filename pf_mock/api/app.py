@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.datastructures import State
 
 from ..exchange import Exchange
 from ..leaderboard import leaderboard
@@ -28,16 +27,12 @@ TAGS = [
 ]
 
 
-class AppState(State):
-    """``app.state`` whose values are read as plain attributes. Starlette's ``State`` keeps them in a
-    dict of its own and finds each through ``__getattr__``, after the normal lookup has failed: about
-    a microsecond a read, and a request reads the exchange, the command log and the turn some eight
-    times. Here that dict is the object's own namespace, so the normal lookup finds them; setting and
-    deleting go through ``State`` as before."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        object.__setattr__(self, "_state", self.__dict__)
+class AppState:
+    """``app.state``: the exchange, the options, the command log and the rest of what the routes share,
+    as plain attributes. Starlette's ``State`` keeps its values in a dict of its own and finds each
+    through ``__getattr__`` after the normal lookup has failed (about a microsecond a read, and a request
+    reads the exchange, the command log and the turn some eight times); nothing in Starlette or FastAPI
+    reads ``app.state`` itself, so a plain object serves: the normal lookup finds each value at once."""
 
 
 @dataclass(frozen=True)
@@ -79,20 +74,16 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     app.state.options = options
     app.state.advancing = None          # a clock advance's progress (turns.py)
     app.state.stopping = False          # set when the server is asked to stop: long work ends early
-    # A restore replays its log through an app of its own on the same exchange (snapshot.py).
-    app.state.replay_app = lambda ex: create_app(ex, AppOptions(admin=True))
     errors.install(app)
     docs.install(app)
-    app.state.commands = snapshot.CommandLog(exchange)
     app.state.faults = faults.FaultTable(exchange.seed)
     app.state.journal = journal.Journal()
     app.state.rate_limiter = ratelimit.RateLimiter(options.rate_limit) if options.rate_limit is not None else None
-    app.state.on_reset = [lambda ex: app.state.faults.reset(ex.seed), lambda ex: app.state.journal.clear(),
-                          lambda ex: app.state.commands.restart(ex)]
+    app.state.on_reset = [lambda ex: app.state.faults.reset(ex.seed), lambda ex: app.state.journal.clear()]
     if app.state.rate_limiter is not None:
         app.state.on_reset.append(lambda ex: app.state.rate_limiter.clear())
     # The mock's own work on every request, one layer (controls.py): the door, the journal, the rate
-    # limit, the last resort, fault rules, JSON bodies, the exchange's turns and the snapshot's log.
+    # limit, the last resort, fault rules, JSON bodies, and the exchange's turns.
     app.add_middleware(MockControls, journal=app.state.journal, faults=app.state.faults,
                        limiter=app.state.rate_limiter)
     # The live page and its push feed (GET /, GET /feed): one hub per app, idle while nobody watches.

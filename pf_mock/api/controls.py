@@ -1,5 +1,5 @@
 """The mock's own work on every request, as ONE ASGI layer: the door, the request journal, the rate limit
-(when on), the last resort, fault injection, the exchange's turns, JSON bodies and the snapshot's log.
+(when on), the last resort, fault injection, JSON bodies and the exchange's turns.
 
 They were nine stacked middlewares, each wrapping the request (and most of them ``send``) again: a
 third of a cancel+quote pair's time in the server, profiled. As one layer a request pays one wrapper
@@ -17,8 +17,7 @@ bucket and no headers). What each does, and the order they act in, is unchanged.
 7. every body is read as JSON, whatever its Content-Type says: ``curl -d '{...}'`` sends form
    encoding by default, and a fake that rejected it would only confuse;
 8. a request that touches the exchange waits for its turn, which begins with a realtime clock's
-   catch-up when the markets are far behind (``turns.py``);
-9. the snapshot's log keeps each request that changed something (``snapshot.py``).
+   catch-up when the markets are far behind (``turns.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ from .errors import error_response, internal_error
 from .faults import FaultTable, answered_by_fault
 from .journal import Entry, Journal, new_entry
 from .ratelimit import RateLimiter, client_key
-from .snapshot import log_changes
 from .turns import catch_up_in_slices, needs_turn, turn
 
 log = logging.getLogger("pf_mock")
@@ -59,7 +57,7 @@ def noting(entry: Entry, send: Send) -> Send:
 
 
 class MockControls:
-    """ASGI middleware: the nine steps of the module's docstring, in that order."""
+    """ASGI middleware: the steps of the module's docstring, in that order."""
 
     def __init__(self, app: ASGIApp, journal: Journal, faults: FaultTable, limiter: RateLimiter | None = None):
         self.app = app
@@ -105,7 +103,7 @@ class MockControls:
             entry.agent_id = found.agent_id if found is not None else None
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, refused, verdict, entry: Entry | None) -> None:
-        """Steps 4 to 9, with the rate limit's headers (``verdict``) on whatever answers, and its status
+        """Steps 4 to 8, with the rate limit's headers (``verdict``) on whatever answers, and its status
         noted in the journal's ``entry`` (one wrapper of ``send`` for both)."""
         started = False
 
@@ -138,7 +136,7 @@ class MockControls:
             await internal_error()(scope, receive, answer)
 
     async def _inner(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Steps 6 to 9."""
+        """Steps 6 to 8."""
         if await answered_by_fault(self.faults, scope, receive, send):     # 6. fault rules
             return
         if scope["method"] in BODY_METHODS:                                 # 7. JSON bodies
@@ -152,6 +150,6 @@ class MockControls:
                     await error_response(stopping.status, stopping.code, stopping.message,
                                          **stopping.detail)(scope, receive, send)
                     return
-                await log_changes(self.app, scope, receive, send)          # 9. the snapshot's log
+                await self.app(scope, receive, send)
         else:
-            await log_changes(self.app, scope, receive, send)
+            await self.app(scope, receive, send)

@@ -1,60 +1,115 @@
-"""How a request reaches its route's handler, for the API's plain routes, without the parts of
-FastAPI's general machinery that these routes never use.
+"""How a request reaches its route's handler: one reading of each handler's parameters (``Binding``),
+used by the API's plain routes over HTTP and by the in-process transport (``direct.py``), and an index
+of the parameter-free paths. Public APIs only: the endpoint's signature, pydantic's ``TypeAdapter``,
+FastAPI's documented ``APIRoute.get_route_handler`` extension point and parameter classes.
 
-Two shortcuts, each one taking the general path whenever it cannot be sure of giving the same answer:
+- ``Binding``: read once from a handler's signature, what fills each parameter: the ``Request``, a path
+  parameter, the JSON body, a query parameter or a dependency, each with a ``TypeAdapter`` of its
+  annotation and its declared constraints (``Query(ge=...)``, ``Path(...)``). A route is *plain* when its
+  handler takes only the ``Request``, its path parameters and at most one body model, and answers a
+  ``Response`` itself (``reply``): nothing to solve.
+
+- ``PlainRoute``: a plain route's handler reads the body as FastAPI would (``json.loads`` of the bytes),
+  validates it with pydantic's public ``TypeAdapter.validate_python`` (what FastAPI itself calls) and
+  calls the endpoint. Whenever anything is not plain (no body, not JSON, a validation error, a path
+  parameter that does not validate) it hands the request to FastAPI's own handler, which answers exactly
+  as before: the error answers come from one place only. ``tests/test_plain_routes.py`` holds both to
+  FastAPI's own bytes.
 
 - ``FixedPaths``: the router tries the app's routes one after another, a regular expression each, and
   ``POST /v1/mm/quote`` was the fifteenth (a tenth of the layer's own time in a cancel+quote pair). A
   route whose path has no parameters is found here by one dict lookup instead, first in the list.
   A path is indexed only when no route before it could match it, so the route found is the one the
   scan would have found; anything else (parameters, a wrong method, no route) goes on to the scan.
-
-- ``PlainRoute``: a route that takes only the ``Request``, its path parameters and at most one JSON
-  body model, and answers a ``Response`` itself (``reply``), has no dependencies, query parameters,
-  headers or cookies to solve. Its handler reads the body as FastAPI would (``json.loads`` of the
-  bytes), validates it with the very validator FastAPI built for the route, and calls the endpoint.
-  Whenever anything is not plain (no body, not JSON, a validation error, a path parameter that does
-  not validate) it hands the request to FastAPI's own handler, which answers exactly as before: the
-  error answers come from one place only. (What it also skips is FastAPI's own telemetry hooks for
-  the body and the parameters, which nothing here turns on.) Profiled in process with the exchange
-  stubbed out, the two shortcuts took a cancel+quote pair from ~950 to ~600 µs of CPU;
-  ``tests/test_plain_routes.py`` holds both to FastAPI's own bytes.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-from typing import Any, Callable
+import typing
+from typing import Annotated, Any, Callable
 
+from fastapi import params
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.dataclasses import is_pydantic_dataclass
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 JSON_TYPE = "application/json"
 
+# What fills a handler's parameter.
+REQUEST, PATH, BODY, QUERY, DEPEND = range(5)
+
+
+def _is_model(annotation: Any) -> bool:
+    """A pydantic model or pydantic dataclass (``messages.py`` declares both), or an optional one."""
+    return any(inspect.isclass(t) and (issubclass(t, BaseModel) or is_pydantic_dataclass(t))
+               for t in (annotation, *typing.get_args(annotation)))
+
+
+class Binding:
+    """A handler's parameters, read once from its signature: ``params`` is a list of ``(name, how,
+    what, default)``: ``how`` one of REQUEST, PATH, BODY, QUERY, DEPEND; ``what`` the ``TypeAdapter`` that
+    validates the value (with the parameter's declared constraints), or the dependency to call."""
+
+    def __init__(self, endpoint: Callable, path_names: typing.Iterable[str]):
+        self.endpoint = endpoint
+        path_names = set(path_names)
+        hints = typing.get_type_hints(endpoint, include_extras=True)
+        signature = inspect.signature(endpoint)
+        self.params: list[tuple[str, int, Any, Any]] = []
+        embedded = False
+        for p in signature.parameters.values():
+            annotation, default = hints.get(p.name, Any), p.default
+            if isinstance(default, params.Depends):
+                self.params.append((p.name, DEPEND, default.dependency, None))
+            elif annotation is Request:
+                self.params.append((p.name, REQUEST, None, None))
+            elif p.name in path_names:
+                declared = Annotated[annotation, default] if isinstance(default, params.Param) else annotation
+                self.params.append((p.name, PATH, TypeAdapter(declared), None))
+            elif isinstance(default, params.Body) or _is_model(annotation):
+                embedded = embedded or bool(getattr(default, "embed", False))
+                self.params.append((p.name, BODY, TypeAdapter(annotation),
+                                    default.default if isinstance(default, params.Body) else default))
+            elif isinstance(default, params.Param):
+                self.params.append((p.name, QUERY, TypeAdapter(Annotated[annotation, default]), default.default))
+            else:
+                self.params.append((p.name, QUERY, TypeAdapter(annotation), default))
+        kinds = [how for _, how, _, _ in self.params]
+        self.request_name = next((name for name, how, _, _ in self.params if how == REQUEST), None)
+        self.path_params = [(name, adapter) for name, how, adapter, _ in self.params if how == PATH]
+        bodies = [(name, adapter) for name, how, adapter, _ in self.params if how == BODY]
+        self.body = bodies[0] if bodies else None
+        self.plain = (kinds.count(REQUEST) == 1 and QUERY not in kinds and DEPEND not in kinds and len(bodies) <= 1
+                      and not embedded and inspect.iscoroutinefunction(endpoint)
+                      and signature.return_annotation in (Response, "Response"))
+
 
 class PlainRoute(APIRoute):
-    """An ``APIRoute`` whose handler skips dependency solving when the route has nothing to solve."""
+    """An ``APIRoute`` whose handler skips dependency solving when the route is plain (see ``Binding``)."""
 
     def get_route_handler(self) -> Callable:
         general = super().get_route_handler()
-        plan = _plan(self)
-        if plan is None:
+        binding = Binding(self.endpoint, self.param_convertors)
+        if not binding.plain:
             return general
-        endpoint, request_name, path_fields, body = plan
+        endpoint, request_name, path_params, body = (binding.endpoint, binding.request_name, binding.path_params,
+                                                     binding.body)
 
         async def handler(request: Request) -> Response:
             kwargs: dict[str, Any] = {request_name: request}
-            for name, alias, field in path_fields:
-                value, errors = field.validate(request.path_params.get(alias), {}, loc=("path", alias))
-                if errors:
-                    return await general(request)
-                kwargs[name] = value
+            try:
+                for name, adapter in path_params:
+                    kwargs[name] = adapter.validate_python(request.path_params.get(name))
+            except ValidationError:
+                return await general(request)
             if body is not None:
-                name, field = body
+                name, adapter = body
                 raw = await request.body()
                 if not raw or request.headers.get("content-type") != JSON_TYPE:
                     return await general(request)
@@ -64,43 +119,18 @@ class PlainRoute(APIRoute):
                     return await general(request)
                 if not isinstance(data, dict):
                     return await general(request)
-                value, errors = field.validate(data, {}, loc=("body",))
-                if errors:
+                try:
+                    kwargs[name] = adapter.validate_python(data)
+                except ValidationError:
                     return await general(request)
-                kwargs[name] = value
             return await endpoint(**kwargs)
 
         return handler
 
 
-def _plan(route: APIRoute):
-    """``(endpoint, request parameter, [(name, alias, field)] of path parameters, (name, field) of the
-    body or None)`` when the route is plain (see the module's docstring), else None. Reads FastAPI's
-    description of the route; a FastAPI that describes it differently simply gets no shortcut."""
-    try:
-        dependant = route.dependant
-        endpoint = route.endpoint
-        if (dependant.query_params or dependant.header_params or dependant.cookie_params or dependant.dependencies
-                or getattr(dependant, "security_requirements", None) or dependant.background_tasks_param_name
-                or dependant.response_param_name or dependant.websocket_param_name
-                or getattr(dependant, "http_connection_param_name", None)
-                or getattr(dependant, "security_scopes_param_name", None)
-                or dependant.request_param_name is None or len(dependant.body_params) > 1
-                or getattr(route, "_embed_body_fields", True)):
-            return None
-        if not inspect.iscoroutinefunction(endpoint) or inspect.signature(endpoint).return_annotation not in (
-                Response, "Response"):
-            return None
-        path_fields = [(p.name, p.alias, p) for p in dependant.path_params]
-        body = None
-        if dependant.body_params:
-            field = route.body_field
-            if field is None or not hasattr(field, "validate"):
-                return None
-            body = (dependant.body_params[0].name, field)
-        return endpoint, dependant.request_param_name, path_fields, body
-    except AttributeError:
-        return None
+def is_plain(route: BaseRoute) -> bool:
+    """Does ``route`` take the shortcut?"""
+    return isinstance(route, PlainRoute) and Binding(route.endpoint, route.param_convertors).plain
 
 
 class FixedPaths(BaseRoute):

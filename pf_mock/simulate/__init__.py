@@ -7,6 +7,13 @@ Like the HTTP app and the MCP server, this package is a front: it drives the cor
 imports it.
 """
 
-from .runner import SimConfig, SimResult, load_maker, run_simulation
-
 __all__ = ["SimConfig", "SimResult", "load_maker", "run_simulation"]
+
+
+def __getattr__(name: str):
+    """The runner's names, imported when first asked for: ``pf-mock --version`` or ``--help`` loads the
+    command line (``cli``) through this package and must not pay for the whole app (a second of CPU)."""
+    if name in __all__:
+        from . import runner
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
