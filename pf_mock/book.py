@@ -340,7 +340,7 @@ class OrderBook:
         out = {}
         for name, is_buy in (("bids", True), ("asks", False)):
             levels = []
-            for price in (reversed(self.bid_prices) if is_buy else self.ask_prices):
+            for price in reversed(self.bid_prices if is_buy else self.ask_prices):   # best first
                 queue = [[o.order_id, o.owner, o.qty, o.size] for o in self.orders_at(is_buy, price)]
                 if queue:
                     levels.append([price, queue])
@@ -354,11 +354,18 @@ class OrderBook:
         from .errors import InvalidState
         book = cls()
         for name, is_buy in (("bids", True), ("asks", False)):
+            levels = state[name]
             last = None
-            for i, (price, queue) in enumerate(state[name]):
+            for i, (price, queue) in enumerate(levels):
                 if last is not None and (price >= last if is_buy else price <= last):
                     raise InvalidState(f"{where}.{name}.{i}", "prices must be distinct, best first")
                 last = price
+            # Laid worst price first, so each new level goes on the end of its side's sorted list;
+            # bids are laid before asks, so an ask that would cross is found before it could match.
+            for i in range(len(levels) - 1, -1, -1):
+                price, queue = levels[i]
+                if book.would_cross(is_buy, price):
+                    raise InvalidState(f"{where}.{name}.{i}", "the best bid must be below the best ask")
                 for j, (order_id, owner, qty, size) in enumerate(queue):
                     if order_id in book.orders or order_id == 0:
                         raise InvalidState(f"{where}.{name}.{i}.1.{j}", f"order id {order_id} is zero or used twice")
@@ -367,11 +374,7 @@ class OrderBook:
                     if (owner is None) != (order_id < 0):
                         raise InvalidState(f"{where}.{name}.{i}.1.{j}",
                                            "the house's orders have negative ids, agents' positive ones")
-                    order = Order(order_id, owner, is_buy, price, qty)
-                    order.size = size
-                    book._rest(order)
-        if book._best_bid is not None and book._best_ask is not None and book._best_bid >= book._best_ask:
-            raise InvalidState(f"{where}.bids.0", "the best bid must be below the best ask")
+                    book.submit(order_id, owner, is_buy, price, qty).resting.size = size
         return book
 
     # ---- internals ----------------------------------------------------------------------------

@@ -110,9 +110,9 @@ def add_serve(sub) -> None:
     s.add_argument("--port", type=ranged(_whole, 0, 65535), default=8000, help="0 picks a free port (default: 8000)")
     s.add_argument("--seed", type=ranged(_whole, 0, MAX_SEED), default=0,
                    help="same seed + same requests at the same mock times = same answers (default: 0)")
-    s.add_argument("--clock", choices=("realtime", "manual"), default="realtime",
+    s.add_argument("--clock", choices=("realtime", "manual"), default=None,
                    help="realtime: the wall clock times --speed; manual: time moves only on "
-                        "POST /_mock/clock/advance (default: realtime)")
+                        "POST /_mock/clock/advance (default: realtime; manual with --replay)")
     s.add_argument("--speed", type=ranged(_number, 0, MAX_SPEED, above=True), default=None,
                    help=f"realtime clock only: simulated seconds per second, up to {MAX_SPEED:g} (default: 1)")
     s.add_argument("--scenario", default=None, metavar="NAME|PATH",
@@ -139,7 +139,21 @@ def add_serve(sub) -> None:
     s.add_argument("--access-log", action="store_true", help="print one line per request on stdout")
     s.add_argument("--mcp-admin", action="store_true",
                    help="also offer the /_mock tools (clock, scenarios) on /mcp, for an LLM test harness")
+    from .replay.setup import add_replay_options
+    add_replay_options(s)
     s.set_defaults(run=run_serve)
+
+
+def load_replay(args: argparse.Namespace) -> dict | None:
+    """The recordings of ``--replay``, read and checked: a bad file is one line and exit code 2."""
+    if not args.replay:
+        return None
+    from .replay.formats import RecordingError
+    from .replay.setup import load_sources
+    try:
+        return load_sources(args.replay, queue=args.replay_queue, latency_ms=args.replay_latency_ms)
+    except RecordingError as exc:
+        raise Stop(f"--replay: {exc}", 2) from None
 
 
 def is_loopback(host: str) -> bool:
@@ -161,6 +175,8 @@ def check_serve(args: argparse.Namespace):
     from .scenarios import ScenarioError, load_scenario
     from .server import ServeOptions
 
+    if args.clock is None:
+        args.clock = "manual" if args.replay else "realtime"
     if args.speed is not None and args.clock == "manual":
         raise Stop("--speed applies to the realtime clock only; a manual clock moves on POST /_mock/clock/advance", 2)
     if args.no_admin and args.admin_token is not None:
@@ -176,13 +192,14 @@ def check_serve(args: argparse.Namespace):
             load_scenario(args.scenario)
         except ScenarioError as exc:
             raise Stop(f"--scenario: {exc.message}", 2) from None
+    replay = load_replay(args)          # last: reading a recording takes a moment
     return ServeOptions(host=args.host, port=args.port, seed=args.seed, clock=args.clock,
                         speed=1.0 if args.speed is None else args.speed, scenario=args.scenario,
                         strict_auth=args.strict_auth, starting_balance=args.starting_balance,
                         rate_limit=args.rate_limit, admin=not args.no_admin, admin_token=args.admin_token,
                         maker_rebate_bps=args.maker_rebate_bps, taker_fee_bps=args.taker_fee_bps,
                         log_level=args.log_level, access_log=args.access_log, mcp_admin=args.mcp_admin,
-                        restore=args.restore, state=args.state)
+                        restore=args.restore, state=args.state, replay=replay)
 
 
 def run_serve(args: argparse.Namespace) -> int:

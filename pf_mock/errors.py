@@ -35,6 +35,8 @@ CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
     ErrorCode("session_stopped", 409, "The session was stopped (stop loss); reset it before quoting again."),
     ErrorCode("no_inventory", 409, "There is no position to hedge."),
     ErrorCode("no_liquidity", 409, "The book has nothing to hedge against."),
+    ErrorCode("market_halted", 409, "A replayed recording has ended; `ended_at` gives its end (ms). Reads keep its last state."),
+    ErrorCode("market_replayed", 409, "The market replays a recording: its price and regime cannot be changed."),
     ErrorCode("clock_not_manual", 409, "The clock runs in real time; only a manual clock can be advanced."),
     ErrorCode("payload_too_large", 413, "The request body is over the size limit (1 MiB; 64 MiB for a restore)."),
     ErrorCode("rate_limited", 429, "The key's requests per minute are used up; retry after retry_after_seconds."),

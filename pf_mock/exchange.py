@@ -15,6 +15,7 @@ import bisect
 import math
 import secrets
 from dataclasses import dataclass
+from typing import Mapping
 
 from . import closed, orders, views
 from .closed import ClosedOrder
@@ -32,6 +33,7 @@ from .messages import (DEFAULT_ORDERS_PAGE, MAX_ADVANCE_S, MAX_ORDERS_PAGE, Acco
 from .model import band_problem, move_problem, regime_problem
 from .orders import SideOutcome, TakerResult
 from .sessions import STOPPED, QuoteShape, Session, Sessions
+from .source import MarketFactory, halted_error
 
 WINDOWS_S = {"5m": 300.0, "1h": 3600.0, "24h": 86400.0}
 
@@ -63,10 +65,12 @@ class PnlReport:
 
 class Exchange:
     def __init__(self, config: ExchangeConfig | None = None, clock: Clock | None = None,
-                 catalog: Catalog | None = None):
+                 catalog: Catalog | None = None, sources: Mapping[str, MarketFactory] | None = None):
         self.config = config or ExchangeConfig()
         self.clock = clock or ManualClock()
         self.catalog = catalog or load_catalog()
+        # symbol -> what makes its market (default: the synthetic ``Market``); e.g. a replayed recording
+        self.sources: dict[str, MarketFactory] = dict(sources or {})
         self.seed = self.config.seed
         self._start()
 
@@ -152,7 +156,8 @@ class Exchange:
         spec = self.spec(name)
         market = self.markets.get(spec.symbol)
         if market is None:
-            market = self.markets[spec.symbol] = Market(spec, self.seed, self.started_us, observer=self)
+            factory = self.sources.get(spec.symbol, Market)
+            market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us, observer=self)
         now = self.clock.now_us()
         if self._event_us is None:
             self.run_to(now)
@@ -259,6 +264,8 @@ class Exchange:
     def quote(self, agent: Agent, req: QuoteRequest) -> QuoteResult:
         self._check_quote(req)
         market = self.market(req.symbol)
+        if market.halted_at is not None:
+            raise halted_error(market)
         self.sync(agent)
         symbol = market.symbol
         session = self.sessions.of(agent, symbol)
@@ -313,6 +320,8 @@ class Exchange:
         if not (is_number(hedge_pct) and 0 < hedge_pct <= 1):
             raise invalid_request("hedge_pct must be a number in (0, 1].", field="hedge_pct")
         market = self.market(symbol)
+        if market.halted_at is not None:
+            raise halted_error(market)
         ledger = agent.ledgers.get(market.symbol)
         if ledger is None or ledger.lots == 0:
             raise ApiError(409, "no_inventory", f"No inventory to hedge on {market.symbol}.")

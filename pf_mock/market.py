@@ -125,6 +125,11 @@ class MarketObserver(Protocol):
 
 
 class Market:
+    """The synthetic market source (``source.MarketSource``)."""
+
+    synthetic = True        # a model, not a recording
+    halted_at = None        # a synthetic market never ends
+
     def __init__(self, spec: MarketSpec, seed: int, start: float | int,
                  observer: MarketObserver | None = None, regime: Regime | None = None,
                  fair: FairValue | None = None):

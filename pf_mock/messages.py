@@ -145,7 +145,8 @@ class Simulation(Answer):
     spread_bps: float = Field(description="Typical background spread, bps.")
     depth_usd: float = Field(description="House liquidity per price level at the touch, USD.")
     taker_rate_per_minute: float = Field(description="Taker orders per minute (Poisson).")
-    synthetic: bool = Field(description="Always true: these markets are simulated.")
+    synthetic: bool = Field(description="True for a simulated market; false for one that replays a recording "
+                                        "(the other figures are then the synthetic model's, for reference).")
 
 
 class MarketItem(Answer):
@@ -165,7 +166,8 @@ class MarketItem(Answer):
                                           "margin and mid_at_fill use.")
     best_bid: float | None = Field(description="Best bid, USD (null when that side is empty).")
     best_ask: float | None = Field(description="Best ask, USD (null when that side is empty).")
-    status: Literal["active"] = Field(description="Always active.")
+    status: Literal["active", "halted"] = Field(description="active; halted once a replayed recording has ended "
+                                                             "(orders are then refused with 409 market_halted).")
     simulation: Simulation = Field(description="The synthetic market's regime at the start: initial_mid, "
                                                "volatility_annual, spread_bps, depth_usd, taker_rate_per_minute.")
 

@@ -44,14 +44,23 @@ class ServeOptions:
     mcp_admin: bool = False             # also offer the /_mock tools on /mcp (--mcp-admin)
     restore: str | None = None          # a snapshot file (POST /_mock/snapshot's answer) to start from
     state: str | None = None            # --state FILE: restore from it if it exists, write it on a clean stop
+    replay: dict | None = None          # symbol -> replay.source.ReplaySource (--replay FILE, read and checked)
 
 
 def build_exchange(opts: ServeOptions) -> Exchange:
-    clock = ManualClock() if opts.clock == "manual" else RealtimeClock(speed=opts.speed)
+    catalog, start = None, None
+    if opts.replay:
+        # recorded markets: the catalog entries of their recordings, a clock that starts where they do
+        from .replay.setup import replay_catalog, replay_start
+        catalog, start = replay_catalog(opts.replay), replay_start(opts.replay)
+    if opts.clock == "manual":
+        clock = ManualClock() if start is None else ManualClock(start)
+    else:
+        clock = RealtimeClock(speed=opts.speed, start=start)
     config = ExchangeConfig(seed=opts.seed, starting_balance=opts.starting_balance, strict_auth=opts.strict_auth,
                             maker_rebate_bps=opts.maker_rebate_bps, taker_fee_bps=opts.taker_fee_bps)
     scenario = load_scenario(opts.scenario) if opts.scenario else None     # a bad one fails before anything starts
-    exchange = Exchange(config, clock)
+    exchange = Exchange(config, clock, catalog=catalog, sources=opts.replay)
     if scenario is not None:
         apply_scenario(exchange, scenario)
     return exchange

@@ -58,10 +58,10 @@ def _item_fields(spec: MarketSpec, market: Market) -> dict:
         min_notional_usd=MIN_NOTIONAL_USD, max_leverage=spec.max_leverage, mid=market.mid,
         mark_price=grid.to_price(mark_units),
         best_bid=price_or_none(market, market.best_bid()), best_ask=price_or_none(market, market.best_ask()),
-        status="active",
+        status="active" if market.halted_at is None else "halted",
         simulation=Simulation(initial_mid=spec.initial_mid, volatility_annual=regime.volatility_annual,
                               spread_bps=regime.spread_bps, depth_usd=regime.depth_usd,
-                              taker_rate_per_minute=regime.taker_rate_per_minute, synthetic=True))
+                              taker_rate_per_minute=regime.taker_rate_per_minute, synthetic=market.synthetic))
 
 
 def market_detail(spec: MarketSpec, market: Market) -> MarketDetail:

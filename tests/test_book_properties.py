@@ -332,6 +332,27 @@ class BookMachine(RuleBasedStateMachine):
             assert self.book.best_excluding(owner) == tuple(expected)
 
     @invariant()
+    def state_round_trips(self):
+        # a snapshot's book: each side best price first, each level in queue order (the model's order),
+        # and the book made again from it holds the same orders in the same places with the same sums
+        state = self.book.state()
+        for name, is_buy in (("bids", True), ("asks", False)):
+            flat = [(price, order_id, owner, qty) for price, queue in state[name]
+                    for order_id, owner, qty, _size in queue]
+            assert flat == [(o.price, o.order_id, o.owner, o.qty) for o in self.model.side(is_buy)]
+        # the market's convention (house ids negative) is checked on the way in: follow it here
+        ids = {oid: (-oid if owner is None else oid) for name in ("bids", "asks")
+               for _price, queue in state[name] for oid, owner, _qty, _size in queue}
+        state = {name: [[price, [[ids[oid], owner, qty, size] for oid, owner, qty, size in queue]]
+                        for price, queue in state[name]] for name in ("bids", "asks")}
+        again = OrderBook.from_state(state)
+        assert snapshot(again) == tuple(tuple((ids[i], owner, p, q, size) for i, owner, p, q, size in side)
+                                        for side in snapshot(self.book))
+        assert (again.best_bid(), again.best_ask()) == (self.book.best_bid(), self.book.best_ask())
+        for owner in ("a", "b", "c"):
+            assert again.owned(owner) == self.book.owned(owner)
+
+    @invariant()
     def gone_stays_gone(self):
         live_ids = {o.order_id for is_buy in (True, False) for o in self.book.iter_side(is_buy)}
         assert not live_ids & self.gone

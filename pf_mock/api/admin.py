@@ -68,14 +68,16 @@ async def advance(request: Request, body: m.AdvanceRequest, ex: Exchange = Depen
     return {"clock": state(ex)["clock"]}
 
 
-@router.post("/markets/{symbol}/jump", response_model=m.Jumped, responses=responses(*INPUT, "market_not_found"))
+@router.post("/markets/{symbol}/jump", response_model=m.Jumped,
+             responses=responses(*INPUT, "market_not_found", "market_replayed"))
 async def jump(body: m.JumpRequest, symbol: str = Path(description="The market: `BTC-PERP`, or `btc`."),
                ex: Exchange = Depends(exchange)) -> dict:
     market = ex.jump(symbol, body.move_bps)
     return {"symbol": market.symbol, "mid": market.mid, "mark_price": market.mark, "timestamp": to_ms(market.now)}
 
 
-@router.post("/markets/{symbol}/regime", response_model=m.RegimeSet, responses=responses(*INPUT, "market_not_found"))
+@router.post("/markets/{symbol}/regime", response_model=m.RegimeSet,
+             responses=responses(*INPUT, "market_not_found", "market_replayed"))
 async def regime(symbol: str, body: m.RegimeRequest, ex: Exchange = Depends(exchange)) -> dict:
     market = ex.set_regime(symbol, body.model_dump(exclude_none=True))
     return {"symbol": market.symbol, "regime": market.regime.as_dict(), "timestamp": to_ms(market.now)}

@@ -63,7 +63,7 @@ async def account(request: Request) -> Response:
 
 
 @mm_route("POST", "/v1/mm/quote", m.QuoteAnswer, "crossed_quote", "order_too_small", "insufficient_balance",
-          "market_not_found", "session_stopped", tags=["market making"])
+          "market_not_found", "session_stopped", "market_halted", tags=["market making"])
 async def quote(request: Request, body: m.QuoteRequest) -> Response:
     """Post a bid, an ask or both (quotes add orders; they do not replace), and set the session's
     guardrails and refresh loop."""
@@ -115,6 +115,7 @@ async def inventory(request: Request, symbol: str = SYMBOL) -> Response:
 
 
 @mm_route("POST", "/v1/mm/hedge", m.Hedged, "order_too_small", "market_not_found", "no_inventory", "no_liquidity",
+          "market_halted",
           tags=["market making"])
 async def hedge(request: Request, body: m.HedgeRequest) -> Response:
     """A market order for hedge_pct of the position, against the book."""

@@ -157,10 +157,11 @@ def add_simulate(sub) -> argparse.ArgumentParser:
                                    "manual clock, then print its report (and write it with --report DIR).")
     s.add_argument("--maker", default="clients.simple_mm", metavar="MODULE[:CLASS]",
                    help="the maker to run (default: the seed's clients.simple_mm; also clients.inventory_mm)")
-    s.add_argument("--symbol", default="BTC-PERP")
+    s.add_argument("--symbol", default=None, help="the market (default: BTC-PERP, or the first --replay's)")
     s.add_argument("--scenario", default=None, metavar="NAME|PATH", help="a scenario to load at the start")
     s.add_argument("--seed", type=seed, default=0, help="0 to 2**53 - 1 (default 0)")
-    s.add_argument("--duration", type=duration, default=3600.0, help="simulated time: 3600, 30m, 1h, 1d (default 1h)")
+    s.add_argument("--duration", type=duration, default=None,
+                   help="simulated time: 3600, 30m, 1h, 1d (default 1h; with --replay, to the recording's end)")
     s.add_argument("--interval", type=duration, default=5.0, help="seconds between the maker's rounds (default 5)")
     s.add_argument("--param", type=param, action="append", default=[], metavar="NAME=VALUE",
                    help="a maker parameter (repeatable), e.g. --param spread_bps=10")
@@ -177,6 +178,8 @@ def add_simulate(sub) -> argparse.ArgumentParser:
                    help="auto: the maker's requests go to the API's handlers directly; http: through the whole "
                         "HTTP app (middleware included)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    from ..replay.setup import add_replay_options
+    add_replay_options(s)
     s.set_defaults(run=run_simulate)
     return s
 
@@ -204,7 +207,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     from ..catalog import UnknownMarket, load_catalog
 
     try:
-        load_catalog().resolve(args.symbol)
+        load_catalog().resolve(args.symbol or "BTC-PERP")     # none given: BTC-PERP, or the --replay's
     except UnknownMarket:
         return _refuse(f"--symbol {args.symbol}: no such market; use one that GET /v1/markets lists, e.g. "
                        "BTC-PERP or ETH-PERP (a bare base such as btc works too)")
@@ -222,9 +225,23 @@ def run_simulate(args: argparse.Namespace) -> int:
         mistake = check_params(args.maker, maker_cls, [args.sweep], "--sweep")
     if mistake:
         return _refuse(mistake)
-    config = SimConfig(maker=args.maker, symbol=args.symbol, scenario=args.scenario, seed=args.seed,
-                       duration_s=args.duration, interval_s=args.interval, params=dict(args.param),
-                       transport=args.transport)
+    symbol, duration_s = args.symbol or "BTC-PERP", args.duration or 3600.0
+    if args.replay:
+        from ..replay.formats import RecordingError
+        from ..replay.setup import load_sources, replay_start
+        try:
+            sources = load_sources(args.replay, queue=args.replay_queue, latency_ms=args.replay_latency_ms)
+        except RecordingError as exc:
+            return _refuse(f"--replay: {exc}")
+        first = next(iter(sources.values()))
+        symbol = args.symbol or first.symbol
+        if args.duration is None:       # to the end of the recording the maker trades on
+            chosen = sources.get(symbol, first)
+            duration_s = max(chosen.end_s - replay_start(sources), 1.0)
+    config = SimConfig(maker=args.maker, symbol=symbol, scenario=args.scenario, seed=args.seed,
+                       duration_s=duration_s, interval_s=args.interval, params=dict(args.param),
+                       transport=args.transport, replay=tuple(args.replay), replay_queue=args.replay_queue,
+                       replay_latency_ms=args.replay_latency_ms)
     started = time.perf_counter()
     if args.sweep is None:
         progress = None if args.quiet else (lambda f: _bar(f, "simulated"))
@@ -250,9 +267,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     rows = run_sweep(replace(config), name, values, seed_list, workers=args.workers, engine=args.engine,
                      scheduler=args.scheduler, progress=progress)
     summary = summarize_sweep(name, rows)
-    header = (f"pf-mock simulate --sweep: {args.maker} on {args.symbol}, {name} over {len(values)} values x "
+    header = (f"pf-mock simulate --sweep: {args.maker} on {symbol}, {name} over {len(values)} values x "
               f"{len(seed_list)} seeds ({seeds_text(seed_list)}), scenario {args.scenario or '(none)'}, "
-              f"{args.duration:g} s each")
+              f"{duration_s:g} s each")
     print(render_sweep(summary, header))
     if args.report:
         from .plots import write_sweep_report

@@ -48,6 +48,9 @@ class SimConfig:
     interval_s: float = 5.0
     params: dict[str, Any] = field(default_factory=dict)
     transport: str = "auto"                 # "auto": the route handlers called directly; "http": the whole app
+    replay: tuple[str, ...] = ()            # recordings to replay instead of the synthetic markets they name
+    replay_queue: str = "risk_averse"
+    replay_latency_ms: float | None = None  # None: the replay's default
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -121,7 +124,13 @@ def run_simulation(config: SimConfig, progress: Callable[[float], None] | None =
     maker_cls = load_maker(config.maker)
     if not (config.duration_s > 0 and config.interval_s > 0):
         raise ValueError("duration and interval must be positive")
-    opts = ServeOptions(seed=config.seed, clock="manual", scenario=config.scenario)
+    replay = None
+    if config.replay:
+        from ..replay.latency import DEFAULT_LATENCY_MS
+        from ..replay.setup import load_sources
+        latency = DEFAULT_LATENCY_MS if config.replay_latency_ms is None else config.replay_latency_ms
+        replay = load_sources(config.replay, queue=config.replay_queue, latency_ms=latency)
+    opts = ServeOptions(seed=config.seed, clock="manual", scenario=config.scenario, replay=replay)
     exchange = build_exchange(opts)
     app = build_app(opts, exchange)
     start = exchange.now()
