@@ -344,6 +344,7 @@ class StateReplayMarket(TypedDict):
     resting: Annotated[list[RestingOrder], Field(max_length=MAX_ITEMS)]
     open: Annotated[list[OpenOrder], Field(max_length=MAX_ITEMS)]                 # accepted, on their way
     cancelling: Annotated[list[tuple[Lots, Lots]], Field(max_length=MAX_ITEMS)]   # [order_id, order_id]
+    listed: Annotated[list[Lots], Field(max_length=MAX_ITEMS)]     # agents' orders not being cancelled, in order
     # [arrival_us, sequence number, 0: an order / 1: a cancel, order_id, the cancel's reason]
     pending: Annotated[list[tuple[Us, Count, Literal[0, 1], Lots, Optional[Reason]]], Field(max_length=MAX_ITEMS)]
     schedule: Annotated[list[Scheduled], Field(max_length=MAX_ITEMS)]

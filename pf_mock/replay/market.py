@@ -677,9 +677,9 @@ class ReplayMarket:
             "taken": [[b, p, lots] for (b, p), lots in sorted(self.taken.items())],
             "resting": [order_row(o, infos.get(oid)) + [list(self.book.queues[oid].state())]
                         for oid, o in self.book.orders.items()],
-            "open": [order_row(info.order, info) for oid, info in self.agent_orders.items()
-                     if oid not in self.book.orders],
+            "open": [order_row(info.order, info) for oid, info in infos.items() if oid not in self.book.orders],
             "cancelling": [[oid, info.order.order_id] for oid, info in self._cancelling.items()],
+            "listed": list(self.agent_orders),
             "pending": [[when, seq, kind, payload[0].order.order_id if kind == _CANCEL else payload[0].order_id,
                          payload[1] if kind == _CANCEL else None]
                         for when, seq, kind, payload in sorted(self._pending, key=lambda e: e[:2])],
@@ -779,8 +779,14 @@ class ReplayMarket:
             if oid != same or oid not in by_id or oid in cancelling:
                 raise bad(f"cancelling.{i}", "must name, once, an agent's order ([id, id])")
             cancelling.add(oid)
-        for oid, info in by_id.items():
-            (market._cancelling if oid in cancelling else market.agent_orders)[oid] = info
+        for oid, _ in state["cancelling"]:         # in the order they were cancelled
+            market._cancelling[oid] = by_id[oid]
+        listed = state["listed"]
+        if len(set(listed)) != len(listed) or set(listed) != set(by_id) - cancelling:
+            raise bad("listed", "must list, once each, every agent's order with its details that is not being "
+                                "cancelled")
+        for oid in listed:
+            market.agent_orders[oid] = by_id[oid]
         keys, arriving = set(), set()
         for i, (when, seq, kind, oid, reason) in enumerate(state["pending"]):
             if (when, seq) in keys or seq > pending_seq or when < now:
@@ -864,9 +870,10 @@ class ReplayMarket:
             self.book.queues[order.order_id] = QueuePosition.from_state(row[7])
         for row in state["open"]:
             make(row)
-        cancelling = {oid for oid, _ in state["cancelling"]}
-        for oid, info in by_id.items():
-            (self._cancelling if oid in cancelling else self.agent_orders)[oid] = info
+        for oid, _ in state["cancelling"]:
+            self._cancelling[oid] = by_id[oid]
+        for oid in state["listed"]:
+            self.agent_orders[oid] = by_id[oid]
         self._pending = []
         for when, seq, kind, oid, reason in state["pending"]:
             info = by_id[oid]
