@@ -357,6 +357,8 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
                                                       f"no request can change it")
             return Regime(**r)
 
+        if "source" in m and doc["version"] < 3:
+            raise InvalidState(f"{where}.source", "a version 2 document has no replayed markets")
         source = exchange.sources.get(symbol)
         replayed = hasattr(source, "identity")          # the server replays a recording for this symbol
         if m.get("source") == "replay":

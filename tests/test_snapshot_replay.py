@@ -28,10 +28,8 @@ BINANCE = str(FEEDS / "binance-usdm-btcusdt-20240808-first20s.gz")
 HYPERLIQUID = str(FEEDS / "hyperliquid-btc-20250126.gz")
 OTHER = {"Authorization": "Bearer pf_test_second_agent_01"}
 TICK = 0.1                  # the recording's tick (USD)
-READS = ["/v1/mm/orders", "/v1/mm/orders?status=closed&limit=1000", "/v1/mm/fills?limit=1000", "/v1/mm/pnl",
-         "/v1/mm/session?symbol=BTC-PERP", "/v1/markets/BTC-PERP/orderbook?depth=20",
-         "/v1/markets/BTC-PERP/trades?limit=500", "/v1/markets/BTC-PERP/candles?limit=10", "/v1/markets",
-         "/v1/account", "/_mock/state"]
+READS = ["/v1/mm/orders", "/v1/mm/fills?limit=1000", "/v1/mm/pnl", "/v1/markets/BTC-PERP/orderbook?depth=20",
+         "/v1/markets/BTC-PERP/trades?limit=500", "/_mock/state"]
 
 
 def replaying(path: str = BINANCE, **models):
@@ -51,7 +49,9 @@ def restore(mock, document) -> object:
 
 
 def reads(mock) -> list[bytes]:
-    return [mock.client.get(p).content for p in READS] + [mock.client.get("/v1/mm/orders", headers=OTHER).content]
+    return [mock.client.get(p).content for p in READS] + [mock.client.get("/v1/mm/orders", headers=OTHER).content,
+                                                          mock.client.get("/v1/mm/orders?status=closed",
+                                                                          headers=OTHER).content]
 
 
 def quote(mock, ticks: int, lots: int = 5, tif: str = "GTC", refresh: bool = False, other: bool = False):
@@ -132,18 +132,10 @@ def test_a_restored_replay_answers_the_same_bytes_as_the_original():
         after_original, after_fresh = script(original), script(fresh)
         assert after_fresh == after_original
         assert b"fill_" in b"".join(body for _, body in after_original)     # the answers say something
-        assert b'"halted"' in original.client.get("/v1/markets").content        # it ran to the recording's end
         assert snap(fresh) == snap(original)
-
-
-def test_the_restore_is_what_the_snapshot_says_not_the_servers_own_history():
-    """A restore into the same server, later: it goes back to the snapshot's instant and book."""
-    with replaying() as mock:
-        document = busy_document()
-        assert restore(mock, document).status_code == 200
-        first = script(mock)
-        assert restore(mock, document).status_code == 200
-        assert script(mock) == first
+        assert b'"halted"' in original.client.get("/v1/markets").content        # it ran to the recording's end
+        assert restore(fresh, document).status_code == 200        # and again, into a server with a history
+        assert script(fresh) == after_original
 
 
 # ---- the stateful property ------------------------------------------------------------------------
@@ -296,6 +288,7 @@ def first_resting(m):
 
 HOSTILE = {
     "source-banana": (at("source", "banana"), "markets.0.source"),
+    "replay-in-version-2": (lambda d: d.update(version=2), "markets.0.source"),
     "digest-not-hex": (at("recording.digest", "zz" * 32), "markets.0.recording.digest"),
     "digest-other": (at("recording.digest", "0" * 64), "markets.0.recording.digest"),
     "venue-other": (at("recording.venue", "hyperliquid"), "markets.0.recording.venue"),
@@ -402,7 +395,7 @@ HOSTILE_VALUES = st.one_of(
     st.integers(-10 ** 6, 10 ** 6), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8))
 
 
-@settings(max_examples=max(15, settings.default.max_examples // 2), deadline=None)
+@settings(max_examples=max(8, settings.default.max_examples // 3), deadline=None)
 @given(index=st.integers(0, 10 ** 9), how=st.sampled_from(["replace", "nudge", "drop"]), value=HOSTILE_VALUES)
 def test_any_one_replayed_field_changed_gives_a_working_server_or_a_400_with_nothing_changed(target, index, how,
                                                                                              value):
