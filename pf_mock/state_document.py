@@ -4,7 +4,7 @@ no number is taken from a string, no unknown field is kept); ``docs/snapshot.sch
 from it (``json_schema()``), and ``pf_mock.state`` does the rest (what one field alone cannot say: ids
 unique, references resolved, the clock and the markets in step).
 
-The shape, version 2 (times in whole microseconds since the epoch where the core counts them so, ``_us``;
+The shape, version 3 (times in whole microseconds since the epoch where the core counts them so, ``_us``;
 in seconds where it keeps seconds; prices on the book in integer price units, sizes in integer lots,
 as ``grid.py`` defines them; prices and money elsewhere in USD):
 
@@ -29,15 +29,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import ConfigDict, Field, TypeAdapter
+from pydantic import ConfigDict, Discriminator, Field, Tag, TypeAdapter
 from typing_extensions import TypedDict
 
 from .messages import (MAX_FEE_BPS, MAX_QUOTE_NUMBER, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE,
                        MIN_REFRESH_INTERVAL_S)
 
 FORMAT = "pf-mock-snapshot"
-VERSION = 2
-VERSIONS_READ = (2,)
+VERSION = 3
+VERSIONS_READ = (2, 3)             # 3 added the replayed market's entry; a version 2 document reads the same
 
 MAX_US = 10 ** 16               # 2286-11-20: any mock time a clock can reach from a sane start
 MAX_S = MAX_US / 1e6
@@ -340,6 +340,66 @@ class StateMarket(TypedDict):
     quiet_since_us: Us
 
 
+# ---- a replayed market -------------------------------------------------------------------------
+@_doc
+class StateRecording(TypedDict):
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]      # SHA-256 of the recorded events as replayed
+    path: Annotated[str, Field(max_length=4_096)]                 # for people: not compared on a restore
+    venue: Annotated[str, Field(max_length=64)]
+    symbol: Annotated[str, Field(max_length=64)]
+    queue: Annotated[str, Field(max_length=64)]                   # risk_averse, power:N
+    latency_us: whole(0, 60_000_000)
+    partial_fills: bool
+
+
+Reason = Literal["client", "refresh", "self_trade", "max_inventory", "spread_pause", "stop_loss", "ioc"]
+# [tif, created_at_s, tag] of an agent's order
+OrderMeta = tuple[Tif, Seconds, Kind]
+# [order_id, owner, is_buy, price units, lots left, lots, details]
+OpenOrder = tuple[Lots, AgentId, bool, Units, Lots, Lots, OrderMeta]
+# the same, with [lots ahead in the recorded queue, trade lots counted at its price since the level changed]
+RestingOrder = tuple[Lots, AgentId, bool, Units, Lots, Lots, Optional[OrderMeta],
+                     tuple[num(ge=-MAX_INT, le=MAX_INT), num(ge=0, le=MAX_INT)]]
+HouseLevelRow = tuple[Units, Lots]
+
+
+@_doc
+class StateReplayMarket(TypedDict):
+    source: Literal["replay"]
+    symbol: SymbolName
+    recording: StateRecording
+    now_us: Us
+    started_us: Us
+    group: Count                    # groups of recorded events (one instant each) applied
+    next_i: Count                   # the next recorded event
+    house: tuple[Annotated[list[HouseLevelRow], Field(max_length=MAX_ITEMS)],
+                 Annotated[list[HouseLevelRow], Field(max_length=MAX_ITEMS)]]     # [bids, asks]
+    # [bid side?, price units, lots] agents took and the recording has not updated since
+    taken: Annotated[list[tuple[bool, Units, Lots]], Field(max_length=MAX_ITEMS)]
+    resting: Annotated[list[RestingOrder], Field(max_length=MAX_ITEMS)]
+    open: Annotated[list[OpenOrder], Field(max_length=MAX_ITEMS)]                 # accepted, on their way
+    cancelling: Annotated[list[tuple[Lots, Lots]], Field(max_length=MAX_ITEMS)]   # [order_id, order_id]
+    listed: Annotated[list[Lots], Field(max_length=MAX_ITEMS)]     # agents' orders not being cancelled, in order
+    # [arrival_us, sequence number, 0: an order / 1: a cancel, order_id, the cancel's reason]
+    pending: Annotated[list[tuple[Us, Count, Literal[0, 1], Lots, Optional[Reason]]], Field(max_length=MAX_ITEMS)]
+    schedule: Annotated[list[Scheduled], Field(max_length=MAX_ITEMS)]
+    schedule_seq: Count
+    active: bool
+    trades: Annotated[list[tuple[Units, Lots, bool, Us]], Field(max_length=5_000)]
+    trades_printed: Count
+    candles: Annotated[list[tuple[whole(0, MAX_US // 60_000_000), Units, Units, Units, Units, UsdPos]],
+                       Field(max_length=3 * 24 * 60)]
+    counters: tuple[Count, Count, Count, Count]     # [order_seq, fill_seq, pending_seq, events_processed]
+
+
+def _market_kind(value: Any) -> str:
+    return "replay" if isinstance(value, dict) and "source" in value else "synthetic"
+
+
+AnyMarket = Annotated[Union[Annotated[StateMarket, Tag("synthetic")], Annotated[StateReplayMarket, Tag("replay")]],
+                      Discriminator(_market_kind)]
+
+
 # ---- analytics ---------------------------------------------------------------------------------
 Pair = tuple[SignedUsd, SignedUsd]                      # [peak, worst] of a drawdown
 SideStatsRow = tuple[UsdPos, UsdPos, Count]   # [posted, filled, fills]
@@ -406,14 +466,14 @@ class StateScenario(TypedDict):
 @_doc
 class Snapshot(TypedDict):
     format: Literal["pf-mock-snapshot"]
-    version: Literal[2]
+    version: Literal[2, 3]
     seed: whole(0, MAX_SEED)
     config: StateConfig
     clock: StateClock
     started_us: Us
     ran_to_us: Optional[Us]
     agents: Annotated[list[StateAgent], Field(max_length=100_000)]
-    markets: Annotated[list[StateMarket], Field(max_length=512)]
+    markets: Annotated[list[AnyMarket], Field(max_length=512)]
     live: Annotated[dict[SymbolName, list[AgentId]], Field(max_length=512)]
     analytics: StateAnalytics
     scenario: Optional[StateScenario]
@@ -426,7 +486,7 @@ def json_schema() -> dict:
     """The document's JSON Schema (``docs/snapshot.schema.json`` is this, written out)."""
     schema = DOCUMENT.json_schema()
     schema["$id"] = "https://pf-mock.invalid/snapshot.schema.json"
-    schema["title"] = "pf-mock snapshot, version 2"
+    schema["title"] = f"pf-mock snapshot, version {VERSION}"
     return schema
 
 
