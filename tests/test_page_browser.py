@@ -84,12 +84,27 @@ class Server:
         kill(self.proc)
 
 
+@pytest.fixture(scope="module")
+def servers():
+    """One server per set of options for the whole file (starting one is most of a test's cost)."""
+    started: dict[tuple[str, ...], Server] = {}
+    yield started
+    for srv in started.values():
+        srv.close()
+
+
 @pytest.fixture
-def server(request):
+def server(request, servers):
+    """A server with the test's options; one used before is reset first (``POST /_mock/reset``: agents,
+    orders, fills, the clock and every market start again from the seed), so each test starts as from a
+    fresh start."""
     marker = request.node.get_closest_marker("serve_args")
-    srv = Server(*(marker.args if marker else ()))
-    yield srv
-    srv.close()
+    args = tuple(marker.args if marker else ())
+    if args in servers:
+        servers[args].post("/_mock/reset", {})
+    else:
+        servers[args] = Server(*args)
+    return servers[args]
 
 
 @pytest.fixture
