@@ -64,7 +64,7 @@ class Book:
         self.ex = Exchange(ExchangeConfig(seed=0, starting_balance=1e9), ManualClock())
         self.me = self.ex.authenticate(KEY)
         mid = self.ex.market(SYMBOL).mid
-        self.levels = [mid * (0.7 + 0.01 * k) for k in range(LEVELS)]  # 70% to 79% of the mid: no fill
+        self.levels = [mid * (0.955 + 0.001 * k) for k in range(LEVELS)]  # 95.5% to 96.4% of the mid: no fill, in the band
         self.resting = resting
         self.posted = 0
         for i in range(resting):
@@ -184,7 +184,7 @@ def rate(url: str, n: int, pairs: bool) -> float:
     import httpx
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as client:
         mid = client.get(f"/v1/markets/{SYMBOL}/price").json()["mid"]
-        quote = {"symbol": SYMBOL, "bid_price": round(mid * 0.9, 1), "bid_size": 100.0}
+        quote = {"symbol": SYMBOL, "bid_price": round(mid * 0.96, 1), "bid_size": 100.0}
         start_t = time.perf_counter()
         for _ in range(n):
             if pairs:

@@ -56,6 +56,15 @@ class Server:
         return rss_mb(self.process.pid)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far, or None where /proc cannot tell."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")      # utime, stime
+
+
 def rss_mb(pid: int | str = "self") -> float | None:
     """A process's resident memory in MB (Linux /proc), or None where that cannot be read."""
     try:
@@ -297,13 +306,19 @@ def main() -> None:
           f"({seconds * args.speed / 3600:.2f} simulated hours), Python {platform.python_version()}")
     with pf_mock_server("--seed", str(args.seed), "--speed", str(args.speed)) as server:
         rss_before = server.rss_mb()
+        server_cpu = cpu_seconds(server.process.pid)
         cpu = time.process_time()
         tally, rounds, wall, lag = asyncio.run(run_load(server.base_url, agents, seconds, args.speed))
         cpu = time.process_time() - cpu
+        server_after = cpu_seconds(server.process.pid)
         rss_after = server.rss_mb()
         lat = sorted(tally.latencies)
         print(f"requests: {len(lat)} in {wall:.1f} s = {len(lat) / wall:.0f} requests/s ({rounds} quote rounds)")
         print(f"load generator (this process): {cpu:.1f} s of CPU, {cpu / max(len(lat), 1) * 1000:.2f} ms a request")
+        if server_cpu is not None and server_after is not None:
+            used = server_after - server_cpu
+            print(f"server: {used:.1f} s of CPU in {wall:.1f} s of wall time ({used / wall:.0%} of a core), "
+                  f"{used / max(len(lat), 1) * 1000:.2f} ms a request, simulation included")
         print(f"latency: p50 {percentile(lat, 0.50) * 1000:.1f} ms, p99 {percentile(lat, 0.99) * 1000:.1f} ms, "
               f"worst {lat[-1] * 1000 if lat else float('nan'):.1f} ms")
         print("answers: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.statuses.items())))

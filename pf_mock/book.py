@@ -49,7 +49,7 @@ class Order:
         self.size = qty         # original lots
         self.live = True
         self.level = level      # the level it rests in (a level is dropped only once it holds no live order)
-        self.sums = sums        # its owner's [live orders, price units x lots] (None for the house)
+        self.sums = sums        # its owner's [live orders, price units x lots, lots] on its side (None: the house)
 
     def __repr__(self) -> str:  # pragma: no mutate block  (debug output only, no behaviour to test)
         side = "buy" if self.is_buy else "sell"
@@ -131,11 +131,12 @@ class OrderBook:
         self._best_ask: int | None = None
         self._empty_bids = 0    # emptied levels still listed, per side
         self._empty_asks = 0
-        # Per owner (never the house): [live orders, sum of price units x lots]. Kept as orders rest,
-        # fill and leave, so an owner's open notional costs the same with 10 or 10,000 orders resting.
-        # Each of its orders holds the same list (``Order.sums``); an owner with nothing resting keeps
-        # its [0, 0] (one small list per owner that ever rested an order).
-        self._owned: dict[Hashable, list[int]] = {}
+        # Per owner (never the house), per side: [live orders, sum of price units x lots, lots]. Kept as
+        # orders rest, fill and leave, so an owner's open notional (margin reckons bids and asks apart)
+        # costs the same with 10 or 10,000 orders resting. Each of its orders holds its side's list
+        # (``Order.sums``); an owner with nothing resting keeps its zeros (two small lists per owner
+        # that ever rested an order).
+        self._owned: dict[Hashable, tuple[list[int], list[int]]] = {}
         self._owned_total = 0
         # best_excluding's working, kept until the book next moves (a submission or a cancel drops it).
         self._tops: list | None = None
@@ -207,7 +208,19 @@ class OrderBook:
     def owned(self, owner: Hashable) -> tuple[int, int]:
         """``(live orders, sum of price units x lots)`` of ``owner``'s resting orders, in O(1)."""
         found = self._owned.get(owner)
-        return (found[0], found[1]) if found is not None else (0, 0)
+        if found is None:
+            return 0, 0
+        bids, asks = found
+        return bids[0] + asks[0], bids[1] + asks[1]
+
+    def owned_sides(self, owner: Hashable) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``((lots, price units x lots) of the bids, the same of the asks)`` of ``owner``'s resting
+        orders, in O(1)."""
+        found = self._owned.get(owner)
+        if found is None:
+            return (0, 0), (0, 0)
+        bids, asks = found
+        return (bids[2], bids[1]), (asks[2], asks[1])
 
     @property
     def owned_orders(self) -> int:
@@ -282,11 +295,13 @@ class OrderBook:
         if owner is None:
             sums = None
         else:
-            sums = self._owned.get(owner)
-            if sums is None:
-                sums = self._owned[owner] = [0, 0]
+            sides = self._owned.get(owner)
+            if sides is None:
+                sides = self._owned[owner] = ([0, 0, 0], [0, 0, 0])
+            sums = sides[0] if is_buy else sides[1]
             sums[0] += 1
             sums[1] += price * qty
+            sums[2] += qty
             self._owned_total += 1
         order = result.resting = orders[order_id] = Order(order_id, owner, is_buy, price, qty, level, sums)
         level.queue.append(order)
@@ -306,6 +321,7 @@ class OrderBook:
         if sums is not None:        # it leaves its owner's sums
             sums[0] -= 1
             sums[1] -= order.price * qty
+            sums[2] -= qty
             self._owned_total -= 1
         level = order.level
         level.count -= 1
@@ -389,6 +405,7 @@ class OrderBook:
         if sums is not None:
             sums[0] -= 1
             sums[1] -= maker.price * maker.qty
+            sums[2] -= maker.qty
             self._owned_total -= 1
         level.count -= 1
         level.volume -= maker.qty
@@ -479,12 +496,14 @@ class OrderBook:
                         if sums is not None:
                             sums[0] -= 1
                             sums[1] -= price * take
+                            sums[2] -= take
                             self._owned_total -= 1
                     else:
                         take = qty
                         maker.qty -= take
                         if sums is not None:
                             sums[1] -= price * take
+                            sums[2] -= take
                     level.volume -= take
                     qty -= take
                     fill = new_fill(Fill, (maker, order_id, owner, is_buy, price, take))
@@ -527,6 +546,7 @@ class OrderBook:
         level.volume -= take
         sums = maker.sums
         sums[1] -= price * take
+        sums[2] -= take
         if maker.qty == 0:
             level.queue.popleft()
             maker.live = False

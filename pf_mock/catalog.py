@@ -89,8 +89,11 @@ class Catalog:
         return iter(self.specs)
 
     def resolve(self, name: str) -> MarketSpec:
-        """``BTC-PERP``, ``btc-perp`` and ``btc`` all name the same market."""
-        spec = self._by_key.get(str(name).strip().upper())
+        """``BTC-PERP``, ``btc-perp`` and ``btc`` all name the same market. Case is folded in ASCII only: a
+        name with any other character names nothing (Unicode's folding would read ``ſol``, with a long s,
+        as ``SOL``)."""
+        text = str(name).strip(" \t\n\r\x0b\x0c")
+        spec = self._by_key.get(text.upper()) if text.isascii() else None
         if spec is None:
             raise UnknownMarket(name)
         return spec

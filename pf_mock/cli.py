@@ -123,6 +123,9 @@ def add_serve(sub) -> None:
     s.add_argument("--rate-limit", type=ranged(_whole, 1, MAX_RATE_LIMIT), default=None, metavar="N",
                    help="allow N requests per minute per API key (a burst of N, then N a minute); default: no limit")
     s.add_argument("--no-admin", action="store_true", help="remove every /_mock route")
+    s.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests whose Host is NAME (besides loopback names and the bound address); "
+                        "repeatable")
     s.add_argument("--restore", default=None, metavar="FILE",
                    help="start from a snapshot: the JSON that POST /_mock/snapshot answers")
     s.add_argument("--state", default=None, metavar="FILE",
@@ -199,7 +202,8 @@ def check_serve(args: argparse.Namespace):
                         rate_limit=args.rate_limit, admin=not args.no_admin, admin_token=args.admin_token,
                         maker_rebate_bps=args.maker_rebate_bps, taker_fee_bps=args.taker_fee_bps,
                         log_level=args.log_level, access_log=args.access_log, mcp_admin=args.mcp_admin,
-                        restore=args.restore, state=args.state, replay=replay)
+                        restore=args.restore, state=args.state, replay=replay,
+                        allow_hosts=tuple(args.allow_host))
 
 
 def run_serve(args: argparse.Namespace) -> int:

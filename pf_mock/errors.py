@@ -21,10 +21,15 @@ CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
     ErrorCode("invalid_scenario", 400, "A mistake in a scenario document; `field` gives its dotted path."),
     ErrorCode("invalid_snapshot", 400, "A snapshot document this pf-mock cannot take; `field` names what is wrong and "
                                        "`rule` the rule it breaks. Nothing changed."),
+    ErrorCode("price_out_of_band", 400, "A limit price is too far from the mark price; the body gives the band "
+                                        "(band_pct, min_price, max_price) and mark_price."),
+    ErrorCode("bad_host", 400, "The Host header names a host this server does not answer to (see --allow-host)."),
     ErrorCode("order_too_small", 400, "A side is under min_notional_usd once sized to whole lots at its price."),
     ErrorCode("unauthorized", 401, "No API key was given (or /_mock needs its admin token)."),
     ErrorCode("invalid_key", 401, "The API key is malformed, or unknown under strict auth."),
     ErrorCode("insufficient_balance", 402, "The orders need more margin than the agent's equity."),
+    ErrorCode("forbidden_origin", 403, "A state-changing request came from another site's page (its Origin is "
+                                       "not this server's)."),
     ErrorCode("market_not_found", 404, "No market by that symbol."),
     ErrorCode("not_found", 404, "No such route."),
     ErrorCode("fault_not_found", 404, "No standing fault rule by that id."),
@@ -39,6 +44,7 @@ CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
     ErrorCode("market_replayed", 409, "The market replays a recording: its price and regime cannot be changed."),
     ErrorCode("clock_not_manual", 409, "The clock runs in real time; only a manual clock can be advanced."),
     ErrorCode("payload_too_large", 413, "The request body is over the size limit (1 MiB; 64 MiB for a restore)."),
+    ErrorCode("unsupported_media_type", 415, "A request body must be sent as Content-Type: application/json."),
     ErrorCode("rate_limited", 429, "The key's requests per minute are used up; retry after retry_after_seconds."),
     ErrorCode("internal_error", 500, "A bug in pf-mock."),
     ErrorCode("mcp_unavailable", 501, "/mcp: this pf-mock was installed without the mcp extra."),

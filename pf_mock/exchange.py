@@ -83,7 +83,8 @@ class Exchange:
         self.agents: dict[str, Agent] = {}
         self._keys: dict[str, str] = {}
         self.analytics = Analytics()              # running per-agent statistics (analytics.py)
-        self.sessions = Sessions(self.agents, self.markets, self.catalog, self.analytics)
+        self.sessions = Sessions(self.agents, self.markets, self.catalog, self.analytics,
+                                 taker_fee_bps=self.config.taker_fee_bps)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
 
@@ -257,8 +258,8 @@ class Exchange:
         return [(m, info) for m in markets for info in m.open_orders(agent.agent_id)]
 
     def margin_required(self, agent: Agent, extra: dict[str, float] | None = None) -> float:
-        """Initial margin (see ``orders.margin_required``); ``extra`` adds notional about to be posted."""
-        return orders.margin_required(agent, self.markets, self.catalog, self.instant_us(), extra)
+        """Initial margin in use (see ``orders.margin_in_use``); ``extra`` adds notional about to be posted."""
+        return orders.margin_in_use(agent, self.markets, self.catalog, self.instant_us(), extra)
 
     # ---- market making ------------------------------------------------------------------------
     def quote(self, agent: Agent, req: QuoteRequest) -> QuoteResult:
@@ -286,8 +287,25 @@ class Exchange:
                 raise ApiError(400, "order_too_small",
                                f"The {name} side is under the ${MIN_NOTIONAL_USD:g} minimum once sized to whole lots "
                                f"at its price.", field=f"{name}_size", min_notional_usd=MIN_NOTIONAL_USD)
-        posted = sum(grid.notional(*side) for side in (bid, ask) if side is not None)
-        required = self.margin_required(agent, {symbol: posted})
+        mark_units = market.mark_units()
+        mark = grid.to_price(mark_units)
+        for name, side in (("bid", bid), ("ask", ask)):
+            if side is not None and orders.out_of_band(grid.to_price(side[0]), mark):
+                low, high = orders.band(mark)
+                raise ApiError(400, "price_out_of_band",
+                               f"The {name} price {grid.to_price(side[0]):g} is more than "
+                               f"{orders.PRICE_BAND * 100:g}% from the mark price {mark:g}: limit prices must be "
+                               f"from {low:g} to {high:g}.", field=f"{name}_price", price=grid.to_price(side[0]),
+                               mark_price=mark, band_pct=orders.PRICE_BAND * 100, min_price=low, max_price=high)
+        # Margin at the worse of each price and the mark, and what filling at once may cost on top.
+        posted = at_once = 0.0
+        for is_buy, side in ((True, bid), (False, ask)):
+            if side is not None:
+                notional, cost = orders.side_cost(market, is_buy, side[0], side[1], mark_units,
+                                                  self.config.taker_fee_bps)
+                posted += notional
+                at_once += cost
+        required = self.margin_required(agent, {symbol: posted}) + at_once
         equity = self.equity(agent)
         if required > equity:
             raise ApiError(402, "insufficient_balance",

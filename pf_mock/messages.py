@@ -638,7 +638,9 @@ class LeaderboardRow(Answer):
 
 
 class Leaderboard(Answer):
-    agents: list[LeaderboardRow] = Field(description="Best net PnL first; ties by agent id.")
+    agents: list[LeaderboardRow] = Field(description="A page of the ranking: best net PnL first; ties by agent id.")
+    total: int = Field(description="Agents ranked in all.")
+    next_cursor: str | None = Field(None, description="Give it as cursor for the next page; null on the last.")
     timestamp: Ms
 
 

@@ -61,19 +61,70 @@ def equity(agent: Agent, markets: Mapping[str, Market], at_us: int) -> float:
     return agent.cash + sum(ledger.position * markets[s].mark_at(at_us) for s, ledger in agent.ledgers.items())
 
 
-def margin_required(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, at_us: int,
-                    extra: Mapping[str, float] | None = None) -> float:
-    """Initial margin: each market's open notional (the position at the mark price, plus resting orders)
-    over its maximum leverage. ``extra`` adds notional about to be posted. The resting notional is
-    the book's running sum for the agent, so this costs the same with 10 or 10,000 orders resting."""
+# The price band: a limit price more than this fraction away from the mark is refused (400
+# price_out_of_band). Binance's USD-M perpetuals refuse a limit price outside 0.95-1.05 of the mark on
+# BTCUSDT (their PERCENT_PRICE filter); Hyperliquid refuses one more than 80% from its reference price. A
+# market maker quotes within a few basis points; 5% refuses only prices no quote means.
+PRICE_BAND = 0.05
+
+
+def band(mark: float) -> tuple[float, float]:
+    """The lowest and highest limit price taken when the mark is ``mark``."""
+    return mark * (1 - PRICE_BAND), mark * (1 + PRICE_BAND)
+
+
+def out_of_band(price: float, mark: float) -> bool:
+    low, high = band(mark)
+    return not (low <= price <= high)
+
+
+def resting_notional(market: Market, owner, mark_units: int) -> float:
+    """The notional of ``owner``'s resting orders on ``market``, each at the worse of its price and the
+    mark (``max``: a bid below the mark would buy what is worth the mark, an ask below it sells that),
+    in O(1) from the book's per-side sums. Exact while the book's best bid is at or under the mark and
+    its best ask at or over it (every bid then counts at the mark, every ask at its price); otherwise a
+    bound above it (every bid at the best bid, every ask below the mark at most the mark minus the best
+    ask more than its price)."""
+    (bid_lots, _), (ask_lots, ask_units_lots) = market.book.owned_sides(owner)
+    total = 0
+    if bid_lots:
+        total += max(mark_units, market.best_bid() or 0) * bid_lots
+    if ask_lots:
+        best_ask = market.best_ask()
+        total += ask_units_lots + max(0, mark_units - (best_ask if best_ask is not None else mark_units)) * ask_lots
+    return total / 1_000_000
+
+
+def margin_in_use(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, at_us: int,
+                  extra: Mapping[str, float] | None = None) -> float:
+    """Initial margin: each market's open notional over its maximum leverage, where the open notional is
+    the position at the mark price plus every resting order at the worse of its price and the mark
+    (``resting_notional``). ``extra`` adds notional about to be posted (reckoned the same way by the
+    caller). It costs the same with 10 or 10,000 orders resting."""
     notional: dict[str, float] = dict(extra or {})
     for symbol in agent.ledgers.keys() | agent.sessions.keys():
         market = markets[symbol]
         ledger = agent.ledgers.get(symbol)
-        held = abs(ledger.position) * market.mark_at(at_us) if ledger is not None else 0.0
-        _, units_lots = market.book.owned(agent.agent_id)
-        notional[symbol] = notional.get(symbol, 0.0) + held + units_lots / 1_000_000
+        mark_units = market.mark_units(at_us)
+        held = abs(ledger.position) * market.grid.to_price(mark_units) if ledger is not None else 0.0
+        notional[symbol] = notional.get(symbol, 0.0) + held + resting_notional(market, agent.agent_id, mark_units)
     return sum(n / catalog.resolve(s).max_leverage for s, n in notional.items())
+
+
+def side_cost(market: Market, is_buy: bool, units: int, lots: int, mark_units: int,
+              taker_fee_bps: float) -> tuple[float, float]:
+    """What one new side may cost: ``(notional, at_once)``. ``notional`` is its size at the worse of its
+    price and the mark (its margin, over the leverage); ``at_once`` what filling it may take from equity
+    the moment it fills, reckoned as if all of it filled at its limit price (a buy pays at most that, a
+    sell receives at least that): the part of the price worse than the mark, and, when it crosses the
+    book now, the taker fee on all of it."""
+    notional = market.grid.notional(max(units, mark_units), lots)
+    worse = units - mark_units if is_buy else mark_units - units
+    at_once = market.grid.notional(max(0, worse), lots)
+    touch = market.best_ask() if is_buy else market.best_bid()
+    if touch is not None and (units >= touch if is_buy else units <= touch):
+        at_once += market.grid.notional(units, lots) * taker_fee_bps / 1e4
+    return notional, at_once
 
 
 def place(agent: Agent, market: Market, is_buy: bool, units: int, lots: int, tif: str) -> SideOutcome:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from .api import AppOptions, create_app
 from .clock import ManualClock, RealtimeClock
@@ -45,6 +46,10 @@ class ServeOptions:
     restore: str | None = None          # a snapshot file (POST /_mock/snapshot's answer) to start from
     state: str | None = None            # --state FILE: restore from it if it exists, write it on a clean stop
     replay: dict | None = None          # symbol -> replay.source.ReplaySource (--replay FILE, read and checked)
+    allow_hosts: tuple[str, ...] = ()   # Host names answered besides loopback and the bound address (--allow-host)
+    head_timeout_s: float = 10.0        # a request's line and headers must arrive within this (docs/safety.md)
+    body_timeout_s: float = 30.0        # ... and its body within this of its headers
+    keep_alive_s: int = 5               # an idle keep-alive connection is closed after this
 
 
 def build_exchange(opts: ServeOptions) -> Exchange:
@@ -69,7 +74,7 @@ def build_exchange(opts: ServeOptions) -> Exchange:
 def build_app(opts: ServeOptions, exchange: Exchange | None = None):
     exchange = exchange or build_exchange(opts)
     app = create_app(exchange, AppOptions(admin=opts.admin, admin_token=opts.admin_token,
-                                          rate_limit=opts.rate_limit))
+                                          rate_limit=opts.rate_limit, allow_hosts=(opts.host, *opts.allow_hosts)))
     mcp_http.install(app, admin=opts.mcp_admin and opts.admin)     # /mcp: the same API as MCP tools
     if opts.restore:
         restore_file(app.state.exchange, opts.restore)
@@ -202,11 +207,82 @@ def log_config(level: str = "warning", access_log: bool = False, program: bool =
     }
 
 
+def timed_protocol(head_s: float, body_s: float) -> type:
+    """uvicorn's HTTP protocol (the one it picks by itself) with two deadlines it lacks: a connection must
+    send a request's line and headers within ``head_s`` of opening, or of its previous answer, and the
+    request's body within ``body_s`` of its headers; else the connection is closed. uvicorn closes a
+    connection idle after an answer (keep-alive), but not one that never sends a request, nor one that
+    trickles its bytes in (each byte puts its idle timer off again): either held a connection, and what
+    it holds, for ever. A request being answered has no deadline (a long clock advance is answered when
+    it is done)."""
+
+    class TimedProtocol(AutoHTTPProtocol):
+        def connection_made(self, transport) -> None:
+            self._deadline = None
+            self._waiting = None        # "head" or "body": what the deadline is for
+            self._cycle_seen = None
+            super().connection_made(transport)
+            self._await_head()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._follow()
+
+        def on_response_complete(self) -> None:
+            finished = self.cycle
+            super().on_response_complete()     # may read a pipelined request at once (a new cycle)
+            if not self.transport.is_closing():
+                self._cancel()
+                self._cycle_seen = finished
+                self._arm("head", head_s)
+                self._follow()
+
+        def connection_lost(self, exc) -> None:
+            self._cancel()
+            super().connection_lost(exc)
+
+        def _await_head(self) -> None:
+            self._cancel()
+            self._cycle_seen = self.cycle
+            self._arm("head", head_s)
+
+        def _follow(self) -> None:
+            """Once a request's headers are in, its body's deadline; once its body is in, none."""
+            cycle = self.cycle
+            if cycle is None:
+                return
+            if cycle is not self._cycle_seen:           # a new request's headers arrived
+                self._cycle_seen = cycle
+                self._cancel()
+                if cycle.more_body:
+                    self._arm("body", body_s)
+            elif self._waiting == "body" and not cycle.more_body:
+                self._cancel()
+
+        def _arm(self, waiting: str, seconds: float) -> None:
+            self._waiting = waiting
+            self._deadline = self.loop.call_later(seconds, self._timed_out)
+
+        def _cancel(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+            self._deadline = self._waiting = None
+
+        def _timed_out(self) -> None:
+            self._deadline = self._waiting = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return TimedProtocol
+
+
 def uvicorn_config(app, opts: ServeOptions, program: bool = False) -> uvicorn.Config:
     """How every pf-mock server runs under uvicorn (``serve`` and ``pf_mock.testing.run_server``)."""
     return uvicorn.Config(app, host=opts.host, port=opts.port,
                           log_config=log_config(opts.log_level, opts.access_log, program),
-                          log_level=None, access_log=opts.access_log, lifespan="off")
+                          log_level=None, access_log=opts.access_log, lifespan="off",
+                          http=timed_protocol(opts.head_timeout_s, opts.body_timeout_s),
+                          timeout_keep_alive=opts.keep_alive_s)
 
 
 class CannotListen(Exception):
@@ -214,9 +290,16 @@ class CannotListen(Exception):
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """Bind the server's socket here, so that a failure is one sentence rather than uvicorn's exit."""
-    sock = socket.socket(family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    """Bind the server's socket here, so that a failure is one sentence rather than uvicorn's exit.
+
+    The socket is made as a TCP socket by name (``IPPROTO_TCP``), which is what asyncio looks at to set
+    ``TCP_NODELAY`` on every connection it accepts: a socket made with protocol 0 is TCP all the same, but
+    its connections kept Nagle's algorithm, and every keep-alive answer (written as headers, then body)
+    waited for the client's delayed ACK, some 40 ms. ``TCP_NODELAY`` is set on the listening socket too,
+    which Linux hands on to the sockets it accepts."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:

@@ -94,10 +94,11 @@ Side = tuple[int, int] | None       # (price units, lots) of one side to post, o
 
 class Sessions:
     def __init__(self, agents: Mapping[str, Agent], markets: Mapping[str, Market], catalog: Catalog,
-                 analytics: Analytics | None = None):
+                 analytics: Analytics | None = None, taker_fee_bps: float = 4.5):
         self.agents = agents            # the exchange's own tables, read here, never replaced
         self.markets = markets
         self.catalog = catalog
+        self.taker_fee_bps = taker_fee_bps      # a refresh that crosses the book pays it: its margin counts it
         self.analytics = analytics or Analytics()     # told of every post and every guardrail that acts
         self.live: dict[str, dict[str, Session]] = {}   # symbol -> agent id -> its live session there
 
@@ -214,6 +215,8 @@ class Sessions:
         if shape is None or session.status != ACTIVE:
             return
         mid, grid = market.mid, market.grid
+        mark_units = market.mark_units()
+        mark = grid.to_price(mark_units)
         sides = []
         for bps, usd, rounding, sign in ((shape.bid_bps, shape.bid_usd, grid.price_down, -1),
                                          (shape.ask_bps, shape.ask_usd, grid.price_up, 1)):
@@ -222,11 +225,18 @@ class Sessions:
                 continue
             units = rounding(mid * (1 + sign * bps / 1e4))
             lots = grid.lots_for_usd(usd, units)
-            sides.append((units, lots) if units > 0 and grid.notional(units, lots) >= MIN_NOTIONAL_USD else None)
-        notional = sum(grid.notional(*s) for s in sides if s is not None)
+            fits = units > 0 and grid.notional(units, lots) >= MIN_NOTIONAL_USD
+            sides.append((units, lots) if fits and not orders.out_of_band(grid.to_price(units), mark) else None)
+        # Margin as a quote's: each side at the worse of its price and the mark, plus what filling at once costs.
+        notional = at_once = 0.0
+        for is_buy, side in zip((True, False), sides):
+            if side is not None:
+                size, cost = orders.side_cost(market, is_buy, side[0], side[1], mark_units, self.taker_fee_bps)
+                notional += size
+                at_once += cost
         # Every market marked at this refresh's instant (one global event order: the others stand there too).
-        required = orders.margin_required(agent, self.markets, self.catalog, market.now_us, {market.symbol: notional})
-        if required > orders.equity(agent, self.markets, market.now_us):
+        required = orders.margin_in_use(agent, self.markets, self.catalog, market.now_us, {market.symbol: notional})
+        if required + at_once > orders.equity(agent, self.markets, market.now_us):
             session.reason = "insufficient_balance"
             return
         if session.reason == "insufficient_balance":

@@ -183,7 +183,7 @@ def test_an_exchange_run_matches_brute_force_over_its_recorded_marks():
             ex.jump("BTC-PERP", -30)                        # picks off the bid: an adverse fill
         ex.advance(5)
     ex.cancel(me, "BTC-PERP")
-    far = ex.mid("BTC-PERP") * 0.9                          # a bid nobody hits keeps the market live, so
+    far = ex.mid("BTC-PERP") * 0.96                         # a bid nobody hits keeps the market live, so
     posted[True] += ex.quote(me, QuoteRequest("BTC-PERP", bid_price=far, bid_size=100)).bid.size_usd
     ex.advance(90)                                          # every markout comes due, marks event by event
     start = ex.started_at

@@ -110,7 +110,7 @@ def test_stop_loss_fires_at_exactly_minus_the_limit(cents_above, stopped):
         pnl = session_pnl(me)
         assert pnl < 0
         limit = -pnl + cents_above * 0.01    # PnL at -limit exactly, or one cent above it
-        bid = round(me.top()["best_bid"] * 0.9)
+        bid = round(me.top()["best_bid"] * 0.96)
         ok(me.quote(bid_price=bid, bid_size=20, session_stop_loss_usd=limit))
         session = me.session()
         if stopped:
@@ -273,7 +273,7 @@ def test_jumps_move_the_mark_price_on_both_paths(event_by_event, jumps):
         start = ok(mock.client.get(f"/v1/markets/{symbol}/price"))["mark_price"]
         if event_by_event:
             mid = start
-            ok(mock.client.post("/v1/mm/quote", json={"symbol": symbol, "bid_price": mid * 0.5, "bid_size": 20}))
+            ok(mock.client.post("/v1/mm/quote", json={"symbol": symbol, "bid_price": mid * 0.96, "bid_size": 20}))
         marks = minute_marks(mock, symbol, 60)
         moves = [math.log(b / a) for a, b in zip(marks, marks[1:])]
         market = mock.exchange.markets[symbol]

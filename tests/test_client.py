@@ -66,10 +66,10 @@ def test_answers_are_the_servers_models(server):
     (lambda pf: pf.price("NOPE-PERP"), e.MarketNotFound, "market_not_found"),
     (lambda pf: pf.quote(SYMBOL, bid_price=200_000, bid_size=100, ask_price=100_000, ask_size=100), e.CrossedQuote,
      "crossed_quote"),
-    (lambda pf: pf.quote(SYMBOL, bid_price=50_000, bid_size=1), e.OrderTooSmall, "order_too_small"),
-    (lambda pf: pf.quote(SYMBOL, bid_price=50_000, bid_size=100, time_in_force="FOK"), e.InvalidRequest,
+    (lambda pf: pf.quote(SYMBOL, bid_price=68_000, bid_size=1), e.OrderTooSmall, "order_too_small"),
+    (lambda pf: pf.quote(SYMBOL, bid_price=68_000, bid_size=100, time_in_force="FOK"), e.InvalidRequest,
      "invalid_request"),
-    (lambda pf: pf.quote(SYMBOL, bid_price=50_000, bid_size=1e9), e.InsufficientBalance, "insufficient_balance"),
+    (lambda pf: pf.quote(SYMBOL, bid_price=68_000, bid_size=1e9), e.InsufficientBalance, "insufficient_balance"),
     (lambda pf: pf.hedge(SYMBOL), e.NoInventory, "no_inventory"),
     (lambda pf: pf.mock.remove_fault("flt_nope") if hasattr(pf.mock, "remove_fault") else pf.candles(SYMBOL, "7m"),
      e.ClientError, None),
@@ -86,7 +86,7 @@ def test_each_refusal_raises_its_class(server, call, error, code):
 
 def test_invalid_request_names_its_field(server):
     with client_for(server) as pf, pytest.raises(e.InvalidRequest) as raised:
-        pf.quote(SYMBOL, bid_price=50_000)
+        pf.quote(SYMBOL, bid_price=68_000)
     assert raised.value.field == "bid_size"
 
 
@@ -130,7 +130,7 @@ def test_429_on_a_post_is_retried_too_and_gives_up_after_the_retries(server):
     with client_for(server, sleeps, retries=2) as pf:
         pf.mock.add_fault("/v1/mm/quote", status=429)
         with pytest.raises(e.RateLimited):
-            pf.quote(SYMBOL, bid_price=50_000, bid_size=100)
+            pf.quote(SYMBOL, bid_price=68_000, bid_size=100)
     assert sleeps == [0.5, 1.0]
     statuses = [r["status"] for r in server.requests(agent=server.agent_id) if r["path"] == "/v1/mm/quote"]
     assert statuses == [429, 429, 429]
@@ -166,7 +166,7 @@ def test_503_is_retried_on_a_read_but_not_on_a_quote(server):
         assert sleeps == [0.5]
         pf.mock.add_fault("/v1/mm/quote", status=503, count=1)
         with pytest.raises(e.ServiceUnavailable):
-            pf.quote(SYMBOL, bid_price=50_000, bid_size=100)
+            pf.quote(SYMBOL, bid_price=68_000, bid_size=100)
         assert pf.orders(SYMBOL).orders == []          # the refused quote changed nothing, and was not re-sent
     quotes = [r["status"] for r in server.requests(agent=server.agent_id) if r["path"] == "/v1/mm/quote"]
     assert quotes == [503]

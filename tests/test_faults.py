@@ -387,11 +387,11 @@ def test_bad_bodies_answer_400_with_the_field_and_add_nothing(client, body, fiel
 
 @pytest.mark.parametrize("raw", [b"", b"{not json", b"[1, 2]", b'"/v1/*"'])
 def test_a_body_that_is_not_a_json_object_answers_400_and_adds_nothing(client, raw):
-    assert_error(client.post("/_mock/faults", content=raw), 400, "invalid_request")
+    assert_error(client.post("/_mock/faults", content=raw, headers={"Content-Type": "application/json"}), 400, "invalid_request")
     assert rules(client) == []
 
 
 def test_non_finite_numbers_are_refused(client):
-    r = client.post("/_mock/faults", content=b'{"path": "/v1/*", "latency_ms": NaN}')
+    r = client.post("/_mock/faults", content=b'{"path": "/v1/*", "latency_ms": NaN}', headers={"Content-Type": "application/json"})
     assert assert_error(r, 400, "invalid_request")["field"] == "latency_ms"
     assert rules(client) == []

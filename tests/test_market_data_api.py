@@ -301,7 +301,7 @@ def test_advance_with_a_bad_body_leaves_the_clock_alone(client: TestClient, body
                                  b'{"seconds": 1e400}', b"not json", b""])
 def test_advance_rejects_non_finite_and_garbage(client: TestClient, raw: bytes) -> None:
     before = state(client)
-    assert_error(client.post("/_mock/clock/advance", content=raw), 400, "invalid_request")
+    assert_error(client.post("/_mock/clock/advance", content=raw, headers={"Content-Type": "application/json"}), 400, "invalid_request")
     assert state(client) == before
 
 

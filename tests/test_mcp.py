@@ -327,7 +327,7 @@ def test_a_good_key_acts_as_its_agent():
 
     async def scenario():
         async with mcp_client(app, key=KEY) as client:
-            await client.call_tool("mm_post_quotes", {"symbol": "BTC-PERP", "bid_price": 60_000, "bid_size": 100})
+            await client.call_tool("mm_post_quotes", {"symbol": "BTC-PERP", "bid_price": 68_000, "bid_size": 100})
         async with mcp_client(app, key="pf_test_someone_else_1") as other:
             theirs = await other.call_tool("mm_orders", {})
         async with rest_client(app, key=KEY) as rest:
@@ -336,7 +336,7 @@ def test_a_good_key_acts_as_its_agent():
 
     theirs, mine = run(scenario)
     assert theirs.structured_content == {"orders": []}
-    assert len(mine["orders"]) == 1 and mine["orders"][0]["price"] == 60_000
+    assert len(mine["orders"]) == 1 and mine["orders"][0]["price"] == 68_000
 
 
 def test_the_rate_limit_counts_tool_calls_and_rest_calls_alike():
@@ -369,7 +369,7 @@ def test_fault_rules_and_the_journal_see_tool_calls_as_requests():
     async def scenario():
         async with mcp_client(app) as client, rest_client(app, key=None) as control:
             await control.post("/_mock/faults", json={"path": "/v1/mm/quote", "status": 503, "count": 1})
-            args = {"symbol": "BTC-PERP", "bid_price": 60_000, "bid_size": 100}
+            args = {"symbol": "BTC-PERP", "bid_price": 68_000, "bid_size": 100}
             faulted = await client.call_tool("mm_post_quotes", args)
             posted = await client.call_tool("mm_post_quotes", args)
             journal = (await control.get("/_mock/requests")).json()["requests"]
@@ -435,7 +435,7 @@ def shared_app():
 
     async def order():
         async with rest_client(app) as rest:
-            await rest.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 60_000, "bid_size": 100})
+            await rest.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 68_000, "bid_size": 100})
 
     run(order)
     return app

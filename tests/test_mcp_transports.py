@@ -57,10 +57,10 @@ def test_stdio_and_http_serve_the_same_tools_and_answers():
         async with http, Client(streamable_http_client(f"{base}/mcp", http_client=http), cache=None) as client:
             tool_list = await listed(client)
             price = await client.call_tool("market_price", {"symbol": "BTC-PERP"})
-            quote = await client.call_tool("mm_post_quotes", {"symbol": "BTC-PERP", "bid_price": 60_000,
+            quote = await client.call_tool("mm_post_quotes", {"symbol": "BTC-PERP", "bid_price": 68_000,
                                                               "bid_size": 100})
-            crossed = await client.call_tool("mm_post_quotes", {"symbol": "BTC-PERP", "bid_price": 61_000,
-                                                                "bid_size": 100, "ask_price": 60_000, "ask_size": 100})
+            crossed = await client.call_tool("mm_post_quotes", {"symbol": "BTC-PERP", "bid_price": 69_000,
+                                                                "bid_size": 100, "ask_price": 68_000, "ask_size": 100})
         return tool_list, price, quote, crossed
 
     with run_server(seed=2, mcp_admin=True) as srv:
@@ -143,7 +143,7 @@ ONE_CALL_EACH = [
     ("market_list", {"limit": 2}), ("market_info", {"symbol": "ETH-PERP"}), ("market_price", {"symbol": "eth"}),
     ("market_orderbook", {"symbol": "ETH-PERP", "depth": 3}), ("market_trades", {"symbol": "ETH-PERP"}),
     ("market_candles", {"symbol": "ETH-PERP", "interval": "5m"}), ("mm_account", {}),
-    ("mm_post_quotes", {"symbol": "ETH-PERP", "bid_price": 3000, "bid_size": 100}),
+    ("mm_post_quotes", {"symbol": "ETH-PERP", "bid_price": 3700, "bid_size": 100}),
     ("mm_orders", {}), ("mock_advance_clock", {"seconds": 30}), ("mm_fills", {}),
     ("mm_inventory", {"symbol": "ETH-PERP"}), ("mm_session", {"symbol": "ETH-PERP"}), ("mm_pnl", {}),
     ("mm_cancel", {"symbol": "ETH-PERP"}), ("mm_session_reset", {"symbol": "ETH-PERP"}),
@@ -197,7 +197,7 @@ def test_tool_calls_reach_the_exchange_on_the_servers_own_thread():
         http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60)
         async with http, Client(streamable_http_client(f"{base}/mcp", http_client=http), cache=None) as client:
             for tool, args in [("market_price", {"symbol": "BTC-PERP"}), ("mm_inventory", {"symbol": "BTC-PERP"}),
-                               ("mm_post_quotes", {"symbol": "BTC-PERP", "bid_price": 60_000, "bid_size": 100})]:
+                               ("mm_post_quotes", {"symbol": "BTC-PERP", "bid_price": 68_000, "bid_size": 100})]:
                 assert not (await client.call_tool(tool, args)).is_error
 
     with run_server() as srv:

@@ -77,22 +77,22 @@ def test_a_quote_solves_no_dependencies(client, auth, monkeypatch):
         raise AssertionError("FastAPI's dependency solving was used")
 
     monkeypatch.setattr(fastapi.routing, "solve_dependencies", broken)
-    body = {"symbol": "BTC-PERP", "bid_price": 50_000.0, "bid_size": 100.0}
+    body = {"symbol": "BTC-PERP", "bid_price": 68_000.0, "bid_size": 100.0}
     r = client.post("/v1/mm/quote", json=body, headers=auth)
     assert r.status_code == 200, r.text
     assert client.post("/v1/mm/cancel", json={"symbol": "BTC-PERP"}, headers=auth).json()["cancelled"] == 1
 
 
-QUOTE = '{"symbol": "BTC-PERP", "bid_price": 50000.0, "bid_size": 100.0}'
+QUOTE = '{"symbol": "BTC-PERP", "bid_price": 68000.0, "bid_size": 100.0}'
 BODIES = [
-    QUOTE, '{"symbol": "btc", "ask_price": 90000, "ask_size": 50, "time_in_force": "ALO"}',
+    QUOTE, '{"symbol": "btc", "ask_price": 72000, "ask_size": 50, "time_in_force": "ALO"}',
     '{"symbol": "BTC-PERP", "bid_price": NaN, "bid_size": 100}', '{"symbol": "BTC-PERP", "bid_price": Infinity}',
     '{"symbol": "BTC-PERP", "bid_price": "50000", "bid_size": 100}', '{"symbol": "BTC-PERP", "bid_price": true}',
     '{"symbol": "BTC-PERP", "bid_price": -1, "bid_size": 100}', '{"bid_price": 1}', '{"symbol": 7}',
     '{"symbol": "NOPE-PERP", "bid_price": 1, "bid_size": 100}', '{"symbol": "BTC-PERP", "extra": [1, {"a": 2}]}',
     '{"symbol": "BTC-PERP", "time_in_force": "FOK"}', '[]', '[{"symbol": "BTC-PERP"}]', 'null', '"BTC-PERP"', '7',
     '', 'not json', '{"symbol": "BTC-PERP"', 'symbol=BTC-PERP', '{"symbol": "BTC-PERP", "bid_price": 1e999}',
-    '{"symbol": "BTC-PERP", "bid_price": 50000.0, "bid_size": 100.0, "ask_price": 49000.0, "ask_size": 100.0}',
+    '{"symbol": "BTC-PERP", "bid_price": 68000.0, "bid_size": 100.0, "ask_price": 67500.0, "ask_size": 100.0}',
     '{"symbol": "BTC-PERP", "hedge_pct": 0.5}', '{"symbol": "BTC-PERP", "hedge_pct": 2}', '{"agent_id": "carol_1"}',
     '{"agent_id": "bad id!"}', '{"agent_id": null}', '{}',
 ]

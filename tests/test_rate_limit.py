@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from conftest import KEY, OTHER_KEY, make_exchange
 from pf_mock import cli, server
 from pf_mock.api import AppOptions, create_app
-from pf_mock.api import ratelimit
 from pf_mock.api.ratelimit import RateLimiter
 from pf_mock.clock import DEFAULT_EPOCH
 from pf_mock.server import ServeOptions, build_app
@@ -30,6 +29,7 @@ def limits(response) -> tuple[int, int, int]:
 
 @pytest.fixture
 def limited(exchange):
+    exchange.authenticate(KEY), exchange.authenticate(OTHER_KEY)    # agents already: each key has its bucket
     with TestClient(create_app(exchange, AppOptions(rate_limit=LIMIT)), raise_server_exceptions=False) as c:
         yield c
 
@@ -94,15 +94,30 @@ def test_clear_fills_every_bucket():
     assert limiter.take("a", T0).allowed
 
 
-def test_full_buckets_are_forgotten_past_the_key_limit(monkeypatch):
-    monkeypatch.setattr(ratelimit, "MAX_KEYS", 3)
-    limiter = RateLimiter(60)
+def test_buckets_are_bounded_and_the_least_recently_used_goes():
+    limiter = RateLimiter(1, max_keys=3)          # one request a minute: nothing refills within the test
     for key in "abc":
         limiter.take(key, T0)
-    limiter.take("c", T0 + 0.5)                 # a and b are full again at T0 + 1, c is not
+    limiter.take("a", T0 + 0.5)                 # a is asked again (refused): b is now the least recently used
     limiter.take("d", T0 + 1)
-    assert len(limiter) == 2                    # c and d
-    assert limiter.level("c", T0 + 1) < limiter.capacity
+    assert len(limiter) == 3
+    assert limiter.level("b", T0 + 1) == limiter.capacity       # forgotten: as good as full
+    assert limiter.level("a", T0 + 1) < limiter.capacity and limiter.level("c", T0 + 1) < limiter.capacity
+    for i in range(1000):                       # however many keys come, never more than the bound
+        limiter.take(f"k{i}", T0 + 2)
+    assert len(limiter) == 3
+
+
+def test_a_full_table_is_not_scanned(monkeypatch):
+    """Finding a bucket is a dict lookup: with the table full, a new key reads no other bucket's level."""
+    limiter = RateLimiter(60, max_keys=100)
+    for i in range(100):
+        limiter.take(f"k{i}", T0)
+    reads = []
+    level = RateLimiter.level
+    monkeypatch.setattr(RateLimiter, "level", lambda self, key, now: reads.append(key) or level(self, key, now))
+    limiter.take("new", T0 + 1)
+    assert reads == ["new"]
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, None])

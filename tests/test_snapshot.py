@@ -203,7 +203,7 @@ def test_the_document_matches_its_published_schema():
     assert schema == json_schema(), "docs/snapshot.schema.json is stale: python -m pf_mock.state_document"
     validator = jsonschema_rs.validator_for(schema)
     with in_process(seed=2, scenario="flash_crash") as mock:
-        mock.client.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 60_000, "bid_size": 100,
+        mock.client.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 68_000, "bid_size": 100,
                                                "auto_refresh": True, "max_inventory_usd": 500})
         loop(mock, 6, "ETH-PERP")
         document = json.loads(snap(mock))
@@ -228,7 +228,7 @@ def test_a_restore_keeps_the_servers_own_clock_mode_and_resets_to_the_snapshots_
 def test_a_realtime_snapshot_restores_into_either_clock_at_its_instant():
     with in_process(seed=1, clock="realtime", speed=50) as original, in_process(seed=2) as manual, \
             in_process(seed=2, clock="realtime", speed=50) as realtime:
-        original.client.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 60_000, "bid_size": 100,
+        original.client.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 68_000, "bid_size": 100,
                                                    "auto_refresh": True})
         document = json.loads(snap(original))
         assert document["ran_to_us"] == document["clock"]["now_us"]     # one instant, nothing to catch up
@@ -299,7 +299,7 @@ def test_serve_state_is_written_on_sigterm_and_read_at_the_next_start(tmp_path):
     proc, url = _serve(state)
     try:
         with httpx.Client(base_url=url, headers=key) as c:
-            assert c.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 60_000, "bid_size": 100}
+            assert c.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 68_000, "bid_size": 100}
                           ).status_code == 200
             assert c.post("/_mock/clock/advance", json={"seconds": 30}).status_code == 200
             before = [c.get(p).content for p in paths]

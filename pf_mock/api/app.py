@@ -40,6 +40,9 @@ class AppOptions:
     admin: bool = True                  # serve /_mock at all (--no-admin turns it off)
     admin_token: str | None = None      # if set, /_mock needs X-Admin-Token
     rate_limit: int | None = None       # requests per minute per key (--rate-limit); None = no limit
+    # Host names answered besides the loopback names and the address a request arrived at (callers.py):
+    # the bound host and every --allow-host.
+    allow_hosts: tuple[str, ...] = ()
 
 
 def contract_openapi(app: FastAPI) -> dict:
@@ -85,7 +88,7 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     # The mock's own work on every request, one layer (controls.py): the door, the journal, the rate
     # limit, the last resort, fault rules, JSON bodies, and the exchange's turns.
     app.add_middleware(MockControls, journal=app.state.journal, faults=app.state.faults,
-                       limiter=app.state.rate_limiter)
+                       limiter=app.state.rate_limiter, allow_hosts=frozenset(options.allow_hosts))
     # The live page and its push feed (GET /, GET /feed): one hub per app, idle while nobody watches.
     app.state.feed = feed.FeedHub(lambda: app.state.exchange, leaderboard=leaderboard,
                                   catch_up=lambda: turns.catch_up_in_turn(app.state))

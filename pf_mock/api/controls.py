@@ -1,23 +1,28 @@
-"""The mock's own work on every request, as ONE ASGI layer: the door, the request journal, the rate limit
-(when on), the last resort, fault injection, JSON bodies and the exchange's turns.
+"""The mock's own work on every request, as ONE ASGI layer: who may call, the door, the request journal,
+the rate limit (when on), the last resort, fault injection, JSON bodies and the exchange's turns.
 
 They were nine stacked middlewares, each wrapping the request (and most of them ``send``) again: a
 third of a cancel+quote pair's time in the server, profiled. As one layer a request pays one wrapper
 for all of them, and a feature that is off costs nothing (no fault rules: no draw; no rate limit: no
-bucket and no headers). What each does, and the order they act in, is unchanged. From the outside in:
+bucket and no headers). From the outside in:
 
+0. who may call (``callers.py``): a ``Host`` the server does not answer to is 400 ``bad_host``, a
+   state-changing request from another site's page 403 ``forbidden_origin``, before anything else;
+   ``HEAD`` is answered as ``GET`` without the body;
 1. the door reads the body (bounded, ``door.read_body``) and judges it (``door.refusal``);
 2. the journal records the request and notes the status of whatever answers it, the door's refusal,
    the rate limit's 429, a fault's and the last resort's 500 included (``/_mock`` is not journaled);
 3. the rate limit counts the request before anything else answers it and puts its headers on every
-   answer, a crash's included (``/_mock`` is not limited);
+   answer, a crash's included (``/_mock`` is not limited). A request draws on its key's bucket only
+   when the key is an agent's; any other draws on its client address's (``ratelimit.client_key``);
 4. the last resort turns a crash into a 500 in the error shape that keeps the connection open;
 5. the door's refusal is answered;
 6. fault rules delay or answer API requests (``/_mock`` is never faulted);
-7. every body is read as JSON, whatever its Content-Type says: ``curl -d '{...}'`` sends form
-   encoding by default, and a fake that rejected it would only confuse;
+7. a body without a Content-Type (an empty one: the door refuses any other) is read as JSON;
 8. a request that touches the exchange waits for its turn, which begins with a realtime clock's
-   catch-up when the markets are far behind (``turns.py``).
+   catch-up when the markets are far behind (``turns.py``). Its answer is WRITTEN AFTER THE TURN ENDS:
+   the route's answer is kept while it holds the turn and sent once the turn is handed on, so a client
+   that does not read its answers (its socket's buffers full) holds up only its own connection.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..clock import to_ms
 from ..errors import ApiError
+from . import callers
 from .admin import is_admin_path
 from .deps import api_key
 from .door import read_body, refusal, replaying
@@ -59,16 +65,25 @@ def noting(entry: Entry, send: Send) -> Send:
 class MockControls:
     """ASGI middleware: the steps of the module's docstring, in that order."""
 
-    def __init__(self, app: ASGIApp, journal: Journal, faults: FaultTable, limiter: RateLimiter | None = None):
+    def __init__(self, app: ASGIApp, journal: Journal, faults: FaultTable, limiter: RateLimiter | None = None,
+                 allow_hosts: frozenset[str] = frozenset()):
         self.app = app
         self.journal = journal
         self.faults = faults
         self.limiter = limiter
+        self.allow_hosts = frozenset(callers.host_name(name) for name in allow_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # 0. Who may call, before anything reads the request.
+        turned_away = callers.refusal(scope, self.allow_hosts)
+        if turned_away is not None:
+            await turned_away(scope, receive, send)
+            return
+        if scope["method"] == "HEAD":
+            scope, send = dict(scope, method="GET"), without_body(send)
         # 1. The door.
         body, too_large = await read_body(scope, receive)
         refused = refusal(scope, body, too_large)
@@ -85,7 +100,7 @@ class MockControls:
             # 3. The rate limit.
             verdict = None
             if self.limiter is not None:
-                verdict = self.limiter.take(client_key(scope), exchange.now())
+                verdict = self.limiter.take(client_key(scope, exchange), exchange.now())
                 if not verdict.allowed:
                     wait = verdict.retry_after
                     await error_response(
@@ -141,15 +156,40 @@ class MockControls:
             return
         if scope["method"] in BODY_METHODS:                                 # 7. JSON bodies
             scope = dict(scope, headers=[h for h in scope["headers"] if h[0] != JSON[0]] + [JSON])
-        if needs_turn(scope["path"]):                                       # 8. the exchange's turn
-            state = scope["app"].state
-            async with turn(state):     # one request at a time touches the exchange, in arrival order
-                try:                    # a realtime clock far ahead of the markets: catch up first
-                    await catch_up_in_slices(state.exchange, state)
-                except ApiError as stopping:
-                    await error_response(stopping.status, stopping.code, stopping.message,
-                                         **stopping.detail)(scope, receive, send)
-                    return
-                await self.app(scope, receive, send)
-        else:
+        if not needs_turn(scope["path"]):
             await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        held: list[Message] = []        # the answer, kept while the request holds the turn
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        async with turn(state):         # 8. one request at a time touches the exchange, in arrival order
+            try:                        # a realtime clock far ahead of the markets: catch up first
+                await catch_up_in_slices(state.exchange, state)
+            except ApiError as stopping:
+                await error_response(stopping.status, stopping.code, stopping.message,
+                                     **stopping.detail)(scope, receive, hold)
+            else:
+                await self.app(scope, receive, hold)
+        for message in held:            # written once the turn is handed on: a slow reader waits alone
+            await send(message)
+
+
+def without_body(send: Send) -> Send:
+    """``send`` for a ``HEAD`` request answered as ``GET``: the status and headers (``Content-Length``
+    included, as ``GET`` would say it), and an empty body, ended at the first body message (a stream,
+    such as the push feed's, would never end by itself); whatever follows is dropped."""
+    ended = False
+
+    async def head(message: Message) -> None:
+        nonlocal ended
+        if message["type"] == "http.response.body":
+            if ended:
+                return
+            ended = True
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    return head

@@ -12,7 +12,12 @@ rules or the exchange see the request:
   read is left to the fields: each number field has a finite range, so it is a 400 there, and a field
   the route does not know is ignored whatever it holds, as the OpenAPI schema says. A body that is not
   JSON at all is left to the route, which says so;
-- the path and the query string, once percent-decoded, are UTF-8 without lone surrogates: else 400.
+- the path and the query string, once percent-decoded, are UTF-8 without lone surrogates: else 400;
+- a non-empty body of a ``POST``, ``PUT``, ``PATCH`` or ``DELETE`` (every route reads its body as JSON) is
+  sent as ``Content-Type: application/json`` (parameters such as ``charset`` aside): else 415
+  ``unsupported_media_type``. A browser lets any page post ``text/plain`` or a form to any address
+  without asking; it lets no page post ``application/json`` to another site unless that site agrees, which
+  this server never does. An empty body needs no type.
 
 The body is read once and kept in the request's scope (``read_body``), so the journal and the route
 see the same bytes without reading the socket twice.
@@ -36,6 +41,7 @@ MAX_JSON_DEPTH = 32             # an inline scenario, the deepest body any route
 MAX_INT_DIGITS = 4300          # Python reads no longer integer (sys.get_int_max_str_digits)
 _LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_INT_DIGITS + 1))
 
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 BODY_KEY = "pf_mock.body"          # scope key: (bytes read, whether the body was over the limit)
 
 
@@ -165,6 +171,14 @@ def _plainly_fine(body: bytes) -> bool:
             and body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH and _LONG_DIGITS.search(body) is None)
 
 
+def is_json_type(scope: Scope) -> bool:
+    """The request says its body is ``application/json`` (any parameters, any case)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return value.partition(b";")[0].strip().lower() == b"application/json"
+    return False
+
+
 def _is_plain(raw: bytes) -> bool:
     """ASCII without percent escapes: valid UTF-8 as it is and once decoded (the common case, checked
     in one pass)."""
@@ -193,6 +207,9 @@ def refusal(scope: Scope, body: bytes, too_large: bool):
         return error_response(400, "invalid_request", "The query string is not valid UTF-8.")
     if not body:
         return None
+    if scope.get("method") in BODY_METHODS and not is_json_type(scope):
+        return error_response(415, "unsupported_media_type",
+                              "Send the request body as JSON with the header Content-Type: application/json.")
     if not body.isascii() and not _is_utf8(body):
         return error_response(400, "invalid_request", "The request body is not valid UTF-8.")
     if scope.get("path") == "/_mock/restore":

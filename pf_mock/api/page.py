@@ -15,10 +15,11 @@ from fastapi.responses import Response, StreamingResponse
 from .. import messages as m
 from ..errors import ApiError
 from ..exchange import Exchange
-from ..leaderboard import leaderboard
+from ..leaderboard import DEFAULT_LEADERBOARD_PAGE, MAX_LEADERBOARD_PAGE, leaderboard
 from ..scenarios import list_scenarios
 from .admin import ADMIN, admin_allowed
 from .deps import api_key, exchange
+from .errors import VALIDATION, responses
 from .feed import Subscriber, Topic, sse
 from .reply import reply
 
@@ -44,11 +45,16 @@ admin_router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)],
                          responses=ADMIN)
 
 
-@admin_router.get("/leaderboard", response_model=m.Leaderboard)
-async def get_leaderboard(ex: Exchange = Depends(exchange)) -> Response:
+@admin_router.get("/leaderboard", response_model=m.Leaderboard, responses=responses(*VALIDATION))
+async def get_leaderboard(ex: Exchange = Depends(exchange),
+                          limit: int = Query(DEFAULT_LEADERBOARD_PAGE, ge=1, le=MAX_LEADERBOARD_PAGE,
+                                             description="At most this many rows."),
+                          cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
+                                                     description="A next_cursor this route answered.")) -> Response:
     """Every agent, best net PnL first, with its volume, fill rate, time-weighted |inventory|, worst
-    drawdown and guardrail trips (docs/page.md)."""
-    return reply(leaderboard(ex))
+    drawdown and guardrail trips (docs/page.md), a page at a time: the top ``limit`` (100), then
+    ``next_cursor`` pages on."""
+    return reply(leaderboard(ex, limit, cursor))
 
 
 @admin_router.get("/scenarios", response_model=m.ScenarioList)

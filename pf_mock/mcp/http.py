@@ -17,16 +17,20 @@ request, so a server nobody asks for MCP does not pay for loading it; without it
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 from typing import Any, Awaitable, Callable
 
 import httpx
 
+from ..api import callers
 from ..api.errors import error_response
 
 PATH = "/mcp"
 FORWARDED = ("authorization", "x-api-key", "x-admin-token")
 INNER_BASE = "http://pf-mock"       # the in-process requests' base URL (never resolved)
+
+log = logging.getLogger("pf_mock")
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
@@ -57,6 +61,13 @@ class McpEndpoint:
         if scope["type"] != "http" or scope["path"].rstrip("/") != PATH:
             await self.app(scope, receive, send)
             return
+        # Who may call (api/callers.py): /mcp is answered before the API's own layer, so it checks here.
+        options = getattr(getattr(self.api, "state", None), "options", None)
+        allowed = frozenset(callers.host_name(h) for h in getattr(options, "allow_hosts", ()))
+        turned_away = callers.refusal(scope, allowed)
+        if turned_away is not None:
+            await turned_away(scope, receive, send)
+            return
         if scope["method"] != "POST":
             # Stateless: no stream of server-initiated messages to GET (the spec's answer is 405) and no
             # session to DELETE. (The SDK would hold a GET open forever, for messages that never come.)
@@ -75,9 +86,34 @@ class McpEndpoint:
             return
         if self.server is None:
             self.server = build_server(self._client_for, admin=self.admin)
+        # The body is read here, so that a client that goes away before sending all of it costs one line
+        # of log at most (the SDK logs a traceback for that), and the SDK is handed it whole.
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                log.debug("a client went away before its /mcp request was read")
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
         manager = StreamableHTTPSessionManager(app=self.server, stateless=True, json_response=True)
         async with manager.run():
-            await manager.handle_request(scope, receive, send)
+            await manager.handle_request(scope, _replaying(b"".join(chunks), receive), send)
+
+
+def _replaying(body: bytes, receive):
+    """A ``receive`` that gives ``body`` first, then goes on to the real one (for the disconnect)."""
+    given = False
+
+    async def replay():
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def install(app, admin: bool = False) -> None:

@@ -377,6 +377,20 @@ def build_request(spec: ToolSpec, arguments: dict) -> tuple[str, dict, Any] | di
     return path, query, body
 
 
+def _non_finite(value: Any) -> str | None:
+    """The dotted name of the first NaN or infinity in a request body, or None (walked without recursion,
+    so no depth of nesting breaks the walk)."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return where or "body"
+        if isinstance(item, (dict, list)):
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            stack.extend(reversed([(child, f"{where}.{key}" if where else str(key)) for key, child in pairs]))
+    return None
+
+
 def _text(text: str) -> types.TextContent:
     return types.TextContent(type="text", text=text)
 
@@ -401,6 +415,9 @@ async def call(spec: ToolSpec, client: httpx.AsyncClient, arguments: dict | None
     if isinstance(built, dict):
         return failed(built)
     path, query, body = built
+    unsendable = _non_finite(body)
+    if unsendable is not None:      # JSON has no NaN or infinity: the route could never be asked
+        return failed(_error("invalid_request", f"{unsendable}: must be a finite number.", field=unsendable))
     try:
         response = await client.request(spec.method, path, params=query or None,
                                          json=body if spec.method != "GET" else None)

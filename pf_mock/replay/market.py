@@ -59,7 +59,7 @@ def _us(t) -> int:
 
 class AgentOrders:
     """Agents' resting orders on a replayed market, with the margin bookkeeping ``orders.py`` reads
-    (``owned``, ``owned_orders``): the part of ``OrderBook``'s interface the rest of pf-mock uses."""
+    (``owned``, ``owned_sides``, ``owned_orders``): the part of ``OrderBook``'s interface the rest of pf-mock uses."""
 
     def __init__(self) -> None:
         self.orders: dict[int, Order] = {}
@@ -72,14 +72,26 @@ class AgentOrders:
         found = self._owned.get(owner)
         return (found[0], found[1]) if found is not None else (0, 0)
 
+    def owned_sides(self, owner) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``((lots, price units x lots) of the bids, the same of the asks)``, as ``OrderBook.owned_sides``."""
+        found = self._owned.get(owner)
+        if found is None:
+            return (0, 0), (0, 0)
+        return (found[2], found[3]), (found[4], found[1] - found[3])
+
     @property
     def owned_orders(self) -> int:
         return self._total
 
-    def _own(self, owner, count: int, units_lots: int) -> None:
-        found = self._owned.setdefault(owner, [0, 0])
+    def _own(self, owner, is_buy: bool, count: int, price: int, lots: int) -> None:
+        found = self._owned.setdefault(owner, [0, 0, 0, 0, 0])     # orders, units x lots, bid lots, bid units x lots, ask lots
         found[0] += count
-        found[1] += units_lots
+        found[1] += price * lots
+        if is_buy:
+            found[2] += lots
+            found[3] += price * lots
+        else:
+            found[4] += lots
         self._total += count
         if not found[0]:
             del self._owned[owner]
@@ -88,7 +100,7 @@ class AgentOrders:
         self.orders[order.order_id] = order
         self.queues[order.order_id] = QueuePosition(ahead)
         self.at.setdefault((order.is_buy, order.price), []).append(order.order_id)
-        self._own(order.owner, 1, order.price * order.qty)
+        self._own(order.owner, order.is_buy, 1, order.price, order.qty)
 
     def remove(self, order: Order) -> None:
         if self.orders.pop(order.order_id, None) is None:
@@ -100,11 +112,11 @@ class AgentOrders:
         if not ids:
             del self.at[key]
         order.live = False
-        self._own(order.owner, -1, -order.price * order.qty)
+        self._own(order.owner, order.is_buy, -1, order.price, -order.qty)
 
     def reduce(self, order: Order, lots: int) -> None:
         order.qty -= lots
-        self._own(order.owner, 0, -order.price * lots)
+        self._own(order.owner, order.is_buy, 0, order.price, -lots)
 
 
 class ReplayMarket:
