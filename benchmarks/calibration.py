@@ -18,7 +18,17 @@ Printed per market:
   bps per $100 held, so a long maker sells more readily), for comparison;
 - **the book's spread**: its percentiles, sampled every simulated second, in bps.
 
-Run: ``python benchmarks/calibration.py [--minutes 60] [--seeds 3] [--symbols BTC-PERP,ETH-PERP,...]``.
+Before the maker, **the book and the flow, model beside recording beside target** (issue 21's targets):
+the one-tick share of the spread, depth at the touch and within 10 bps, taker sizes (median, 99th
+percentile, Hill tail index), the gaps between taker orders, the signs' autocorrelation, the
+per-minute taker count against the minute's |return|, the impact of a taker order 10 s later by size,
+and the 1-minute |return| autocorrelation at a 4-hour lag. The same functions (``pf_mock.flowstats``)
+measure the synthetic market and each recording, read at run time with ``pf_mock.replay.formats``
+from ``--feeds`` (default: ``$PF_MOCK_FEEDS``, else ``shared/reference/feeds`` beside the repository);
+when no recording is there, the recording column says so in one line and is left out.
+
+Run: ``python benchmarks/calibration.py [--minutes 60] [--seeds 3] [--symbols BTC-PERP,ETH-PERP,...]
+[--feeds DIR] [--part book|maker|all]``.
 """
 
 from __future__ import annotations
@@ -34,12 +44,15 @@ from pf_mock.book import GTC  # noqa: E402
 from pf_mock.catalog import load_catalog  # noqa: E402
 from pf_mock.clock import DEFAULT_EPOCH, US_PER_S  # noqa: E402
 from pf_mock.market import AgentFill, Market  # noqa: E402
+from pf_mock import flowstats as fs  # noqa: E402
+from pf_mock.model import CHUNK_US, TAKER  # noqa: E402
 
-# One market per tier (two majors: the seed's figure is stated for BTC-PERP and ETH-PERP).
-SYMBOLS = ("BTC-PERP", "ETH-PERP", "ATOM-PERP", "ETHFI-PERP")
+# The three majors and one alt (a mid-tier market), as issue 21 asks.
+SYMBOLS = ("BTC-PERP", "ETH-PERP", "SOL-PERP", "DOGE-PERP")
 REQUOTE_S = 5.0                 # cancel and re-post every 5 simulated seconds
 QUOTE_USD = 100.0               # each quote's notional
-DISTANCES_BPS = (2.5, 5.0, 10.0, 20.0, 50.0)
+DISTANCES_BPS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 50.0)
+MAKER_BPS = 2.5                 # the naive maker of issue 21: its markouts and PnL split
 MARKOUT_S = (1, 10, 60)
 REBATE_BPS = 2.5                # the seed's maker rebate
 SKEW_BPS_PER_100 = 2.0          # the skewed maker shifts both quotes this far per $100 of inventory
@@ -158,13 +171,13 @@ def measure(symbol: str, seeds: int, minutes: float) -> dict:
     shares = {}
     near = []
     for d in DISTANCES_BPS:
-        runs = [run_maker(symbol, seed, minutes, d, sample_spread=(d == DISTANCES_BPS[0]))
+        runs = [run_maker(symbol, seed, minutes, d, sample_spread=(d == MAKER_BPS))
                 for seed in range(seeds)]
-        if d == DISTANCES_BPS[0]:
+        if d == MAKER_BPS:
             near = runs
         shares[d] = tuple(sum(r["filled"][side] for r in runs) / sum(r["posted"][side] for r in runs)
                           for side in (True, False))
-    skewed = [run_maker(symbol, seed, minutes, DISTANCES_BPS[0], skew=SKEW_BPS_PER_100) for seed in range(seeds)]
+    skewed = [run_maker(symbol, seed, minutes, MAKER_BPS, skew=SKEW_BPS_PER_100) for seed in range(seeds)]
     notional = sum(r["notional"] for r in near)
 
     def weighted(key):
@@ -204,20 +217,192 @@ def format_report(results: list[dict], seeds: int, minutes: float) -> str:
               "|---|---|---|---|---|---|---|"]
     for r in results:
         m = r["markouts"]
+        taken = f"{100 * r['taken_back']:.0f}%" if r["edge_bps"] > 0 else "all (no edge at fill)"
         lines.append(f"| {r['symbol']} | {r['fills']} | {r['edge_bps']:+.2f} | {m[1]:+.2f} | {m[10]:+.2f} | "
-                     f"{m[60]:+.2f} | {100 * r['taken_back']:.0f}% |")
+                     f"{m[60]:+.2f} | {taken} |")
     lines += ["", "The 2.5 bps maker's PnL split, USD per hour (mean over seeds; net's sd across seeds):",
-              "| market | maker | spread income | rebates | inventory PnL | net (sd) |", "|---|---|---|---|---|---|"]
+              "| market | maker | spread income | rebates | inventory PnL | before rebates | net (sd) |",
+              "|---|---|---|---|---|---|---|"]
     for r in results:
         for name in ("naive", "skewed"):
             p = r[name]
             lines.append(f"| {r['symbol']} | {name} | {p['spread_income']:+.3f} | {p['rebates']:+.3f} | "
-                         f"{p['inventory_pnl']:+.3f} | {p['net']:+.3f} ({r[name + '_net_sd']:.3f}) |")
+                         f"{p['inventory_pnl']:+.3f} | {p['spread_income'] + p['inventory_pnl']:+.3f} | "
+                         f"{p['net']:+.3f} ({r[name + '_net_sd']:.3f}) |")
     lines += ["", "The book's spread without the maker, sampled every simulated second (bps):",
               "| market | p5 | p25 | median | p75 | p95 | p99 |", "|---|---|---|---|---|---|---|"]
     for r in results:
         s = r["spread_pct"]
         lines.append(f"| {r['symbol']} | " + " | ".join(f"{s[p]:.2f}" for p in (5, 25, 50, 75, 95, 99)) + " |")
+    return "\n".join(lines)
+
+
+# ---- the book and the flow, side by side with the recordings ----------------------------------------
+SIGN_LAGS = (1, 10, 50, 100)
+VOL_LAG_MINUTES = 240           # the 1-minute |return| autocorrelation at a 4-hour lag ...
+VOL_DAYS = 30                   # ... over this many simulated days of the path, per seed
+COUNT_MINUTES = 720             # takers a minute against |return|: half a day of minutes, per seed
+# (what, target text, test) per fact; a test takes the measured value
+TARGETS = {
+    "one_tick": ("spread 1 tick, share of 1-s samples", ">= 80% (BTC, calm)", lambda v: v >= 0.8),
+    "touch_usd": ("depth at the touch per side, median USD", ">= $100k (BTC)", lambda v: v >= 1e5),
+    "depth10_usd": ("depth within 10 bps per side, median USD", ">= $3M (BTC)", lambda v: v >= 3e6),
+    "size_median": ("taker order, median USD", "~$1.85k (recorded)", None),
+    "size_p99": ("taker order, 99th percentile USD", "~$440k (recorded)", None),
+    "tail_index": ("taker size tail index (Hill, top 1%)", "0.9-1.5", lambda v: 0.9 <= v <= 1.5),
+    "gap_cv": ("gaps between taker orders, CV", ">= 1.3", lambda v: v >= 1.3),
+    "count_abs_r": ("per-minute taker count vs abs. return, corr", "> 0.2", lambda v: v > 0.2),
+    "sign_1": ("sign autocorrelation, lag 1", "0.1-0.35", lambda v: 0.1 <= v <= 0.35),
+    "sign_10": ("sign autocorrelation, lag 10", ">= 0.05", lambda v: v >= 0.05),
+    "sign_50": ("sign autocorrelation, lag 50", "> 0", lambda v: v > 0),
+    "sign_100": ("sign autocorrelation, lag 100", "(recorded 0.02)", None),
+    "impact_slope": ("impact 10 s later vs size, log-log slope", "0.3-0.7", lambda v: 0.3 <= v <= 0.7),
+    "vol_4h": ("1-min abs. return autocorrelation at 4 h", ">= 0.03", lambda v: v >= 0.03),
+}
+
+
+def taker_orders(trades) -> list[tuple[float, float, bool]]:
+    """Prints of one instant and side are one taker order: ``(time_s, usd, is_buy)`` (source-agnostic:
+    ``trades`` is ``(time_s, usd, is_buy)`` per print, in time order)."""
+    orders: list[list] = []
+    for t, usd, buy in trades:
+        last = orders[-1] if orders else None
+        if last is not None and last[0] == t and last[2] == buy:
+            last[1] += usd
+        else:
+            orders.append([t, usd, buy])
+    return [tuple(o) for o in orders]
+
+
+def flow_facts(takers, mids, one_tick, touch, depth10, minute_mids=None, first_minute_s=0.0) -> dict:
+    """Every fact of the table from plain inputs: taker orders, ``(time_s, mid)`` samples, and per
+    1-s sample whether the spread was one tick, the touch's USD and the USD within 10 bps (per side,
+    the smaller side)."""
+    sizes = [u for _, u, _ in takers]
+    mid_at = fs.mid_lookup(mids)
+    _, slope = fs.impact_curve(takers, mid_at) if takers and mids else ([], float("nan"))
+    signs = fs.sign_autocorr(takers, SIGN_LAGS)
+    facts = {
+        "one_tick": sum(one_tick) / len(one_tick) if one_tick else float("nan"),
+        "touch_usd": fs.quantile(touch, 0.5), "depth10_usd": fs.quantile(depth10, 0.5),
+        "size_median": fs.quantile(sizes, 0.5), "size_p99": fs.quantile(sizes, 0.99),
+        "tail_index": fs.hill_tail_index(sizes), "gap_cv": fs.gap_cv([t for t, _, _ in takers]),
+        "impact_slope": slope, "count_abs_r": float("nan"), "vol_4h": float("nan"),
+    }
+    for lag in SIGN_LAGS:
+        facts[f"sign_{lag}"] = signs[lag]
+    if minute_mids is not None and len(minute_mids) > 5:
+        facts["count_abs_r"] = fs.count_vs_abs_return(takers, minute_mids, first_minute_s)
+    return facts
+
+
+def measure_book_and_flow(symbol: str, seeds: int, minutes: float) -> dict:
+    """The synthetic market's facts, every seed's samples pooled (statistics of time series per seed)."""
+    spec = load_catalog().resolve(symbol)
+    pooled: dict[str, list] = {}
+    for seed in range(seeds):
+        market = Market(spec, seed, DEFAULT_EPOCH)
+        market.watchers = 1
+        grid = market.grid
+        one_tick, touch, depth10, mids, prints = [], [], [], [], []
+        seen = 0
+        for second in range(1, int(minutes * 60) + 1):
+            market.advance_to(DEFAULT_EPOCH + second)
+            bid, ask = market.best_bid(), market.best_ask()
+            one_tick.append(ask - bid <= grid.tick_at(bid))
+            mid = (bid + ask) / 2
+            sides = [market.depth(is_buy, 40) for is_buy in (True, False)]
+            touch.append(min(grid.notional(*side[0]) for side in sides))
+            depth10.append(min(sum(grid.notional(p, q) for p, q in side if abs(p - mid) <= mid * 1e-3)
+                               for side in sides))
+            mids.append((market.now, market.mark))
+            new = market.trades_printed - seen
+            if new > 0:
+                for tr in list(market.trades)[-new:]:
+                    prints.append((tr.time, grid.notional(tr.price, tr.lots), tr.taker_is_buy))
+            seen = market.trades_printed
+        takers = taker_orders(prints)
+        minute_mids = [market.mark_at(DEFAULT_EPOCH + 60 * i) for i in range(int(minutes) + 1)]
+        facts = flow_facts(takers, mids, one_tick, touch, depth10, minute_mids, DEFAULT_EPOCH)
+        k0 = int(DEFAULT_EPOCH * 1e6) // CHUNK_US
+        # takers a minute against the minute's |return| over half a day: the takers' instants are
+        # exogenous (agents change who they fill, not when they come), so the minutes' plans tell
+        counts = [market.fair.plan(k).kinds.count(TAKER) for k in range(k0, k0 + COUNT_MINUTES)]
+        logs = market.fair.minute_logs(k0, k0 + COUNT_MINUTES)
+        facts["count_abs_r"] = fs.corr(counts, [abs(b - a) for a, b in zip(logs, logs[1:])])
+        # volatility clustering from the path alone, over many days (cheap: whole minutes)
+        logs = market.fair.minute_logs(k0, k0 + VOL_DAYS * 1440)
+        abs_r = [abs(b - a) for a, b in zip(logs, logs[1:])]
+        facts["vol_4h"] = fs.autocorr(abs_r, VOL_LAG_MINUTES)
+        for key, value in facts.items():
+            pooled.setdefault(key, []).append(value)
+    return {key: statistics.fmean(v for v in values if v == v) if any(v == v for v in values) else float("nan")
+            for key, values in pooled.items()}
+
+
+def default_feeds() -> str:
+    env = os.environ.get("PF_MOCK_FEEDS")
+    if env:
+        return env
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.join(os.path.dirname(repo), "shared", "reference", "feeds")
+
+
+def measure_recording(path: str) -> dict:
+    """One recording's facts (what it can show: a few minutes cannot give per-minute or 4-hour figures)."""
+    from pf_mock.replay.formats import Trade as RecTrade, read_recording   # the recording reader (issue 20)
+
+    rec = read_recording(path, on_gap="truncate", max_silence_s=None)
+    tick, lot = float(rec.tick), float(rec.lot)
+    prints = [(e.exch_ts / 1e9, e.price * tick * e.size * lot, e.taker == "buy")
+              for e in rec.events if type(e) is RecTrade]
+    one_tick, touch, depth10, mids = [], [], [], []
+    last_sample = None
+    for ts, book in rec.books():
+        bid, ask = book.best_bid(), book.best_ask()
+        if bid is None or ask is None:
+            continue
+        mid = (bid + ask) / 2 * tick
+        mids.append((ts / 1e9, mid))
+        if last_sample is None or ts - last_sample >= 1_000_000_000:
+            last_sample = ts
+            one_tick.append(ask - bid == 1)
+            sides = [book.levels(side, None) for side in ("bid", "ask")]
+            touch.append(min(side[0][0] * tick * side[0][1] * lot for side in sides))
+            depth10.append(min(sum(p * tick * q * lot for p, q in side if abs(p * tick - mid) <= mid * 1e-3)
+                               for side in sides))
+    takers = taker_orders(prints)
+    facts = flow_facts(takers, mids, one_tick, touch, depth10)
+    facts["_name"] = f"{rec.venue} {rec.symbol} ({rec.duration_s:.0f} s, {len(takers)} taker orders)"
+    return facts
+
+
+def _fmt(key: str, v: float) -> str:
+    if v != v:
+        return "n/a"
+    if key in ("touch_usd", "depth10_usd", "size_median", "size_p99"):
+        return f"${v / 1e6:.2f}M" if v >= 1e6 else f"${v / 1e3:.1f}k"
+    if key == "one_tick":
+        return f"{100 * v:.1f}%"
+    return f"{v:.2f}" if abs(v) >= 0.1 or key in ("gap_cv", "tail_index", "impact_slope") else f"{v:.3f}"
+
+
+def format_book_and_flow(model: dict[str, dict], recordings: list[dict], note: str | None) -> str:
+    symbols = list(model)
+    head = ["fact", *symbols, *(r["_name"] for r in recordings), "target"]
+    lines = ["The book and the flow: model (mean over seeds) | recording | target",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, (what, target, test) in TARGETS.items():
+        cells = []
+        for symbol in symbols:
+            v = model[symbol][key]
+            mark = "" if test is None or v != v else (" ok" if test(v) else " MISS")
+            cells.append(_fmt(key, v) + mark)
+        cells += [_fmt(key, r[key]) for r in recordings]
+        lines.append(f"| {what} | " + " | ".join(cells) + f" | {target} |")
+    if note:
+        lines += ["", note]
+    lines.append("(ok/MISS: the model's figure against the target; the BTC targets are held against every market.)")
     return "\n".join(lines)
 
 
@@ -230,8 +415,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--symbols", default=",".join(SYMBOLS))
+    parser.add_argument("--feeds", default=default_feeds(), help="directory of recordings (the recording column)")
+    parser.add_argument("--part", choices=("book", "maker", "all"), default="all")
     args = parser.parse_args(argv)
-    print(format_report(run(args.seeds, args.minutes, args.symbols.split(",")), args.seeds, args.minutes))
+    symbols = args.symbols.split(",")
+    if args.part in ("book", "all"):
+        recordings, note = [], None
+        files = sorted(os.listdir(args.feeds)) if os.path.isdir(args.feeds) else []
+        if not files:
+            note = f"No recording found in {args.feeds}: the recording column is left out (--feeds DIR)."
+        for name in files:
+            try:
+                recordings.append(measure_recording(os.path.join(args.feeds, name)))
+            except Exception as exc:            # a file the reader refuses: say so, keep going
+                note = (note + " " if note else "") + f"{name}: not read ({exc})."
+        model = {symbol: measure_book_and_flow(symbol, args.seeds, args.minutes) for symbol in symbols}
+        print(f"{args.seeds} seed(s) x {args.minutes:g} simulated minutes per market (the 4-hour figure: "
+              f"{VOL_DAYS} days of the path per seed)")
+        print(format_book_and_flow(model, recordings, note))
+        print()
+    if args.part in ("maker", "all"):
+        print(format_report(run(args.seeds, args.minutes, symbols), args.seeds, args.minutes))
 
 
 if __name__ == "__main__":

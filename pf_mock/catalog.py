@@ -19,25 +19,41 @@ from .model import Regime
 MIN_NOTIONAL_USD = 10.0     # Hyperliquid's minimum order value
 QUOTE_ASSET = "USDC"
 
-# Synthetic market microstructure per liquidity tier. BTC-PERP's numbers are calibrated so the seed's
-# figure holds: $100 quotes 2.5 bps from the mid, re-posted every 5 s, fill 40-80% of the time
-# (benchmarks/calibration.py measures it: seeds 0-4 give 55-61% per side at 2.5 bps, ~26% at 5 bps,
-# ~2% at 10 bps and 0 at 25 bps, with a negative 10 s post-fill move).
-# "major": a 2.5 bps quote sits behind ~4 house levels, so it fills when the mid moves ~3 bps within
-# its 5 s (about a fifth of the time at 55% vol) or when a taker sweeps those levels. Levels are thin
-# ($2,800, was $20,000) so that the heavy tail of taker sizes (model.TAKER_SIZE_SIGMA) does that
-# often; the median taker is $4,500 (was $8,000), which with the heavier tail keeps the mean taker
-# (~$13k) and the traded volume as before. The house re-centres 2.5 times a second (was once), and
-# refills at once behind every taker, so the time-averaged book spread is the tier's spread_bps.
-# 28 levels (was the default 20) keep the ladder well beyond the reach of takers
-# (market.TAKER_REACH_SPREADS); liquidity.floor_for guarantees a side never empties whatever the sizes.
+# Market microstructure per liquidity tier (docs/market-model.md gives each number's source).
+# "major" (BTC, ETH, SOL) is set from the recorded books of issue 21's table (the Binance BTCUSDT
+# perpetual, 2024-08-08, and Hyperliquid's BTC book, 2025-01-26):
+# - spread_bps 0.1, below one tick on every major (BTC $1 = 0.14 bps, ETH $0.1 = 0.26 bps, SOL $0.01 =
+#   0.58 bps), so the touch is one tick wide unless volatility or a jump widens it (recorded: one tick
+#   99.7% of the time on Binance, a one-tick median on Hyperliquid);
+# - depth_usd $180k at the touch per side (recorded: $190-205k on Binance, $20k-700k on Hyperliquid),
+#   and a ladder behind it every 1 bp of $450k a level (growing 2% a level): ~$4.5M within 10 bps
+#   per side (recorded: $8-10M on Binance, >= $4.5M in Hyperliquid's 20 levels);
+# - takers: a median of $1,850 with a log-normal body of spread 2.4 and a Pareto tail of index 1.1 from
+#   the 90th percentile (recorded: median $1.85k, 99th percentile $440k, tail index ~1.05).
+# - flow: metaorders (models/signs.py) for the signs' long memory, a Hawkes stream (models/arrivals.py)
+#   for bursty arrivals; agents' taking orders move the fair value by the square-root law with Y = 0.7
+#   and a daily volume of $2B (Hyperliquid's BTC perpetual trades a few $B a day; synthetic).
+# "mid" and "small" are synthetic: wider spreads (many ticks), thinner books and smaller takers, in the
+# same shape (a touch, a ladder every half spread behind it), and the same flow mechanisms.
+# The flow's mechanisms are the same on every tier (the majors' figures): a Pareto tail of index 1.1 on
+# a log-normal body, a Hawkes stream, metaorders (as many per taker as on the majors), informed flow
+# growing with size, the square-root impact of agents' trades.
+_FLOW = dict(taker_size_sigma=2.0, taker_tail_index=1.1, hawkes_branching=0.6, taker_move_share=0.25,
+             meta_share=0.8, informed_share=0.2, informed_size_elasticity=0.5, impact_y=0.7)
+_META_PER_TAKER = 2.5 / 90
 TIERS: dict[str, dict[str, float]] = {
-    "major": dict(spread_bps=1.0, depth_usd=2_800, taker_rate_per_minute=90, taker_size_usd=4_500,
-                  updates_per_minute=150, informed_share=0.6, levels=48),
+    "major": dict(spread_bps=0.1, depth_usd=180_000, ladder_step_bps=1.0, ladder_depth_ratio=2.5,
+                  depth_growth=0.02,
+                  depth_refill_seconds=2.0, taker_rate_per_minute=90, taker_size_usd=1_850,
+                  taker_size_sigma=2.4, taker_tail_index=1.1, updates_per_minute=150, informed_share=0.2,
+                  informed_size_elasticity=0.5,
+                  meta_rate_per_minute=2.5, meta_share=0.8, hawkes_branching=0.6, taker_move_share=0.25,
+                  impact_y=0.7, daily_volume_usd=2e9, levels=48),
     "mid": dict(spread_bps=4.0, depth_usd=6_000, taker_rate_per_minute=30, taker_size_usd=2_000,
-                updates_per_minute=30, informed_share=0.6),
+                updates_per_minute=30, **_FLOW, meta_rate_per_minute=30 * _META_PER_TAKER, daily_volume_usd=5e7),
     "small": dict(spread_bps=12.0, depth_usd=1_500, taker_rate_per_minute=8, taker_size_usd=500,
-                  updates_per_minute=12, informed_share=0.6),
+                  updates_per_minute=12, **_FLOW, meta_rate_per_minute=8 * _META_PER_TAKER,
+                  daily_volume_usd=5e6),
 }
 
 # Synthetic annual volatility of the mid, by asset class and tier (crypto trades 24/7).

@@ -36,7 +36,9 @@ from .closed import CANCELLED, CLIENT, EXPIRED, FILLED, IOC_REMAINDER, MAX_INVEN
 from .clock import US_PER_S, to_us
 from .grid import Grid
 from .liquidity import BackgroundLiquidity
-from .model import CHUNK_US, FAST_INFORMED_HORIZON_S, TAKER, ChunkPlan, FairValue, Regime, taker_size_usd
+from .model import CHUNK_US, TAKER, ChunkPlan, FairValue, Regime
+from .models import DEFAULT_MODELS, MarketModels
+from .models.impact import ImpactState
 
 CANDLE_MINUTES_KEPT = 3 * 24 * 60
 TRADES_KEPT = 5_000            # the API shows at most 500; a busy minute can print more than that
@@ -132,8 +134,9 @@ class Market:
 
     def __init__(self, spec: MarketSpec, seed: int, start: float | int,
                  observer: MarketObserver | None = None, regime: Regime | None = None,
-                 fair: FairValue | None = None):
+                 fair: FairValue | None = None, models: MarketModels | None = None):
         start_us = _us(start)
+        self.models = models or DEFAULT_MODELS
         self.spec = spec
         self.symbol = spec.symbol
         self.grid = Grid(spec.sz_decimals)
@@ -142,9 +145,11 @@ class Market:
         self.observer = observer
         self.now_us = start_us
         self.started_us = start_us
-        self.fair = fair or FairValue(seed, spec.symbol, start_us, spec.initial_mid, regime or spec.regime)
+        self.fair = fair or FairValue(seed, spec.symbol, start_us, spec.initial_mid, regime or spec.regime,
+                                      self.models.arrivals)
         self._house_seq = 0
-        self.house = BackgroundLiquidity(self.grid, self._next_house_id)
+        self.house = BackgroundLiquidity(self.grid, self._next_house_id, self.models.book_shape)
+        self.impact = ImpactState()         # agents' trades' moves of the fair value (models/impact.py)
         self._order_seq = 0
         self._fill_seq = 0
         self._schedule: list[tuple[int, int, Callable[["Market"], None]]] = []
@@ -195,6 +200,8 @@ class Market:
             fair = plan.fair[self._i]         # the sample being simulated is the one in force now
         else:
             fair = self.fair.price_at(at)
+        if self.impact:
+            fair *= self.impact.factor(at)
         memo = self._mark_memo
         if memo[0] == fair:
             return memo[1]
@@ -206,11 +213,13 @@ class Market:
 
     def fair_at(self, t: float | int) -> float:
         """The fair value itself (not on the grid) in force at ``t``: what scenarios and jumps move."""
-        return self.fair.price_at(_us(t))
+        at = _us(t)
+        return self.fair.price_at(at) * self.impact.factor(at)
 
     def fair_samples(self, t0: float | int, t1: float | int) -> list[tuple[float, float]]:
         """The fair value's samples (seconds, price) between ``t0`` and ``t1``."""
-        return [(t / US_PER_S, p) for t, p in self.fair.samples(_us(t0), _us(t1))]
+        factor = self.impact.factor
+        return [(t / US_PER_S, p * factor(t)) for t, p in self.fair.samples(_us(t0), _us(t1))]
 
     @property
     def mark(self) -> float:
@@ -287,7 +296,8 @@ class Market:
         start = self._stretch_start()
         scratch = self._scratch
         if scratch is None or scratch.started_us != start or scratch.now_us > self.now_us:
-            scratch = self._scratch = Market(self.spec, 0, start, fair=self.fair)
+            scratch = self._scratch = Market(self.spec, 0, start, fair=self.fair, models=self.models)
+            scratch.impact = self.impact    # the same moves of the fair value as this market's
             scratch.watchers = 1
             scratch._was_live = True        # live from its start: it has no recent stretch of its own
         scratch.advance_to(self.now_us)
@@ -407,6 +417,13 @@ class Market:
         finally:
             del self._taking[order_id]
         self._print(result.fills, is_buy)
+        if result.fills:
+            # The agent took liquidity: its order moves the fair value (models/impact.py).
+            usd = sum(self.grid.notional(f.price, f.qty) for f in result.fills)
+            regime = self.regime
+            permanent, transient = self.models.impact.move(regime, usd)
+            sign = 1.0 if is_buy else -1.0
+            self.impact.add(self.now_us, sign * permanent, sign * transient, regime.impact_decay_seconds)
         if result.resting is not None:
             result.resting.size = lots      # the order's size, not just what rested after it took liquidity
             self.agent_orders[order_id] = OrderInfo(result.resting, owner, tif, self.now, tag)
@@ -462,7 +479,8 @@ class Market:
         regimes = self.fair.regimes()
         return {
             "symbol": self.symbol, "now_us": self.now_us, "fair": self.fair.state(), "book": self.book.state(),
-            "house": self.house.state(regimes), "house_seq": self._house_seq, "order_seq": self._order_seq,
+            "house": self.house.state(regimes), "impact": self.impact.state(), "house_seq": self._house_seq,
+            "order_seq": self._order_seq,
             "fill_seq": self._fill_seq,
             "agent_orders": [[oid, info.tif, info.created_at, info.tag] for oid, info in self.agent_orders.items()],
             "schedule": [[when, seq, action.state()] for when, seq, action in sorted(self._schedule, key=lambda e: e[:2])],
@@ -505,6 +523,11 @@ class Market:
                                                     f"(order_seq, house_seq)")
         regimes = fair.regimes()
         market.house.restore_state(state["house"], book, regimes, f"{where}.house")
+        impact = state["impact"]
+        if not (len(impact["times"]) == len(impact["permanent"]) == len(impact["transient"]) == len(impact["decay_s"])) \
+                or impact["times"] != sorted(impact["times"]) or (impact["times"] and impact["times"][-1] > now):
+            raise InvalidState(f"{where}.impact", "four lists of one length, times in order, none after now")
+        market.impact = ImpactState.from_state(impact)
         for i, (oid, tif, created_at, tag) in enumerate(state["agent_orders"]):
             order = book.get(oid)
             if order is None or order.owner is None or oid in market.agent_orders:
@@ -562,6 +585,8 @@ class Market:
 
     def _quiet_best(self, is_buy: bool) -> int | None:
         fair, widen, regime, noise = self.fair.sample_at(self.now_us)
+        if self.impact:
+            fair *= self.impact.factor(self.now_us)
         # The house's best is a function of the sample alone (the draws and regime held here, so that
         # neither can be mistaken for another): a listing asks for it several times.
         memo = self._best_memo
@@ -585,10 +610,12 @@ class Market:
         plan = self.fair.plan(self.now_us // CHUNK_US)
         self._plan, self._i = plan, max(plan.index_at(self.now_us), 0)
         i = self._i
-        if not self.book.owned_orders and self.house.stands(self.book, plan.fair[i], plan.widen[i], plan.regime,
+        fair = plan.fair[i] * self.impact.factor(self.now_us) if self.impact else plan.fair[i]
+        if not self.book.owned_orders and self.house.stands(self.book, fair, plan.widen[i], plan.regime,
                                                               plan.noise):
             return      # the ladder left standing is the one laying it out afresh would give (quiet a moment)
         self.house.clear(self.book)
+        self.house.forget()
         self._recentre()
 
     def _after_change(self) -> None:
@@ -627,21 +654,21 @@ class Market:
 
     def _recentre(self, post_only: bool = False) -> None:
         plan, i = self._plan, self._i
-        results = self.house.recentre(self.book, plan.fair[i], plan.widen[i], plan.regime, plan.noise, post_only)
+        fair = plan.fair[i] * self.impact.factor(self.now_us) if self.impact else plan.fair[i]
+        results = self.house.recentre(self.book, fair, plan.widen[i], plan.regime, plan.noise, self.now_us,
+                                      post_only)
         for result in results:
             self._print(result.fills, result.fills[0].taker_is_buy)
 
     def _taker(self, plan: ChunkPlan, i: int) -> None:
         j = plan.takers[i]
         regime = plan.regime
-        if plan.informed_u[j] < regime.informed_share:
-            horizon = (FAST_INFORMED_HORIZON_S if plan.fast_u[j] < regime.fast_informed_share
-                       else regime.informed_horizon_seconds)
-            ahead = self.fair.value_at(plan.times[i] + int(horizon * US_PER_S))
-            is_buy = ahead > plan.values[i] if ahead != plan.values[i] else plan.side_u[j] < 0.5
-        else:
-            is_buy = plan.side_u[j] < 0.5
-        usd = taker_size_usd(regime, plan.size_z[j])
+        models = self.models
+        usd = models.sizes.size_usd(regime, plan.size_z[j])
+        is_buy = models.informed.side(self.fair, plan.times[i], plan.values[i], regime, usd, plan.informed_u[j],
+                                      plan.fast_u[j], plan.side_u[j])
+        if is_buy is None:
+            is_buy = models.signs.side(self.fair.metaorders, plan.times[i], regime, plan.fast_u[j], plan.side_u[j])
         fair_units = max(int(plan.fair[i] * self._price_scale), 1)
         lots = self.grid.lots_for_usd(usd, fair_units)
         limit = self.house.floor_for(is_buy)
@@ -682,7 +709,9 @@ class Market:
     def _on_book_fill(self, trade: Fill) -> None:
         maker = trade.maker
         if maker.owner is None:
-            self.house.eaten.add(trade.price)
+            plan = self._plan
+            self.house.eat(trade.price, maker.is_buy, self.grid.notional(trade.price, trade.qty), self.now_us,
+                           plan.regime if plan is not None else self.fair.regime)
         if self.observer is None or (maker.owner is None and trade.taker_owner is None):
             return
         mark = self.mark_units()

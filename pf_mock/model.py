@@ -2,9 +2,10 @@
 
 - **Fair value** (``FairValue``): the mark price, a random walk in log price with
   - *volatility clustering*: the variance in force is the regime's times ``exp(vol_of_vol x - c)``, where
-    ``x`` is a standard AR(1) with a half-life of ``VOL_HALF_LIFE_MINUTES``, drawn at every half-hour
-    period's start and interpolated linearly minute by minute in between (``c`` makes the factor average
-    1, so the annual volatility is the regime's);
+    ``x`` is a standard normal state mixing two AR(1)s - one with a half-life of ``VOL_HALF_LIFE_MINUTES``,
+    one of ``SLOW_VOL_HALF_LIFE_MINUTES`` carrying ``SLOW_VOL_SHARE`` of its variance (spells of hours and
+    of days) - drawn at every half-hour period's start and interpolated linearly minute by minute in
+    between (``c`` makes the factor average 1, so the annual volatility is the regime's);
   - *fat tails*: jumps (at most one a minute, with probability from ``jump_rate_per_hour``; Laplace sizes
     of scale ``jump_bps``). The diffusion gives up the jumps' share of the variance, so each tier keeps
     its annual volatility;
@@ -12,7 +13,7 @@
   It is sampled exactly at the instants where something happens (house updates, takers, jumps, whole
   minutes).
 - **Event times and takers**: house updates and takers arrive as Poisson streams; each taker has a size
-  (log-normal, ``taker_size_sigma``: heavy-tailed, so a few sweep deep), a side, and is informed with
+  draw (``models/sizes.py`` turns it into USD: heavy-tailed, so a few sweep deep), a side, and is informed with
   probability ``informed_share``: it trades the way the fair value will move over its horizon, one second
   for a ``fast_informed_share`` of them (what makers feel within a second), ``informed_horizon_seconds``
   for the rest.
@@ -42,14 +43,14 @@ import numpy as np
 
 from .errors import is_number
 from .streams import KeyedStream, stream_key
+from .models.signs import Metaorders
+from .models.arrivals import TakerArrivals
 
 SECONDS_PER_YEAR = 365 * 24 * 3600      # perps trade around the clock
 CHUNK_US = 60_000_000                   # the unit of keyed randomness: one simulated minute
 CHUNK_S = CHUNK_US / 1e6
 VOL_HALF_LIFE_MINUTES = 30.0            # volatility clustering: how long a calm or wild spell lasts
-FAST_INFORMED_HORIZON_S = 1.0           # the fast part of informed flow sees this far ahead
 HOUSE_NOISE_LEVELS = 64                 # house level sizes repeat every 64 ladder steps within a minute
-TAKER_SIZE_CAP = 150.0                  # no single taker beyond 150x the median (the fill curve's far end)
 
 @dataclass(frozen=True)
 class Regime:
@@ -69,15 +70,42 @@ class Regime:
     vol_of_vol: float = 0.0             # volatility clustering: the spread of the log variance factor
     taker_size_sigma: float = 1.5       # log-normal spread of taker sizes: the fill curve's tail
     fast_informed_share: float = 0.5    # share of informed takers that see 1 s ahead
+    informed_size_elasticity: float = 0.0    # models/informed.py: larger takers are informed more often
     informed_horizon_seconds: float = 60.0   # how far the other informed takers see
     spread_vol_sensitivity: float = 1.5      # breathing spread: house spread ~ volatility factor ** this
     jump_spread_widening: float = 4.0        # ... and x (1 + this) right after a jump
     spread_refill_seconds: float = 10.0      # ... decaying back with this time constant
+    # Book shape (models/book_shape.py): the ladder behind the touch, its growth, and the refill rate.
+    ladder_step_bps: float = 0.0             # the ladder's step behind the touch (0: half of spread_bps)
+    ladder_depth_ratio: float = 1.0          # each level behind the touch holds depth_usd x this ...
+    depth_growth: float = 0.15               # ... times (1 + this x (i - 1)) at the i-th level behind it
+    depth_refill_seconds: float = 2.0        # what takers eat from the house comes back with this time constant
+    # Taker sizes (models/sizes.py): a log-normal body, a Pareto tail from a quantile on, no cap.
+    taker_tail_index: float = 1.1            # the tail's index (0: the plain log-normal)
+    taker_tail_quantile: float = 0.9         # where the tail takes over from the body
+    # Taker signs (models/signs.py): metaorders split into child orders, for the signs' long memory.
+    meta_rate_per_minute: float = 0.0        # metaorders starting a minute (0: every uninformed side a coin toss)
+    meta_min_seconds: float = 10.0           # the shortest metaorder ...
+    meta_length_index: float = 1.3           # ... and the Pareto index of their lengths
+    meta_share: float = 0.0                  # share of uninformed takers that are children of an active one
+    # Taker arrivals (models/arrivals.py): a Hawkes stream within each minute, busier when volatile.
+    hawkes_branching: float = 0.0            # followers per taker (0: a Poisson stream)
+    hawkes_decay_seconds: float = 2.0        # mean delay of a follower
+    taker_vol_elasticity: float = 0.0        # the rate goes as the volatility factor to this power
+    taker_move_share: float = 0.0            # the share of takers that comes with the minute's own move
+    # Impact of agents' taking orders (models/impact.py): the square-root law, part permanent.
+    impact_y: float = 0.0                    # Y of the square-root law (0: agents' trades move nothing)
+    daily_volume_usd: float = 1e9            # the market's daily volume in the law
+    impact_permanent_share: float = 0.5      # the share that stays ...
+    impact_decay_seconds: float = 60.0       # ... the rest decays with this time constant
 
     # The subset that /_mock/markets/{symbol}/regime may change, as the contract names them.
     EDITABLE = ("volatility_annual", "spread_bps", "depth_usd", "taker_rate_per_minute",
                 "informed_share", "drift_bps_per_hour", "taker_size_usd", "jump_rate_per_hour",
-                "jump_bps", "vol_of_vol")
+                "jump_bps", "vol_of_vol", "depth_refill_seconds", "taker_tail_index", "hawkes_branching",
+                "taker_vol_elasticity", "taker_move_share", "meta_rate_per_minute", "meta_share",
+                "informed_size_elasticity",
+                "impact_y", "impact_permanent_share", "impact_decay_seconds")
 
     def with_changes(self, **changes) -> "Regime":
         return replace(self, **changes)
@@ -134,6 +162,18 @@ _REGIME_RANGES = {
     "jump_rate_per_hour": (0.0, 60.0, False),
     "jump_bps": (0.0, 2_000.0, False),
     "vol_of_vol": (0.0, 3.0, False),
+    # market model v3 (models/): each bounded so the flow stays finite and an hour stays seconds of work
+    "depth_refill_seconds": (0.0, 3_600.0, False),
+    "taker_tail_index": (0.0, 5.0, False),
+    "hawkes_branching": (0.0, 0.95, False),
+    "taker_vol_elasticity": (0.0, 3.0, False),
+    "taker_move_share": (0.0, 1.0, False),
+    "meta_rate_per_minute": (0.0, 600.0, False),
+    "meta_share": (0.0, 1.0, False),
+    "informed_size_elasticity": (0.0, 2.0, False),
+    "impact_y": (0.0, 10.0, False),
+    "impact_permanent_share": (0.0, 1.0, False),
+    "impact_decay_seconds": (0.0, 86_400.0, False),
 }
 
 
@@ -212,6 +252,33 @@ _AR_PHI = 0.5 ** (PERIOD_CHUNKS / VOL_HALF_LIFE_MINUTES)   # the volatility stat
 _AR_GAIN = math.sqrt(1.0 - _AR_PHI * _AR_PHI)
 _AR_ROW = 28                            # the AR(1) is vectorised over rows this long (phi^-28 ~ 2.7e8)
 _AR_POWERS = _AR_PHI ** -np.arange(1, _AR_ROW + 1, dtype=np.float64)
+# Volatility clustering has a slow part too: a second AR(1) with a half-life of days, carrying
+# SLOW_VOL_SHARE of the state's variance, so calm and wild spells last hours *and* days (the one-minute
+# |returns| stay correlated hours apart, as on recorded markets, instead of forgetting within hours).
+SLOW_VOL_HALF_LIFE_MINUTES = 2 * 24 * 60.0
+SLOW_VOL_SHARE = 0.7
+_SLOW_PHI = 0.5 ** (PERIOD_CHUNKS / SLOW_VOL_HALF_LIFE_MINUTES)
+_SLOW_GAIN = math.sqrt(1.0 - _SLOW_PHI * _SLOW_PHI)
+_SLOW_POWERS = _SLOW_PHI ** -np.arange(1, _AR_ROW + 1, dtype=np.float64)
+_MIX_FAST, _MIX_SLOW = math.sqrt(1.0 - SLOW_VOL_SHARE), math.sqrt(SLOW_VOL_SHARE)
+
+
+def _ar_path(eps: np.ndarray, gain: float, powers: np.ndarray, start: float) -> np.ndarray:
+    """A standard AR(1) from ``start`` through the innovations ``eps`` (``len(eps) + 1`` nodes), vectorised
+    over rows of ``_AR_ROW``: a cumsum along each row of the scaled innovations, one carry per row."""
+    rows = (gain * eps).reshape(-1, _AR_ROW) * powers
+    # A cumsum along the rows, taken a column at a time: the same additions in the same order.
+    sums = np.add.accumulate(rows.T, axis=0).T
+    starts = []
+    prev = start
+    last, scale = sums[:, -1].tolist(), float(powers[-1])
+    for carry in last:                                   # one carry per row of periods
+        starts.append(prev)
+        prev = (prev + carry) / scale
+    x = np.empty(len(eps) + 1)
+    x[0] = start
+    x[1:] = ((np.array(starts)[:, None] + sums) / powers).ravel()
+    return x
 _MINUTE_W = (np.arange(PERIOD_CHUNKS, dtype=np.float64) + 0.5) / PERIOD_CHUNKS    # a minute's place in its period
 
 
@@ -221,7 +288,8 @@ def _variance_offset(vol_of_vol: float) -> float:
     interpolated between two nodes of the standard AR(1) (its variance dips between nodes): so the
     variance factor averages 1 and each tier keeps its annual volatility."""
     w = _MINUTE_W
-    var = (1.0 - w) ** 2 + w ** 2 + 2.0 * w * (1.0 - w) * _AR_PHI
+    phi = (1.0 - SLOW_VOL_SHARE) * _AR_PHI + SLOW_VOL_SHARE * _SLOW_PHI     # the mixed state's node correlation
+    var = (1.0 - w) ** 2 + w ** 2 + 2.0 * w * (1.0 - w) * phi
     return math.log(float(np.mean(np.exp(vol_of_vol * vol_of_vol * var / 2.0))))
 
 
@@ -247,9 +315,9 @@ class _Block:
     the first ``n`` summed). The units are computed from their uniforms only where they are needed:
     reading one period of a new week needs its own row, fast-forwarding over the week all of them."""
 
-    __slots__ = ("first", "z", "x", "count_u", "units_u", "_unit_sums", "_conts", "_jumps", "_counts")
+    __slots__ = ("first", "z", "x", "ends", "count_u", "units_u", "_unit_sums", "_conts", "_jumps", "_counts")
 
-    def __init__(self, first: int, gen: np.random.Generator, x_start: float):
+    def __init__(self, first: int, gen: np.random.Generator, x_start: tuple[float, float]):
         n = BLOCK_PERIODS
         self.first = first
         self.z = gen.standard_normal(n)
@@ -257,26 +325,19 @@ class _Block:
         self.count_u = gen.random(n)
         self.units_u = gen.random((n, JUMP_SLOTS))
         self._unit_sums: np.ndarray | None = None
-        rows = (_AR_GAIN * eps).reshape(-1, _AR_ROW) * _AR_POWERS
-        # A cumsum along the rows, taken a column at a time: the same additions in the same order.
-        sums = np.add.accumulate(rows.T, axis=0).T
-        starts = []
-        prev = x_start
-        last, scale = sums[:, -1].tolist(), float(_AR_POWERS[-1])
-        for carry in last:                                   # one carry per row of periods
-            starts.append(prev)
-            prev = (prev + carry) / scale
-        x = np.empty(n + 1)
-        x[0] = x_start
-        x[1:] = ((np.array(starts)[:, None] + sums) / _AR_POWERS).ravel()
-        self.x = x
+        slow_eps = gen.standard_normal(n)                    # the slow part's (drawn after the rest)
+        fast = _ar_path(eps, _AR_GAIN, _AR_POWERS, x_start[0])
+        slow = _ar_path(slow_eps, _SLOW_GAIN, _SLOW_POWERS, x_start[1])
+        self.ends = (float(fast[-1]), float(slow[-1]))
+        self.x = _MIX_FAST * fast + _MIX_SLOW * slow          # a standard normal state at every node
         self._conts: dict[tuple, np.ndarray] = {}
         self._jumps: dict[tuple, np.ndarray] = {}
         self._counts: dict[float, np.ndarray] = {}
 
     @property
-    def x_end(self) -> float:
-        return float(self.x[-1])
+    def x_end(self) -> tuple[float, float]:
+        """The (fast, slow) states at the block's end: the next block's start."""
+        return self.ends
 
     def units(self, i: int, n: int) -> list[float]:
         """The Laplace units of period ``i``'s first ``n`` jumps (``n`` at most ``JUMP_SLOTS``)."""
@@ -433,11 +494,14 @@ class FairValue:
     PERIODS_KEPT = 4
     HEADS_KEPT = 4                      # minutes' first samples, read without laying the minute out
 
-    def __init__(self, seed: int, symbol: str, start_us: int, mid: float, regime: Regime):
+    def __init__(self, seed: int, symbol: str, start_us: int, mid: float, regime: Regime,
+                 arrivals: TakerArrivals | None = None):
+        self.arrivals = arrivals or TakerArrivals()     # the taker stream's law (models/arrivals.py)
         self._path = KeyedStream(stream_key(seed, symbol, "path"))
         self._bridge = KeyedStream(stream_key(seed, symbol, "bridge"))
         self._overflow = KeyedStream(stream_key(seed, symbol, "jumps"))
         self._events = KeyedStream(stream_key(seed, symbol, "events"))
+        self.metaorders = Metaorders(KeyedStream(stream_key(seed, symbol, "metaorders")))   # models/signs.py
         self.start_us = start_us
         self.k0 = start_us // CHUNK_US
         self.s0 = self.k0 // PERIOD_CHUNKS
@@ -454,7 +518,7 @@ class FairValue:
         self._heads: dict[int, tuple[float, float, Regime, np.ndarray]] = {}
         self._periods: dict[int, _Period] = {}
         self._blocks: dict[int, _Block] = {}
-        self._x_start: dict[int, float] = {}
+        self._x_start: dict[int, tuple[float, float]] = {}
 
     # ---- reading ------------------------------------------------------------------------------
     @property
@@ -655,7 +719,7 @@ class FairValue:
         if block is not None:
             return block
         b0 = self.s0 // BLOCK_PERIODS
-        self._x_start.setdefault(b0, 0.0)                   # the volatility state starts at its mean
+        self._x_start.setdefault(b0, (0.0, 0.0))            # the volatility state starts at its mean
         for c in range(max(self._x_start), b):             # volatility state carried block to block
             self._x_start[c + 1] = self._block(c).x_end
         first = b * BLOCK_PERIODS
@@ -857,8 +921,13 @@ class FairValue:
         n_upd = int(gen.poisson(regime.updates_per_minute * CHUNK_S / 60.0))
         times = np.empty(n_upd + 1, dtype=np.int64)
         times[1:] = gen.integers(0, CHUNK_US, n_upd)
-        n_tak = int(gen.poisson(regime.taker_rate_per_minute * CHUNK_S / 60.0))
-        times = np.concatenate((times, gen.integers(0, CHUNK_US, n_tak)))
+        vov, x = regime.vol_of_vol, minute.x
+        # A whole minute's takers come with its move; a partial one's (after a requested change, or the
+        # market's first) at the plain rate, its end being a fresh draw made after them.
+        offsets = self.arrivals.offsets(gen, regime, CHUNK_US, math.exp(vov * x - _variance_offset(vov)),
+                                        _move_ratio(regime, minute) if whole else 1.0)
+        n_tak = len(offsets)
+        times = np.concatenate((times, offsets))
         times += S
         informed_u = gen.random(n_tak)
         fast_u = gen.random(n_tak)
@@ -867,7 +936,6 @@ class FairValue:
         z_rest = float(gen.standard_normal())
         normals = gen.standard_normal(n_upd + n_tak + 2)   # one per update, per taker, the jump, the end
 
-        vov, x = regime.vol_of_vol, minute.x
         sig = regime.diffusion_vol_per_s * math.exp((vov * x - _variance_offset(vov)) / 2.0)
         jump_time = minute.jump_time if regime.jump_probability > 0.0 else None
         if whole:
@@ -937,6 +1005,24 @@ class FairValue:
         return plan
 
 
+_MEAN_ABS_NORMAL = math.sqrt(2.0 / math.pi)
+MOVE_RATIO_CAP = 20.0                   # a jump minute brings at most 20 times its share of takers
+
+
+def _move_ratio(regime: Regime, minute: _Minute) -> float:
+    """The minute's absolute log move (less its drift) over its typical size under ``regime`` (about 1 on
+    average, at most ``MOVE_RATIO_CAP``): what the takers that come with the move scale by
+    (models/arrivals.py)."""
+    b = regime.jump_bps * 1e-4
+    var = regime.diffusion_vol_per_s ** 2 * CHUNK_S + regime.jump_probability * 2.0 * b * b
+    if var <= 0.0:
+        return 1.0
+    move = minute.cont + minute.jump - regime.drift_per_s * CHUNK_S
+    # In 1/64ths, so that a drift taken off in floating point never tips the takers' draws one way or
+    # the other: two regimes that differ only in drift draw the same takers.
+    return math.floor(min(abs(move) / (_MEAN_ABS_NORMAL * math.sqrt(var)), MOVE_RATIO_CAP) * 64.0) / 64.0
+
+
 def _overflow_units(stream: KeyedStream, s: int, n: int) -> np.ndarray:
     """The Laplace units of period ``s``'s jumps beyond its first ``JUMP_SLOTS`` (about one period in
     100,000 at the default rates): from the period's own keyed stream."""
@@ -953,7 +1039,3 @@ def _join(head: ChunkPlan, n: int, tail: ChunkPlan) -> ChunkPlan:
     joined.end = tail.end
     return joined
 
-
-def taker_size_usd(regime: Regime, z: float) -> float:
-    """A taker's size from its standard normal draw: log-normal around the median, capped."""
-    return min(regime.taker_size_usd * math.exp(regime.taker_size_sigma * z), TAKER_SIZE_CAP * regime.taker_size_usd)

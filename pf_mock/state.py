@@ -167,7 +167,10 @@ def read(document: Any) -> dict:
             raise InvalidState("version", f"version {shown} is not one this pf-mock reads (it reads version "
                                           f"{', '.join(map(str, VERSIONS_READ))})")
     error = errors[0]
-    where = ".".join(str(part) for part in error["loc"])
+    loc = error["loc"]
+    if len(loc) > 2 and loc[0] == "markets" and loc[2] in ("synthetic", "replay"):
+        loc = loc[:2] + loc[3:]         # the kind of market entry pydantic tried, not a field of the document
+    where = ".".join(str(part) for part in loc)
     raise InvalidState(where, error["msg"])
 
 
@@ -354,8 +357,23 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
                                                       f"no request can change it")
             return Regime(**r)
 
-        market = Market.from_state(spec, seed, started, exchange, m, make_regime, make_action, where)
-        for order in market.book.orders.values():
+        if "source" in m and doc["version"] < 3:
+            raise InvalidState(f"{where}.source", "a version 2 document has no replayed markets")
+        source = exchange.sources.get(symbol)
+        replayed = hasattr(source, "identity")          # the server replays a recording for this symbol
+        if m.get("source") == "replay":
+            if not replayed:
+                raise InvalidState(f"{where}.source", f"this server replays no recording of {symbol}: a replayed "
+                                                      f"market restores only into a server started with the same "
+                                                      f"--replay recording")
+            market = source.from_state(spec, started, exchange, m, make_action, where)
+        elif replayed:
+            raise InvalidState(f"{where}.source", f"this server replays a recording for {symbol}: the snapshot's "
+                                                  f"synthetic market cannot stand in for it")
+        else:
+            market = Market.from_state(spec, seed, started, exchange, m, make_regime, make_action, where)
+        for order in [*market.book.orders.values(), *(i.order for i in getattr(market, "_cancelling", {}).values()),
+                      *(i.order for i in market.agent_orders.values())]:
             owner = order.owner
             if owner is not None and (owner not in agents or symbol not in agents[owner].sessions):
                 raise InvalidState(f"{where}.book", f"order {order.order_id} belongs to {owner}, which is not an "

@@ -4,7 +4,7 @@ no number is taken from a string, no unknown field is kept); ``docs/snapshot.sch
 from it (``json_schema()``), and ``pf_mock.state`` does the rest (what one field alone cannot say: ids
 unique, references resolved, the clock and the markets in step).
 
-The shape, version 2 (times in whole microseconds since the epoch where the core counts them so, ``_us``;
+The shape, version 3 (times in whole microseconds since the epoch where the core counts them so, ``_us``;
 in seconds where it keeps seconds; prices on the book in integer price units, sizes in integer lots,
 as ``grid.py`` defines them; prices and money elsewhere in USD):
 
@@ -29,15 +29,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import ConfigDict, Field, TypeAdapter
+from pydantic import ConfigDict, Discriminator, Field, Tag, TypeAdapter
 from typing_extensions import TypedDict
 
 from .messages import (MAX_FEE_BPS, MAX_QUOTE_NUMBER, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE,
                        MIN_REFRESH_INTERVAL_S)
 
 FORMAT = "pf-mock-snapshot"
-VERSION = 2
-VERSIONS_READ = (2,)
+VERSION = 3
+VERSIONS_READ = (2, 3)             # 3 added the replayed market's entry; a version 2 document reads the same
 
 MAX_US = 10 ** 16               # 2286-11-20: any mock time a clock can reach from a sane start
 MAX_S = MAX_US / 1e6
@@ -194,6 +194,26 @@ class StateRegime(TypedDict):
     spread_vol_sensitivity: rnum(ge=0, le=10)
     jump_spread_widening: rnum(ge=0, le=1_000)
     spread_refill_seconds: rnum(gt=0, le=86_400)
+    # market model v3 (pf_mock/models/)
+    informed_size_elasticity: rnum(ge=0, le=2)
+    ladder_step_bps: rnum(ge=0, le=10_000)
+    ladder_depth_ratio: rnum(ge=0, le=1_000)
+    depth_growth: rnum(ge=0, le=100)
+    depth_refill_seconds: rnum(ge=0, le=3_600)
+    taker_tail_index: rnum(ge=0, le=5)
+    taker_tail_quantile: rnum(gt=0, lt=1)
+    meta_rate_per_minute: rnum(ge=0, le=600)
+    meta_min_seconds: rnum(gt=0, le=86_400)
+    meta_length_index: rnum(gt=0, le=10)
+    meta_share: rnum(ge=0, le=1)
+    hawkes_branching: rnum(ge=0, le=1)
+    hawkes_decay_seconds: rnum(gt=0, le=86_400)
+    taker_vol_elasticity: rnum(ge=0, le=3)
+    taker_move_share: rnum(ge=0, le=1)
+    impact_y: rnum(ge=0, le=10)
+    daily_volume_usd: rnum(gt=0, le=1e15)
+    impact_permanent_share: rnum(ge=0, le=1)
+    impact_decay_seconds: rnum(ge=0, le=86_400)
 
 
 @_doc
@@ -238,6 +258,20 @@ class StateHouse(TypedDict):
     eaten: Annotated[list[Units], Field(max_length=10_000)]
     # [step, top bid, top ask, levels, index of its regime in the fair value's timeline]
     laid_out: Optional[tuple[Units, Units, Units, whole(1, 200), whole(0, MAX_ITEMS)]]
+    # the touch's [price, house order id] per side (bid, ask), and the refill state (models/book_shape.py):
+    # each side's deficit in USD and the instant it was last brought forward
+    touch: tuple[Optional[tuple[Units, whole(-MAX_INT, -1)]], Optional[tuple[Units, whole(-MAX_INT, -1)]]]
+    deficit: tuple[UsdPos, UsdPos]
+    deficit_us: tuple[Us, Us]
+
+
+@_doc
+class StateImpact(TypedDict):
+    """Agents' trades' moves of the fair value (models/impact.py), in time order."""
+    times: Annotated[list[Us], Field(max_length=1_000_000)]
+    permanent: Annotated[list[num(ge=-10.0, le=10.0)], Field(max_length=1_000_000)]
+    transient: Annotated[list[num(ge=-10.0, le=10.0)], Field(max_length=1_000_000)]
+    decay_s: Annotated[list[num(ge=0, le=MAX_S)], Field(max_length=1_000_000)]
 
 
 @_doc
@@ -285,6 +319,7 @@ class StateMarket(TypedDict):
     fair: StateFairValue
     book: StateBook
     house: StateHouse
+    impact: StateImpact
     house_seq: whole(-MAX_INT, 0)
     order_seq: Count
     fill_seq: Count
@@ -303,6 +338,66 @@ class StateMarket(TypedDict):
     plan: Optional[tuple[whole(0, MAX_US // 60_000_000), Count]]      # [minute, sample] being simulated
     was_live: bool
     quiet_since_us: Us
+
+
+# ---- a replayed market -------------------------------------------------------------------------
+@_doc
+class StateRecording(TypedDict):
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]      # SHA-256 of the recorded events as replayed
+    path: Annotated[str, Field(max_length=4_096)]                 # for people: not compared on a restore
+    venue: Annotated[str, Field(max_length=64)]
+    symbol: Annotated[str, Field(max_length=64)]
+    queue: Annotated[str, Field(max_length=64)]                   # risk_averse, power:N
+    latency_us: whole(0, 60_000_000)
+    partial_fills: bool
+
+
+Reason = Literal["client", "refresh", "self_trade", "max_inventory", "spread_pause", "stop_loss", "ioc"]
+# [tif, created_at_s, tag] of an agent's order
+OrderMeta = tuple[Tif, Seconds, Kind]
+# [order_id, owner, is_buy, price units, lots left, lots, details]
+OpenOrder = tuple[Lots, AgentId, bool, Units, Lots, Lots, OrderMeta]
+# the same, with [lots ahead in the recorded queue, trade lots counted at its price since the level changed]
+RestingOrder = tuple[Lots, AgentId, bool, Units, Lots, Lots, Optional[OrderMeta],
+                     tuple[num(ge=-MAX_INT, le=MAX_INT), num(ge=0, le=MAX_INT)]]
+RecordedLevel = tuple[Units, Lots]
+
+
+@_doc
+class StateReplayMarket(TypedDict):
+    source: Literal["replay"]
+    symbol: Symbol
+    recording: StateRecording
+    now_us: Us
+    started_us: Us
+    group: Count                    # groups of recorded events (one instant each) applied
+    next_i: Count                   # the next recorded event
+    house: tuple[Annotated[list[RecordedLevel], Field(max_length=MAX_ITEMS)],
+                 Annotated[list[RecordedLevel], Field(max_length=MAX_ITEMS)]]     # [bids, asks]
+    # [bid side?, price units, lots] agents took and the recording has not updated since
+    taken: Annotated[list[tuple[bool, Units, Lots]], Field(max_length=MAX_ITEMS)]
+    resting: Annotated[list[RestingOrder], Field(max_length=MAX_ITEMS)]
+    open: Annotated[list[OpenOrder], Field(max_length=MAX_ITEMS)]                 # accepted, on their way
+    cancelling: Annotated[list[tuple[Lots, Lots]], Field(max_length=MAX_ITEMS)]   # [order_id, order_id]
+    listed: Annotated[list[Lots], Field(max_length=MAX_ITEMS)]     # agents' orders not being cancelled, in order
+    # [arrival_us, sequence number, 0: an order / 1: a cancel, order_id, the cancel's reason]
+    pending: Annotated[list[tuple[Us, Count, Literal[0, 1], Lots, Optional[Reason]]], Field(max_length=MAX_ITEMS)]
+    schedule: Annotated[list[Scheduled], Field(max_length=MAX_ITEMS)]
+    schedule_seq: Count
+    active: bool
+    trades: Annotated[list[tuple[Units, Lots, bool, Us]], Field(max_length=5_000)]
+    trades_printed: Count
+    candles: Annotated[list[tuple[whole(0, MAX_US // 60_000_000), Units, Units, Units, Units, UsdPos]],
+                       Field(max_length=3 * 24 * 60)]
+    counters: tuple[Count, Count, Count, Count]     # [order_seq, fill_seq, pending_seq, events_processed]
+
+
+def _market_kind(value: Any) -> str:
+    return "replay" if isinstance(value, dict) and "source" in value else "synthetic"
+
+
+AnyMarket = Annotated[Union[Annotated[StateMarket, Tag("synthetic")], Annotated[StateReplayMarket, Tag("replay")]],
+                      Discriminator(_market_kind)]
 
 
 # ---- analytics ---------------------------------------------------------------------------------
@@ -371,14 +466,14 @@ class StateScenario(TypedDict):
 @_doc
 class Snapshot(TypedDict):
     format: Literal["pf-mock-snapshot"]
-    version: Literal[2]
+    version: Literal[2, 3]
     seed: whole(0, MAX_SEED)
     config: StateConfig
     clock: StateClock
     started_us: Us
     ran_to_us: Optional[Us]
     agents: Annotated[list[StateAgent], Field(max_length=100_000)]
-    markets: Annotated[list[StateMarket], Field(max_length=512)]
+    markets: Annotated[list[AnyMarket], Field(max_length=512)]
     live: Annotated[dict[Symbol, list[AgentId]], Field(max_length=512)]
     analytics: StateAnalytics
     scenario: Optional[StateScenario]
@@ -391,7 +486,7 @@ def json_schema() -> dict:
     """The document's JSON Schema (``docs/snapshot.schema.json`` is this, written out)."""
     schema = DOCUMENT.json_schema()
     schema["$id"] = "https://pf-mock.invalid/snapshot.schema.json"
-    schema["title"] = "pf-mock snapshot, version 2"
+    schema["title"] = f"pf-mock snapshot, version {VERSION}"
     return schema
 
 

@@ -224,6 +224,8 @@ def test_account_fields(client, auth):
 
 
 def test_account_counts_orders_and_shows_positions(client, auth, other_auth):
+    # a spread of several ticks (BTC-PERP's touch is one tick wide when calm), so a bid fits inside it
+    assert client.post("/_mock/markets/BTC-PERP/regime", json={"spread_bps": 2}).status_code == 200
     top = client.get("/v1/markets/BTC-PERP/price").json()
     bid = top["best_bid"] + 1           # inside the spread: ours is the best bid
     q = client.post("/v1/mm/quote", headers=auth, json={"symbol": "BTC-PERP", "bid_price": bid, "bid_size": 100,

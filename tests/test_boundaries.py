@@ -106,7 +106,8 @@ def session_pnl(me: Agent) -> float:
 def test_stop_loss_fires_at_exactly_minus_the_limit(cents_above, stopped):
     with in_process(seed=4, taker_fee_bps=0, maker_rebate_bps=0) as mock:
         me = Agent(mock)
-        me.buy_lots(300)                     # bought above the mid: the session is down a little
+        me.buy_lots(300)
+        mock.jump(BTC, -1.0)                 # (the buy's own impact lifted the mark) the session is down a little
         pnl = session_pnl(me)
         assert pnl < 0
         limit = -pnl + cents_above * 0.01    # PnL at -limit exactly, or one cent above it

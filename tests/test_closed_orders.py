@@ -119,6 +119,8 @@ def test_the_refresh_loop_lists_what_it_replaced(client, auth):
 
 def self_trade_setup(client, auth) -> tuple[dict, float]:
     """A resting ask of the agent's own at the top of the book, alone inside the house's spread."""
+    # a spread of several ticks (the touch is one tick wide on a calm major)
+    assert client.post(f"/_mock/markets/{SYMBOL}/regime", json={"spread_bps": 2}).status_code == 200
     b = book(client)
     tick = client.get(f"/v1/markets/{SYMBOL}").json()["tick_size"]
     best_bid, best_ask = b["bids"][0]["price"], b["asks"][0]["price"]

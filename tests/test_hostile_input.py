@@ -51,8 +51,8 @@ def fingerprint(client: TestClient, auth: dict) -> dict:
 def busy(client, auth) -> dict:
     """An agent with resting orders and fills on BTC-PERP, and a fault rule standing elsewhere."""
     mid = client.get(f"/v1/markets/{SYMBOL}/price").json()["mid"]
-    r = client.post("/v1/mm/quote", headers=auth, json={"symbol": SYMBOL, "bid_price": mid * 0.9995, "bid_size": 200,
-                                                        "ask_price": mid * 1.0005, "ask_size": 200})
+    r = client.post("/v1/mm/quote", headers=auth, json={"symbol": SYMBOL, "bid_price": mid * 0.99995, "bid_size": 200,
+                                                        "ask_price": mid * 1.00005, "ask_size": 200})
     assert r.status_code == 200, r.text
     assert client.post("/_mock/clock/advance", json={"seconds": 30}).status_code == 200
     assert client.post("/_mock/faults", json={"path": "/v1/nowhere", "status": 503}).status_code == 201

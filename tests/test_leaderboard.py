@@ -28,6 +28,12 @@ def quote(client, headers, bps: float, **extra) -> dict:
 def test_agents_are_ranked_by_the_net_pnl_rest_reports() -> None:
     with in_process(seed=11) as mock:
         c = mock.client
+        # the winner sold $1,000 just before the drop (a quote's own fill is adverse now: the market picks
+        # stale quotes off), then quotes like the loser
+        mid = c.get("/v1/markets/BTC-PERP/price").json()["mid"]
+        sold = c.post("/v1/mm/quote", headers=WINNER, json={"symbol": "BTC-PERP", "ask_price": mid * 0.999,
+                                                             "ask_size": 1000, "time_in_force": "IOC"})
+        assert sold.status_code == 200, sold.text
         quote(c, WINNER, 4, auto_refresh=True)
         quote(c, LOSER, 2, session_stop_loss_usd=0.5)
         mock.jump("BTC-PERP", -60)                             # runs through both bids; the loser stops out

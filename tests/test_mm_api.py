@@ -27,6 +27,15 @@ LOT = {BTC: 1e-5, ETH: 1e-4}        # 10**-sz_decimals
 TICK = {BTC: 1.0, ETH: 0.1}         # at today's prices
 
 
+@pytest.fixture(autouse=True)
+def several_ticks_wide(exchange):
+    """These tests post inside the house's spread: give BTC-PERP and ETH-PERP a spread of several ticks
+    (a calm major's touch is one tick wide, models/book_shape.py)."""
+    for symbol in (BTC, ETH):
+        market = exchange.market(symbol)
+        market.set_regime(market.regime.with_changes(spread_bps=2.0))
+
+
 # ---- helpers -------------------------------------------------------------------------------------
 def top(client, symbol: str = BTC) -> dict:
     r = client.get(f"/v1/markets/{symbol}/price")

@@ -22,7 +22,9 @@ INTERVAL_S = 5.0            # the page's sleep, in simulated seconds
 
 @pytest.fixture(scope="module")
 def server():
-    with run_server(seed=0) as srv:
+    # seed 4: a run (the same every time) whose inventory crosses the $300 hedge threshold on the
+    # one-tick book (seed 0's no longer does)
+    with run_server(seed=4) as srv:
         yield srv
 
 

@@ -53,7 +53,8 @@ def _short(maker="clients.inventory_mm", **changes) -> SimConfig:
 
 
 def test_the_pnl_rows_add_up_to_the_net_row():
-    result = run_simulation(_short("clients.simple_mm", scenario="trending_up"))
+    # seed 2: a run (the same every time) that hedges within its ten minutes on the one-tick book
+    result = run_simulation(_short("clients.simple_mm", scenario="trending_up", seed=2))
     report = result.report
     rows = pnl_rows(report)
     assert sum(v for _, v in rows) == pytest.approx(report["pnl"]["net_pnl"], abs=1e-6)
@@ -147,19 +148,22 @@ def test_load_maker_names_what_is_wrong():
 
 def test_wider_spreads_fill_less_and_the_dask_sweep_equals_the_local_one():
     base = SimConfig(maker="clients.simple_mm", duration_s=600.0)
-    local = run_sweep(base, "spread_bps", [5, 20], [0, 1], workers=1)
+    local = run_sweep(base, "spread_bps", [1, 20], [0, 1], workers=1)
     distributed = pytest.importorskip("distributed")
     assert distributed
-    # The engine is what is compared, not the market: two minutes of each run do (ten are for the shares).
+    # The engine is what is compared, not the market: two minutes of each run do (ten are for the shares),
+    # with quotes near enough the mid to fill within them on the one-tick book.
     short = SimConfig(maker="clients.simple_mm", duration_s=120.0)
-    on_dask = run_sweep(short, "spread_bps", [5, 20], [0, 1], workers=2, engine="dask")
-    short_local = run_sweep(short, "spread_bps", [5, 20], [0, 1], workers=1)
+    on_dask = run_sweep(short, "spread_bps", [1, 2], [0, 1], workers=2, engine="dask")
+    short_local = run_sweep(short, "spread_bps", [1, 2], [0, 1], workers=1)
     assert json.dumps(short_local, sort_keys=True) == json.dumps(on_dask, sort_keys=True)
     assert all(report["fills"] > 0 for _, _, report in on_dask)
-    assert [(v, s) for v, s, _ in local] == [(5, 0), (5, 1), (20, 0), (20, 1)]
-    for (v5, _, tight), (v20, _, wide) in zip(local[:2], local[2:]):
+    assert [(v, s) for v, s, _ in local] == [(1, 0), (1, 1), (20, 0), (20, 1)]
+    for (v1, _, tight), (v20, _, wide) in zip(local[:2], local[2:]):
         for side in ("bid", "ask"):
-            assert 0.4 <= tight["sides"][side]["fill_share"] <= 0.8     # the seed's setting: 40-80% per side
+            # the seed's 40-80% per side holds half a basis point from the mid, where the recorded book
+            # shows it (docs/market-model.md); at 2.5 bps the recording, and the model, fill 8-30%
+            assert 0.4 <= tight["sides"][side]["fill_share"] <= 0.8
             assert wide["sides"][side]["fill_share"] < tight["sides"][side]["fill_share"]
 
 

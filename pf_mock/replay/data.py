@@ -3,7 +3,10 @@ onto that grid (price units, lots, µs), and its mid through time."""
 
 from __future__ import annotations
 
+import hashlib
+from array import array
 from bisect import bisect_right
+from functools import cached_property
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -100,6 +103,21 @@ class ReplayData:
         end_us = times[-1] if times else start_us
         return cls(recording, grid, bids, asks, start_us, end_us, times, kinds, sides, prices, sizes, group_ends,
                    mid_times, mid_units)
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the recording as replayed: its grid, first book and every event (time, kind, side,
+        price, size), in order. Two files that replay the same (a capture and its Tardis conversion) have
+        the same digest; any other recording, or a cut of this one, another."""
+        h = hashlib.sha256()
+        h.update(f"{self.grid.sz_decimals}/{self.grid.tick_units}/{self.start_us}/{self.end_us}/".encode())
+        for side in (self.snapshot_bids, self.snapshot_asks):
+            h.update(array("q", [x for level in side for x in level]).tobytes())
+            h.update(b"|")
+        for column in (self.times, self.kinds, self.sides, self.prices, self.sizes):
+            h.update(array("q", column).tobytes())
+            h.update(b"|")
+        return h.hexdigest()
 
     def mid_at(self, t_us: int) -> int:
         """The recorded mid (price units) in force at ``t_us`` (the first one before the start)."""

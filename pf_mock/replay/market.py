@@ -673,34 +673,189 @@ class ReplayMarket:
 
     # ---- state (for snapshots) ---------------------------------------------------------------------
     def state(self) -> dict:
-        """Everything that makes this market what it is now, as plain data: where it is in the recording,
-        the recorded book, what agents took, agents' resting orders with their queue places, orders and
-        cancels on their way, the tape and the counters. Scheduled steps (callables) are not included:
-        their owners (sessions) re-arm them."""
+        """Everything that makes this market what it is now, as plain data (the snapshot document's
+        ``replay`` market entry): which recording it replays and with which models, where it is in it, the
+        recorded book, what agents took, agents' resting orders with their queue places, orders and
+        cancels on their way, the scheduled steps (sessions' refresh loops), the tape and the counters."""
         def order_row(order: Order, info: OrderInfo | None):
             return [order.order_id, order.owner, order.is_buy, order.price, order.qty, order.size,
                     None if info is None else [info.tif, info.created_at, info.tag]]
         infos = {**self._cancelling, **self.agent_orders}
         return {
-            "symbol": self.symbol, "now_us": self.now_us, "started_us": self.started_us,
+            "source": "replay", "symbol": self.symbol, "recording": self.source.identity(),
+            "now_us": self.now_us, "started_us": self.started_us,
             "group": self._group, "next_i": self._next_i,
             "house": [list(map(list, side)) for side in self.house.copy_state()],
             "taken": [[b, p, lots] for (b, p), lots in sorted(self.taken.items())],
             "resting": [order_row(o, infos.get(oid)) + [list(self.book.queues[oid].state())]
                         for oid, o in self.book.orders.items()],
-            "open": [order_row(info.order, info) for oid, info in self.agent_orders.items()
-                     if oid not in self.book.orders],
+            "open": [order_row(info.order, info) for oid, info in infos.items() if oid not in self.book.orders],
             "cancelling": [[oid, info.order.order_id] for oid, info in self._cancelling.items()],
+            "listed": list(self.agent_orders),
             "pending": [[when, seq, kind, payload[0].order.order_id if kind == _CANCEL else payload[0].order_id,
-                         payload[1] if kind == _CANCEL else None] for when, seq, kind, payload in self._pending],
+                         payload[1] if kind == _CANCEL else None]
+                        for when, seq, kind, payload in sorted(self._pending, key=lambda e: e[:2])],
+            "schedule": [[when, seq, action.state()] for when, seq, action in sorted(self._schedule,
+                                                                                      key=lambda e: e[:2])],
+            "schedule_seq": self._schedule_seq,
+            "active": self.active,
             "trades": [[t.price, t.lots, t.taker_is_buy, t.time_us] for t in self.trades],
             "trades_printed": self.trades_printed,
             "candles": [[c.minute, c.open, c.high, c.low, c.close, c.volume] for c in self.candles],
             "counters": [self._order_seq, self._fill_seq, self._pending_seq, self.events_processed],
         }
 
+    @classmethod
+    def from_state(cls, spec: MarketSpec, source, start_us: int, observer, state: dict, make_action,
+                   where: str = "market") -> "ReplayMarket":
+        """The market ``state`` (from ``state()``) describes, made afresh from ``source`` (which must be the
+        recording and models the state names). ``make_action(market, dict, where)`` makes a scheduled step.
+        Every value is checked against the recording and the others; raises ``InvalidState`` (the field and
+        the rule) and touches nothing outside the new market."""
+        from ..errors import InvalidState
+
+        def bad(at: str, rule: str):
+            return InvalidState(f"{where}.{at}" if at else where, rule)
+
+        ident = source.identity()
+        for key in ("digest", "venue", "symbol", "queue", "latency_us", "partial_fills"):
+            if state["recording"][key] != ident[key]:
+                raise bad(f"recording.{key}", f"must be the recording this server replays for {spec.symbol} "
+                                              f"({key} {ident[key]!r}): start it with the same --replay "
+                                              f"recording and options")
+        if state["symbol"] != spec.symbol:
+            raise bad("symbol", "a state of another market")
+        data: ReplayData = source.data
+        now = state["now_us"]
+        if state["started_us"] != start_us:
+            raise bad("started_us", "must be the exchange's start (started_us)")
+        if now < start_us:
+            raise bad("now_us", "must not be before the exchange's start")
+        market = cls(spec, source, start_us, observer)
+        market.now_us, market.started_us = now, start_us
+        # The place in the recording: group ``g`` is applied, the next one is not, and the time says so.
+        group, next_i, ends, times = state["group"], state["next_i"], data.group_ends, data.times
+        if group > len(ends):
+            raise bad("group", f"must be at most the recording's {len(ends)} groups of events")
+        if next_i != (ends[group - 1] if group else 0):
+            raise bad("next_i", "must be the first event of the next group (group_ends[group - 1])")
+        if group and times[next_i - 1] > now:
+            raise bad("group", "the events applied must not lie after the market's now")
+        if group < len(ends) and times[next_i] <= now:
+            raise bad("group", "every recorded event at or before the market's now must be applied")
+        market._group, market._next_i = group, next_i
+        # The recorded book at that place.
+        bids, asks = state["house"]
+        for i, levels in enumerate((bids, asks)):
+            if len({p for p, _ in levels}) != len(levels):
+                raise bad(f"house.{i}", "each price once")
+        best_bid = max((p for p, _ in bids), default=None)
+        best_ask = min((p for p, _ in asks), default=None)
+        if best_bid is not None and best_ask is not None and best_bid >= best_ask:
+            raise bad("house", "the recorded book is never crossed: best bid below best ask")
+        market.house.load(bids, asks)
+        sides = ({p: s for p, s in asks}, {p: s for p, s in bids})       # by "bid side?"
+        taken = {}
+        for i, (is_bid, price, lots) in enumerate(state["taken"]):
+            if (is_bid, price) in taken or lots > sides[is_bid].get(price, 0):
+                raise bad(f"taken.{i}", "each level once, and no more than the recorded level holds")
+            taken[(is_bid, price)] = lots
+        market.taken = taken
+        # Agents' orders: resting (in the recorded queue), open but on their way, cancels on their way.
+        order_seq, fill_seq, pending_seq, events = state["counters"]
+        by_id: dict[int, OrderInfo] = {}
+        orders: dict[int, Order] = {}
+        resting = []
+        for name in ("resting", "open"):
+            for i, row in enumerate(state[name]):
+                oid, owner, is_buy, price, qty, size, meta = row[:7]
+                if oid in orders or oid > order_seq:
+                    raise bad(f"{name}.{i}.0", "order ids unique and at most the order counter (counters.0)")
+                if qty > size:
+                    raise bad(f"{name}.{i}.4", "lots left must not exceed the order's lots")
+                if meta is None and name == "open":
+                    raise bad(f"{name}.{i}.6", "an order on its way has its details")
+                if meta is not None and meta[1] > now / US_PER_S:
+                    raise bad(f"{name}.{i}.6.1", "must not be after the market's now")
+                order = orders[oid] = Order(oid, owner, is_buy, price, qty)
+                order.size = size
+                if meta is not None:
+                    by_id[oid] = OrderInfo(order, owner, meta[0], meta[1], meta[2])
+                if name == "resting":
+                    resting.append((order, row[7]))
+        for order, queue in resting:
+            market.book.add(order, 0)
+            market.book.queues[order.order_id] = QueuePosition.from_state(queue)
+        cancelling = set()
+        for i, (oid, same) in enumerate(state["cancelling"]):
+            if oid != same or oid not in by_id or oid in cancelling:
+                raise bad(f"cancelling.{i}", "must name, once, an agent's order ([id, id])")
+            cancelling.add(oid)
+        for oid, _ in state["cancelling"]:         # in the order they were cancelled
+            market._cancelling[oid] = by_id[oid]
+        listed = state["listed"]
+        if len(set(listed)) != len(listed) or set(listed) != set(by_id) - cancelling:
+            raise bad("listed", "must list, once each, every agent's order with its details that is not being "
+                                "cancelled")
+        for oid in listed:
+            market.agent_orders[oid] = by_id[oid]
+        keys, arriving = set(), set()
+        for i, (when, seq, kind, oid, reason) in enumerate(state["pending"]):
+            if (when, seq) in keys or seq > pending_seq or when < now:
+                raise bad(f"pending.{i}", "(time, sequence) unique, sequence at most counters.2, times not "
+                                          "before the market's now")
+            keys.add((when, seq))
+            info = by_id.get(oid)
+            if info is None:
+                raise bad(f"pending.{i}.3", "must name an agent's order")
+            if kind == _NEW:
+                if oid in market.book.orders or oid in arriving or reason is not None:
+                    raise bad(f"pending.{i}", "an order arrives once, only if it is not resting yet, with no "
+                                              "reason")
+                arriving.add(oid)
+                payload = (info.order, info)
+            else:
+                if oid not in cancelling or reason is None:
+                    raise bad(f"pending.{i}", "a cancel on its way names an order being cancelled and a reason")
+                payload = (info, reason)
+            market._pending.append((when, seq, kind, payload))
+        heapq.heapify(market._pending)
+        for i, row in enumerate(state["open"]):
+            if row[0] not in arriving:
+                raise bad(f"open.{i}", "an order not resting must be on its way (in pending)")
+        seqs = set()
+        for i, (when, seq, action) in enumerate(state["schedule"]):
+            if seq in seqs or seq > state["schedule_seq"] or when < now:
+                raise bad(f"schedule.{i}", "sequence numbers unique and at most schedule_seq, times not before "
+                                           "the market's now")
+            seqs.add(seq)
+            market._schedule.append((when, seq, make_action(market, action, f"{where}.schedule.{i}.2")))
+        heapq.heapify(market._schedule)
+        market._schedule_seq = state["schedule_seq"]
+        market.active = state["active"]
+        last = None
+        for i, (price, lots, taker_is_buy, t) in enumerate(state["trades"]):
+            if t > now or (last is not None and t < last):
+                raise bad(f"trades.{i}.3", "trades in time order, none after the market's now")
+            last = t
+            market.trades.append(Trade(price, lots, taker_is_buy, t))
+        if state["trades_printed"] < len(market.trades):
+            raise bad("trades_printed", "must count at least the trades kept")
+        market.trades_printed = state["trades_printed"]
+        last = None
+        for i, (minute, o, h, low, c, volume) in enumerate(state["candles"]):
+            if (last is not None and minute <= last) or minute > now // MINUTE_US or not low <= min(o, c) <= max(o, c) <= h:
+                raise bad(f"candles.{i}", "minutes in order, none after now; low <= open, close <= high")
+            last = minute
+            market.candles.append(Candle(minute, o, h, low, c, volume))
+        market._order_seq, market._fill_seq, market._pending_seq, market.events_processed = order_seq, fill_seq, \
+            pending_seq, events
+        return market
+
     def restore(self, state: dict) -> None:
-        """Put the market back in ``state`` (from ``state()``, on a market made from the same source)."""
+        """Put the market back in ``state`` (from ``state()``, on a market made from the same source);
+        scheduled steps are left as they are (their owners re-arm them). For a checked restore with the
+        schedule, see ``from_state``."""
         if state["symbol"] != self.symbol:
             raise ValueError("a state of another market")
         self.now_us, self.started_us = state["now_us"], state["started_us"]
@@ -727,9 +882,10 @@ class ReplayMarket:
             self.book.queues[order.order_id] = QueuePosition.from_state(row[7])
         for row in state["open"]:
             make(row)
-        cancelling = {oid for oid, _ in state["cancelling"]}
-        for oid, info in by_id.items():
-            (self._cancelling if oid in cancelling else self.agent_orders)[oid] = info
+        for oid, _ in state["cancelling"]:
+            self._cancelling[oid] = by_id[oid]
+        for oid in state["listed"]:
+            self.agent_orders[oid] = by_id[oid]
         self._pending = []
         for when, seq, kind, oid, reason in state["pending"]:
             info = by_id[oid]
@@ -740,6 +896,7 @@ class ReplayMarket:
         self.trades_printed = state["trades_printed"]
         self.candles = deque((Candle(*row) for row in state["candles"]), maxlen=CANDLE_MINUTES_KEPT)
         self._order_seq, self._fill_seq, self._pending_seq, self.events_processed = state["counters"]
+        self.active = state["active"]
 
 
 class _TakerFill:

@@ -49,6 +49,17 @@ class ReplaySource:
     def __call__(self, spec: MarketSpec, seed: int, start, observer=None):
         return ReplayMarket(spec, self, start, observer)
 
+    def identity(self) -> dict:
+        """What a snapshot names the recording and its models by (a restore requires them equal, except the
+        path, which is there for people: the same recording may have moved)."""
+        return {"digest": self.data.digest, "path": self.recording.path, "venue": self.recording.venue,
+                "symbol": self.recording.symbol, "queue": self.queue.name, "latency_us": self.latency.us,
+                "partial_fills": self.partial_fills}
+
+    def from_state(self, spec: MarketSpec, start_us: int, observer, state: dict, make_action, where: str):
+        """The replayed market a snapshot's ``replay`` entry describes (``ReplayMarket.from_state``)."""
+        return ReplayMarket.from_state(spec, self, start_us, observer, state, make_action, where)
+
 
 _DATA: dict[int, tuple[Recording, ReplayData]] = {}
 

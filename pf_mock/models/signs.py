@@ -1,0 +1,75 @@
+"""Taker signs with long memory: metaorders split into child orders (Lillo, Mike and Farmer's model of
+the long memory of order flow, Phys. Rev. E 71, 066122, 2005).
+
+Metaorders start as a Poisson stream (``meta_rate_per_minute``), each with a side (either, evenly) and a
+length in seconds drawn from a Pareto law (``meta_min_seconds``, index ``meta_length_index``; cut at one
+half-hour period). An uninformed taker arriving while metaorders are active is, with probability
+``meta_share``, a child of one of them, picked evenly, and trades its side; otherwise its side is a coin
+toss. Because lengths are heavy-tailed, the same side keeps coming back over many trades: the signs'
+autocorrelation decays slowly (a power law) instead of vanishing after a few trades. Informed takers keep
+their own rule (``market``: they trade the way the fair value is about to move).
+
+The metaorders of each half-hour period come from that period's keyed stream (``metaorders``), so the
+signs are a function of (seed, symbol, time), read lazily: a taker needs its own period and the one
+before it (a metaorder lasts at most a period).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PERIOD_US = 30 * 60_000_000             # metaorders are drawn a half-hour period at a time
+PERIODS_KEPT = 4
+
+
+class Metaorders:
+    """One market's metaorders, period by period (a small cache; everything re-derivable from the stream)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._periods: dict[tuple[int, tuple], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def period(self, s: int, regime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(starts, ends, sides) in microseconds of the metaorders starting in period ``s``."""
+        key = (s, (regime.meta_rate_per_minute, regime.meta_min_seconds, regime.meta_length_index))
+        got = self._periods.get(key)
+        if got is not None:
+            return got
+        gen = self._stream.generator(s)
+        n = int(gen.poisson(regime.meta_rate_per_minute * PERIOD_US / 60e6))
+        starts = s * PERIOD_US + gen.integers(0, PERIOD_US, n)
+        u = gen.random(n)
+        lengths = np.minimum(regime.meta_min_seconds * (1.0 - u) ** (-1.0 / regime.meta_length_index),
+                             PERIOD_US / 1e6)
+        sides = gen.random(n) < 0.5
+        got = (starts, starts + (lengths * 1e6).astype(np.int64), sides)
+        self._periods[key] = got
+        if len(self._periods) > PERIODS_KEPT:
+            del self._periods[min(self._periods)]
+        return got
+
+    def active_sides(self, t_us: int, regime) -> list[bool]:
+        """The sides of the metaorders active at ``t_us``, oldest first."""
+        s = t_us // PERIOD_US
+        out: list[tuple[int, bool]] = []
+        for p in (s - 1, s):
+            starts, ends, sides = self.period(p, regime)
+            live = (starts <= t_us) & (ends > t_us)
+            if live.any():
+                out.extend(zip(starts[live].tolist(), sides[live].tolist()))
+        out.sort()
+        return [side for _, side in out]
+
+
+@dataclass(frozen=True)
+class TakerSigns:
+    """An uninformed taker's side, from its two uniforms and the metaorders active at its instant."""
+
+    def side(self, metaorders: Metaorders, t_us: int, regime, child_u: float, side_u: float) -> bool:
+        if regime.meta_share > 0.0 and regime.meta_rate_per_minute > 0.0 and child_u < regime.meta_share:
+            active = metaorders.active_sides(t_us, regime)
+            if active:
+                return active[min(int(side_u * len(active)), len(active) - 1)]
+        return side_u < 0.5

@@ -1,0 +1,138 @@
+"""The book shape (models/book_shape.py) and taker sizes (models/sizes.py): a one-tick touch on the
+majors with recorded-size depth, spreads that still widen after a jump, liquidity that comes back at a
+rate, and heavy-tailed taker sizes without a cap."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+
+from pf_mock.catalog import load_catalog
+from pf_mock.clock import DEFAULT_EPOCH
+from pf_mock.exchange import Exchange, ExchangeConfig
+from pf_mock.clock import ManualClock
+from pf_mock.market import Market
+from pf_mock.model import Regime
+from pf_mock.models import BookShape, TakerSizes
+from pf_mock.models.sizes import _threshold
+
+KEY = "pf_test_shape_12345678"
+
+
+def watched(symbol: str, seed: int = 0) -> Market:
+    market = Market(load_catalog().resolve(symbol), seed, DEFAULT_EPOCH)
+    market.watchers = 1
+    return market
+
+
+def side_usd(market: Market, is_buy: bool, within_bps: float | None) -> float:
+    grid = market.grid
+    bid, ask = market.best_bid(), market.best_ask()
+    mid = (bid + ask) / 2
+    levels = market.depth(is_buy, 50)
+    if within_bps is None:
+        return grid.notional(*levels[0])
+    edge = mid * within_bps / 1e4
+    return sum(grid.notional(p, lots) for p, lots in levels if abs(p - mid) <= edge)
+
+
+# ---- the touch --------------------------------------------------------------------------------------
+def test_the_touch_is_n_ticks_around_the_fair_value() -> None:
+    shape = BookShape()
+    regime = Regime(volatility_annual=0.5, spread_bps=0.1, depth_usd=1e5, taker_rate_per_minute=1,
+                    informed_share=0)
+    # 0.1 bps of 100,000.4 units is 1 unit: one tick below, one above.
+    assert shape.touch(100_000.4, 1, 1.0, regime) == (100_000, 100_001)
+    assert shape.touch(100_000.0, 1, 1.0, regime) == (100_000, 100_001)
+    # widened to 1.49 ticks: still one; to 1.51: two ticks, centred within half a tick.
+    assert shape.touch(100_000.4, 1, 1.49, regime) == (100_000, 100_001)
+    assert shape.touch(100_000.4, 1, 1.51, regime) == (99_999, 100_001)
+    assert shape.touch(100_000.6, 1, 1.51, regime) == (100_000, 100_002)
+    bid, ask = shape.touch(100_000.4, 1, 10.0, regime)         # 10 ticks
+    assert ask - bid == 10 and abs((bid + ask) / 2 - 100_000.4) <= 0.5
+
+
+@pytest.mark.parametrize("symbol", ["BTC-PERP", "ETH-PERP", "SOL-PERP"])
+def test_a_calm_major_quotes_one_tick_with_recorded_depth(symbol: str) -> None:
+    market = watched(symbol, 3)
+    one_tick, touch, within_10 = 0, [], []
+    for second in range(1, 301):
+        market.advance_to(DEFAULT_EPOCH + second)
+        bid, ask = market.best_bid(), market.best_ask()
+        one_tick += ask - bid == market.grid.tick_at(bid)
+        touch.append(min(side_usd(market, True, None), side_usd(market, False, None)))
+        within_10.append(min(side_usd(market, True, 10), side_usd(market, False, 10)))
+    assert one_tick >= 0.8 * 300, one_tick
+    assert statistics.median(touch) >= 100_000
+    assert statistics.median(within_10) >= 3_000_000
+
+
+def test_the_touch_widens_right_after_a_jump_and_narrows_again() -> None:
+    market = watched("BTC-PERP", 0)
+    market.advance_to(DEFAULT_EPOCH + 30)
+    tick = market.grid.tick_at(market.best_bid())
+    market.jump(-80.0)
+    assert market.best_ask() - market.best_bid() >= 3 * tick
+    market.advance_to(DEFAULT_EPOCH + 120)
+    assert market.best_ask() - market.best_bid() <= 2 * tick
+
+
+# ---- refill at a rate -------------------------------------------------------------------------------
+def test_a_swept_touch_comes_back_at_a_rate_not_at_once() -> None:
+    exchange = Exchange(ExchangeConfig(seed=0, starting_balance=1e9), ManualClock())
+    agent = exchange.authenticate(KEY)
+    market = exchange.market("BTC-PERP")
+    market.watchers = 1
+    bid = market.best_bid()
+    touch_lots = market.depth(True, 1)[0][1]
+    _, result = market.place(agent.agent_id, False, None, touch_lots * 3, "IOC", tag="hedge")
+    assert result.fills
+    assert market.best_bid() < bid                           # the touch was not put back in the same instant
+    assert market.house.deficit[True] > 0
+    assert market.best_ask() is not None and market.best_bid() is not None
+    market.advance_to(market.now + 30)                       # 15 time constants later: refilled
+    assert market.house.deficit[True] < 0.5 * market.regime.depth_usd
+    assert side_usd(market, True, None) >= 0.5 * market.regime.depth_usd
+
+
+def test_the_deficit_decays_with_its_time_constant() -> None:
+    regime = load_catalog().resolve("BTC-PERP").regime
+    shape = BookShape()
+    tau_us = int(regime.depth_refill_seconds * 1e6)
+    assert shape.decay(1e6, tau_us, regime) == pytest.approx(1e6 / math.e)
+    assert shape.decay(1e6, 0, regime) == 1e6
+    assert shape.refill_factor(0.0, regime) == 1.0
+    assert shape.refill_factor(regime.depth_usd, regime) == pytest.approx(0.5)
+    assert shape.may_replace(0.49 * regime.depth_usd, regime)
+    assert not shape.may_replace(0.5 * regime.depth_usd, regime)
+
+
+def test_the_house_refill_state_round_trips() -> None:
+    market = watched("BTC-PERP")
+    market.house.deficit[True] = 1234.5
+    market.house.deficit_us[True] = 17
+    state = market.house.refill_state()
+    other = watched("BTC-PERP")
+    other.house.set_refill_state(state)
+    assert other.house.refill_state() == state
+
+
+# ---- taker sizes ------------------------------------------------------------------------------------
+def test_taker_sizes_have_a_log_normal_body_and_a_pareto_tail_without_a_cap() -> None:
+    regime = load_catalog().resolve("BTC-PERP").regime
+    sizes = TakerSizes()
+    assert sizes.size_usd(regime, 0.0) == pytest.approx(regime.taker_size_usd)       # the median
+    z_t, tail = _threshold(regime.taker_tail_quantile)
+    assert 0.5 * math.erfc(-z_t / math.sqrt(2)) == pytest.approx(regime.taker_tail_quantile)
+    below, above = sizes.size_usd(regime, z_t - 1e-9), sizes.size_usd(regime, z_t + 1e-9)
+    assert above == pytest.approx(below, rel=1e-6)                                  # continuous at the seam
+    # In the tail, the survival function falls as size ** -alpha.
+    z1, z2 = 2.0, 3.0
+    s1, s2 = (0.5 * math.erfc(z / math.sqrt(2)) for z in (z1, z2))
+    ratio = sizes.size_usd(regime, z2) / sizes.size_usd(regime, z1)
+    assert ratio == pytest.approx((s2 / s1) ** (-1 / regime.taker_tail_index))
+    assert sizes.size_usd(regime, 7.0) > 1e4 * regime.taker_size_usd             # no cap
+    plain = regime.with_changes(taker_tail_index=0.0)
+    assert sizes.size_usd(plain, 3.0) == pytest.approx(regime.taker_size_usd * math.exp(regime.taker_size_sigma * 3))
