@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -207,81 +208,165 @@ def log_config(level: str = "warning", access_log: bool = False, program: bool =
     }
 
 
-def timed_protocol(head_s: float, body_s: float) -> type:
-    """uvicorn's HTTP protocol (the one it picks by itself) with two deadlines it lacks: a connection must
-    send a request's line and headers within ``head_s`` of opening, or of its previous answer, and the
-    request's body within ``body_s`` of its headers; else the connection is closed. uvicorn closes a
-    connection idle after an answer (keep-alive), but not one that never sends a request, nor one that
-    trickles its bytes in (each byte puts its idle timer off again): either held a connection, and what
-    it holds, for ever. A request being answered has no deadline (a long clock advance is answered when
-    it is done)."""
+class Deadlines:
+    """Two deadlines uvicorn lacks, for one server: a connection must send a request's line and headers
+    within ``head_s`` of opening, or of its previous answer, and the request's body within ``body_s`` of
+    its headers; else the connection is closed (and a request whose body never came is not acted on).
+    uvicorn closes a connection idle after an answer (keep-alive), but not one that never sends a request,
+    nor one that trickles its bytes in (each byte puts its idle timer off again): either held a
+    connection, and what it holds, for ever. A request being answered has no deadline (a long clock
+    advance is answered when it is done).
 
-    class TimedProtocol(AutoHTTPProtocol):
-        def connection_made(self, transport) -> None:
-            self._deadline = None
-            self._waiting = None        # "head" or "body": what the deadline is for
-            self._cycle_seen = None
-            super().connection_made(transport)
-            self._await_head()
+    Built on public interfaces only, in two halves that meet in ``open``:
 
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            self._follow()
+    - ``protocol()``, uvicorn's ``http=`` protocol class: a plain ``asyncio.Protocol`` that holds
+      uvicorn's own HTTP protocol and hands it every event unchanged (composition: none of its internals
+      is read). It sees the socket, so it owns the connection's one timer, and it closes the transport
+      when the timer runs out. It cannot tell where a request's head or body ends without parsing HTTP;
+    - ``app()``, an ASGI wrapper: the app is called once a request's head is in, and its ``receive``
+      says when the body is in, and its return when the answer is done. So it moves the timer.
 
-        def on_response_complete(self) -> None:
-            finished = self.cycle
-            super().on_response_complete()     # may read a pipelined request at once (a new cycle)
-            if not self.transport.is_closing():
-                self._cancel()
-                self._cycle_seen = finished
-                self._arm("head", head_s)
-                self._follow()
+    The two are linked by the connection's peer address: asyncio's ``get_extra_info("peername")`` on
+    one side, the ASGI scope's ``client`` on the other (the ASGI spec: the remote host and port). That
+    holds only while nothing rewrites ``client``, which is why the config turns uvicorn's proxy headers
+    off (a loopback client's ``X-Forwarded-For`` would otherwise unlink its connection). A context
+    variable set around ``data_received`` would link them without an address, but uvicorn may start the
+    app in a fresh context (its documented ``reset_contextvars`` option), which would cut that link."""
 
-        def connection_lost(self, exc) -> None:
-            self._cancel()
-            super().connection_lost(exc)
+    def __init__(self, head_s: float, body_s: float):
+        self.head_s = head_s
+        self.body_s = body_s
+        self.open: dict[tuple, _Connection] = {}       # peer (host, port) -> its live connection
 
-        def _await_head(self) -> None:
-            self._cancel()
-            self._cycle_seen = self.cycle
-            self._arm("head", head_s)
+    def protocol(self) -> type:
+        deadlines = self
 
-        def _follow(self) -> None:
-            """Once a request's headers are in, its body's deadline; once its body is in, none."""
-            cycle = self.cycle
-            if cycle is None:
-                return
-            if cycle is not self._cycle_seen:           # a new request's headers arrived
-                self._cycle_seen = cycle
-                self._cancel()
-                if cycle.more_body:
-                    self._arm("body", body_s)
-            elif self._waiting == "body" and not cycle.more_body:
-                self._cancel()
+        class TimedConnection(asyncio.Protocol):
+            def __init__(self, *args, **kwargs) -> None:
+                self.inner = AutoHTTPProtocol(*args, **kwargs)      # what http="auto" would have made
+                self.conn: _Connection | None = None
 
-        def _arm(self, waiting: str, seconds: float) -> None:
-            self._waiting = waiting
-            self._deadline = self.loop.call_later(seconds, self._timed_out)
+            def connection_made(self, transport) -> None:
+                peer = transport.get_extra_info("peername")
+                if isinstance(peer, tuple):         # TCP (the only kind pf-mock serves): linkable
+                    self.conn = _Connection(transport, tuple(peer[:2]))
+                    deadlines.open[self.conn.key] = self.conn
+                    self.conn.arm(deadlines.head_s)
+                self.inner.connection_made(transport)
 
-        def _cancel(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-            self._deadline = self._waiting = None
+            def connection_lost(self, exc) -> None:
+                if self.conn is not None:
+                    self.conn.cancel()
+                    if deadlines.open.get(self.conn.key) is self.conn:
+                        del deadlines.open[self.conn.key]
+                self.inner.connection_lost(exc)
 
-        def _timed_out(self) -> None:
-            self._deadline = self._waiting = None
-            if not self.transport.is_closing():
-                self.transport.close()
+            def data_received(self, data: bytes) -> None:
+                self.inner.data_received(data)
 
-    return TimedProtocol
+            def eof_received(self):
+                return self.inner.eof_received()
+
+            def pause_writing(self) -> None:
+                self.inner.pause_writing()
+
+            def resume_writing(self) -> None:
+                self.inner.resume_writing()
+
+        return TimedConnection
+
+    def app(self, app) -> "DeadlineApp":
+        return DeadlineApp(app, self)
+
+
+class _Connection:
+    """One connection's deadline: at most one timer at a time, for a request's head or for its body."""
+
+    def __init__(self, transport, key: tuple):
+        self.transport = transport
+        self.key = key
+        self.timer: asyncio.TimerHandle | None = None
+        self.answering = 0          # requests handed to the app and not yet done with
+
+    def arm(self, seconds: float) -> asyncio.TimerHandle | None:
+        self.cancel()
+        if not self.transport.is_closing():
+            self.timer = asyncio.get_running_loop().call_later(seconds, self._expired)
+        return self.timer
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _expired(self) -> None:
+        self.timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class DeadlineApp:
+    """The ASGI half of ``Deadlines``: moves its connection's timer as the request goes along."""
+
+    def __init__(self, app, deadlines: Deadlines):
+        self.app = app
+        self.deadlines = deadlines
+
+    @property
+    def state(self):
+        return self.app.state       # the server reads the app's state (stopping, feed) through uvicorn's config
+
+    async def __call__(self, scope, receive, send) -> None:
+        client = scope.get("client")
+        conn = self.deadlines.open.get(tuple(client)) if client and scope["type"] == "http" else None
+        if conn is None:            # not a request on a timed connection (lifespan, or not linkable)
+            await self.app(scope, receive, send)
+            return
+        conn.answering += 1
+        conn.cancel()               # the head is in
+        if _has_body(scope):
+            receive = _watching(conn, conn.arm(self.deadlines.body_s), receive)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            conn.answering -= 1
+            if conn.answering == 0:     # answered (a pipelined request may already be in hand: then not yet)
+                conn.arm(self.deadlines.head_s)
+
+
+def _has_body(scope) -> bool:
+    """Whether a body follows the head (HTTP/1.1: a Content-Length above 0, or a Transfer-Encoding)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding":
+            return True
+        if name == b"content-length":
+            try:
+                return int(value) > 0
+            except ValueError:
+                return True
+    return False
+
+
+def _watching(conn: _Connection, body_timer, receive):
+    """``receive``, cancelling the body's deadline (``body_timer``, if still the connection's timer) once
+    the body's last part is read."""
+    async def watched():
+        message = await receive()
+        if (message["type"] == "http.request" and not message.get("more_body", False)
+                and body_timer is not None and conn.timer is body_timer):
+            conn.cancel()
+        return message
+
+    return watched
 
 
 def uvicorn_config(app, opts: ServeOptions, program: bool = False) -> uvicorn.Config:
     """How every pf-mock server runs under uvicorn (``serve`` and ``pf_mock.testing.run_server``)."""
-    return uvicorn.Config(app, host=opts.host, port=opts.port,
+    deadlines = Deadlines(opts.head_timeout_s, opts.body_timeout_s)
+    return uvicorn.Config(deadlines.app(app), host=opts.host, port=opts.port,
                           log_config=log_config(opts.log_level, opts.access_log, program),
                           log_level=None, access_log=opts.access_log, lifespan="off",
-                          http=timed_protocol(opts.head_timeout_s, opts.body_timeout_s),
+                          http=deadlines.protocol(), proxy_headers=False,     # see Deadlines
                           timeout_keep_alive=opts.keep_alive_s)
 
 

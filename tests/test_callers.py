@@ -265,6 +265,28 @@ def test_a_body_trickled_in_is_closed_after_the_body_timeout():
             assert client.get("/_mock/state").json()["clock"]["now"] == 1767225600000     # the advance never ran
 
 
+def test_a_body_cut_off_by_its_deadline_is_not_acted_on_even_when_what_came_reads_as_json():
+    """What arrived before the deadline, ``{"seconds": 60}`` then spaces, is a whole JSON body, but not
+    the 400 bytes announced: the advance must not run on it."""
+    with real_server(body_timeout_s=0.5) as (_, base):
+        sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+        sock.sendall(b"POST /_mock/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 400\r\n\r\n{\"seconds\": 60}")
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < 5:
+                sock.sendall(b" ")
+                time.sleep(0.05)
+        except OSError:
+            pass
+        assert closed_within(sock, 5)
+        with httpx.Client(base_url=base) as client:
+            assert client.get("/_mock/state").json()["clock"]["now"] == 1767225600000
+            # ... and the same body sent whole is acted on (the request itself is a valid one)
+            assert client.post("/_mock/clock/advance", json={"seconds": 60}).status_code == 200
+            assert client.get("/_mock/state").json()["clock"]["now"] == 1767225660000
+
+
 def test_the_head_deadline_is_per_request_and_an_idle_keep_alive_closes():
     with real_server(head_timeout_s=0.4, keep_alive_s=1) as (_, base):
         sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
@@ -277,6 +299,25 @@ def test_the_head_deadline_is_per_request_and_an_idle_keep_alive_closes():
             assert answer.startswith(b"HTTP/1.1 200")
             time.sleep(0.2)
         assert closed_within(sock, 5)       # then idle: closed
+
+
+def test_a_forwarded_for_header_does_not_unlink_a_connection_from_its_deadlines():
+    """The deadlines find a request's connection by its client address: a loopback client's
+    ``X-Forwarded-For`` must not change that address (were it read, the head deadline armed when the
+    connection opened would never be put off, and would close it mid-conversation)."""
+    with real_server(head_timeout_s=0.4) as (_, base):
+        sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+        sock.settimeout(5)
+        for _ in range(4):      # 0.8 s in all: twice the head deadline
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n")
+            answer = b""
+            while not answer.endswith(b"}"):
+                part = sock.recv(4096)
+                assert part, "closed mid-conversation"
+                answer += part
+            assert answer.startswith(b"HTTP/1.1 200")
+            time.sleep(0.2)
+        sock.close()
 
 
 def test_a_client_that_goes_away_mid_request_is_one_line_of_log_at_most(caplog):

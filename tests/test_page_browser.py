@@ -1,15 +1,20 @@
 """The live page in a real browser: Playwright drives headless Chromium (the system's, never a
-downloaded one) against ``pf-mock serve`` on loopback.
+downloaded one) against ``pf-mock serve`` on loopback, at a desktop's size (1366 x 800) and a phone's
+(390 x 844).
 
 Without Chromium or Playwright these tests skip with one line saying which is missing; under CI
 (``CI=true``) they fail instead, since CI must run them (``.ci/run`` installs Chromium when missing).
-``PF_MOCK_CHROMIUM`` names another Chromium binary. ``PF_MOCK_UPDATE_SCREENSHOT=1`` makes the
-flash-crash test write the README's picture, ``docs/page.png``.
+The accessibility checks run axe-core from ``node_modules/`` (the version ``package.json`` pins, which
+``make test`` installs with npm); without it they skip, and under CI they fail. Nothing is downloaded
+at test time. ``PF_MOCK_CHROMIUM`` names another Chromium binary. ``PF_MOCK_UPDATE_SCREENSHOT=1`` makes
+the flash-crash test write the pictures in docs/ (``page.png``, ``page-phone.png``).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -19,7 +24,12 @@ import pytest
 from test_cli import kill, ready_port, start
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = ROOT / "docs" / "page.png"
+SCREENSHOTS = {"desktop": ROOT / "docs" / "page.png", "phone": ROOT / "docs" / "page-phone.png"}
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+DESKTOP = {"width": 1366, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SIZES = {"desktop": DESKTOP, "phone": PHONE}
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 WAIT_MS = 20_000            # only stops a broken page hanging the suite; nothing here is timed
 ALICE = "pf_test_alice_page_0001"
 BOB = "pf_test_bob_page_0002"
@@ -41,7 +51,7 @@ def missing_browser() -> str | None:
 
 MISSING = missing_browser()
 if MISSING is not None:
-    if os.environ.get("CI", "").lower() in ("true", "1"):
+    if IN_CI:
         raise RuntimeError(f"the browser tests must run in CI, but {MISSING}")
     pytest.skip(MISSING, allow_module_level=True)       # the whole module: one line
 
@@ -85,31 +95,42 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def servers():
-    """One server per set of options for the whole file (starting one is most of a test's cost)."""
-    started: dict[tuple[str, ...], Server] = {}
-    yield started
-    for srv in started.values():
-        srv.close()
+def shared_server():
+    """One server for every test that needs no options of its own, reset before each (a server's start
+    costs seconds; a reset, nothing)."""
+    srv = Server()
+    yield srv
+    srv.close()
 
 
 @pytest.fixture
-def server(request, servers):
-    """A server with the test's options; one used before is reset first (``POST /_mock/reset``: agents,
-    orders, fills, the clock and every market start again from the seed), so each test starts as from a
-    fresh start."""
+def server(request, shared_server):
     marker = request.node.get_closest_marker("serve_args")
-    args = tuple(marker.args if marker else ())
-    if args in servers:
-        servers[args].post("/_mock/reset", {})
-    else:
-        servers[args] = Server(*args)
-    return servers[args]
+    if marker is None:
+        shared_server.post("/_mock/reset", {})
+        yield shared_server
+        return
+    srv = Server(*marker.args)
+    yield srv
+    srv.close()
 
 
 @pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def allowed_console() -> list[str]:
+    """Console errors a test expects (regular expressions): Chromium logs every refused request as one."""
+    return []
+
+
+@pytest.fixture
+def size(request) -> str:
+    """The window's size by name (``desktop`` unless a test is parametrized with ``indirect=["size"]``)."""
+    return getattr(request, "param", "desktop")
+
+
+@pytest.fixture
+def page(browser, server, size, allowed_console):
+    # A phone's screen has two device pixels to the CSS pixel, as most do: the charts must stay sharp there.
+    context = browser.new_context(viewport=SIZES[size], device_scale_factor=2 if size == "phone" else 1)
     opened = context.new_page()
     opened.set_default_timeout(WAIT_MS)
     errors: list[str] = []
@@ -127,7 +148,8 @@ def page(browser, server):
     context.route("**/*", only_the_server)
     yield opened
     context.close()
-    assert errors == [], errors         # every test: not one console error
+    errors = [e for e in errors if not any(re.search(allowed, e) for allowed in allowed_console)]
+    assert errors == [], errors         # every test: not one console error it did not expect
     assert outside == [], outside       # and not one request beyond the server
 
 
@@ -188,7 +210,8 @@ def test_a_fill_shows_on_the_chart_and_in_the_pnl_panel(page, server) -> None:
     assert shown == ("−$" if pnl["net_pnl"] < 0 else "$") + f"{abs(pnl['net_pnl']):,.2f}"
     assert page.locator("#pnl-chart path").count() >= 5         # the five components over time
     position = server.get("/v1/mm/inventory", ALICE, symbol="BTC-PERP")["position"]
-    assert float(page.text_content("#inv-position").replace(",", "")) == pytest.approx(position)
+    amount, unit = page.text_content("#inv-position").split()
+    assert float(amount.replace(",", "")) == pytest.approx(position) and unit == "BTC"
 
 
 def test_a_jump_from_the_controls_moves_the_price(page, server) -> None:
@@ -248,27 +271,260 @@ def test_an_admin_token_opens_the_controls_only_to_whoever_gives_it(page, server
 
 
 @pytest.mark.serve_args("--scenario", "flash_crash", "--seed", "7")
-def test_a_flash_crash_on_the_page(page, server, tmp_path) -> None:
-    """The README's picture: a guarded maker and a careless one through the crash at t+300 s."""
+@pytest.mark.parametrize("size", ["desktop", "phone"], indirect=True)
+def test_a_flash_crash_stays_on_the_chart_for_the_whole_window(page, server, size, tmp_path) -> None:
+    """The pictures in docs/: a guarded maker and a careless one through the crash at t+300 s. Then on
+    to near the end of the chart's ten-minute window after the crash: every minute since the page
+    opened still has all its prints on the chart (its dots reach the minute candle's low and high,
+    which REST builds from the same trades), the crash's included."""
     guarded = {"max_inventory_usd": 400, "max_spread_bps": 12, "auto_hedge_threshold_usd": 300,
                "session_stop_loss_usd": 25}
     server.post("/_mock/clock/advance", {"seconds": 200})
     server.quote(ALICE, bps=3, usd=150, auto_refresh=True, refresh_interval_seconds=5, **guarded)
     server.quote(BOB, bps=2, usd=150, auto_refresh=True, refresh_interval_seconds=5)
     open_page(page, server, key=ALICE)
+    opened = server.get("/_mock/state")["clock"]["now"]
     page.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
     for _ in range(26):             # to t+460 s, ten seconds at a time, so the chart has every step
-        now = server.post("/_mock/clock/advance", {"seconds": 10})["clock"]["now"]
-        page.wait_for_function("(t) => document.querySelector('#clock').textContent.includes(t)",
-                               arg=_hms(now))
+        advance_and_wait(page, server, 10)
     page.wait_for_selector("#session li.event")
     events = [e.text_content() for e in page.query_selector_all("#session li.event")]
     assert any("max_spread_bps" in e for e in events), events
     assert page.locator("#price-chart line.event").count() == len(events)
-    shot = SCREENSHOT if os.environ.get("PF_MOCK_UPDATE_SCREENSHOT") == "1" else tmp_path / "page.png"
+    shot = SCREENSHOTS[size] if os.environ.get("PF_MOCK_UPDATE_SCREENSHOT") == "1" else tmp_path / "page.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+
+    if size == "phone":
+        return                      # the same page: the window's check below runs once, on the desktop
+    for _ in range(12):             # to t+820 s: the crash is 520 s old, inside the 600 s window
+        advance_and_wait(page, server, 30)
+    x0, x1 = (float(page.get_attribute("#price-chart", a)) for a in ("data-x0", "data-x1"))
+    assert x1 - x0 == 600_000
+    dots = page.evaluate("() => [...document.querySelectorAll('#price-chart circle.trade')]"
+                         ".map((c) => [Number(c.dataset.t), Number(c.dataset.price)])")
+    candles = server.get("/v1/markets/BTC-PERP/candles", interval="1m", limit=60)["candles"]
+    checked = 0
+    for candle in candles:
+        begin = candle["timestamp"]
+        if begin < max(x0, opened) or begin + 60_000 > x1 or candle["volume_usd"] == 0:
+            continue
+        inside = [price for t, price in dots if begin <= t < begin + 60_000]
+        assert (min(inside), max(inside)) == (candle["low"], candle["high"]), begin
+        checked += 1
+    assert checked >= 9
+    crash = min(low for low in (c["low"] for c in candles))
+    assert min(price for _, price in dots) == crash        # the crash's lowest print is still drawn
+
+
+def advance_and_wait(page, server: Server, seconds: int) -> None:
+    now = server.post("/_mock/clock/advance", {"seconds": seconds})["clock"]["now"]
+    page.wait_for_function("(t) => document.querySelector('#clock').textContent.includes(t)", arg=_hms(now))
+
+
+# ---- at a desktop's size and a phone's ----------------------------------------------------------------
+
+def fits_across(page, selector: str) -> None:
+    """The element is shown, has a size, and lies within the window's width (nothing cut off at the side)."""
+    box = page.locator(selector).bounding_box()
+    width = page.viewport_size["width"]
+    assert box is not None and box["width"] > 0 and box["height"] > 0, selector
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (selector, box, width)
+
+
+def no_sideways_scroll(page) -> None:
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= inner, f"the page is {scroll} px wide in a {inner} px window"
+
+
+def chart_geometry(page, selector: str) -> dict:
+    """The chart's drawing units against its box on screen, and its axes' text."""
+    return page.evaluate("""(sel) => {
+        const svg = document.querySelector(sel), m = svg.getScreenCTM(), vb = svg.viewBox.baseVal;
+        const text = (cls) => [...svg.querySelectorAll('text.' + cls)].map((t) => t.textContent);
+        const label = svg.querySelector('text.x-label'), box = label.getBoundingClientRect(), own = label.getBBox();
+        return {a: m.a, d: m.d, b: m.b, c: m.c, vbw: vb.width, vbh: vb.height, w: svg.clientWidth, h: svg.clientHeight,
+                left: svg.getBoundingClientRect().left, x0: Number(svg.dataset.x0), x1: Number(svg.dataset.x1),
+                text_w: box.width / own.width, text_h: box.height / own.height,
+                y_title: text('y-title'), x_title: text('x-title'),
+                x_labels: [...svg.querySelectorAll('text.x-label')].map((t) => [t.textContent, Number(t.getAttribute('x'))])};
+    }""", selector)
+
+
+def tick_decimals(tick: float) -> int:
+    from decimal import Decimal
+    return max(2, -Decimal(repr(tick)).normalize().as_tuple().exponent)
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"], indirect=True)
+def test_every_panel_fits_and_the_charts_keep_their_shape(page, server, size) -> None:
+    open_page(page, server)                         # without a key: the market and (on loopback) the controls
+    no_sideways_scroll(page)
+    for selector in ("header", "#book-panel", "#ladder", "#price-chart", "#admin-panel", "#leaderboard-scroll"):
+        fits_across(page, selector)
+    assert page.locator("#agent-panel").is_hidden()
+
+    server.quote(ALICE, bps=3)
+    server.quote(BOB, bps=2)
+    server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -50})     # fills Alice's bid
+    server.post("/_mock/clock/advance", {"seconds": 30})
+    posted = server.quote(ALICE, bps=3)
+    page.fill("#key", ALICE)
+    page.click("#connect")
+    page.wait_for_selector("#agent-panel:not([hidden])")
+    page.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
+    page.wait_for_function("() => document.querySelectorAll('#pnl-chart path').length >= 5")
+    page.wait_for_selector(f'#ladder tr.ask.mine[data-price="{posted["ask_price"]:g}"]')
+    no_sideways_scroll(page)
+    for selector in ("#price-chart", "#agent-panel", "#inventory", "#pnl", "#pnl-chart", "#admin-panel",
+                     "#leaderboard-scroll", "#fills-panel"):
+        fits_across(page, selector)
+
+    # The heading names the market; the ladder's prices read like every other USD figure, with units.
+    market = server.get("/v1/markets/BTC-PERP")
+    assert "BTC-PERP" in page.text_content("h1") and "BTC-PERP" in page.title()
+    assert "BTC-PERP" in page.text_content("#book-heading") and "BTC-PERP" in page.text_content("#price-heading")
+    assert [h.strip() for h in page.locator("#ladder th").all_text_contents()] == \
+        ["bid size (BTC)", "price (USD)", "ask size (BTC)"]
+    decimals = tick_decimals(market["tick_size"])
+    for row in page.query_selector_all("#ladder tr.bid, #ladder tr.ask")[:5]:
+        price = float(row.get_attribute("data-price"))
+        cells = row.query_selector_all("td")
+        assert cells[1].text_content() == f"{price:,.{decimals}f}"
+        shown_size = cells[0].text_content() or cells[2].text_content()
+        assert shown_size == f"{float(row.get_attribute('data-size')):,.{market['sz_decimals']}f}"
+    # "yours" stays on its row's line: a row of the agent's is as tall as any other.
+    heights = page.evaluate("() => [...document.querySelectorAll('#ladder tr.ask')].map((r) => [r.classList.contains('mine'), r.getBoundingClientRect().height])")
+    assert {round(h, 1) for mine, h in heights if mine} <= {round(h, 1) for mine, h in heights if not mine}
+
+    # Drawn in the box's own pixels: one drawing unit is one CSS pixel both ways, text included.
+    price, pnl = chart_geometry(page, "#price-chart"), chart_geometry(page, "#pnl-chart")
+    for chart in (price, pnl):
+        assert (chart["vbw"], chart["vbh"]) == (chart["w"], chart["h"])
+        assert chart["a"] == pytest.approx(1) and chart["d"] == pytest.approx(1) and chart["b"] == chart["c"] == 0
+        assert chart["text_w"] == pytest.approx(1, abs=0.02) and chart["text_h"] == pytest.approx(1, abs=0.02)
+    # One time axis: the same span and the same pixels for the same instant; both axes say their units.
+    assert (price["x0"], price["x1"]) == (pnl["x0"], pnl["x1"]) and price["left"] == pnl["left"]
+    assert price["w"] == pnl["w"] and price["x_labels"] and dict(pnl["x_labels"]) == dict(price["x_labels"])
+    assert price["y_title"] == ["price (USD)"] and pnl["y_title"] == ["PnL (USD)"]
+    assert price["x_title"] == pnl["x_title"] == ["time (UTC, mock clock)"]
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's critical and serious findings on the page as it stands, from the pinned copy."""
+    if not AXE.exists():
+        if IN_CI:
+            pytest.fail(f"{AXE} is missing: `make test` installs it with npm (package.json)")
+        pytest.skip("axe-core is not installed here (make test installs it with npm; npm missing?)")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return {engine: r.testEngine, rules: r.passes.length + r.violations.length + r.incomplete.length,
+                violations: r.violations.map((v) => ({id: v.id, impact: v.impact,
+                    nodes: v.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary)}))};
+    }""")
+    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["axe-core"]
+    assert found["engine"] == {"name": "axe-core", "version": pinned}
+    assert found["rules"] > 20                      # it looked: a run of no rules would pass anything
+    return [v for v in found["violations"] if v["impact"] in ("critical", "serious")]
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"], indirect=True)
+@pytest.mark.parametrize("with_key", [False, True], ids=["no-key", "key"])
+def test_axe_finds_nothing_critical_or_serious(page, server, size, with_key) -> None:
+    server.quote(BOB, bps=2)                        # someone on the leaderboard
+    if with_key:
+        server.quote(ALICE, bps=3, auto_refresh=True, session_stop_loss_usd=50)
+        server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -50})
+    server.post("/_mock/clock/advance", {"seconds": 30})         # some trades on the chart
+    open_page(page, server, key=ALICE if with_key else None)
+    page.wait_for_selector("#leaderboard tbody tr")
+    page.wait_for_selector("#price-chart circle.trade")
+    if with_key:
+        page.wait_for_selector("#fills tbody tr")
+        page.wait_for_selector("#ladder tr.mine")
+        page.wait_for_selector("#session-status")
+    assert axe_violations(page) == []
+    no_sideways_scroll(page)
+
+
+def test_axe_sees_a_contrast_fault(page, server) -> None:
+    """The check can fail: the old grey (#777 on white, 4.47:1) is a serious finding."""
+    open_page(page, server)
+    page.add_style_tag(content=":root { --muted: #777; }")
+    assert "color-contrast" in {v["id"] for v in axe_violations(page)}
+
+
+# ---- mistakes, and the address ---------------------------------------------------------------------------
+
+def book_on_page_is(page, server: Server, symbol: str) -> None:
+    """The ladder shows ``symbol``'s book as REST shows it (the manual clock stands still)."""
+    book = server.get(f"/v1/markets/{symbol}/orderbook", depth=20)
+    page.wait_for_function("(p) => Number(document.querySelector('#ladder tr.bid')?.dataset.price) === p",
+                           arg=book["bids"][0]["price"])
+    assert ladder(page, "bid") == [(level["price"], level["size"], 0.0) for level in book["bids"]]
+
+
+def test_an_unknown_market_is_said_and_the_page_goes_on_watching(page, server, allowed_console) -> None:
+    allowed_console.append("status of 404")
+    open_page(page, server)
+    page.fill("#market", "NOPE-PERP")
+    page.dispatch_event("#market", "change")
+    page.wait_for_selector("#error:not([hidden])")
+    message = page.text_content("#error")
+    assert "NOPE-PERP" in message and "No market" in message and "Still showing BTC-PERP" in message
+    assert page.get_attribute("#market", "aria-invalid") == "true"
+    assert "BTC-PERP" in page.text_content("h1") and "NOPE" not in page.text_content("#book-heading")
+    # Still live: a jump of BTC-PERP reaches the ladder.
+    top = ladder(page, "bid")[0][0]
+    server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -200})
+    page.wait_for_function("(top) => Number(document.querySelector('#ladder tr.bid').dataset.price) < top * 0.99",
+                           arg=top)
+    # And a good name after the bad one works.
+    page.fill("#market", "eth")
+    page.dispatch_event("#market", "change")
+    page.wait_for_function("() => document.querySelector('h1').textContent.includes('ETH-PERP')")
+    assert page.is_hidden("#error") and page.get_attribute("#market", "aria-invalid") is None
+    book_on_page_is(page, server, "ETH-PERP")
+    assert page.evaluate("location.hash") == "#ETH-PERP"
+
+
+def test_a_malformed_key_is_said_and_the_market_keeps_streaming(page, server, allowed_console) -> None:
+    allowed_console.append("status of 401")
+    page.goto(f"{server.base}/#BTC-PERP")
+    page.fill("#key", "pf_test_x")                  # too short to be a key
+    page.click("#connect")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "API key refused" in page.text_content("#error") and page.get_attribute("#key", "aria-invalid") == "true"
+    page.wait_for_selector("#ladder tr.bid")
+    book_on_page_is(page, server, "BTC-PERP")
+    server.post("/_mock/clock/advance", {"seconds": 30})
+    page.wait_for_function("() => document.querySelector('#clock').textContent.includes('00:00:30')")
+    assert page.is_hidden("#agent-panel")
+    # Mended, the key shows the agent's own part.
+    page.fill("#key", ALICE)
+    page.click("#connect")
+    page.wait_for_selector("#agent-panel:not([hidden])")
+    assert page.is_hidden("#error")
+
+
+def test_the_address_picks_the_market(page, server, allowed_console) -> None:
+    allowed_console.append("status of 404")
+    page.goto(f"{server.base}/#NOPE-PERP")          # a bad one first: said, and nothing to show yet
+    page.wait_for_selector("#error:not([hidden])")
+    assert "NOPE-PERP" in page.text_content("#error")
+    page.evaluate("location.hash = '#SOL-PERP'")    # as typing it into the address bar does
+    page.wait_for_function("() => document.querySelector('h1').textContent.includes('SOL-PERP')")
+    book_on_page_is(page, server, "SOL-PERP")
+    assert page.is_hidden("#error") and page.input_value("#market") == "SOL-PERP"
+    page.evaluate("location.hash = '#kPEPE-PERP'")  # a price below a dollar keeps its tick's decimals
+    page.wait_for_function("() => document.querySelector('h1').textContent.includes('kPEPE-PERP')")
+    book_on_page_is(page, server, "kPEPE-PERP")
+    decimals = tick_decimals(server.get("/v1/markets/kPEPE-PERP")["tick_size"])
+    row = page.query_selector("#ladder tr.bid")
+    assert row.query_selector("td.price").text_content() == f"{float(row.get_attribute('data-price')):,.{decimals}f}"
+    assert decimals > 2
 
 
 @pytest.mark.serve_args("--clock", "realtime", "--speed", "60")

@@ -27,6 +27,7 @@ SYMBOL = "BTC-PERP"
 EPOCH_MS = int(DEFAULT_EPOCH * 1000)
 README = Path(__file__).resolve().parent.parent / "README.md"
 README_HEADING = "## Use it in your tests"
+TESTING_DOC = Path(__file__).resolve().parent.parent / "docs" / "testing.md"     # the whole page is examples
 # For the generated runs: no cache files, and no hypothesis plugin (it is not what is under test here, and
 # loading it takes most of a second per process, three processes under xdist).
 RUN_ARGS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
@@ -195,11 +196,12 @@ def test_pf_mock_server_speaks_real_http(pf_mock_server):
 # ---- generated test files, run by pytester ------------------------------------------------------
 
 def readme_blocks() -> list[str]:
-    """The ```python blocks of the README's "Use it in your tests" section, in order."""
+    """The ```python blocks of the README's "Use it in your tests" section, then those of docs/testing.md,
+    in order."""
     text = README.read_text(encoding="utf-8")
     start = text.index(README_HEADING) + len(README_HEADING)
     end = text.find("\n## ", start)
-    section = text[start:] if end == -1 else text[start:end]
+    section = (text[start:] if end == -1 else text[start:end]) + "\n" + TESTING_DOC.read_text(encoding="utf-8")
     return re.findall(r"^```python\n(.*?)^```", section, re.S | re.M)
 
 

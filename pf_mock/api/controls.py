@@ -39,7 +39,7 @@ from ..errors import ApiError
 from . import callers
 from .admin import is_admin_path
 from .deps import api_key
-from .door import read_body, refusal, replaying
+from .door import GONE_KEY, read_body, refusal, replaying
 from .errors import error_response, internal_error
 from .faults import FaultTable, answered_by_fault
 from .journal import Entry, Journal, new_entry
@@ -86,6 +86,8 @@ class MockControls:
             scope, send = dict(scope, method="GET"), without_body(send)
         # 1. The door.
         body, too_large = await read_body(scope, receive)
+        if scope.get(GONE_KEY):
+            return      # the client went away before its body was all in: nobody to answer, nothing done
         refused = refusal(scope, body, too_large)
         receive = replaying(scope, receive)
         if is_admin_path(scope["path"]):

@@ -43,6 +43,7 @@ _LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_INT_DIGITS + 1))
 
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 BODY_KEY = "pf_mock.body"          # scope key: (bytes read, whether the body was over the limit)
+GONE_KEY = "pf_mock.gone"          # scope key, set when the client went away before its body was all in
 
 
 async def read_body(scope: Scope, receive: Receive) -> tuple[bytes, bool]:
@@ -58,7 +59,8 @@ async def read_body(scope: Scope, receive: Receive) -> tuple[bytes, bool]:
     chunks, size, too_large = [], 0, False
     while True:
         message = await receive()
-        if message["type"] != "http.request":
+        if message["type"] != "http.request":       # went away (or was closed: a body deadline) mid-body
+            scope[GONE_KEY] = True
             break
         chunk = message.get("body", b"")
         size += len(chunk)
