@@ -350,7 +350,7 @@ def default_feeds() -> str:
 
 def measure_recording(path: str) -> dict:
     """One recording's facts (what it can show: a few minutes cannot give per-minute or 4-hour figures)."""
-    from pf_mock.replay.formats import Trade as RecTrade, read_recording   # the recording reader (issue 20)
+    from pf_mock.replay.formats import RecordedTrade as RecTrade, read_recording   # the recording reader (issue 20)
 
     rec = read_recording(path, on_gap="truncate", max_silence_s=None)
     tick, lot = float(rec.tick), float(rec.lot)

@@ -29,7 +29,7 @@ from pf_mock.clock import ManualClock  # noqa: E402
 from pf_mock.catalog import load_catalog  # noqa: E402
 from pf_mock.exchange import Exchange, ExchangeConfig  # noqa: E402
 from pf_mock.messages import QuoteRequest  # noqa: E402
-from pf_mock.replay.formats import Level, Snapshot, Trade, read_recording  # noqa: E402
+from pf_mock.replay.formats import RecordedLevel, RecordedBook, RecordedTrade, read_recording  # noqa: E402
 from pf_mock.replay.latency import ConstantLatency  # noqa: E402
 from pf_mock.replay.queue import parse_queue_model  # noqa: E402
 from pf_mock.replay.source import ReplaySource, catalog_with  # noqa: E402
@@ -92,13 +92,13 @@ def events_for_hftbacktest(rec):
     both = EXCH_EVENT | LOCAL_EVENT
     for e in rec.events:
         kind = type(e)
-        if kind is Level:
+        if kind is RecordedLevel:
             rows.append((both | DEPTH_EVENT | (BUY_EVENT if e.side == "bid" else SELL_EVENT), e.ts, e.ts,
                          e.price * tick, e.size * lot, 0, 0, 0.0))
-        elif kind is Trade:
+        elif kind is RecordedTrade:
             rows.append((both | TRADE_EVENT | (BUY_EVENT if e.taker == "buy" else SELL_EVENT), e.ts, e.ts,
                          e.price * tick, e.size * lot, 0, 0, 0.0))
-        elif kind is Snapshot:
+        elif kind is RecordedBook:
             for side, levels in ((BUY_EVENT, e.bids), (SELL_EVENT, e.asks)):
                 for price, size in levels:
                     rows.append((both | DEPTH_SNAPSHOT_EVENT | side, e.ts, e.ts, price * tick, size * lot, 0, 0, 0.0))

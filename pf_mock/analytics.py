@@ -30,12 +30,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
+from .guardrails import NAMES as GUARDRAIL_NAMES
+
 if TYPE_CHECKING:
     from .ledger import FillRecord
     from .market import Market
 
 MARKOUT_HORIZONS_S: tuple[int, ...] = (1, 10, 60)
-GUARDRAIL_NAMES = ("max_inventory_usd", "max_spread_bps", "auto_hedge_threshold_usd", "session_stop_loss_usd")
 EVENTS_KEPT = 200          # the most recent guardrail events kept per agent and symbol (counts are exact)
 
 

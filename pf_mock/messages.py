@@ -16,7 +16,8 @@ from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandle
 from pydantic.dataclasses import dataclass
 
 from .errors import invalid_request
-from .model import MOVE_BPS_RANGE, Regime, regime_range
+from .guardrails import GUARDRAILS, NAMES as GUARDRAIL_NAMES, Guardrail
+from .ranges import EDITABLE_REGIME_FIELDS, MOVE_BPS_RANGE, regime_range
 
 MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)
 MIN_REFRESH_INTERVAL_S = 0.5
@@ -50,7 +51,24 @@ Symbol = Annotated[Text, SYMBOL]
 
 
 # ---- requests ------------------------------------------------------------------------------------
+def guarded(declared: tuple[Guardrail, ...] = GUARDRAILS):
+    """A request class decorator (under ``@dataclass``): one optional field per declared guardrail, a
+    positive number up to ``MAX_QUOTE_NUMBER`` described by its declaration, after the class's own
+    fields; and ``guardrails()``, each one's value by name (None: not given)."""
+    def add(cls):
+        for g in declared:
+            cls.__annotations__[g.name] = Annotated[Number | None, _positive(g.description, g.example)]
+            setattr(cls, g.name, None)
+
+        def guardrails(self) -> dict[str, float | None]:
+            return {g.name: getattr(self, g.name) for g in declared}
+        cls.guardrails = guardrails
+        return cls
+    return add
+
+
 @dataclass(config=BODY)
+@guarded()
 class QuoteRequest:
     """One quote: a bid, an ask or both, and the settings of the agent's session on the symbol."""
 
@@ -73,20 +91,7 @@ class QuoteRequest:
         ge=MIN_REFRESH_INTERVAL_S, le=MAX_QUOTE_NUMBER,
         description=f"Seconds between refreshes (default {DEFAULT_REFRESH_INTERVAL_S:g}, at least "
                     f"{MIN_REFRESH_INTERVAL_S}).", examples=[5.0])] = None
-    max_inventory_usd: Annotated[Number | None, _positive(
-        "Guardrail: the side that would grow |net delta| (USD) past this is held.", 5_000.0)] = None
-    max_spread_bps: Annotated[Number | None, _positive(
-        "Guardrail: pause while the market's own spread (best ask - best bid without your orders, bps of "
-        "the mid) is wider.", 50.0)] = None
-    auto_hedge_threshold_usd: Annotated[Number | None, _positive(
-        "Guardrail: after a fill leaves |net delta| (USD) above this, hedge it to zero.", 2_000.0)] = None
-    session_stop_loss_usd: Annotated[Number | None, _positive(
-        "Guardrail: stop the session when its net PnL (USD) falls to minus this.", 500.0)] = None
-
-    def guardrails(self) -> dict[str, float | None]:
-        return {"max_inventory_usd": self.max_inventory_usd, "max_spread_bps": self.max_spread_bps,
-                "auto_hedge_threshold_usd": self.auto_hedge_threshold_usd,
-                "session_stop_loss_usd": self.session_stop_loss_usd}
+    # and one field per guardrail (``guardrails.GUARDRAILS``), added by ``guarded``
 
 
 @dataclass(config=BODY)
@@ -201,16 +206,16 @@ class Price(Answer):
     timestamp: Ms
 
 
-class Level(Answer):
+class LevelView(Answer):
     price: float = Field(description="USD.")
     size: float = Field(description="Base units resting at this price.")
     notional_usd: float = Field(description="price x size, USD.")
 
 
-class OrderBook(Answer):
+class OrderBookView(Answer):
     symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
-    bids: list[Level] = Field(description="Best first.")
-    asks: list[Level] = Field(description="Best first.")
+    bids: list[LevelView] = Field(description="Best first.")
+    asks: list[LevelView] = Field(description="Best first.")
     mid: float = Field(description="The book's midpoint, USD.")
     spread_bps: float | None = Field(description=BOOK_SPREAD)
     timestamp: Ms
@@ -228,7 +233,7 @@ class Trades(Answer):
     trades: list[Print] = Field(description="Newest first.")
 
 
-class Candle(Answer):
+class CandleView(Answer):
     timestamp: Ms = Field(description="Start of the bucket, ms.")
     open: float = Field(description="First trade price in the bucket, USD.")
     high: float = Field(description="Highest trade price, USD.")
@@ -240,7 +245,7 @@ class Candle(Answer):
 class Candles(Answer):
     symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
     interval: Interval = Field(description="The bucket's length: 1m, 5m or 1h.")
-    candles: list[Candle] = Field(description="Oldest first.")
+    candles: list[CandleView] = Field(description="Oldest first.")
 
 
 class Registered(Answer):
@@ -274,8 +279,7 @@ class SessionView(Answer):
         description="idle (never quoted), active, paused (max_spread_bps) or stopped (session_stop_loss_usd).")
     reason: str | None = Field(description="Why the session is as it is (e.g. stop_loss, market_spread_wide).")
     guardrails: dict[str, float | None] = Field(
-        description="max_inventory_usd, max_spread_bps, auto_hedge_threshold_usd, session_stop_loss_usd in "
-                    "force (null: off).")
+        description=f"{', '.join(GUARDRAIL_NAMES)} in force (null: off).")
     auto_refresh: bool = Field(description="Whether the server re-posts the last quote around the mid.")
     refresh_interval_seconds: float = Field(description="Seconds between refreshes.")
     started_at: Ms | None = Field(description="When the session began, ms (null: idle).")
@@ -474,7 +478,7 @@ def _regime_field(name: str) -> tuple:
 # The regime's fields and ranges are declared once, in model.py; this body is derived from them.
 RegimeRequest = create_model(
     "RegimeRequest", __base__=ControlBody, __doc__="Only the fields given change; see the regime in model.py.",
-    **{name: _regime_field(name) for name in Regime.EDITABLE})
+    **{name: _regime_field(name) for name in EDITABLE_REGIME_FIELDS})
 
 
 class ScenarioRequest(ControlBody):
@@ -508,7 +512,7 @@ class FaultRequest(ControlBody):
     count: Whole | None = Field(None, ge=1, le=2**53, description="Hit this many requests, then retire.")
 
 
-class Clock(Answer):
+class ClockView(Answer):
     mode: Literal["manual", "realtime"] = Field(description="manual: time moves only on a clock advance.")
     now: Ms = Field(description="Mock time now, ms since the epoch.")
     speed: float = Field(description="Mock seconds per wall second (realtime).")
@@ -527,7 +531,7 @@ class Advancing(Answer):
 
 class MockState(Answer):
     seed: int = Field(description="The seed every market's path is drawn from.")
-    clock: Clock = Field(description="mode, now (ms), speed.")
+    clock: ClockView = Field(description="mode, now (ms), speed.")
     agents: int = Field(description="Agents registered.")
     active_markets: list[str] = Field(description="Markets that have been touched.")
     scenario: str | None = Field(description="The scenario loaded, if any.")
@@ -540,7 +544,7 @@ class Restored(MockState):
 
 
 class Advanced(Answer):
-    clock: Clock = Field(description="mode, now (ms), speed.")
+    clock: ClockView = Field(description="mode, now (ms), speed.")
 
 
 class Jumped(Answer):
@@ -609,7 +613,7 @@ class JournalEntry(Answer):
     status: int | None
 
 
-class Journal(Answer):
+class JournalView(Answer):
     requests: list[JournalEntry] = Field(description="Oldest first.")
     count: int
 
@@ -654,7 +658,7 @@ class ScenarioList(Answer):
     scenarios: list[ScenarioItem]
 
 
-class GuardrailEvent(Answer):
+class GuardrailEventView(Answer):
     timestamp: Ms
     symbol: str
     guardrail: str = Field(description="The guardrail that acted: one of the quote's guardrail fields.")

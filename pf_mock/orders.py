@@ -18,6 +18,9 @@ from .ledger import FillRecord
 from .market import Market
 
 
+Sized = tuple[int, int] | None      # one side of a quote on a market's grid: (price units, lots), or none
+
+
 @dataclass
 class SideOutcome:
     """What happened to one side of a quote."""

@@ -23,11 +23,11 @@ package ``pf_mock_scenarios``); ``pf-mock scenarios`` lists them. A scenario fil
     duration_seconds = 120                    # ... optionally for this long, then they are put back
 
 Regime fields are those ``POST /_mock/markets/{symbol}/regime`` takes, with the same ranges (the check
-is shared: ``exchange.regime_problem``); a jump's ``move_bps`` is checked like the jump route's. A
+is shared: ``ranges.regime_problem``); a jump's ``move_bps`` is checked like the jump route's. A
 ``regime`` event with ``duration_seconds`` restores, when it ends, the values its fields had the moment
 it began; that is how spread blow-outs and liquidity holes are written. ``at_seconds`` (zero or more) and
 ``duration_seconds`` (above zero) are at most a year (31,536,000 s). A scheduled jump that would take
-the mid out of its band (``model.mid_band``: 1/10,000 to 10,000 times its initial mid) is skipped. Events at the same instant run
+the mid out of its band (``ranges.mid_band``: 1/10,000 to 10,000 times its initial mid) is skipped. Events at the same instant run
 in the order they are written; ``at_seconds = 0`` runs at load.
 
 Loading is all or nothing: the whole document is checked first, and a mistake raises
@@ -52,7 +52,8 @@ from .clock import to_ms
 from .errors import ApiError, is_number, is_whole
 from .exchange import Exchange
 from .market import Market
-from .model import MOVE_BPS_EXPECTED, Regime, band_problem, move_problem, regime_expectation, regime_problem
+from .model import Regime
+from .ranges import MOVE_BPS_EXPECTED, band_problem, move_problem, regime_expectation, regime_problem
 
 SHIPPED_PACKAGE = "pf_mock_scenarios"       # scenarios/ once installed (see pyproject.toml)
 REPO_FOLDER = Path(__file__).resolve().parent.parent / "scenarios"

@@ -10,7 +10,6 @@ exchange back.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -19,13 +18,13 @@ from .agents import Agent
 from .analytics import Analytics
 from .book import Order
 from .catalog import MIN_NOTIONAL_USD, Catalog
+from .guardrails import AUTO_HEDGE, MAX_INVENTORY, MAX_SPREAD, NAMES as GUARDRAILS, STOP_LOSS, inventory_lots
 from .market import Market
 from .messages import DEFAULT_REFRESH_INTERVAL_S
-from .orders import SideOutcome
+from .orders import SideOutcome, Sized
 
 IDLE, ACTIVE, PAUSED, STOPPED = "idle", "active", "paused", "stopped"
 STATUSES = (IDLE, ACTIVE, PAUSED, STOPPED)
-GUARDRAILS = ("max_inventory_usd", "max_spread_bps", "auto_hedge_threshold_usd", "session_stop_loss_usd")
 
 
 @dataclass
@@ -89,9 +88,6 @@ class RefreshTick:
         return {"type": "refresh", "agent_id": self.agent_id, "generation": self.generation}
 
 
-Side = tuple[int, int] | None       # (price units, lots) of one side to post, or nothing
-
-
 class Sessions:
     def __init__(self, agents: Mapping[str, Agent], markets: Mapping[str, Market], catalog: Catalog,
                  analytics: Analytics | None = None, taker_fee_bps: float = 4.5):
@@ -113,7 +109,7 @@ class Sessions:
 
     def set_status(self, agent: Agent, market: Market, session: Session, status: str, reason: str | None) -> None:
         if status == PAUSED and session.status != PAUSED:
-            self.analytics.on_guardrail(agent.agent_id, market, "max_spread_bps", reason)
+            self.analytics.on_guardrail(agent.agent_id, market, MAX_SPREAD.name, reason)
         session.status, session.reason = status, reason
         live = self.live.setdefault(market.symbol, {})
         if session.live:
@@ -164,11 +160,11 @@ class Sessions:
         market.cancel_all(agent.agent_id, closed.STOP_LOSS)
         self.stop_refresh(session)
         session.stopped_at = market.now
-        self.analytics.on_guardrail(agent.agent_id, market, "session_stop_loss_usd", "stop_loss")
+        self.analytics.on_guardrail(agent.agent_id, market, STOP_LOSS.name, "stop_loss")
         self.set_status(agent, market, session, STOPPED, "stop_loss")
 
     # ---- posting ----------------------------------------------------------------------------------
-    def post(self, agent: Agent, market: Market, session: Session, bid: Side, ask: Side,
+    def post(self, agent: Agent, market: Market, session: Session, bid: Sized, ask: Sized,
              tif: str) -> tuple[SideOutcome, SideOutcome]:
         """Post what the guardrails allow of a bid and an ask."""
         bid_out, ask_out = SideOutcome(), SideOutcome()
@@ -248,10 +244,10 @@ class Sessions:
                  mark: float | None = None) -> int | None:
         """Lots a fill on this side may add before |net delta| would pass max_inventory_usd (``mark``:
         the market's mark, when the caller has just read it)."""
-        limit = session.guardrails.get("max_inventory_usd") if session.live else None
+        limit = session.guardrails.get(MAX_INVENTORY.name) if session.live else None
         if limit is None:
             return None
-        max_lots = math.floor(limit * market.grid.lot_scale / (market.mark if mark is None else mark) + 1e-9)
+        max_lots = inventory_lots(limit, market.grid.lot_scale, market.mark if mark is None else mark)
         return max(0, max_lots - lots) if is_buy else max(0, max_lots + lots)
 
     def held_side(self, session: Session, lots: int, market: Market, mark: float | None = None) -> bool | None:
@@ -270,13 +266,13 @@ class Sessions:
         return growing_buy
 
     def spread_too_wide(self, agent: Agent, market: Market, session: Session) -> bool:
-        limit = session.guard("max_spread_bps")
+        limit = session.guard(MAX_SPREAD.name)
         if limit is None:
             return False
         bid, ask = market.best_excluding(agent.agent_id)
         if bid is None or ask is None:
             return True
-        return (ask - bid) * 2e4 / (ask + bid) > limit
+        return MAX_SPREAD.breached((ask - bid) * 2e4 / (ask + bid), limit)
 
     def session_pnl(self, agent: Agent, market: Market, session: Session, mark: float | None = None) -> float:
         ledger = agent.ledgers.get(market.symbol)
@@ -310,24 +306,25 @@ class Sessions:
         mark = market.mark
         guardrails = session.guardrails
         traded = False
-        stop_loss = guardrails.get("session_stop_loss_usd")
-        if stop_loss is not None and self.session_pnl(agent, market, session, mark) <= -stop_loss:
+        stop_loss = guardrails.get(STOP_LOSS.name)
+        if stop_loss is not None and STOP_LOSS.breached(self.session_pnl(agent, market, session, mark), stop_loss):
             self.stop(agent, market, session)
             return False
         ledger = agent.ledger(market.symbol, market.grid.lot_scale)
-        threshold = guardrails.get("auto_hedge_threshold_usd")
+        threshold = guardrails.get(AUTO_HEDGE.name)
         if session.hedge_due:
             session.hedge_due = False
-            if threshold is not None and abs(ledger.position * mark) > threshold and ledger.lots:
+            if threshold is not None and AUTO_HEDGE.breached(ledger.position * mark, threshold) and ledger.lots:
                 hedged = orders.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge")
                 traded = hedged is not None
                 if traded:
-                    self.analytics.on_guardrail(agent.agent_id, market, "auto_hedge_threshold_usd")
+                    self.analytics.on_guardrail(agent.agent_id, market, AUTO_HEDGE.name)
                 mark = market.mark
-                if stop_loss is not None and self.session_pnl(agent, market, session, mark) <= -stop_loss:
+                if stop_loss is not None and STOP_LOSS.breached(self.session_pnl(agent, market, session, mark),
+                                                                stop_loss):
                     self.stop(agent, market, session)
                     return traded
-        if guardrails.get("max_spread_bps") is not None:
+        if guardrails.get(MAX_SPREAD.name) is not None:
             wide = self.spread_too_wide(agent, market, session)
             if wide and session.status == ACTIVE:
                 market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)
@@ -340,11 +337,11 @@ class Sessions:
             market.cancel_all(agent.agent_id, closed.MAX_INVENTORY, is_buy=held)
         if session.status == ACTIVE:        # a paused session's reason stays market_spread_wide
             if held is not None:
-                reason = f"max_inventory_usd: {'bid' if held else 'ask'} held"
+                reason = f"{MAX_INVENTORY.name}: {'bid' if held else 'ask'} held"
                 if session.reason != reason:
-                    self.analytics.on_guardrail(agent.agent_id, market, "max_inventory_usd", reason)
+                    self.analytics.on_guardrail(agent.agent_id, market, MAX_INVENTORY.name, reason)
                 session.reason = reason
-            elif session.reason and session.reason.startswith("max_inventory_usd"):
+            elif session.reason and session.reason.startswith(MAX_INVENTORY.name):
                 session.reason = None
         return traded
 

@@ -27,18 +27,19 @@ import numpy as np
 from pydantic import ValidationError
 
 from .agents import Agent
-from .analytics import (GUARDRAIL_NAMES, Analytics, GuardrailEvent, _AgentState, _MarketState,
-                        _Pending, _SymbolState)
+from .analytics import Analytics, GuardrailEvent, _AgentState, _MarketState, _Pending, _SymbolState
 from .catalog import UnknownMarket
 from .clock import US_PER_S, ManualClock, RealtimeClock
 from .closed import CLOSED_KEPT, ClosedOrder, ClosedOrders
 from .errors import ApiError, InvalidState
 from .exchange import Exchange, ExchangeConfig
+from .guardrails import NAMES as GUARDRAIL_NAMES
 from .ledger import KINDS
 from .market import Market
-from .model import Regime, regime_problem
+from .model import Regime
+from .ranges import regime_problem
 from .scenarios import ScenarioRun, ScenarioStep, parse_scenario, scenario_document, scheduled_entry
-from .sessions import ACTIVE, PAUSED, GUARDRAILS, QuoteShape, RefreshTick, Session, Sessions
+from .sessions import ACTIVE, PAUSED, QuoteShape, RefreshTick, Session, Sessions
 from .state_document import DOCUMENT, FORMAT, VERSION, VERSIONS_READ
 
 _LAPSED = object()      # the run of a scenario step that no longer acts (another scenario was loaded since)
@@ -104,7 +105,7 @@ def _session_state(s: Session) -> dict:
     shape = s.shape
     return {
         "symbol": s.symbol, "status": s.status, "reason": s.reason,
-        "guardrails": {name: s.guardrails.get(name) for name in GUARDRAILS},
+        "guardrails": {name: s.guardrails.get(name) for name in GUARDRAIL_NAMES},
         "auto_refresh": s.auto_refresh, "refresh_interval_seconds": s.refresh_interval_seconds,
         "started_at": s.started_at, "stopped_at": s.stopped_at,
         "shape": None if shape is None else {"bid_bps": shape.bid_bps, "ask_bps": shape.ask_bps,

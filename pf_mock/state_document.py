@@ -70,15 +70,15 @@ def whole(low: int, high: int) -> Any:
 
 Us = whole(0, MAX_US)
 Seconds = num(ge=0, le=MAX_S)
-Usd = num(ge=-MAX_USD, le=MAX_USD)
+SignedUsd = num(ge=-MAX_USD, le=MAX_USD)
 UsdPos = num(ge=0, le=MAX_USD)
-Price = num(gt=0, le=MAX_PRICE)
+PriceNumber = num(gt=0, le=MAX_PRICE)
 Units = whole(1, MAX_INT)                # a price in price units
 Lots = whole(1, MAX_INT)
 SignedLots = whole(-MAX_INT, MAX_INT)
 Count = whole(0, MAX_INT)
 Size = num(ge=0, le=MAX_USD)             # base units
-Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}-PERP$")]
+SymbolName = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}-PERP$")]
 AgentId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 ApiKey = Annotated[str, Field(pattern=r"^pf_(test|live)_[A-Za-z0-9_]{8,120}$")]
 OrderId = Annotated[str, Field(pattern=r"^ord_[0-9a-f]{12}$")]
@@ -112,10 +112,10 @@ class StateClock(TypedDict):
 
 # ---- agents ------------------------------------------------------------------------------------
 # [symbol, fill_id, order_id, is_buy, price, lots, notional_usd, maker, fee_usd, mark, kind, time_s]
-FillRow = tuple[Symbol, FillId, OrderId, bool, Price, Lots, UsdPos, bool, num(ge=-1e13, le=1e13), Price, Kind,
+FillRow = tuple[SymbolName, FillId, OrderId, bool, PriceNumber, Lots, UsdPos, bool, num(ge=-1e13, le=1e13), PriceNumber, Kind,
                 Seconds]
 # [order_id, symbol, is_buy, price, size, remaining, notional_usd, tif, created_at_s, closed_at_s, status, reason]
-ClosedRow = tuple[OrderId, Symbol, bool, Price, Size, Size, UsdPos, Tif, Seconds, Seconds,
+ClosedRow = tuple[OrderId, SymbolName, bool, PriceNumber, Size, Size, UsdPos, Tif, Seconds, Seconds,
                   Literal["filled", "cancelled", "expired"],
                   Optional[Literal["client", "refresh", "self_trade", "max_inventory", "spread_pause", "stop_loss",
                                    "ioc"]]]
@@ -146,7 +146,7 @@ class StateShape(TypedDict):
 
 @_doc
 class StateSession(TypedDict):
-    symbol: Symbol
+    symbol: SymbolName
     status: Literal["idle", "active", "paused", "stopped"]
     reason: SessionReason
     guardrails: StateGuardrails
@@ -156,7 +156,7 @@ class StateSession(TypedDict):
     stopped_at: Optional[Seconds]
     shape: Optional[StateShape]
     generation: Count
-    equity_at_start: Usd
+    equity_at_start: SignedUsd
     hedge_due: bool
 
 
@@ -167,7 +167,7 @@ class StateAgent(TypedDict):
     created_at: Seconds
     starting_balance: num(ge=0, le=MAX_STARTING_BALANCE)
     faucet_claimed: bool
-    ledgers: Annotated[list[Symbol], Field(max_length=512)]
+    ledgers: Annotated[list[SymbolName], Field(max_length=512)]
     fills: Annotated[list[FillRow], Field(max_length=MAX_ITEMS)]
     closed_orders: StateClosedOrders
     sessions: Annotated[list[StateSession], Field(max_length=512)]
@@ -238,13 +238,13 @@ class StateFairValue(TypedDict):
 
 # [order_id, owner (null: the house), lots left, lots at entry]
 BookOrder = tuple[whole(-MAX_INT, MAX_INT), Optional[AgentId], Lots, Lots]
-Level = tuple[Units, Annotated[list[BookOrder], Field(min_length=1, max_length=MAX_ITEMS)]]
+LevelRow = tuple[Units, Annotated[list[BookOrder], Field(min_length=1, max_length=MAX_ITEMS)]]
 
 
 @_doc
 class StateBook(TypedDict):
-    bids: Annotated[list[Level], Field(max_length=MAX_ITEMS)]       # best first
-    asks: Annotated[list[Level], Field(max_length=MAX_ITEMS)]
+    bids: Annotated[list[LevelRow], Field(max_length=MAX_ITEMS)]       # best first
+    asks: Annotated[list[LevelRow], Field(max_length=MAX_ITEMS)]
 
 
 @_doc
@@ -314,7 +314,7 @@ Scheduled = tuple[Us, Count, Action]
 
 @_doc
 class StateMarket(TypedDict):
-    symbol: Symbol
+    symbol: SymbolName
     now_us: Us
     fair: StateFairValue
     book: StateBook
@@ -360,20 +360,20 @@ OpenOrder = tuple[Lots, AgentId, bool, Units, Lots, Lots, OrderMeta]
 # the same, with [lots ahead in the recorded queue, trade lots counted at its price since the level changed]
 RestingOrder = tuple[Lots, AgentId, bool, Units, Lots, Lots, Optional[OrderMeta],
                      tuple[num(ge=-MAX_INT, le=MAX_INT), num(ge=0, le=MAX_INT)]]
-RecordedLevel = tuple[Units, Lots]
+HouseLevelRow = tuple[Units, Lots]
 
 
 @_doc
 class StateReplayMarket(TypedDict):
     source: Literal["replay"]
-    symbol: Symbol
+    symbol: SymbolName
     recording: StateRecording
     now_us: Us
     started_us: Us
     group: Count                    # groups of recorded events (one instant each) applied
     next_i: Count                   # the next recorded event
-    house: tuple[Annotated[list[RecordedLevel], Field(max_length=MAX_ITEMS)],
-                 Annotated[list[RecordedLevel], Field(max_length=MAX_ITEMS)]]     # [bids, asks]
+    house: tuple[Annotated[list[HouseLevelRow], Field(max_length=MAX_ITEMS)],
+                 Annotated[list[HouseLevelRow], Field(max_length=MAX_ITEMS)]]     # [bids, asks]
     # [bid side?, price units, lots] agents took and the recording has not updated since
     taken: Annotated[list[tuple[bool, Units, Lots]], Field(max_length=MAX_ITEMS)]
     resting: Annotated[list[RestingOrder], Field(max_length=MAX_ITEMS)]
@@ -401,29 +401,29 @@ AnyMarket = Annotated[Union[Annotated[StateMarket, Tag("synthetic")], Annotated[
 
 
 # ---- analytics ---------------------------------------------------------------------------------
-Pair = tuple[Usd, Usd]                      # [peak, worst] of a drawdown
-SideStats = tuple[UsdPos, UsdPos, Count]   # [posted, filled, fills]
-Horizon = tuple[Count, UsdPos, Usd, Usd]    # [fills, notional, markout, edge]
+Pair = tuple[SignedUsd, SignedUsd]                      # [peak, worst] of a drawdown
+SideStatsRow = tuple[UsdPos, UsdPos, Count]   # [posted, filled, fills]
+Horizon = tuple[Count, UsdPos, SignedUsd, SignedUsd]    # [fills, notional, markout, edge]
 
 
 @_doc
 class StateSymbolStats(TypedDict):
-    symbol: Symbol
+    symbol: SymbolName
     since: Seconds
     lots: SignedLots
-    cash: Usd
-    mark: Price
+    cash: SignedUsd
+    mark: PriceNumber
     last_t: Seconds
     inv_integral: num(ge=0, le=1e30)
     max_inv: UsdPos
-    value: Usd
+    value: SignedUsd
     drawdown: Pair
     volume: UsdPos
     fills: Count
     maker_fills: Count
     taker_fills: Count
-    bid: SideStats
-    ask: SideStats
+    bid: SideStatsRow
+    ask: SideStatsRow
     horizons: tuple[Horizon, Horizon, Horizon]
     trips: tuple[Count, Count, Count, Count]
     # [time_s, guardrail, detail]
@@ -433,18 +433,18 @@ class StateSymbolStats(TypedDict):
 @_doc
 class StateAgentStats(TypedDict):
     agent_id: AgentId
-    total: Usd
+    total: SignedUsd
     drawdown: Pair
     symbols: Annotated[list[StateSymbolStats], Field(max_length=512)]
 
 
 # [due_s, agent_id, signed size, mark at the fill, edge]
-Pending = tuple[Seconds, AgentId, num(ge=-MAX_USD, le=MAX_USD), Price, Usd]
+Pending = tuple[Seconds, AgentId, num(ge=-MAX_USD, le=MAX_USD), PriceNumber, SignedUsd]
 
 
 @_doc
 class StateMarketStats(TypedDict):
-    symbol: Symbol
+    symbol: SymbolName
     holders: Annotated[list[AgentId], Field(max_length=100_000)]
     pending: tuple[list[Pending], list[Pending], list[Pending]]
 
@@ -474,7 +474,7 @@ class Snapshot(TypedDict):
     ran_to_us: Optional[Us]
     agents: Annotated[list[StateAgent], Field(max_length=100_000)]
     markets: Annotated[list[AnyMarket], Field(max_length=512)]
-    live: Annotated[dict[Symbol, list[AgentId]], Field(max_length=512)]
+    live: Annotated[dict[SymbolName, list[AgentId]], Field(max_length=512)]
     analytics: StateAnalytics
     scenario: Optional[StateScenario]
 

@@ -12,8 +12,8 @@ from .closed import ClosedOrder
 from .clock import to_ms
 from .ledger import FillRecord, PnlWindow, SymbolLedger
 from .market import MINUTE_US, Market, OrderInfo, Trade
-from .messages import (Candle, Candles, ClosedOrderView, FillView, GuardrailEvent, Hedged, Inventory, Level,
-                       MarketDetail, MarketItem, OrderBook, OrderView, Pnl, Price, Print, QuoteAnswer, SessionView,
+from .messages import (CandleView, Candles, ClosedOrderView, FillView, GuardrailEventView, Hedged, Inventory, LevelView,
+                       MarketDetail, MarketItem, OrderBookView, OrderView, Pnl, Price, Print, QuoteAnswer, SessionView,
                        Simulation, Trades)
 from .orders import TakerResult, order_id
 from .sessions import Session
@@ -92,15 +92,15 @@ def price(market: Market) -> Price:
                  spread_bps=spread_bps(market), timestamp=to_ms(market.now_us))
 
 
-def depth(market: Market, is_buy: bool, levels: int) -> list[Level]:
+def depth(market: Market, is_buy: bool, levels: int) -> list[LevelView]:
     """The best ``levels`` price levels of one side, agents' orders included."""
     grid = market.grid
-    return [Level(price=grid.to_price(p), size=grid.to_size(lots), notional_usd=usd(grid.notional(p, lots)))
+    return [LevelView(price=grid.to_price(p), size=grid.to_size(lots), notional_usd=usd(grid.notional(p, lots)))
             for p, lots in market.depth(is_buy, levels)]
 
 
-def orderbook(market: Market, levels: int) -> OrderBook:
-    return OrderBook(symbol=market.symbol, bids=depth(market, True, levels), asks=depth(market, False, levels),
+def orderbook(market: Market, levels: int) -> OrderBookView:
+    return OrderBookView(symbol=market.symbol, bids=depth(market, True, levels), asks=depth(market, False, levels),
                      mid=market.mid, spread_bps=spread_bps(market), timestamp=to_ms(market.now))
 
 
@@ -122,7 +122,7 @@ def candles(market: Market, interval: str, limit: int) -> Candles:
     minutes = INTERVAL_MINUTES[interval]
     grid = market.grid
     stored = market.tape()[1]
-    rows: list[Candle] = []
+    rows: list[CandleView] = []
     if stored:
         last = market.now_us // MINUTE_US // minutes
         first = max(stored[0].minute // minutes, last - limit + 1)
@@ -148,7 +148,7 @@ def candles(market: Market, interval: str, limit: int) -> Candles:
                     continue
                 b = [carried, carried, carried, carried, 0.0]
             carried = b[3]
-            rows.append(Candle(timestamp=key * minutes * 60_000, open=grid.to_price(b[0]), high=grid.to_price(b[1]),
+            rows.append(CandleView(timestamp=key * minutes * 60_000, open=grid.to_price(b[0]), high=grid.to_price(b[1]),
                                low=grid.to_price(b[2]), close=grid.to_price(b[3]), volume_usd=usd(b[4])))
     return Candles(symbol=market.symbol, interval=interval, candles=rows)
 
@@ -225,7 +225,7 @@ def pnl(symbol: str | None, since: float, until: float, w: PnlWindow) -> Pnl:
         taker_fills=w.taker_fills)
 
 
-def guardrail_event(event) -> GuardrailEvent:
+def guardrail_event(event) -> GuardrailEventView:
     """An ``analytics.GuardrailEvent``: a guardrail acting on a session, at its instant."""
-    return GuardrailEvent(timestamp=to_ms(event.time), symbol=event.symbol, guardrail=event.guardrail,
+    return GuardrailEventView(timestamp=to_ms(event.time), symbol=event.symbol, guardrail=event.guardrail,
                           detail=event.detail)

@@ -17,7 +17,7 @@ from pf_mock.book import TIME_IN_FORCE
 from pf_mock.errors import CATALOGUE, ApiError
 from pf_mock.exchange import Exchange, ExchangeConfig
 from pf_mock.messages import MAX_QUOTE_NUMBER, MIN_REFRESH_INTERVAL_S, QuoteRequest
-from pf_mock.sessions import GUARDRAILS
+from pf_mock.guardrails import NAMES as GUARDRAILS
 
 KEY = "pf_test_schema_agreement"
 APP = create_app(Exchange(ExchangeConfig(seed=3)))

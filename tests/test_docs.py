@@ -317,13 +317,13 @@ def _halted_answer():
 
     from fastapi.testclient import TestClient
 
-    from pf_mock.replay.formats import Level, Recording, Snapshot
+    from pf_mock.replay.formats import RecordedBook, RecordedLevel, Recording
     from pf_mock.replay.source import ReplaySource
 
     t0 = 1_700_000_000_000_000_000          # ns
     recording = Recording(path="made here", venue="test", symbol="BTCUSDT", base="BTC", tick=Decimal("0.1"),
-                          lot=Decimal("0.001"), events=[Snapshot(t0, 0, ((10000, 5000),), ((10001, 5000),)),
-                                                        Level(t0 + 10**9, 0, "ask", 10010, 1)])
+                          lot=Decimal("0.001"), events=[RecordedBook(t0, 0, ((10000, 5000),), ((10001, 5000),)),
+                                                        RecordedLevel(t0 + 10**9, 0, "ask", 10010, 1)])
     app = build_app(ServeOptions(clock="manual", admin=True, replay={"BTC-PERP": ReplaySource(recording)}))
     with TestClient(app) as client:
         client.post("/_mock/clock/advance", json={"seconds": 5})

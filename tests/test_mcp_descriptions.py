@@ -18,16 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 ANSWERS = {
     "mm_post_quotes": m.QuoteAnswer, "mm_cancel": m.Cancelled, "mm_inventory": m.Inventory, "mm_hedge": m.Hedged,
     "mm_pnl": m.Pnl, "market_list": m.MarketList, "market_info": m.MarketDetail, "market_price": m.Price,
-    "market_orderbook": m.OrderBook, "market_trades": m.Trades, "market_candles": m.Candles, "mm_orders": m.Orders,
+    "market_orderbook": m.OrderBookView, "market_trades": m.Trades, "market_candles": m.Candles, "mm_orders": m.Orders,
     "mm_fills": m.Fills, "mm_session": m.SessionView, "mm_session_reset": m.SessionView, "mm_account": m.Account,
     "mock_state": m.MockState, "mock_advance_clock": m.Advanced, "mock_load_scenario": m.ScenarioApplied,
     "mock_jump": m.Jumped, "mock_reset": m.MockState,
 }
 # The models of the lists of objects an answer holds, whose fields the description lists too.
 ITEMS = {("mm_fills", "fills"): m.FillView, ("market_list", "markets"): m.MarketItem,
-         ("mm_account", "positions"): m.Position, ("market_orderbook", "bids"): m.Level,
-         ("market_orderbook", "asks"): m.Level, ("market_trades", "trades"): m.Print,
-         ("market_candles", "candles"): m.Candle}
+         ("mm_account", "positions"): m.Position, ("market_orderbook", "bids"): m.LevelView,
+         ("market_orderbook", "asks"): m.LevelView, ("market_trades", "trades"): m.Print,
+         ("market_candles", "candles"): m.CandleView}
 
 
 def listed() -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pf_mock.replay.formats import Level, RecordingError, Snapshot, read_recording, tardis_pair
+from pf_mock.replay.formats import RecordedLevel, RecordingError, RecordedBook, read_recording, tardis_pair
 from pf_mock.replay.tardis import write_tardis
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -77,8 +77,8 @@ def test_binance_capture_is_read_onto_its_grid(binance):
     assert (binance.venue, binance.symbol, binance.base, binance.market_symbol) == \
         ("binance-usdm", "BTCUSDT", "BTC", "BTC-PERP")
     assert (binance.tick, binance.lot) == (Decimal("0.1"), Decimal("0.001"))
-    assert type(binance.events[0]) is Snapshot
-    assert all(type(e) is not Snapshot for e in binance.events[1:])
+    assert type(binance.events[0]) is RecordedBook
+    assert all(type(e) is not RecordedBook for e in binance.events[1:])
     times = [e.ts for e in binance.events]
     assert times == sorted(times)
     assert 19.0 < binance.duration_s <= 20.0
@@ -144,7 +144,7 @@ def test_tardis_csv_made_from_the_capture_reads_back_the_same_stream(binance, tm
     assert (back.tick, back.lot) == (binance.tick, binance.lot)
 
     def key(e):
-        return (type(e).__name__, e.ts // 1000, e[2:] if type(e) is not Level else e[2:5])
+        return (type(e).__name__, e.ts // 1000, e[2:] if type(e) is not RecordedLevel else e[2:5])
     assert [key(e) for e in back.events] == [key(e) for e in binance.events]
 
 
@@ -268,7 +268,7 @@ def test_stale_crossed_levels_are_removed_and_marked(tmp_path):
         binance_diff(t + 2, 13, 14, 12, [("100.3", "0.500")], [("100.5", "3.000")]),
     ]
     rec = read_recording(write_lines(tmp_path / "stale.txt", lines))
-    stale = [(e.side, e.price, e.size) for e in rec.events if type(e) is Level and e.stale]
+    stale = [(e.side, e.price, e.size) for e in rec.events if type(e) is RecordedLevel and e.stale]
     assert stale == [("ask", 1001, 0), ("ask", 1002, 0)]
     book = final_book(rec)
     assert (book.best_bid(), book.best_ask()) == (1003, 1005) and not book.crossed()

@@ -12,7 +12,7 @@ from pf_mock.clock import ManualClock
 from pf_mock.errors import ApiError
 from pf_mock.exchange import Exchange, ExchangeConfig
 from pf_mock.messages import QuoteRequest
-from pf_mock.replay.formats import Level, Recording, Snapshot, Trade
+from pf_mock.replay.formats import RecordedLevel, Recording, RecordedBook, RecordedTrade
 from pf_mock.replay.latency import ConstantLatency
 from pf_mock.replay.queue import PowerProbQueue, QueuePosition, RiskAverseQueue
 from pf_mock.replay.source import ReplaySource, catalog_with
@@ -28,9 +28,9 @@ ASKS = ((10001, 5000), (10002, 3000), (10003, 3000))
 
 def recording(*events, end_ms: int = 10_000) -> Recording:
     """A snapshot at T0, the given events, and a last quiet level update at ``end_ms``."""
-    tail = Level(T0 + end_ms * MS, 0, "ask", 10010, 1)
+    tail = RecordedLevel(T0 + end_ms * MS, 0, "ask", 10010, 1)
     return Recording(path="hand-made", venue="test", symbol="BTCUSDT", base="BTC", tick=Decimal("0.1"),
-                     lot=Decimal("0.001"), events=[Snapshot(T0, 0, BIDS, ASKS), *events, tail])
+                     lot=Decimal("0.001"), events=[RecordedBook(T0, 0, BIDS, ASKS), *events, tail])
 
 
 def at(ms: int) -> int:
@@ -38,11 +38,11 @@ def at(ms: int) -> int:
 
 
 def level(ms, side, price, size):
-    return Level(at(ms), 0, side, price, size)
+    return RecordedLevel(at(ms), 0, side, price, size)
 
 
 def trade(ms, price, size, taker):
-    return Trade(at(ms), 0, price, size, taker)
+    return RecordedTrade(at(ms), 0, price, size, taker)
 
 
 def exchange(rec: Recording, latency_ms: float = 0.0, queue=None, partial=True) -> Exchange:

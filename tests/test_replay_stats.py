@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from pf_mock.replay.formats import Level, Recording, Snapshot, Trade
+from pf_mock.replay.formats import RecordedLevel, Recording, RecordedBook, RecordedTrade
 from pf_mock.replay.stats import (fill_through, sample_book, sign_autocorrelation, spread_ticks, taker_gaps,
                                   taker_orders, taker_sizes)
 
@@ -15,18 +15,18 @@ S = 1_000_000_000
 
 
 def rec(*events, end_s=30) -> Recording:
-    snap = Snapshot(T0, T0, ((10000, 1000), (9999, 2000)), ((10001, 1000), (10003, 4000)))
-    tail = Level(T0 + end_s * S, T0 + end_s * S, "ask", 10050, 1)
+    snap = RecordedBook(T0, T0, ((10000, 1000), (9999, 2000)), ((10001, 1000), (10003, 4000)))
+    tail = RecordedLevel(T0 + end_s * S, T0 + end_s * S, "ask", 10050, 1)
     return Recording("hand", "test", "BTCUSDT", "BTC", Decimal("0.1"), Decimal("0.001"), [snap, *events, tail])
 
 
 def trade(s, price, size, taker, exch=None):
     t = T0 + int(s * S)
-    return Trade(t, T0 + int((exch if exch is not None else s) * S), price, size, taker)
+    return RecordedTrade(t, T0 + int((exch if exch is not None else s) * S), price, size, taker)
 
 
 def test_spread_in_ticks_from_one_second_samples():
-    r = rec(Level(T0 + int(1.5 * S), 0, "ask", 10001, 0), Level(T0 + int(3.2 * S), 0, "ask", 10002, 5), end_s=4)
+    r = rec(RecordedLevel(T0 + int(1.5 * S), 0, "ask", 10001, 0), RecordedLevel(T0 + int(3.2 * S), 0, "ask", 10002, 5), end_s=4)
     samples = sample_book(r)
     # samples at 0 s (1 tick), 1.5 s (the first update after 1 s: 3 ticks), 3.2 s (2 ticks), 4 s (2 ticks)
     assert [a - b for a, b in zip(samples.asks, samples.bids)] == [1, 3, 2, 2]
@@ -57,9 +57,9 @@ def test_sign_autocorrelation_of_a_known_sequence():
 
 def test_fill_through_and_its_markout():
     # mid 1000.05; at 2 s a sell taker prints at 999.9 (1.5 bps below the mid) and the mid then falls 1 USD
-    r = rec(trade(2, 9999, 1, "sell"), Level(T0 + 3 * S, 0, "bid", 10000, 0), Level(T0 + 3 * S, 0, "bid", 9999, 0),
-            Level(T0 + 3 * S, 0, "bid", 9990, 10), Level(T0 + 3 * S, 0, "ask", 10001, 0),
-            Level(T0 + 3 * S, 0, "ask", 10003, 0), Level(T0 + 3 * S, 0, "ask", 9991, 10), end_s=70)
+    r = rec(trade(2, 9999, 1, "sell"), RecordedLevel(T0 + 3 * S, 0, "bid", 10000, 0), RecordedLevel(T0 + 3 * S, 0, "bid", 9999, 0),
+            RecordedLevel(T0 + 3 * S, 0, "bid", 9990, 10), RecordedLevel(T0 + 3 * S, 0, "ask", 10001, 0),
+            RecordedLevel(T0 + 3 * S, 0, "ask", 10003, 0), RecordedLevel(T0 + 3 * S, 0, "ask", 9991, 10), end_s=70)
     curve = fill_through(r, offsets_bps=(1.0, 2.5), every_s=5, markout_s=60)
     quotes = 2 * 14                              # 14 whole 5 s windows in 70 s, a bid and an ask each
     assert curve[1.0]["fill_share"] == pytest.approx(1 / quotes)

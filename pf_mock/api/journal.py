@@ -149,7 +149,7 @@ class Journal:
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"], responses=ADMIN)
 
 
-@router.get("/requests", response_model=m.Journal, responses=responses(*VALIDATION))
+@router.get("/requests", response_model=m.JournalView, responses=responses(*VALIDATION))
 async def requests(request: Request, agent: str | None = None,
                    limit: int | None = Query(None, ge=1, le=10**9)) -> dict:
     """The requests received outside ``/_mock``, OLDEST FIRST (newest last), each ``{time (mock ms),

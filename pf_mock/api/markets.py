@@ -36,7 +36,7 @@ async def price(request: Request, symbol: str = SYMBOL) -> Response:
     return reply(request.app.state.exchange.price(symbol))
 
 
-@router.get("/{symbol}/orderbook", response_model=m.OrderBook, responses=FOUND)
+@router.get("/{symbol}/orderbook", response_model=m.OrderBookView, responses=FOUND)
 async def orderbook(request: Request, symbol: str = SYMBOL,
                     depth: int = Query(20, ge=1, le=50, description="Levels per side.")) -> Response:
     return reply(request.app.state.exchange.orderbook(symbol, depth))

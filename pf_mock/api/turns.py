@@ -40,7 +40,8 @@ from typing import Callable
 
 from ..clock import US_PER_S, to_ms, to_us
 from ..errors import ApiError, is_number
-from ..exchange import MAX_ADVANCE_S, Exchange
+from ..exchange import Exchange
+from ..messages import MAX_ADVANCE_S
 
 SLICE_S = 60.0          # an advance this short runs in one go
 SLICE_WALL_S = 0.02     # otherwise each slice aims at this much wall time (its simulated length adapts)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote as _quote
 
+from ..guardrails import check_names
 from .errors import ConnectionFailed, PfError, error_for
 
 if TYPE_CHECKING:   # the answers are the server's own models, declared once in pf_mock.messages
@@ -189,9 +190,9 @@ class Endpoints:
     def price(self, symbol: str) -> "m.Price":
         return self._call(Call("GET", f"/v1/markets/{_seg(symbol)}/price", answer="Price", auth=False))
 
-    def orderbook(self, symbol: str, depth: int | None = None) -> "m.OrderBook":
+    def orderbook(self, symbol: str, depth: int | None = None) -> "m.OrderBookView":
         return self._call(Call("GET", f"/v1/markets/{_seg(symbol)}/orderbook", _params(depth=depth),
-                               answer="OrderBook", auth=False))
+                               answer="OrderBookView", auth=False))
 
     def trades(self, symbol: str, limit: int | None = None) -> "m.Trades":
         return self._call(Call("GET", f"/v1/markets/{_seg(symbol)}/trades", _params(limit=limit), answer="Trades",
@@ -219,14 +220,13 @@ class Endpoints:
     def quote(self, symbol: str, *, bid_price: float | None = None, bid_size: float | None = None,
               ask_price: float | None = None, ask_size: float | None = None, time_in_force: str | None = None,
               auto_refresh: bool | None = None, refresh_interval_seconds: float | None = None,
-              max_inventory_usd: float | None = None, max_spread_bps: float | None = None,
-              auto_hedge_threshold_usd: float | None = None,
-              session_stop_loss_usd: float | None = None) -> "m.QuoteAnswer":
+              **guardrails: float | None) -> "m.QuoteAnswer":
+        """``guardrails``: any of ``pf_mock.guardrails.NAMES`` (``max_inventory_usd=500``, ...); another
+        name is a TypeError here rather than a field the server ignores."""
+        check_names(guardrails)
         body = _body(symbol=symbol, bid_price=bid_price, bid_size=bid_size, ask_price=ask_price, ask_size=ask_size,
                      time_in_force=time_in_force, auto_refresh=auto_refresh,
-                     refresh_interval_seconds=refresh_interval_seconds, max_inventory_usd=max_inventory_usd,
-                     max_spread_bps=max_spread_bps, auto_hedge_threshold_usd=auto_hedge_threshold_usd,
-                     session_stop_loss_usd=session_stop_loss_usd)
+                     refresh_interval_seconds=refresh_interval_seconds, **guardrails)
         return self._call(Call("POST", "/v1/mm/quote", json=body, answer="QuoteAnswer"))
 
     def cancel(self, symbol: str) -> "m.Cancelled":
@@ -302,6 +302,6 @@ class MockEndpoints:
     def clear_faults(self) -> "m.FaultsCleared":
         return self._call(Call("DELETE", "/_mock/faults", answer="FaultsCleared", admin=True))
 
-    def requests(self, agent: str | None = None, limit: int | None = None) -> "m.Journal":
-        return self._call(Call("GET", "/_mock/requests", _params(agent=agent, limit=limit), answer="Journal",
+    def requests(self, agent: str | None = None, limit: int | None = None) -> "m.JournalView":
+        return self._call(Call("GET", "/_mock/requests", _params(agent=agent, limit=limit), answer="JournalView",
                                admin=True))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..grid import PERP_DECIMALS, Grid
-from .formats import Level, Recording, RecordingError, Snapshot
+from .formats import RecordedLevel, Recording, RecordingError, RecordedBook
 from .l2book import BID, L2Book
 
 US = 1000       # recording times are ns; the exchange's are µs
@@ -73,16 +73,16 @@ class ReplayData:
         lot_factor = int(lot_factor)
         events = recording.events
         snap = events[0]
-        if type(snap) is not Snapshot:
+        if type(snap) is not RecordedBook:
             raise RecordingError(f"{recording.path}: the stream does not start with a snapshot")
         bids = tuple((p * tick_units, s * lot_factor) for p, s in snap.bids)
         asks = tuple((p * tick_units, s * lot_factor) for p, s in snap.asks)
         rest = events[1:]
-        if any(type(e) is Snapshot for e in rest):
+        if any(type(e) is RecordedBook for e in rest):
             raise RecordingError(f"{recording.path}: a second snapshot in the normalised stream")
         times = [e.ts // US for e in rest]
-        kinds = [KIND_LEVEL if type(e) is Level else KIND_TRADE for e in rest]
-        sides = [e.side == BID if type(e) is Level else e.taker == "buy" for e in rest]
+        kinds = [KIND_LEVEL if type(e) is RecordedLevel else KIND_TRADE for e in rest]
+        sides = [e.side == BID if type(e) is RecordedLevel else e.taker == "buy" for e in rest]
         prices = [e.price * tick_units for e in rest]
         sizes = [e.size * lot_factor for e in rest]
         group_ends = [i + 1 for i in range(len(times)) if i + 1 == len(times) or times[i + 1] != times[i]]

@@ -14,9 +14,9 @@ Any of them may be gzip-compressed (recognised by its first bytes, not its name)
 
 The stream (``Recording.events``) is source-agnostic:
 
-* exactly one :class:`Snapshot` first: the whole book when the recording becomes usable;
-* then :class:`Level` events (the new total size at one price of one side; 0 removes the level) and
-  :class:`Trade` events (price, size, the taker's side), in the order they were received.
+* exactly one :class:`RecordedBook` first: the whole book when the recording becomes usable;
+* then :class:`RecordedLevel` events (the new total size at one price of one side; 0 removes the level) and
+  :class:`RecordedTrade` events (price, size, the taker's side), in the order they were received.
 
 Prices are integer ticks of ``Recording.tick``, sizes integer lots of ``Recording.lot``; times are integer
 nanoseconds since the Unix epoch (``ts`` the local receive time, which orders the stream; ``exch_ts`` the
@@ -32,10 +32,10 @@ What the reader does with an imperfect file (each handling is counted in ``Recor
   exchange more than ``BACKFILL_TOLERANCE_NS`` before the first snapshot (Hyperliquid sends recent history
   on subscribing).
 * Stale crossed levels: when a diff leaves the book crossed, the crossing levels the diff did not touch are
-  stale (left from before the stream was joined) and are removed, with a ``Level`` of size 0 marked
+  stale (left from before the stream was joined) and are removed, with a ``RecordedLevel`` of size 0 marked
   ``stale=True``. A book crossed by levels the diff itself set is a broken file.
 * Later snapshots (Hyperliquid's ``l2Book`` sends one per message; Tardis after a reconnect) become the
-  ``Level`` events that turn the current book into the snapshot.
+  ``RecordedLevel`` events that turn the current book into the snapshot.
 * Binance ``bookTicker`` and other streams are skipped (the diffs carry the same book); so are trades that
   are not ordinary market trades (``X`` other than ``MARKET``: liquidations, ADL).
 
@@ -74,14 +74,14 @@ class RecordingError(ValueError):
     """A recording that cannot be replayed; ``str()`` is one line naming the file and the reason."""
 
 
-class Snapshot(NamedTuple):
+class RecordedBook(NamedTuple):
     ts: int
     exch_ts: int
     bids: tuple[tuple[int, int], ...]     # (price ticks, size lots), best first
     asks: tuple[tuple[int, int], ...]
 
 
-class Level(NamedTuple):
+class RecordedLevel(NamedTuple):
     ts: int
     exch_ts: int
     side: str           # "bid" or "ask"
@@ -90,7 +90,7 @@ class Level(NamedTuple):
     stale: bool = False  # True when the reader removes a stale crossed level
 
 
-class Trade(NamedTuple):
+class RecordedTrade(NamedTuple):
     ts: int
     exch_ts: int
     price: int          # ticks
@@ -98,7 +98,7 @@ class Trade(NamedTuple):
     taker: str          # "buy" (lifted the ask) or "sell" (hit the bid)
 
 
-Event = Snapshot | Level | Trade
+Event = RecordedBook | RecordedLevel | RecordedTrade
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,8 @@ class Recording:
     def size(self, lots: int) -> Decimal:
         return lots * self.lot
 
-    def trades(self) -> Iterator[Trade]:
-        return (e for e in self.events if type(e) is Trade)
+    def trades(self) -> Iterator[RecordedTrade]:
+        return (e for e in self.events if type(e) is RecordedTrade)
 
     def books(self, every_ns: int = 0) -> Iterator[tuple[int, L2Book]]:
         """Replay the book: yields ``(ts, book)`` after each update (or at most once per ``every_ns``).
@@ -161,9 +161,9 @@ class Recording:
             ts = events[i].ts
             while i < n and events[i].ts == ts:
                 e = events[i]
-                if type(e) is Level:
+                if type(e) is RecordedLevel:
                     book.set(e.side, e.price, e.size)
-                elif type(e) is Snapshot:
+                elif type(e) is RecordedBook:
                     book.load(e.bids, e.asks)
                 i += 1
             if last is None or ts - last >= every_ns:
@@ -586,7 +586,7 @@ def _normalise(path: str, parsed: _Parsed, tick_u: int, lot_u: int, on_gap: str,
         _uncross(path, book, folded_touched, snap.line, snap.ts, snap.exch_ts, events, counts)
         events.clear()       # the snapshot event below carries the uncrossed book
     bids, asks = book.copy_state()
-    events.append(Snapshot(snap.ts, snap.exch_ts, tuple(reversed(bids)), asks))
+    events.append(RecordedBook(snap.ts, snap.exch_ts, tuple(reversed(bids)), asks))
     tops = [(snap.ts, book.best_bid(), book.best_ask())]
     first_exch = snap.exch_ts
     silence_ns = None if max_silence_s is None else int(max_silence_s * 1e9)
@@ -601,7 +601,7 @@ def _normalise(path: str, parsed: _Parsed, tick_u: int, lot_u: int, on_gap: str,
                     counts["backfill"] += 1
                     continue
                 (p, q), = m.bids
-                events.append(Trade(m.ts, m.exch_ts, p // tick_u, q // lot_u, m.taker))
+                events.append(RecordedTrade(m.ts, m.exch_ts, p // tick_u, q // lot_u, m.taker))
                 last_ts = m.ts
                 continue
             if m.kind == "diff":
@@ -614,7 +614,7 @@ def _normalise(path: str, parsed: _Parsed, tick_u: int, lot_u: int, on_gap: str,
                         price, size = p // tick_u, q // lot_u
                         touched.add((side, price))
                         if book.set(side, price, size) != size:
-                            events.append(Level(m.ts, m.exch_ts, side, price, size))
+                            events.append(RecordedLevel(m.ts, m.exch_ts, side, price, size))
                 _uncross(path, book, touched, m.line, m.ts, m.exch_ts, events, counts)
             else:   # a later snapshot: the levels that turn the book into it
                 target = {BID: dict(ticks(m.bids)), ASK: dict(ticks(m.asks))}
@@ -623,11 +623,11 @@ def _normalise(path: str, parsed: _Parsed, tick_u: int, lot_u: int, on_gap: str,
                     have = book.side(side)
                     for price in sorted(p for p in have if p not in want):
                         book.set(side, price, 0)
-                        events.append(Level(m.ts, m.exch_ts, side, price, 0))
+                        events.append(RecordedLevel(m.ts, m.exch_ts, side, price, 0))
                     for price, size in sorted(want.items()):
                         if size > 0 and have.get(price) != size:
                             book.set(side, price, size)
-                            events.append(Level(m.ts, m.exch_ts, side, price, size))
+                            events.append(RecordedLevel(m.ts, m.exch_ts, side, price, size))
                 if book.crossed():
                     raise RecordingError(f"{path}:{m.line}: a crossed snapshot")
             last_ts = m.ts
@@ -674,10 +674,10 @@ def _uncross(path, book: L2Book, touched, line, ts, exch_ts, events, counts) -> 
         bid, ask = book.best_bid(), book.best_ask()
         if touched is None or (ASK, ask) not in touched:
             book.set(ASK, ask, 0)
-            events.append(Level(ts, exch_ts, ASK, ask, 0, True))
+            events.append(RecordedLevel(ts, exch_ts, ASK, ask, 0, True))
         elif (BID, bid) not in touched:
             book.set(BID, bid, 0)
-            events.append(Level(ts, exch_ts, BID, bid, 0, True))
+            events.append(RecordedLevel(ts, exch_ts, BID, bid, 0, True))
         else:
             raise RecordingError(f"{path}:{line}: the update itself crosses the book (bid {bid} >= ask {ask} "
                                  f"ticks)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 
-from .formats import TARDIS_BOOK_HEADER, TARDIS_TRADES_HEADER, Level, Recording, Snapshot, Trade
+from .formats import TARDIS_BOOK_HEADER, TARDIS_TRADES_HEADER, RecordedLevel, Recording, RecordedBook, RecordedTrade
 
 
 def _fmt(value) -> str:
@@ -37,14 +37,14 @@ def write_tardis(recording: Recording, folder, stem: str | None = None, *, compr
         trade_id = 0
         for e in recording.events:
             kind = type(e)
-            if kind is Level:
+            if kind is RecordedLevel:
                 book.write(f"{exchange},{symbol},{e.exch_ts // 1000},{e.ts // 1000},false,{e.side},"
                            f"{_fmt(e.price * tick)},{_fmt(e.size * lot)}\n")
-            elif kind is Trade:
+            elif kind is RecordedTrade:
                 trade_id += 1
                 trades.write(f"{exchange},{symbol},{e.exch_ts // 1000},{e.ts // 1000},{trade_id},{e.taker},"
                              f"{_fmt(e.price * tick)},{_fmt(e.size * lot)}\n")
-            elif kind is Snapshot:
+            elif kind is RecordedBook:
                 for side, levels in (("bid", e.bids), ("ask", e.asks)):
                     for price, size in levels:
                         book.write(f"{exchange},{symbol},{e.exch_ts // 1000},{e.ts // 1000},true,{side},"
