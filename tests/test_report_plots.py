@@ -19,8 +19,10 @@ from pf_mock.simulate.runner import SimConfig, run_simulation  # noqa: E402
 
 @pytest.fixture(scope="module")
 def result():
-    # 20 minutes of the seed's maker in a trending market: fills by the hundred, and hedges.
-    return run_simulation(SimConfig(maker="clients.simple_mm", scenario="trending_up", seed=3, duration_s=1200))
+    # 20 minutes of the seed's maker quoting 0.5 bps either side (spread_bps=1: on the calibrated market a
+    # quote that tight fills most rounds) in a trending market: fills by the hundred, and hedges.
+    return run_simulation(SimConfig(maker="clients.simple_mm", scenario="trending_up", seed=3, duration_s=1200,
+                                    params={"spread_bps": 1}))
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,7 @@ def test_every_title_names_maker_symbol_and_seed_and_the_page_headings_are_the_t
 def test_the_markout_legend_gives_the_height_of_its_line(result, figs):
     ax = figs["markouts"].axes[0]
     edge = result.report["markouts"][0]["edge_bps"]
-    assert edge is not None and edge > 0
+    assert edge is not None and edge != 0     # negative here: on the calibrated market the fills are picked off
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 1
     height = dashed[0].get_ydata()[0]
