@@ -62,24 +62,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from clients.simple_mm import FATAL   # errors that backing off does not mend, and what to do about each
 from pf_mock.client import Client, PfError
 from pf_mock.client.errors import ConnectionFailed, SessionStopped
 
 CANDLE_EVERY_S = 60.0
 MAX_BACKOFF_S = 30.0
 PNL_EVERY = 60              # rounds between PnL lines, as clients.simple_mm
-
-# Errors that backing off does not mend, and what to do about each.
-KEY_HINT = "set PF_API_KEY to your key (pf_test_ followed by 8 to 120 letters, digits or _)"
-FATAL = {
-    "unauthorized": KEY_HINT,
-    "invalid_key": KEY_HINT,
-    "market_not_found": "use a symbol that GET /v1/markets lists, e.g. BTC-PERP",
-    "clock_not_manual": "start the server with --clock manual, or run without --advance-clock",
-    "not_found": "the server has no such route (is /_mock off? then run without --advance-clock)",
-    "order_too_small": "raise the order size (--order-size; at least $10 a side)",
-    "invalid_request": "check the options",
-}
 
 
 class Stop(Exception):
