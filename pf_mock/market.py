@@ -537,31 +537,8 @@ class Market:
             market.agent_orders[oid] = OrderInfo(order, order.owner, tif, created_at, tag)
         if len(market.agent_orders) != book.owned_orders:
             raise InvalidState(f"{where}.agent_orders", "must list every agent's resting order")
-        seqs = set()
-        for i, (when, seq, action) in enumerate(state["schedule"]):
-            if seq in seqs or seq > state["schedule_seq"] or when < now:
-                raise InvalidState(f"{where}.schedule.{i}", "sequence numbers unique and at most schedule_seq, "
-                                                            "times not before the market's now")
-            seqs.add(seq)
-            market._schedule.append((when, seq, make_action(market, action, f"{where}.schedule.{i}.2")))
-        heapq.heapify(market._schedule)
-        market._schedule_seq = state["schedule_seq"]
-        last = None
-        for i, (price, lots, taker_is_buy, t) in enumerate(state["trades"]):
-            if t > now or (last is not None and t < last):
-                raise InvalidState(f"{where}.trades.{i}.3", "trades in time order, none after the market's now")
-            last = t
-            market.trades.append(Trade(price, lots, taker_is_buy, t))
-        if state["trades_printed"] < len(market.trades):
-            raise InvalidState(f"{where}.trades_printed", "must count at least the trades kept")
-        market.trades_printed = state["trades_printed"]
-        last = None
-        for i, (minute, o, h, low, c, volume) in enumerate(state["candles"]):
-            if (last is not None and minute <= last) or minute > now // MINUTE_US or not low <= min(o, c) <= max(o, c) <= h:
-                raise InvalidState(f"{where}.candles.{i}", "minutes in order, none after now; low <= open, "
-                                                           "close <= high")
-            last = minute
-            market.candles.append(Candle(minute, o, h, low, c, volume))
+        load_schedule_and_tape(market, state, now, make_action, where,
+                               lambda at, rule: InvalidState(f"{where}.{at}", rule))
         market.events_processed = state["events_processed"]
         market.active = state["active"]
         market._was_live = state["was_live"]
@@ -756,3 +733,32 @@ class Market:
         dead = [oid for oid, info in self.agent_orders.items() if not info.order.live]
         for oid in dead:
             del self.agent_orders[oid]
+
+
+def load_schedule_and_tape(market, state: dict, now: int, make_action, where: str, bad) -> None:
+    """A market state's scheduled steps, kept trades and candles, checked and laid into ``market`` (a new
+    synthetic or replayed market: both keep them alike). ``bad(field, rule)`` makes the error to raise."""
+    seqs = set()
+    for i, (when, seq, action) in enumerate(state["schedule"]):
+        if seq in seqs or seq > state["schedule_seq"] or when < now:
+            raise bad(f"schedule.{i}", "sequence numbers unique and at most schedule_seq, times not before "
+                                       "the market's now")
+        seqs.add(seq)
+        market._schedule.append((when, seq, make_action(market, action, f"{where}.schedule.{i}.2")))
+    heapq.heapify(market._schedule)
+    market._schedule_seq = state["schedule_seq"]
+    last = None
+    for i, (price, lots, taker_is_buy, t) in enumerate(state["trades"]):
+        if t > now or (last is not None and t < last):
+            raise bad(f"trades.{i}.3", "trades in time order, none after the market's now")
+        last = t
+        market.trades.append(Trade(price, lots, taker_is_buy, t))
+    if state["trades_printed"] < len(market.trades):
+        raise bad("trades_printed", "must count at least the trades kept")
+    market.trades_printed = state["trades_printed"]
+    last = None
+    for i, (minute, o, h, low, c, volume) in enumerate(state["candles"]):
+        if (last is not None and minute <= last) or minute > now // MINUTE_US or not low <= min(o, c) <= max(o, c) <= h:
+            raise bad(f"candles.{i}", "minutes in order, none after now; low <= open, close <= high")
+        last = minute
+        market.candles.append(Candle(minute, o, h, low, c, volume))

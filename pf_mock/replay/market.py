@@ -44,7 +44,8 @@ from ..book import ALO, GTC, IOC, Order, Result
 from ..catalog import MarketSpec
 from ..closed import CANCELLED, CLIENT, EXPIRED, FILLED, IOC_REMAINDER, MAX_INVENTORY, SELF_TRADE
 from ..clock import US_PER_S, to_us
-from ..market import CANDLE_MINUTES_KEPT, MINUTE_US, TRADES_KEPT, AgentFill, Candle, OrderClosed, OrderInfo, Trade
+from ..market import (CANDLE_MINUTES_KEPT, MINUTE_US, TRADES_KEPT, AgentFill, Candle, OrderClosed, OrderInfo, Trade,
+                      load_schedule_and_tape)
 from .l2book import ASK, BID, L2Book
 from .queue import FILL_BELOW, QueuePosition
 from .data import KIND_LEVEL, ReplayData
@@ -823,31 +824,8 @@ class ReplayMarket:
         for i, row in enumerate(state["open"]):
             if row[0] not in arriving:
                 raise bad(f"open.{i}", "an order not resting must be on its way (in pending)")
-        seqs = set()
-        for i, (when, seq, action) in enumerate(state["schedule"]):
-            if seq in seqs or seq > state["schedule_seq"] or when < now:
-                raise bad(f"schedule.{i}", "sequence numbers unique and at most schedule_seq, times not before "
-                                           "the market's now")
-            seqs.add(seq)
-            market._schedule.append((when, seq, make_action(market, action, f"{where}.schedule.{i}.2")))
-        heapq.heapify(market._schedule)
-        market._schedule_seq = state["schedule_seq"]
         market.active = state["active"]
-        last = None
-        for i, (price, lots, taker_is_buy, t) in enumerate(state["trades"]):
-            if t > now or (last is not None and t < last):
-                raise bad(f"trades.{i}.3", "trades in time order, none after the market's now")
-            last = t
-            market.trades.append(Trade(price, lots, taker_is_buy, t))
-        if state["trades_printed"] < len(market.trades):
-            raise bad("trades_printed", "must count at least the trades kept")
-        market.trades_printed = state["trades_printed"]
-        last = None
-        for i, (minute, o, h, low, c, volume) in enumerate(state["candles"]):
-            if (last is not None and minute <= last) or minute > now // MINUTE_US or not low <= min(o, c) <= max(o, c) <= h:
-                raise bad(f"candles.{i}", "minutes in order, none after now; low <= open, close <= high")
-            last = minute
-            market.candles.append(Candle(minute, o, h, low, c, volume))
+        load_schedule_and_tape(market, state, now, make_action, where, bad)
         market._order_seq, market._fill_seq, market._pending_seq, market.events_processed = order_seq, fill_seq, \
             pending_seq, events
         return market
