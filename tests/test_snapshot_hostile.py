@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contract_asserts import assert_error
+from document_edits import edit_at
 from pf_mock.testing import in_process
 
 OTHER = {"Authorization": "Bearer pf_test_second_agent_01"}
@@ -244,19 +245,7 @@ HOSTILE_VALUES = st.one_of(
 def test_any_one_field_changed_gives_a_working_exchange_or_a_400_with_nothing_changed(target, index, how, value):
     document = base()
     path = paths()[index % len(paths())]
-    *parents, last = path
-    node = document
-    for p in parents:
-        node = node[p]
-    if how == "drop":
-        if isinstance(node, dict):
-            del node[last]
-        else:
-            node.pop(last)
-    elif how == "nudge" and isinstance(node[last], (int, float)) and not isinstance(node[last], bool):
-        node[last] = node[last] + (1 if isinstance(node[last], int) else node[last] * 1e-3 + 1e-6)
-    else:
-        node[last] = value
+    edit_at(document, path, how, value)
     before = state_of(target)
     r = target._control.post("/_mock/restore", json=document)
     assert r.status_code in (200, 400), (path, r.text)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from contract_asserts import assert_error
+from document_edits import edit_at
 from pf_mock.replay.setup import load_sources
 from pf_mock.testing import in_process
 
@@ -401,19 +402,7 @@ def test_any_one_replayed_field_changed_gives_a_working_server_or_a_400_with_not
                                                                                              value):
     document = base()
     path = entry_paths()[index % len(entry_paths())]
-    *parents, last = path
-    node = document["markets"][0]
-    for p in parents:
-        node = node[p]
-    if how == "drop":
-        if isinstance(node, dict):
-            del node[last]
-        else:
-            node.pop(last)
-    elif how == "nudge" and isinstance(node[last], (int, float)) and not isinstance(node[last], bool):
-        node[last] = node[last] + (1 if isinstance(node[last], int) else node[last] * 1e-3 + 1e-6)
-    else:
-        node[last] = value
+    edit_at(document["markets"][0], path, how, value)
     before = snap(target)
     r = restore(target, document)
     assert r.status_code in (200, 400), (path, r.text)
