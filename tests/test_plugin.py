@@ -286,7 +286,7 @@ def test_the_readme_examples_the_marker_and_the_seed_option(pytester):
     and beats the command line's seed; a malformed marker fails its test with a plain message."""
     readme = write_readme_tests(pytester)
     pytester.makepyfile(test_options=OPTIONS_FILE)
-    result = pytester.runpytest_subprocess(*RUN_ARGS, "--strict-markers", "--pf-mock-seed", "42")
+    result = pytester.runpytest_inprocess(*RUN_ARGS, "--strict-markers", "--pf-mock-seed", "42")
     result.assert_outcomes(passed=readme + 3, errors=2, warnings=0)
     result.stdout.fnmatch_lines(["*@pytest.mark.pf_mock: unknown pf-mock option(s) no_such_option*"])
     result.stdout.fnmatch_lines(["*@pytest.mark.pf_mock takes keyword arguments only*"])
