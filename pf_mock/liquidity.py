@@ -161,17 +161,25 @@ class BackgroundLiquidity:
         # so the house never crosses itself.
         eaten, self.eaten = self.eaten, set()
         wanted: list[tuple[int, bool, int]] = []           # (level, is_buy, price) to fill in
-        self._update_touch(book, top_bid, True, eaten, replace[True], wanted)
-        self._update_touch(book, top_ask, False, eaten, replace[False], wanted)
+        moved: list[tuple[bool, int, int]] = []            # (is_buy, price, id) of touches the touch left
+        self._update_touch(book, top_bid, True, eaten, replace[True], wanted, moved)
+        self._update_touch(book, top_ask, False, eaten, replace[False], wanted, moved)
         self._update(book, self.bids, old_bid, low_bid, deep_bid, step, eaten, replace[True], wanted, True, deep_bid)
         self._update(book, self.asks, old_ask, deep_ask, high_ask, step, eaten, replace[False], wanted, False,
                      deep_ask)
+        keep = self._keep_or_cancel(book, moved, wanted) if moved else None
         wanted.sort(key=lambda w: (w[0], not w[1]))
         results = []
         grid = self.grid
         factor = {side: shape.refill_factor(self.deficit[side], regime) for side in (True, False)}
         for i, is_buy, price in wanted:
             lots = grid.lots_for_usd(self._usd(regime, noise, price, i) * factor[is_buy], price)
+            if keep and (is_buy, price) in keep:
+                kept = keep.pop((is_buy, price))
+                if book.get(kept).qty * 2 >= lots or self._queued_behind(book, kept):
+                    (self.bids if is_buy else self.asks)[price] = kept     # it keeps its place in the queue
+                    continue
+                book.cancel(kept)           # too small for a level: replaced (nobody queues behind it)
             if lots <= 0:
                 continue
             order_id = self.next_id()
@@ -200,24 +208,64 @@ class BackgroundLiquidity:
         order = book.get(order_id)
         return order is None or order.qty * 2 < order.size
 
+    @staticmethod
+    def _queued_behind(book: OrderBook, order_id: int) -> bool:
+        """True when an agent's order waits behind the house's live order ``order_id`` at its price: the
+        house then keeps what is left of it rather than replace it at the back of the queue (which would
+        put the agent ahead of depth it joined behind)."""
+        order = book.get(order_id)
+        if order is None or order.level.count < 2:
+            return False
+        behind = False
+        for other in book.orders_at(order.is_buy, order.price):
+            if other is order:
+                behind = True
+            elif behind and other.owner is not None:
+                return True
+        return False
+
     def _update_touch(self, book: OrderBook, price: int, is_buy: bool, eaten: set[int], replace: bool,
-                      wanted: list) -> None:
-        """The touch: cancelled when it moved, or when it was eaten down and its side may refill; listed
-        to be placed when it has no order."""
+                      wanted: list, moved: list) -> None:
+        """The touch: when it moved, the order it left is listed in ``moved`` (kept as a ladder level if
+        the ladder wants one there, see ``_keep_or_cancel``) and a ladder order already resting at the new
+        price becomes the touch, keeping its place in the queue; cancelled when it was eaten down and its
+        side may refill; listed to be placed when it has no order."""
         current = self.touch[is_buy]
         if current is not None:
             if current[0] != price:
-                book.cancel(current[1])
+                moved.append((is_buy, current[0], current[1]))
                 current = None
             elif price in eaten and self._eaten_down(book, current[1]):
-                if replace:
+                if replace and not self._queued_behind(book, current[1]):
                     book.cancel(current[1])
                     current = None
                 else:
                     self.eaten.add(price)   # wait for the side to refill
         if current is None:
+            ladder = self.bids if is_buy else self.asks
+            order_id = ladder.get(price)
+            if order_id is not None and (not self._eaten_down(book, order_id)
+                                         or self._queued_behind(book, order_id)):
+                del ladder[price]           # the depth resting there stays where it stands in the queue
+                self.touch[is_buy] = (price, order_id)
+                return
             self.touch[is_buy] = None
             wanted.append((0, is_buy, price))
+
+    @staticmethod
+    def _keep_or_cancel(book: OrderBook, moved: list, wanted: list) -> dict:
+        """The orders a moving touch left: those at a price where the ladder wants a level are returned
+        (``(is_buy, price) -> id``; the placement keeps each one there when it holds at least half the
+        level's size or an agent queues behind it), the others are cancelled now, before anything new is
+        placed, so that the house never crosses itself."""
+        keep = {}
+        for is_buy, price, order_id in moved:
+            if order_id in book.orders and any(level and side is is_buy and at == price
+                                               for level, side, at in wanted):
+                keep[(is_buy, price)] = order_id
+            else:
+                book.cancel(order_id)
+        return keep
 
     def _update(self, book: OrderBook, side: dict[int, int], old: tuple[int, int] | None, low: int, high: int,
                 step: int, eaten: set[int], replace: bool, wanted: list, is_buy: bool, top: int) -> None:
@@ -252,7 +300,7 @@ class BackgroundLiquidity:
             order_id = side.get(price)
             if order_id is None or not self._eaten_down(book, order_id):
                 continue
-            if replace or price == outermost:
+            if price == outermost or (replace and not self._queued_behind(book, order_id)):
                 book.cancel(order_id)
                 del side[price]
             else:
