@@ -343,6 +343,22 @@ class OrderBook:
                     self._compact(False)
         return order
 
+    def reduce(self, order_id: int, lots: int) -> Order | None:
+        """Take ``lots`` off a live order's remaining size; it keeps its place in the queue (a size decrease
+        keeps time priority). Down to nothing, the order is cancelled. Returns the order, or None if unknown."""
+        order = self.orders.get(order_id)
+        if order is None or lots <= 0:
+            return order
+        if lots >= order.qty:
+            return self.cancel(order_id)
+        order.qty -= lots
+        order.level.volume -= lots
+        sums = order.sums
+        if sums is not None:
+            sums[1] -= order.price * lots
+            sums[2] -= lots
+        return order
+
     def would_cross(self, is_buy: bool, price: int) -> bool:
         """Would a limit order at ``price`` match at once?"""
         if is_buy:

@@ -42,6 +42,9 @@ class BackgroundLiquidity:
         self.bids: dict[int, int] = {}      # the ladder behind the touch: price units -> house order id
         self.asks: dict[int, int] = {}
         self.touch: dict[bool, tuple[int, int] | None] = {True: None, False: None}   # side -> (price, id)
+        # The house's lots posted again at the back of a level where an agent waits (turn_over): (is_buy,
+        # price) -> their order ids. They go with the level: dropped when the house's side no longer has it.
+        self.behind: dict[tuple[bool, int], list[int]] = {}
         self.deficit: dict[bool, float] = {True: 0.0, False: 0.0}   # USD eaten and not yet refilled, per side
         self.deficit_us: dict[bool, int] = {True: 0, False: 0}      # ... as of this instant
         self.dirty = True                   # something traded since the last re-centre (set by the market)
@@ -168,6 +171,8 @@ class BackgroundLiquidity:
         self._update(book, self.asks, old_ask, deep_ask, high_ask, step, eaten, replace[False], wanted, False,
                      deep_ask)
         keep = self._keep_or_cancel(book, moved, wanted) if moved else None
+        if self.behind:
+            self._drop_behind(book, wanted, keep)
         wanted.sort(key=lambda w: (w[0], not w[1]))
         results = []
         grid = self.grid
@@ -200,6 +205,8 @@ class BackgroundLiquidity:
         orders = book.orders
         touch = self.touch[is_buy]
         if touch is not None and touch[1] in orders:
+            return False
+        if any(side is is_buy and any(i in orders for i in ids) for (side, _), ids in self.behind.items()):
             return False
         return not any(order_id in orders for order_id in (self.bids if is_buy else self.asks).values())
 
@@ -251,6 +258,67 @@ class BackgroundLiquidity:
                 return
             self.touch[is_buy] = None
             wanted.append((0, is_buy, price))
+
+    def _drop_behind(self, book: OrderBook, wanted: list, keep: dict | None) -> None:
+        """Cancel the re-posted lots (``behind``) at prices the house's side no longer has (before anything
+        new is placed, so that the house never crosses itself), and forget those that left the book."""
+        orders = book.orders
+        for key in list(self.behind):
+            is_buy, price = key
+            touch = self.touch[is_buy]
+            held = ((touch is not None and touch[0] == price) or price in (self.bids if is_buy else self.asks)
+                    or (keep is not None and key in keep)
+                    or any(side is is_buy and at == price for _, side, at in wanted))
+            ids = [i for i in self.behind[key] if i in orders]
+            if not held:
+                for order_id in ids:
+                    book.cancel(order_id)
+                ids = []
+            if ids:
+                self.behind[key] = ids
+            else:
+                del self.behind[key]
+
+    def turn_over(self, book: OrderBook, levels, regime, model) -> None:
+        """One house update's turnover (``models/queue.py``) at each ``(is_buy, price)`` of ``levels`` (where
+        agents' orders wait, in a fixed order): the model's lots are cancelled ahead of the level's first
+        agent order and behind it (size decreases: every order keeps its place), and posted again at the
+        back of the level, so the level keeps its size and the agent moves up by what left ahead of it."""
+        if model.cancel_share(regime) <= 0.0:
+            return
+        for is_buy, price in levels:
+            ahead, behind, first = [], [], None
+            for order in book.orders_at(is_buy, price):
+                if order.owner is not None:
+                    if first is None:
+                        first = order
+                elif first is None:
+                    ahead.append(order)
+                else:
+                    behind.append(order)
+            if first is None:
+                continue
+            front, back = model.split(sum(o.qty for o in ahead), sum(o.qty for o in behind), regime)
+            if front + back <= 0:
+                continue
+            self._take(book, ahead, front)
+            self._take(book, behind, back)
+            order_id = self.next_id()
+            book.submit(order_id, None, is_buy, price, front + back, GTC)   # same side and price: rests at the back
+            self.behind.setdefault((is_buy, price), []).append(order_id)
+
+    def _take(self, book: OrderBook, orders: list, lots: int) -> None:
+        """Cancel ``lots`` from ``orders`` (house orders of one level), the latest first; an order taken
+        down to nothing leaves, and its price is then treated as eaten (replaced once its side may refill)."""
+        for order in reversed(orders):
+            if lots <= 0:
+                return
+            take = min(lots, order.qty)
+            lots -= take
+            if take == order.qty:
+                self.eaten.add(order.price)
+                self.dirty = True
+            book.reduce(order.order_id, take)
 
     @staticmethod
     def _keep_or_cancel(book: OrderBook, moved: list, wanted: list) -> dict:
@@ -321,7 +389,7 @@ class BackgroundLiquidity:
         would leave it."""
         step, top_bid, top_ask, n = self.layout(fair, widen, regime)
         key = (step, top_bid, top_ask, n, regime)
-        if key != self._laid_out:
+        if key != self._laid_out or self.behind:
             return False
         expected = self._expected
         if expected is None or expected[0] != key or expected[1] is not noise:
@@ -359,7 +427,8 @@ class BackgroundLiquidity:
                 "dirty": self.dirty, "eaten": sorted(self.eaten), "laid_out": laid,
                 "touch": [None if self.touch[side] is None else list(self.touch[side]) for side in (True, False)],
                 "deficit": [self.deficit[True], self.deficit[False]],
-                "deficit_us": [self.deficit_us[True], self.deficit_us[False]]}
+                "deficit_us": [self.deficit_us[True], self.deficit_us[False]],
+                "behind": [[is_buy, price, list(ids)] for (is_buy, price), ids in self.behind.items()]}
 
     def restore_state(self, state: dict, book: OrderBook, regimes: list, where: str = "house") -> None:
         """Take the ladder ``state`` describes over ``book`` (its orders already there). Raises ``InvalidState``."""
@@ -385,6 +454,16 @@ class BackgroundLiquidity:
             self.touch[is_buy] = touch
         self.deficit = {True: float(state["deficit"][0]), False: float(state["deficit"][1])}
         self.deficit_us = {True: int(state["deficit_us"][0]), False: int(state["deficit_us"][1])}
+        behind: dict[tuple[bool, int], list[int]] = {}
+        for i, (is_buy, price, ids) in enumerate(state.get("behind", ())):
+            for order_id in ids:
+                order = book.get(order_id)
+                if (is_buy, price) in behind or (order is not None and (order.owner is not None or order.is_buy != is_buy
+                                                                         or order.price != price)):
+                    raise InvalidState(f"{where}.behind.{i}", "each side and price once, naming house orders at that "
+                                                              "price on that side (or ones no longer in the book)")
+            behind[(is_buy, price)] = list(ids)
+        self.behind = behind
         self.step, self.last_bid, self.last_ask = state["step"], state["last_bid"], state["last_ask"]
         self.dirty = state["dirty"]
         self.eaten = set(state["eaten"])
@@ -403,6 +482,10 @@ class BackgroundLiquidity:
         return self.last_ask - self.step if is_buy else self.last_bid + self.step
 
     def clear(self, book: OrderBook) -> None:
+        for ids in self.behind.values():
+            for order_id in ids:
+                book.cancel(order_id)
+        self.behind = {}
         for side in (self.bids, self.asks):
             for order_id in side.values():
                 book.cancel(order_id)

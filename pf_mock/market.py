@@ -623,7 +623,16 @@ class Market:
         if plan.kinds[i] == TAKER:
             self._taker(plan, i)
             self._recentre()    # fast makers refill what the taker swept, at the same instant
+        elif self.book.owned_orders:
+            self._turn_over(plan.regime)
         self._after_event()
+
+    def _turn_over(self, regime: Regime) -> None:
+        """A house update: the house's depth at the levels where agents' orders wait turns over
+        (``models/queue.py``), cancels ahead of them moving them up."""
+        self._prune_orders()
+        levels = sorted({(info.order.is_buy, info.order.price) for info in self.agent_orders.values()})
+        self.house.turn_over(self.book, levels, regime, self.models.queue)
 
     def _after_event(self) -> None:
         if self.observer is not None:

@@ -105,3 +105,29 @@ def test_the_back_of_a_deep_level_fills_less_than_one_tick_better() -> None:
     # Where the level stands, the improver is first in its queue and the back waits behind the depth.
     assert at_level[BACK] * 2 <= at_level[FRONT], at_level
     assert filled[BACK] < filled[FRONT], filled
+
+
+def test_the_turned_over_queue_is_in_the_snapshot_and_a_restore_goes_on_byte_for_byte() -> None:
+    """An agent waits at a deep level until the house has re-posted lots behind it (``behind`` in the
+    house's state); a restore of the snapshot then answers every later read exactly as the original."""
+    import json
+
+    from pf_mock.testing import in_process
+    from test_snapshot import reads, restore, snap
+
+    with in_process(seed=1) as original, in_process(seed=7) as copy:
+        book = original.client.get("/v1/markets/BTC-PERP/orderbook?depth=5").json()
+        bid, ask = book["bids"][3]["price"], book["asks"][3]["price"]      # deep levels: depth rests there
+        r = original.client.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": bid, "bid_size": 100,
+                                                        "ask_price": ask, "ask_size": 100})
+        assert r.status_code == 200, r.text
+        original.advance(2)
+        document = snap(original)
+        house = next(m for m in json.loads(document)["markets"] if m["symbol"] == "BTC-PERP")["house"]
+        assert house["behind"], "no lots re-posted behind the agent: the state path was not exercised"
+        assert restore(copy, document).status_code == 200
+        for seconds in (1, 6):
+            original.advance(seconds)
+            copy.advance(seconds)
+            assert reads(copy) == reads(original)
+        assert snap(copy) == snap(original)
