@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 
+import pytest
+
 from pf_mock.book import GTC
 from pf_mock.catalog import load_catalog
 from pf_mock.clock import DEFAULT_EPOCH, US_PER_S
@@ -42,12 +44,15 @@ class Watch:
 
 
 @functools.lru_cache(maxsize=None)
-def run(seed: int, seconds: int = 240, every: int = 5):
+def run(seed: int, seconds: int = 240, every: int = 5, turnover: bool = True):
     """Every ``every`` s on each side: BACK joins the first level behind the touch, FRONT posts one tick
     better (rounds where that is the touch itself are skipped). Returns (watch, market, joined), where
-    ``joined[order_id] = (price, lots ahead, trades printed when it joined)``."""
+    ``joined[order_id] = (price, lots ahead, trades printed when it joined)``. Without ``turnover`` the
+    house cancels nothing at a level (``queue_cancel_per_second`` 0): only trades drain the queue."""
     watch = Watch()
-    market = Market(load_catalog().resolve("BTC-PERP"), seed, DEFAULT_EPOCH, observer=watch)
+    spec = load_catalog().resolve("BTC-PERP")
+    regime = spec.regime if turnover else spec.regime.with_changes(queue_cancel_per_second=0.0)
+    market = Market(spec, seed, DEFAULT_EPOCH, observer=watch, regime=regime)
     market.watchers = 1
     grid = market.grid
     joined, live = {}, []
@@ -75,9 +80,10 @@ SEEDS = (0, 1, 2)
 
 
 def test_an_order_at_the_back_is_reached_only_after_the_depth_ahead_traded() -> None:
+    """With no turnover (only trades drain a queue; the turnover has its own test below)."""
     checked = 0
     for seed in SEEDS:
-        watch, market, joined = run(seed)
+        watch, market, joined = run(seed, turnover=False)
         trades = list(market.trades)
         assert market.trades_printed == len(trades)          # the whole tape is kept: every print is seen
         for owner, order_id, lots, through, when in watch.fills:
@@ -97,7 +103,7 @@ def test_the_back_of_a_deep_level_fills_less_than_one_tick_better() -> None:
     filled = {BACK: 0, FRONT: 0}
     at_level = {BACK: 0, FRONT: 0}
     for seed in SEEDS:
-        watch, _, _ = run(seed)
+        watch, _, _ = run(seed, 180)        # the market as it is: the house's queues turn over
         for owner, _, lots, through, _ in watch.fills:
             filled[owner] += lots
             if not through:
@@ -131,3 +137,60 @@ def test_the_turned_over_queue_is_in_the_snapshot_and_a_restore_goes_on_byte_for
             copy.advance(seconds)
             assert reads(copy) == reads(original)
         assert snap(copy) == snap(original)
+
+
+# ---- the queue model and the turnover, on their own ------------------------------------------------------
+def _regime(rate: float, power: float = 3.0, updates: float = 60.0):
+    return load_catalog().resolve("BTC-PERP").regime.with_changes(
+        queue_cancel_per_second=rate, queue_power=power, updates_per_minute=updates)
+
+
+def test_the_split_takes_from_the_longer_side_by_the_power_law() -> None:
+    from pf_mock.models import QueueModel
+
+    model = QueueModel()
+    # one update a second at 10% a second: 1 - e^-0.1 of the lots, rounded down
+    assert model.cancel_share(_regime(0.1)) == pytest.approx(0.0951626, abs=1e-6)
+    assert model.cancel_share(_regime(0.0)) == 0.0
+    # a**n / (a**n + b**n): n = 1 in proportion, n = 3 lopsided towards the longer side
+    assert model.share_ahead(300, 100, _regime(0.1, 1.0)) == pytest.approx(0.75)
+    assert model.share_ahead(300, 100, _regime(0.1, 3.0)) == pytest.approx(27 / 28)
+    assert model.share_ahead(100, 300, _regime(0.1, 3.0)) == pytest.approx(1 / 28)
+    assert model.share_ahead(0, 300, _regime(0.1)) == 0.0 and model.share_ahead(300, 0, _regime(0.1)) == 1.0
+    # 9,516 of 100,000 lots: ahead 75,000 and behind 25,000 at n = 1 split 7,137 / 2,379
+    assert model.split(75_000, 25_000, _regime(0.1, 1.0)) == (7_137, 2_379)
+    # what one side cannot give comes from the other; nothing below a lot
+    assert model.split(100, 0, _regime(0.1)) == (9, 0)
+    assert model.split(0, 100, _regime(0.1)) == (0, 9)
+    assert model.split(10, 5, _regime(0.1)) == (1, 0)
+    assert model.split(5, 5, _regime(0.1)) == (0, 0)
+
+
+def test_a_turnover_moves_the_agent_up_by_what_left_ahead_and_keeps_the_level_and_the_order() -> None:
+    from pf_mock.book import OrderBook
+    from pf_mock.grid import Grid
+    from pf_mock.liquidity import BackgroundLiquidity
+    from pf_mock.models import QueueModel
+
+    book = OrderBook()
+    ids = iter(range(-100, -1000, -1))
+    house = BackgroundLiquidity(Grid(5), lambda: next(ids))
+    book.submit(-1, None, True, 1_000, 60_000)
+    book.submit(-2, None, True, 1_000, 15_000)
+    book.submit(7, "agent", True, 1_000, 500)
+    book.submit(-3, None, True, 1_000, 25_000)
+    regime = _regime(0.1, 1.0)
+    front, back = QueueModel().split(75_000, 25_000, regime)
+    house.turn_over(book, [(True, 1_000)], regime, QueueModel())
+    queue = [(o.order_id, o.qty) for o in book.orders_at(True, 1_000)]
+    # the latest house order ahead gives first, then the earlier; behind likewise; all keep their places
+    assert (front, back) == (7_137, 2_379)
+    assert queue == [(-1, 60_000), (-2, 15_000 - front), (7, 500), (-3, 25_000 - back), (-100, front + back)]
+    assert sum(q for _, q in queue) == 100_500                    # the level keeps its size
+    assert house.behind == {(True, 1_000): [-100]}
+    # a price where no agent waits is left alone; no turnover at rate 0
+    book.submit(-4, None, True, 990, 1_000)
+    house.turn_over(book, [(True, 990)], regime, QueueModel())
+    house.turn_over(book, [(True, 1_000)], _regime(0.0), QueueModel())
+    assert [(o.order_id, o.qty) for o in book.orders_at(True, 990)] == [(-4, 1_000)]
+    assert [(o.order_id, o.qty) for o in book.orders_at(True, 1_000)] == queue

@@ -23,8 +23,9 @@ from aggregated depth. There it estimates where an order stands in a recorded bo
 exact, so the model decides which of the house's lots leave, and the agent's place follows from the book.
 A size decrease keeps an order's place (as on the venues that allow one); the re-posted lots join the back.
 
-Deterministic: the lots follow from the book and the regime, rounded down to whole lots, so the turnover
-is a function of (seed, symbol, time) and of what agents did, never of reads or of how time was stepped.
+Deterministic: the lots follow from the book and the regime (the total rounded down to whole lots, its
+split to the nearest), at house updates only, so the turnover is a function of (seed, symbol, time) and of
+what agents did, never of reads or of how time was stepped.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class QueueModel:
         total = int((ahead + behind) * self.cancel_share(regime))
         if total <= 0:
             return 0, 0
-        front = min(int(total * self.share_ahead(ahead, behind, regime)), ahead)
+        front = min(round(total * self.share_ahead(ahead, behind, regime)), ahead)
         back = min(total - front, behind)
         front = min(total - back, ahead)       # what the back could not give comes from the front
         return front, back
