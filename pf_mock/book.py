@@ -359,6 +359,27 @@ class OrderBook:
             sums[2] -= lots
         return order
 
+    def add_at_back(self, order_id: int, lots: int) -> bool:
+        """Add ``lots`` to a live order that is the last live one of its price's queue (nobody waits behind
+        it, so this is the same as a new order at the back); returns False, changing nothing, otherwise."""
+        order = self.orders.get(order_id)
+        if order is None or lots <= 0:
+            return False
+        queue = order.level.queue
+        for last in reversed(queue):
+            if last.live:
+                break
+        if last is not order:
+            return False
+        order.qty += lots
+        order.size += lots
+        order.level.volume += lots
+        sums = order.sums
+        if sums is not None:
+            sums[1] += order.price * lots
+            sums[2] += lots
+        return True
+
     def would_cross(self, is_buy: bool, price: int) -> bool:
         """Would a limit order at ``price`` match at once?"""
         if is_buy:

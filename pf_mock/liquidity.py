@@ -303,9 +303,12 @@ class BackgroundLiquidity:
                 continue
             self._take(book, ahead, front)
             self._take(book, behind, back)
+            ids = self.behind[(is_buy, price)] = [i for i in self.behind.get((is_buy, price), ()) if i in book.orders]
+            if ids and book.add_at_back(ids[-1], front + back):
+                continue                    # the last order of the queue is the house's re-posted lots: they grow
             order_id = self.next_id()
             book.submit(order_id, None, is_buy, price, front + back, GTC)   # same side and price: rests at the back
-            self.behind.setdefault((is_buy, price), []).append(order_id)
+            ids.append(order_id)
 
     def _take(self, book: OrderBook, orders: list, lots: int) -> None:
         """Cancel ``lots`` from ``orders`` (house orders of one level), the latest first; an order taken
