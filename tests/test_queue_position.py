@@ -146,9 +146,9 @@ def _regime(rate: float, power: float = 3.0, updates: float = 60.0):
 
 
 def test_the_split_takes_from_the_longer_side_by_the_power_law() -> None:
-    from pf_mock.models import QueueModel
+    from pf_mock.models import QueueTurnover
 
-    model = QueueModel()
+    model = QueueTurnover()
     # one update a second at 10% a second: 1 - e^-0.1 of the lots, rounded down
     assert model.cancel_share(_regime(0.1)) == pytest.approx(0.0951626, abs=1e-6)
     assert model.cancel_share(_regime(0.0)) == 0.0
@@ -170,7 +170,7 @@ def test_a_turnover_moves_the_agent_up_by_what_left_ahead_and_keeps_the_level_an
     from pf_mock.book import OrderBook
     from pf_mock.grid import Grid
     from pf_mock.liquidity import BackgroundLiquidity
-    from pf_mock.models import QueueModel
+    from pf_mock.models import QueueTurnover
 
     book = OrderBook()
     ids = iter(range(-100, -1000, -1))
@@ -180,8 +180,8 @@ def test_a_turnover_moves_the_agent_up_by_what_left_ahead_and_keeps_the_level_an
     book.submit(7, "agent", True, 1_000, 500)
     book.submit(-3, None, True, 1_000, 25_000)
     regime = _regime(0.1, 1.0)
-    front, back = QueueModel().split(75_000, 25_000, regime)
-    house.turn_over(book, [(True, 1_000)], regime, QueueModel())
+    front, back = QueueTurnover().split(75_000, 25_000, regime)
+    house.turn_over(book, [(True, 1_000)], regime, QueueTurnover())
     queue = [(o.order_id, o.qty) for o in book.orders_at(True, 1_000)]
     # the latest house order ahead gives first, then the earlier; behind likewise; all keep their places
     assert (front, back) == (7_137, 2_379)
@@ -189,18 +189,18 @@ def test_a_turnover_moves_the_agent_up_by_what_left_ahead_and_keeps_the_level_an
     assert sum(q for _, q in queue) == 100_500                    # the level keeps its size
     assert house.behind == {(True, 1_000): [-100]}
     # the next turnover grows the re-posted order while it is last in the queue; behind a newcomer, a new one
-    house.turn_over(book, [(True, 1_000)], regime, QueueModel())
+    house.turn_over(book, [(True, 1_000)], regime, QueueTurnover())
     assert house.behind == {(True, 1_000): [-100]} and sum(o.qty for o in book.orders_at(True, 1_000)) == 100_500
     book.submit(8, "other", True, 1_000, 300)
-    house.turn_over(book, [(True, 1_000)], regime, QueueModel())
+    house.turn_over(book, [(True, 1_000)], regime, QueueTurnover())
     assert house.behind == {(True, 1_000): [-100, -101]}
     assert [o.order_id for o in book.orders_at(True, 1_000)] == [-1, 7, -3, -100, 8, -101]   # -2 all cancelled
     assert house.eaten == {1_000}            # a house order cancelled whole: its level is seen to again
     queue = [(o.order_id, o.qty) for o in book.orders_at(True, 1_000)]
     # a price where no agent waits is left alone; no turnover at rate 0
     book.submit(-4, None, True, 990, 1_000)
-    house.turn_over(book, [(True, 990)], regime, QueueModel())
-    house.turn_over(book, [(True, 1_000)], _regime(0.0), QueueModel())
+    house.turn_over(book, [(True, 990)], regime, QueueTurnover())
+    house.turn_over(book, [(True, 1_000)], _regime(0.0), QueueTurnover())
     assert [(o.order_id, o.qty) for o in book.orders_at(True, 990)] == [(-4, 1_000)]
     assert [(o.order_id, o.qty) for o in book.orders_at(True, 1_000)] == queue
 

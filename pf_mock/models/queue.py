@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class QueueModel:
+class QueueTurnover:
     """The turnover of the house's depth at a level where an agent's order waits."""
 
     @staticmethod
