@@ -171,8 +171,8 @@ class BackgroundLiquidity:
         self._update(book, self.asks, old_ask, deep_ask, high_ask, step, eaten, replace[False], wanted, False,
                      deep_ask)
         keep = self._keep_or_cancel(book, moved, wanted) if moved else None
-        if self.behind:
-            self._drop_behind(book, wanted, keep)
+        if self.behind and (moved or old_bid != (low_bid, deep_bid) or old_ask != (deep_ask, high_ask)):
+            self._drop_behind(book, wanted, keep)   # only a moving touch or ladder takes prices from a side
         wanted.sort(key=lambda w: (w[0], not w[1]))
         results = []
         grid = self.grid
@@ -263,12 +263,12 @@ class BackgroundLiquidity:
         """Cancel the re-posted lots (``behind``) at prices the house's side no longer has (before anything
         new is placed, so that the house never crosses itself), and forget those that left the book."""
         orders = book.orders
+        placing = {(side, at) for _, side, at in wanted}
         for key in list(self.behind):
             is_buy, price = key
             touch = self.touch[is_buy]
             held = ((touch is not None and touch[0] == price) or price in (self.bids if is_buy else self.asks)
-                    or (keep is not None and key in keep)
-                    or any(side is is_buy and at == price for _, side, at in wanted))
+                    or (keep is not None and key in keep) or key in placing)
             ids = [i for i in self.behind[key] if i in orders]
             if not held:
                 for order_id in ids:
@@ -284,9 +284,16 @@ class BackgroundLiquidity:
         agents' orders wait, in a fixed order): the model's lots are cancelled ahead of the level's first
         agent order and behind it (size decreases: every order keeps its place), and posted again at the
         back of the level, so the level keeps its size and the agent moves up by what left ahead of it."""
+        if self.behind:
+            for key in [key for key in self.behind if key not in levels]:
+                self._fold(book, key)
         if model.cancel_share(regime) <= 0.0:
             return
+        bid_levels, ask_levels = book.bid_levels, book.ask_levels
         for is_buy, price in levels:
+            level = (bid_levels if is_buy else ask_levels).get(price)
+            if level is None or level.count < 2:
+                continue                    # the agent's order alone at its price: nothing turns over
             ahead, behind, first = [], [], None
             for order in book.orders_at(is_buy, price):
                 if order.owner is not None:
@@ -309,6 +316,41 @@ class BackgroundLiquidity:
             order_id = self.next_id()
             book.submit(order_id, None, is_buy, price, front + back, GTC)   # same side and price: rests at the back
             ids.append(order_id)
+
+    def _fold(self, book: OrderBook, key: tuple[bool, int]) -> None:
+        """No agent waits at this level any more: its re-posted lots go back into the house's own order
+        there (then the last of the level's queue: nobody's place changes), or into a new one when that
+        order has traded away; the level keeps its size. At a price the house no longer holds they leave."""
+        is_buy, price = key
+        ids = self.behind[key]
+        touch = self.touch[is_buy]
+        at_touch = touch is not None and touch[0] == price
+        ladder = self.bids if is_buy else self.asks
+        own = touch[1] if at_touch else ladder.get(price)
+        if own is not None and own in book.orders:
+            extra = set(ids)
+            after = False
+            for order in book.orders_at(is_buy, price):
+                if order.order_id == own:
+                    after = True
+                elif after and order.order_id not in extra:
+                    return                  # someone else's order behind its own: keep the lots as they are
+        del self.behind[key]
+        lots = 0
+        for order_id in ids:
+            order = book.cancel(order_id)
+            if order is not None:
+                lots += order.qty
+        if lots <= 0 or own is None:
+            return
+        if book.add_at_back(own, lots):
+            return
+        order_id = self.next_id()           # its own order traded away: the lots become the level's order
+        book.submit(order_id, None, is_buy, price, lots, GTC)        # (a price of its side: it cannot cross)
+        if at_touch:
+            self.touch[is_buy] = (price, order_id)
+        else:
+            ladder[price] = order_id
 
     def _take(self, book: OrderBook, orders: list, lots: int) -> None:
         """Cancel ``lots`` from ``orders`` (house orders of one level), the latest first; an order taken

@@ -630,8 +630,8 @@ class Market:
     def _turn_over(self, regime: Regime) -> None:
         """A house update: the house's depth at the levels where agents' orders wait turns over
         (``models/queue.py``), cancels ahead of them moving them up."""
-        self._prune_orders()
-        levels = sorted({(info.order.is_buy, info.order.price) for info in self.agent_orders.values()})
+        levels = sorted({(order.is_buy, order.price) for order in (info.order for info in self.agent_orders.values())
+                         if order.live})
         self.house.turn_over(self.book, levels, regime, self.models.queue)
 
     def _after_event(self) -> None:

@@ -199,10 +199,18 @@ def test_a_turnover_moves_the_agent_up_by_what_left_ahead_and_keeps_the_level_an
     queue = [(o.order_id, o.qty) for o in book.orders_at(True, 1_000)]
     # a price where no agent waits is left alone; no turnover at rate 0
     book.submit(-4, None, True, 990, 1_000)
-    house.turn_over(book, [(True, 990)], regime, QueueTurnover())
+    house.turn_over(book, [(True, 990), (True, 1_000)], regime, QueueTurnover())
+    queue = [(o.order_id, o.qty) for o in book.orders_at(True, 1_000)]
     house.turn_over(book, [(True, 1_000)], _regime(0.0), QueueTurnover())
     assert [(o.order_id, o.qty) for o in book.orders_at(True, 990)] == [(-4, 1_000)]
     assert [(o.order_id, o.qty) for o in book.orders_at(True, 1_000)] == queue
+    # once no agent waits there, the re-posted lots fold back into the house's own order of the level
+    house.bids[1_000] = -3
+    book.cancel(7), book.cancel(8)
+    front_qty = book.get(-1).qty
+    house.turn_over(book, [], regime, QueueTurnover())
+    assert [(o.order_id, o.qty) for o in book.orders_at(True, 1_000)] == [(-1, front_qty), (-3, 100_000 - front_qty)]
+    assert house.behind == {}                   # the house's 100,000 lots there, all along
 
 
 def test_how_time_is_stepped_and_reads_never_change_the_turnover() -> None:

@@ -30,8 +30,14 @@ what agents did, never of reads or of how time was stepped.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+
+
+@functools.lru_cache(maxsize=64)
+def _share(rate: float, updates_per_minute: float) -> float:
+    return -math.expm1(-rate * 60.0 / updates_per_minute)
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ class QueueTurnover:
         rate = regime.queue_cancel_per_second
         if rate <= 0.0:
             return 0.0
-        return -math.expm1(-rate * 60.0 / regime.updates_per_minute)
+        return _share(rate, regime.updates_per_minute)
 
     @staticmethod
     def share_ahead(ahead: int, behind: int, regime) -> float:
