@@ -501,8 +501,8 @@ class BackgroundLiquidity:
         self.deficit_us = {True: int(state["deficit_us"][0]), False: int(state["deficit_us"][1])}
         behind: dict[tuple[bool, int], list[int]] = {}
         for i, (is_buy, price, ids) in enumerate(state.get("behind", ())):
-            for order_id in ids:
-                order = book.get(order_id)
+            for order_id in ids or [None]:
+                order = None if order_id is None else book.get(order_id)
                 if (is_buy, price) in behind or (order is not None and (order.owner is not None or order.is_buy != is_buy
                                                                          or order.price != price)):
                     raise InvalidState(f"{where}.behind.{i}", "each side and price once, naming house orders at that "

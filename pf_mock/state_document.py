@@ -214,7 +214,7 @@ class StateRegime(TypedDict):
     daily_volume_usd: rnum(gt=0, le=1e15)
     impact_permanent_share: rnum(ge=0, le=1)
     impact_decay_seconds: rnum(ge=0, le=86_400)
-    queue_cancel_per_second: NotRequired[rnum(ge=0, le=100)]      # (absent in older documents: 0, no turnover)
+    queue_cancel_per_second: NotRequired[rnum(ge=0, le=100)]      # (absent in older documents: the catalog's)
     queue_power: NotRequired[rnum(gt=0, le=100)]
 
 

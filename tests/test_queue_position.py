@@ -138,6 +138,27 @@ def test_the_turned_over_queue_is_in_the_snapshot_and_a_restore_goes_on_byte_for
             assert reads(copy) == reads(original)
         assert snap(copy) == snap(original)
 
+        # hostile: each entry must name house orders at its side and price, each side and price once
+        from test_snapshot_hostile import refused
+
+        parsed = json.loads(document)
+        index = next(i for i, m in enumerate(parsed["markets"]) if m["symbol"] == "BTC-PERP")
+        market = parsed["markets"][index]
+        is_buy, price, ids = market["house"]["behind"][0]
+        agent_id = next(o[0] for side in ("bids", "asks") for _, queue in market["book"][side] for o in queue
+                        if o[1] is not None)
+        for entry in ([is_buy, price, [agent_id]], [not is_buy, price, ids], [is_buy, price + 1, ids]):
+            bad = json.loads(document)
+            bad["markets"][index]["house"]["behind"][0] = entry
+            refused(copy, bad, f"markets.{index}.house.behind.0")
+        bad = json.loads(document)
+        bad["markets"][index]["house"]["behind"].append([is_buy, price, []])
+        refused(copy, bad, f"markets.{index}.house.behind.{len(market['house']['behind'])}")
+        # a document written before the field restores, with nothing re-posted
+        older = json.loads(document)
+        del older["markets"][index]["house"]["behind"]
+        assert restore(copy, older).status_code == 200
+
 
 # ---- the queue model and the turnover, on their own ------------------------------------------------------
 def _regime(rate: float, power: float = 3.0, updates: float = 60.0):
