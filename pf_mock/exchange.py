@@ -282,6 +282,9 @@ class Exchange:
         return views.pnl(report.symbol, report.since, report.until, report.window)
 
     # ---- what the markets tell us (MarketObserver) --------------------------------------------
+    def allowance(self, market: Market, maker_is_buy: bool) -> dict[str, int] | None:
+        return self.sessions.allowance(market, maker_is_buy)
+
     def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
         return self.sessions.allow_fill(market, maker, lots)
 

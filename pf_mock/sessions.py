@@ -345,6 +345,28 @@ class Sessions:
                 session.reason = None
         return traded
 
+    def allowance(self, market: Market, maker_is_buy: bool) -> dict[str, int] | None:
+        """Lots each agent's resting orders on one side of ``market`` may fill at this instant before
+        |net delta| would pass max_inventory_usd: agent id -> lots, for the live sessions that set it
+        (None: no one is limited). The market hands it to the book, which takes each fill out of it, so
+        the limit holds at every fill of a sweep."""
+        live = self.live.get(market.symbol)
+        if not live:
+            return None
+        found = None
+        mark = None
+        for agent_id, session in live.items():
+            if session.guardrails.get(MAX_INVENTORY.name) is None:
+                continue
+            if mark is None:
+                mark = market.mark
+            ledger = self.agents[agent_id].ledgers.get(market.symbol)
+            room = self.headroom(session, ledger.lots if ledger is not None else 0, market, maker_is_buy, mark)
+            if found is None:
+                found = {}
+            found[agent_id] = room
+        return found
+
     def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
         """How much of an agent's resting order may fill now: none unless its session is active, and
         never past max_inventory_usd."""
