@@ -130,17 +130,20 @@ class Sessions:
                 session.guarded = True
         if refresh_interval_seconds is not None:
             session.refresh_interval_seconds = float(refresh_interval_seconds)
-        if not session.live:
-            ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        starting = not session.live
+        if starting:
             session.started_at = market.now
             session.stopped_at = None
-            session.equity_at_start = ledger.totals.cash + ledger.position * market.mark
             self.set_status(agent, market, session, ACTIVE, None)
         if auto_refresh is True and not session.auto_refresh:
             session.auto_refresh = True
             self.start_refresh(agent, market, session)
         elif auto_refresh is False and session.auto_refresh:
             self.stop_refresh(session)
+        if starting:
+            # A live session always has its ledger (``post`` and the guardrails read it): made here.
+            ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+            session.equity_at_start = ledger.totals.cash + ledger.position * market.mark
 
     def cancelled(self, agent: Agent, market: Market) -> None:
         """The agent cancelled its orders on this market: the refresh loop stops and the session idles."""
@@ -180,7 +183,7 @@ class Sessions:
         if session.status == PAUSED:
             # The spread is back under the limit: quoting resumes now, before anything can trade.
             self.set_status(agent, market, session, ACTIVE, None)
-        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        ledger = agent.ledgers[market.symbol]       # made when the session started (``configure``)
         outcomes = [bid_out, ask_out]
         for i, (is_buy, side) in enumerate(((True, bid), (False, ask))):
             if side is None:
@@ -312,7 +315,7 @@ class Sessions:
         if stop_loss is not None and STOP_LOSS.breached(self.session_pnl(agent, market, session, mark), stop_loss):
             self.stop(agent, market, session)
             return False
-        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        ledger = agent.ledgers[market.symbol]       # made when the session started (``configure``)
         threshold = guardrails.get(AUTO_HEDGE.name)
         if session.hedge_due:
             session.hedge_due = False

@@ -403,6 +403,9 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
             if session.live and agent.agent_id not in sessions.live.get(symbol, {}):
                 raise InvalidState("live", f"{agent.agent_id}'s session on {symbol} is {session.status}: it must "
                                            f"be listed")
+            if session.live and symbol not in agent.ledgers:
+                raise InvalidState("live", f"{agent.agent_id}'s session on {symbol} is {session.status}: its market "
+                                           f"must be one of the agent's ledgers")
     for symbol, market in markets.items():
         if not market.is_quiet() and market.now_us != now:
             raise InvalidState(f"markets.{list(markets).index(symbol)}.now_us",
