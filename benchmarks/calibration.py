@@ -75,9 +75,6 @@ class _Recorder:
         if fill.owner == OWNER:
             self.fills.append(fill)
 
-    def after_event(self, market) -> None:
-        pass
-
 
 def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew: float = 0.0,
               sample_spread: bool = False) -> dict:

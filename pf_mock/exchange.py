@@ -99,12 +99,20 @@ class Exchange:
         for when, market in timeline.due_events(self.markets.values(), t):
             self._event_us = when
             try:
-                market.step_until(t)
+                if market.step_until(t):
+                    self.after_event(market)
             finally:
                 self._event_us = None
         for market in self.markets.values():
             if not market.is_quiet():
-                market.advance_to(t)
+                self._bring(market, t)
+
+    def _bring(self, market: Market, t: int) -> None:
+        """Step one market through its events up to ``t``, looking after each, then stand it at ``t``."""
+        while (look := market.step_until(t)) is not None:
+            if look:
+                self.after_event(market)
+        market.advance_to(t)
 
     def ran_to_us(self) -> int:
         """The instant every market with live business was last brought to (the start, before any was)."""
@@ -130,7 +138,7 @@ class Exchange:
         now = self.clock.now_us()
         if self._event_us is None:
             self.run_to(now)
-        market.advance_to(now if self._event_us is None else self._event_us)
+        self._bring(market, now if self._event_us is None else self._event_us)
         return market
 
     def peek(self, name: str) -> Market | None:
@@ -142,11 +150,13 @@ class Exchange:
         market = self.market(name)
         controls.check_jump(market, move_bps)
         market.jump(float(move_bps))
+        self.after_event(market)
         return market
 
     def set_regime(self, name: str, changes: dict) -> Market:
         market = self.market(name)
         market.set_regime(controls.regime_with(market, changes))
+        self.after_event(market)
         return market
 
     # ---- agents and auth (auth.py) -----------------------------------------------------------------

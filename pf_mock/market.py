@@ -121,7 +121,6 @@ class MarketObserver(Protocol):
 
     def allowance(self, market: "Market", maker_is_buy: bool) -> dict | None: ...
     def on_fill(self, market: "Market", fill: AgentFill) -> None: ...
-    def after_event(self, market: "Market") -> None: ...
     # Optional (an observer without it hears nothing of it): an agent's order left the book.
     def on_close(self, market: "Market", closed: OrderClosed) -> None: ...
 
@@ -346,9 +345,10 @@ class Market:
         return sample if scheduled is None else min(scheduled, sample)
 
     def advance_to(self, t: float | int) -> None:
-        """Process every event up to and including time ``t``, in time order."""
+        """Process every event up to and including time ``t``, in time order (with nobody told of them:
+        the exchange steps a market through ``step_until`` and looks after each event itself)."""
         target = _us(t)
-        while self.step_until(target):
+        while self.step_until(target) is not None:
             pass
         if target > self.now_us:
             self.now_us = target
@@ -361,8 +361,9 @@ class Market:
         if self._plan is not None and not self._was_live and self.now_us > self._quiet_since:
             self._plan = None
 
-    def step_until(self, target: int) -> bool:
-        """Process the next event if it is at or before ``target``; False when there is none."""
+    def step_until(self, target: int) -> bool | None:
+        """Process the next event if it is at or before ``target``: None when there is none, else whether
+        the agents' guardrails and statistics should look at the market now (always, here)."""
         schedule = self._schedule
         if self.is_quiet():
             if self._was_live:
@@ -375,23 +376,21 @@ class Market:
                 self.now_us = max(self.now_us, when)
                 self._leave_quiet_instant()
                 action(self)
-                self._after_event()
                 return True
-            return False
+            return None
         self._go_live()
         sample = self._next_sample_time()
         # At a shared instant the market's own event comes first: what is scheduled then (a refresh, a
         # scenario step) sees the market as it stands at that instant.
         if schedule and schedule[0][0] < sample:
             if schedule[0][0] > target:
-                return False
+                return None
             when, _, action = heapq.heappop(schedule)
             self.now_us = max(self.now_us, when)
             action(self)
-            self._after_event()
             return True
         if sample > target:
-            return False
+            return None
         self._step()
         return True
 
@@ -587,12 +586,10 @@ class Market:
     def _after_change(self) -> None:
         """A regime change or jump at now: pick the new plan up and re-centre on it."""
         if self._plan is None:
-            self._after_event()
             return
         plan = self.fair.plan(self.now_us // CHUNK_US)
         self._plan, self._i = plan, max(plan.index_at(self.now_us), 0)
         self._recentre()
-        self._after_event()
 
     def _next_sample_time(self) -> int:
         plan = self._plan
@@ -612,11 +609,6 @@ class Market:
         if plan.kinds[i] == TAKER:
             self._taker(plan, i)
             self._recentre()    # fast makers refill what the taker swept, at the same instant
-        self._after_event()
-
-    def _after_event(self) -> None:
-        if self.observer is not None:
-            self.observer.after_event(self)
 
     def _recentre(self, post_only: bool = False) -> None:
         plan, i = self._plan, self._i

@@ -30,8 +30,8 @@ fill is checked with the observer's ``allow_fill`` first, as on the synthetic ma
 
 Lazy as the synthetic market: with no agent order resting or on its way and no live session, the market is
 *quiet* and time passes by applying recorded events in bulk, with no observer calls. Otherwise every
-instant of the recording that moves the top of the book, prints a trade or fills an agent is an event the
-observer hears of (``after_event``).
+instant of the recording that moves the top of the book, prints a trade or fills an agent is an event
+after which ``step_until`` answers True: the exchange runs the guardrails and statistics then.
 """
 
 from __future__ import annotations
@@ -322,14 +322,16 @@ class ReplayMarket:
 
     def advance_to(self, t) -> None:
         target = _us(t)
-        while self.step_until(target):
+        while self.step_until(target) is not None:
             pass
         if target > self.now_us:
             self.now_us = target
 
-    def step_until(self, target: int) -> bool:
+    def step_until(self, target: int) -> bool | None:
         """Process the next event at or before ``target`` (recorded instants first at a shared time, then
-        orders arriving, then scheduled steps); False when there is none."""
+        orders arriving, then scheduled steps): None when there is none, else whether the agents'
+        guardrails and statistics should look at the market now (a recorded instant that changed nothing
+        an agent sees is not worth a look)."""
         self._drop_steps_after_end()
         if self.is_quiet():
             scheduled = self._schedule[0][0] if self._schedule else None
@@ -339,27 +341,24 @@ class ReplayMarket:
                 when, _, action = heapq.heappop(self._schedule)
                 self.now_us = max(self.now_us, when)
                 action(self)
-                self._after_event()
                 return True
-            return False
+            return None
         recorded = self._next_recorded_us()
         pending = self._pending[0][0] if self._pending else None
         scheduled = self._schedule[0][0] if self._schedule else None
         first = min(t for t in (recorded, pending, scheduled, target + 1) if t is not None)
         if first > target:
-            return False
+            return None
         if recorded == first:
-            self._apply_group(notify=True)
-        elif pending == first:
+            return self._apply_group(notify=True)
+        if pending == first:
             when, _, kind, payload = heapq.heappop(self._pending)
             self.now_us = max(self.now_us, when)
             self._arrive(kind, payload)
-            self._after_event()
         else:
             when, _, action = heapq.heappop(self._schedule)
             self.now_us = max(self.now_us, when)
             action(self)
-            self._after_event()
         return True
 
     def _quiet_to(self, target: int) -> None:
@@ -372,7 +371,7 @@ class ReplayMarket:
         if target > self.now_us:
             self.now_us = target
 
-    def _apply_group(self, notify: bool) -> None:
+    def _apply_group(self, notify: bool) -> bool:
         data = self.data
         i = self._next_i
         end = data.group_ends[self._group]
@@ -409,8 +408,7 @@ class ReplayMarket:
             i += 1
         if at:
             filled |= self._crossed_fills()
-        if notify and (printed or filled or before_top != (house.best_bid(), house.best_ask())):
-            self._after_event()
+        return notify and (printed or filled or before_top != (house.best_bid(), house.best_ask()))
 
     # ---- fills from the recording ---------------------------------------------------------------
     def _recorded_trade(self, taker_buys: bool, price: int, lots: int) -> bool:
@@ -661,10 +659,6 @@ class ReplayMarket:
             candle.volume += volume
         else:
             self.candles.append(Candle(minute, price, price, price, price, volume))
-
-    def _after_event(self) -> None:
-        if self.observer is not None:
-            self.observer.after_event(self)
 
     def _closed(self, info: OrderInfo | None, order: Order, status: str, reason: str | None) -> None:
         if self._on_close is None or info is None:
