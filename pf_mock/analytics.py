@@ -50,6 +50,15 @@ class Posted:
 
 
 @dataclass(frozen=True, slots=True)
+class Filled:
+    """One of the agent's fills, just booked: what the booking reports."""
+
+    agent_id: str
+    market: "Market"
+    record: "FillRecord"
+
+
+@dataclass(frozen=True, slots=True)
 class Tripped:
     """A guardrail acted (a pause, a stop, an auto-hedge, a side held): what the sessions report."""
 
@@ -345,9 +354,13 @@ class Analytics:
             state.move_to(now, mark)
 
     def take(self, notes: list) -> None:
-        """The sessions' reports (``Posted``, ``Tripped``), in the order they were made."""
+        """The sessions' and the booking's reports (``Posted``, ``Filled``, ``Tripped``), in the order they
+        were made."""
         for note in notes:
-            if type(note) is Posted:
+            kind = type(note)
+            if kind is Filled:
+                self.on_fill(note.agent_id, note.market, note.record)
+            elif kind is Posted:
                 self.on_post(note.agent_id, note.market, note.is_buy, note.notional_usd)
             else:
                 self.on_guardrail(note.agent_id, note.market, note.guardrail, note.detail)

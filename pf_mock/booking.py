@@ -1,14 +1,33 @@
-"""Booking: an agent's fill entered in its ledger (priced, with its fee), and an order that left the
-book filed among its closed orders. The exchange hands in the agent, the market and what happened."""
+"""Booking: what a market's news says agents' orders did, taken to the agents: each fill entered in its
+ledger (priced, with its fee), each order that left the book filed among its closed orders. Whoever
+gave the market a command takes its news and settles it here at once (``settle``)."""
 
 from __future__ import annotations
 
 from . import orders
 from .agents import Agent
+from .analytics import Filled
 from .closed import ClosedOrder
 from .fees import FeeSchedule
 from .ledger import FillRecord
 from .market import AgentFill, Market, OrderClosed
+
+
+def settle(agents, market: Market, news: list, fees: FeeSchedule) -> list[Filled]:
+    """Book a market's news (``AgentFill``, ``OrderClosed``, in order) into its agents; the fills booked, as
+    the analytics' notes. A quote's fill leaves its session's auto-hedge due."""
+    booked = []
+    for item in news:
+        agent = agents.get(item.owner)
+        if type(item) is AgentFill:
+            booked.append(Filled(agent.agent_id, market, book_fill(agent, market, item, fees)))
+            if item.kind == "quote":
+                session = agent.sessions.get(market.symbol)
+                if session is not None:
+                    session.hedge_due = True
+        elif agent is not None:
+            file_closed(agent, market, item)
+    return booked
 
 
 def book_fill(agent: Agent, market: Market, fill: AgentFill, fees: FeeSchedule) -> FillRecord:

@@ -147,6 +147,7 @@ def take_effect(sessions: Sessions, agent: Agent, market: Market, session: Sessi
 def cancel(sessions: Sessions, agent: Agent, market: Market) -> list[str]:
     """Cancel every order of the agent's on ``market``; the ids of those cancelled."""
     cancelled = market.cancel_all(agent.agent_id, closed.CLIENT)
+    sessions.settle(market)
     sessions.cancelled(agent, market)
     return [orders.order_id(market, order.order_id) for order in cancelled]
 
@@ -165,7 +166,7 @@ def hedge(sessions: Sessions, agent: Agent, market: Market, hedge_pct: float) ->
     lots = int(abs(ledger.lots) * hedge_pct + 1e-9)
     if lots <= 0:
         raise ApiError(400, "order_too_small", "hedge_pct of the position rounds to zero lots.", field="hedge_pct")
-    result = orders.market_order(agent, market, ledger.lots < 0, lots, "hedge")
+    result = sessions.market_order(agent, market, ledger.lots < 0, lots, "hedge")
     if result is None:
         raise ApiError(409, "no_liquidity", f"The {market.symbol} book has no liquidity to hedge against.")
     sessions.enforce(market)

@@ -1,10 +1,11 @@
 """The exchange: the facade every front calls. It owns the clock, the markets and the agents, brings the
 markets an operation touches to the clock's "now" (they advance lazily), and hands the work to where it
 lives: agents and auth in ``auth.py``, order entry in ``entry.py`` (posting through ``orders.py``),
-reads in ``reads.py`` and ``views.py``, paging in ``paging.py``, fees in ``fees.py``, the ledgers'
-entries in ``booking.py``, the mock's controls in ``controls.py``, the events' order in ``timeline.py``.
-Markets report fills and events back through the ``MarketObserver`` methods at the bottom; sessions and
-their guardrails (``sessions.py``) run from there. No HTTP in here.
+reads in ``reads.py`` and ``views.py``, paging in ``paging.py``, fees in ``fees.py``, the mock's
+controls in ``controls.py``, the events' order in ``timeline.py``. Markets call nobody: the exchange
+steps them event by event, and what each command or event did to agents' orders (the market's news) is
+booked at once by whoever gave it (``Sessions.settle``, through ``booking.py``); after each event the
+exchange runs the statistics and the guardrails (``after_event``). No HTTP in here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Mapping
 
-from . import auth, booking, controls, entry, orders, paging, reads, timeline, views
+from . import auth, controls, entry, orders, paging, reads, timeline, views
 from .agents import Agent
 from .analytics import Analytics
 from .catalog import Catalog, UnknownMarket, load_catalog
@@ -22,8 +23,7 @@ from .entry import QuoteResult
 from .errors import invalid_request, market_not_found
 from .fees import MAKER_REBATE_BPS, TAKER_FEE_BPS, FeeSchedule
 from .ledger import FillRecord
-from .book import Order
-from .market import AgentFill, Market, OrderClosed
+from .market import Market
 from .messages import (Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBookView,
                        OrderStatus, Orders, Pnl, Price, QuoteRequest, Trades, Window)
 from .orders import TakerResult
@@ -65,7 +65,7 @@ class Exchange:
         self.agents: dict[str, Agent] = {}
         self._keys: dict[str, str] = {}
         self.analytics = Analytics()              # running per-agent statistics (analytics.py)
-        self.sessions = Sessions(self.agents, self.markets, self.catalog, taker_fee_bps=self.config.taker_fee_bps)
+        self.sessions = Sessions(self.agents, self.markets, self.catalog, self.config.fees, self.config.taker_fee_bps)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
 
@@ -99,8 +99,10 @@ class Exchange:
         for when, market in timeline.due_events(self.markets.values(), t):
             self._event_us = when
             try:
-                if market.step_until(t):
+                if market.step_until(t, self.sessions.limits(market)):
                     self.after_event(market)
+                else:
+                    self.sessions.settle(market)
             finally:
                 self._event_us = None
         for market in self.markets.values():
@@ -109,9 +111,11 @@ class Exchange:
 
     def _bring(self, market: Market, t: int) -> None:
         """Step one market through its events up to ``t``, looking after each, then stand it at ``t``."""
-        while (look := market.step_until(t)) is not None:
+        while (look := market.step_until(t, self.sessions.limits(market))) is not None:
             if look:
                 self.after_event(market)
+            else:
+                self.sessions.settle(market)
         market.advance_to(t)
 
     def ran_to_us(self) -> int:
@@ -134,7 +138,7 @@ class Exchange:
         market = self.markets.get(spec.symbol)
         if market is None:
             factory = self.sources.get(spec.symbol, Market)
-            market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us, observer=self)
+            market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us)
         now = self.clock.now_us()
         if self._event_us is None:
             self.run_to(now)
@@ -149,15 +153,18 @@ class Exchange:
         controls.check_move(move_bps)
         market = self.market(name)
         controls.check_jump(market, move_bps)
-        market.jump(float(move_bps))
+        market.jump(float(move_bps), self.sessions.limits(market))
         self.after_event(market)
         return market
 
     def set_regime(self, name: str, changes: dict) -> Market:
         market = self.market(name)
-        market.set_regime(controls.regime_with(market, changes))
-        self.after_event(market)
+        self.change_regime(market, controls.regime_with(market, changes))
         return market
+
+    def change_regime(self, market: Market, regime) -> None:
+        market.set_regime(regime, self.sessions.limits(market))
+        self.after_event(market)
 
     # ---- agents and auth (auth.py) -----------------------------------------------------------------
     def agent_for_key(self, key: str) -> Agent | None:
@@ -311,28 +318,11 @@ class Exchange:
         report = self.pnl(agent, symbol, since, until, window)
         return views.pnl(report.symbol, report.since, report.until, report.window)
 
-    # ---- what the markets tell us (MarketObserver) --------------------------------------------
-    def allowance(self, market: Market, maker_is_buy: bool) -> dict[str, int] | None:
-        return self.sessions.allowance(market, maker_is_buy)
-
-    def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
-        return self.sessions.allow_fill(market, maker, lots)
-
-    def on_fill(self, market: Market, fill: AgentFill) -> None:
-        agent = self.agents[fill.owner]
-        record = booking.book_fill(agent, market, fill, self.config.fees)
-        self._hand_notes()          # what the sessions noted before this fill comes first
-        self.analytics.on_fill(agent.agent_id, market, record)
-        session = agent.sessions.get(market.symbol)
-        if session is not None and fill.kind == "quote":
-            session.hedge_due = True
-
-    def on_close(self, market: Market, closed_order: OrderClosed) -> None:
-        agent = self.agents.get(closed_order.owner)
-        if agent is not None:
-            booking.file_closed(agent, market, closed_order)
-
+    # ---- after each event ---------------------------------------------------------------------
     def after_event(self, market: Market) -> None:
+        """A market processed an event (or was changed) at its now: what it did to agents' orders is booked,
+        the statistics move to now and the guardrails look (a guardrail's own trades are booked as made)."""
+        self.sessions.settle(market)
         self._hand_notes()
         self.analytics.after_event(market)
         self.sessions.enforce(market)

@@ -15,15 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from . import closed, orders
+from . import booking, closed, orders
 from .agents import Agent
 from .analytics import Posted, Tripped
-from .book import Order
 from .catalog import MIN_NOTIONAL_USD, Catalog
+from .fees import FeeSchedule
 from .guardrails import AUTO_HEDGE, MAX_INVENTORY, MAX_SPREAD, NAMES as GUARDRAILS, STOP_LOSS, inventory_lots
 from .market import Market
 from .messages import DEFAULT_REFRESH_INTERVAL_S
-from .orders import SideOutcome, Sized
+from .orders import SideOutcome, Sized, TakerResult
 
 IDLE, ACTIVE, PAUSED, STOPPED = "idle", "active", "paused", "stopped"
 STATUSES = (IDLE, ACTIVE, PAUSED, STOPPED)
@@ -92,10 +92,11 @@ class RefreshTick:
 
 class Sessions:
     def __init__(self, agents: Mapping[str, Agent], markets: Mapping[str, Market], catalog: Catalog,
-                 taker_fee_bps: float = 4.5):
+                 fees: FeeSchedule | None = None, taker_fee_bps: float = 4.5):
         self.agents = agents            # the exchange's own tables, read here, never replaced
         self.markets = markets
         self.catalog = catalog
+        self.fees = fees or FeeSchedule()        # what booking a fill charges
         self.taker_fee_bps = taker_fee_bps      # a refresh that crosses the book pays it: its margin counts it
         self.notes: list[Posted | Tripped] = []      # every post and every guardrail that acted, in order
         self.live: dict[str, dict[str, Session]] = {}   # symbol -> agent id -> its live session there
@@ -163,6 +164,7 @@ class Sessions:
 
     def stop(self, agent: Agent, market: Market, session: Session) -> None:
         market.cancel_all(agent.agent_id, closed.STOP_LOSS)
+        self.settle(market)
         self.stop_refresh(session)
         session.stopped_at = market.now
         self.notes.append(Tripped(agent.agent_id, market, STOP_LOSS.name, "stop_loss"))
@@ -175,6 +177,7 @@ class Sessions:
         bid_out, ask_out = SideOutcome(), SideOutcome()
         if self.spread_too_wide(agent, market, session):
             market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)  # paused: nothing of the session rests
+            self.settle(market)
             self.set_status(agent, market, session, PAUSED, "market_spread_wide")
             for side, out in ((bid, bid_out), (ask, ask_out)):
                 if side is not None:
@@ -195,7 +198,8 @@ class Sessions:
                 if lots <= 0 or market.grid.notional(units, lots) < MIN_NOTIONAL_USD:
                     outcomes[i].skipped = "max_inventory"
                     continue
-            outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif)
+            outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif, self.limits(market))
+            self.settle(market)
             if outcomes[i].order_id is not None:
                 self.notes.append(Posted(agent.agent_id, market, is_buy, outcomes[i].size_usd))
         return outcomes[0], outcomes[1]
@@ -212,6 +216,7 @@ class Sessions:
     def refresh(self, agent: Agent, market: Market, session: Session) -> None:
         """Cancel the session's orders and re-post the last quote's shape around the current mid."""
         market.cancel_all(agent.agent_id, closed.REFRESH)
+        self.settle(market)
         shape = session.shape
         if shape is None or session.status != ACTIVE:
             return
@@ -320,7 +325,7 @@ class Sessions:
         if session.hedge_due:
             session.hedge_due = False
             if threshold is not None and AUTO_HEDGE.breached(ledger.position * mark, threshold) and ledger.lots:
-                hedged = orders.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge")
+                hedged = self.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge")
                 traded = hedged is not None
                 if traded:
                     self.notes.append(Tripped(agent.agent_id, market, AUTO_HEDGE.name))
@@ -333,6 +338,7 @@ class Sessions:
             wide = self.spread_too_wide(agent, market, session)
             if wide and session.status == ACTIVE:
                 market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)
+                self.settle(market)
                 self.set_status(agent, market, session, PAUSED, "market_spread_wide")
                 mark = market.mark
             elif not wide and session.status == PAUSED:
@@ -340,6 +346,7 @@ class Sessions:
         held = self.held_side(session, ledger.lots, market, mark)
         if held is not None:
             market.cancel_all(agent.agent_id, closed.MAX_INVENTORY, is_buy=held)
+            self.settle(market)
         if session.status == ACTIVE:        # a paused session's reason stays market_spread_wide
             if held is not None:
                 reason = f"{MAX_INVENTORY.name}: {'bid' if held else 'ask'} held"
@@ -350,38 +357,34 @@ class Sessions:
                 session.reason = None
         return traded
 
-    def allowance(self, market: Market, maker_is_buy: bool) -> dict[str, int] | None:
-        """Lots each agent's resting orders on one side of ``market`` may fill at this instant before
-        |net delta| would pass max_inventory_usd: agent id -> lots, for the live sessions that set it
-        (None: no one is limited). The market hands it to the book, which takes each fill out of it, so
-        the limit holds at every fill of a sweep."""
+    # ---- what the markets did ------------------------------------------------------------------------
+    def limits(self, market: Market) -> dict | None:
+        """The inventory limits handed down with every command on ``market``: agent id -> (its live
+        session's max_inventory_usd, its ledger), for the live sessions that set one (None: nobody). The
+        market turns them into lots at the mark of each sweep, so the limit holds at every fill."""
         live = self.live.get(market.symbol)
         if not live:
             return None
         found = None
-        mark = None
         for agent_id, session in live.items():
-            if session.guardrails.get(MAX_INVENTORY.name) is None:
-                continue
-            if mark is None:
-                mark = market.mark
-            ledger = self.agents[agent_id].ledgers.get(market.symbol)
-            room = self.headroom(session, ledger.lots if ledger is not None else 0, market, maker_is_buy, mark)
-            if found is None:
-                found = {}
-            found[agent_id] = room
+            limit = session.guardrails.get(MAX_INVENTORY.name)
+            if limit is not None:
+                if found is None:
+                    found = {}
+                found[agent_id] = (limit, self.agents[agent_id].ledgers[market.symbol])
         return found
 
-    def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
-        """How much of an agent's resting order may fill now: none unless its session is active, and
-        never past max_inventory_usd."""
-        agent = self.agents.get(maker.owner)
-        session = agent.sessions.get(market.symbol) if agent else None
-        if session is None:
-            return lots
-        # No status check: only an active session has orders resting. Every change to idle, paused or
-        # stopped cancels the session's orders first, so none of theirs can come here to fill (the
-        # guardrail property tests check, at the instant of every fill, that such a session never trades).
+    def settle(self, market: Market) -> None:
+        """Book what the market's last command did to agents' orders (its news), at once: every fill in its
+        ledger, every closed order filed; the fills go to the notes for the analytics."""
+        news = market.take_news()
+        if news:
+            self.notes.extend(booking.settle(self.agents, market, news, self.fees))
+
+    def market_order(self, agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> TakerResult | None:
+        """A market order for the agent, booked; its result (None if nothing filled)."""
         ledger = agent.ledger(market.symbol, market.grid.lot_scale)
-        headroom = self.headroom(session, ledger.lots, market, maker.is_buy)
-        return lots if headroom is None else min(lots, headroom)
+        before = len(ledger.fills)
+        orders.market_order(agent, market, is_buy, lots, kind, self.limits(market))
+        self.settle(market)
+        return orders.taker_result(market, ledger, is_buy, before)
