@@ -2,7 +2,7 @@
 refreshed every 5 s, so two orders leave the book every 5 simulated seconds) run for a stretch of
 simulated time twice in this process, on the exchange as it is and on one that files nothing (an
 exchange that drops the markets' closed-order reports before booking them), interleaved, the median
-of each counting. Then the cost of filing alone (``booking.file_closed`` on 100,000 reports, so that a
+of each counting. Then the cost of filing alone (``booking.settle`` of 100,000 reports, so that a
 cost far under the runs' noise still shows), and one agent's store when full. Rerun with
 ``python benchmarks/closed_orders.py`` (``--minutes``, ``--rounds``; ``--quick``: 1 minute, 1 round, for
 the test suite). Nothing here asserts a figure.
@@ -82,12 +82,12 @@ def main() -> None:
     me, market = ex.authenticate(KEY), ex.market(SYMBOL)
     reports = [OrderClosed(i + 1, me.agent_id, i % 2 == 0, 7_000_000, 141, 141, "GTC", 1.0, 2.0, "cancelled",
                            "refresh") for i in range(100_000)]
+    market.news = reports
     began = time.perf_counter()
-    for report in reports:
-        booking.file_closed(me, market, report)
+    booking.settle(ex.agents, market, ex.config.fees)
     each = (time.perf_counter() - began) / len(reports)
     refresh_s = f / (closed / 2)        # each refresh closes the two orders it replaces
-    print(f"  filing alone: {each * 1e6:.1f} us a closed order (booking.file_closed, {len(reports):,} of them); "
+    print(f"  filing alone: {each * 1e6:.1f} us a closed order (booking.settle, {len(reports):,} of them); "
           f"two of them are {2 * each / refresh_s:.2%} of a refresh's share of the run ({refresh_s * 1e3:.2f} ms)")
     tracemalloc.start()
     store = ClosedOrders()

@@ -147,7 +147,6 @@ def take_effect(sessions: Sessions, agent: Agent, market: Market, session: Sessi
 def cancel(sessions: Sessions, agent: Agent, market: Market) -> list[str]:
     """Cancel every order of the agent's on ``market``; the ids of those cancelled."""
     cancelled = market.cancel_all(agent.agent_id, closed.CLIENT)
-    sessions.settle(market)
     sessions.cancelled(agent, market)
     return [orders.order_id(market, order.order_id) for order in cancelled]
 

@@ -99,7 +99,8 @@ class Exchange:
         for when, market in timeline.due_events(self.markets.values(), t):
             self._event_us = when
             try:
-                if market.step_until(t, self.sessions.limits(market)):
+                limits = self.sessions.limits(market)
+                if market.step_until(t, limits):
                     self.after_event(market)
                 else:
                     self.sessions.settle(market)
@@ -111,7 +112,11 @@ class Exchange:
 
     def _bring(self, market: Market, t: int) -> None:
         """Step one market through its events up to ``t``, looking after each, then stand it at ``t``."""
-        while (look := market.step_until(t, self.sessions.limits(market))) is not None:
+        while True:
+            limits = self.sessions.limits(market)
+            look = market.step_until(t, limits)
+            if look is None:
+                break
             if look:
                 self.after_event(market)
             else:
@@ -153,7 +158,8 @@ class Exchange:
         controls.check_move(move_bps)
         market = self.market(name)
         controls.check_jump(market, move_bps)
-        market.jump(float(move_bps), self.sessions.limits(market))
+        limits = self.sessions.limits(market)
+        market.jump(float(move_bps), limits)
         self.after_event(market)
         return market
 
@@ -163,7 +169,8 @@ class Exchange:
         return market
 
     def change_regime(self, market: Market, regime) -> None:
-        market.set_regime(regime, self.sessions.limits(market))
+        limits = self.sessions.limits(market)
+        market.set_regime(regime, limits)
         self.after_event(market)
 
     # ---- agents and auth (auth.py) -----------------------------------------------------------------
@@ -236,7 +243,8 @@ class Exchange:
             self._hand_notes()
 
     def _hand_notes(self) -> None:
-        """What the sessions noted (posts, guardrails that acted), handed to the analytics in order."""
+        """What the sessions noted (posts, fills booked, guardrails that acted), handed to the analytics in
+        order."""
         notes = self.sessions.notes
         if notes:
             self.sessions.notes = []

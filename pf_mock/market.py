@@ -707,7 +707,8 @@ class Market:
         with a submission; None when no one is limited."""
         if not self._limits or not self.book.owned_orders:
             return None
-        return allowance(self._limits, unbooked_lots(self.news), self.grid.lot_scale, self.mark, maker_is_buy)
+        unbooked, mark = unbooked_lots(self.news), self.mark
+        return allowance(self._limits, unbooked, self.grid.lot_scale, mark, maker_is_buy)
 
     def _report(self, result: Result, taker_tag: str = "quote") -> None:
         """What one submission did, told in the order it happened: each fill, and each resting order the

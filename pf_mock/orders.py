@@ -13,7 +13,7 @@ from typing import Mapping
 from .agents import Agent
 from .book import ALO, IOC
 from .catalog import Catalog
-from .ids import public_id
+from . import ids
 from .ledger import FillRecord, SymbolLedger
 from .market import Market
 
@@ -51,11 +51,11 @@ class TakerResult:
 
 def order_id(market: Market, seq: int) -> str:
     """The public id of a market's order number ``seq``."""
-    return public_id("ord", market.spec.index, seq)
+    return ids.order_id(market.spec.index, seq)
 
 
 def fill_id(market: Market, seq: int) -> str:
-    return public_id("fill", market.spec.index, seq)
+    return ids.fill_id(market.spec.index, seq)
 
 
 def equity(agent: Agent, markets: Mapping[str, Market], at_us: int) -> float:

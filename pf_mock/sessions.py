@@ -153,6 +153,7 @@ class Sessions:
             self.stop_refresh(session)
             if session.status != STOPPED:
                 self.set_status(agent, market, session, IDLE, None)
+        self.settle(market)         # the cancelled orders, filed
 
     def reset(self, agent: Agent, market: Market) -> Session:
         """Clear a stopped session so quoting may start again (position and history stay)."""
@@ -164,7 +165,6 @@ class Sessions:
 
     def stop(self, agent: Agent, market: Market, session: Session) -> None:
         market.cancel_all(agent.agent_id, closed.STOP_LOSS)
-        self.settle(market)
         self.stop_refresh(session)
         session.stopped_at = market.now
         self.notes.append(Tripped(agent.agent_id, market, STOP_LOSS.name, "stop_loss"))
@@ -177,7 +177,6 @@ class Sessions:
         bid_out, ask_out = SideOutcome(), SideOutcome()
         if self.spread_too_wide(agent, market, session):
             market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)  # paused: nothing of the session rests
-            self.settle(market)
             self.set_status(agent, market, session, PAUSED, "market_spread_wide")
             for side, out in ((bid, bid_out), (ask, ask_out)):
                 if side is not None:
@@ -187,6 +186,7 @@ class Sessions:
             # The spread is back under the limit: quoting resumes now, before anything can trade.
             self.set_status(agent, market, session, ACTIVE, None)
         ledger = agent.ledgers[market.symbol]       # made when the session started (``configure``)
+        limits = self.limits(market)
         outcomes = [bid_out, ask_out]
         for i, (is_buy, side) in enumerate(((True, bid), (False, ask))):
             if side is None:
@@ -198,7 +198,7 @@ class Sessions:
                 if lots <= 0 or market.grid.notional(units, lots) < MIN_NOTIONAL_USD:
                     outcomes[i].skipped = "max_inventory"
                     continue
-            outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif, self.limits(market))
+            outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif, limits)
             self.settle(market)
             if outcomes[i].order_id is not None:
                 self.notes.append(Posted(agent.agent_id, market, is_buy, outcomes[i].size_usd))
@@ -216,7 +216,6 @@ class Sessions:
     def refresh(self, agent: Agent, market: Market, session: Session) -> None:
         """Cancel the session's orders and re-post the last quote's shape around the current mid."""
         market.cancel_all(agent.agent_id, closed.REFRESH)
-        self.settle(market)
         shape = session.shape
         if shape is None or session.status != ACTIVE:
             return
@@ -306,7 +305,8 @@ class Sessions:
                     continue
                 acted |= self.guard_session(self.agents[agent_id], market, session)
             if not acted:
-                return
+                break
+        self.settle(market)         # what the guardrails cancelled, filed
 
     def guard_session(self, agent: Agent, market: Market, session: Session) -> bool:
         """Apply the guardrails of one session; True if it traded (so others should look again)."""
@@ -338,7 +338,6 @@ class Sessions:
             wide = self.spread_too_wide(agent, market, session)
             if wide and session.status == ACTIVE:
                 market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)
-                self.settle(market)
                 self.set_status(agent, market, session, PAUSED, "market_spread_wide")
                 mark = market.mark
             elif not wide and session.status == PAUSED:
@@ -346,7 +345,6 @@ class Sessions:
         held = self.held_side(session, ledger.lots, market, mark)
         if held is not None:
             market.cancel_all(agent.agent_id, closed.MAX_INVENTORY, is_buy=held)
-            self.settle(market)
         if session.status == ACTIVE:        # a paused session's reason stays market_spread_wide
             if held is not None:
                 reason = f"{MAX_INVENTORY.name}: {'bid' if held else 'ask'} held"
@@ -375,16 +373,17 @@ class Sessions:
         return found
 
     def settle(self, market: Market) -> None:
-        """Book what the market's last command did to agents' orders (its news), at once: every fill in its
-        ledger, every closed order filed; the fills go to the notes for the analytics."""
-        news = market.take_news()
-        if news:
-            self.notes.extend(booking.settle(self.agents, market, news, self.fees))
+        """Book what the market's commands did to agents' orders (its news), in order: every fill in its
+        ledger, every closed order filed; the fills go to the notes for the analytics. Done at once after
+        anything that fills (what follows reads the ledgers); a cancel's closes wait for the next one, or for
+        the exchange's at the end of the operation or event."""
+        self.notes.extend(booking.settle(self.agents, market, self.fees))
 
     def market_order(self, agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> TakerResult | None:
         """A market order for the agent, booked; its result (None if nothing filled)."""
-        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        limits = self.limits(market)
+        ledger = agent.ledgers[market.symbol]       # a hedge has a position; a live session, its ledger
         before = len(ledger.fills)
-        orders.market_order(agent, market, is_buy, lots, kind, self.limits(market))
+        orders.market_order(agent, market, is_buy, lots, kind, limits)
         self.settle(market)
         return orders.taker_result(market, ledger, is_buy, before)
