@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 MARKOUT_HORIZONS_S: tuple[int, ...] = (1, 10, 60)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Posted:
     """An order of the agent's was posted (a quote's side, or a refresh's): what the sessions report."""
 
@@ -49,7 +49,7 @@ class Posted:
     notional_usd: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Filled:
     """One of the agent's fills, just booked: what the booking reports."""
 
@@ -58,7 +58,7 @@ class Filled:
     record: "FillRecord"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Tripped:
     """A guardrail acted (a pause, a stop, an auto-hedge, a side held): what the sessions report."""
 

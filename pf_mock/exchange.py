@@ -10,8 +10,6 @@ exchange runs the statistics and the guardrails (``after_event``). No HTTP in he
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Mapping
 
 from . import auth, controls, entry, orders, paging, reads, timeline, views
@@ -21,7 +19,7 @@ from .catalog import Catalog, UnknownMarket, load_catalog
 from .clock import Clock, ManualClock
 from .entry import QuoteResult
 from .errors import invalid_request, market_not_found
-from .fees import MAKER_REBATE_BPS, TAKER_FEE_BPS, FeeSchedule
+from .config import ExchangeConfig
 from .ledger import FillRecord
 from .market import Market
 from .messages import (Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBookView,
@@ -30,19 +28,6 @@ from .orders import TakerResult
 from .reads import PnlReport
 from .sessions import Session, Sessions
 from .source import MarketFactory
-
-
-@dataclass(frozen=True)
-class ExchangeConfig:
-    seed: int = 0
-    starting_balance: float = 10_000.0
-    strict_auth: bool = False
-    maker_rebate_bps: float = MAKER_REBATE_BPS
-    taker_fee_bps: float = TAKER_FEE_BPS
-
-    @cached_property
-    def fees(self) -> FeeSchedule:
-        return FeeSchedule(self.maker_rebate_bps, self.taker_fee_bps)
 
 
 class Exchange:
@@ -99,11 +84,7 @@ class Exchange:
         for when, market in timeline.due_events(self.markets.values(), t):
             self._event_us = when
             try:
-                limits = self.sessions.limits(market)
-                if market.step_until(t, limits):
-                    self.after_event(market)
-                else:
-                    self.sessions.settle(market)
+                self._step(market, t)
             finally:
                 self._event_us = None
         for market in self.markets.values():
@@ -112,16 +93,24 @@ class Exchange:
 
     def _bring(self, market: Market, t: int) -> None:
         """Step one market through its events up to ``t``, looking after each, then stand it at ``t``."""
-        while True:
-            limits = self.sessions.limits(market)
-            look = market.step_until(t, limits)
-            if look is None:
-                break
+        limits = self.sessions.limits(market)
+        while (look := market.step_until(t, limits)) is not None:
             if look:
                 self.after_event(market)
-            else:
+            elif market.news:
                 self.sessions.settle(market)
-        market.advance_to(t)
+            limits = self.sessions.limits(market)
+        market.stand_at(t)
+
+    def _step(self, market: Market, t: int) -> bool | None:
+        """The market's next event at or before ``t``, booked and looked after (None: it has none)."""
+        limits = self.sessions.limits(market)
+        look = market.step_until(t, limits)
+        if look:
+            self.after_event(market)
+        elif market.news:
+            self.sessions.settle(market)
+        return look
 
     def ran_to_us(self) -> int:
         """The instant every market with live business was last brought to (the start, before any was)."""

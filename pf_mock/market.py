@@ -356,6 +356,10 @@ class Market:
         target = _us(t)
         while self.step_until(target) is not None:
             pass
+        self.stand_at(target)
+
+    def stand_at(self, target: int) -> None:
+        """Move to ``target`` (µs), with no event of the market's left at or before it."""
         if target > self.now_us:
             self.now_us = target
             self._leave_quiet_instant()
@@ -373,40 +377,37 @@ class Market:
         to agents' orders is in ``news``; ``limits`` as for ``place``."""
         before, self._limits = self._limits, limits
         try:
-            return self._next_event(target)
-        finally:
-            self._limits = before
-
-    def _next_event(self, target: int) -> bool | None:
-        schedule = self._schedule
-        if self.is_quiet():
-            if self._was_live:
-                self._was_live = False
-                self._quiet_since = self.now_us
-            # The book is no longer simulated: from the next instant on, laid out when looked at.
-            self._leave_quiet_instant()
-            if schedule and schedule[0][0] <= target:
+            schedule = self._schedule
+            if self.is_quiet():
+                if self._was_live:
+                    self._was_live = False
+                    self._quiet_since = self.now_us
+                # The book is no longer simulated: from the next instant on, laid out when looked at.
+                self._leave_quiet_instant()
+                if schedule and schedule[0][0] <= target:
+                    when, _, action = heapq.heappop(schedule)
+                    self.now_us = max(self.now_us, when)
+                    self._leave_quiet_instant()
+                    action(self)
+                    return True
+                return None
+            self._go_live()
+            sample = self._next_sample_time()
+            # At a shared instant the market's own event comes first: what is scheduled then (a refresh, a
+            # scenario step) sees the market as it stands at that instant.
+            if schedule and schedule[0][0] < sample:
+                if schedule[0][0] > target:
+                    return None
                 when, _, action = heapq.heappop(schedule)
                 self.now_us = max(self.now_us, when)
-                self._leave_quiet_instant()
                 action(self)
                 return True
-            return None
-        self._go_live()
-        sample = self._next_sample_time()
-        # At a shared instant the market's own event comes first: what is scheduled then (a refresh, a
-        # scenario step) sees the market as it stands at that instant.
-        if schedule and schedule[0][0] < sample:
-            if schedule[0][0] > target:
+            if sample > target:
                 return None
-            when, _, action = heapq.heappop(schedule)
-            self.now_us = max(self.now_us, when)
-            action(self)
+            self._step()
             return True
-        if sample > target:
-            return None
-        self._step()
-        return True
+        finally:
+            self._limits = before
 
     # ---- commands -----------------------------------------------------------------------------
     def next_order_id(self) -> int:
@@ -424,10 +425,12 @@ class Market:
         if limits is not None:
             self._limits = limits
         try:
-            result = self.book.submit(order_id, owner, is_buy, price, lots, tif, self._allowance(not is_buy))
+            allowed = self._allowance(not is_buy) if self._limits else None
+            result = self.book.submit(order_id, owner, is_buy, price, lots, tif, allowed)
         finally:
             self._limits = before
-        self._report(result, tag)
+        if result.fills or result.drops:
+            self._report(result, tag)
         self._print(result.fills, is_buy)
         if result.fills:
             # The agent took liquidity: its order moves the fair value (models/impact.py).

@@ -51,11 +51,11 @@ class TakerResult:
 
 def order_id(market: Market, seq: int) -> str:
     """The public id of a market's order number ``seq``."""
-    return ids.order_id(market.spec.index, seq)
+    return ids.public_id("ord", market.spec.index, seq)
 
 
 def fill_id(market: Market, seq: int) -> str:
-    return ids.fill_id(market.spec.index, seq)
+    return ids.public_id("fill", market.spec.index, seq)
 
 
 def equity(agent: Agent, markets: Mapping[str, Market], at_us: int) -> float:

@@ -100,6 +100,7 @@ class Sessions:
         self.taker_fee_bps = taker_fee_bps      # a refresh that crosses the book pays it: its margin counts it
         self.notes: list[Posted | Tripped] = []      # every post and every guardrail that acted, in order
         self.live: dict[str, dict[str, Session]] = {}   # symbol -> agent id -> its live session there
+        self._limits: dict[str, dict | None] = {}      # symbol -> ``limits``, until a session there changes
 
     # ---- one session's life ---------------------------------------------------------------------
     @staticmethod
@@ -114,6 +115,7 @@ class Sessions:
         if status == PAUSED and session.status != PAUSED:
             self.notes.append(Tripped(agent.agent_id, market, MAX_SPREAD.name, reason))
         session.status, session.reason = status, reason
+        self._limits.pop(market.symbol, None)
         live = self.live.setdefault(market.symbol, {})
         if session.live:
             live[agent.agent_id] = session
@@ -124,6 +126,7 @@ class Sessions:
     def configure(self, agent: Agent, market: Market, session: Session, guardrails: Mapping[str, float | None],
                   refresh_interval_seconds: float | None, auto_refresh: bool | None) -> None:
         """Apply what a quote says about its session: guardrails, the refresh loop, and a start if idle."""
+        self._limits.pop(market.symbol, None)
         for name in GUARDRAILS:
             value = guardrails.get(name)
             if value is not None:
@@ -199,7 +202,8 @@ class Sessions:
                     outcomes[i].skipped = "max_inventory"
                     continue
             outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif, limits)
-            self.settle(market)
+            if market.news:
+                self.settle(market)
             if outcomes[i].order_id is not None:
                 self.notes.append(Posted(agent.agent_id, market, is_buy, outcomes[i].size_usd))
         return outcomes[0], outcomes[1]
@@ -306,7 +310,8 @@ class Sessions:
                 acted |= self.guard_session(self.agents[agent_id], market, session)
             if not acted:
                 break
-        self.settle(market)         # what the guardrails cancelled, filed
+        if market.news:
+            self.settle(market)     # what the guardrails cancelled, filed
 
     def guard_session(self, agent: Agent, market: Market, session: Session) -> bool:
         """Apply the guardrails of one session; True if it traded (so others should look again)."""
@@ -359,17 +364,21 @@ class Sessions:
     def limits(self, market: Market) -> dict | None:
         """The inventory limits handed down with every command on ``market``: agent id -> (its live
         session's max_inventory_usd, its ledger), for the live sessions that set one (None: nobody). The
-        market turns them into lots at the mark of each sweep, so the limit holds at every fill."""
-        live = self.live.get(market.symbol)
-        if not live:
-            return None
+        market turns them into lots at the mark of each sweep, so the limit holds at every fill. Kept per
+        market until a session there changes its status or guardrails."""
+        symbol = market.symbol
+        try:
+            return self._limits[symbol]
+        except KeyError:
+            pass
         found = None
-        for agent_id, session in live.items():
+        for agent_id, session in self.live.get(symbol, {}).items():
             limit = session.guardrails.get(MAX_INVENTORY.name)
             if limit is not None:
                 if found is None:
                     found = {}
-                found[agent_id] = (limit, self.agents[agent_id].ledgers[market.symbol])
+                found[agent_id] = (limit, self.agents[agent_id].ledgers[symbol])
+        self._limits[symbol] = found
         return found
 
     def settle(self, market: Market) -> None:
@@ -377,7 +386,8 @@ class Sessions:
         ledger, every closed order filed; the fills go to the notes for the analytics. Done at once after
         anything that fills (what follows reads the ledgers); a cancel's closes wait for the next one, or for
         the exchange's at the end of the operation or event."""
-        self.notes.extend(booking.settle(self.agents, market, self.fees))
+        if market.news:
+            self.notes.extend(booking.settle(self.agents, market, self.fees))
 
     def market_order(self, agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> TakerResult | None:
         """A market order for the agent, booked; its result (None if nothing filled)."""

@@ -326,6 +326,10 @@ class ReplayMarket:
         target = _us(t)
         while self.step_until(target) is not None:
             pass
+        self.stand_at(target)
+
+    def stand_at(self, target: int) -> None:
+        """Move to ``target`` (µs), with no event of the market's left at or before it."""
         if target > self.now_us:
             self.now_us = target
 
