@@ -377,37 +377,40 @@ class Market:
         to agents' orders is in ``news``; ``limits`` as for ``place``."""
         before, self._limits = self._limits, limits
         try:
-            schedule = self._schedule
-            if self.is_quiet():
-                if self._was_live:
-                    self._was_live = False
-                    self._quiet_since = self.now_us
-                # The book is no longer simulated: from the next instant on, laid out when looked at.
-                self._leave_quiet_instant()
-                if schedule and schedule[0][0] <= target:
-                    when, _, action = heapq.heappop(schedule)
-                    self.now_us = max(self.now_us, when)
-                    self._leave_quiet_instant()
-                    action(self)
-                    return True
-                return None
-            self._go_live()
-            sample = self._next_sample_time()
-            # At a shared instant the market's own event comes first: what is scheduled then (a refresh, a
-            # scenario step) sees the market as it stands at that instant.
-            if schedule and schedule[0][0] < sample:
-                if schedule[0][0] > target:
-                    return None
-                when, _, action = heapq.heappop(schedule)
-                self.now_us = max(self.now_us, when)
-                action(self)
-                return True
-            if sample > target:
-                return None
-            self._step()
-            return True
+            return self._next_event(target)
         finally:
             self._limits = before
+
+    def _next_event(self, target: int) -> bool | None:
+        schedule = self._schedule
+        if self.is_quiet():
+            if self._was_live:
+                self._was_live = False
+                self._quiet_since = self.now_us
+            # The book is no longer simulated: from the next instant on, laid out when looked at.
+            self._leave_quiet_instant()
+            if schedule and schedule[0][0] <= target:
+                when, _, action = heapq.heappop(schedule)
+                self.now_us = max(self.now_us, when)
+                self._leave_quiet_instant()
+                action(self)
+                return True
+            return None
+        self._go_live()
+        sample = self._next_sample_time()
+        # At a shared instant the market's own event comes first: what is scheduled then (a refresh, a
+        # scenario step) sees the market as it stands at that instant.
+        if schedule and schedule[0][0] < sample:
+            if schedule[0][0] > target:
+                return None
+            when, _, action = heapq.heappop(schedule)
+            self.now_us = max(self.now_us, when)
+            action(self)
+            return True
+        if sample > target:
+            return None
+        self._step()
+        return True
 
     # ---- commands -----------------------------------------------------------------------------
     def next_order_id(self) -> int:
