@@ -177,11 +177,10 @@ class Exchange:
     def claim_faucet(self, agent: Agent) -> float:
         return auth.claim_faucet(agent)
 
-    def sync(self, agent: Agent, done: str | None = None) -> None:
-        """Bring every market the agent has business in to now (but ``done``, just brought there)."""
+    def sync(self, agent: Agent) -> None:
+        """Bring every market the agent has business in to now."""
         for symbol in list(agent.sessions.keys() | agent.ledgers.keys()):
-            if symbol != done:
-                self.market(symbol)
+            self.market(symbol)
 
     def mark(self, symbol: str) -> float:
         """A market's mark price at the instant being processed (quiet markets included, exactly)."""
@@ -203,7 +202,7 @@ class Exchange:
         entry.check_quote(req)
         market = self.market(req.symbol)
         entry.check_trading(market)
-        self.sync(agent, market.symbol)
+        self.sync(agent)
         try:
             return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.instant_us(),
                                      self.config.taker_fee_bps)

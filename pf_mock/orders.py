@@ -137,10 +137,10 @@ def place(agent: Agent, market: Market, is_buy: bool, units: int, lots: int, tif
     if tif == ALO and market.would_cross(is_buy, units):
         return SideOutcome(skipped="would_cross")
     seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote", limits=limits)
-    grid = market.grid
-    return SideOutcome(order_id=order_id(market, seq), price=grid.to_price(units),
+    grid, index = market.grid, market.spec.index
+    return SideOutcome(order_id=ids.order_id(index, seq), price=grid.to_price(units),
                        size_usd=grid.notional(units, lots), qty=grid.to_size(lots),
-                       cancelled=[order_id(market, o.order_id) for o in result.self_trade_cancels])
+                       cancelled=[ids.order_id(index, o.order_id) for o in result.self_trade_cancels])
 
 
 def market_order(agent: Agent, market: Market, is_buy: bool, lots: int, kind: str, limits: dict | None = None) -> None:

@@ -179,8 +179,8 @@ class Sessions:
         """Post what the guardrails allow of a bid and an ask."""
         bid_out, ask_out = SideOutcome(), SideOutcome()
         if self.spread_too_wide(agent, market, session):
-            market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)  # paused: nothing of the session rests
             self.set_status(agent, market, session, PAUSED, "market_spread_wide")
+            market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)  # paused: nothing of the session rests
             for side, out in ((bid, bid_out), (ask, ask_out)):
                 if side is not None:
                     out.skipped = "market_spread_wide"
@@ -342,8 +342,8 @@ class Sessions:
         if guardrails.get(MAX_SPREAD.name) is not None:
             wide = self.spread_too_wide(agent, market, session)
             if wide and session.status == ACTIVE:
-                market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)
                 self.set_status(agent, market, session, PAUSED, "market_spread_wide")
+                market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)
                 mark = market.mark
             elif not wide and session.status == PAUSED:
                 self.set_status(agent, market, session, ACTIVE, None)
