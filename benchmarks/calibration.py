@@ -69,20 +69,13 @@ OWNER = "calibration"
 
 
 class _Recorder:
-    """A market observer that allows every fill and keeps the maker's own fills."""
+    """Keeps the maker's own fills from the market's news (no one's fills are limited)."""
 
     def __init__(self) -> None:
         self.fills: list[AgentFill] = []
 
-    def allow_fill(self, market, maker, lots: int) -> int:
-        return lots
-
-    def on_fill(self, market, fill: AgentFill) -> None:
-        if fill.owner == OWNER:
-            self.fills.append(fill)
-
-    def after_event(self, market) -> None:
-        pass
+    def take(self, market) -> None:
+        self.fills += [f for f in market.take_news() if type(f) is AgentFill and f.owner == OWNER]
 
 
 def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew: float = 0.0,
@@ -90,7 +83,7 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
     """Quote both sides ``distance_bps`` from the book's mid for ``minutes``; return what happened."""
     spec = load_catalog().resolve(symbol)
     recorder = _Recorder()
-    market = Market(spec, seed, DEFAULT_EPOCH, observer=recorder)
+    market = Market(spec, seed, DEFAULT_EPOCH)
     market.watchers = 1
     grid = market.grid
     end = DEFAULT_EPOCH + minutes * 60.0
@@ -111,6 +104,7 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
         for order_id in live:
             market.cancel(order_id)
         live = []
+        recorder.take(market)
         for fill in recorder.fills[seen:]:
             position += fill.lots if fill.is_buy else -fill.lots
         seen = len(recorder.fills)
@@ -136,6 +130,7 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
     market.advance_to(end)
     for order_id in live:
         market.cancel(order_id)
+    recorder.take(market)
 
     makers = [f for f in recorder.fills if f.maker]
     filled = {True: 0.0, False: 0.0}
@@ -421,26 +416,27 @@ QUEUE_TARGET = 0.5              # back / improver at most this
 QUEUE_MIN_ROUNDS = 50           # fewer orders posted than this (a short recording): no verdict
 
 
-class _QueueWatch(_Recorder):
-    """Keeps the maker's fills, each marked after its event: did the level stand, or did the price run
-    through it (the best price of everyone else on the other side reached the order's price)?"""
+class _QueueWatch:
+    """Steps a market event by event and marks each of the maker's fills after its event: did the level
+    stand, or did the price run through it (the best price of everyone else on the other side reached
+    the order's price)?"""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.pending: list[AgentFill] = []
         self.marked: list[tuple[AgentFill, bool]] = []
 
-    def on_fill(self, market, fill: AgentFill) -> None:
-        if fill.owner == OWNER and fill.maker:
-            self.pending.append(fill)
-
-    def after_event(self, market) -> None:
-        if self.pending:
+    def take(self, market) -> None:
+        fills = [f for f in market.take_news() if type(f) is AgentFill and f.owner == OWNER and f.maker]
+        if fills:
             bid, ask = market.best_excluding(OWNER)
-            for f in self.pending:
+            for f in fills:
                 other = ask if f.is_buy else bid
                 self.marked.append((f, other is None or (other <= f.price if f.is_buy else other >= f.price)))
-            self.pending = []
+
+    def advance_to(self, market, t: float) -> None:
+        target = round(t * US_PER_S)
+        while market.step_until(target) is not None:
+            self.take(market)
+        market.stand_at(target)
 
 
 def queue_rounds(market, watch: _QueueWatch, start_s: float, end_s: float, back: bool) -> dict:
@@ -452,10 +448,11 @@ def queue_rounds(market, watch: _QueueWatch, start_s: float, end_s: float, back:
     live: list[int] = []
     t = start_s
     while t < end_s - 1e-9:
-        market.advance_to(t)
+        watch.advance_to(market, t)
         for order_id in live:
             market.cancel(order_id)
         live = []
+        watch.take(market)
         for is_buy in (True, False):
             levels = market.depth(is_buy, 40)
             if len(levels) < 2:
@@ -476,10 +473,12 @@ def queue_rounds(market, watch: _QueueWatch, start_s: float, end_s: float, back:
             rounds += 1
             if result.resting is not None:
                 live.append(order_id)
+            watch.take(market)
         t += REQUOTE_S
-    market.advance_to(end_s)
+    watch.advance_to(market, end_s)
     for order_id in live:
         market.cancel(order_id)
+    watch.take(market)
     for f, ran_through in watch.marked:
         usd = grid.notional(f.price, f.lots)
         if ran_through:
@@ -507,7 +506,7 @@ def measure_queue(symbol: str, seeds: int, minutes: float) -> dict:
     for seed in range(seeds):
         for back in (True, False):
             watch = _QueueWatch()
-            market = Market(spec, seed, DEFAULT_EPOCH, observer=watch)
+            market = Market(spec, seed, DEFAULT_EPOCH)
             market.watchers = 1
             runs[back].append(queue_rounds(market, watch, DEFAULT_EPOCH + 1, DEFAULT_EPOCH + minutes * 60, back))
     return _queue_figures(runs[True], runs[False])
@@ -524,7 +523,7 @@ def measure_queue_recording(path: str) -> dict:
         source = ReplaySource(rec)
         spec = source.spec_for(load_catalog().resolve("BTC-PERP"))
         watch = _QueueWatch()
-        market = source(spec, 0, source.data.start_us, observer=watch)
+        market = source(spec, 0, source.data.start_us)
         market.watchers = 1
         start, end = source.data.start_us / US_PER_S, source.data.end_us / US_PER_S
         runs[back] = [queue_rounds(market, watch, start + 1, end - 1, back)]

@@ -15,32 +15,30 @@ import pytest
 from pf_mock.book import GTC
 from pf_mock.catalog import load_catalog
 from pf_mock.clock import DEFAULT_EPOCH, US_PER_S
-from pf_mock.market import Market
+from pf_mock.market import AgentFill, Market
 
 BACK, FRONT = "back", "improver"
 
 
 class Watch:
-    """Keeps each agent's maker fills and tells, after each event, whether the price had run through."""
+    """Steps a market event by event and keeps each agent's maker fills from its news, marked after the
+    event: had the price run through the level (the house's own best on the other side reached it)?"""
 
     def __init__(self) -> None:
         self.fills = []             # (owner, order_id, lots, through, time_us)
-        self.pending = []
 
-    def allow_fill(self, market, maker, lots: int) -> int:
-        return lots
+    def take(self, market) -> None:
+        for fill in market.take_news():
+            if type(fill) is AgentFill and fill.maker:
+                other = market.house.touch[not fill.is_buy]
+                through = other is None or (other[0] <= fill.price if fill.is_buy else other[0] >= fill.price)
+                self.fills.append((fill.owner, fill.order_id, fill.lots, through, market.now_us))
 
-    def on_fill(self, market, fill) -> None:
-        if fill.maker:
-            self.pending.append((fill, market.now_us))
-
-    def after_event(self, market) -> None:
-        for fill, now_us in self.pending:
-            # the house's own best on the other side reached the fill's price: the level did not stand
-            other = market.house.touch[not fill.is_buy]
-            through = other is None or (other[0] <= fill.price if fill.is_buy else other[0] >= fill.price)
-            self.fills.append((fill.owner, fill.order_id, fill.lots, through, now_us))
-        self.pending = []
+    def advance_to(self, market, t: float) -> None:
+        target = round(t * US_PER_S)
+        while market.step_until(target) is not None:
+            self.take(market)
+        market.stand_at(target)
 
 
 @functools.lru_cache(maxsize=None)
@@ -52,15 +50,16 @@ def run(seed: int, seconds: int = 240, every: int = 5, turnover: bool = True):
     watch = Watch()
     spec = load_catalog().resolve("BTC-PERP")
     regime = spec.regime if turnover else spec.regime.with_changes(queue_cancel_per_second=0.0)
-    market = Market(spec, seed, DEFAULT_EPOCH, observer=watch, regime=regime)
+    market = Market(spec, seed, DEFAULT_EPOCH, regime=regime)
     market.watchers = 1
     grid = market.grid
     joined, live = {}, []
     for k in range(1, seconds // every):
-        market.advance_to(DEFAULT_EPOCH + k * every)
+        watch.advance_to(market, DEFAULT_EPOCH + k * every)
         for order_id in live:
             market.cancel(order_id)
         live = []
+        watch.take(market)
         for is_buy in (True, False):
             levels = market.depth(is_buy, 2)
             (touch, _), (deep, deep_lots) = levels
@@ -73,6 +72,7 @@ def run(seed: int, seconds: int = 240, every: int = 5, turnover: bool = True):
                 assert result.resting is not None and not result.fills
                 joined[order_id] = (price, ahead, market.trades_printed, is_buy)
                 live.append(order_id)
+                watch.take(market)
     return watch, market, joined
 
 
@@ -241,9 +241,9 @@ def test_how_time_is_stepped_and_reads_never_change_the_turnover() -> None:
     outcomes = []
     for small_steps in (False, True):
         watch = Watch()
-        market = Market(spec, 5, DEFAULT_EPOCH, observer=watch)
+        market = Market(spec, 5, DEFAULT_EPOCH)
         market.watchers = 1
-        market.advance_to(DEFAULT_EPOCH + 1)
+        watch.advance_to(market, DEFAULT_EPOCH + 1)
         for is_buy in (True, False):
             price = market.depth(is_buy, 4)[3][0]
             market.place("agent", is_buy, price, 200, GTC)
@@ -252,10 +252,10 @@ def test_how_time_is_stepped_and_reads_never_change_the_turnover() -> None:
             t = DEFAULT_EPOCH + 1
             while t < end:
                 t = min(t + 0.7, end)
-                market.advance_to(t)
+                watch.advance_to(market, t)
                 market.depth(True, 10), market.best_excluding("agent"), market.tape(), market.open_orders("agent")
         else:
-            market.advance_to(end)
+            watch.advance_to(market, end)
         assert market.house.behind, "no turnover: the test would not see it"
         outcomes.append((watch.fills, market.book.state(), market.house.state(market.fair.regimes())))
     assert outcomes[0] == outcomes[1]
