@@ -68,6 +68,9 @@ class _Recorder:
     def allow_fill(self, market, maker, lots: int) -> int:
         return lots
 
+    def allowance(self, market, maker_is_buy: bool) -> None:
+        return None         # no one's fills are limited
+
     def on_fill(self, market, fill: AgentFill) -> None:
         if fill.owner == OWNER:
             self.fills.append(fill)

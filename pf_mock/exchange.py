@@ -65,8 +65,7 @@ class Exchange:
         self.agents: dict[str, Agent] = {}
         self._keys: dict[str, str] = {}
         self.analytics = Analytics()              # running per-agent statistics (analytics.py)
-        self.sessions = Sessions(self.agents, self.markets, self.catalog, self.analytics,
-                                 taker_fee_bps=self.config.taker_fee_bps)
+        self.sessions = Sessions(self.agents, self.markets, self.catalog, taker_fee_bps=self.config.taker_fee_bps)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
 
@@ -191,19 +190,40 @@ class Exchange:
         market = self.market(req.symbol)
         entry.check_trading(market)
         self.sync(agent)
-        return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.instant_us(),
-                                 self.config.taker_fee_bps)
+        try:
+            return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.instant_us(),
+                                     self.config.taker_fee_bps)
+        finally:
+            self._hand_notes()
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
         market = self.market(symbol)
-        return market.symbol, entry.cancel(self.sessions, agent, market)
+        try:
+            return market.symbol, entry.cancel(self.sessions, agent, market)
+        finally:
+            self._hand_notes()
 
     def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> TakerResult:
         entry.check_hedge_pct(hedge_pct)
-        return entry.hedge(self.sessions, agent, self.market(symbol), hedge_pct)
+        market = self.market(symbol)
+        try:
+            return entry.hedge(self.sessions, agent, market, hedge_pct)
+        finally:
+            self._hand_notes()
 
     def session_reset(self, agent: Agent, symbol: str) -> Session:
-        return self.sessions.reset(agent, self.market(symbol))
+        market = self.market(symbol)
+        try:
+            return self.sessions.reset(agent, market)
+        finally:
+            self._hand_notes()
+
+    def _hand_notes(self) -> None:
+        """What the sessions noted (posts, guardrails that acted), handed to the analytics in order."""
+        notes = self.sessions.notes
+        if notes:
+            self.sessions.notes = []
+            self.analytics.take(notes)
 
     def session_of(self, agent: Agent, symbol: str) -> Session:
         return self.sessions.of(agent, self.market(symbol).symbol)
@@ -282,12 +302,16 @@ class Exchange:
         return views.pnl(report.symbol, report.since, report.until, report.window)
 
     # ---- what the markets tell us (MarketObserver) --------------------------------------------
+    def allowance(self, market: Market, maker_is_buy: bool) -> dict[str, int] | None:
+        return self.sessions.allowance(market, maker_is_buy)
+
     def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
         return self.sessions.allow_fill(market, maker, lots)
 
     def on_fill(self, market: Market, fill: AgentFill) -> None:
         agent = self.agents[fill.owner]
         record = booking.book_fill(agent, market, fill, self.config.fees)
+        self._hand_notes()          # what the sessions noted before this fill comes first
         self.analytics.on_fill(agent.agent_id, market, record)
         session = agent.sessions.get(market.symbol)
         if session is not None and fill.kind == "quote":
@@ -299,5 +323,7 @@ class Exchange:
             booking.file_closed(agent, market, closed_order)
 
     def after_event(self, market: Market) -> None:
+        self._hand_notes()
         self.analytics.after_event(market)
         self.sessions.enforce(market)
+        self._hand_notes()

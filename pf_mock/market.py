@@ -119,7 +119,7 @@ class Candle:
 class MarketObserver(Protocol):
     """What the exchange hears from a market, at the simulated instant things happen."""
 
-    def allow_fill(self, market: "Market", maker: Order, lots: int) -> int: ...
+    def allowance(self, market: "Market", maker_is_buy: bool) -> dict | None: ...
     def on_fill(self, market: "Market", fill: AgentFill) -> None: ...
     def after_event(self, market: "Market") -> None: ...
     # Optional (an observer without it hears nothing of it): an agent's order left the book.
@@ -155,7 +155,6 @@ class Market:
         self._schedule: list[tuple[int, int, Callable[["Market"], None]]] = []
         self._schedule_seq = 0
         self.agent_orders: dict[int, OrderInfo] = {}
-        self._taking: dict[int, str] = {}  # order id -> tag of an agent's order while it takes liquidity
         self.watchers = 0                  # sessions whose guardrails must see every event
         self.trades: deque[Trade] = deque(maxlen=TRADES_KEPT)
         self.trades_printed = 0            # every trade ever printed: readers find the new ones by count
@@ -169,11 +168,7 @@ class Market:
         self._scratch: Market | None = None  # a quiet market's recent stretch, simulated for its tape
         self._mark_memo = (0.0, 0)           # (fair value, its mark in price units): read many times an event
         self._best_memo: list = [None] * 6   # a quiet book's sample (4 parts), best bid, best ask
-        self.book.on_fill = self._on_book_fill
-        self.book.guard = self._guard
         self._on_close = getattr(observer, "on_close", None)
-        if self._on_close is not None:
-            self.book.on_drop = self._on_book_drop
 
     # ---- reading ------------------------------------------------------------------------------
     @property
@@ -407,15 +402,12 @@ class Market:
 
     def place(self, owner, is_buy: bool, price: int | None, lots: int, tif: str = GTC,
               tag: str = "quote") -> tuple[int, Result]:
-        """An agent's order, at ``self.now``. Fills are reported to the observer as they happen."""
+        """An agent's order, at ``self.now``. Its fills are reported to the observer in the order made."""
         self._go_live()
         self.active = True
         order_id = self.next_order_id()
-        self._taking[order_id] = tag
-        try:
-            result = self.book.submit(order_id, owner, is_buy, price, lots, tif)
-        finally:
-            del self._taking[order_id]
+        result = self.book.submit(order_id, owner, is_buy, price, lots, tif, self._allowance(not is_buy))
+        self._settle(result, tag)
         self._print(result.fills, is_buy)
         if result.fills:
             # The agent took liquidity: its order moves the fair value (models/impact.py).
@@ -510,9 +502,6 @@ class Market:
         if state["fair"]["changes"] and state["fair"]["changes"][-1]["at_us"] > now:     # (they are in time order)
             raise InvalidState(f"{where}.fair.changes", "no change may lie after the market's now")
         book = OrderBook.from_state(state["book"], f"{where}.book")
-        book.on_fill, book.guard = market._on_book_fill, market._guard
-        if market._on_close is not None:
-            book.on_drop = market._on_book_drop
         market.book = book
         market._house_seq = state["house_seq"]
         market._order_seq = state["order_seq"]
@@ -632,10 +621,13 @@ class Market:
     def _recentre(self, post_only: bool = False) -> None:
         plan, i = self._plan, self._i
         fair = plan.fair[i] * self.impact.factor(self.now_us) if self.impact else plan.fair[i]
+        allowance = (self._allowance(False), self._allowance(True)) if self.book.owned_orders else None
         results = self.house.recentre(self.book, fair, plan.widen[i], plan.regime, plan.noise, self.now_us,
-                                      post_only)
+                                      post_only, allowance)
         for result in results:
-            self._print(result.fills, result.fills[0].taker_is_buy)
+            self._settle(result)
+            if result.fills:
+                self._print(result.fills, result.fills[0].taker_is_buy)
 
     def _taker(self, plan: ChunkPlan, i: int) -> None:
         j = plan.takers[i]
@@ -651,7 +643,8 @@ class Market:
         limit = self.house.floor_for(is_buy)
         if lots <= 0 or not limit:
             return
-        result = self.book.submit(self._next_house_id(), None, is_buy, limit, lots, IOC)
+        result = self.book.submit(self._next_house_id(), None, is_buy, limit, lots, IOC, self._allowance(not is_buy))
+        self._settle(result)
         self._print(result.fills, is_buy)
 
     def _print(self, fills: list[Fill], taker_is_buy: bool) -> None:
@@ -683,7 +676,31 @@ class Market:
         else:
             self.candles.append(Candle(minute, price, price, price, price, volume))
 
-    def _on_book_fill(self, trade: Fill) -> None:
+    def _allowance(self, maker_is_buy: bool) -> dict | None:
+        """Lots each agent's resting orders on that side may still fill at this instant (the observer's
+        guardrails), handed to the book with a submission; None when no agent's order rests."""
+        if self.observer is None or not self.book.owned_orders:
+            return None
+        return self.observer.allowance(self, maker_is_buy)
+
+    def _settle(self, result: Result, taker_tag: str = "quote") -> None:
+        """What one submission did, told in the order it happened: each fill, and each resting order the
+        sweep cancelled."""
+        drops = result.drops
+        if not drops:
+            for fill in result.fills:
+                self._filled(fill, taker_tag)
+            return
+        d, n = 0, len(drops)
+        for i, fill in enumerate(result.fills):
+            while d < n and drops[d][0] == i:
+                self._dropped(drops[d][1], drops[d][2])
+                d += 1
+            self._filled(fill, taker_tag)
+        for _, order, why in drops[d:]:
+            self._dropped(order, why)
+
+    def _filled(self, trade: Fill, taker_tag: str) -> None:
         maker = trade.maker
         if maker.owner is None:
             plan = self._plan
@@ -707,9 +724,9 @@ class Market:
             self.observer.on_fill(self, AgentFill(self._fill_seq, trade.taker_id, trade.taker_owner,
                                                   trade.taker_is_buy, trade.price, trade.qty, False,
                                                   self.grid.to_price(mark), self.now,
-                                                  self._taking.get(trade.taker_id, "quote")))
+                                                  taker_tag))
 
-    def _on_book_drop(self, order: Order, why: str) -> None:
+    def _dropped(self, order: Order, why: str) -> None:
         """A sweep cancelled a resting order: self-trade prevention, or the inventory guard stopped it."""
         if order.owner is None:
             return
@@ -721,11 +738,6 @@ class Market:
             return
         self._on_close(self, OrderClosed(order.order_id, order.owner, order.is_buy, order.price, order.size, order.qty,
                                          info.tif, info.created_at, self.now, status, reason))
-
-    def _guard(self, maker: Order, lots: int) -> int:
-        if self.observer is None:
-            return lots
-        return self.observer.allow_fill(self, maker, lots)
 
     def _prune_orders(self) -> None:
         if not self.agent_orders:

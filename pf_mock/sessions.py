@@ -1,11 +1,13 @@
 """Market-making sessions, one per agent and symbol: their status and reason, the server-side refresh
 loop and the guardrails, enforced at the simulated instant of every fill, refresh and price move.
 
-The exchange owns one ``Sessions``. Markets tell the exchange what happens (``allow_fill`` before an
-agent's resting order fills, ``after_event`` after every event) and the exchange hands those to
-``Sessions``. Sessions trade only through ``orders`` (``place``, ``market_order``), as the exchange does,
-so every order is posted one way and every fill is accounted for in one place; nothing here calls the
-exchange back.
+The exchange owns one ``Sessions``. Before a sweep a market asks the exchange how much each agent's
+resting orders may fill (``allowance``); after every event the exchange runs the guardrails
+(``enforce``). Sessions trade only through ``orders`` (``place``, ``market_order``), as the exchange
+does, so every order is posted one way and every fill is accounted for in one place. What a session
+posts and each guardrail that acts is written down as a value (``analytics.Posted``, ``Tripped``) in
+``notes``, in order; the exchange hands those to the analytics. Nothing here calls the exchange or the
+analytics.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Mapping
 
 from . import closed, orders
 from .agents import Agent
-from .analytics import Analytics
+from .analytics import Posted, Tripped
 from .book import Order
 from .catalog import MIN_NOTIONAL_USD, Catalog
 from .guardrails import AUTO_HEDGE, MAX_INVENTORY, MAX_SPREAD, NAMES as GUARDRAILS, STOP_LOSS, inventory_lots
@@ -90,12 +92,12 @@ class RefreshTick:
 
 class Sessions:
     def __init__(self, agents: Mapping[str, Agent], markets: Mapping[str, Market], catalog: Catalog,
-                 analytics: Analytics | None = None, taker_fee_bps: float = 4.5):
+                 taker_fee_bps: float = 4.5):
         self.agents = agents            # the exchange's own tables, read here, never replaced
         self.markets = markets
         self.catalog = catalog
         self.taker_fee_bps = taker_fee_bps      # a refresh that crosses the book pays it: its margin counts it
-        self.analytics = analytics or Analytics()     # told of every post and every guardrail that acts
+        self.notes: list[Posted | Tripped] = []      # every post and every guardrail that acted, in order
         self.live: dict[str, dict[str, Session]] = {}   # symbol -> agent id -> its live session there
 
     # ---- one session's life ---------------------------------------------------------------------
@@ -109,7 +111,7 @@ class Sessions:
 
     def set_status(self, agent: Agent, market: Market, session: Session, status: str, reason: str | None) -> None:
         if status == PAUSED and session.status != PAUSED:
-            self.analytics.on_guardrail(agent.agent_id, market, MAX_SPREAD.name, reason)
+            self.notes.append(Tripped(agent.agent_id, market, MAX_SPREAD.name, reason))
         session.status, session.reason = status, reason
         live = self.live.setdefault(market.symbol, {})
         if session.live:
@@ -160,7 +162,7 @@ class Sessions:
         market.cancel_all(agent.agent_id, closed.STOP_LOSS)
         self.stop_refresh(session)
         session.stopped_at = market.now
-        self.analytics.on_guardrail(agent.agent_id, market, STOP_LOSS.name, "stop_loss")
+        self.notes.append(Tripped(agent.agent_id, market, STOP_LOSS.name, "stop_loss"))
         self.set_status(agent, market, session, STOPPED, "stop_loss")
 
     # ---- posting ----------------------------------------------------------------------------------
@@ -192,7 +194,7 @@ class Sessions:
                     continue
             outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif)
             if outcomes[i].order_id is not None:
-                self.analytics.on_post(agent.agent_id, market, is_buy, outcomes[i].size_usd)
+                self.notes.append(Posted(agent.agent_id, market, is_buy, outcomes[i].size_usd))
         return outcomes[0], outcomes[1]
 
     # ---- the refresh loop -------------------------------------------------------------------------
@@ -318,7 +320,7 @@ class Sessions:
                 hedged = orders.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge")
                 traded = hedged is not None
                 if traded:
-                    self.analytics.on_guardrail(agent.agent_id, market, AUTO_HEDGE.name)
+                    self.notes.append(Tripped(agent.agent_id, market, AUTO_HEDGE.name))
                 mark = market.mark
                 if stop_loss is not None and STOP_LOSS.breached(self.session_pnl(agent, market, session, mark),
                                                                 stop_loss):
@@ -339,11 +341,33 @@ class Sessions:
             if held is not None:
                 reason = f"{MAX_INVENTORY.name}: {'bid' if held else 'ask'} held"
                 if session.reason != reason:
-                    self.analytics.on_guardrail(agent.agent_id, market, MAX_INVENTORY.name, reason)
+                    self.notes.append(Tripped(agent.agent_id, market, MAX_INVENTORY.name, reason))
                 session.reason = reason
             elif session.reason and session.reason.startswith(MAX_INVENTORY.name):
                 session.reason = None
         return traded
+
+    def allowance(self, market: Market, maker_is_buy: bool) -> dict[str, int] | None:
+        """Lots each agent's resting orders on one side of ``market`` may fill at this instant before
+        |net delta| would pass max_inventory_usd: agent id -> lots, for the live sessions that set it
+        (None: no one is limited). The market hands it to the book, which takes each fill out of it, so
+        the limit holds at every fill of a sweep."""
+        live = self.live.get(market.symbol)
+        if not live:
+            return None
+        found = None
+        mark = None
+        for agent_id, session in live.items():
+            if session.guardrails.get(MAX_INVENTORY.name) is None:
+                continue
+            if mark is None:
+                mark = market.mark
+            ledger = self.agents[agent_id].ledgers.get(market.symbol)
+            room = self.headroom(session, ledger.lots if ledger is not None else 0, market, maker_is_buy, mark)
+            if found is None:
+                found = {}
+            found[agent_id] = room
+        return found
 
     def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
         """How much of an agent's resting order may fill now: none unless its session is active, and

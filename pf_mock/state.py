@@ -298,7 +298,7 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
 
     markets: dict[str, Market] = {}
     analytics = Analytics()
-    sessions = Sessions(agents, markets, catalog, analytics)
+    sessions = Sessions(agents, markets, catalog)
 
     # The scenario in force, and its run (which its pending steps compare themselves with).
     run = None
