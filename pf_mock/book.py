@@ -255,14 +255,16 @@ class OrderBook:
         result = Result()
         if price is None:
             tif = IOC
-            crosses = (self._best_ask if is_buy else self._best_bid) is not None
+            best = self._best_ask if is_buy else self._best_bid
         elif is_buy:
             best = self._best_ask
-            crosses = best is not None and best <= price
+            if best is not None and best > price:
+                best = None         # does not cross
         else:
             best = self._best_bid
-            crosses = best is not None and best >= price
-        if crosses:
+            if best is not None and best < price:
+                best = None
+        if best is not None:        # the order crosses
             if tif == ALO:
                 result.refused = True
                 return result
@@ -499,30 +501,29 @@ class OrderBook:
                 sums = maker.sums
                 if allowance is not None and sums is not None and maker.owner in allowance:
                     fill = self._allowed_fill(level, maker, order_id, owner, is_buy, price, qty, result, allowance)
-                    if fill is None:
-                        continue
-                    qty -= fill[5]
+                    if fill is not None:
+                        qty -= fill[5]
+                        fills.append(fill)
+                    continue
+                take = maker.qty
+                if take <= qty:         # the maker fills whole and leaves
+                    level.popleft()
+                    maker.live = False
+                    maker.qty = 0
+                    del orders[maker.order_id]
+                    if sums is not None:
+                        sums.units -= price * take
+                        sums.lots -= take
+                        gone += 1
                 else:
-                    take = maker.qty
-                    if take <= qty:         # the maker fills whole and leaves
-                        level.popleft()
-                        maker.live = False
-                        maker.qty = 0
-                        del orders[maker.order_id]
-                        if sums is not None:
-                            sums.units -= price * take
-                            sums.lots -= take
-                            gone += 1
-                    else:
-                        take = qty
-                        maker.qty -= take
-                        if sums is not None:
-                            sums.units -= price * take
-                            sums.lots -= take
-                    level.volume -= take
-                    qty -= take
-                    fill = Fill((maker, order_id, owner, is_buy, price, take))
-                fills.append(fill)
+                    take = qty
+                    maker.qty -= take
+                    if sums is not None:
+                        sums.units -= price * take
+                        sums.lots -= take
+                level.volume -= take
+                qty -= take
+                fills.append(Fill((maker, order_id, owner, is_buy, price, take)))
             if level.volume:
                 break       # filled inside this level
             del levels[price]
