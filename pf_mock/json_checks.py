@@ -78,3 +78,20 @@ def plainly_fine(body: bytes) -> bool:
     deeper nesting) and no run of more than ``MAX_INT_DIGITS`` digits (so no integer too long to read)."""
     return (body.isascii() and b"\\u" not in body
             and body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH and _LONG_DIGITS.search(body) is None)
+
+
+def body_problem(body: bytes) -> tuple[str, str | None] | None:
+    """What keeps a request body out, as ``(message, field)``, or None: nesting past ``MAX_JSON_DEPTH``,
+    an integer Python cannot read, a lone surrogate. A body that is not JSON at all is not refused here
+    (the route that reads it says so in its own words)."""
+    if plainly_fine(body):
+        return None
+    try:
+        parsed = parse_json(body)
+    except TooDeep:
+        return f"The request body nests deeper than {MAX_JSON_DEPTH} levels.", None
+    except TooLong:
+        return f"The request body holds an integer of more than {MAX_INT_DIGITS} digits.", None
+    except ValueError:
+        return None
+    return json_problem(parsed)

@@ -65,3 +65,11 @@ def test_peers_benchmark_short_run():
     assert "pf_mock.book.OrderBook" in proc.stdout
     for peer in ("cython-orderbook", "akhil4n-orderbook", "lightmatchingengine", "pyorderbook", "fastlob"):
         assert peer in proc.stdout, f"{peer} neither measured nor named as skipped:\n{proc.stdout}"
+
+
+def test_book_instructions_script_replays_each_engine():
+    script = ENGINE.parent / "book_instructions.py"
+    for engine in ("book", "baseline", "none"):
+        proc = subprocess.run([sys.executable, str(script), engine, "--ops", "1000"], capture_output=True,
+                              text=True, timeout=120, cwd=ENGINE.parent.parent)
+        assert proc.returncode == 0, proc.stderr

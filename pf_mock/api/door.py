@@ -29,7 +29,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import Message, Receive, Scope
 
-from ..json_checks import MAX_INT_DIGITS, MAX_JSON_DEPTH, TooDeep, TooLong, json_problem, parse_json, plainly_fine
+from ..json_checks import body_problem
 from .errors import error_response
 
 MAX_BODY_BYTES = 1 << 20        # 1 MiB: a quote is ~300 bytes, the largest shipped scenario ~3 KB
@@ -142,20 +142,8 @@ def refusal(scope: Scope, body: bytes, too_large: bool):
         return error_response(400, "invalid_request", "The request body is not valid UTF-8.")
     if scope.get("path") == "/_mock/restore":
         return None     # a snapshot is checked whole, field by field, by its reader (pf_mock.state), off the loop
-    if plainly_fine(body):
-        return None
-    try:
-        parsed = parse_json(body)
-    except TooDeep:
-        return error_response(400, "invalid_request", f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
-    except TooLong:
-        return error_response(400, "invalid_request", f"The request body holds an integer of more than {MAX_INT_DIGITS} digits.")
-    except ValueError:
-        return None         # not JSON: the route answers that in its own words
-    problem = json_problem(parsed)
+    problem = body_problem(body)
     if problem is None:
         return None
     message, field = problem
     return error_response(400, "invalid_request", message, **({"field": field} if field else {}))
-
-
