@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 MARKOUT_HORIZONS_S: tuple[int, ...] = (1, 10, 60)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Posted:
     """An order of the agent's was posted (a quote's side, or a refresh's): what the sessions report."""
 
@@ -49,7 +49,16 @@ class Posted:
     notional_usd: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
+class Filled:
+    """One of the agent's fills, just booked: what the booking reports."""
+
+    agent_id: str
+    market: "Market"
+    record: "FillRecord"
+
+
+@dataclass(slots=True)
 class Tripped:
     """A guardrail acted (a pause, a stop, an auto-hedge, a side held): what the sessions report."""
 
@@ -345,9 +354,13 @@ class Analytics:
             state.move_to(now, mark)
 
     def take(self, notes: list) -> None:
-        """The sessions' reports (``Posted``, ``Tripped``), in the order they were made."""
+        """The sessions' and the booking's reports (``Posted``, ``Filled``, ``Tripped``), in the order they
+        were made."""
         for note in notes:
-            if type(note) is Posted:
+            kind = type(note)
+            if kind is Filled:
+                self.on_fill(note.agent_id, note.market, note.record)
+            elif kind is Posted:
                 self.on_post(note.agent_id, note.market, note.is_buy, note.notional_usd)
             else:
                 self.on_guardrail(note.agent_id, note.market, note.guardrail, note.detail)
