@@ -372,12 +372,13 @@ class OrderBook:
             return order
         if lots >= order.qty:
             return self.cancel(order_id)
+        self._tops = None
         order.qty -= lots
         order.level.volume -= lots
         sums = order.sums
         if sums is not None:
-            sums[1] -= order.price * lots
-            sums[2] -= lots
+            sums.units -= order.price * lots
+            sums.lots -= lots
         return order
 
     def add_at_back(self, order_id: int, lots: int) -> bool:
@@ -386,19 +387,17 @@ class OrderBook:
         order = self.orders.get(order_id)
         if order is None or lots <= 0:
             return False
-        queue = order.level.queue
-        for last in reversed(queue):
-            if last.live:
-                break
+        last = next((o for o in reversed(order.level) if o.live), None)
         if last is not order:
             return False
+        self._tops = None
         order.qty += lots
         order.size += lots
         order.level.volume += lots
         sums = order.sums
         if sums is not None:
-            sums[1] += order.price * lots
-            sums[2] += lots
+            sums.units += order.price * lots
+            sums.lots += lots
         return True
 
     def would_cross(self, is_buy: bool, price: int) -> bool:

@@ -225,7 +225,7 @@ class BackgroundLiquidity:
         house then keeps what is left of it rather than replace it at the back of the queue (which would
         put the agent ahead of depth it joined behind)."""
         order = book.get(order_id)
-        if order is None or order.level.count < 2:
+        if order is None or len(order.level) < 2:
             return False
         behind = False
         for other in book.orders_at(order.is_buy, order.price):
@@ -296,7 +296,7 @@ class BackgroundLiquidity:
         bid_levels, ask_levels = book.bid_levels, book.ask_levels
         for is_buy, price in levels:
             level = (bid_levels if is_buy else ask_levels).get(price)
-            if level is None or level.count < 2:
+            if level is None or len(level) < 2:
                 continue                    # the agent's order alone at its price: nothing turns over
             ahead, behind, first = [], [], None
             for order in book.orders_at(is_buy, price):
