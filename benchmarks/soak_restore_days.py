@@ -1,22 +1,30 @@
 """Soak: a restore costs the state, not the history. Rerun with ``python benchmarks/soak_restore_days.py``
-(three simulated days) or ``--quick`` (one simulated hour).
+(three simulated days) or ``--quick`` (one simulated hour); ``--save FILE`` keeps the snapshot (and, in
+``FILE.run.json``, how long the run took), ``--from FILE`` times restores of a saved one without the run.
 
-An agent quotes 5 bps wide, $300 a side, on BTC-PERP, ETH-PERP and SOL-PERP with the server's refresh loop
-on (every 5 s, with an inventory limit and an auto-hedge), and the manual clock is advanced an hour at a
-time for ``--days``; that run is timed (the baseline, in the same process). Then the snapshot is taken
-and POSTed to a second server over HTTP while another thread asks ``GET /health`` every 20 ms. Printed:
-the snapshot's size and fill count, the original run's wall time, the restore's, their ratio, the slowest
-``/health`` answer during the restore, and whether the two servers then answer the same bytes (before and
-after a further simulated ten minutes on both). The restore's CPU time is printed beside its wall time:
-on a busy machine the wall time is the CPU time stretched by whatever else runs.
+The run: an agent quotes 5 bps wide, $300 a side, on BTC-PERP, ETH-PERP and SOL-PERP with the server's
+refresh loop on (every 5 s, with an inventory limit and an auto-hedge), and the manual clock is advanced
+an hour at a time for ``--days``, in a server in this process; that run is timed (the baseline). Then the
+snapshot is taken and POSTed ``--repeat`` times to a second server, a ``pf-mock serve`` process of its own,
+then as many times again while a thread of this process asks it ``GET /health`` every 20 ms. Printed: the snapshot's size and fill
+count; the run's wall time; for the restores, the wall time the client waited, the CPU time the restoring
+server spent (from ``/proc``: its own, whatever else runs on the machine) and the server's own
+``restore_seconds``, best and median; the ratio of the best restore to the run; the slowest ``/health``
+answer during the restores; and whether the restored server answers as the original does (before and
+after a further simulated ten minutes on both) — with ``--from``, whether its snapshot is the document's
+bytes. Last, how long ``pf-mock serve --restore FILE`` takes to answer ``/health``, beside a plain start.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,6 +38,92 @@ from pf_mock.testing import run_server  # noqa: E402
 SYMBOLS = ("BTC-PERP", "ETH-PERP", "SOL-PERP")
 READS = ("/v1/account", "/v1/mm/fills?limit=1000", "/v1/mm/pnl", "/v1/mm/orders", "/_mock/leaderboard",
          "/v1/markets/ETH-PERP/orderbook?depth=50")
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * TICK_S
+
+
+class Served:
+    """A ``pf-mock serve`` process on a free port (manual clock); ``ready_s`` is how long it took to
+    answer ``/health`` from its start."""
+
+    def __init__(self, *extra: str):
+        began = time.perf_counter()
+        self.proc = subprocess.Popen([sys.executable, "-m", "pf_mock", "serve", "--port", "0", "--clock", "manual",
+                                      *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("pf-mock ready on "):
+            self.proc.kill()
+            raise RuntimeError(f"pf-mock serve did not start: {line}{self.proc.stderr.read()}")
+        self.base_url = line.split()[3]
+        self.http = httpx.Client(base_url=self.base_url, timeout=600)
+        assert self.http.get("/health").status_code == 200
+        self.ready_s = time.perf_counter() - began
+
+    def close(self) -> None:
+        self.http.close()
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+
+def run(hours: float, seed: int):
+    """The original run, in a server of this process: (the server's context, the server, its wall time)."""
+    ctx = run_server(seed=seed)
+    original = ctx.__enter__()
+    c = original.client
+    began = time.perf_counter()
+    for symbol in SYMBOLS:
+        mid = c.get(f"/v1/markets/{symbol}/price").json()["mid"]
+        r = c.post("/v1/mm/quote", json={
+            "symbol": symbol, "bid_price": mid * (1 - 5e-4), "bid_size": 300, "ask_price": mid * (1 + 5e-4),
+            "ask_size": 300, "auto_refresh": True, "refresh_interval_seconds": 5, "max_inventory_usd": 3_000,
+            "auto_hedge_threshold_usd": 1_500})
+        assert r.status_code == 200, r.text
+    left = hours * 3600
+    while left > 0:
+        r = original._control.post("/_mock/clock/advance", json={"seconds": min(3600.0, left)}, timeout=600)
+        assert r.status_code == 200, r.text
+        left -= 3600
+    return ctx, original, time.perf_counter() - began
+
+
+def restores(server: Served, document: bytes, repeat: int, poll_health: bool):
+    """POST the document ``repeat`` times, asking ``/health`` every 20 ms meanwhile if ``poll_health``: per
+    restore (wall, the server's CPU, its restore_seconds), and the slowest ``/health`` answer."""
+    worst, done = 0.0, threading.Event()
+
+    def poll() -> None:
+        nonlocal worst
+        with httpx.Client(base_url=server.base_url) as h:
+            while not done.is_set():
+                t = time.perf_counter()
+                assert h.get("/health", timeout=30).status_code == 200
+                worst = max(worst, time.perf_counter() - t)
+                time.sleep(0.02)
+
+    poller = threading.Thread(target=poll)
+    if poll_health:
+        poller.start()
+    rows = []
+    try:
+        for _ in range(repeat):
+            time.sleep(0.1)
+            began, cpu = time.perf_counter(), cpu_seconds(server.proc.pid)
+            r = server.http.post("/_mock/restore", content=document, headers={"content-type": "application/json"})
+            wall, cpu = time.perf_counter() - began, cpu_seconds(server.proc.pid) - cpu
+            if r.status_code != 200:
+                print(f"restore FAILED: {r.status_code} {r.text[:300]}")
+                sys.exit(1)
+            rows.append((wall, cpu, r.json()["restore_seconds"]))
+    finally:
+        done.set()
+        if poll_health:
+            poller.join()
+    return rows, worst
 
 
 def main() -> None:
@@ -37,66 +131,76 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="one simulated hour")
     ap.add_argument("--days", type=float, default=3.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=5, help="restores timed (default 5)")
+    ap.add_argument("--save", metavar="FILE", help="write the run's snapshot here (and FILE.run.json)")
+    ap.add_argument("--from", dest="source", metavar="FILE", help="no run: time restores of this saved snapshot")
     args = ap.parse_args()
-    hours = 1 if args.quick else args.days * 24
-    print(f"pf-mock restore cost: an auto-refreshing agent on {len(SYMBOLS)} markets for {hours:g} simulated hours, "
-          f"Python {platform.python_version()}")
-    with run_server(seed=args.seed) as original, run_server(seed=args.seed + 1) as restored:
-        c = original.client
-        began = time.perf_counter()
-        for symbol in SYMBOLS:
-            mid = c.get(f"/v1/markets/{symbol}/price").json()["mid"]
-            r = c.post("/v1/mm/quote", json={
-                "symbol": symbol, "bid_price": mid * (1 - 5e-4), "bid_size": 300, "ask_price": mid * (1 + 5e-4),
-                "ask_size": 300, "auto_refresh": True, "refresh_interval_seconds": 5, "max_inventory_usd": 3_000,
-                "auto_hedge_threshold_usd": 1_500})
-            assert r.status_code == 200, r.text
-        left = hours * 3600
-        while left > 0:
-            r = original._control.post("/_mock/clock/advance", json={"seconds": min(3600.0, left)}, timeout=600)
-            assert r.status_code == 200, r.text
-            left -= 3600
-        run_s = time.perf_counter() - began
-
+    print(f"pf-mock restore cost, Python {platform.python_version()}")
+    ctx = original = None
+    if args.source:
+        document = Path(args.source).read_bytes()
+        meta_path = Path(args.source + ".run.json")
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
+        run_s = meta["run_s"] if meta else None
+        print(f"from {args.source}" + (f": {meta['hours']:g} simulated hours of an auto-refreshing agent on "
+                                       f"{len(SYMBOLS)} markets, seed {meta['seed']}" if meta else ""))
+    else:
+        hours = 1 if args.quick else args.days * 24
+        print(f"an auto-refreshing agent on {len(SYMBOLS)} markets for {hours:g} simulated hours")
+        ctx, original, run_s = run(hours, args.seed)
         began = time.perf_counter()
         document = original._control.post("/_mock/snapshot", timeout=120).content
-        snapshot_s = time.perf_counter() - began
-        fills = sum(len(a["fills"]) for a in json.loads(document)["agents"])
-
-        worst, done = 0.0, threading.Event()
-
-        def poll() -> None:
-            nonlocal worst
-            with httpx.Client(base_url=restored.base_url) as h:
-                while not done.is_set():
-                    t = time.perf_counter()
-                    assert h.get("/health", timeout=30).status_code == 200
-                    worst = max(worst, time.perf_counter() - t)
-                    time.sleep(0.02)
-
-        poller = threading.Thread(target=poll)
-        poller.start()
-        time.sleep(0.1)
-        began, cpu = time.perf_counter(), time.process_time()
-        r = restored._control.post("/_mock/restore", content=document, headers={"content-type": "application/json"},
-                                  timeout=600)
-        restore_s, restore_cpu = time.perf_counter() - began, time.process_time() - cpu
-        done.set()
-        poller.join()
-        if r.status_code != 200:
-            print(f"restore FAILED: {r.status_code} {r.text[:300]}")
-            sys.exit(1)
-        same = all(original.client.get(p).content == restored.client.get(p).content for p in READS)
-        for server in (original, restored):
-            server._control.post("/_mock/clock/advance", json={"seconds": 600}, timeout=600)
-        same_after = all(original.client.get(p).content == restored.client.get(p).content for p in READS)
-        print(f"snapshot: {len(document):,} bytes, {fills:,} fills, taken in {snapshot_s:.2f} s")
-        print(f"original run: {run_s:.2f} s wall; restore: {restore_s:.3f} s wall ({restore_cpu:.3f} s of CPU in "
-              f"this process, the servers' and the client's); ratio restore / original: {restore_s / run_s:.4f}")
-        print(f"restore under 1 s: {'yes' if restore_s < 1 else 'NO'}; slowest /health during it: {worst * 1e3:.0f} ms")
-        print(f"answers after the restore equal the original's: {'yes' if same else 'NO'}; "
-              f"and ten simulated minutes later: {'yes' if same_after else 'NO'}")
-        sys.exit(0 if same and same_after else 1)
+        print(f"snapshot taken in {time.perf_counter() - began:.2f} s")
+        if args.save:
+            Path(args.save).write_bytes(document)
+            Path(args.save + ".run.json").write_text(json.dumps({"run_s": run_s, "hours": hours, "seed": args.seed}))
+    parsed = json.loads(document)
+    fills = sum(len(a["fills"]) for a in parsed["agents"])
+    print(f"snapshot: {len(document):,} bytes, {fills:,} fills")
+    restored = Served()
+    try:
+        rows, _ = restores(restored, document, args.repeat, poll_health=False)
+        wall = sorted(r[0] for r in rows)
+        cpu = sorted(r[1] for r in rows)
+        own = sorted(r[2] for r in rows)
+        print(f"restore over HTTP into a pf-mock serve process, {len(rows)} times: wall {wall[0]:.3f} s best, "
+              f"{statistics.median(wall):.3f} s median; the server's CPU {cpu[0]:.2f} s best, "
+              f"{statistics.median(cpu):.2f} s median; its restore_seconds {own[0]:.3f} best, "
+              f"{statistics.median(own):.3f} median")
+        polled, worst = restores(restored, document, args.repeat, poll_health=True)
+        print(f"the same {len(polled)} times with /health asked every 20 ms: wall "
+              f"{statistics.median(r[0] for r in polled):.3f} s median; slowest /health {worst * 1e3:.0f} ms")
+        if run_s:
+            print(f"original run: {run_s:.2f} s wall; ratio best restore / run: {wall[0] / run_s:.5f}")
+        print(f"restore under 1 s: {'yes' if wall[0] < 1 else 'NO'} (wall, best); /health within 1 s "
+              f"throughout: {'yes' if worst < 1 else 'NO'}")
+        if original is not None:
+            agent = {"authorization": original.client.headers["authorization"]}
+            same = all(original.client.get(p).content == restored.http.get(p, headers=agent).content for p in READS)
+            original._control.post("/_mock/clock/advance", json={"seconds": 600}, timeout=600)
+            restored.http.post("/_mock/clock/advance", json={"seconds": 600})
+            same_after = all(original.client.get(p).content == restored.http.get(p, headers=agent).content
+                             for p in READS)
+            print(f"answers after the restore equal the original's: {'yes' if same else 'NO'}; "
+                  f"and ten simulated minutes later: {'yes' if same_after else 'NO'}")
+        else:
+            same = same_after = restored.http.post("/_mock/snapshot").content == document
+            print(f"the restored server's snapshot is the document, byte for byte: {'yes' if same else 'NO'}")
+    finally:
+        restored.close()
+        if ctx is not None:
+            ctx.__exit__(None, None, None)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.source or args.save or str(Path(tmp) / "snapshot.json")
+        if path == str(Path(tmp) / "snapshot.json"):
+            Path(path).write_bytes(document)
+        plain = Served()
+        plain.close()
+        started = Served("--restore", path)
+        started.close()
+    print(f"pf-mock serve --restore FILE answers /health {started.ready_s:.2f} s after its start "
+          f"(a plain start: {plain.ready_s:.2f} s)")
+    sys.exit(0 if same and same_after else 1)
 
 
 if __name__ == "__main__":

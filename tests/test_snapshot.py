@@ -255,6 +255,27 @@ def test_a_stopping_server_ends_a_restore_early_and_changes_nothing():
             core.build(copy.exchange, document, stop=lambda: True)
 
 
+def test_every_stop_check_of_a_restore_ends_it_there_and_changes_nothing():
+    """``build`` asks ``stop()`` after reading the document and between its parts (agents, an agent's
+    markets, markets); told to stop at any of those checks it raises ``Stopped`` and the exchange is as it
+    was."""
+    with in_process(seed=3) as original, in_process(seed=4) as copy:
+        loop(original, 3)
+        loop(original, 3, "ETH-PERP")
+        original.client.get("/v1/account", headers=OTHER)
+        document = snap(original)
+        checks = []
+        core.build(copy.exchange, document, stop=lambda: checks.append(1) and False)
+        assert len(checks) >= 1 + 2 + 2 + 2, len(checks)     # after reading; 2 agents, 2 of one's markets, 2 markets
+        before = snap(copy)
+        for k in range(len(checks)):
+            asked = []
+            with pytest.raises(core.Stopped):
+                core.build(copy.exchange, document, stop=lambda: asked.append(1) or len(asked) > k)
+            assert len(asked) == k + 1
+        assert snap(copy) == before
+
+
 # ---- the command line -----------------------------------------------------------------------------
 def test_serve_restore_starts_from_a_snapshot_file(tmp_path):
     from pf_mock.testing import run_server
@@ -291,7 +312,30 @@ def _serve(state: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{found.group(1)}"
 
 
-def test_serve_state_is_written_on_sigterm_and_read_at_the_next_start(tmp_path):
+def big_document(document: bytes, fills: int) -> bytes:
+    """``document`` with its first agent's fills replaced by ``fills`` made-up ones on BTC-PERP (a valid
+    document: in time order, none after its now), to make a restore long."""
+    doc = json.loads(document)
+    agent = doc["agents"][0]
+    if "BTC-PERP" not in agent["ledgers"]:
+        agent["ledgers"].append("BTC-PERP")
+    start, now = doc["clock"]["start_us"] / 1e6, doc["clock"]["now_us"] / 1e6
+    agent["fills"] = [["BTC-PERP", f"fill_{i:012x}", f"ord_{i:012x}", i % 2 == 0, 68_000.0 + i % 7, 150 + i % 5,
+                       102.0, i % 3 > 0, -0.0255, 68_003.0, "quote", start + (now - start) * i / fills]
+                      for i in range(fills)]
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def test_sigterm_ends_a_restore_and_the_state_file_keeps_the_state_from_before_it(tmp_path):
+    """A real ``pf-mock serve --state FILE`` process is sent SIGTERM while a big restore is under way (its
+    body being read; ``Expect: 100-continue`` tells when the route has started): the restore answers
+    503 ``server_stopping``, the process exits 0, FILE holds the state from before the restore, whole
+    (no temporary file left), and the next start reads it and answers the same bytes."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    from pf_mock.api import in_process_client
     from pf_mock.server import ServeOptions, build_app
     state = tmp_path / "exchange.json"
     key = {"Authorization": "Bearer pf_test_state_file_01"}
@@ -303,12 +347,30 @@ def test_serve_state_is_written_on_sigterm_and_read_at_the_next_start(tmp_path):
                           ).status_code == 200
             assert c.post("/_mock/clock/advance", json={"seconds": 30}).status_code == 200
             before = [c.get(p).content for p in paths]
+            document = c.post("/_mock/snapshot").content
+        body = big_document(document, 20_000)
+        where = urlsplit(url)
+        with socket.create_connection((where.hostname, where.port), timeout=60) as sock:
+            sock.sendall(f"POST /_mock/restore HTTP/1.1\r\nHost: {where.netloc}\r\nContent-Type: application/json"
+                         f"\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode())
+            assert sock.recv(64).startswith(b"HTTP/1.1 100 "), "the route did not start reading the body"
+            sock.sendall(body[:-1])
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.2)
+            sock.sendall(body[-1:])
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 ") and json.loads(payload)["error"] == "server_stopping", answer[:300]
+        assert proc.wait(timeout=60) == 0
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert os.listdir(tmp_path) == [state.name]          # no temporary file left beside it
+    assert state.read_bytes() == document               # the state from before the restore, whole
     app = build_app(ServeOptions(clock="manual", state=str(state)))       # the next start reads it
-    from pf_mock.api import in_process_client
     with in_process_client(app, headers=key) as c:
         assert [c.get(p).content for p in paths] == before
 
