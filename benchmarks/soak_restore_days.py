@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import subprocess
@@ -35,16 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pf_mock.testing import run_server  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load import cpu_seconds  # noqa: E402  (a benchmark beside this one: its /proc reader)
+
 SYMBOLS = ("BTC-PERP", "ETH-PERP", "SOL-PERP")
 READS = ("/v1/account", "/v1/mm/fills?limit=1000", "/v1/mm/pnl", "/v1/mm/orders", "/_mock/leaderboard",
          "/v1/markets/ETH-PERP/orderbook?depth=50")
-TICK_S = 1 / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux ``/proc``), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * TICK_S
 
 
 class Served:

@@ -196,6 +196,22 @@ def id_numbers(ids, prefix: str) -> np.ndarray:
     return digits.astype(np.int64) @ _HEX_PLACES
 
 
+_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_HEX_SHIFTS = np.arange(44, -1, -4, dtype=np.int64)
+
+
+def id_texts(numbers, prefix: str) -> list[str]:
+    """``id_numbers`` undone: each number (below 16**12) as ``prefix`` + ``_`` + 12 lowercase hex digits."""
+    head = np.frombuffer((prefix + "_").encode(), dtype=np.uint8)
+    width = len(head) + 12
+    values = np.asarray(numbers, dtype=np.int64)
+    table = np.empty((len(values), width), dtype=np.uint8)
+    table[:, :len(head)] = head
+    table[:, len(head):] = _DIGITS[(values[:, None] >> _HEX_SHIFTS) & 15]
+    text = table.tobytes().decode("ascii")
+    return [text[i:i + width] for i in range(0, len(text), width)]
+
+
 def fill_columns(rows) -> dict:
     """A snapshot's fill rows (``state_document.FillRow``) as columns: numpy arrays, and ``symbol`` a tuple."""
     symbols, fill_ids, order_ids, buys, prices, lots, notionals, makers, fees, mids, kinds, times = zip(*rows)
@@ -378,6 +394,20 @@ class SymbolLedger:
         # to_ms, vectorised: whole microseconds (round half to even, as ``round``), floored to milliseconds
         self._times.frombytes((np.rint(times_s * 1_000_000).astype(np.int64) // 1_000).tobytes())
         self.totals = c.totals_at(n - 1)
+
+    def rows(self) -> list[tuple]:
+        """This ledger's fills as a snapshot's rows (``state_document.FillRow``), oldest first: what
+        ``load`` takes back."""
+        c = self.fills
+        n = len(c)
+        if not n:
+            return []
+        flags = np.frombuffer(c.flags, dtype=np.int8)
+        lots = np.rint(np.frombuffer(c.size, dtype=np.float64) * self.lot_scale).astype(np.int64)
+        return list(zip([self.symbol] * n, id_texts(c.fill_ids, "fill"), id_texts(c.order_ids, "ord"),
+                        (flags & 1).astype(bool).tolist(), c.price.tolist(), lots.tolist(), c.notional.tolist(),
+                        (flags & 2).astype(bool).tolist(), c.fee.tolist(), c.mid.tolist(),
+                        [KINDS[k] for k in (flags >> 2).tolist()], c.time.tolist()))
 
     def totals_at(self, t: float) -> Totals:
         """The running totals including every fill shown at or before the millisecond of ``t``."""

@@ -55,6 +55,12 @@ def snapshot(exchange: Exchange) -> dict:
     clock = exchange.clock
     now = clock.now_us()
     exchange.run_to(now)
+    with bulk():
+        return _document(exchange, now)
+
+
+def _document(exchange: Exchange, now: int) -> dict:
+    clock = exchange.clock
     manual = clock.mode == "manual"
     return {
         "format": FORMAT,
@@ -82,14 +88,8 @@ def dumps(document: dict) -> bytes:
 
 def _agent_state(agent: Agent) -> dict:
     order = agent.fill_order
-    rows = []
-    for i in range(len(order)):
-        ledger = order.ledgers[order._ledger_at[i]]
-        c, j = ledger.fills, order._row_at[i]
-        flags = c.flags[j]
-        rows.append([ledger.symbol, f"fill_{c.fill_ids[j]:012x}", f"ord_{c.order_ids[j]:012x}", bool(flags & 1),
-                     c.price[j], round(c.size[j] * ledger.lot_scale), c.notional[j], bool(flags & 2), c.fee[j],
-                     c.mid[j], KINDS[flags >> 2], c.time[j]])
+    per_ledger = [ledger.rows() for ledger in order.ledgers]
+    rows = [per_ledger[i][j] for i, j in zip(order._ledger_at, order._row_at)]     # the agent's order of fills
     closed = agent.closed_orders
     kept = [closed[closed.dropped + i] for i in range(len(closed.ids))]
     return {

@@ -418,3 +418,21 @@ def test_a_loaded_ledger_is_bit_for_bit_the_one_built_fill_by_fill(rows, lot_sca
     for cost in ("at_fill_prices", "_at_mids"):
         x, y = getattr(one_by_one, cost), getattr(loaded, cost)
         assert (x.lots, x.avg, x.realized) == (y.lots, y.avg, y.realized)
+
+
+@given(numbers=st.lists(st.integers(0, 16 ** 12 - 1), max_size=30))
+def test_ids_become_numbers_and_back_as_python_formats_them(numbers):
+    from pf_mock.ledger import id_numbers, id_texts
+    texts = [f"ord_{n:012x}" for n in numbers]
+    assert id_texts(numbers, "ord") == texts
+    assert id_numbers(texts, "ord").tolist() == numbers
+
+
+@pytest.mark.parametrize("ids", [["fill_00000000000g"], ["fill_00000000000A"], ["fil_0000000000001"],
+                                 ["fill_0000000000001"], ["fill_000000000001", "fill_00000000001"],
+                                 ["fill_00000000000\u00e9"], ["ord_000000000001"]])
+def test_an_id_that_is_not_fill_and_12_hex_digits_is_refused(ids):
+    from pf_mock.ledger import id_numbers
+    with pytest.raises(ValueError):
+        id_numbers(ids, "fill")
+
