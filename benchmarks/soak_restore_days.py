@@ -6,11 +6,12 @@ The run: an agent quotes 5 bps wide, $300 a side, on BTC-PERP, ETH-PERP and SOL-
 refresh loop on (every 5 s, with an inventory limit and an auto-hedge), and the manual clock is advanced
 an hour at a time for ``--days``, in a server in this process; that run is timed (the baseline). Then the
 snapshot is taken and POSTed ``--repeat`` times to a second server, a ``pf-mock serve`` process of its own,
-then as many times again while a thread of this process asks it ``GET /health`` every 20 ms. Printed: the snapshot's size and fill
+then as many times again while a thread of this process asks it ``GET /health`` every 20 ms (and, as
+the baseline, for as long again with no restore). Printed: the snapshot's size and fill
 count; the run's wall time; for the restores, the wall time the client waited, the CPU time the restoring
 server spent (from ``/proc``: its own, whatever else runs on the machine) and the server's own
 ``restore_seconds``, best and median; the ratio of the best restore to the run; the slowest ``/health``
-answer during the restores; and whether the restored server answers as the original does (before and
+answer during the restores and with none; and whether the restored server answers as the original does (before and
 after a further simulated ten minutes on both) — with ``--from``, whether its snapshot is the document's
 bytes. Last, how long ``pf-mock serve --restore FILE`` takes to answer ``/health``, beside a plain start.
 """
@@ -86,39 +87,45 @@ def run(hours: float, seed: int):
     return ctx, original, time.perf_counter() - began
 
 
-def restores(server: Served, document: bytes, repeat: int, poll_health: bool):
-    """POST the document ``repeat`` times, asking ``/health`` every 20 ms meanwhile if ``poll_health``: per
-    restore (wall, the server's CPU, its restore_seconds), and the slowest ``/health`` answer."""
-    worst, done = 0.0, threading.Event()
+class HealthPoll:
+    """``GET /health`` every 20 ms from a thread of this process while in the ``with``; ``worst`` is the
+    slowest answer's wall time."""
 
-    def poll() -> None:
-        nonlocal worst
-        with httpx.Client(base_url=server.base_url) as h:
-            while not done.is_set():
+    def __init__(self, server: Served):
+        self.server, self.worst, self.done = server, 0.0, threading.Event()
+        self.thread = threading.Thread(target=self.poll)
+
+    def poll(self) -> None:
+        with httpx.Client(base_url=self.server.base_url) as h:
+            while not self.done.is_set():
                 t = time.perf_counter()
                 assert h.get("/health", timeout=30).status_code == 200
-                worst = max(worst, time.perf_counter() - t)
+                self.worst = max(self.worst, time.perf_counter() - t)
                 time.sleep(0.02)
 
-    poller = threading.Thread(target=poll)
-    if poll_health:
-        poller.start()
+    def __enter__(self) -> "HealthPoll":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+def restores(server: Served, document: bytes, repeat: int) -> list[tuple[float, float, float]]:
+    """POST the document ``repeat`` times: per restore, the wall time, the server's CPU time and its
+    ``restore_seconds``."""
     rows = []
-    try:
-        for _ in range(repeat):
-            time.sleep(0.1)
-            began, cpu = time.perf_counter(), cpu_seconds(server.proc.pid)
-            r = server.http.post("/_mock/restore", content=document, headers={"content-type": "application/json"})
-            wall, cpu = time.perf_counter() - began, cpu_seconds(server.proc.pid) - cpu
-            if r.status_code != 200:
-                print(f"restore FAILED: {r.status_code} {r.text[:300]}")
-                sys.exit(1)
-            rows.append((wall, cpu, r.json()["restore_seconds"]))
-    finally:
-        done.set()
-        if poll_health:
-            poller.join()
-    return rows, worst
+    for _ in range(repeat):
+        time.sleep(0.1)
+        began, cpu = time.perf_counter(), cpu_seconds(server.proc.pid)
+        r = server.http.post("/_mock/restore", content=document, headers={"content-type": "application/json"})
+        wall, cpu = time.perf_counter() - began, cpu_seconds(server.proc.pid) - cpu
+        if r.status_code != 200:
+            print(f"restore FAILED: {r.status_code} {r.text[:300]}")
+            sys.exit(1)
+        rows.append((wall, cpu, r.json()["restore_seconds"]))
+    return rows
 
 
 def main() -> None:
@@ -154,7 +161,7 @@ def main() -> None:
     print(f"snapshot: {len(document):,} bytes, {fills:,} fills")
     restored = Served()
     try:
-        rows, _ = restores(restored, document, args.repeat, poll_health=False)
+        rows = restores(restored, document, args.repeat)
         wall = sorted(r[0] for r in rows)
         cpu = sorted(r[1] for r in rows)
         own = sorted(r[2] for r in rows)
@@ -162,13 +169,18 @@ def main() -> None:
               f"{statistics.median(wall):.3f} s median; the server's CPU {cpu[0]:.2f} s best, "
               f"{statistics.median(cpu):.2f} s median; its restore_seconds {own[0]:.3f} best, "
               f"{statistics.median(own):.3f} median")
-        polled, worst = restores(restored, document, args.repeat, poll_health=True)
+        began = time.perf_counter()
+        with HealthPoll(restored) as during:
+            polled = restores(restored, document, args.repeat)
+        with HealthPoll(restored) as alone:
+            time.sleep(time.perf_counter() - began)
         print(f"the same {len(polled)} times with /health asked every 20 ms: wall "
-              f"{statistics.median(r[0] for r in polled):.3f} s median; slowest /health {worst * 1e3:.0f} ms")
+              f"{statistics.median(r[0] for r in polled):.3f} s median; slowest /health {during.worst * 1e3:.0f} ms "
+              f"(with no restore, for as long: {alone.worst * 1e3:.0f} ms)")
         if run_s:
             print(f"original run: {run_s:.2f} s wall; ratio best restore / run: {wall[0] / run_s:.5f}")
         print(f"restore under 1 s: {'yes' if wall[0] < 1 else 'NO'} (wall, best); /health within 1 s "
-              f"throughout: {'yes' if worst < 1 else 'NO'}")
+              f"throughout: {'yes' if during.worst < 1 else 'NO'}")
         if original is not None:
             agent = {"authorization": original.client.headers["authorization"]}
             same = all(original.client.get(p).content == restored.http.get(p, headers=agent).content for p in READS)
