@@ -1,6 +1,7 @@
 """Soak: a restore costs the state, not the history. Rerun with ``python benchmarks/soak_restore_days.py``
 (three simulated days) or ``--quick`` (one simulated hour); ``--save FILE`` keeps the snapshot (and, in
-``FILE.run.json``, how long the run took), ``--from FILE`` times restores of a saved one without the run.
+``FILE.run.json``, how long the run took), ``--from FILE`` times restores of a saved one without the run,
+and ``--fills N`` replaces the agent's fills by N made-up ones first (a heavier document, same shape).
 
 The run: an agent quotes 5 bps wide, $300 a side, on BTC-PERP, ETH-PERP and SOL-PERP with the server's
 refresh loop on (every 5 s, with an inventory limit and an auto-hedge), and the manual clock is advanced
@@ -13,7 +14,8 @@ server spent (from ``/proc``: its own, whatever else runs on the machine) and th
 ``restore_seconds``, best and median; the ratio of the best restore to the run; the slowest ``/health``
 answer during the restores and with none; and whether the restored server answers as the original does (before and
 after a further simulated ten minutes on both) — with ``--from``, whether its snapshot is the document's
-bytes. Last, how long ``pf-mock serve --restore FILE`` takes to answer ``/health``, beside a plain start.
+bytes. Last, with a snapshot file (``--save`` or ``--from``), how long ``pf-mock serve --restore FILE``
+takes to answer ``/health``, beside a plain start.
 """
 
 from __future__ import annotations
@@ -128,6 +130,20 @@ def restores(server: Served, document: bytes, repeat: int) -> list[tuple[float, 
     return rows
 
 
+def with_fills(document: bytes, fills: int) -> bytes:
+    """``document`` with its first agent's fills replaced by ``fills`` made-up ones spread over its markets
+    and its time (valid: in time order, none after its now): the same state, bar a heavier ledger."""
+    doc = json.loads(document)
+    agent = doc["agents"][0]
+    symbols = agent["ledgers"] or [doc["markets"][0]["symbol"]]
+    agent["ledgers"] = symbols
+    start, now = doc["clock"]["start_us"] / 1e6, doc["clock"]["now_us"] / 1e6
+    agent["fills"] = [[symbols[i % len(symbols)], f"fill_{i:012x}", f"ord_{i:012x}", i % 2 == 0, 100.0 + i % 7,
+                       150 + i % 5, 300.0, i % 3 > 0, -0.075, 100.5, "quote", start + (now - start) * i / fills]
+                      for i in range(fills)]
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="one simulated hour")
@@ -136,6 +152,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="restores timed (default 5)")
     ap.add_argument("--save", metavar="FILE", help="write the run's snapshot here (and FILE.run.json)")
     ap.add_argument("--from", dest="source", metavar="FILE", help="no run: time restores of this saved snapshot")
+    ap.add_argument("--fills", type=int, metavar="N", help="restore the snapshot with its agent's fills replaced "
+                                                           "by N made-up ones (a heavier ledger)")
     args = ap.parse_args()
     print(f"pf-mock restore cost, Python {platform.python_version()}")
     ctx = original = None
@@ -156,6 +174,10 @@ def main() -> None:
         if args.save:
             Path(args.save).write_bytes(document)
             Path(args.save + ".run.json").write_text(json.dumps({"run_s": run_s, "hours": hours, "seed": args.seed}))
+    if args.fills is not None:
+        document = with_fills(document, args.fills)
+        original = None                 # the document is no longer the original server's state
+        print(f"its agent's fills replaced by {args.fills:,} made-up ones")
     parsed = json.loads(document)
     fills = sum(len(a["fills"]) for a in parsed["agents"])
     print(f"snapshot: {len(document):,} bytes, {fills:,} fills")
@@ -197,16 +219,18 @@ def main() -> None:
         restored.close()
         if ctx is not None:
             ctx.__exit__(None, None, None)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = args.source or args.save or str(Path(tmp) / "snapshot.json")
-        if path == str(Path(tmp) / "snapshot.json"):
-            Path(path).write_bytes(document)
-        plain = Served()
-        plain.close()
-        started = Served("--restore", path)
-        started.close()
-    print(f"pf-mock serve --restore FILE answers /health {started.ready_s:.2f} s after its start "
-          f"(a plain start: {plain.ready_s:.2f} s)")
+    if args.source or args.save:        # a snapshot file: how long a server takes to start from it
+        with tempfile.TemporaryDirectory() as tmp:
+            path = args.source or args.save
+            if args.fills is not None:      # the document restored is in no file yet
+                path = str(Path(tmp) / "snapshot.json")
+                Path(path).write_bytes(document)
+            plain = Served()
+            plain.close()
+            started = Served("--restore", path)
+            started.close()
+        print(f"pf-mock serve --restore FILE answers /health {started.ready_s:.2f} s after its start "
+              f"(a plain start: {plain.ready_s:.2f} s)")
     sys.exit(0 if same and same_after else 1)
 
 

@@ -189,13 +189,28 @@ def restore(exchange: Exchange, document: Any) -> None:
 
 def build(exchange: Exchange, document: Any, stop=lambda: False) -> dict:
     """Check ``document`` and build every part of the state it describes, touching nothing of
-    ``exchange``'s (so it may run beside the exchange's thread); ``put_in_place`` then swaps them in.
-    ``stop()`` is asked between parts: when true, ``Stopped`` is raised. Raises ``InvalidState``."""
+    ``exchange``'s; ``put_in_place`` then swaps them in. ``stop()`` is asked between the steps of
+    ``build_steps``: when true, ``Stopped`` is raised. Raises ``InvalidState``."""
+    steps = build_steps(exchange, document)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+        if stop():
+            steps.close()
+            raise Stopped()
+
+
+def build_steps(exchange: Exchange, document: Any):
+    """``build`` a step at a time, for a caller that does other work between steps (a server answering
+    ``/health``): a generator that yields after reading the document and between the parts of the build
+    (each agent, each of an agent's markets, each market), touching nothing of ``exchange``'s, and
+    returns the parts for ``put_in_place``. Raises ``InvalidState``."""
     with bulk():
         doc = read(document)
-        if stop():
-            raise Stopped()
-        return _build(exchange, doc, stop)
+        yield
+        return (yield from _build(exchange, doc))
 
 
 @contextlib.contextmanager
@@ -218,7 +233,7 @@ def put_in_place(exchange: Exchange, parts: dict) -> None:
     exchange.__dict__.update(parts)
 
 
-def _build(exchange: Exchange, doc: dict, stop) -> dict:
+def _build(exchange: Exchange, doc: dict):
     catalog = exchange.catalog
     config = ExchangeConfig(**doc["config"])
     seed = doc["seed"]
@@ -247,8 +262,7 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
     symbols_used: list[tuple[str, str]] = []          # (symbol, where) every agent part names
     for i, a in enumerate(doc["agents"]):
         where = f"agents.{i}"
-        if stop():
-            raise Stopped()
+        yield
         if a["agent_id"] in agents:
             raise InvalidState(f"{where}.agent_id", f"agent id {a['agent_id']} is used twice")
         if a["api_key"] in keys:
@@ -290,8 +304,7 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
                 at = np.nonzero(codes == i)[0]
                 rows_at[at] = np.arange(len(at))
                 agent.ledgers[symbol].load_columns({k: v[at] for k, v in cols.items() if k != "symbol"})
-                if stop():
-                    raise Stopped()
+                yield
             order._ledger_at.frombytes(codes.astype(np.uint16).tobytes())
             order._row_at.frombytes(rows_at.astype(np.uint32).tobytes())
         closed = ClosedOrders()
@@ -363,8 +376,7 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
     # Markets, in the order they were first touched.
     for i, m in enumerate(doc["markets"]):
         where = f"markets.{i}"
-        if stop():
-            raise Stopped()
+        yield
         symbol = m["symbol"]
         spec = spec_of(symbol, f"{where}.symbol")
         if symbol in markets:

@@ -1,10 +1,11 @@
 """``POST /_mock/snapshot`` and ``POST /_mock/restore``: the exchange's state as a document, and back.
 
 Only translation here: the document, its checks and the restore are the core's (``pf_mock.state``,
-declared in ``pf_mock.state_document``). A restore reads and builds the new state off the event loop
-(a worker thread: nothing it touches is the exchange yet), so ``/health`` and the other requests that need
-no turn are answered meanwhile; the new state is put in place on the loop, at once. A server asked to
-stop (SIGTERM, Ctrl-C) while a restore is being built answers 503 ``server_stopping`` and changes nothing.
+declared in ``pf_mock.state_document``). A restore holds the exchange's turn and builds the new state a
+step at a time (``state.build_steps``: nothing it touches is the exchange yet), letting the event loop
+answer ``/health`` and the other requests that need no turn between two steps (as a long clock advance
+does, ``turns.py``); the new state is put in place at once. A server asked to stop (SIGTERM, Ctrl-C)
+while a restore is being built answers 503 ``server_stopping`` and changes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..errors import ApiError, InvalidState
 from ..state_document import Snapshot
 from .admin import admin_allowed, state
 from .errors import responses
+from .turns import YIELDS
 
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
                    responses=responses("unauthorized"))
@@ -50,12 +52,22 @@ async def restore_snapshot(request: Request) -> dict:
     exchange = app_state.exchange
     body = await request.body()
     began = time.perf_counter()
+    steps = core.build_steps(exchange, body)
     try:
-        parts = await asyncio.to_thread(core.build, exchange, body, lambda: getattr(app_state, "stopping", False))
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                parts = done.value
+                break
+            for _ in range(YIELDS):         # the loop answers what came in meanwhile
+                await asyncio.sleep(0)
+            if getattr(app_state, "stopping", False):
+                raise ApiError(503, "server_stopping", "The server is stopping; the restore ended early and "
+                                                       "nothing changed.")
     except InvalidState as exc:
         raise invalid_snapshot(exc) from None
-    except core.Stopped:
-        raise ApiError(503, "server_stopping", "The server is stopping; the restore ended early and nothing "
-                                               "changed.") from None
+    finally:
+        steps.close()
     core.put_in_place(exchange, parts)
     return {"restored": True, "restore_seconds": round(time.perf_counter() - began, 3), **state(exchange)}
