@@ -276,6 +276,39 @@ def test_every_stop_check_of_a_restore_ends_it_there_and_changes_nothing():
         assert snap(copy) == before
 
 
+def test_health_is_answered_between_the_steps_of_a_restore():
+    """The restore route hands the event loop back between the build's steps: a ``/health`` sent after
+    the restore has started is answered before the restore is."""
+    import asyncio
+    with in_process(seed=3) as original, in_process(seed=4) as copy:
+        for symbol in SYMBOLS:
+            loop(original, 2, symbol)
+        original.client.get("/v1/account", headers=OTHER)
+        document = snap(original)
+
+        async def both() -> list[str]:
+            done = []
+            transport = httpx.ASGITransport(app=copy.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                async def restore():
+                    r = await c.post("/_mock/restore", content=document, headers={"content-type": "application/json"})
+                    assert r.status_code == 200, r.text
+                    done.append("restore")
+
+                async def health():
+                    turn = copy.app.state.__dict__.get
+                    while not (turn("turn") and turn("turn").locked()) and not done:
+                        await asyncio.sleep(0)          # until the restore holds the exchange's turn
+                    assert (await c.get("/health")).status_code == 200
+                    done.append("health")
+
+                await asyncio.gather(restore(), health())
+            return done
+
+        assert asyncio.run(both()) == ["health", "restore"]
+        assert snap(copy) == document
+
+
 # ---- the command line -----------------------------------------------------------------------------
 def test_serve_restore_starts_from_a_snapshot_file(tmp_path):
     from pf_mock.testing import run_server
