@@ -36,7 +36,7 @@ from .closed import CLOSED_KEPT, ClosedOrder, ClosedOrders
 from .errors import ApiError, InvalidState
 from .exchange import Exchange, ExchangeConfig
 from .guardrails import NAMES as GUARDRAIL_NAMES
-from .ledger import KINDS, fill_columns
+from .ledger import fill_columns
 from .market import Market
 from .model import Regime
 from .ranges import regime_problem
