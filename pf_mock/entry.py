@@ -165,7 +165,7 @@ def hedge(sessions: Sessions, agent: Agent, market: Market, hedge_pct: float) ->
     lots = int(abs(ledger.lots) * hedge_pct + 1e-9)
     if lots <= 0:
         raise ApiError(400, "order_too_small", "hedge_pct of the position rounds to zero lots.", field="hedge_pct")
-    result = orders.market_order(agent, market, ledger.lots < 0, lots, "hedge")
+    result = sessions.market_order(agent, market, ledger.lots < 0, lots, "hedge")
     if result is None:
         raise ApiError(409, "no_liquidity", f"The {market.symbol} book has no liquidity to hedge against.")
     sessions.enforce(market)
