@@ -2,15 +2,14 @@
 
 Only translation here: the document, its checks and the restore are the core's (``pf_mock.state``,
 declared in ``pf_mock.state_document``). A restore holds the exchange's turn and builds the new state a
-step at a time (``state.build_steps``: nothing it touches is the exchange yet), letting the event loop
-answer ``/health`` and the other requests that need no turn between two steps (as a long clock advance
-does, ``turns.py``); the new state is put in place at once. A server asked to stop (SIGTERM, Ctrl-C)
+step at a time (``turns.restore_in_steps``: nothing it touches is the exchange yet), letting the event
+loop answer ``/health`` and the other requests that need no turn between two steps, as a long clock
+advance does; the new state is put in place at once. A server asked to stop (SIGTERM, Ctrl-C)
 while a restore is being built answers 503 ``server_stopping`` and changes nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from fastapi import APIRouter, Depends, Request
@@ -20,9 +19,10 @@ from .. import messages as m
 from .. import state as core
 from ..errors import ApiError, InvalidState
 from ..state_document import Snapshot
-from .admin import admin_allowed, state
+from ..turns import restore_in_steps
+from ..views import mock_state
+from .admin import admin_allowed
 from .errors import responses
-from .turns import YIELDS
 
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
                    responses=responses("unauthorized"))
@@ -52,22 +52,8 @@ async def restore_snapshot(request: Request) -> dict:
     exchange = app_state.exchange
     body = await request.body()
     began = time.perf_counter()
-    steps = core.build_steps(exchange, body)
     try:
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                parts = done.value
-                break
-            for _ in range(YIELDS):         # the loop answers what came in meanwhile
-                await asyncio.sleep(0)
-            if getattr(app_state, "stopping", False):
-                raise ApiError(503, "server_stopping", "The server is stopping; the restore ended early and "
-                                                       "nothing changed.")
+        await restore_in_steps(exchange, body, app_state)
     except InvalidState as exc:
         raise invalid_snapshot(exc) from None
-    finally:
-        steps.close()
-    core.put_in_place(exchange, parts)
-    return {"restored": True, "restore_seconds": round(time.perf_counter() - began, 3), **state(exchange)}
+    return {"restored": True, "restore_seconds": round(time.perf_counter() - began, 3), **mock_state(exchange)}
