@@ -29,6 +29,10 @@ of wall time (``pf-mock serve --log-level info`` prints it).
 Stopping: when the server is asked to stop (SIGTERM, Ctrl-C), ``stopping`` is set and the work ends after
 the slice it is in, answering 503 ``server_stopping`` with the instant it reached, so the server exits at
 once instead of finishing a week of simulation first.
+
+A restore (``POST /_mock/restore``) is long work of a third kind, done the same way: it holds the turn,
+and builds the new state a step at a time (``state.build_steps``), the loop answering what needs no turn
+between two steps; a stop ends it with nothing changed (``restore_in_steps``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import logging
 import time
 from typing import Callable
 
+from . import state as core
 from .clock import US_PER_S, to_ms, to_us
 from .errors import ApiError, is_number
 from .exchange import Exchange
@@ -151,3 +156,25 @@ async def _in_slices(exchange: Exchange, kind: str, start: int, target: int, run
                     await asyncio.sleep(0)
     finally:
         app_state.advancing = None
+
+
+async def restore_in_steps(exchange: Exchange, document, app_state) -> None:
+    """``state.restore(exchange, document)`` a step at a time, yielding to the event loop between steps;
+    a stopping server ends it with 503 ``server_stopping`` and nothing changed. Raises ``InvalidState``."""
+    steps = core.build_steps(exchange, document)
+    try:
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                parts = done.value
+                break
+            for _ in range(YIELDS):
+                await asyncio.sleep(0)
+            if getattr(app_state, "stopping", False):
+                raise ApiError(503, "server_stopping", "The server is stopping; the restore ended early and nothing "
+                                                       "changed.")
+    finally:
+        steps.close()
+    core.put_in_place(exchange, parts)
+
