@@ -364,6 +364,42 @@ class OrderBook:
                     self._compact(False)
         return order
 
+    def reduce(self, order_id: int, lots: int) -> Order | None:
+        """Take ``lots`` off a live order's remaining size; it keeps its place in the queue (a size decrease
+        keeps time priority). Down to nothing, the order is cancelled. Returns the order, or None if unknown."""
+        order = self.orders.get(order_id)
+        if order is None or lots <= 0:
+            return order
+        if lots >= order.qty:
+            return self.cancel(order_id)
+        self._tops = None
+        order.qty -= lots
+        order.level.volume -= lots
+        sums = order.sums
+        if sums is not None:
+            sums.units -= order.price * lots
+            sums.lots -= lots
+        return order
+
+    def add_at_back(self, order_id: int, lots: int) -> bool:
+        """Add ``lots`` to a live order that is the last live one of its price's queue (nobody waits behind
+        it, so this is the same as a new order at the back); returns False, changing nothing, otherwise."""
+        order = self.orders.get(order_id)
+        if order is None or lots <= 0:
+            return False
+        last = next((o for o in reversed(order.level) if o.live), None)
+        if last is not order:
+            return False
+        self._tops = None
+        order.qty += lots
+        order.size += lots
+        order.level.volume += lots
+        sums = order.sums
+        if sums is not None:
+            sums.units += order.price * lots
+            sums.lots += lots
+        return True
+
     def would_cross(self, is_buy: bool, price: int) -> bool:
         """Would a limit order at ``price`` match at once?"""
         if is_buy:

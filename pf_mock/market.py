@@ -643,6 +643,15 @@ class Market:
         if plan.kinds[i] == TAKER:
             self._taker(plan, i)
             self._recentre()    # fast makers refill what the taker swept, at the same instant
+        elif self.book.owned_orders:
+            self._turn_over(plan.regime)
+
+    def _turn_over(self, regime: Regime) -> None:
+        """A house update: the house's depth at the levels where agents' orders wait turns over
+        (``models/queue.py``), cancels ahead of them moving them up."""
+        levels = sorted({(order.is_buy, order.price) for order in (info.order for info in self.agent_orders.values())
+                         if order.live})
+        self.house.turn_over(self.book, levels, regime, self.models.queue)
 
     def _recentre(self, post_only: bool = False) -> None:
         plan, i = self._plan, self._i

@@ -393,7 +393,8 @@ def _build(exchange: Exchange, doc: dict):
                 elif value != getattr(base, key):
                     raise InvalidState(f"{at}.{key}", f"is the catalog's for this market ({getattr(base, key)!r}): "
                                                       f"no request can change it")
-            return Regime(**r)
+            missing = {key: getattr(base, key) for key in Regime.field_names() if key not in r}
+            return Regime(**r, **missing)      # (a field newer than the document: the catalog's)
 
         if "source" in m and doc["version"] < 3:
             raise InvalidState(f"{where}.source", "a version 2 document has no replayed markets")
