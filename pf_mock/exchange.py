@@ -1,11 +1,8 @@
-"""The exchange: the facade every front calls. It owns the clock, the markets and the agents, brings the
-markets an operation touches to the clock's "now" (they advance lazily), and hands the work to where it
-lives: agents and auth in ``auth.py``, order entry in ``entry.py`` (posting through ``orders.py``),
-reads in ``reads.py`` and ``views.py``, paging in ``paging.py``, fees in ``fees.py``, the mock's
-controls in ``controls.py``, the event loop in ``stepping.py``. Markets call nobody: the exchange's
-``Stepper`` steps them event by event, and what each command or event did to agents' orders (the
-market's news) is booked at once by whoever gave it (``Sessions.settle``, through ``booking.py``); after
-each event the stepper runs the statistics and the guardrails. No HTTP in here.
+"""The exchange: the facade every front calls. It owns the clock, the markets and the agents, and hands the
+work to where it lives: agents and auth in ``auth.py``, order entry in ``entry.py`` (posting through
+``orders.py``), reads in ``reads.py`` and ``views.py``, paging in ``paging.py``, fees in ``fees.py``, the
+mock's controls in ``controls.py``, and the event loop that brings markets to now in ``stepping.py``
+(markets call nobody; what they did is booked by whoever gave the command). No HTTP in here.
 """
 
 from __future__ import annotations
@@ -121,11 +118,8 @@ class Exchange:
 
     def set_regime(self, name: str, changes: dict) -> Market:
         market = self.market(name)
-        self.change_regime(market, controls.regime_with(market, changes))
+        self.stepper.change_regime(market, controls.regime_with(market, changes))
         return market
-
-    def change_regime(self, market: Market, regime) -> None:
-        self.stepper.change_regime(market, regime)
 
     # ---- agents and auth (auth.py) -----------------------------------------------------------------
     def agent_for_key(self, key: str) -> Agent | None:
@@ -168,33 +162,25 @@ class Exchange:
         market = self.market(req.symbol)
         entry.check_trading(market)
         self.sync(agent)
-        try:
-            return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.instant_us(),
+        with self.stepper.noting():
+            return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.stepper.instant_us(),
                                      self.config.taker_fee_bps)
-        finally:
-            self.stepper.hand_notes()
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
         market = self.market(symbol)
-        try:
+        with self.stepper.noting():
             return market.symbol, entry.cancel(self.sessions, agent, market)
-        finally:
-            self.stepper.hand_notes()
 
     def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> TakerResult:
         entry.check_hedge_pct(hedge_pct)
         market = self.market(symbol)
-        try:
+        with self.stepper.noting():
             return entry.hedge(self.sessions, agent, market, hedge_pct)
-        finally:
-            self.stepper.hand_notes()
 
     def session_reset(self, agent: Agent, symbol: str) -> Session:
         market = self.market(symbol)
-        try:
+        with self.stepper.noting():
             return self.sessions.reset(agent, market)
-        finally:
-            self.stepper.hand_notes()
 
     def session_of(self, agent: Agent, symbol: str) -> Session:
         return self.sessions.of(agent, self.market(symbol).symbol)

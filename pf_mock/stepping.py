@@ -97,6 +97,17 @@ class Stepper:
         self.sessions.enforce(market)
         self.hand_notes()
 
+    def noting(self) -> "Stepper":
+        """``with stepper.noting(): ...``: an operation outside the event loop, after which (however it ends)
+        the sessions' notes are handed to the analytics."""
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        self.hand_notes()
+
     def hand_notes(self) -> None:
         """What the sessions noted (posts, fills booked, guardrails that acted), handed to the analytics in
         order."""
