@@ -19,7 +19,8 @@ from .. import messages as m
 from .. import state as core
 from ..errors import ApiError, InvalidState
 from ..state_document import Snapshot
-from .admin import admin_allowed, state
+from ..views import mock_state
+from .admin import admin_allowed
 from .errors import responses
 
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
@@ -58,4 +59,4 @@ async def restore_snapshot(request: Request) -> dict:
         raise ApiError(503, "server_stopping", "The server is stopping; the restore ended early and nothing "
                                                "changed.") from None
     core.put_in_place(exchange, parts)
-    return {"restored": True, "restore_seconds": round(time.perf_counter() - began, 3), **state(exchange)}
+    return {"restored": True, "restore_seconds": round(time.perf_counter() - began, 3), **mock_state(exchange)}
