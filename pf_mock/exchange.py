@@ -1,18 +1,15 @@
-"""The exchange: the facade every front calls. It owns the clock, the markets and the agents, brings the
-markets an operation touches to the clock's "now" (they advance lazily), and hands the work to where it
-lives: agents and auth in ``auth.py``, order entry in ``entry.py`` (posting through ``orders.py``),
-reads in ``reads.py`` and ``views.py``, paging in ``paging.py``, fees in ``fees.py``, the mock's
-controls in ``controls.py``, the events' order in ``timeline.py``. Markets call nobody: the exchange
-steps them event by event, and what each command or event did to agents' orders (the market's news) is
-booked at once by whoever gave it (``Sessions.settle``, through ``booking.py``); after each event the
-exchange runs the statistics and the guardrails (``after_event``). No HTTP in here.
+"""The exchange: the facade every front calls. It owns the clock, the markets and the agents, and hands the
+work to where it lives: agents and auth in ``auth.py``, order entry in ``entry.py`` (posting through
+``orders.py``), reads in ``reads.py`` and ``views.py``, paging in ``paging.py``, fees in ``fees.py``, the
+mock's controls in ``controls.py``, and the event loop that brings markets to now in ``stepping.py``
+(markets call nobody; what they did is booked by whoever gave the command). No HTTP in here.
 """
 
 from __future__ import annotations
 
 from typing import Mapping
 
-from . import auth, controls, entry, orders, paging, reads, timeline, views
+from . import auth, controls, entry, orders, paging, reads, views
 from .agents import Agent
 from .analytics import Analytics
 from .catalog import Catalog, UnknownMarket, load_catalog
@@ -28,6 +25,7 @@ from .orders import TakerResult
 from .reads import PnlReport
 from .sessions import Session, Sessions
 from .source import MarketFactory
+from .stepping import Stepper
 
 
 class Exchange:
@@ -44,15 +42,22 @@ class Exchange:
     def _start(self) -> None:
         self.started_at = self.clock.now()
         self.started_us = self.clock.now_us()
-        self._event_us: int | None = None
-        self._ran_to_us: int | None = None
         self.markets: dict[str, Market] = {}
         self.agents: dict[str, Agent] = {}
         self._keys: dict[str, str] = {}
         self.analytics = Analytics()              # running per-agent statistics (analytics.py)
         self.sessions = Sessions(self.agents, self.markets, self.catalog, self.config.fees, self.config.taker_fee_bps)
+        self.stepper = Stepper(self.clock, self.markets, self.sessions, self.analytics, self.started_us)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
+
+    def install(self, *, config: ExchangeConfig, seed: int, clock: Clock, started_at: float, started_us: int,
+                markets: dict, agents: dict, keys: dict, analytics: Analytics, sessions: Sessions, stepper: Stepper,
+                scenario_name: str | None, scenario_run) -> None:
+        """A restored state (``state.build``'s parts, made beside this exchange) becomes this exchange's."""
+        self.config, self.seed, self.clock, self.started_at, self.started_us = config, seed, clock, started_at, started_us
+        self.markets, self.agents, self._keys, self.analytics, self.sessions = markets, agents, keys, analytics, sessions
+        self.stepper, self.scenario_name, self.scenario_run = stepper, scenario_name, scenario_run
 
     # ---- time and markets ---------------------------------------------------------------------
     def now(self) -> float:
@@ -74,51 +79,15 @@ class Exchange:
         return self.now()
 
     def run_to(self, t: int) -> None:
-        """Process every market's events up to ``t`` (microseconds) in one global time order (see
-        ``timeline``), so that what one market's event reads of another (margin, equity) is that market as
-        it stands at that instant, however the clock was stepped. Quiet markets have no events; their
-        scheduled steps (scenarios) are events like any other."""
-        if t == self._ran_to_us:
-            return                          # already done for this instant (one request reads many markets)
-        self._ran_to_us = t
-        for when, market in timeline.due_events(self.markets.values(), t):
-            self._event_us = when
-            try:
-                self._step(market, t)
-            finally:
-                self._event_us = None
-        for market in self.markets.values():
-            if not market.is_quiet():
-                self._bring(market, t)
-
-    def _bring(self, market: Market, t: int) -> None:
-        """Step one market through its events up to ``t``, looking after each, then stand it at ``t``."""
-        limits = self.sessions.limits(market)
-        while (look := market.step_until(t, limits)) is not None:
-            if look:
-                self.after_event(market)
-            elif market.news:
-                self.sessions.settle(market)
-            limits = self.sessions.limits(market)
-        market.stand_at(t)
-
-    def _step(self, market: Market, t: int) -> bool | None:
-        """The market's next event at or before ``t``, booked and looked after (None: it has none)."""
-        limits = self.sessions.limits(market)
-        look = market.step_until(t, limits)
-        if look:
-            self.after_event(market)
-        elif market.news:
-            self.sessions.settle(market)
-        return look
+        """Every market's events up to ``t`` (microseconds), in one time order (``Stepper.run_to``)."""
+        self.stepper.run_to(t)
 
     def ran_to_us(self) -> int:
-        """The instant every market with live business was last brought to (the start, before any was)."""
-        return self.started_us if self._ran_to_us is None else self._ran_to_us
+        return self.stepper.ran_to_us()
 
     def instant_us(self) -> int:
         """The instant being processed: an event's during ``run_to``, else the clock's."""
-        return self._event_us if self._event_us is not None else self.clock.now_us()
+        return self.stepper.instant_us()
 
     def spec(self, name: str):
         try:
@@ -133,10 +102,7 @@ class Exchange:
         if market is None:
             factory = self.sources.get(spec.symbol, Market)
             market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us)
-        now = self.clock.now_us()
-        if self._event_us is None:
-            self.run_to(now)
-        self._bring(market, now if self._event_us is None else self._event_us)
+        self.stepper.to_now(market)
         return market
 
     def peek(self, name: str) -> Market | None:
@@ -147,20 +113,13 @@ class Exchange:
         controls.check_move(move_bps)
         market = self.market(name)
         controls.check_jump(market, move_bps)
-        limits = self.sessions.limits(market)
-        market.jump(float(move_bps), limits)
-        self.after_event(market)
+        self.stepper.jump(market, float(move_bps))
         return market
 
     def set_regime(self, name: str, changes: dict) -> Market:
         market = self.market(name)
-        self.change_regime(market, controls.regime_with(market, changes))
+        self.stepper.change_regime(market, controls.regime_with(market, changes))
         return market
-
-    def change_regime(self, market: Market, regime) -> None:
-        limits = self.sessions.limits(market)
-        market.set_regime(regime, limits)
-        self.after_event(market)
 
     # ---- agents and auth (auth.py) -----------------------------------------------------------------
     def agent_for_key(self, key: str) -> Agent | None:
@@ -203,41 +162,25 @@ class Exchange:
         market = self.market(req.symbol)
         entry.check_trading(market)
         self.sync(agent)
-        try:
-            return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.instant_us(),
+        with self.stepper.noting():
+            return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.stepper.instant_us(),
                                      self.config.taker_fee_bps)
-        finally:
-            self._hand_notes()
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
         market = self.market(symbol)
-        try:
+        with self.stepper.noting():
             return market.symbol, entry.cancel(self.sessions, agent, market)
-        finally:
-            self._hand_notes()
 
     def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> TakerResult:
         entry.check_hedge_pct(hedge_pct)
         market = self.market(symbol)
-        try:
+        with self.stepper.noting():
             return entry.hedge(self.sessions, agent, market, hedge_pct)
-        finally:
-            self._hand_notes()
 
     def session_reset(self, agent: Agent, symbol: str) -> Session:
         market = self.market(symbol)
-        try:
+        with self.stepper.noting():
             return self.sessions.reset(agent, market)
-        finally:
-            self._hand_notes()
-
-    def _hand_notes(self) -> None:
-        """What the sessions noted (posts, fills booked, guardrails that acted), handed to the analytics in
-        order."""
-        notes = self.sessions.notes
-        if notes:
-            self.sessions.notes = []
-            self.analytics.take(notes)
 
     def session_of(self, agent: Agent, symbol: str) -> Session:
         return self.sessions.of(agent, self.market(symbol).symbol)
@@ -314,13 +257,3 @@ class Exchange:
                  until: float | None = None, window: Window | None = None) -> Pnl:
         report = self.pnl(agent, symbol, since, until, window)
         return views.pnl(report.symbol, report.since, report.until, report.window)
-
-    # ---- after each event ---------------------------------------------------------------------
-    def after_event(self, market: Market) -> None:
-        """A market processed an event (or was changed) at its now: what it did to agents' orders is booked,
-        the statistics move to now and the guardrails look (a guardrail's own trades are booked as made)."""
-        self.sessions.settle(market)
-        self._hand_notes()
-        self.analytics.after_event(market)
-        self.sessions.enforce(market)
-        self._hand_notes()

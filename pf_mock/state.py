@@ -42,6 +42,7 @@ from .model import Regime
 from .ranges import regime_problem
 from .scenarios import ScenarioRun, ScenarioStep, parse_scenario, scenario_document, scheduled_entry
 from .sessions import ACTIVE, PAUSED, QuoteShape, RefreshTick, Session, Sessions
+from .stepping import Stepper
 from .state_document import DOCUMENT, FORMAT, VERSION, VERSIONS_READ
 
 _LAPSED = object()      # the run of a scenario step that no longer acts (another scenario was loaded since)
@@ -72,7 +73,7 @@ def _document(exchange: Exchange, now: int) -> dict:
         "clock": {"mode": clock.mode, "speed": 0.0 if manual else clock.speed,
                   "start_us": clock._start_us if manual else clock._origin_us, "now_us": now},
         "started_us": exchange.started_us,
-        "ran_to_us": exchange._ran_to_us,
+        "ran_to_us": exchange.stepper.ran_to,
         "agents": [_agent_state(a) for a in exchange.agents.values()],
         "markets": [m.state() for m in exchange.markets.values()],
         "live": {symbol: list(live) for symbol, live in exchange.sessions.live.items() if live},
@@ -230,7 +231,7 @@ def bulk():
 
 def put_in_place(exchange: Exchange, parts: dict) -> None:
     """The parts ``build`` made become the exchange's, at once."""
-    exchange.__dict__.update(parts)
+    exchange.install(**parts)
 
 
 def _build(exchange: Exchange, doc: dict):
@@ -459,9 +460,9 @@ def _build(exchange: Exchange, doc: dict):
         clock = RealtimeClock(speed=live_clock.speed, start=now_s)
     return {
         "config": config, "seed": seed, "clock": clock, "started_at": started / US_PER_S, "started_us": started,
-        "_event_us": None, "_ran_to_us": ran_to, "markets": markets, "agents": agents, "_keys": keys,
-        "analytics": analytics, "sessions": sessions, "scenario_name": run.scenario.name if run else None,
-        "scenario_run": run,
+        "markets": markets, "agents": agents, "keys": keys, "analytics": analytics,
+        "sessions": sessions, "stepper": Stepper(clock, markets, sessions, analytics, started, ran_to),
+        "scenario_name": run.scenario.name if run else None, "scenario_run": run,
     }
 
 
