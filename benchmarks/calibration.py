@@ -27,8 +27,17 @@ measure the synthetic market and each recording, read at run time with ``pf_mock
 from ``--feeds`` (default: ``$PF_MOCK_FEEDS``, else ``shared/reference/feeds`` beside the repository);
 when no recording is there, the recording column says so in one line and is left out.
 
+**Queue position** (``--part queue``): joining the back of a deep level against improving it by a tick.
+Every 5 simulated seconds, on each side, a $100 order either joins the first level behind the touch that
+holds $100k or more (*back*: behind all of it) or sits one tick better (*improver*: first at its price),
+in two runs of the same seed; rounds where one tick better is the touch itself are skipped. Printed: each
+one's fill share per side per round, split into fills where the level still stood after the fill (the
+queue decides those) and fills where the price ran through it (the other side's best reached the
+order's price: queue position cannot help), and back / improver, beside the same maker on each
+recording replayed (``pf_mock.replay``, its default queue model) and the target (<= 0.5).
+
 Run: ``python benchmarks/calibration.py [--minutes 60] [--seeds 3] [--symbols BTC-PERP,ETH-PERP,...]
-[--feeds DIR] [--part book|maker|all]``.
+[--feeds DIR] [--part book|maker|queue|all]``.
 """
 
 from __future__ import annotations
@@ -60,20 +69,13 @@ OWNER = "calibration"
 
 
 class _Recorder:
-    """A market observer that allows every fill and keeps the maker's own fills."""
+    """Keeps the maker's own fills from the market's news (no one's fills are limited)."""
 
     def __init__(self) -> None:
         self.fills: list[AgentFill] = []
 
-    def allow_fill(self, market, maker, lots: int) -> int:
-        return lots
-
-    def on_fill(self, market, fill: AgentFill) -> None:
-        if fill.owner == OWNER:
-            self.fills.append(fill)
-
-    def after_event(self, market) -> None:
-        pass
+    def take(self, market) -> None:
+        self.fills += [f for f in market.take_news() if type(f) is AgentFill and f.owner == OWNER]
 
 
 def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew: float = 0.0,
@@ -81,7 +83,7 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
     """Quote both sides ``distance_bps`` from the book's mid for ``minutes``; return what happened."""
     spec = load_catalog().resolve(symbol)
     recorder = _Recorder()
-    market = Market(spec, seed, DEFAULT_EPOCH, observer=recorder)
+    market = Market(spec, seed, DEFAULT_EPOCH)
     market.watchers = 1
     grid = market.grid
     end = DEFAULT_EPOCH + minutes * 60.0
@@ -102,6 +104,7 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
         for order_id in live:
             market.cancel(order_id)
         live = []
+        recorder.take(market)
         for fill in recorder.fills[seen:]:
             position += fill.lots if fill.is_buy else -fill.lots
         seen = len(recorder.fills)
@@ -127,6 +130,7 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
     market.advance_to(end)
     for order_id in live:
         market.cancel(order_id)
+    recorder.take(market)
 
     makers = [f for f in recorder.fills if f.maker]
     filled = {True: 0.0, False: 0.0}
@@ -406,6 +410,158 @@ def format_book_and_flow(model: dict[str, dict], recordings: list[dict], note: s
     return "\n".join(lines)
 
 
+# ---- queue position: the back of a deep level against one tick better --------------------------------
+QUEUE_LEVEL_USD = 100_000.0     # the issue's deep level: $100k or more
+QUEUE_TARGET = 0.5              # back / improver at most this
+QUEUE_MIN_ROUNDS = 50           # fewer orders posted than this (a short recording): no verdict
+
+
+class _QueueWatch:
+    """Steps a market event by event and marks each of the maker's fills after its event: did the level
+    stand, or did the price run through it (the best price of everyone else on the other side reached
+    the order's price)?"""
+
+    def __init__(self) -> None:
+        self.marked: list[tuple[AgentFill, bool]] = []
+
+    def take(self, market) -> None:
+        fills = [f for f in market.take_news() if type(f) is AgentFill and f.owner == OWNER and f.maker]
+        if fills:
+            bid, ask = market.best_excluding(OWNER)
+            for f in fills:
+                other = ask if f.is_buy else bid
+                self.marked.append((f, other is None or (other <= f.price if f.is_buy else other >= f.price)))
+
+    def advance_to(self, market, t: float) -> None:
+        target = round(t * US_PER_S)
+        while market.step_until(target) is not None:
+            self.take(market)
+        market.stand_at(target)
+
+
+def queue_rounds(market, watch: _QueueWatch, start_s: float, end_s: float, back: bool) -> dict:
+    """The back (or improver) maker on ``market`` from ``start_s`` to ``end_s``: posted and filled USD, the
+    fills split into at a standing level and through it."""
+    grid = market.grid
+    posted = at_level = through = 0.0
+    rounds = 0
+    live: list[int] = []
+    t = start_s
+    while t < end_s - 1e-9:
+        watch.advance_to(market, t)
+        for order_id in live:
+            market.cancel(order_id)
+        live = []
+        watch.take(market)
+        for is_buy in (True, False):
+            levels = market.depth(is_buy, 40)
+            if len(levels) < 2:
+                continue
+            touch = levels[0][0]
+            deep = next((p for p, q in levels[1:] if grid.notional(p, q) >= QUEUE_LEVEL_USD), None)
+            if deep is None:
+                continue
+            better = deep + grid.tick_at(deep) * (1 if is_buy else -1)
+            if better == touch:
+                continue
+            price = deep if back else better
+            lots = grid.lots_for_usd(QUOTE_USD, price)
+            if lots <= 0:
+                continue
+            order_id, result = market.place(OWNER, is_buy, price, lots, GTC)
+            posted += grid.notional(price, lots)
+            rounds += 1
+            if result.resting is not None:
+                live.append(order_id)
+            watch.take(market)
+        t += REQUOTE_S
+    watch.advance_to(market, end_s)
+    for order_id in live:
+        market.cancel(order_id)
+    watch.take(market)
+    for f, ran_through in watch.marked:
+        usd = grid.notional(f.price, f.lots)
+        if ran_through:
+            through += usd
+        else:
+            at_level += usd
+    return {"posted": posted, "at_level": at_level, "through": through, "rounds": rounds}
+
+
+def _queue_figures(back: list[dict], front: list[dict]) -> dict:
+    def shares(runs):
+        posted = sum(r["posted"] for r in runs)
+        return {k: (sum(r[k] for r in runs) / posted if posted else float("nan")) for k in ("at_level", "through")}
+    b, f = shares(back), shares(front)
+    total_b, total_f = b["at_level"] + b["through"], f["at_level"] + f["through"]
+    return {"back": b, "front": f, "ratio": total_b / total_f if total_f else float("nan"),
+            "rounds": min(sum(r["rounds"] for r in back), sum(r["rounds"] for r in front)),
+            "ratio_at_level": b["at_level"] / f["at_level"] if f["at_level"] else float("nan")}
+
+
+def measure_queue(symbol: str, seeds: int, minutes: float) -> dict:
+    """The synthetic market: back and improver, each alone in a run of each seed."""
+    spec = load_catalog().resolve(symbol)
+    runs: dict[bool, list[dict]] = {True: [], False: []}
+    for seed in range(seeds):
+        for back in (True, False):
+            watch = _QueueWatch()
+            market = Market(spec, seed, DEFAULT_EPOCH)
+            market.watchers = 1
+            runs[back].append(queue_rounds(market, watch, DEFAULT_EPOCH + 1, DEFAULT_EPOCH + minutes * 60, back))
+    return _queue_figures(runs[True], runs[False])
+
+
+def measure_queue_recording(path: str) -> dict:
+    """The same makers on a recording, replayed with the replay's default queue model."""
+    from pf_mock.replay.formats import read_recording
+    from pf_mock.replay.source import ReplaySource
+
+    rec = read_recording(path, on_gap="truncate", max_silence_s=None)
+    runs: dict[bool, list[dict]] = {}
+    for back in (True, False):
+        source = ReplaySource(rec)
+        spec = source.spec_for(load_catalog().resolve("BTC-PERP"))
+        watch = _QueueWatch()
+        market = source(spec, 0, source.data.start_us)
+        market.watchers = 1
+        start, end = source.data.start_us / US_PER_S, source.data.end_us / US_PER_S
+        runs[back] = [queue_rounds(market, watch, start + 1, end - 1, back)]
+    figures = _queue_figures(runs[True], runs[False])
+    figures["_name"] = f"{rec.venue} {rec.symbol} ({rec.duration_s:.0f} s, {source.queue.name} queue)"
+    return figures
+
+
+def format_queue(model: dict[str, dict], recordings: list[dict], note: str | None, seeds: int,
+                 minutes: float) -> str:
+    def pct(v):
+        return "n/a" if v != v else f"{100 * v:.1f}%"
+
+    def ratio(v):
+        return "n/a" if v != v else f"{v:.2f}"
+    columns = [(f"{symbol} (model)", r) for symbol, r in model.items()] + [(r["_name"], r) for r in recordings]
+    lines = [f"Queue position: $100 at the back of the first level of ${QUEUE_LEVEL_USD / 1e3:g}k+ behind the touch, "
+             f"or one tick better, re-posted every {REQUOTE_S:g} s (model: {seeds} seed(s) x {minutes:g} min)",
+             "| figure | " + " | ".join(name for name, _ in columns) + " | target |",
+             "|" + "---|" * (len(columns) + 2)]
+    rows = [("orders posted (each maker, both sides)", lambda r: str(r["rounds"]), ""),
+            ("back: fill per side per round, level standing", lambda r: pct(r["back"]["at_level"]), ""),
+            ("back: ... the price running through", lambda r: pct(r["back"]["through"]), ""),
+            ("improver: fill per side per round, level standing", lambda r: pct(r["front"]["at_level"]), ""),
+            ("improver: ... the price running through", lambda r: pct(r["front"]["through"]), ""),
+            ("back / improver, fills at a standing level", lambda r: ratio(r["ratio_at_level"]), ""),
+            ("back / improver, all fills", lambda r: ratio(r["ratio"]) + (
+                "" if r["ratio"] != r["ratio"] or r["rounds"] < QUEUE_MIN_ROUNDS
+                else (" ok" if r["ratio"] <= QUEUE_TARGET else " MISS")), f"<= {QUEUE_TARGET:g}")]
+    for what, cell, target in rows:
+        lines.append(f"| {what} | " + " | ".join(cell(r) for _, r in columns) + f" | {target} |")
+    lines.append(f"(ok/MISS only with {QUEUE_MIN_ROUNDS}+ orders; the split is the event's: a recorded level that "
+                 f"trades away shows as gone only at its next book update, so it reads as standing.)")
+    if note:
+        lines += ["", note]
+    return "\n".join(lines)
+
+
 def run(seeds: int = 3, minutes: float = 60.0, symbols=SYMBOLS) -> list[dict]:
     return [measure(symbol, seeds, minutes) for symbol in symbols]
 
@@ -416,7 +572,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--symbols", default=",".join(SYMBOLS))
     parser.add_argument("--feeds", default=default_feeds(), help="directory of recordings (the recording column)")
-    parser.add_argument("--part", choices=("book", "maker", "all"), default="all")
+    parser.add_argument("--part", choices=("book", "maker", "queue", "all"), default="all")
     args = parser.parse_args(argv)
     symbols = args.symbols.split(",")
     if args.part in ("book", "all"):
@@ -436,6 +592,25 @@ def main(argv: list[str] | None = None) -> None:
         print()
     if args.part in ("maker", "all"):
         print(format_report(run(args.seeds, args.minutes, symbols), args.seeds, args.minutes))
+    if args.part in ("queue", "all"):
+        if args.part == "all":
+            print()
+        print(queue_part(args, symbols))
+
+
+def queue_part(args, symbols) -> str:
+    """``--part queue``: the model on each symbol beside each recording replayed."""
+    recordings, note = [], None
+    files = sorted(os.listdir(args.feeds)) if os.path.isdir(args.feeds) else []
+    if not files:
+        note = f"No recording found in {args.feeds}: the recording column is left out (--feeds DIR)."
+    for name in files:
+        try:
+            recordings.append(measure_queue_recording(os.path.join(args.feeds, name)))
+        except Exception as exc:            # a file the reader refuses: say so, keep going
+            note = (note + " " if note else "") + f"{name}: not replayed ({exc})."
+    model = {symbol: measure_queue(symbol, args.seeds, args.minutes) for symbol in symbols}
+    return format_queue(model, recordings, note, args.seeds, args.minutes)
 
 
 if __name__ == "__main__":

@@ -38,8 +38,11 @@ QUOTE_ASSET = "USDC"
 # The flow's mechanisms are the same on every tier (the majors' figures): a Pareto tail of index 1.1 on
 # a log-normal body, a Hawkes stream, metaorders (as many per taker as on the majors), informed flow
 # growing with size, the square-root impact of agents' trades.
+# - queue (models/queue.py): the house's depth at a level where an agent waits turns over at 5% a second,
+#   cancels split between ahead of the agent and behind it by hftbacktest's power law with n = 3 (synthetic).
+_QUEUE = dict(queue_cancel_per_second=0.05, queue_power=3.0)
 _FLOW = dict(taker_size_sigma=2.0, taker_tail_index=1.1, hawkes_branching=0.6, taker_move_share=0.25,
-             meta_share=0.8, informed_share=0.2, informed_size_elasticity=0.5, impact_y=0.7)
+             meta_share=0.8, informed_share=0.2, informed_size_elasticity=0.5, impact_y=0.7, **_QUEUE)
 _META_PER_TAKER = 2.5 / 90
 TIERS: dict[str, dict[str, float]] = {
     "major": dict(spread_bps=0.1, depth_usd=180_000, ladder_step_bps=1.0, ladder_depth_ratio=2.5,
@@ -48,7 +51,7 @@ TIERS: dict[str, dict[str, float]] = {
                   taker_size_sigma=2.4, taker_tail_index=1.1, updates_per_minute=150, informed_share=0.2,
                   informed_size_elasticity=0.5,
                   meta_rate_per_minute=2.5, meta_share=0.8, hawkes_branching=0.6, taker_move_share=0.25,
-                  impact_y=0.7, daily_volume_usd=2e9, levels=48),
+                  impact_y=0.7, daily_volume_usd=2e9, levels=48, **_QUEUE),
     "mid": dict(spread_bps=4.0, depth_usd=6_000, taker_rate_per_minute=30, taker_size_usd=2_000,
                 updates_per_minute=30, **_FLOW, meta_rate_per_minute=30 * _META_PER_TAKER, daily_volume_usd=5e7),
     "small": dict(spread_bps=12.0, depth_usd=1_500, taker_rate_per_minute=8, taker_size_usd=500,

@@ -14,7 +14,6 @@ from . import closed, orders
 from .agents import Agent
 from .catalog import MIN_NOTIONAL_USD, Catalog
 from .errors import ApiError, invalid_request, is_number
-from .grid import Grid
 from .market import Market
 from .messages import QuoteRequest
 from .orders import SideOutcome, Sized, TakerResult
@@ -61,9 +60,15 @@ def open_session(agent: Agent, symbol: str) -> Session:
     return session
 
 
-def size_quote(grid: Grid, req: QuoteRequest) -> tuple[Sized, Sized]:
-    """Each side on the grid (a bid's price rounded down, an ask's up; sizes to whole lots), each at
-    least the minimum notional."""
+def check_sides(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, at_us: int, market: Market,
+                req: QuoteRequest, taker_fee_bps: float) -> tuple[Sized, Sized]:
+    """The quote's sides on the grid, checked in one place: each side sized (a bid's price rounded down, an
+    ask's up; sizes to whole lots) and at least the minimum notional (400); each priced inside the band
+    around the mark (400); and the agent's equity covering the initial margin with the sides added, each at
+    the worse of its price and the mark, plus what filling at once may cost on top (402; every market at
+    ``at_us``, the instant being processed). The mark is read first, then the grid, then the margin."""
+    mark_units = market.mark_units()
+    grid = market.grid
     bid = ask = None
     if req.bid_price is not None:
         units = grid.price_down(req.bid_price)
@@ -76,13 +81,6 @@ def size_quote(grid: Grid, req: QuoteRequest) -> tuple[Sized, Sized]:
             raise ApiError(400, "order_too_small",
                            f"The {name} side is under the ${MIN_NOTIONAL_USD:g} minimum once sized to whole lots "
                            f"at its price.", field=f"{name}_size", min_notional_usd=MIN_NOTIONAL_USD)
-    return bid, ask
-
-
-def check_band(market: Market, bid: Sized, ask: Sized) -> int:
-    """A 400 for a side priced outside the band around the mark price; the mark, in price units."""
-    grid = market.grid
-    mark_units = market.mark_units()
     mark = grid.to_price(mark_units)
     for name, side in (("bid", bid), ("ask", ask)):
         if side is not None and orders.out_of_band(grid.to_price(side[0]), mark):
@@ -92,14 +90,6 @@ def check_band(market: Market, bid: Sized, ask: Sized) -> int:
                            f"{orders.PRICE_BAND * 100:g}% from the mark price {mark:g}: limit prices must be "
                            f"from {low:g} to {high:g}.", field=f"{name}_price", price=grid.to_price(side[0]),
                            mark_price=mark, band_pct=orders.PRICE_BAND * 100, min_price=low, max_price=high)
-    return mark_units
-
-
-def check_margin(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, at_us: int, market: Market,
-                 bid: Sized, ask: Sized, mark_units: int, taker_fee_bps: float) -> None:
-    """A 402 unless the agent's equity covers the initial margin with the quote's sides added (each at the
-    worse of its price and the mark) and what filling at once may cost on top (every market at ``at_us``,
-    the instant being processed)."""
     posted = at_once = 0.0
     for is_buy, side in ((True, bid), (False, ask)):
         if side is not None:
@@ -112,17 +102,15 @@ def check_margin(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, 
         raise ApiError(402, "insufficient_balance",
                        f"These orders need ${required:,.2f} of margin; equity is ${equity:,.2f}.",
                        required_margin_usd=round(required, 6), equity_usd=round(equity, 6))
+    return bid, ask
 
 
 def enter_quote(sessions: Sessions, agent: Agent, market: Market, req: QuoteRequest, catalog: Catalog,
                 at_us: int, taker_fee_bps: float) -> QuoteResult:
     """A quote (already through ``check_quote``) on ``market``, brought to now with every market the agent
-    has business in: checked against the session, the grid, the price band and the margin, then taking
-    effect."""
+    has business in: checked against the session, then its sides (``check_sides``), then taking effect."""
     session = open_session(agent, market.symbol)
-    bid, ask = size_quote(market.grid, req)
-    mark_units = check_band(market, bid, ask)
-    check_margin(agent, sessions.markets, catalog, at_us, market, bid, ask, mark_units, taker_fee_bps)
+    bid, ask = check_sides(agent, sessions.markets, catalog, at_us, market, req, taker_fee_bps)
     return take_effect(sessions, agent, market, session, req, bid, ask)
 
 
@@ -165,7 +153,7 @@ def hedge(sessions: Sessions, agent: Agent, market: Market, hedge_pct: float) ->
     lots = int(abs(ledger.lots) * hedge_pct + 1e-9)
     if lots <= 0:
         raise ApiError(400, "order_too_small", "hedge_pct of the position rounds to zero lots.", field="hedge_pct")
-    result = orders.market_order(agent, market, ledger.lots < 0, lots, "hedge")
+    result = sessions.market_order(agent, market, ledger.lots < 0, lots, "hedge")
     if result is None:
         raise ApiError(409, "no_liquidity", f"The {market.symbol} book has no liquidity to hedge against.")
     sessions.enforce(market)

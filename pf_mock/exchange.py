@@ -1,48 +1,31 @@
-"""The exchange: the facade every front calls. It owns the clock, the markets and the agents, brings the
-markets an operation touches to the clock's "now" (they advance lazily), and hands the work to where it
-lives: agents and auth in ``auth.py``, order entry in ``entry.py`` (posting through ``orders.py``),
-reads in ``reads.py`` and ``views.py``, paging in ``paging.py``, fees in ``fees.py``, the ledgers'
-entries in ``booking.py``, the mock's controls in ``controls.py``, the events' order in ``timeline.py``.
-Markets report fills and events back through the ``MarketObserver`` methods at the bottom; sessions and
-their guardrails (``sessions.py``) run from there. No HTTP in here.
+"""The exchange: the facade every front calls. It owns the clock, the markets and the agents, and hands the
+work to where it lives: agents and auth in ``auth.py``, order entry in ``entry.py`` (posting through
+``orders.py``), reads in ``reads.py`` and ``views.py``, paging in ``paging.py``, fees in ``fees.py``, the
+mock's controls in ``controls.py``, and the event loop that brings markets to now in ``stepping.py``
+(markets call nobody; what they did is booked by whoever gave the command). No HTTP in here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Mapping
 
-from . import auth, booking, controls, entry, orders, paging, reads, timeline, views
+from . import auth, controls, entry, orders, paging, reads, views
 from .agents import Agent
 from .analytics import Analytics
 from .catalog import Catalog, UnknownMarket, load_catalog
 from .clock import Clock, ManualClock
 from .entry import QuoteResult
 from .errors import invalid_request, market_not_found
-from .fees import MAKER_REBATE_BPS, TAKER_FEE_BPS, FeeSchedule
+from .config import ExchangeConfig
 from .ledger import FillRecord
-from .book import Order
-from .market import AgentFill, Market, OrderClosed
+from .market import Market
 from .messages import (Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBookView,
                        OrderStatus, Orders, Pnl, Price, QuoteRequest, Trades, Window)
 from .orders import TakerResult
 from .reads import PnlReport
 from .sessions import Session, Sessions
 from .source import MarketFactory
-
-
-@dataclass(frozen=True)
-class ExchangeConfig:
-    seed: int = 0
-    starting_balance: float = 10_000.0
-    strict_auth: bool = False
-    maker_rebate_bps: float = MAKER_REBATE_BPS
-    taker_fee_bps: float = TAKER_FEE_BPS
-
-    @cached_property
-    def fees(self) -> FeeSchedule:
-        return FeeSchedule(self.maker_rebate_bps, self.taker_fee_bps)
+from .stepping import Stepper
 
 
 class Exchange:
@@ -59,16 +42,22 @@ class Exchange:
     def _start(self) -> None:
         self.started_at = self.clock.now()
         self.started_us = self.clock.now_us()
-        self._event_us: int | None = None
-        self._ran_to_us: int | None = None
         self.markets: dict[str, Market] = {}
         self.agents: dict[str, Agent] = {}
         self._keys: dict[str, str] = {}
         self.analytics = Analytics()              # running per-agent statistics (analytics.py)
-        self.sessions = Sessions(self.agents, self.markets, self.catalog, self.analytics,
-                                 taker_fee_bps=self.config.taker_fee_bps)
+        self.sessions = Sessions(self.agents, self.markets, self.catalog, self.config.fees, self.config.taker_fee_bps)
+        self.stepper = Stepper(self.clock, self.markets, self.sessions, self.analytics, self.started_us)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
+
+    def install(self, *, config: ExchangeConfig, seed: int, clock: Clock, started_at: float, started_us: int,
+                markets: dict, agents: dict, keys: dict, analytics: Analytics, sessions: Sessions, stepper: Stepper,
+                scenario_name: str | None, scenario_run) -> None:
+        """A restored state (``state.build``'s parts, made beside this exchange) becomes this exchange's."""
+        self.config, self.seed, self.clock, self.started_at, self.started_us = config, seed, clock, started_at, started_us
+        self.markets, self.agents, self._keys, self.analytics, self.sessions = markets, agents, keys, analytics, sessions
+        self.stepper, self.scenario_name, self.scenario_run = stepper, scenario_name, scenario_run
 
     # ---- time and markets ---------------------------------------------------------------------
     def now(self) -> float:
@@ -90,30 +79,15 @@ class Exchange:
         return self.now()
 
     def run_to(self, t: int) -> None:
-        """Process every market's events up to ``t`` (microseconds) in one global time order (see
-        ``timeline``), so that what one market's event reads of another (margin, equity) is that market as
-        it stands at that instant, however the clock was stepped. Quiet markets have no events; their
-        scheduled steps (scenarios) are events like any other."""
-        if t == self._ran_to_us:
-            return                          # already done for this instant (one request reads many markets)
-        self._ran_to_us = t
-        for when, market in timeline.due_events(self.markets.values(), t):
-            self._event_us = when
-            try:
-                market.step_until(t)
-            finally:
-                self._event_us = None
-        for market in self.markets.values():
-            if not market.is_quiet():
-                market.advance_to(t)
+        """Every market's events up to ``t`` (microseconds), in one time order (``Stepper.run_to``)."""
+        self.stepper.run_to(t)
 
     def ran_to_us(self) -> int:
-        """The instant every market with live business was last brought to (the start, before any was)."""
-        return self.started_us if self._ran_to_us is None else self._ran_to_us
+        return self.stepper.ran_to_us()
 
     def instant_us(self) -> int:
         """The instant being processed: an event's during ``run_to``, else the clock's."""
-        return self._event_us if self._event_us is not None else self.clock.now_us()
+        return self.stepper.instant_us()
 
     def spec(self, name: str):
         try:
@@ -127,11 +101,8 @@ class Exchange:
         market = self.markets.get(spec.symbol)
         if market is None:
             factory = self.sources.get(spec.symbol, Market)
-            market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us, observer=self)
-        now = self.clock.now_us()
-        if self._event_us is None:
-            self.run_to(now)
-        market.advance_to(now if self._event_us is None else self._event_us)
+            market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us)
+        self.stepper.to_now(market)
         return market
 
     def peek(self, name: str) -> Market | None:
@@ -142,12 +113,12 @@ class Exchange:
         controls.check_move(move_bps)
         market = self.market(name)
         controls.check_jump(market, move_bps)
-        market.jump(float(move_bps))
+        self.stepper.jump(market, float(move_bps))
         return market
 
     def set_regime(self, name: str, changes: dict) -> Market:
         market = self.market(name)
-        market.set_regime(controls.regime_with(market, changes))
+        self.stepper.change_regime(market, controls.regime_with(market, changes))
         return market
 
     # ---- agents and auth (auth.py) -----------------------------------------------------------------
@@ -191,19 +162,25 @@ class Exchange:
         market = self.market(req.symbol)
         entry.check_trading(market)
         self.sync(agent)
-        return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.instant_us(),
-                                 self.config.taker_fee_bps)
+        with self.stepper.noting():
+            return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.stepper.instant_us(),
+                                     self.config.taker_fee_bps)
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
         market = self.market(symbol)
-        return market.symbol, entry.cancel(self.sessions, agent, market)
+        with self.stepper.noting():
+            return market.symbol, entry.cancel(self.sessions, agent, market)
 
     def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> TakerResult:
         entry.check_hedge_pct(hedge_pct)
-        return entry.hedge(self.sessions, agent, self.market(symbol), hedge_pct)
+        market = self.market(symbol)
+        with self.stepper.noting():
+            return entry.hedge(self.sessions, agent, market, hedge_pct)
 
     def session_reset(self, agent: Agent, symbol: str) -> Session:
-        return self.sessions.reset(agent, self.market(symbol))
+        market = self.market(symbol)
+        with self.stepper.noting():
+            return self.sessions.reset(agent, market)
 
     def session_of(self, agent: Agent, symbol: str) -> Session:
         return self.sessions.of(agent, self.market(symbol).symbol)
@@ -280,24 +257,3 @@ class Exchange:
                  until: float | None = None, window: Window | None = None) -> Pnl:
         report = self.pnl(agent, symbol, since, until, window)
         return views.pnl(report.symbol, report.since, report.until, report.window)
-
-    # ---- what the markets tell us (MarketObserver) --------------------------------------------
-    def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
-        return self.sessions.allow_fill(market, maker, lots)
-
-    def on_fill(self, market: Market, fill: AgentFill) -> None:
-        agent = self.agents[fill.owner]
-        record = booking.book_fill(agent, market, fill, self.config.fees)
-        self.analytics.on_fill(agent.agent_id, market, record)
-        session = agent.sessions.get(market.symbol)
-        if session is not None and fill.kind == "quote":
-            session.hedge_due = True
-
-    def on_close(self, market: Market, closed_order: OrderClosed) -> None:
-        agent = self.agents.get(closed_order.owner)
-        if agent is not None:
-            booking.file_closed(agent, market, closed_order)
-
-    def after_event(self, market: Market) -> None:
-        self.analytics.after_event(market)
-        self.sessions.enforce(market)

@@ -42,6 +42,9 @@ class BackgroundLiquidity:
         self.bids: dict[int, int] = {}      # the ladder behind the touch: price units -> house order id
         self.asks: dict[int, int] = {}
         self.touch: dict[bool, tuple[int, int] | None] = {True: None, False: None}   # side -> (price, id)
+        # The house's lots posted again at the back of a level where an agent waits (turn_over): (is_buy,
+        # price) -> their order ids. They go with the level: dropped when the house's side no longer has it.
+        self.behind: dict[tuple[bool, int], list[int]] = {}
         self.deficit: dict[bool, float] = {True: 0.0, False: 0.0}   # USD eaten and not yet refilled, per side
         self.deficit_us: dict[bool, int] = {True: 0, False: 0}      # ... as of this instant
         self.dirty = True                   # something traded since the last re-centre (set by the market)
@@ -124,8 +127,9 @@ class BackgroundLiquidity:
 
     # ---- keeping the ladder -------------------------------------------------------------------------
     def recentre(self, book: OrderBook, fair: float, widen: float, regime, noise: np.ndarray,
-                 now_us: int = 0, post_only: bool = False) -> list[Result]:
-        """Move the ladder to ``fair`` at ``now_us``; returns the results of any house order that traded.
+                 now_us: int = 0, post_only: bool = False, allowance: tuple | None = None) -> list[Result]:
+        """Move the ladder to ``fair`` at ``now_us``; returns the results of any house order that traded
+        or cancelled a resting order (``allowance``: the book's, per resting side, ``[asks', bids']``).
 
         ``post_only`` refills without taking anything: used right after an agent's own order, when
         the fair value has not moved, so that only a moving fair value picks quotes off.
@@ -161,30 +165,43 @@ class BackgroundLiquidity:
         # so the house never crosses itself.
         eaten, self.eaten = self.eaten, set()
         wanted: list[tuple[int, bool, int]] = []           # (level, is_buy, price) to fill in
-        self._update_touch(book, top_bid, True, eaten, replace[True], wanted)
-        self._update_touch(book, top_ask, False, eaten, replace[False], wanted)
+        moved: list[tuple[bool, int, int]] = []            # (is_buy, price, id) of touches the touch left
+        self._update_touch(book, top_bid, True, eaten, replace[True], wanted, moved)
+        self._update_touch(book, top_ask, False, eaten, replace[False], wanted, moved)
         self._update(book, self.bids, old_bid, low_bid, deep_bid, step, eaten, replace[True], wanted, True, deep_bid)
         self._update(book, self.asks, old_ask, deep_ask, high_ask, step, eaten, replace[False], wanted, False,
                      deep_ask)
+        keep = self._keep_or_cancel(book, moved, wanted) if moved else None
+        if self.behind and (moved or old_bid != (low_bid, deep_bid) or old_ask != (deep_ask, high_ask)):
+            self._drop_behind(book, wanted, keep)   # only a moving touch or ladder takes prices from a side
         wanted.sort(key=lambda w: (w[0], not w[1]))
         results = []
+        traded = False
         grid = self.grid
         factor = {side: shape.refill_factor(self.deficit[side], regime) for side in (True, False)}
         for i, is_buy, price in wanted:
             lots = grid.lots_for_usd(self._usd(regime, noise, price, i) * factor[is_buy], price)
+            if keep and (is_buy, price) in keep:
+                kept = keep.pop((is_buy, price))
+                if book.get(kept).qty * 2 >= lots or self._queued_behind(book, kept):
+                    (self.bids if is_buy else self.asks)[price] = kept     # it keeps its place in the queue
+                    continue
+                book.cancel(kept)           # too small for a level: replaced (nobody queues behind it)
             if lots <= 0:
                 continue
             order_id = self.next_id()
-            result = book.submit(order_id, None, is_buy, price, lots, ALO if post_only else GTC)
+            result = book.submit(order_id, None, is_buy, price, lots, ALO if post_only else GTC,
+                                 None if allowance is None else allowance[not is_buy])
             if result.resting is not None:
                 if i == 0:
                     self.touch[is_buy] = (price, order_id)
                 else:
                     (self.bids if is_buy else self.asks)[price] = order_id
-            if result.fills:
+            if result.fills or result.drops:
                 results.append(result)
+                traded = traded or bool(result.fills)
         self._laid_out = key
-        self.dirty = bool(results) or bool(self.eaten)
+        self.dirty = traded or bool(self.eaten)
         return results
 
     def _bare(self, book: OrderBook, is_buy: bool) -> bool:
@@ -193,6 +210,8 @@ class BackgroundLiquidity:
         touch = self.touch[is_buy]
         if touch is not None and touch[1] in orders:
             return False
+        if any(side is is_buy and any(i in orders for i in ids) for (side, _), ids in self.behind.items()):
+            return False
         return not any(order_id in orders for order_id in (self.bids if is_buy else self.asks).values())
 
     @staticmethod
@@ -200,24 +219,170 @@ class BackgroundLiquidity:
         order = book.get(order_id)
         return order is None or order.qty * 2 < order.size
 
+    @staticmethod
+    def _queued_behind(book: OrderBook, order_id: int) -> bool:
+        """True when an agent's order waits behind the house's live order ``order_id`` at its price: the
+        house then keeps what is left of it rather than replace it at the back of the queue (which would
+        put the agent ahead of depth it joined behind)."""
+        order = book.get(order_id)
+        if order is None or len(order.level) < 2:
+            return False
+        behind = False
+        for other in book.orders_at(order.is_buy, order.price):
+            if other is order:
+                behind = True
+            elif behind and other.owner is not None:
+                return True
+        return False
+
     def _update_touch(self, book: OrderBook, price: int, is_buy: bool, eaten: set[int], replace: bool,
-                      wanted: list) -> None:
-        """The touch: cancelled when it moved, or when it was eaten down and its side may refill; listed
-        to be placed when it has no order."""
+                      wanted: list, moved: list) -> None:
+        """The touch: when it moved, the order it left is listed in ``moved`` (kept as a ladder level if
+        the ladder wants one there, see ``_keep_or_cancel``) and a ladder order already resting at the new
+        price becomes the touch, keeping its place in the queue; cancelled when it was eaten down and its
+        side may refill; listed to be placed when it has no order."""
         current = self.touch[is_buy]
         if current is not None:
             if current[0] != price:
-                book.cancel(current[1])
+                moved.append((is_buy, current[0], current[1]))
                 current = None
             elif price in eaten and self._eaten_down(book, current[1]):
-                if replace:
+                if replace and not self._queued_behind(book, current[1]):
                     book.cancel(current[1])
                     current = None
                 else:
                     self.eaten.add(price)   # wait for the side to refill
         if current is None:
+            ladder = self.bids if is_buy else self.asks
+            order_id = ladder.get(price)
+            if order_id is not None and (not self._eaten_down(book, order_id)
+                                         or self._queued_behind(book, order_id)):
+                del ladder[price]           # the depth resting there stays where it stands in the queue
+                self.touch[is_buy] = (price, order_id)
+                return
             self.touch[is_buy] = None
             wanted.append((0, is_buy, price))
+
+    def _drop_behind(self, book: OrderBook, wanted: list, keep: dict | None) -> None:
+        """Cancel the re-posted lots (``behind``) at prices the house's side no longer has (before anything
+        new is placed, so that the house never crosses itself), and forget those that left the book."""
+        orders = book.orders
+        placing = {(side, at) for _, side, at in wanted}
+        for key in list(self.behind):
+            is_buy, price = key
+            touch = self.touch[is_buy]
+            held = ((touch is not None and touch[0] == price) or price in (self.bids if is_buy else self.asks)
+                    or (keep is not None and key in keep) or key in placing)
+            ids = [i for i in self.behind[key] if i in orders]
+            if not held:
+                for order_id in ids:
+                    book.cancel(order_id)
+                ids = []
+            if ids:
+                self.behind[key] = ids
+            else:
+                del self.behind[key]
+
+    def turn_over(self, book: OrderBook, levels, regime, model) -> None:
+        """One house update's turnover (``models/queue.py``) at each ``(is_buy, price)`` of ``levels`` (where
+        agents' orders wait, in a fixed order): the model's lots are cancelled ahead of the level's first
+        agent order and behind it (size decreases: every order keeps its place), and posted again at the
+        back of the level, so the level keeps its size and the agent moves up by what left ahead of it."""
+        if self.behind:
+            for key in [key for key in self.behind if key not in levels]:
+                self._fold(book, key)
+        if model.cancel_share(regime) <= 0.0:
+            return
+        bid_levels, ask_levels = book.bid_levels, book.ask_levels
+        for is_buy, price in levels:
+            level = (bid_levels if is_buy else ask_levels).get(price)
+            if level is None or len(level) < 2:
+                continue                    # the agent's order alone at its price: nothing turns over
+            ahead, behind, first = [], [], None
+            for order in book.orders_at(is_buy, price):
+                if order.owner is not None:
+                    if first is None:
+                        first = order
+                elif first is None:
+                    ahead.append(order)
+                else:
+                    behind.append(order)
+            if first is None:
+                continue
+            front, back = model.split(sum(o.qty for o in ahead), sum(o.qty for o in behind), regime)
+            if front + back <= 0:
+                continue
+            self._take(book, ahead, front)
+            self._take(book, behind, back)
+            ids = self.behind[(is_buy, price)] = [i for i in self.behind.get((is_buy, price), ()) if i in book.orders]
+            if ids and book.add_at_back(ids[-1], front + back):
+                continue                    # the last order of the queue is the house's re-posted lots: they grow
+            order_id = self.next_id()
+            book.submit(order_id, None, is_buy, price, front + back, GTC)   # same side and price: rests at the back
+            ids.append(order_id)
+
+    def _fold(self, book: OrderBook, key: tuple[bool, int]) -> None:
+        """No agent waits at this level any more: its re-posted lots go back into the house's own order
+        there (then the last of the level's queue: nobody's place changes), or into a new one when that
+        order has traded away; the level keeps its size. At a price the house no longer holds they leave."""
+        is_buy, price = key
+        ids = self.behind[key]
+        touch = self.touch[is_buy]
+        at_touch = touch is not None and touch[0] == price
+        ladder = self.bids if is_buy else self.asks
+        own = touch[1] if at_touch else ladder.get(price)
+        if own is not None and own in book.orders:
+            extra = set(ids)
+            after = False
+            for order in book.orders_at(is_buy, price):
+                if order.order_id == own:
+                    after = True
+                elif after and order.order_id not in extra:
+                    return                  # someone else's order behind its own: keep the lots as they are
+        del self.behind[key]
+        lots = 0
+        for order_id in ids:
+            order = book.cancel(order_id)
+            if order is not None:
+                lots += order.qty
+        if lots <= 0 or own is None:
+            return
+        if book.add_at_back(own, lots):
+            return
+        order_id = self.next_id()           # its own order traded away: the lots become the level's order
+        book.submit(order_id, None, is_buy, price, lots, GTC)        # (a price of its side: it cannot cross)
+        if at_touch:
+            self.touch[is_buy] = (price, order_id)
+        else:
+            ladder[price] = order_id
+
+    def _take(self, book: OrderBook, orders: list, lots: int) -> None:
+        """Cancel ``lots`` from ``orders`` (house orders of one level), the latest first; an order taken
+        down to nothing leaves, and its price is then treated as eaten (replaced once its side may refill)."""
+        for order in reversed(orders):
+            if lots <= 0:
+                return
+            take = min(lots, order.qty)
+            lots -= take
+            if take == order.qty:
+                self.eaten.add(order.price)
+                self.dirty = True
+            book.reduce(order.order_id, take)
+
+    @staticmethod
+    def _keep_or_cancel(book: OrderBook, moved: list, wanted: list) -> dict:
+        """The orders a moving touch left: those at a price where the ladder wants a level are returned
+        (``(is_buy, price) -> id``; the placement keeps each one there when it holds at least half the
+        level's size or an agent queues behind it), the others are cancelled now, before anything new is
+        placed, so that the house never crosses itself."""
+        keep = {}
+        for is_buy, price, order_id in moved:
+            if order_id in book.orders and any(level and side is is_buy and at == price
+                                               for level, side, at in wanted):
+                keep[(is_buy, price)] = order_id
+            else:
+                book.cancel(order_id)
+        return keep
 
     def _update(self, book: OrderBook, side: dict[int, int], old: tuple[int, int] | None, low: int, high: int,
                 step: int, eaten: set[int], replace: bool, wanted: list, is_buy: bool, top: int) -> None:
@@ -252,7 +417,7 @@ class BackgroundLiquidity:
             order_id = side.get(price)
             if order_id is None or not self._eaten_down(book, order_id):
                 continue
-            if replace or price == outermost:
+            if price == outermost or (replace and not self._queued_behind(book, order_id)):
                 book.cancel(order_id)
                 del side[price]
             else:
@@ -273,7 +438,7 @@ class BackgroundLiquidity:
         would leave it."""
         step, top_bid, top_ask, n = self.layout(fair, widen, regime)
         key = (step, top_bid, top_ask, n, regime)
-        if key != self._laid_out:
+        if key != self._laid_out or self.behind:
             return False
         expected = self._expected
         if expected is None or expected[0] != key or expected[1] is not noise:
@@ -311,7 +476,8 @@ class BackgroundLiquidity:
                 "dirty": self.dirty, "eaten": sorted(self.eaten), "laid_out": laid,
                 "touch": [None if self.touch[side] is None else list(self.touch[side]) for side in (True, False)],
                 "deficit": [self.deficit[True], self.deficit[False]],
-                "deficit_us": [self.deficit_us[True], self.deficit_us[False]]}
+                "deficit_us": [self.deficit_us[True], self.deficit_us[False]],
+                "behind": [[is_buy, price, list(ids)] for (is_buy, price), ids in self.behind.items()]}
 
     def restore_state(self, state: dict, book: OrderBook, regimes: list, where: str = "house") -> None:
         """Take the ladder ``state`` describes over ``book`` (its orders already there). Raises ``InvalidState``."""
@@ -337,6 +503,16 @@ class BackgroundLiquidity:
             self.touch[is_buy] = touch
         self.deficit = {True: float(state["deficit"][0]), False: float(state["deficit"][1])}
         self.deficit_us = {True: int(state["deficit_us"][0]), False: int(state["deficit_us"][1])}
+        behind: dict[tuple[bool, int], list[int]] = {}
+        for i, (is_buy, price, ids) in enumerate(state.get("behind", ())):
+            for order_id in ids or [None]:
+                order = None if order_id is None else book.get(order_id)
+                if (is_buy, price) in behind or (order is not None and (order.owner is not None or order.is_buy != is_buy
+                                                                         or order.price != price)):
+                    raise InvalidState(f"{where}.behind.{i}", "each side and price once, naming house orders at that "
+                                                              "price on that side (or ones no longer in the book)")
+            behind[(is_buy, price)] = list(ids)
+        self.behind = behind
         self.step, self.last_bid, self.last_ask = state["step"], state["last_bid"], state["last_ask"]
         self.dirty = state["dirty"]
         self.eaten = set(state["eaten"])
@@ -355,6 +531,10 @@ class BackgroundLiquidity:
         return self.last_ask - self.step if is_buy else self.last_bid + self.step
 
     def clear(self, book: OrderBook) -> None:
+        for ids in self.behind.values():
+            for order_id in ids:
+                book.cancel(order_id)
+        self.behind = {}
         for side in (self.bids, self.asks):
             for order_id in side.values():
                 book.cancel(order_id)

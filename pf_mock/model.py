@@ -98,6 +98,9 @@ class Regime:
     daily_volume_usd: float = 1e9            # the market's daily volume in the law
     impact_permanent_share: float = 0.5      # the share that stays ...
     impact_decay_seconds: float = 60.0       # ... the rest decays with this time constant
+    # Queue (models/queue.py): the house's depth at an agent's level turns over, cancels ahead or behind it.
+    queue_cancel_per_second: float = 0.0     # share of a level's house depth cancelled (and re-posted) a second
+    queue_power: float = 3.0                 # where: ahead with a**n / (a**n + b**n) (hftbacktest's power model)
 
     # The subset that /_mock/markets/{symbol}/regime may change, as the contract names them.
     EDITABLE = EDITABLE_REGIME_FIELDS   # (declared with their ranges in ranges.py)

@@ -18,6 +18,8 @@ A snapshot holds the agents' API keys: keep it as you would keep them.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 from typing import Any
@@ -34,12 +36,13 @@ from .closed import CLOSED_KEPT, ClosedOrder, ClosedOrders
 from .errors import ApiError, InvalidState
 from .exchange import Exchange, ExchangeConfig
 from .guardrails import NAMES as GUARDRAIL_NAMES
-from .ledger import KINDS
+from .ledger import fill_columns
 from .market import Market
 from .model import Regime
 from .ranges import regime_problem
 from .scenarios import ScenarioRun, ScenarioStep, parse_scenario, scenario_document, scheduled_entry
 from .sessions import ACTIVE, PAUSED, QuoteShape, RefreshTick, Session, Sessions
+from .stepping import Stepper
 from .state_document import DOCUMENT, FORMAT, VERSION, VERSIONS_READ
 
 _LAPSED = object()      # the run of a scenario step that no longer acts (another scenario was loaded since)
@@ -53,6 +56,12 @@ def snapshot(exchange: Exchange) -> dict:
     clock = exchange.clock
     now = clock.now_us()
     exchange.run_to(now)
+    with bulk():
+        return _document(exchange, now)
+
+
+def _document(exchange: Exchange, now: int) -> dict:
+    clock = exchange.clock
     manual = clock.mode == "manual"
     return {
         "format": FORMAT,
@@ -64,7 +73,7 @@ def snapshot(exchange: Exchange) -> dict:
         "clock": {"mode": clock.mode, "speed": 0.0 if manual else clock.speed,
                   "start_us": clock._start_us if manual else clock._origin_us, "now_us": now},
         "started_us": exchange.started_us,
-        "ran_to_us": exchange._ran_to_us,
+        "ran_to_us": exchange.stepper.ran_to,
         "agents": [_agent_state(a) for a in exchange.agents.values()],
         "markets": [m.state() for m in exchange.markets.values()],
         "live": {symbol: list(live) for symbol, live in exchange.sessions.live.items() if live},
@@ -80,14 +89,8 @@ def dumps(document: dict) -> bytes:
 
 def _agent_state(agent: Agent) -> dict:
     order = agent.fill_order
-    rows = []
-    for i in range(len(order)):
-        ledger = order.ledgers[order._ledger_at[i]]
-        c, j = ledger.fills, order._row_at[i]
-        flags = c.flags[j]
-        rows.append([ledger.symbol, f"fill_{c.fill_ids[j]:012x}", f"ord_{c.order_ids[j]:012x}", bool(flags & 1),
-                     c.price[j], round(c.size[j] * ledger.lot_scale), c.notional[j], bool(flags & 2), c.fee[j],
-                     c.mid[j], KINDS[flags >> 2], c.time[j]])
+    per_ledger = [ledger.rows() for ledger in order.ledgers]
+    rows = [per_ledger[i][j] for i, j in zip(order._ledger_at, order._row_at)]     # the agent's order of fills
     closed = agent.closed_orders
     kept = [closed[closed.dropped + i] for i in range(len(closed.ids))]
     return {
@@ -187,20 +190,51 @@ def restore(exchange: Exchange, document: Any) -> None:
 
 def build(exchange: Exchange, document: Any, stop=lambda: False) -> dict:
     """Check ``document`` and build every part of the state it describes, touching nothing of
-    ``exchange``'s (so it may run beside the exchange's thread); ``put_in_place`` then swaps them in.
-    ``stop()`` is asked between parts: when true, ``Stopped`` is raised. Raises ``InvalidState``."""
-    doc = read(document)
-    if stop():
-        raise Stopped()
-    return _build(exchange, doc, stop)
+    ``exchange``'s; ``put_in_place`` then swaps them in. ``stop()`` is asked between the steps of
+    ``build_steps``: when true, ``Stopped`` is raised. Raises ``InvalidState``."""
+    steps = build_steps(exchange, document)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+        if stop():
+            steps.close()
+            raise Stopped()
+
+
+def build_steps(exchange: Exchange, document: Any):
+    """``build`` a step at a time, for a caller that does other work between steps (a server answering
+    ``/health``): a generator that yields after reading the document and between the parts of the build
+    (each agent, each of an agent's markets, each market), touching nothing of ``exchange``'s, and
+    returns the parts for ``put_in_place``. Raises ``InvalidState``."""
+    with bulk():
+        doc = read(document)
+        yield
+        return (yield from _build(exchange, doc))
+
+
+@contextlib.contextmanager
+def bulk():
+    """Python's cycle collector paused while a document is read or written: both make a million small
+    objects (a fill row is a dozen) and free them all, none in a cycle, so the collector's passes over
+    them (the oldest generation's walk every few hundred thousand allocations) find nothing and cost a
+    third of the work. Freed by reference counting as ever; the collector runs again after."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def put_in_place(exchange: Exchange, parts: dict) -> None:
     """The parts ``build`` made become the exchange's, at once."""
-    exchange.__dict__.update(parts)
+    exchange.install(**parts)
 
 
-def _build(exchange: Exchange, doc: dict, stop) -> dict:
+def _build(exchange: Exchange, doc: dict):
     catalog = exchange.catalog
     config = ExchangeConfig(**doc["config"])
     seed = doc["seed"]
@@ -229,8 +263,7 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
     symbols_used: list[tuple[str, str]] = []          # (symbol, where) every agent part names
     for i, a in enumerate(doc["agents"]):
         where = f"agents.{i}"
-        if stop():
-            raise Stopped()
+        yield
         if a["agent_id"] in agents:
             raise InvalidState(f"{where}.agent_id", f"agent id {a['agent_id']} is used twice")
         if a["api_key"] in keys:
@@ -248,11 +281,12 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
         # Fills: each ledger's in one go (``SymbolLedger.load``), and the agent's order across them as it was.
         fills = a["fills"]
         if fills:
-            symbols = [row[0] for row in fills]
-            unknown = next((j for j, symbol in enumerate(symbols) if symbol not in agent.ledgers), None)
-            if unknown is not None:
+            cols = fill_columns(fills)
+            symbols = cols["symbol"]
+            if not set(symbols) <= agent.ledgers.keys():
+                unknown = next(j for j, symbol in enumerate(symbols) if symbol not in agent.ledgers)
                 raise InvalidState(f"{where}.fills.{unknown}.0", "a fill's market must be one of the agent's ledgers")
-            times = np.array([row[11] for row in fills])
+            times = cols["time"]
             bad = np.concatenate((np.nonzero(np.diff(times) < 0)[0] + 1, np.nonzero(times > now_s)[0]))
             if len(bad):
                 raise InvalidState(f"{where}.fills.{int(bad.min())}.11", "fills in time order, none after the "
@@ -260,13 +294,18 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
             order = agent.fill_order
             first = list(dict.fromkeys(symbols))         # the ledgers in the order of their first fill
             order.ledgers = [agent.ledgers[symbol] for symbol in first]
-            order._index = {symbol: i for i, symbol in enumerate(first)}
-            codes = np.array([order._index[symbol] for symbol in symbols], dtype=np.int64)
+            index = order._index = {symbol: i for i, symbol in enumerate(first)}
+            codes = np.fromiter(map(index.__getitem__, symbols), dtype=np.int64, count=len(symbols))
             rows_at = np.empty(len(fills), dtype=np.int64)
             for i, symbol in enumerate(first):
+                if len(first) == 1:
+                    rows_at = np.arange(len(fills))
+                    agent.ledgers[symbol].load_columns(cols)
+                    break
                 at = np.nonzero(codes == i)[0]
                 rows_at[at] = np.arange(len(at))
-                agent.ledgers[symbol].load([fills[j] for j in at.tolist()])
+                agent.ledgers[symbol].load_columns({k: v[at] for k, v in cols.items() if k != "symbol"})
+                yield
             order._ledger_at.frombytes(codes.astype(np.uint16).tobytes())
             order._row_at.frombytes(rows_at.astype(np.uint32).tobytes())
         closed = ClosedOrders()
@@ -298,7 +337,7 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
 
     markets: dict[str, Market] = {}
     analytics = Analytics()
-    sessions = Sessions(agents, markets, catalog, analytics)
+    sessions = Sessions(agents, markets, catalog, config.fees, config.taker_fee_bps)
 
     # The scenario in force, and its run (which its pending steps compare themselves with).
     run = None
@@ -338,8 +377,7 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
     # Markets, in the order they were first touched.
     for i, m in enumerate(doc["markets"]):
         where = f"markets.{i}"
-        if stop():
-            raise Stopped()
+        yield
         symbol = m["symbol"]
         spec = spec_of(symbol, f"{where}.symbol")
         if symbol in markets:
@@ -356,7 +394,8 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
                 elif value != getattr(base, key):
                     raise InvalidState(f"{at}.{key}", f"is the catalog's for this market ({getattr(base, key)!r}): "
                                                       f"no request can change it")
-            return Regime(**r)
+            missing = {key: getattr(base, key) for key in Regime.field_names() if key not in r}
+            return Regime(**r, **missing)      # (a field newer than the document: the catalog's)
 
         if "source" in m and doc["version"] < 3:
             raise InvalidState(f"{where}.source", "a version 2 document has no replayed markets")
@@ -367,12 +406,12 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
                 raise InvalidState(f"{where}.source", f"this server replays no recording of {symbol}: a replayed "
                                                       f"market restores only into a server started with the same "
                                                       f"--replay recording")
-            market = source.from_state(spec, started, exchange, m, make_action, where)
+            market = source.from_state(spec, started, m, make_action, where)
         elif replayed:
             raise InvalidState(f"{where}.source", f"this server replays a recording for {symbol}: the snapshot's "
                                                   f"synthetic market cannot stand in for it")
         else:
-            market = Market.from_state(spec, seed, started, exchange, m, make_regime, make_action, where)
+            market = Market.from_state(spec, seed, started, m, make_regime, make_action, where)
         for order in [*market.book.orders.values(), *(i.order for i in getattr(market, "_cancelling", {}).values()),
                       *(i.order for i in market.agent_orders.values())]:
             owner = order.owner
@@ -403,6 +442,9 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
             if session.live and agent.agent_id not in sessions.live.get(symbol, {}):
                 raise InvalidState("live", f"{agent.agent_id}'s session on {symbol} is {session.status}: it must "
                                            f"be listed")
+            if session.live and symbol not in agent.ledgers:
+                raise InvalidState("live", f"{agent.agent_id}'s session on {symbol} is {session.status}: its market "
+                                           f"must be one of the agent's ledgers")
     for symbol, market in markets.items():
         if not market.is_quiet() and market.now_us != now:
             raise InvalidState(f"markets.{list(markets).index(symbol)}.now_us",
@@ -418,9 +460,9 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
         clock = RealtimeClock(speed=live_clock.speed, start=now_s)
     return {
         "config": config, "seed": seed, "clock": clock, "started_at": started / US_PER_S, "started_us": started,
-        "_event_us": None, "_ran_to_us": ran_to, "markets": markets, "agents": agents, "_keys": keys,
-        "analytics": analytics, "sessions": sessions, "scenario_name": run.scenario.name if run else None,
-        "scenario_run": run,
+        "markets": markets, "agents": agents, "keys": keys, "analytics": analytics,
+        "sessions": sessions, "stepper": Stepper(clock, markets, sessions, analytics, started, ran_to),
+        "scenario_name": run.scenario.name if run else None, "scenario_run": run,
     }
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, TypeAdapter
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from .messages import (MAX_FEE_BPS, MAX_QUOTE_NUMBER, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE,
                        MIN_REFRESH_INTERVAL_S)
@@ -214,6 +214,8 @@ class StateRegime(TypedDict):
     daily_volume_usd: rnum(gt=0, le=1e15)
     impact_permanent_share: rnum(ge=0, le=1)
     impact_decay_seconds: rnum(ge=0, le=86_400)
+    queue_cancel_per_second: NotRequired[rnum(ge=0, le=100)]      # (absent in older documents: the catalog's)
+    queue_power: NotRequired[rnum(gt=0, le=100)]
 
 
 @_doc
@@ -263,6 +265,10 @@ class StateHouse(TypedDict):
     touch: tuple[Optional[tuple[Units, whole(-MAX_INT, -1)]], Optional[tuple[Units, whole(-MAX_INT, -1)]]]
     deficit: tuple[UsdPos, UsdPos]
     deficit_us: tuple[Us, Us]
+    # the house's lots posted again at the back of a level where an agent waits (models/queue.py): [is_buy,
+    # price, [house order ids]] per level (absent in documents written before it: none)
+    behind: NotRequired[Annotated[list[tuple[bool, Units, Annotated[list[whole(-MAX_INT, -1)], Field(max_length=10_000)]]],
+                                  Field(max_length=10_000)]]
 
 
 @_doc

@@ -60,3 +60,22 @@ def test_the_60s_markout_eats_at_least_80_percent_of_the_edge(report, symbol):
 def test_skewing_against_inventory_tames_the_inventory(report):
     r = report["BTC-PERP"]
     assert abs(r["skewed"]["inventory_pnl"]) < abs(r["naive"]["inventory_pnl"]), (r["skewed"], r["naive"])
+
+
+def test_the_queue_part_reckons_shares_of_posted_and_gives_a_verdict_only_with_enough_orders():
+    calibration = _load_calibration()
+    back = [{"posted": 1000.0, "at_level": 10.0, "through": 240.0, "rounds": 40},
+            {"posted": 1000.0, "at_level": 0.0, "through": 250.0, "rounds": 40}]
+    front = [{"posted": 2000.0, "at_level": 200.0, "through": 800.0, "rounds": 80}]
+    figures = calibration._queue_figures(back, front)
+    assert figures["back"] == {"at_level": 0.005, "through": 0.245}
+    assert figures["front"] == {"at_level": 0.1, "through": 0.4}
+    assert figures["ratio"] == pytest.approx(0.25 / 0.5) and figures["ratio_at_level"] == pytest.approx(0.05)
+    assert figures["rounds"] == 80
+
+    def verdict(ratio, rounds):
+        row = dict(figures, ratio=ratio, rounds=rounds)
+        table = calibration.format_queue({"BTC-PERP": row}, [], None, 1, 1)
+        return next(line for line in table.splitlines() if line.startswith("| back / improver, all fills"))
+    assert "0.50 ok" in verdict(0.5, 50) and "MISS" in verdict(0.51, 50)
+    assert "ok" not in verdict(0.5, 49) and "MISS" not in verdict(0.51, 49)

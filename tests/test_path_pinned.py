@@ -23,7 +23,7 @@ from pf_mock.streams import KeyedStream, chunk_generator, stream_key
 
 START = 1767225600.0            # 2026-01-01T00:00Z: a week block starts here
 DAY = 86_400.0
-DIGEST = "c41ff47fc5008871e2e27ddf5ba5018737c04295b5cac1a64871b4cb2a1d5f99"
+DIGEST = "a47e1aa625f46a0402d5027766a9a0d207850baffdef8015d6712286910299a7"
 
 
 def observations() -> list:

@@ -7,6 +7,7 @@
 - ``impact.ImpactLaw``: how far an agent's taking order moves the fair value (square root, part transient).
 - ``informed.InformedFlow``: which takers know where the fair value goes (large ones more often).
 - ``signs.TakerSigns``: which side an uninformed taker takes (children of metaorders: long memory).
+- ``queue.QueueTurnover``: how the house's depth at an agent's level turns over (cancels ahead of it or behind).
 
 ``MarketModels`` bundles them; ``Market`` takes one at construction (the default bundle when none is
 given). Their parameters live in the ``Regime`` (``model.Regime``), so a regime change or a scenario
@@ -21,6 +22,7 @@ from .arrivals import TakerArrivals
 from .book_shape import BookShape
 from .impact import ImpactLaw
 from .informed import InformedFlow
+from .queue import QueueTurnover
 from .signs import TakerSigns
 from .sizes import TakerSizes
 
@@ -33,9 +35,10 @@ class MarketModels:
     signs: TakerSigns = field(default_factory=TakerSigns)
     impact: ImpactLaw = field(default_factory=ImpactLaw)
     informed: InformedFlow = field(default_factory=InformedFlow)
+    queue: QueueTurnover = field(default_factory=QueueTurnover)
 
 
 DEFAULT_MODELS = MarketModels()
 
-__all__ = ["BookShape", "ImpactLaw", "InformedFlow", "TakerArrivals", "MarketModels", "TakerSigns", "TakerSizes",
-           "DEFAULT_MODELS"]
+__all__ = ["BookShape", "ImpactLaw", "InformedFlow", "TakerArrivals", "MarketModels", "QueueTurnover", "TakerSigns",
+           "TakerSizes", "DEFAULT_MODELS"]

@@ -1,0 +1,117 @@
+"""The event loop the exchange owns: markets call nobody, so this steps them event by event, and after
+each event what it did to agents' orders (the market's news) is booked (``Sessions.settle``), the
+statistics move to its instant and the guardrails look. It also hands the sessions' notes (posts, fills
+booked, guardrails that acted) to the analytics, in order. No HTTP in here.
+"""
+
+from __future__ import annotations
+
+from . import timeline
+from .analytics import Analytics
+from .clock import Clock
+from .market import Market
+from .sessions import Sessions
+
+
+class Stepper:
+    """Brings markets to an instant in one global time order and looks after each event."""
+
+    def __init__(self, clock: Clock, markets: dict[str, Market], sessions: Sessions, analytics: Analytics,
+                 started_us: int, ran_to_us: int | None = None):
+        self.clock = clock
+        self.markets = markets
+        self.sessions = sessions
+        self.analytics = analytics
+        self.started_us = started_us
+        self.event_us: int | None = None     # the event being processed during ``run_to``
+        self.ran_to: int | None = ran_to_us  # the instant ``run_to`` last brought every live market to
+
+    def run_to(self, t: int) -> None:
+        """Process every market's events up to ``t`` (microseconds) in one global time order (see
+        ``timeline``), so that what one market's event reads of another (margin, equity) is that market as
+        it stands at that instant, however the clock was stepped. Quiet markets have no events; their
+        scheduled steps (scenarios) are events like any other."""
+        if t == self.ran_to:
+            return                          # already done for this instant (one request reads many markets)
+        self.ran_to = t
+        for when, market in timeline.due_events(self.markets.values(), t):
+            self.event_us = when
+            try:
+                self.step(market, t)
+            finally:
+                self.event_us = None
+        for market in self.markets.values():
+            if not market.is_quiet():
+                self.bring(market, t)
+
+    def to_now(self, market: Market) -> None:
+        """Every live market to the clock's now and ``market`` with them (during an event: to its instant)."""
+        now = self.clock.now_us()
+        if self.event_us is None:
+            self.run_to(now)
+        self.bring(market, now if self.event_us is None else self.event_us)
+
+    def bring(self, market: Market, t: int) -> None:
+        """Step one market through its events up to ``t``, looking after each, then stand it at ``t``."""
+        limits = self.sessions.limits(market)
+        while (look := market.step_until(t, limits)) is not None:
+            if look:
+                self.after_event(market)
+            elif market.news:
+                self.sessions.settle(market)
+            limits = self.sessions.limits(market)
+        market.stand_at(t)
+
+    def step(self, market: Market, t: int) -> bool | None:
+        """The market's next event at or before ``t``, booked and looked after (None: it has none)."""
+        limits = self.sessions.limits(market)
+        look = market.step_until(t, limits)
+        if look:
+            self.after_event(market)
+        elif market.news:
+            self.sessions.settle(market)
+        return look
+
+    def ran_to_us(self) -> int:
+        """The instant every market with live business was last brought to (the start, before any was)."""
+        return self.started_us if self.ran_to is None else self.ran_to
+
+    def instant_us(self) -> int:
+        """The instant being processed: an event's during ``run_to``, else the clock's."""
+        return self.event_us if self.event_us is not None else self.clock.now_us()
+
+    def jump(self, market: Market, move_bps: float) -> None:
+        market.jump(move_bps, self.sessions.limits(market))
+        self.after_event(market)
+
+    def change_regime(self, market: Market, regime) -> None:
+        market.set_regime(regime, self.sessions.limits(market))
+        self.after_event(market)
+
+    def after_event(self, market: Market) -> None:
+        """A market processed an event (or was changed) at its now: what it did to agents' orders is booked,
+        the statistics move to now and the guardrails look (a guardrail's own trades are booked as made)."""
+        self.sessions.settle(market)
+        self.hand_notes()
+        self.analytics.after_event(market)
+        self.sessions.enforce(market)
+        self.hand_notes()
+
+    def noting(self) -> "Stepper":
+        """``with stepper.noting(): ...``: an operation outside the event loop, after which (however it ends)
+        the sessions' notes are handed to the analytics."""
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        self.hand_notes()
+
+    def hand_notes(self) -> None:
+        """What the sessions noted (posts, fills booked, guardrails that acted), handed to the analytics in
+        order."""
+        notes = self.sessions.notes
+        if notes:
+            self.sessions.notes = []
+            self.analytics.take(notes)
