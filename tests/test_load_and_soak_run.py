@@ -5,6 +5,8 @@ agent's accounting held), never a timing or a memory figure: those belong to the
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +19,19 @@ def run(name: str) -> str:
 
 
 def run_with(name: str, *args: str) -> str:
-    proc = subprocess.run([sys.executable, str(BENCHMARKS / name), *args], capture_output=True, text=True,
-                          timeout=300, cwd=BENCHMARKS.parent)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
+    """Run a benchmark script; past the timeout, end it and the pf-mock servers it started together (in a
+    session of their own): the script's own clean-up never runs once it is killed, and a realtime server
+    left behind would go on taking CPU from every test after this one."""
+    proc = subprocess.Popen([sys.executable, str(BENCHMARKS / name), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=BENCHMARKS.parent, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"{name} {' '.join(args)} ran past 300 s\n{out}{err}") from None
+    assert proc.returncode == 0, out + err
+    return out
 
 
 def test_load_quick_run():

@@ -157,9 +157,12 @@ async def quote_async(client, symbol: str = SYMBOL) -> None:
 
 
 def test_a_realtime_catch_up_runs_in_slices_and_health_is_answered_meanwhile():
-    """A minute of wall idling at --speed 60 is a simulated hour for the auto-refreshing agent's
-    market: the next request's turn begins with that catch-up, in slices; /health and /_mock/state
-    answer between two of them, and the request itself sees the whole catch-up's end."""
+    """Five seconds of wall idling at --speed 60 are five simulated minutes for the auto-refreshing
+    agent's market: the next request's turn begins with that catch-up, in slices; /health and
+    /_mock/state answer between two of them, and the request itself sees the whole catch-up's end.
+    Slices start at one simulated second and at most quadruple, so five minutes are at least five
+    slices on any machine (an hour, as this test once waited, cost ten times the CPU and showed nothing
+    more: the catch-up done in one go fails here either way)."""
     wall = Wall()
     exchange, app = realtime_app(5, wall)
 
@@ -167,7 +170,7 @@ def test_a_realtime_catch_up_runs_in_slices_and_health_is_answered_meanwhile():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://pf-mock") as client:
             await quote_async(client)
-            wall.t += 60                            # a minute idle: a simulated hour behind
+            wall.t += 5                             # five seconds idle: five simulated minutes behind
             target = exchange.clock.now_us()
             account = asyncio.ensure_future(client.get("/v1/account", headers=AGENT))
             seen, healthy = [], 0
