@@ -28,6 +28,7 @@ class QuoteResult:
     ask: SideOutcome
     session: Session
     time: float
+    created_at: float | None = None     # when its orders reach (or reached) the book; None: at ``time``
 
 
 def check_quote(req: QuoteRequest) -> None:
@@ -96,22 +97,27 @@ def check_band(market: Market, bid: Sized, ask: Sized) -> int:
 
 
 def check_margin(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, at_us: int, market: Market,
-                 bid: Sized, ask: Sized, mark_units: int, taker_fee_bps: float) -> None:
+                 bid: Sized, ask: Sized, mark_units: int, taker_fee_bps: float,
+                 in_flight: Mapping[str, float] | None = None) -> float:
     """A 402 unless the agent's equity covers the initial margin with the quote's sides added (each at the
     worse of its price and the mark) and what filling at once may cost on top (every market at ``at_us``,
-    the instant being processed)."""
+    the instant being processed); ``in_flight`` adds the notional of quotes on their way to a book
+    (``inflight.py``). The quote's own notional."""
     posted = at_once = 0.0
     for is_buy, side in ((True, bid), (False, ask)):
         if side is not None:
             notional, cost = orders.side_cost(market, is_buy, side[0], side[1], mark_units, taker_fee_bps)
             posted += notional
             at_once += cost
-    required = orders.margin_in_use(agent, markets, catalog, at_us, {market.symbol: posted}) + at_once
+    extra = dict(in_flight or {})
+    extra[market.symbol] = extra.get(market.symbol, 0.0) + posted
+    required = orders.margin_in_use(agent, markets, catalog, at_us, extra) + at_once
     equity = orders.equity(agent, markets, at_us)
     if required > equity:
         raise ApiError(402, "insufficient_balance",
                        f"These orders need ${required:,.2f} of margin; equity is ${equity:,.2f}.",
                        required_margin_usd=round(required, 6), equity_usd=round(equity, 6))
+    return posted
 
 
 def enter_quote(sessions: Sessions, agent: Agent, market: Market, req: QuoteRequest, catalog: Catalog,
@@ -119,17 +125,28 @@ def enter_quote(sessions: Sessions, agent: Agent, market: Market, req: QuoteRequ
     """A quote (already through ``check_quote``) on ``market``, brought to now with every market the agent
     has business in: checked against the session, the grid, the price band and the margin, then taking
     effect."""
-    session = open_session(agent, market.symbol)
-    bid, ask = size_quote(market.grid, req)
-    mark_units = check_band(market, bid, ask)
-    check_margin(agent, sessions.markets, catalog, at_us, market, bid, ask, mark_units, taker_fee_bps)
+    session, bid, ask, _ = check_entry(sessions, agent, market, req, catalog, at_us, taker_fee_bps)
     return take_effect(sessions, agent, market, session, req, bid, ask)
 
 
+def check_entry(sessions: Sessions, agent: Agent, market: Market, req: QuoteRequest, catalog: Catalog, at_us: int,
+                taker_fee_bps: float, in_flight: Mapping[str, float] | None = None
+                ) -> tuple[Session, Sized, Sized, float]:
+    """``enter_quote``'s checks (nothing changes): the session, each side on the grid, the band and the
+    margin (with ``in_flight``'s notional added); the sides and the quote's notional."""
+    session = open_session(agent, market.symbol)
+    bid, ask = size_quote(market.grid, req)
+    mark_units = check_band(market, bid, ask)
+    posted = check_margin(agent, sessions.markets, catalog, at_us, market, bid, ask, mark_units, taker_fee_bps,
+                          in_flight)
+    return session, bid, ask, posted
+
+
 def take_effect(sessions: Sessions, agent: Agent, market: Market, session: Session, req: QuoteRequest,
-                bid: Sized, ask: Sized) -> QuoteResult:
-    """The checked quote takes effect: the session takes its settings and shape, the sides are posted,
-    and the guardrails look at the result."""
+                bid: Sized, ask: Sized, ids: tuple[int | None, int | None] = (None, None)) -> QuoteResult:
+    """The checked quote takes effect: the session takes its settings and shape, the sides are posted
+    (with the order numbers ``ids`` when they were given out as the quote was sent), and the guardrails
+    look at the result."""
     sessions.configure(agent, market, session, req.guardrails(), req.refresh_interval_seconds, req.auto_refresh)
     grid, mid = market.grid, market.mid
     session.shape = QuoteShape(
@@ -139,7 +156,7 @@ def take_effect(sessions: Sessions, agent: Agent, market: Market, session: Sessi
         ask_usd=req.ask_size if ask else None,
         tif=req.time_in_force,
     )
-    bid_out, ask_out = sessions.post(agent, market, session, bid, ask, req.time_in_force)
+    bid_out, ask_out = sessions.post(agent, market, session, bid, ask, req.time_in_force, ids)
     sessions.enforce(market)
     return QuoteResult(market.symbol, bid_out, ask_out, session, market.now)
 

@@ -17,9 +17,10 @@ from . import auth, booking, controls, entry, orders, paging, reads, timeline, v
 from .agents import Agent
 from .analytics import Analytics
 from .catalog import Catalog, UnknownMarket, load_catalog
-from .clock import Clock, ManualClock
+from .clock import US_PER_S, Clock, ManualClock
 from .entry import QuoteResult
 from .errors import invalid_request, market_not_found
+from .inflight import InFlight
 from .fees import MAKER_REBATE_BPS, TAKER_FEE_BPS, FeeSchedule
 from .ledger import FillRecord
 from .book import Order
@@ -39,6 +40,7 @@ class ExchangeConfig:
     strict_auth: bool = False
     maker_rebate_bps: float = MAKER_REBATE_BPS
     taker_fee_bps: float = TAKER_FEE_BPS
+    latency_ms: float | None = None     # every market's regime starts at this median latency (None: the catalog's)
 
     @cached_property
     def fees(self) -> FeeSchedule:
@@ -50,7 +52,8 @@ class Exchange:
                  catalog: Catalog | None = None, sources: Mapping[str, MarketFactory] | None = None):
         self.config = config or ExchangeConfig()
         self.clock = clock or ManualClock()
-        self.catalog = catalog or load_catalog()
+        self.base_catalog = catalog or load_catalog()       # before --latency-ms (a restore starts from it)
+        self.catalog = self.base_catalog.with_latency(self.config.latency_ms)
         # symbol -> what makes its market (default: the synthetic ``Market``); e.g. a replayed recording
         self.sources: dict[str, MarketFactory] = dict(sources or {})
         self.seed = self.config.seed
@@ -67,6 +70,7 @@ class Exchange:
         self.analytics = Analytics()              # running per-agent statistics (analytics.py)
         self.sessions = Sessions(self.agents, self.markets, self.catalog, self.analytics,
                                  taker_fee_bps=self.config.taker_fee_bps)
+        self.flight = InFlight(self.seed, self.sessions)    # quotes and cancels on their way (inflight.py)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
 
@@ -191,12 +195,16 @@ class Exchange:
         market = self.market(req.symbol)
         entry.check_trading(market)
         self.sync(agent)
-        return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.instant_us(),
-                                 self.config.taker_fee_bps)
+        return self.flight.quote(agent, market, req, self.catalog, self.instant_us(), self.config.taker_fee_bps)
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
+        return self.cancel_at(agent, symbol)[:2]
+
+    def cancel_at(self, agent: Agent, symbol: str) -> tuple[str, list[str], float]:
+        """Cancel the agent's orders on ``symbol``: the ids it takes out and when it reaches the book."""
         market = self.market(symbol)
-        return market.symbol, entry.cancel(self.sessions, agent, market)
+        ids, when = self.flight.cancel(agent, market)
+        return market.symbol, ids, when / US_PER_S
 
     def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> TakerResult:
         entry.check_hedge_pct(hedge_pct)

@@ -406,11 +406,13 @@ class Market:
         return self._order_seq
 
     def place(self, owner, is_buy: bool, price: int | None, lots: int, tif: str = GTC,
-              tag: str = "quote") -> tuple[int, Result]:
-        """An agent's order, at ``self.now``. Fills are reported to the observer as they happen."""
+              tag: str = "quote", order_id: int | None = None) -> tuple[int, Result]:
+        """An agent's order, at ``self.now`` (``order_id``: a number ``next_order_id`` gave out before, for
+        an order that was on its way). Fills are reported to the observer as they happen."""
         self._go_live()
         self.active = True
-        order_id = self.next_order_id()
+        if order_id is None:
+            order_id = self.next_order_id()
         self._taking[order_id] = tag
         try:
             result = self.book.submit(order_id, owner, is_buy, price, lots, tif)

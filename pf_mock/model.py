@@ -98,6 +98,9 @@ class Regime:
     daily_volume_usd: float = 1e9            # the market's daily volume in the law
     impact_permanent_share: float = 0.5      # the share that stays ...
     impact_decay_seconds: float = 60.0       # ... the rest decays with this time constant
+    # Order-entry latency (models/latency.py): log-normal delay before an order or a cancel reaches the book.
+    latency_ms: float = 0.0                  # its median (0: orders and cancels act at the request's instant)
+    latency_sigma: float = 0.0               # the spread of its logarithm
 
     # The subset that /_mock/markets/{symbol}/regime may change, as the contract names them.
     EDITABLE = EDITABLE_REGIME_FIELDS   # (declared with their ranges in ranges.py)

@@ -130,12 +130,17 @@ def side_cost(market: Market, is_buy: bool, units: int, lots: int, mark_units: i
     return notional, at_once
 
 
-def place(agent: Agent, market: Market, is_buy: bool, units: int, lots: int, tif: str) -> SideOutcome:
-    """Post one side of a quote (already sized and checked by the caller). An ALO side that would
+def place(agent: Agent, market: Market, is_buy: bool, units: int, lots: int, tif: str,
+          seq: int | None = None) -> SideOutcome:
+    """Post one side of a quote (already sized and checked by the caller), as order number ``seq`` when
+    it was given out before (a quote that was on its way: ``inflight.py``). An ALO side that would
     cross is not posted."""
     if tif == ALO and market.would_cross(is_buy, units):
         return SideOutcome(skipped="would_cross")
-    seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote")
+    if seq is None:
+        seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote")
+    else:
+        seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote", order_id=seq)
     grid = market.grid
     return SideOutcome(order_id=order_id(market, seq), price=grid.to_price(units),
                        size_usd=grid.notional(units, lots), qty=grid.to_size(lots),

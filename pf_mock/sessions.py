@@ -165,8 +165,8 @@ class Sessions:
 
     # ---- posting ----------------------------------------------------------------------------------
     def post(self, agent: Agent, market: Market, session: Session, bid: Sized, ask: Sized,
-             tif: str) -> tuple[SideOutcome, SideOutcome]:
-        """Post what the guardrails allow of a bid and an ask."""
+             tif: str, ids: tuple[int | None, int | None] = (None, None)) -> tuple[SideOutcome, SideOutcome]:
+        """Post what the guardrails allow of a bid and an ask (``ids``: their order numbers, if given out)."""
         bid_out, ask_out = SideOutcome(), SideOutcome()
         if self.spread_too_wide(agent, market, session):
             market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)  # paused: nothing of the session rests
@@ -190,7 +190,7 @@ class Sessions:
                 if lots <= 0 or market.grid.notional(units, lots) < MIN_NOTIONAL_USD:
                     outcomes[i].skipped = "max_inventory"
                     continue
-            outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif)
+            outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif, ids[i])
             if outcomes[i].order_id is not None:
                 self.analytics.on_post(agent.agent_id, market, is_buy, outcomes[i].size_usd)
         return outcomes[0], outcomes[1]
