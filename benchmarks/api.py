@@ -44,7 +44,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from load import cpu_seconds  # noqa: E402  (a benchmark beside this one: its /proc reader)
 from pf_mock.clock import ManualClock  # noqa: E402
 from pf_mock.exchange import Exchange, ExchangeConfig  # noqa: E402
 from pf_mock.messages import QuoteRequest, SymbolRequest  # noqa: E402
@@ -169,15 +171,6 @@ def start(kind: str) -> tuple[subprocess.Popen, str]:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"{kind} did not start")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) the process has used so far, or None where /proc cannot tell."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")      # utime, stime
 
 
 def rate(url: str, n: int, pairs: bool) -> float:
