@@ -290,3 +290,19 @@ def test_a_message_on_its_way_with_an_id_the_market_never_gave_out_is_refused():
     with pytest.raises(InvalidState):
         core.restore(copy, core.dumps(doc))
     assert core.dumps(core.snapshot(copy)) == before
+
+
+def test_the_plugins_fixtures_act_at_once_unless_told_a_latency(pytester):
+    pytester.makepyfile(test_inner='''
+import pytest
+
+def test_default(pf_mock):
+    assert pf_mock.exchange.market("BTC-PERP").regime.latency_ms == 0
+
+@pytest.mark.pf_mock(latency_ms=200)
+def test_marked(pf_mock):
+    assert pf_mock.exchange.market("BTC-PERP").regime.latency_ms == 200
+''')
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", "--pf-mock-latency-ms", "50",
+                                 "-k", "default").assert_outcomes(failed=1)
