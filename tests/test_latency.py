@@ -250,6 +250,11 @@ def test_a_bad_latency_regime_is_a_400_and_changes_nothing():
             assert r.status_code in (400, 422) and set(r.json()) >= {"error", "message"}, body
             assert client.get(f"/v1/markets/{BTC}").json() == before, body
             assert ex.market(BTC).regime.latency_ms == 200.0
+        for value in (-1, "slow", 60_001):                  # a scenario file's regime is checked the same way
+            document = {"name": "lat", "description": "d", "markets": {BTC: {"regime": {"latency_ms": value}}}}
+            r = client.post("/_mock/scenario", json={"scenario": document})
+            assert r.status_code == 400 and r.json()["error"] == "invalid_scenario", value
+            assert ex.market(BTC).regime.latency_ms == 200.0 and ex.scenario_name is None
         ok = client.post(f"/_mock/markets/{BTC}/regime", json={"latency_ms": 60_000, "latency_sigma": 3})
         assert ok.status_code == 200 and ok.json()["regime"]["latency_ms"] == 60_000
 
