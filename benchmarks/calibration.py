@@ -60,20 +60,13 @@ OWNER = "calibration"
 
 
 class _Recorder:
-    """A market observer that allows every fill and keeps the maker's own fills."""
+    """Keeps the maker's own fills from the market's news (no one's fills are limited)."""
 
     def __init__(self) -> None:
         self.fills: list[AgentFill] = []
 
-    def allow_fill(self, market, maker, lots: int) -> int:
-        return lots
-
-    def on_fill(self, market, fill: AgentFill) -> None:
-        if fill.owner == OWNER:
-            self.fills.append(fill)
-
-    def after_event(self, market) -> None:
-        pass
+    def take(self, market) -> None:
+        self.fills += [f for f in market.take_news() if type(f) is AgentFill and f.owner == OWNER]
 
 
 def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew: float = 0.0,
@@ -81,7 +74,7 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
     """Quote both sides ``distance_bps`` from the book's mid for ``minutes``; return what happened."""
     spec = load_catalog().resolve(symbol)
     recorder = _Recorder()
-    market = Market(spec, seed, DEFAULT_EPOCH, observer=recorder)
+    market = Market(spec, seed, DEFAULT_EPOCH)
     market.watchers = 1
     grid = market.grid
     end = DEFAULT_EPOCH + minutes * 60.0
@@ -102,6 +95,7 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
         for order_id in live:
             market.cancel(order_id)
         live = []
+        recorder.take(market)
         for fill in recorder.fills[seen:]:
             position += fill.lots if fill.is_buy else -fill.lots
         seen = len(recorder.fills)
@@ -127,6 +121,7 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
     market.advance_to(end)
     for order_id in live:
         market.cancel(order_id)
+    recorder.take(market)
 
     makers = [f for f in recorder.fills if f.maker]
     filled = {True: 0.0, False: 0.0}

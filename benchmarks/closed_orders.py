@@ -1,8 +1,8 @@
 """What filing closed orders costs: the seed client's auto-refreshing quote (5 bps wide, $100 a side,
 refreshed every 5 s, so two orders leave the book every 5 simulated seconds) run for a stretch of
 simulated time twice in this process, on the exchange as it is and on one that files nothing (an
-exchange without ``on_close``: its markets then report no closed order at all), interleaved, the median
-of each counting. Then the cost of filing alone (``Exchange.on_close`` on 100,000 reports, so that a
+exchange that drops the markets' closed-order reports before booking them), interleaved, the median
+of each counting. Then the cost of filing alone (``booking.settle`` of 100,000 reports, so that a
 cost far under the runs' noise still shows), and one agent's store when full. Rerun with
 ``python benchmarks/closed_orders.py`` (``--minutes``, ``--rounds``; ``--quick``: 1 minute, 1 round, for
 the test suite). Nothing here asserts a figure.
@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pf_mock import booking  # noqa: E402
 from pf_mock.clock import ManualClock  # noqa: E402
 from pf_mock.closed import CLOSED_KEPT, ClosedOrder, ClosedOrders  # noqa: E402
 from pf_mock.exchange import Exchange, ExchangeConfig  # noqa: E402
@@ -30,7 +31,17 @@ KEY = "pf_test_bench_closed_1"
 
 
 class FilesNothing(Exchange):
-    on_close = None     # markets look the hook up when made: None, and they report nothing
+    """Books the markets' fills but drops their closed-order reports."""
+
+    def _start(self) -> None:
+        super()._start()
+        settle = self.sessions.settle
+
+        def fills_only(market) -> None:
+            market.news = [item for item in market.news if type(item) is not OrderClosed]
+            settle(market)
+
+        self.sessions.settle = fills_only
 
 
 def run(kind: type[Exchange], minutes: float) -> tuple[float, int]:
@@ -71,12 +82,12 @@ def main() -> None:
     me, market = ex.authenticate(KEY), ex.market(SYMBOL)
     reports = [OrderClosed(i + 1, me.agent_id, i % 2 == 0, 7_000_000, 141, 141, "GTC", 1.0, 2.0, "cancelled",
                            "refresh") for i in range(100_000)]
+    market.news = reports
     began = time.perf_counter()
-    for report in reports:
-        ex.on_close(market, report)
+    booking.settle(ex.agents, market, ex.config.fees)
     each = (time.perf_counter() - began) / len(reports)
     refresh_s = f / (closed / 2)        # each refresh closes the two orders it replaces
-    print(f"  filing alone: {each * 1e6:.1f} us a closed order (Exchange.on_close, {len(reports):,} of them); "
+    print(f"  filing alone: {each * 1e6:.1f} us a closed order (booking.settle, {len(reports):,} of them); "
           f"two of them are {2 * each / refresh_s:.2%} of a refresh's share of the run ({refresh_s * 1e3:.2f} ms)")
     tracemalloc.start()
     store = ClosedOrders()

@@ -8,9 +8,9 @@ fill, signed for the maker (positive = the market went the maker's way) and weig
 at ``h`` = 1, 10 and 60 s. Adverse selection is a negative markout; the realised spread of a fill at
 horizon ``h`` is its edge plus its markout, ``s (m_{t+h} - p) q``.
 
-Everything is a running total updated from the exchange's hooks (``on_post`` when an order is posted,
+Everything is a running total updated by the exchange (``on_post`` when an order is posted,
 ``on_fill`` for each fill, ``after_event`` after every market event, ``on_guardrail`` when a guardrail
-acts), so memory stays bounded and no price history is kept here: a maker fill waits in a queue until
+acts; the sessions' posts and trips come as ``Posted`` and ``Tripped`` values, handed in by ``take``), so memory stays bounded and no price history is kept here: a maker fill waits in a queue until
 its horizon has passed, and is then settled, by the first hook (or read) after it, with the market's
 mark at the horizon (``mark_at``: the market's own answer for any past instant).
 
@@ -37,6 +37,35 @@ if TYPE_CHECKING:
     from .market import Market
 
 MARKOUT_HORIZONS_S: tuple[int, ...] = (1, 10, 60)
+
+
+@dataclass(slots=True)
+class Posted:
+    """An order of the agent's was posted (a quote's side, or a refresh's): what the sessions report."""
+
+    agent_id: str
+    market: "Market"
+    is_buy: bool
+    notional_usd: float
+
+
+@dataclass(slots=True)
+class Filled:
+    """One of the agent's fills, just booked: what the booking reports."""
+
+    agent_id: str
+    market: "Market"
+    record: "FillRecord"
+
+
+@dataclass(slots=True)
+class Tripped:
+    """A guardrail acted (a pause, a stop, an auto-hedge, a side held): what the sessions report."""
+
+    agent_id: str
+    market: "Market"
+    guardrail: str
+    detail: str | None = None
 EVENTS_KEPT = 200          # the most recent guardrail events kept per agent and symbol (counts are exact)
 
 
@@ -323,6 +352,18 @@ class Analytics:
         now, mark = market.now, mark_of(market)
         for state in mstate.holders.values():
             state.move_to(now, mark)
+
+    def take(self, notes: list) -> None:
+        """The sessions' and the booking's reports (``Posted``, ``Filled``, ``Tripped``), in the order they
+        were made."""
+        for note in notes:
+            kind = type(note)
+            if kind is Filled:
+                self.on_fill(note.agent_id, note.market, note.record)
+            elif kind is Posted:
+                self.on_post(note.agent_id, note.market, note.is_buy, note.notional_usd)
+            else:
+                self.on_guardrail(note.agent_id, note.market, note.guardrail, note.detail)
 
     def on_guardrail(self, agent_id: str, market: "Market", guardrail: str, detail: str | None = None) -> None:
         """A guardrail acted: a pause, a stop, an auto-hedge, or a side held at the inventory limit."""

@@ -89,15 +89,19 @@ _new_tuple = tuple.__new__
 
 
 class Result:
-    """What a submission did: its fills, the order left resting (if any), orders cancelled by
-    self-trade prevention, and whether it was refused (ALO that would cross)."""
+    """What a submission did, as a value: its fills, the order left resting (if any), the resting orders
+    the sweep cancelled (by self-trade prevention, or because their owner's allowance ran out), and
+    whether it was refused (ALO that would cross). ``drops`` lists every cancelled order in the sweep's
+    order as ``(fills made before it, order, why)``, so a reader can replay fills and cancels as they
+    happened."""
 
     # Class-level defaults: most submissions only rest, so nothing is made per instance until it is
     # needed: the fills' list by a match, the rarely used lists by the book when first needed.
     fills: list[Fill] = ()                   # type: ignore[assignment]
     resting: Order | None = None
     self_trade_cancels: list[Order] = ()     # type: ignore[assignment]
-    guard_cancels: list[Order] = ()          # type: ignore[assignment]  # orders the guard stopped
+    guard_cancels: list[Order] = ()          # type: ignore[assignment]  # stopped by their owner's allowance
+    drops: list[tuple[int, Order, str]] = ()  # type: ignore[assignment]
     refused = False
     unfilled = 0            # lots neither filled nor rested (IOC remainder)
 
@@ -107,20 +111,16 @@ class Result:
 
 
 class OrderBook:
-    """The book of one market.
+    """The book of one market. It calls nobody: what a submission did comes back as its ``Result``.
 
-    Two optional hooks let the owner of the book see inside a sweep, at the instant it happens:
-    ``guard(maker, qty) -> allowed`` is asked before an owned resting order fills and may allow less
-    (the rest of that order is then cancelled), ``on_fill(fill)`` is told of each fill as it is made,
-    and ``on_drop(order, why)`` of each resting order a sweep cancels (``why``: ``self_trade_cancels``
-    or ``guard_cancels``), so that no order leaves the book unseen. All are None by default and cost
-    nothing then.
+    A limit on how much an owner's resting orders may fill is handed in with the submission
+    (``allowance``: owner -> lots its resting orders may still fill in this sweep; owners not in it are
+    not limited). The book takes each fill out of its owner's allowance as it makes it; an order whose
+    owner's allowance runs out fills what is left of it and the rest of the order is cancelled (listed in
+    ``guard_cancels``).
     """
 
     def __init__(self) -> None:
-        self.guard = None
-        self.on_fill = None
-        self.on_drop = None
         self.bid_prices: list[int] = []     # ascending: the best bid is [-1]
         self.ask_prices: list[int] = []     # descending: the best ask is [-1]
         self.bid_levels: dict[int, Level] = {}
@@ -229,11 +229,13 @@ class OrderBook:
 
     # ---- commands -----------------------------------------------------------------------------
     def submit(self, order_id: int, owner, is_buy: bool, price: int | None, qty: int,
-               tif: str = GTC) -> Result:
+               tif: str = GTC, allowance: dict | None = None) -> Result:
         """Match an incoming order, then rest what is left if ``tif`` allows.
 
         ``price=None`` is a market order (IOC with no limit). An order never trades with a resting
         order of the same owner: that resting order is cancelled instead (self-trade prevention).
+        ``allowance`` (owner -> lots, see the class) limits the resting orders' fills; it is decremented
+        in place by what they fill, so one allowance can serve several submissions at one instant.
         """
         if qty <= 0:
             raise ValueError("qty must be positive")
@@ -255,7 +257,7 @@ class OrderBook:
             if tif == ALO:
                 result.refused = True
                 return result
-            qty = self._match(order_id, owner, is_buy, price, qty, result)
+            qty = self._match(order_id, owner, is_buy, price, qty, result, allowance)
             if not qty:
                 return result
         if tif != GTC and tif != ALO:       # ALO got here only because it does not cross
@@ -414,8 +416,10 @@ class OrderBook:
             cancelled = []
             setattr(result, why, cancelled)
         cancelled.append(maker)
-        if self.on_drop is not None:
-            self.on_drop(maker, why)
+        drops = result.drops
+        if not drops:
+            drops = result.drops = []
+        drops.append((len(result.fills), maker, why))
 
     def _refresh_best(self, is_buy: bool) -> None:
         """Find the best live price again, dropping emptied levels on the way."""
@@ -454,14 +458,13 @@ class OrderBook:
             self._empty_asks = 0
 
     def _match(self, order_id: int, owner, is_buy: bool, limit: int | None, qty: int,
-               result: Result) -> int:
+               result: Result, allowance: dict | None) -> int:
         if is_buy:
             prices, levels = self.ask_prices, self.ask_levels
         else:
             prices, levels = self.bid_prices, self.bid_levels
         orders = self.orders
         fills = result.fills = []
-        guard, on_fill = self.guard, self.on_fill
         new_fill = _new_tuple
         moved = False           # a level left the top: the best price is looked for again at the end
         while qty and prices:
@@ -480,8 +483,8 @@ class OrderBook:
                     self._drop_front(level, maker, result, "self_trade_cancels")
                     continue
                 sums = maker.sums
-                if guard is not None and sums is not None:
-                    fill = self._guarded_fill(level, maker, order_id, owner, is_buy, price, qty, result)
+                if allowance is not None and sums is not None and maker.owner in allowance:
+                    fill = self._allowed_fill(level, maker, order_id, owner, is_buy, price, qty, result, allowance)
                     if fill is None:
                         continue
                     qty -= fill[5]
@@ -508,8 +511,6 @@ class OrderBook:
                     qty -= take
                     fill = new_fill(Fill, (maker, order_id, owner, is_buy, price, take))
                 fills.append(fill)
-                if on_fill is not None:
-                    on_fill(fill)
             if level.count:
                 break       # filled inside this level
             del levels[price]
@@ -529,19 +530,20 @@ class OrderBook:
                 self._best_bid = best
         return qty
 
-    def _guarded_fill(self, level: Level, maker: Order, order_id: int, owner, is_buy: bool, price: int,
-                      qty: int, result: Result) -> Fill | None:
-        """A fill of an owned resting order while a guard is set: the guard may allow less than the fill
-        would take (that much fills, then the rest of the order is cancelled) or nothing (the order is
-        cancelled without a fill). Returns the fill, or None."""
+    def _allowed_fill(self, level: Level, maker: Order, order_id: int, owner, is_buy: bool, price: int,
+                      qty: int, result: Result, allowance: dict) -> Fill | None:
+        """A fill of a resting order whose owner has an allowance: what is left of the allowance may be
+        less than the fill would take (that much fills, then the rest of the order is cancelled) or
+        nothing (the order is cancelled without a fill). Returns the fill, or None."""
         take = maker.qty if maker.qty <= qty else qty
-        allowed = self.guard(maker, take)
+        allowed = allowance[maker.owner]
         stop = allowed < take
         if stop:
             take = allowed
             if take <= 0:
                 self._drop_front(level, maker, result, "guard_cancels")
                 return None
+        allowance[maker.owner] = allowed - take
         maker.qty -= take
         level.volume -= take
         sums = maker.sums

@@ -143,9 +143,9 @@ def check_entry(sessions: Sessions, agent: Agent, market: Market, req: QuoteRequ
 
 
 def take_effect(sessions: Sessions, agent: Agent, market: Market, session: Session, req: QuoteRequest,
-                bid: Sized, ask: Sized, ids: tuple[int | None, int | None] = (None, None)) -> QuoteResult:
+                bid: Sized, ask: Sized, seqs: tuple[int | None, int | None] = (None, None)) -> QuoteResult:
     """The checked quote takes effect: the session takes its settings and shape, the sides are posted
-    (with the order numbers ``ids`` when they were given out as the quote was sent), and the guardrails
+    (with the order numbers ``seqs`` when they were given out as the quote was sent), and the guardrails
     look at the result."""
     sessions.configure(agent, market, session, req.guardrails(), req.refresh_interval_seconds, req.auto_refresh)
     grid, mid = market.grid, market.mid
@@ -156,7 +156,7 @@ def take_effect(sessions: Sessions, agent: Agent, market: Market, session: Sessi
         ask_usd=req.ask_size if ask else None,
         tif=req.time_in_force,
     )
-    bid_out, ask_out = sessions.post(agent, market, session, bid, ask, req.time_in_force, ids)
+    bid_out, ask_out = sessions.post(agent, market, session, bid, ask, req.time_in_force, seqs)
     sessions.enforce(market)
     return QuoteResult(market.symbol, bid_out, ask_out, session, market.now)
 
@@ -182,7 +182,7 @@ def hedge(sessions: Sessions, agent: Agent, market: Market, hedge_pct: float) ->
     lots = int(abs(ledger.lots) * hedge_pct + 1e-9)
     if lots <= 0:
         raise ApiError(400, "order_too_small", "hedge_pct of the position rounds to zero lots.", field="hedge_pct")
-    result = orders.market_order(agent, market, ledger.lots < 0, lots, "hedge")
+    result = sessions.market_order(agent, market, ledger.lots < 0, lots, "hedge")
     if result is None:
         raise ApiError(409, "no_liquidity", f"The {market.symbol} book has no liquidity to hedge against.")
     sessions.enforce(market)

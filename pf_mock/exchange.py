@@ -1,50 +1,34 @@
 """The exchange: the facade every front calls. It owns the clock, the markets and the agents, brings the
 markets an operation touches to the clock's "now" (they advance lazily), and hands the work to where it
 lives: agents and auth in ``auth.py``, order entry in ``entry.py`` (posting through ``orders.py``),
-reads in ``reads.py`` and ``views.py``, paging in ``paging.py``, fees in ``fees.py``, the ledgers'
-entries in ``booking.py``, the mock's controls in ``controls.py``, the events' order in ``timeline.py``.
-Markets report fills and events back through the ``MarketObserver`` methods at the bottom; sessions and
-their guardrails (``sessions.py``) run from there. No HTTP in here.
+reads in ``reads.py`` and ``views.py``, paging in ``paging.py``, fees in ``fees.py``, the mock's
+controls in ``controls.py``, the events' order in ``timeline.py``. Markets call nobody: the exchange
+steps them event by event, and what each command or event did to agents' orders (the market's news) is
+booked at once by whoever gave it (``Sessions.settle``, through ``booking.py``); after each event the
+exchange runs the statistics and the guardrails (``after_event``). No HTTP in here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Mapping
 
-from . import auth, booking, controls, entry, orders, paging, reads, timeline, views
+from . import auth, controls, entry, orders, paging, reads, timeline, views
 from .agents import Agent
 from .analytics import Analytics
 from .catalog import Catalog, UnknownMarket, load_catalog
 from .clock import US_PER_S, Clock, ManualClock
 from .entry import QuoteResult
 from .errors import invalid_request, market_not_found
+from .config import ExchangeConfig
 from .inflight import InFlight
-from .fees import MAKER_REBATE_BPS, TAKER_FEE_BPS, FeeSchedule
 from .ledger import FillRecord
-from .book import Order
-from .market import AgentFill, Market, OrderClosed
+from .market import Market
 from .messages import (Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBookView,
                        OrderStatus, Orders, Pnl, Price, QuoteRequest, Trades, Window)
 from .orders import TakerResult
 from .reads import PnlReport
 from .sessions import Session, Sessions
 from .source import MarketFactory
-
-
-@dataclass(frozen=True)
-class ExchangeConfig:
-    seed: int = 0
-    starting_balance: float = 10_000.0
-    strict_auth: bool = False
-    maker_rebate_bps: float = MAKER_REBATE_BPS
-    taker_fee_bps: float = TAKER_FEE_BPS
-    latency_ms: float | None = None     # every market's regime starts at this median latency (None: the catalog's)
-
-    @cached_property
-    def fees(self) -> FeeSchedule:
-        return FeeSchedule(self.maker_rebate_bps, self.taker_fee_bps)
 
 
 class Exchange:
@@ -68,8 +52,7 @@ class Exchange:
         self.agents: dict[str, Agent] = {}
         self._keys: dict[str, str] = {}
         self.analytics = Analytics()              # running per-agent statistics (analytics.py)
-        self.sessions = Sessions(self.agents, self.markets, self.catalog, self.analytics,
-                                 taker_fee_bps=self.config.taker_fee_bps)
+        self.sessions = Sessions(self.agents, self.markets, self.catalog, self.config.fees, self.config.taker_fee_bps)
         self.flight = InFlight(self.seed, self.sessions)    # quotes and cancels on their way (inflight.py)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
@@ -104,12 +87,33 @@ class Exchange:
         for when, market in timeline.due_events(self.markets.values(), t):
             self._event_us = when
             try:
-                market.step_until(t)
+                self._step(market, t)
             finally:
                 self._event_us = None
         for market in self.markets.values():
             if not market.is_quiet():
-                market.advance_to(t)
+                self._bring(market, t)
+
+    def _bring(self, market: Market, t: int) -> None:
+        """Step one market through its events up to ``t``, looking after each, then stand it at ``t``."""
+        limits = self.sessions.limits(market)
+        while (look := market.step_until(t, limits)) is not None:
+            if look:
+                self.after_event(market)
+            elif market.news:
+                self.sessions.settle(market)
+            limits = self.sessions.limits(market)
+        market.stand_at(t)
+
+    def _step(self, market: Market, t: int) -> bool | None:
+        """The market's next event at or before ``t``, booked and looked after (None: it has none)."""
+        limits = self.sessions.limits(market)
+        look = market.step_until(t, limits)
+        if look:
+            self.after_event(market)
+        elif market.news:
+            self.sessions.settle(market)
+        return look
 
     def ran_to_us(self) -> int:
         """The instant every market with live business was last brought to (the start, before any was)."""
@@ -131,11 +135,11 @@ class Exchange:
         market = self.markets.get(spec.symbol)
         if market is None:
             factory = self.sources.get(spec.symbol, Market)
-            market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us, observer=self)
+            market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us)
         now = self.clock.now_us()
         if self._event_us is None:
             self.run_to(now)
-        market.advance_to(now if self._event_us is None else self._event_us)
+        self._bring(market, now if self._event_us is None else self._event_us)
         return market
 
     def peek(self, name: str) -> Market | None:
@@ -146,13 +150,20 @@ class Exchange:
         controls.check_move(move_bps)
         market = self.market(name)
         controls.check_jump(market, move_bps)
-        market.jump(float(move_bps))
+        limits = self.sessions.limits(market)
+        market.jump(float(move_bps), limits)
+        self.after_event(market)
         return market
 
     def set_regime(self, name: str, changes: dict) -> Market:
         market = self.market(name)
-        market.set_regime(controls.regime_with(market, changes))
+        self.change_regime(market, controls.regime_with(market, changes))
         return market
+
+    def change_regime(self, market: Market, regime) -> None:
+        limits = self.sessions.limits(market)
+        market.set_regime(regime, limits)
+        self.after_event(market)
 
     # ---- agents and auth (auth.py) -----------------------------------------------------------------
     def agent_for_key(self, key: str) -> Agent | None:
@@ -195,7 +206,11 @@ class Exchange:
         market = self.market(req.symbol)
         entry.check_trading(market)
         self.sync(agent)
-        return self.flight.quote(agent, market, req, self.catalog, self.instant_us(), self.config.taker_fee_bps)
+        try:
+            return self.flight.quote(agent, market, req, self.catalog, self.instant_us(),
+                                     self.config.taker_fee_bps)
+        finally:
+            self._hand_notes()
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
         return self.cancel_at(agent, symbol)[:2]
@@ -203,15 +218,34 @@ class Exchange:
     def cancel_at(self, agent: Agent, symbol: str) -> tuple[str, list[str], float]:
         """Cancel the agent's orders on ``symbol``: the ids it takes out and when it reaches the book."""
         market = self.market(symbol)
-        ids, when = self.flight.cancel(agent, market)
-        return market.symbol, ids, when / US_PER_S
+        try:
+            ids, when = self.flight.cancel(agent, market)
+            return market.symbol, ids, when / US_PER_S
+        finally:
+            self._hand_notes()
 
     def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> TakerResult:
         entry.check_hedge_pct(hedge_pct)
-        return entry.hedge(self.sessions, agent, self.market(symbol), hedge_pct)
+        market = self.market(symbol)
+        try:
+            return entry.hedge(self.sessions, agent, market, hedge_pct)
+        finally:
+            self._hand_notes()
 
     def session_reset(self, agent: Agent, symbol: str) -> Session:
-        return self.sessions.reset(agent, self.market(symbol))
+        market = self.market(symbol)
+        try:
+            return self.sessions.reset(agent, market)
+        finally:
+            self._hand_notes()
+
+    def _hand_notes(self) -> None:
+        """What the sessions noted (posts, fills booked, guardrails that acted), handed to the analytics in
+        order."""
+        notes = self.sessions.notes
+        if notes:
+            self.sessions.notes = []
+            self.analytics.take(notes)
 
     def session_of(self, agent: Agent, symbol: str) -> Session:
         return self.sessions.of(agent, self.market(symbol).symbol)
@@ -289,23 +323,12 @@ class Exchange:
         report = self.pnl(agent, symbol, since, until, window)
         return views.pnl(report.symbol, report.since, report.until, report.window)
 
-    # ---- what the markets tell us (MarketObserver) --------------------------------------------
-    def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
-        return self.sessions.allow_fill(market, maker, lots)
-
-    def on_fill(self, market: Market, fill: AgentFill) -> None:
-        agent = self.agents[fill.owner]
-        record = booking.book_fill(agent, market, fill, self.config.fees)
-        self.analytics.on_fill(agent.agent_id, market, record)
-        session = agent.sessions.get(market.symbol)
-        if session is not None and fill.kind == "quote":
-            session.hedge_due = True
-
-    def on_close(self, market: Market, closed_order: OrderClosed) -> None:
-        agent = self.agents.get(closed_order.owner)
-        if agent is not None:
-            booking.file_closed(agent, market, closed_order)
-
+    # ---- after each event ---------------------------------------------------------------------
     def after_event(self, market: Market) -> None:
+        """A market processed an event (or was changed) at its now: what it did to agents' orders is booked,
+        the statistics move to now and the guardrails look (a guardrail's own trades are booked as made)."""
+        self.sessions.settle(market)
+        self._hand_notes()
         self.analytics.after_event(market)
         self.sessions.enforce(market)
+        self._hand_notes()

@@ -35,6 +35,18 @@ def inventory_lots(limit_usd: float, lot_scale: int, mark: float) -> int:
     return math.floor(limit_usd * lot_scale / mark + 1e-9)
 
 
+def allowance(limits: dict, unbooked: dict, lot_scale: int, mark: float, maker_is_buy: bool) -> dict:
+    """Lots each limited owner's resting orders on one side may still fill at ``mark`` before |net delta|
+    would pass its max_inventory_usd. ``limits``: owner -> (limit in USD, its ledger); ``unbooked``: owner ->
+    signed lots filled but not yet in that ledger."""
+    room = {}
+    for owner, (limit_usd, ledger) in limits.items():
+        max_lots = inventory_lots(limit_usd, lot_scale, mark)
+        lots = ledger.lots + unbooked.get(owner, 0)
+        room[owner] = max(0, max_lots - lots) if maker_is_buy else max(0, max_lots + lots)
+    return room
+
+
 MAX_INVENTORY = Guardrail(
     "max_inventory_usd", "USD", "Guardrail: the side that would grow |net delta| (USD) past this is held.", 5_000.0,
     "the net delta a fill would leave, USD at the mark (enforced in whole lots: inventory_lots)",

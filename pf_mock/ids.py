@@ -15,3 +15,13 @@ def public_id(prefix: str, market_index: int, seq: int) -> str:
         raise ValueError("id out of range")
     n = (seq << 9) | market_index
     return f"{prefix}_{((n * _MULTIPLIER) & _MASK) ^ _SALT:012x}"
+
+
+def order_id(market_index: int, seq: int) -> str:
+    """The public id of order number ``seq`` of the market at ``market_index``."""
+    return public_id("ord", market_index, seq)
+
+
+def fill_id(market_index: int, seq: int) -> str:
+    """The public id of fill number ``seq`` of the market at ``market_index``."""
+    return public_id("fill", market_index, seq)

@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Mapping
 
-from . import booking, entry, orders
+from . import entry, orders
 from .agents import Agent
 from .catalog import Catalog
 from .closed import EXPIRED, MAX_INVENTORY, SPREAD_PAUSE, STOP_LOSS, WOULD_CROSS
@@ -108,10 +108,11 @@ class CancelArrival:
 
 
 def _expire(agent: Agent, market: Market, is_buy: bool, side: Sized, seq: int, tif: str, reason: str) -> None:
+    """A side refused on arrival, into the market's news (booked among the agent's closed orders with the
+    rest of the event's news)."""
     units, lots = side
     now = market.now
-    booking.file_closed(agent, market, OrderClosed(seq, agent.agent_id, is_buy, units, lots, lots, tif, now, now,
-                                                   EXPIRED, reason))
+    market.news.append(OrderClosed(seq, agent.agent_id, is_buy, units, lots, lots, tif, now, now, EXPIRED, reason))
 
 
 class InFlight:

@@ -124,8 +124,9 @@ class BackgroundLiquidity:
 
     # ---- keeping the ladder -------------------------------------------------------------------------
     def recentre(self, book: OrderBook, fair: float, widen: float, regime, noise: np.ndarray,
-                 now_us: int = 0, post_only: bool = False) -> list[Result]:
-        """Move the ladder to ``fair`` at ``now_us``; returns the results of any house order that traded.
+                 now_us: int = 0, post_only: bool = False, allowance: tuple | None = None) -> list[Result]:
+        """Move the ladder to ``fair`` at ``now_us``; returns the results of any house order that traded
+        or cancelled a resting order (``allowance``: the book's, per resting side, ``[asks', bids']``).
 
         ``post_only`` refills without taking anything: used right after an agent's own order, when
         the fair value has not moved, so that only a moving fair value picks quotes off.
@@ -168,6 +169,7 @@ class BackgroundLiquidity:
                      deep_ask)
         wanted.sort(key=lambda w: (w[0], not w[1]))
         results = []
+        traded = False
         grid = self.grid
         factor = {side: shape.refill_factor(self.deficit[side], regime) for side in (True, False)}
         for i, is_buy, price in wanted:
@@ -175,16 +177,18 @@ class BackgroundLiquidity:
             if lots <= 0:
                 continue
             order_id = self.next_id()
-            result = book.submit(order_id, None, is_buy, price, lots, ALO if post_only else GTC)
+            result = book.submit(order_id, None, is_buy, price, lots, ALO if post_only else GTC,
+                                 None if allowance is None else allowance[not is_buy])
             if result.resting is not None:
                 if i == 0:
                     self.touch[is_buy] = (price, order_id)
                 else:
                     (self.bids if is_buy else self.asks)[price] = order_id
-            if result.fills:
+            if result.fills or result.drops:
                 results.append(result)
+                traded = traded or bool(result.fills)
         self._laid_out = key
-        self.dirty = bool(results) or bool(self.eaten)
+        self.dirty = traded or bool(self.eaten)
         return results
 
     def _bare(self, book: OrderBook, is_buy: bool) -> bool:

@@ -14,7 +14,7 @@ Nothing here runs on a timer. A market is in one of two modes, decided afresh at
   it left it); from the next instant on, its book is the house's ladder laid out afresh.
 - **live** (agents' business): every sample of the fair value is an event, processed in time order with
   whatever is scheduled on the market (refresh loops; scenario steps, which cost nothing until they
-  fire): the house re-centres, takers trade, agents get filled and the observer hears of it.
+  fire): the house re-centres, takers trade, agents get filled.
 
 The exogenous part - fair value, event times, takers' sizes, sides and information, the house's sizes -
 comes from streams keyed by (seed, symbol, minute), so it is the same whatever agents do and however
@@ -28,12 +28,13 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable
 
 from .book import GTC, IOC, Fill, Order, OrderBook, Result
 from .catalog import MarketSpec
 from .closed import CANCELLED, CLIENT, EXPIRED, FILLED, IOC_REMAINDER, MAX_INVENTORY, SELF_TRADE
 from .clock import US_PER_S, to_us
+from .guardrails import allowance
 from .grid import Grid
 from .liquidity import BackgroundLiquidity
 from .model import CHUNK_US, TAKER, ChunkPlan, FairValue, Regime
@@ -116,14 +117,16 @@ class Candle:
     volume: float = 0.0
 
 
-class MarketObserver(Protocol):
-    """What the exchange hears from a market, at the simulated instant things happen."""
+Limits = dict      # owner -> (max_inventory_usd, its ledger): what the caller hands down with a command
 
-    def allow_fill(self, market: "Market", maker: Order, lots: int) -> int: ...
-    def on_fill(self, market: "Market", fill: AgentFill) -> None: ...
-    def after_event(self, market: "Market") -> None: ...
-    # Optional (an observer without it hears nothing of it): an agent's order left the book.
-    def on_close(self, market: "Market", closed: OrderClosed) -> None: ...
+
+def unbooked_lots(news: list) -> dict:
+    """Owner -> signed lots of the agent fills in ``news`` (a market's, not yet taken to the ledgers)."""
+    lots: dict = {}
+    for item in news:
+        if type(item) is AgentFill:
+            lots[item.owner] = lots.get(item.owner, 0) + (item.lots if item.is_buy else -item.lots)
+    return lots
 
 
 class Market:
@@ -133,7 +136,7 @@ class Market:
     halted_at = None        # a synthetic market never ends
 
     def __init__(self, spec: MarketSpec, seed: int, start: float | int,
-                 observer: MarketObserver | None = None, regime: Regime | None = None,
+                 regime: Regime | None = None,
                  fair: FairValue | None = None, models: MarketModels | None = None):
         start_us = _us(start)
         self.models = models or DEFAULT_MODELS
@@ -142,7 +145,10 @@ class Market:
         self.grid = Grid(spec.sz_decimals)
         self._price_scale = self.grid.price_scale
         self.book = OrderBook()
-        self.observer = observer
+        # What agents' orders did (``AgentFill``, ``OrderClosed``), in order, until the one who gave the
+        # command takes it (``take_news``) and books it; and the inventory limits that command handed down.
+        self.news: list[AgentFill | OrderClosed] = []
+        self._limits: Limits | None = None
         self.now_us = start_us
         self.started_us = start_us
         self.fair = fair or FairValue(seed, spec.symbol, start_us, spec.initial_mid, regime or spec.regime,
@@ -155,7 +161,6 @@ class Market:
         self._schedule: list[tuple[int, int, Callable[["Market"], None]]] = []
         self._schedule_seq = 0
         self.agent_orders: dict[int, OrderInfo] = {}
-        self._taking: dict[int, str] = {}  # order id -> tag of an agent's order while it takes liquidity
         self.watchers = 0                  # sessions whose guardrails must see every event
         self.trades: deque[Trade] = deque(maxlen=TRADES_KEPT)
         self.trades_printed = 0            # every trade ever printed: readers find the new ones by count
@@ -169,11 +174,6 @@ class Market:
         self._scratch: Market | None = None  # a quiet market's recent stretch, simulated for its tape
         self._mark_memo = (0.0, 0)           # (fair value, its mark in price units): read many times an event
         self._best_memo: list = [None] * 6   # a quiet book's sample (4 parts), best bid, best ask
-        self.book.on_fill = self._on_book_fill
-        self.book.guard = self._guard
-        self._on_close = getattr(observer, "on_close", None)
-        if self._on_close is not None:
-            self.book.on_drop = self._on_book_drop
 
     # ---- reading ------------------------------------------------------------------------------
     @property
@@ -351,10 +351,15 @@ class Market:
         return sample if scheduled is None else min(scheduled, sample)
 
     def advance_to(self, t: float | int) -> None:
-        """Process every event up to and including time ``t``, in time order."""
+        """Process every event up to and including time ``t``, in time order (with nobody told of them:
+        the exchange steps a market through ``step_until`` and looks after each event itself)."""
         target = _us(t)
-        while self.step_until(target):
+        while self.step_until(target) is not None:
             pass
+        self.stand_at(target)
+
+    def stand_at(self, target: int) -> None:
+        """Move to ``target`` (µs), with no event of the market's left at or before it."""
         if target > self.now_us:
             self.now_us = target
             self._leave_quiet_instant()
@@ -366,8 +371,17 @@ class Market:
         if self._plan is not None and not self._was_live and self.now_us > self._quiet_since:
             self._plan = None
 
-    def step_until(self, target: int) -> bool:
-        """Process the next event if it is at or before ``target``; False when there is none."""
+    def step_until(self, target: int, limits: Limits | None = None) -> bool | None:
+        """Process the next event if it is at or before ``target``: None when there is none, else whether
+        the agents' guardrails and statistics should look at the market now (always, here). What it did
+        to agents' orders is in ``news``; ``limits`` as for ``place``."""
+        before, self._limits = self._limits, limits
+        try:
+            return self._next_event(target)
+        finally:
+            self._limits = before
+
+    def _next_event(self, target: int) -> bool | None:
         schedule = self._schedule
         if self.is_quiet():
             if self._was_live:
@@ -380,23 +394,21 @@ class Market:
                 self.now_us = max(self.now_us, when)
                 self._leave_quiet_instant()
                 action(self)
-                self._after_event()
                 return True
-            return False
+            return None
         self._go_live()
         sample = self._next_sample_time()
         # At a shared instant the market's own event comes first: what is scheduled then (a refresh, a
         # scenario step) sees the market as it stands at that instant.
         if schedule and schedule[0][0] < sample:
             if schedule[0][0] > target:
-                return False
+                return None
             when, _, action = heapq.heappop(schedule)
             self.now_us = max(self.now_us, when)
             action(self)
-            self._after_event()
             return True
         if sample > target:
-            return False
+            return None
         self._step()
         return True
 
@@ -406,18 +418,24 @@ class Market:
         return self._order_seq
 
     def place(self, owner, is_buy: bool, price: int | None, lots: int, tif: str = GTC,
-              tag: str = "quote", order_id: int | None = None) -> tuple[int, Result]:
-        """An agent's order, at ``self.now`` (``order_id``: a number ``next_order_id`` gave out before, for
-        an order that was on its way). Fills are reported to the observer as they happen."""
+              tag: str = "quote", limits: Limits | None = None, order_id: int | None = None) -> tuple[int, Result]:
+        """An agent's order, at ``self.now``. What it did to agents' orders is added to ``news``; ``limits``
+        (owner -> (max_inventory_usd, ledger)) caps what resting orders may fill; ``order_id``: a number
+        ``next_order_id`` gave out before, for an order that was on its way (``inflight.py``)."""
         self._go_live()
         self.active = True
         if order_id is None:
             order_id = self.next_order_id()
-        self._taking[order_id] = tag
+        before = self._limits
+        if limits is not None:
+            self._limits = limits
         try:
-            result = self.book.submit(order_id, owner, is_buy, price, lots, tif)
+            allowed = self._allowance(not is_buy) if self._limits else None
+            result = self.book.submit(order_id, owner, is_buy, price, lots, tif, allowed)
         finally:
-            del self._taking[order_id]
+            self._limits = before
+        if result.fills or result.drops:
+            self._report(result, tag)
         self._print(result.fills, is_buy)
         if result.fills:
             # The agent took liquidity: its order moves the fair value (models/impact.py).
@@ -429,11 +447,11 @@ class Market:
         if result.resting is not None:
             result.resting.size = lots      # the order's size, not just what rested after it took liquidity
             self.agent_orders[order_id] = OrderInfo(result.resting, owner, tif, self.now, tag)
-        elif tag == "quote" and price is not None and not result.refused and self._on_close is not None:
+        elif tag == "quote" and price is not None and not result.refused:
             # Filled whole on arrival, or an IOC's remainder: it never rested, but it was an order.
             status = EXPIRED if result.unfilled else FILLED
-            self._on_close(self, OrderClosed(order_id, owner, is_buy, price, lots, result.unfilled, tif, self.now,
-                                             self.now, status, IOC_REMAINDER if result.unfilled else None))
+            self.news.append(OrderClosed(order_id, owner, is_buy, price, lots, result.unfilled, tif, self.now,
+                                         self.now, status, IOC_REMAINDER if result.unfilled else None))
         if result.fills:
             self._recentre(post_only=True)  # the house refills behind an agent's sweep, so no side stays empty
         return order_id, result
@@ -455,21 +473,22 @@ class Market:
                     cancelled.append(order)
         return cancelled
 
-    def jump(self, move_bps: float) -> None:
-        """Move the fair value at once; the house re-centres, picking off quotes the move ran through."""
+    def jump(self, move_bps: float, limits: Limits | None = None) -> None:
+        """Move the fair value at once; the house re-centres, picking off quotes the move ran through (into
+        ``news``; ``limits`` as for ``place``)."""
         if move_bps <= -10_000:
             raise ValueError("a jump cannot take the price to zero or below")
         import math
         self.active = True
         self._adopt_recent_stretch()
         self.fair.shift(self.now_us, math.log1p(move_bps / 1e4))
-        self._after_change()
+        self._after_change(limits)
 
-    def set_regime(self, regime: Regime) -> None:
+    def set_regime(self, regime: Regime, limits: Limits | None = None) -> None:
         self.active = True
         self._adopt_recent_stretch()
         self.fair.set_regime(self.now_us, regime)
-        self._after_change()
+        self._after_change(limits)
 
     # ---- state (snapshots) --------------------------------------------------------------------
     def state(self) -> dict:
@@ -496,12 +515,12 @@ class Market:
         }
 
     @classmethod
-    def from_state(cls, spec: MarketSpec, seed: int, start_us: int, observer, state: dict, make_regime,
+    def from_state(cls, spec: MarketSpec, seed: int, start_us: int, state: dict, make_regime,
                    make_action, where: str = "market") -> "Market":
         """The market ``state`` describes. ``make_regime(dict, where)`` makes a checked ``Regime``;
         ``make_action(market, dict, where)`` a scheduled action. Raises ``InvalidState``."""
         from .errors import InvalidState
-        market = cls(spec, seed, start_us, observer=observer)
+        market = cls(spec, seed, start_us)
         now = state["now_us"]
         if not start_us <= now:
             raise InvalidState(f"{where}.now_us", "must not be before the exchange's start")
@@ -512,9 +531,6 @@ class Market:
         if state["fair"]["changes"] and state["fair"]["changes"][-1]["at_us"] > now:     # (they are in time order)
             raise InvalidState(f"{where}.fair.changes", "no change may lie after the market's now")
         book = OrderBook.from_state(state["book"], f"{where}.book")
-        book.on_fill, book.guard = market._on_book_fill, market._guard
-        if market._on_close is not None:
-            book.on_drop = market._on_book_drop
         market.book = book
         market._house_seq = state["house_seq"]
         market._order_seq = state["order_seq"]
@@ -597,15 +613,19 @@ class Market:
         self.house.forget()
         self._recentre()
 
-    def _after_change(self) -> None:
+    def _after_change(self, limits: Limits | None) -> None:
         """A regime change or jump at now: pick the new plan up and re-centre on it."""
         if self._plan is None:
-            self._after_event()
             return
         plan = self.fair.plan(self.now_us // CHUNK_US)
         self._plan, self._i = plan, max(plan.index_at(self.now_us), 0)
-        self._recentre()
-        self._after_event()
+        before = self._limits
+        if limits is not None:
+            self._limits = limits
+        try:
+            self._recentre()
+        finally:
+            self._limits = before
 
     def _next_sample_time(self) -> int:
         plan = self._plan
@@ -625,19 +645,17 @@ class Market:
         if plan.kinds[i] == TAKER:
             self._taker(plan, i)
             self._recentre()    # fast makers refill what the taker swept, at the same instant
-        self._after_event()
-
-    def _after_event(self) -> None:
-        if self.observer is not None:
-            self.observer.after_event(self)
 
     def _recentre(self, post_only: bool = False) -> None:
         plan, i = self._plan, self._i
         fair = plan.fair[i] * self.impact.factor(self.now_us) if self.impact else plan.fair[i]
+        allowance = (self._allowance(False), self._allowance(True)) if self.book.owned_orders else None
         results = self.house.recentre(self.book, fair, plan.widen[i], plan.regime, plan.noise, self.now_us,
-                                      post_only)
+                                      post_only, allowance)
         for result in results:
-            self._print(result.fills, result.fills[0].taker_is_buy)
+            self._report(result)
+            if result.fills:
+                self._print(result.fills, result.fills[0].taker_is_buy)
 
     def _taker(self, plan: ChunkPlan, i: int) -> None:
         j = plan.takers[i]
@@ -653,7 +671,8 @@ class Market:
         limit = self.house.floor_for(is_buy)
         if lots <= 0 or not limit:
             return
-        result = self.book.submit(self._next_house_id(), None, is_buy, limit, lots, IOC)
+        result = self.book.submit(self._next_house_id(), None, is_buy, limit, lots, IOC, self._allowance(not is_buy))
+        self._report(result)
         self._print(result.fills, is_buy)
 
     def _print(self, fills: list[Fill], taker_is_buy: bool) -> None:
@@ -685,13 +704,44 @@ class Market:
         else:
             self.candles.append(Candle(minute, price, price, price, price, volume))
 
-    def _on_book_fill(self, trade: Fill) -> None:
+    def take_news(self) -> list:
+        """What agents' orders did since it was last taken (fills and closes, in order); the taker books it."""
+        news, self.news = self.news, []
+        return news
+
+    def _allowance(self, maker_is_buy: bool) -> dict | None:
+        """Lots each limited agent's resting orders on that side may still fill at this instant (from the
+        limits the command handed down, and the fills of this command not yet booked), handed to the book
+        with a submission; None when no one is limited."""
+        if not self._limits or not self.book.owned_orders:
+            return None
+        unbooked, mark = unbooked_lots(self.news), self.mark
+        return allowance(self._limits, unbooked, self.grid.lot_scale, mark, maker_is_buy)
+
+    def _report(self, result: Result, taker_tag: str = "quote") -> None:
+        """What one submission did, told in the order it happened: each fill, and each resting order the
+        sweep cancelled."""
+        drops = result.drops
+        if not drops:
+            for fill in result.fills:
+                self._filled(fill, taker_tag)
+            return
+        d, n = 0, len(drops)
+        for i, fill in enumerate(result.fills):
+            while d < n and drops[d][0] == i:
+                self._dropped(drops[d][1], drops[d][2])
+                d += 1
+            self._filled(fill, taker_tag)
+        for _, order, why in drops[d:]:
+            self._dropped(order, why)
+
+    def _filled(self, trade: Fill, taker_tag: str) -> None:
         maker = trade.maker
         if maker.owner is None:
             plan = self._plan
             self.house.eat(trade.price, maker.is_buy, self.grid.notional(trade.price, trade.qty), self.now_us,
                            plan.regime if plan is not None else self.fair.regime)
-        if self.observer is None or (maker.owner is None and trade.taker_owner is None):
+        if maker.owner is None and trade.taker_owner is None:
             return
         mark = self.mark_units()
         if maker.owner is not None:
@@ -699,19 +749,17 @@ class Market:
             if maker.qty == 0:
                 self.agent_orders.pop(maker.order_id, None)
             self._fill_seq += 1
-            self.observer.on_fill(self, AgentFill(self._fill_seq, maker.order_id, maker.owner, maker.is_buy,
-                                                  trade.price, trade.qty, True, self.grid.to_price(mark), self.now,
-                                                  info.tag if info is not None else "quote"))
+            self.news.append(AgentFill(self._fill_seq, maker.order_id, maker.owner, maker.is_buy, trade.price,
+                                       trade.qty, True, self.grid.to_price(mark), self.now,
+                                       info.tag if info is not None else "quote"))
             if maker.qty == 0:
                 self._closed(info, maker, FILLED, None)
         if trade.taker_owner is not None:
             self._fill_seq += 1
-            self.observer.on_fill(self, AgentFill(self._fill_seq, trade.taker_id, trade.taker_owner,
-                                                  trade.taker_is_buy, trade.price, trade.qty, False,
-                                                  self.grid.to_price(mark), self.now,
-                                                  self._taking.get(trade.taker_id, "quote")))
+            self.news.append(AgentFill(self._fill_seq, trade.taker_id, trade.taker_owner, trade.taker_is_buy,
+                                       trade.price, trade.qty, False, self.grid.to_price(mark), self.now, taker_tag))
 
-    def _on_book_drop(self, order: Order, why: str) -> None:
+    def _dropped(self, order: Order, why: str) -> None:
         """A sweep cancelled a resting order: self-trade prevention, or the inventory guard stopped it."""
         if order.owner is None:
             return
@@ -719,15 +767,10 @@ class Market:
         self._closed(info, order, CANCELLED, SELF_TRADE if why == "self_trade_cancels" else MAX_INVENTORY)
 
     def _closed(self, info: OrderInfo | None, order: Order, status: str, reason: str | None) -> None:
-        if self._on_close is None or info is None:
+        if info is None:
             return
-        self._on_close(self, OrderClosed(order.order_id, order.owner, order.is_buy, order.price, order.size, order.qty,
+        self.news.append(OrderClosed(order.order_id, order.owner, order.is_buy, order.price, order.size, order.qty,
                                          info.tif, info.created_at, self.now, status, reason))
-
-    def _guard(self, maker: Order, lots: int) -> int:
-        if self.observer is None:
-            return lots
-        return self.observer.allow_fill(self, maker, lots)
 
     def _prune_orders(self) -> None:
         if not self.agent_orders:

@@ -13,8 +13,8 @@ from typing import Mapping
 from .agents import Agent
 from .book import ALO, IOC
 from .catalog import Catalog
-from .ids import public_id
-from .ledger import FillRecord
+from . import ids
+from .ledger import FillRecord, SymbolLedger
 from .market import Market
 
 
@@ -51,11 +51,11 @@ class TakerResult:
 
 def order_id(market: Market, seq: int) -> str:
     """The public id of a market's order number ``seq``."""
-    return public_id("ord", market.spec.index, seq)
+    return ids.public_id("ord", market.spec.index, seq)
 
 
 def fill_id(market: Market, seq: int) -> str:
-    return public_id("fill", market.spec.index, seq)
+    return ids.public_id("fill", market.spec.index, seq)
 
 
 def equity(agent: Agent, markets: Mapping[str, Market], at_us: int) -> float:
@@ -131,27 +131,31 @@ def side_cost(market: Market, is_buy: bool, units: int, lots: int, mark_units: i
 
 
 def place(agent: Agent, market: Market, is_buy: bool, units: int, lots: int, tif: str,
-          seq: int | None = None) -> SideOutcome:
+          limits: dict | None = None, seq: int | None = None) -> SideOutcome:
     """Post one side of a quote (already sized and checked by the caller), as order number ``seq`` when
     it was given out before (a quote that was on its way: ``inflight.py``). An ALO side that would
-    cross is not posted."""
+    cross is not posted. What it filled is in the market's news (``limits``: see ``Market.place``)."""
     if tif == ALO and market.would_cross(is_buy, units):
         return SideOutcome(skipped="would_cross")
     if seq is None:
-        seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote")
+        seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote", limits=limits)
     else:
-        seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote", order_id=seq)
-    grid = market.grid
-    return SideOutcome(order_id=order_id(market, seq), price=grid.to_price(units),
+        seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote", limits=limits,
+                                   order_id=seq)
+    grid, index = market.grid, market.spec.index
+    return SideOutcome(order_id=ids.order_id(index, seq), price=grid.to_price(units),
                        size_usd=grid.notional(units, lots), qty=grid.to_size(lots),
-                       cancelled=[order_id(market, o.order_id) for o in result.self_trade_cancels])
+                       cancelled=[ids.order_id(index, o.order_id) for o in result.self_trade_cancels])
 
 
-def market_order(agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> TakerResult | None:
-    """A market order for the agent, its fills tagged ``kind``; None if nothing filled."""
-    ledger = agent.ledger(market.symbol, market.grid.lot_scale)
-    before = len(ledger.fills)
-    market.place(agent.agent_id, is_buy, None, lots, IOC, tag=kind)
+def market_order(agent: Agent, market: Market, is_buy: bool, lots: int, kind: str, limits: dict | None = None) -> None:
+    """A market order for the agent, its fills tagged ``kind`` (into the market's news)."""
+    market.place(agent.agent_id, is_buy, None, lots, IOC, tag=kind, limits=limits)
+
+
+def taker_result(market: Market, ledger: SymbolLedger, is_buy: bool, before: int) -> TakerResult | None:
+    """A market order's result from its fills, booked in ``ledger`` after its first ``before``; None if
+    nothing filled."""
     fills = ledger.fills[before:]
     if not fills:
         return None

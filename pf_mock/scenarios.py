@@ -333,7 +333,7 @@ def apply_scenario(exchange: Exchange, scenario: Scenario) -> ScenarioRun:
         plan = planned.get(symbol)
         target = market.spec.regime.with_changes(**(plan.regime if plan else {}))
         if market.regime != target:
-            market.set_regime(target)
+            exchange.change_regime(market, target)
     for plan in scenario.markets:
         market = exchange.market(plan.symbol)
         for event in plan.events:

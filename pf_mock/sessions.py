@@ -1,11 +1,13 @@
 """Market-making sessions, one per agent and symbol: their status and reason, the server-side refresh
 loop and the guardrails, enforced at the simulated instant of every fill, refresh and price move.
 
-The exchange owns one ``Sessions``. Markets tell the exchange what happens (``allow_fill`` before an
-agent's resting order fills, ``after_event`` after every event) and the exchange hands those to
-``Sessions``. Sessions trade only through ``orders`` (``place``, ``market_order``), as the exchange does,
-so every order is posted one way and every fill is accounted for in one place; nothing here calls the
-exchange back.
+The exchange owns one ``Sessions``. Before a sweep a market asks the exchange how much each agent's
+resting orders may fill (``allowance``); after every event the exchange runs the guardrails
+(``enforce``). Sessions trade only through ``orders`` (``place``, ``market_order``), as the exchange
+does, so every order is posted one way and every fill is accounted for in one place. What a session
+posts and each guardrail that acts is written down as a value (``analytics.Posted``, ``Tripped``) in
+``notes``, in order; the exchange hands those to the analytics. Nothing here calls the exchange or the
+analytics.
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from . import closed, orders
+from . import booking, closed, orders
 from .agents import Agent
-from .analytics import Analytics
-from .book import Order
+from .analytics import Posted, Tripped
 from .catalog import MIN_NOTIONAL_USD, Catalog
+from .fees import FeeSchedule
 from .guardrails import AUTO_HEDGE, MAX_INVENTORY, MAX_SPREAD, NAMES as GUARDRAILS, STOP_LOSS, inventory_lots
 from .market import Market
 from .messages import DEFAULT_REFRESH_INTERVAL_S
-from .orders import SideOutcome, Sized
+from .orders import SideOutcome, Sized, TakerResult
 
 IDLE, ACTIVE, PAUSED, STOPPED = "idle", "active", "paused", "stopped"
 STATUSES = (IDLE, ACTIVE, PAUSED, STOPPED)
@@ -90,13 +92,15 @@ class RefreshTick:
 
 class Sessions:
     def __init__(self, agents: Mapping[str, Agent], markets: Mapping[str, Market], catalog: Catalog,
-                 analytics: Analytics | None = None, taker_fee_bps: float = 4.5):
+                 fees: FeeSchedule | None = None, taker_fee_bps: float = 4.5):
         self.agents = agents            # the exchange's own tables, read here, never replaced
         self.markets = markets
         self.catalog = catalog
+        self.fees = fees or FeeSchedule()        # what booking a fill charges
         self.taker_fee_bps = taker_fee_bps      # a refresh that crosses the book pays it: its margin counts it
-        self.analytics = analytics or Analytics()     # told of every post and every guardrail that acts
+        self.notes: list[Posted | Tripped] = []      # every post and every guardrail that acted, in order
         self.live: dict[str, dict[str, Session]] = {}   # symbol -> agent id -> its live session there
+        self._limits: dict[str, dict | None] = {}      # symbol -> ``limits``, until a session there changes
 
     # ---- one session's life ---------------------------------------------------------------------
     @staticmethod
@@ -109,8 +113,9 @@ class Sessions:
 
     def set_status(self, agent: Agent, market: Market, session: Session, status: str, reason: str | None) -> None:
         if status == PAUSED and session.status != PAUSED:
-            self.analytics.on_guardrail(agent.agent_id, market, MAX_SPREAD.name, reason)
+            self.notes.append(Tripped(agent.agent_id, market, MAX_SPREAD.name, reason))
         session.status, session.reason = status, reason
+        self._limits.pop(market.symbol, None)
         live = self.live.setdefault(market.symbol, {})
         if session.live:
             live[agent.agent_id] = session
@@ -121,6 +126,7 @@ class Sessions:
     def configure(self, agent: Agent, market: Market, session: Session, guardrails: Mapping[str, float | None],
                   refresh_interval_seconds: float | None, auto_refresh: bool | None) -> None:
         """Apply what a quote says about its session: guardrails, the refresh loop, and a start if idle."""
+        self._limits.pop(market.symbol, None)
         for name in GUARDRAILS:
             value = guardrails.get(name)
             if value is not None:
@@ -128,17 +134,20 @@ class Sessions:
                 session.guarded = True
         if refresh_interval_seconds is not None:
             session.refresh_interval_seconds = float(refresh_interval_seconds)
-        if not session.live:
-            ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        starting = not session.live
+        if starting:
             session.started_at = market.now
             session.stopped_at = None
-            session.equity_at_start = ledger.totals.cash + ledger.position * market.mark
             self.set_status(agent, market, session, ACTIVE, None)
         if auto_refresh is True and not session.auto_refresh:
             session.auto_refresh = True
             self.start_refresh(agent, market, session)
         elif auto_refresh is False and session.auto_refresh:
             self.stop_refresh(session)
+        if starting:
+            # A live session always has its ledger (``post`` and the guardrails read it): made here.
+            ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+            session.equity_at_start = ledger.totals.cash + ledger.position * market.mark
 
     def cancelled(self, agent: Agent, market: Market) -> None:
         """The agent cancelled its orders on this market: the refresh loop stops and the session idles."""
@@ -147,6 +156,7 @@ class Sessions:
             self.stop_refresh(session)
             if session.status != STOPPED:
                 self.set_status(agent, market, session, IDLE, None)
+        self.settle(market)         # the cancelled orders, filed
 
     def reset(self, agent: Agent, market: Market) -> Session:
         """Clear a stopped session so quoting may start again (position and history stay)."""
@@ -160,17 +170,17 @@ class Sessions:
         market.cancel_all(agent.agent_id, closed.STOP_LOSS)
         self.stop_refresh(session)
         session.stopped_at = market.now
-        self.analytics.on_guardrail(agent.agent_id, market, STOP_LOSS.name, "stop_loss")
+        self.notes.append(Tripped(agent.agent_id, market, STOP_LOSS.name, "stop_loss"))
         self.set_status(agent, market, session, STOPPED, "stop_loss")
 
     # ---- posting ----------------------------------------------------------------------------------
     def post(self, agent: Agent, market: Market, session: Session, bid: Sized, ask: Sized,
-             tif: str, ids: tuple[int | None, int | None] = (None, None)) -> tuple[SideOutcome, SideOutcome]:
-        """Post what the guardrails allow of a bid and an ask (``ids``: their order numbers, if given out)."""
+             tif: str, seqs: tuple[int | None, int | None] = (None, None)) -> tuple[SideOutcome, SideOutcome]:
+        """Post what the guardrails allow of a bid and an ask (``seqs``: their order numbers, if given out)."""
         bid_out, ask_out = SideOutcome(), SideOutcome()
         if self.spread_too_wide(agent, market, session):
-            market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)  # paused: nothing of the session rests
             self.set_status(agent, market, session, PAUSED, "market_spread_wide")
+            market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)  # paused: nothing of the session rests
             for side, out in ((bid, bid_out), (ask, ask_out)):
                 if side is not None:
                     out.skipped = "market_spread_wide"
@@ -178,7 +188,8 @@ class Sessions:
         if session.status == PAUSED:
             # The spread is back under the limit: quoting resumes now, before anything can trade.
             self.set_status(agent, market, session, ACTIVE, None)
-        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        ledger = agent.ledgers[market.symbol]       # made when the session started (``configure``)
+        limits = self.limits(market)
         outcomes = [bid_out, ask_out]
         for i, (is_buy, side) in enumerate(((True, bid), (False, ask))):
             if side is None:
@@ -190,9 +201,11 @@ class Sessions:
                 if lots <= 0 or market.grid.notional(units, lots) < MIN_NOTIONAL_USD:
                     outcomes[i].skipped = "max_inventory"
                     continue
-            outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif, ids[i])
+            outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif, limits, seqs[i])
+            if market.news:
+                self.settle(market)
             if outcomes[i].order_id is not None:
-                self.analytics.on_post(agent.agent_id, market, is_buy, outcomes[i].size_usd)
+                self.notes.append(Posted(agent.agent_id, market, is_buy, outcomes[i].size_usd))
         return outcomes[0], outcomes[1]
 
     # ---- the refresh loop -------------------------------------------------------------------------
@@ -296,7 +309,9 @@ class Sessions:
                     continue
                 acted |= self.guard_session(self.agents[agent_id], market, session)
             if not acted:
-                return
+                break
+        if market.news:
+            self.settle(market)     # what the guardrails cancelled, filed
 
     def guard_session(self, agent: Agent, market: Market, session: Session) -> bool:
         """Apply the guardrails of one session; True if it traded (so others should look again)."""
@@ -310,15 +325,15 @@ class Sessions:
         if stop_loss is not None and STOP_LOSS.breached(self.session_pnl(agent, market, session, mark), stop_loss):
             self.stop(agent, market, session)
             return False
-        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
+        ledger = agent.ledgers[market.symbol]       # made when the session started (``configure``)
         threshold = guardrails.get(AUTO_HEDGE.name)
         if session.hedge_due:
             session.hedge_due = False
             if threshold is not None and AUTO_HEDGE.breached(ledger.position * mark, threshold) and ledger.lots:
-                hedged = orders.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge")
+                hedged = self.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge")
                 traded = hedged is not None
                 if traded:
-                    self.analytics.on_guardrail(agent.agent_id, market, AUTO_HEDGE.name)
+                    self.notes.append(Tripped(agent.agent_id, market, AUTO_HEDGE.name))
                 mark = market.mark
                 if stop_loss is not None and STOP_LOSS.breached(self.session_pnl(agent, market, session, mark),
                                                                 stop_loss):
@@ -327,8 +342,8 @@ class Sessions:
         if guardrails.get(MAX_SPREAD.name) is not None:
             wide = self.spread_too_wide(agent, market, session)
             if wide and session.status == ACTIVE:
-                market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)
                 self.set_status(agent, market, session, PAUSED, "market_spread_wide")
+                market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)
                 mark = market.mark
             elif not wide and session.status == PAUSED:
                 self.set_status(agent, market, session, ACTIVE, None)
@@ -339,22 +354,46 @@ class Sessions:
             if held is not None:
                 reason = f"{MAX_INVENTORY.name}: {'bid' if held else 'ask'} held"
                 if session.reason != reason:
-                    self.analytics.on_guardrail(agent.agent_id, market, MAX_INVENTORY.name, reason)
+                    self.notes.append(Tripped(agent.agent_id, market, MAX_INVENTORY.name, reason))
                 session.reason = reason
             elif session.reason and session.reason.startswith(MAX_INVENTORY.name):
                 session.reason = None
         return traded
 
-    def allow_fill(self, market: Market, maker: Order, lots: int) -> int:
-        """How much of an agent's resting order may fill now: none unless its session is active, and
-        never past max_inventory_usd."""
-        agent = self.agents.get(maker.owner)
-        session = agent.sessions.get(market.symbol) if agent else None
-        if session is None:
-            return lots
-        # No status check: only an active session has orders resting. Every change to idle, paused or
-        # stopped cancels the session's orders first, so none of theirs can come here to fill (the
-        # guardrail property tests check, at the instant of every fill, that such a session never trades).
-        ledger = agent.ledger(market.symbol, market.grid.lot_scale)
-        headroom = self.headroom(session, ledger.lots, market, maker.is_buy)
-        return lots if headroom is None else min(lots, headroom)
+    # ---- what the markets did ------------------------------------------------------------------------
+    def limits(self, market: Market) -> dict | None:
+        """The inventory limits handed down with every command on ``market``: agent id -> (its live
+        session's max_inventory_usd, its ledger), for the live sessions that set one (None: nobody). The
+        market turns them into lots at the mark of each sweep, so the limit holds at every fill. Kept per
+        market until a session there changes its status or guardrails."""
+        symbol = market.symbol
+        try:
+            return self._limits[symbol]
+        except KeyError:
+            pass
+        found = None
+        for agent_id, session in self.live.get(symbol, {}).items():
+            limit = session.guardrails.get(MAX_INVENTORY.name)
+            if limit is not None:
+                if found is None:
+                    found = {}
+                found[agent_id] = (limit, self.agents[agent_id].ledgers[symbol])
+        self._limits[symbol] = found
+        return found
+
+    def settle(self, market: Market) -> None:
+        """Book what the market's commands did to agents' orders (its news), in order: every fill in its
+        ledger, every closed order filed; the fills go to the notes for the analytics. Done at once after
+        anything that fills (what follows reads the ledgers); a cancel's closes wait for the next one, or for
+        the exchange's at the end of the operation or event."""
+        if market.news:
+            self.notes.extend(booking.settle(self.agents, market, self.fees))
+
+    def market_order(self, agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> TakerResult | None:
+        """A market order for the agent, booked; its result (None if nothing filled)."""
+        limits = self.limits(market)
+        ledger = agent.ledgers[market.symbol]       # a hedge has a position; a live session, its ledger
+        before = len(ledger.fills)
+        orders.market_order(agent, market, is_buy, lots, kind, limits)
+        self.settle(market)
+        return orders.taker_result(market, ledger, is_buy, before)

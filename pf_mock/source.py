@@ -6,7 +6,9 @@ the PnL, auto-refresh, the page, MCP and ``/_mock`` work unchanged on either.
 
 Units: prices are integer price units of the market's ``grid``, sizes integer lots, times µs (``now_us``)
 or float seconds (``now``). Orders are ``book.Order`` objects; fills and closes are reported to the
-``observer`` (``market.MarketObserver``: ``allow_fill``, ``on_fill``, ``after_event``, ``on_close``).
+``observer`` (``market.MarketObserver``: ``allowance`` or ``allow_fill``, ``on_fill``, ``on_close``). The
+exchange steps a market event by event (``step_until``, whose answer says whether the guardrails and the
+statistics should look at the market after that event) and looks after each event itself.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ class MarketSource(Protocol):
     def schedule(self, when: float | int, action: Callable) -> None: ...
     def next_event_us(self) -> int | None: ...
     def advance_to(self, t: float | int) -> None: ...
-    def step_until(self, target: int) -> bool: ...
+    def stand_at(self, target: int) -> None: ...             # after step_until answered None for it
+    def step_until(self, target: int) -> bool | None: ...     # None: no event; else: look after it?
 
     # commands
     def next_order_id(self) -> int: ...

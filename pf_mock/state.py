@@ -301,7 +301,7 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
 
     markets: dict[str, Market] = {}
     analytics = Analytics()
-    sessions = Sessions(agents, markets, catalog, analytics)
+    sessions = Sessions(agents, markets, catalog, config.fees, config.taker_fee_bps)
     flight = InFlight(seed, sessions)
 
     # The scenario in force, and its run (which its pending steps compare themselves with).
@@ -373,12 +373,12 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
                 raise InvalidState(f"{where}.source", f"this server replays no recording of {symbol}: a replayed "
                                                       f"market restores only into a server started with the same "
                                                       f"--replay recording")
-            market = source.from_state(spec, started, exchange, m, make_action, where)
+            market = source.from_state(spec, started, m, make_action, where)
         elif replayed:
             raise InvalidState(f"{where}.source", f"this server replays a recording for {symbol}: the snapshot's "
                                                   f"synthetic market cannot stand in for it")
         else:
-            market = Market.from_state(spec, seed, started, exchange, m, make_regime, make_action, where)
+            market = Market.from_state(spec, seed, started, m, make_regime, make_action, where)
         for order in [*market.book.orders.values(), *(i.order for i in getattr(market, "_cancelling", {}).values()),
                       *(i.order for i in market.agent_orders.values())]:
             owner = order.owner
@@ -409,6 +409,9 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
             if session.live and agent.agent_id not in sessions.live.get(symbol, {}):
                 raise InvalidState("live", f"{agent.agent_id}'s session on {symbol} is {session.status}: it must "
                                            f"be listed")
+            if session.live and symbol not in agent.ledgers:
+                raise InvalidState("live", f"{agent.agent_id}'s session on {symbol} is {session.status}: its market "
+                                           f"must be one of the agent's ledgers")
     for symbol, market in markets.items():
         if not market.is_quiet() and market.now_us != now:
             raise InvalidState(f"markets.{list(markets).index(symbol)}.now_us",

@@ -1,5 +1,5 @@
 """Properties of the order book: a stateful machine checked against a plain reference model, and
-examples of price-time priority, partial fills, IOC, market orders, the guard and the fill hook.
+examples of price-time priority, partial fills, IOC, market orders and the owners' allowance.
 
 The reference model is deliberately naive: a dict of open orders, matched by sorting the opposite
 side on every submission. Whatever the book does with its ladders, caches and lazy deletion must
@@ -39,6 +39,7 @@ class Expected:
     fills: list[tuple[int, int, int]]       # (maker id, price, qty)
     self_trade_cancels: list[int]
     guard_cancels: list[int]
+    drops: list[tuple[int, int, str]]       # (fills made before it, order id, why), in the sweep's order
     resting: int | None                     # lots left resting
     unfilled: int
     refused: bool
@@ -49,20 +50,15 @@ class ReferenceBook:
 
     def __init__(self) -> None:
         self.orders: dict[int, ModelOrder] = {}
-        # The guard, when set, allows min(cap, asked + slack) lots of each owned maker fill.
-        self.guard_cap: int | None = None
-        self.guard_slack = 0
-
-    def allowed(self, asked: int) -> int:
-        assert self.guard_cap is not None
-        return min(self.guard_cap, asked + self.guard_slack)
 
     def side(self, is_buy: bool) -> list[ModelOrder]:
         """Live orders of one side, best price first, then time."""
         orders = [o for o in self.orders.values() if o.is_buy == is_buy]
         return sorted(orders, key=lambda o: (-o.price if is_buy else o.price, o.order_id))
 
-    def submit(self, order_id: int, owner, is_buy: bool, price: int | None, qty: int, tif: str) -> Expected:
+    def submit(self, order_id: int, owner, is_buy: bool, price: int | None, qty: int, tif: str,
+               allowance: dict | None = None) -> Expected:
+        """``allowance``: owner -> lots its resting orders may fill, spent here as they fill."""
         if price is None:
             tif = IOC
         makers = self.side(not is_buy)
@@ -70,7 +66,7 @@ class ReferenceBook:
         def acceptable(maker: ModelOrder) -> bool:
             return price is None or (maker.price <= price if is_buy else maker.price >= price)
 
-        expected = Expected([], [], [], None, 0, False)
+        expected = Expected([], [], [], [], None, 0, False)
         if makers and acceptable(makers[0]) and tif == ALO:
             expected.refused = True
             return expected
@@ -80,23 +76,28 @@ class ReferenceBook:
             if owner is not None and maker.owner == owner:
                 del self.orders[maker.order_id]
                 expected.self_trade_cancels.append(maker.order_id)
+                expected.drops.append((len(expected.fills), maker.order_id, "self_trade_cancels"))
                 continue
             take = min(maker.qty, qty)
             stop = False
-            if self.guard_cap is not None and maker.owner is not None and self.allowed(take) < take:
-                stop, take = True, self.allowed(take)
+            limited = allowance is not None and maker.owner is not None and maker.owner in allowance
+            if limited and allowance[maker.owner] < take:
+                stop, take = True, allowance[maker.owner]
                 if take <= 0:
                     del self.orders[maker.order_id]
                     expected.guard_cancels.append(maker.order_id)
+                    expected.drops.append((len(expected.fills), maker.order_id, "guard_cancels"))
                     continue
+            if limited:
+                allowance[maker.owner] -= take
+            if stop:    # the rest of the order goes before its last fill is told
+                expected.guard_cancels.append(maker.order_id)
+                expected.drops.append((len(expected.fills), maker.order_id, "guard_cancels"))
             maker.qty -= take
             qty -= take
             expected.fills.append((maker.order_id, maker.price, take))
-            if maker.qty == 0:
+            if maker.qty == 0 or stop:
                 del self.orders[maker.order_id]
-            elif stop:
-                del self.orders[maker.order_id]
-                expected.guard_cancels.append(maker.order_id)
         if qty:
             if tif == IOC:
                 expected.unfilled = qty
@@ -119,30 +120,26 @@ class BookMachine(RuleBasedStateMachine):
         self.book = OrderBook()
         self.model = ReferenceBook()
         self.next_id = 0
-        self.hooked: list[Fill] = []            # what on_fill heard during the current submission
-        self.guard_asked: list[tuple[Order, int]] = []
-        self.book.on_fill = self.hooked.append
+        self.allowance: dict | None = None      # handed (a fresh copy) with every submission
         self.seen: dict[int, Order] = {}        # every order that ever rested, by id
         self.filled: dict[int, int] = {}        # lots filled as maker, by id
         self.gone: set[int] = set()             # ids cancelled or filled out: they must never come back
 
     # -- helpers
-    def _guard(self, maker: Order, qty: int) -> int:
-        self.guard_asked.append((maker, qty))
-        return self.model.allowed(qty)
-
     def _submit(self, owner, is_buy: bool, price: int | None, qty: int, tif: str) -> None:
         self.next_id += 1
         order_id = self.next_id
         before = snapshot(self.book)
-        self.hooked.clear()
-        self.guard_asked.clear()
-        expected = self.model.submit(order_id, owner, is_buy, price, qty, tif)
-        result = self.book.submit(order_id, owner, is_buy, price, qty, tif)
+        given = None if self.allowance is None else dict(self.allowance)
+        spent = None if self.allowance is None else dict(self.allowance)
+        expected = self.model.submit(order_id, owner, is_buy, price, qty, tif, spent)
+        result = self.book.submit(order_id, owner, is_buy, price, qty, tif, given)
+        assert given == spent       # the book took from the allowance exactly what the fills took
 
         assert [(f.maker.order_id, f.price, f.qty) for f in result.fills] == expected.fills
         assert [o.order_id for o in result.self_trade_cancels] == expected.self_trade_cancels
         assert [o.order_id for o in result.guard_cancels] == expected.guard_cancels
+        assert [(at, o.order_id, why) for at, o, why in result.drops] == expected.drops
         assert result.refused == expected.refused
         assert result.unfilled == expected.unfilled
         assert (result.resting.qty if result.resting else None) == expected.resting
@@ -162,8 +159,7 @@ class BookMachine(RuleBasedStateMachine):
             assert result.resting is None
 
         # Fills: at the maker's price, never worse than the taker's limit, never against itself or
-        # against an order already gone; the hook heard exactly these fills, in order.
-        assert [id(f) for f in self.hooked] == [id(f) for f in result.fills]
+        # against an order already gone.
         for f in result.fills:
             assert f.price == f.maker.price
             assert f.taker_id == order_id and f.taker_owner == owner and f.taker_is_buy == is_buy
@@ -178,9 +174,7 @@ class BookMachine(RuleBasedStateMachine):
         for o in result.self_trade_cancels:
             assert owner is not None and o.owner == owner and not o.live
         for o in result.guard_cancels:
-            assert o.owner is not None and not o.live
-        for maker, _ in self.guard_asked:
-            assert maker.owner is not None and maker.owner != owner
+            assert o.owner is not None and o.owner != owner and o.owner in self.allowance and not o.live
 
         # Buyer and seller balance: each maker lost exactly the lots it was filled for here.
         was = {o[0]: o[3] for side in before for o in side}
@@ -255,18 +249,17 @@ class BookMachine(RuleBasedStateMachine):
             self.book.submit(order_id, None, is_buy, price, qty, GTC)
         assert snapshot(self.book) == before
 
-    # Mostly no guard, else caps and slacks around the boundary (allowed = asked - 1, 0, ...).
-    GUARD_CAPS = st.sampled_from([None, None, None, 0, 1, 3, 8, 20])
-    GUARD_SLACKS = st.sampled_from([0, 0, 1, -1, -2])
+    # Mostly no allowance, else some owners limited, around the sizes of one fill (0, 1, a few, many).
+    ALLOWANCES = st.one_of(st.none(), st.none(),
+                           st.dictionaries(st.sampled_from(["a", "b", "c"]), st.sampled_from([0, 1, 3, 8, 20, 60])))
 
-    @initialize(cap=GUARD_CAPS, slack=GUARD_SLACKS)
-    def start_guard(self, cap, slack):
-        self.set_guard(cap, slack)
+    @initialize(allowance=ALLOWANCES)
+    def start_allowance(self, allowance):
+        self.set_allowance(allowance)
 
-    @rule(cap=GUARD_CAPS, slack=GUARD_SLACKS)
-    def set_guard(self, cap, slack):
-        self.model.guard_cap, self.model.guard_slack = cap, slack
-        self.book.guard = None if cap is None else self._guard
+    @rule(allowance=ALLOWANCES)
+    def set_allowance(self, allowance):
+        self.allowance = allowance
 
     # -- invariants
     @invariant()
@@ -524,63 +517,61 @@ def test_alo_that_does_not_cross_rests():
     assert book.best_bid() == 99
 
 
-def test_guard_allowing_less_fills_part_then_cancels_the_maker():
+def test_allowance_short_of_a_fill_fills_part_then_cancels_the_maker():
     book = OrderBook()
-    asked = []
-
-    def guard(maker, qty):
-        asked.append((maker.order_id, qty))
-        return qty - 1 if maker.order_id == 1 else qty + 1     # one lot short; more than enough
-
-    book.guard = guard
     book.submit(1, "a", False, 100, 5)
     book.submit(2, "b", False, 100, 5)
-    result = book.submit(3, None, True, 100, 4, IOC)
-    assert asked == [(1, 4), (2, 1)]
+    allowance = {"a": 3, "b": 2}                                # a: one lot short of 4; b: one more than enough
+    result = book.submit(3, None, True, 100, 4, IOC, allowance)
     assert fills(result) == [(1, 100, 3), (2, 100, 1)]
     assert [o.order_id for o in result.guard_cancels] == [1]    # 2 was allowed all it was asked
+    assert [(at, o.order_id, why) for at, o, why in result.drops] == [(0, 1, "guard_cancels")]
+    assert allowance == {"a": 0, "b": 1}                        # what each filled is taken out
     assert book.get(1) is None and book.get(2).qty == 4
     assert book.depth(False, 5) == [(100, 4)]
     assert result.unfilled == 0
 
 
-def test_guard_allowing_nothing_cancels_without_a_fill():
+def test_allowance_equal_to_the_fill_fills_it_whole_and_keeps_the_order():
     book = OrderBook()
-    book.guard = lambda maker, qty: 0 if maker.owner == "a" else qty
+    book.submit(1, "a", False, 100, 5)
+    allowance = {"a": 4}
+    result = book.submit(2, None, True, 100, 4, IOC, allowance)
+    assert fills(result) == [(1, 100, 4)] and not result.guard_cancels and not result.drops
+    assert allowance == {"a": 0} and book.get(1).qty == 1
+    result = book.submit(3, None, True, 100, 1, IOC, allowance)   # spent: the next fill cancels it
+    assert not result.fills and [o.order_id for o in result.guard_cancels] == [1]
+
+
+def test_allowance_of_nothing_cancels_without_a_fill():
+    book = OrderBook()
     book.submit(1, "a", False, 100, 5)
     book.submit(2, "b", False, 101, 5)
-    result = book.submit(3, None, True, 101, 3, IOC)
+    result = book.submit(3, None, True, 101, 3, IOC, {"a": 0})
     assert fills(result) == [(2, 101, 3)]
     assert [o.order_id for o in result.guard_cancels] == [1]
     assert book.get(1) is None and book.best_ask() == 101
 
 
-def test_guard_not_asked_about_house_orders():
+def test_allowance_limits_only_the_owners_it_names():
     book = OrderBook()
-    asked = []
-    book.guard = lambda maker, qty: asked.append(maker) or 0
     book.submit(1, None, False, 100, 5)
-    result = book.submit(2, "a", True, 100, 5, IOC)
-    assert fills(result) == [(1, 100, 5)] and asked == []
+    book.submit(2, "b", False, 100, 5)
+    result = book.submit(3, "a", True, 100, 10, IOC, {"a": 0, "c": 0})
+    assert fills(result) == [(1, 100, 5), (2, 100, 5)] and not result.guard_cancels
 
 
-def test_on_fill_called_once_per_fill_in_order():
+def test_fills_and_drops_come_back_in_the_order_they_happened():
     book = OrderBook()
-    heard = []
-
-    def on_fill(fill):
-        heard.append(fill)
-        assert fill.maker.qty >= 0       # called as the fill is made, the maker already updated
-
-    book.on_fill = on_fill
     book.submit(1, "a", False, 100, 2)
     book.submit(2, "b", False, 100, 2)
     book.submit(3, "c", False, 101, 2)
-    assert heard == []
-    result = book.submit(4, None, True, 101, 5, IOC)
-    assert len(result.fills) == 3
-    assert [id(f) for f in heard] == [id(f) for f in result.fills]
-    assert [(f.maker.order_id, f.qty) for f in heard] == [(1, 2), (2, 2), (3, 1)]
+    book.submit(4, "d", False, 101, 2)
+    result = book.submit(5, "b", True, 101, 5, IOC, {"d": 0})
+    assert [(f.maker.order_id, f.qty) for f in result.fills] == [(1, 2), (3, 2)]
+    assert [(at, o.order_id, why) for at, o, why in result.drops] == [(1, 2, "self_trade_cancels"),
+                                                                      (2, 4, "guard_cancels")]
+    assert result.unfilled == 1
 
 
 def test_emptied_levels_are_reused_dropped_and_compacted_without_changing_the_book():
@@ -652,13 +643,9 @@ def test_self_trade_and_guard_cancels_leave_the_owner_with_only_what_still_rests
     assert fills(result) == [(3, 101, 2)]
     assert book.owned("a") == (0, 0) and book.owned("b") == (2, 101 * 2 + 102 * 6)
     assert book.owned_orders == 2
-    book.guard = lambda maker, qty: 0 if maker.order_id == 3 else qty
-    result = book.submit(6, None, True, 102, 1)             # the guard refuses b's order 3: cancelled
-    assert [o.order_id for o in result.guard_cancels] == [3]
-    assert fills(result) == [(4, 102, 1)]
-    assert book.owned("b") == (1, 102 * 5) and book.owned_orders == 1
-    result = book.submit(7, None, True, 102, 5)             # b's last order fills whole: b owns nothing
-    assert fills(result) == [(4, 102, 5)]
+    result = book.submit(6, None, True, 102, 3, IOC, {"b": 1})   # b may fill 1 lot: 3 fills 1 and goes,
+    assert fills(result) == [(3, 101, 1)]                          # then 4 goes without a fill
+    assert [o.order_id for o in result.guard_cancels] == [3, 4] and result.unfilled == 2
     assert book.owned("b") == (0, 0) and book.owned_orders == 0
 
 

@@ -18,7 +18,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from pf_mock import views
+from pf_mock import orders, views
 from pf_mock.catalog import MIN_NOTIONAL_USD
 from pf_mock.clock import ManualClock
 from pf_mock.errors import ApiError
@@ -33,25 +33,32 @@ TOLERANCE = 1e-6
 
 
 class WatchedExchange(Exchange):
-    """The core exchange, with every fill recorded at the instant it is made, together with the
-    state of its owner's session just before it."""
+    """The core exchange, with every fill recorded as it is booked (at once, after the command or event
+    that made it), together with the state of its owner's session just before it."""
 
     def _start(self) -> None:
         super()._start()
         self.fill_log: list[dict] = []
+        settle = self.sessions.settle
 
-    def on_fill(self, market: Market, fill: AgentFill) -> None:
-        agent = self.agents[fill.owner]
-        session = agent.sessions.get(market.symbol)
-        ledger = agent.ledgers.get(market.symbol)
-        before = ledger.lots if ledger else 0
-        status = session.status if session else None
-        limit = session.guard("max_inventory_usd") if session else None
-        super().on_fill(market, fill)
-        record = agent.ledgers[market.symbol].fills[-1]
-        self.fill_log.append(dict(status=status, limit=limit, before=before, after=before + (
-            fill.lots if fill.is_buy else -fill.lots), mid=fill.mid, time=fill.time, maker=fill.maker,
-            kind=record.kind, order_id=record.order_id, lot_scale=market.grid.lot_scale))
+        def watched(market: Market) -> None:
+            lots: dict = {}
+            for fill in market.news:
+                if type(fill) is not AgentFill:
+                    continue
+                agent = self.agents[fill.owner]
+                session = agent.sessions.get(market.symbol)
+                ledger = agent.ledgers.get(market.symbol)
+                before = lots.get(fill.owner, ledger.lots if ledger else 0)
+                after = lots[fill.owner] = before + (fill.lots if fill.is_buy else -fill.lots)
+                self.fill_log.append(dict(
+                    status=session.status if session else None,
+                    limit=session.guard("max_inventory_usd") if session else None, before=before, after=after,
+                    mid=fill.mid, time=fill.time, maker=fill.maker, kind=fill.kind,
+                    order_id=orders.order_id(market, fill.order_id), lot_scale=market.grid.lot_scale))
+            settle(market)
+
+        self.sessions.settle = watched
 
 
 def check_fills(log: list[dict]) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from contract_asserts import assert_error
 from http_steps import advance, bid_ask, jump, mid, quote
+from pf_mock.market import AgentFill
 
 SYMBOL = "BTC-PERP"
 LOT = 1e-5          # BTC-PERP has sz_decimals 5
@@ -169,18 +170,19 @@ def test_a_quote_that_finds_the_market_wide_cancels_the_sessions_resting_orders(
 def test_a_quote_that_raises_the_spread_limit_resumes_the_session_before_it_trades(client, auth, exchange):
     """Found by the guardrail state machine: a paused session quoting with a looser max_spread_bps used
     to post (and take liquidity) while still paused, and only resume afterwards. What matters is the
-    status at the instant of the fill, so the exchange's fill hook records it."""
+    status at the instant of the fill, so what the booking is handed is recorded with it."""
     regime(client, spread_bps=30)
     answer = quote(client, auth, **bid_ask(client, 2.5, 100, 2.5, 100), max_spread_bps=10)
     assert answer["session"]["status"] == "paused"
     statuses = []
-    on_fill = exchange.on_fill
+    settle = exchange.sessions.settle
 
-    def recording(market, fill):
-        statuses.append(exchange.agents[fill.owner].sessions[market.symbol].status)
-        on_fill(market, fill)
+    def recording(market):
+        statuses.extend(exchange.agents[fill.owner].sessions[market.symbol].status for fill in market.news
+                        if type(fill) is AgentFill)
+        settle(market)
 
-    exchange.on_fill = recording
+    exchange.sessions.settle = recording
     crossing = quote(client, auth, **bid_ask(client, -20, 50), max_spread_bps=100)   # a bid 20 bps over the mid
     assert crossing["bid_id"] is not None and crossing["skipped"] == {}
     assert statuses and set(statuses) == {"active"}

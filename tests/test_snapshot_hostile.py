@@ -93,6 +93,14 @@ def second_agent_like_first(d: dict) -> None:
     d["agents"].append(agent)
 
 
+def live_session_without_its_ledger(d: dict) -> None:
+    """The first agent's live session on BTC-PERP, with BTC-PERP taken out of its ledgers (and its fills)."""
+    agent = d["agents"][0]
+    assert "BTC-PERP" in d["live"] and "BTC-PERP" in agent["ledgers"]
+    agent["ledgers"].remove("BTC-PERP")
+    agent["fills"] = [row for row in agent["fills"] if row[0] != "BTC-PERP"]
+
+
 def junk(where: str):
     def apply(d: dict) -> None:
         node = d
@@ -175,6 +183,7 @@ HOSTILE = [
     (duplicate_order_id, "markets.0.book"),
     (refresh_for("nobody"), "markets"),
     (edit("live", {"BTC-PERP": ["nobody"]}), "live.BTC-PERP.0"),
+    (live_session_without_its_ledger, "live"),
     (edit("markets.0.plan", [0, 0]), "markets.0.plan.0"),
     (lambda d: d["markets"][0]["fair"]["changes"].append({"at_us": d["clock"]["now_us"] + 1, "shift": 0.1}),
      "markets.0.fair.changes"),

@@ -26,12 +26,13 @@ the recorded queue at its price (``queue.py``), and the recording decides when i
    are refused (``Exchange`` answers ``409 market_halted``), resting orders stay and can be cancelled.
 
 Maker fills of agents do not print: the recorded trade that reached them is on the tape already. Every
-fill is checked with the observer's ``allow_fill`` first, as on the synthetic market.
+fill is held to the inventory limits its command handed down (``limits``), as on the synthetic market, and
+what agents' orders did goes into ``news`` for the one who gave the command to book.
 
 Lazy as the synthetic market: with no agent order resting or on its way and no live session, the market is
 *quiet* and time passes by applying recorded events in bulk, with no observer calls. Otherwise every
-instant of the recording that moves the top of the book, prints a trade or fills an agent is an event the
-observer hears of (``after_event``).
+instant of the recording that moves the top of the book, prints a trade or fills an agent is an event
+after which ``step_until`` answers True: the exchange runs the guardrails and statistics then.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ from ..book import ALO, GTC, IOC, Order, Result
 from ..catalog import MarketSpec
 from ..closed import CANCELLED, CLIENT, EXPIRED, FILLED, IOC_REMAINDER, MAX_INVENTORY, SELF_TRADE
 from ..clock import US_PER_S, to_us
+from ..guardrails import allowance
 from ..market import (CANDLE_MINUTES_KEPT, MINUTE_US, TRADES_KEPT, AgentFill, Candle, OrderClosed, OrderInfo, Trade,
-                      load_schedule_and_tape)
+                      load_schedule_and_tape, unbooked_lots)
 from .l2book import ASK, BID, L2Book
 from .queue import FILL_BELOW, QueuePosition
 from .data import KIND_LEVEL, ReplayData
@@ -123,7 +125,7 @@ class AgentOrders:
 class ReplayMarket:
     synthetic = False
 
-    def __init__(self, spec: MarketSpec, source, start, observer=None) -> None:
+    def __init__(self, spec: MarketSpec, source, start) -> None:
         """``source``: the ``source.ReplaySource`` that holds the data and the models."""
         data: ReplayData = source.data
         self.spec = spec
@@ -134,8 +136,8 @@ class ReplayMarket:
         self.queue_model = source.queue
         self.latency = source.latency
         self.partial_fills = source.partial_fills
-        self.observer = observer
-        self._on_close = getattr(observer, "on_close", None)
+        self.news: list[AgentFill | OrderClosed] = []      # what agents' orders did, until taken (take_news)
+        self._limits = None                                # the inventory limits the command handed down
         self.house = L2Book()
         self.house.load(data.snapshot_bids, data.snapshot_asks)
         self.taken: dict[tuple[bool, int], int] = {}      # (bid side?, price) -> lots agents took
@@ -322,14 +324,32 @@ class ReplayMarket:
 
     def advance_to(self, t) -> None:
         target = _us(t)
-        while self.step_until(target):
+        while self.step_until(target) is not None:
             pass
+        self.stand_at(target)
+
+    def stand_at(self, target: int) -> None:
+        """Move to ``target`` (µs), with no event of the market's left at or before it."""
         if target > self.now_us:
             self.now_us = target
 
-    def step_until(self, target: int) -> bool:
+    def take_news(self) -> list:
+        """What agents' orders did since it was last taken (fills and closes, in order); the taker books it."""
+        news, self.news = self.news, []
+        return news
+
+    def step_until(self, target: int, limits=None) -> bool | None:
+        before, self._limits = self._limits, limits
+        try:
+            return self._next_event(target)
+        finally:
+            self._limits = before
+
+    def _next_event(self, target: int) -> bool | None:
         """Process the next event at or before ``target`` (recorded instants first at a shared time, then
-        orders arriving, then scheduled steps); False when there is none."""
+        orders arriving, then scheduled steps): None when there is none, else whether the agents'
+        guardrails and statistics should look at the market now (a recorded instant that changed nothing
+        an agent sees is not worth a look)."""
         self._drop_steps_after_end()
         if self.is_quiet():
             scheduled = self._schedule[0][0] if self._schedule else None
@@ -339,27 +359,24 @@ class ReplayMarket:
                 when, _, action = heapq.heappop(self._schedule)
                 self.now_us = max(self.now_us, when)
                 action(self)
-                self._after_event()
                 return True
-            return False
+            return None
         recorded = self._next_recorded_us()
         pending = self._pending[0][0] if self._pending else None
         scheduled = self._schedule[0][0] if self._schedule else None
         first = min(t for t in (recorded, pending, scheduled, target + 1) if t is not None)
         if first > target:
-            return False
+            return None
         if recorded == first:
-            self._apply_group(notify=True)
-        elif pending == first:
+            return self._apply_group(notify=True)
+        if pending == first:
             when, _, kind, payload = heapq.heappop(self._pending)
             self.now_us = max(self.now_us, when)
             self._arrive(kind, payload)
-            self._after_event()
         else:
             when, _, action = heapq.heappop(self._schedule)
             self.now_us = max(self.now_us, when)
             action(self)
-            self._after_event()
         return True
 
     def _quiet_to(self, target: int) -> None:
@@ -372,7 +389,7 @@ class ReplayMarket:
         if target > self.now_us:
             self.now_us = target
 
-    def _apply_group(self, notify: bool) -> None:
+    def _apply_group(self, notify: bool) -> bool:
         data = self.data
         i = self._next_i
         end = data.group_ends[self._group]
@@ -409,8 +426,7 @@ class ReplayMarket:
             i += 1
         if at:
             filled |= self._crossed_fills()
-        if notify and (printed or filled or before_top != (house.best_bid(), house.best_ask())):
-            self._after_event()
+        return notify and (printed or filled or before_top != (house.best_bid(), house.best_ask()))
 
     # ---- fills from the recording ---------------------------------------------------------------
     def _recorded_trade(self, taker_buys: bool, price: int, lots: int) -> bool:
@@ -463,8 +479,10 @@ class ReplayMarket:
 
     def _fill_maker(self, order: Order, lots: int) -> bool:
         allowed = lots
-        if self.observer is not None:
-            allowed = min(lots, self.observer.allow_fill(self, order, lots))
+        if self._limits and order.owner in self._limits:
+            room = allowance({order.owner: self._limits[order.owner]}, unbooked_lots(self.news), self.grid.lot_scale,
+                             self.mark, order.is_buy)
+            allowed = min(lots, room[order.owner])
         if allowed <= 0:
             self._drop(order, MAX_INVENTORY)
             return False
@@ -490,9 +508,7 @@ class ReplayMarket:
 
     def _report(self, order_id: int, owner, is_buy: bool, price: int, lots: int, maker: bool, tag: str) -> None:
         self._fill_seq += 1
-        if self.observer is None:
-            return
-        self.observer.on_fill(self, AgentFill(self._fill_seq, order_id, owner, is_buy, price, lots, maker,
+        self.news.append(AgentFill(self._fill_seq, order_id, owner, is_buy, price, lots, maker,
                                               self.mark, self.now, tag))
 
     # ---- commands -----------------------------------------------------------------------------
@@ -501,7 +517,7 @@ class ReplayMarket:
         return self._order_seq
 
     def place(self, owner, is_buy: bool, price: int | None, lots: int, tif: str = GTC,
-              tag: str = "quote") -> tuple[int, Result]:
+              tag: str = "quote", limits=None) -> tuple[int, Result]:
         """An agent's order at ``now``: a market order (``price=None``) takes the book at once; a limit
         order reaches the book after the latency (at once when it is 0)."""
         self.active = True
@@ -547,11 +563,11 @@ class ReplayMarket:
                     out.append(order)
         return out
 
-    def jump(self, move_bps: float) -> None:
+    def jump(self, move_bps: float, limits=None) -> None:
         from ..errors import ApiError
         raise ApiError(409, "market_replayed", f"{self.symbol} replays a recording: its price cannot be moved.")
 
-    def set_regime(self, regime) -> None:
+    def set_regime(self, regime, limits=None) -> None:
         from ..errors import ApiError
         raise ApiError(409, "market_replayed", f"{self.symbol} replays a recording: it has no regime to change.")
 
@@ -662,14 +678,10 @@ class ReplayMarket:
         else:
             self.candles.append(Candle(minute, price, price, price, price, volume))
 
-    def _after_event(self) -> None:
-        if self.observer is not None:
-            self.observer.after_event(self)
-
     def _closed(self, info: OrderInfo | None, order: Order, status: str, reason: str | None) -> None:
-        if self._on_close is None or info is None:
+        if info is None:
             return
-        self._on_close(self, OrderClosed(order.order_id, order.owner, order.is_buy, order.price, order.size,
+        self.news.append(OrderClosed(order.order_id, order.owner, order.is_buy, order.price, order.size,
                                          order.qty, info.tif, info.created_at, self.now, status, reason))
 
     # ---- state (for snapshots) ---------------------------------------------------------------------
@@ -707,7 +719,7 @@ class ReplayMarket:
         }
 
     @classmethod
-    def from_state(cls, spec: MarketSpec, source, start_us: int, observer, state: dict, make_action,
+    def from_state(cls, spec: MarketSpec, source, start_us: int, state: dict, make_action,
                    where: str = "market") -> "ReplayMarket":
         """The market ``state`` (from ``state()``) describes, made afresh from ``source`` (which must be the
         recording and models the state names). ``make_action(market, dict, where)`` makes a scheduled step.
@@ -732,7 +744,7 @@ class ReplayMarket:
             raise bad("started_us", "must be the exchange's start (started_us)")
         if now < start_us:
             raise bad("now_us", "must not be before the exchange's start")
-        market = cls(spec, source, start_us, observer)
+        market = cls(spec, source, start_us)
         market.now_us, market.started_us = now, start_us
         # The place in the recording: group ``g`` is applied, the next one is not, and the time says so.
         group, next_i, ends, times = state["group"], state["next_i"], data.group_ends, data.times

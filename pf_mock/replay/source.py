@@ -1,7 +1,7 @@
 """A recording as a market source.
 
 ``ReplaySource(recording)`` is what the exchange is handed for the recorded symbol: called like the
-synthetic ``Market`` constructor (``source(spec, seed, start, observer=...)``) it makes a fresh
+synthetic ``Market`` constructor (``source(spec, seed, start)``) it makes a fresh
 ``ReplayMarket``; ``spec_for(catalog_spec)`` is the catalog entry it serves under (the recording's lot as
 the size decimals, its first mid as the initial mid). The events are converted once (``data.ReplayData``)
 and shared by every market made from the source (a reset makes a new one).
@@ -46,8 +46,8 @@ class ReplaySource:
                                    initial_mid=self.data.mid_at(self.data.start_us) / self.data.grid.price_scale,
                                    source=f"recording {self.recording.venue} {self.recording.symbol}")
 
-    def __call__(self, spec: MarketSpec, seed: int, start, observer=None):
-        return ReplayMarket(spec, self, start, observer)
+    def __call__(self, spec: MarketSpec, seed: int, start):
+        return ReplayMarket(spec, self, start)
 
     def identity(self) -> dict:
         """What a snapshot names the recording and its models by (a restore requires them equal, except the
@@ -56,9 +56,9 @@ class ReplaySource:
                 "symbol": self.recording.symbol, "queue": self.queue.name, "latency_us": self.latency.us,
                 "partial_fills": self.partial_fills}
 
-    def from_state(self, spec: MarketSpec, start_us: int, observer, state: dict, make_action, where: str):
+    def from_state(self, spec: MarketSpec, start_us: int, state: dict, make_action, where: str):
         """The replayed market a snapshot's ``replay`` entry describes (``ReplayMarket.from_state``)."""
-        return ReplayMarket.from_state(spec, self, start_us, observer, state, make_action, where)
+        return ReplayMarket.from_state(spec, self, start_us, state, make_action, where)
 
 
 _DATA: dict[int, tuple[Recording, ReplayData]] = {}
