@@ -160,7 +160,7 @@ def start(kind: str) -> tuple[subprocess.Popen, str]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     import httpx
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120     # a loaded machine can take a minute to import and start it
     while time.monotonic() < deadline:
         try:
             httpx.get(f"{url}/v1/markets/{SYMBOL}/price", timeout=1)

@@ -8,7 +8,7 @@ Layout, chosen for speed in pure Python:
   ascending, asks descending), so the best price is ``[-1]``, a level swept away is a ``pop()``, and a
   new price is a C-level binary search and insert (cheap for the few hundred prices a book holds;
   a price beyond the best, the common case near the touch, is an ``append``);
-- one ``Level`` per occupied price: a FIFO ``deque`` of orders plus the live count and volume;
+- one ``Level`` per occupied price: a FIFO ``deque`` of orders that also keeps their live volume;
 - cancellation is lazy: a cancelled order is marked dead and skipped when matching reaches it;
 - so are emptied levels: a level whose last order is cancelled keeps its place in the sorted prices
   (an order at that price soon after, the common case near the touch, reuses it for free) and is
@@ -37,38 +37,54 @@ _UNSEARCHED = object()  # best_excluding has not yet looked past a side's first 
 
 
 class Order:
-    __slots__ = ("order_id", "owner", "is_buy", "price", "qty", "size", "live", "level", "sums")
+    """A resting order. Made by ``new_order`` (or by the book, which sets the same slots in place):
+    ``Order()`` itself sets nothing, so that making one is a call in C, with no Python frame."""
 
-    def __init__(self, order_id: int, owner: Hashable | None, is_buy: bool, price: int, qty: int,
-                 level: Level | None = None, sums: list[int] | None = None):
-        self.order_id = order_id
-        self.owner = owner      # None for the house (background liquidity, takers)
-        self.is_buy = is_buy
-        self.price = price
-        self.qty = qty          # remaining lots
-        self.size = qty         # original lots
-        self.live = True
-        self.level = level      # the level it rests in (a level is dropped only once it holds no live order)
-        self.sums = sums        # its owner's [live orders, price units x lots, lots] on its side (None: the house)
+    __slots__ = ("order_id", "owner", "is_buy", "price", "qty", "size", "live", "level", "sums")
+    # order_id; owner (None for the house: background liquidity, takers); is_buy; price (units);
+    # qty (lots left); size (lots at entry); live; level (the level it rests in: a level is dropped only
+    # once it holds no live order); sums (its owner's Sums on its side; None for the house)
 
     def __repr__(self) -> str:  # pragma: no mutate block  (debug output only, no behaviour to test)
         side = "buy" if self.is_buy else "sell"
         return f"Order({self.order_id}, {side} {self.qty}/{self.size} @ {self.price}, owner={self.owner!r})"
 
 
-class Level:
-    __slots__ = ("queue", "count", "volume")
+def new_order(order_id: int, owner: Hashable | None, is_buy: bool, price: int, qty: int) -> Order:
+    """A live order of ``qty`` lots, in no level and no owner's sums (a book sets those as it rests)."""
+    order = Order()
+    order.order_id = order_id
+    order.owner = owner
+    order.is_buy = is_buy
+    order.price = price
+    order.qty = order.size = qty
+    order.live = True
+    order.level = order.sums = None
+    return order
+
+
+class Sums:
+    """An owner's resting orders on one side: their lots, and their price units x lots."""
+
+    __slots__ = ("lots", "units")
 
     def __init__(self) -> None:
-        self.queue: deque[Order] = deque()
-        self.count = 0      # live orders
-        self.volume = 0     # live lots
+        self.lots = 0
+        self.units = 0
+
+
+class Level(deque):
+    """The orders at one price in time priority (a cancelled one stays in place until matching reaches
+    it or the level empties), and ``volume``, the live orders' lots: a level is empty when it is 0."""
+
+    __slots__ = ("volume",)     # live lots, set when the level is made (no __init__: one call less)
 
 
 class Fill(tuple):
     """One match: ``qty`` lots at the resting (maker) order's price. A tuple ``(maker, taker_id,
-    taker_owner, taker_is_buy, price, qty)`` read by those names: the book makes one per fill, and a
-    tuple is made in C where an object with six attributes costs a Python call."""
+    taker_owner, taker_is_buy, price, qty)`` read by those names, made as ``Fill((maker, ...))``: the
+    book makes one per fill, and a tuple is made in C where an object with six attributes costs a
+    Python call."""
 
     __slots__ = ()
     maker = property(itemgetter(0))
@@ -78,14 +94,9 @@ class Fill(tuple):
     price = property(itemgetter(4))
     qty = property(itemgetter(5))
 
-    def __new__(cls, maker: Order, taker_id: int, taker_owner, taker_is_buy: bool, price: int, qty: int):
-        return _new_tuple(cls, (maker, taker_id, taker_owner, taker_is_buy, price, qty))
-
     def __repr__(self) -> str:  # pragma: no mutate block  (debug output only, no behaviour to test)
         return f"Fill(maker={self[0].order_id}, taker={self[1]}, {self[5]} @ {self[4]})"
 
-
-_new_tuple = tuple.__new__
 
 
 class Result:
@@ -131,12 +142,12 @@ class OrderBook:
         self._best_ask: int | None = None
         self._empty_bids = 0    # emptied levels still listed, per side
         self._empty_asks = 0
-        # Per owner (never the house), per side: [live orders, sum of price units x lots, lots]. Kept as
-        # orders rest, fill and leave, so an owner's open notional (margin reckons bids and asks apart)
-        # costs the same with 10 or 10,000 orders resting. Each of its orders holds its side's list
-        # (``Order.sums``); an owner with nothing resting keeps its zeros (two small lists per owner
-        # that ever rested an order).
-        self._owned: dict[Hashable, tuple[list[int], list[int]]] = {}
+        # Per owner (never the house), per side: the lots and price units x lots of its resting orders
+        # (``Sums``), kept as orders rest, fill and leave, so an owner's open notional (margin reckons
+        # bids and asks apart) costs the same with 10 or 10,000 orders resting. Each of its orders holds
+        # its side's ``Sums``; an owner with nothing resting keeps its zeros.
+        self._bid_sums: dict[Hashable, Sums] = {}
+        self._ask_sums: dict[Hashable, Sums] = {}
         self._owned_total = 0
         # best_excluding's working, kept until the book next moves (a submission or a cancel drops it).
         self._tops: list | None = None
@@ -159,7 +170,7 @@ class OrderBook:
             return found
         for price in reversed(self.bid_prices if is_buy else self.ask_prices):
             level = book[price]
-            if level.count:
+            if level.volume:
                 found.append((price, level.volume))
                 if len(found) == levels:
                     break
@@ -169,7 +180,7 @@ class OrderBook:
         """Live orders at one price, in time priority."""
         level = (self.bid_levels if is_buy else self.ask_levels).get(price)
         if level:
-            for order in level.queue:
+            for order in level:
                 if order.live:
                     yield order
 
@@ -206,21 +217,19 @@ class OrderBook:
         return len(self.orders)
 
     def owned(self, owner: Hashable) -> tuple[int, int]:
-        """``(live orders, sum of price units x lots)`` of ``owner``'s resting orders, in O(1)."""
-        found = self._owned.get(owner)
-        if found is None:
+        """``(live orders, sum of price units x lots)`` of ``owner``'s resting orders (the count is
+        counted: the book keeps the sums, not each owner's count)."""
+        if owner is None:
             return 0, 0
-        bids, asks = found
-        return bids[0] + asks[0], bids[1] + asks[1]
+        count = sum(1 for order in self.orders.values() if order.owner == owner)
+        bids, asks = self._bid_sums.get(owner), self._ask_sums.get(owner)
+        return count, (bids.units if bids else 0) + (asks.units if asks else 0)
 
     def owned_sides(self, owner: Hashable) -> tuple[tuple[int, int], tuple[int, int]]:
         """``((lots, price units x lots) of the bids, the same of the asks)`` of ``owner``'s resting
         orders, in O(1)."""
-        found = self._owned.get(owner)
-        if found is None:
-            return (0, 0), (0, 0)
-        bids, asks = found
-        return (bids[2], bids[1]), (asks[2], asks[1])
+        bids, asks = self._bid_sums.get(owner), self._ask_sums.get(owner)
+        return (bids.lots, bids.units) if bids else (0, 0), (asks.lots, asks.units) if asks else (0, 0)
 
     @property
     def owned_orders(self) -> int:
@@ -246,14 +255,16 @@ class OrderBook:
         result = Result()
         if price is None:
             tif = IOC
-            crosses = (self._best_ask if is_buy else self._best_bid) is not None
+            best = self._best_ask if is_buy else self._best_bid
         elif is_buy:
             best = self._best_ask
-            crosses = best is not None and best <= price
+            if best is not None and best > price:
+                best = None         # does not cross
         else:
             best = self._best_bid
-            crosses = best is not None and best >= price
-        if crosses:
+            if best is not None and best < price:
+                best = None
+        if best is not None:        # the order crosses
             if tif == ALO:
                 result.refused = True
                 return result
@@ -266,30 +277,34 @@ class OrderBook:
         # Rest what is left (written out here: this is most of what a book does).
         if is_buy:
             levels = self.bid_levels
+            owned = self._bid_sums
             level = levels.get(price)
             if level is None:
                 level = levels[price] = Level()
+                level.volume = 0
                 prices = self.bid_prices
                 if not prices or price > prices[-1]:
                     prices.append(price)
                 else:
                     insort(prices, price)
-            elif not level.count:
+            elif not level.volume:
                 self._empty_bids -= 1           # an emptied level comes back to life
             best = self._best_bid
             if best is None or price > best:
                 self._best_bid = price
         else:
             levels = self.ask_levels
+            owned = self._ask_sums
             level = levels.get(price)
             if level is None:
                 level = levels[price] = Level()
+                level.volume = 0
                 prices = self.ask_prices
                 if not prices or price < prices[-1]:
                     prices.append(price)
                 else:
                     prices.insert(bisect_left(prices, -price, key=neg), price)
-            elif not level.count:
+            elif not level.volume:
                 self._empty_asks -= 1
             best = self._best_ask
             if best is None or price < best:
@@ -297,17 +312,23 @@ class OrderBook:
         if owner is None:
             sums = None
         else:
-            sides = self._owned.get(owner)
-            if sides is None:
-                sides = self._owned[owner] = ([0, 0, 0], [0, 0, 0])
-            sums = sides[0] if is_buy else sides[1]
-            sums[0] += 1
-            sums[1] += price * qty
-            sums[2] += qty
+            sums = owned.get(owner)
+            if sums is None:
+                sums = owned[owner] = Sums()
+            sums.units += price * qty
+            sums.lots += qty
             self._owned_total += 1
-        order = result.resting = orders[order_id] = Order(order_id, owner, is_buy, price, qty, level, sums)
-        level.queue.append(order)
-        level.count += 1
+        # ``new_order`` written out: a call of a Python function costs as much again as the stores.
+        order = result.resting = orders[order_id] = Order()
+        order.order_id = order_id
+        order.owner = owner
+        order.is_buy = is_buy
+        order.price = price
+        order.qty = order.size = qty
+        order.live = True
+        order.level = level
+        order.sums = sums
+        level.append(order)
         level.volume += qty
         return result
 
@@ -321,15 +342,13 @@ class OrderBook:
         qty = order.qty
         sums = order.sums
         if sums is not None:        # it leaves its owner's sums
-            sums[0] -= 1
-            sums[1] -= order.price * qty
-            sums[2] -= qty
+            sums.units -= order.price * qty
+            sums.lots -= qty
             self._owned_total -= 1
         level = order.level
-        level.count -= 1
         level.volume -= qty
-        if not level.count:
-            level.queue.clear()
+        if not level.volume:
+            level.clear()
             price = order.price
             if order.is_buy:
                 self._empty_bids += 1
@@ -400,16 +419,14 @@ class OrderBook:
     def _drop_front(self, level: Level, maker: Order, result: Result, why: str) -> None:
         """Cancel the live order at the front of ``level`` in the middle of a sweep, and list it in the
         result under ``why`` (``self_trade_cancels`` or ``guard_cancels``, created on first use)."""
-        level.queue.popleft()
+        level.popleft()
         maker.live = False
         del self.orders[maker.order_id]
         sums = maker.sums
         if sums is not None:
-            sums[0] -= 1
-            sums[1] -= maker.price * maker.qty
-            sums[2] -= maker.qty
+            sums.units -= maker.price * maker.qty
+            sums.lots -= maker.qty
             self._owned_total -= 1
-        level.count -= 1
         level.volume -= maker.qty
         cancelled = getattr(result, why)
         if not cancelled:
@@ -431,7 +448,7 @@ class OrderBook:
         dropped = 0
         while prices:
             price = prices[-1]
-            if levels[price].count:
+            if levels[price].volume:
                 best = price
                 break
             prices.pop()
@@ -447,7 +464,7 @@ class OrderBook:
     def _compact(self, is_buy: bool) -> None:
         """Drop every emptied level of one side at once (amortised: only when they pile up)."""
         levels = self.bid_levels if is_buy else self.ask_levels
-        live = {price: level for price, level in levels.items() if level.count}
+        live = {price: level for price, level in levels.items() if level.volume}
         levels.clear()
         levels.update(live)
         if is_buy:
@@ -465,18 +482,17 @@ class OrderBook:
             prices, levels = self.bid_prices, self.bid_levels
         orders = self.orders
         fills = result.fills = []
-        new_fill = _new_tuple
         moved = False           # a level left the top: the best price is looked for again at the end
+        gone = 0                # owned orders filled whole (taken off the owned count once, at the end)
         while qty and prices:
             price = prices[-1]
             if limit is not None and (price > limit if is_buy else price < limit):
                 break
             level = levels[price]
-            queue = level.queue
-            while qty and level.count:
-                maker = queue[0]
+            while qty and level.volume:
+                maker = level[0]
                 if not maker.live:
-                    queue.popleft()
+                    level.popleft()
                     continue
                 if owner is not None and maker.owner == owner:
                     # Self-trade prevention: cancel the resting order, keep matching behind it.
@@ -485,43 +501,42 @@ class OrderBook:
                 sums = maker.sums
                 if allowance is not None and sums is not None and maker.owner in allowance:
                     fill = self._allowed_fill(level, maker, order_id, owner, is_buy, price, qty, result, allowance)
-                    if fill is None:
-                        continue
-                    qty -= fill[5]
+                    if fill is not None:
+                        qty -= fill[5]
+                        fills.append(fill)
+                    continue
+                take = maker.qty
+                if take <= qty:         # the maker fills whole and leaves
+                    level.popleft()
+                    maker.live = False
+                    maker.qty = 0
+                    del orders[maker.order_id]
+                    if sums is not None:
+                        sums.units -= price * take
+                        sums.lots -= take
+                        gone += 1
                 else:
-                    take = maker.qty
-                    if take <= qty:         # the maker fills whole and leaves
-                        queue.popleft()
-                        maker.live = False
-                        maker.qty = 0
-                        del orders[maker.order_id]
-                        level.count -= 1
-                        if sums is not None:
-                            sums[0] -= 1
-                            sums[1] -= price * take
-                            sums[2] -= take
-                            self._owned_total -= 1
-                    else:
-                        take = qty
-                        maker.qty -= take
-                        if sums is not None:
-                            sums[1] -= price * take
-                            sums[2] -= take
-                    level.volume -= take
-                    qty -= take
-                    fill = new_fill(Fill, (maker, order_id, owner, is_buy, price, take))
-                fills.append(fill)
-            if level.count:
+                    take = qty
+                    maker.qty -= take
+                    if sums is not None:
+                        sums.units -= price * take
+                        sums.lots -= take
+                level.volume -= take
+                qty -= take
+                fills.append(Fill((maker, order_id, owner, is_buy, price, take)))
+            if level.volume:
                 break       # filled inside this level
             del levels[price]
             prices.pop()
             moved = True
-            while prices and not levels[prices[-1]].count:      # emptied levels now on top go too
+            while prices and not levels[prices[-1]].volume:      # emptied levels now on top go too
                 del levels[prices.pop()]
                 if is_buy:
                     self._empty_asks -= 1
                 else:
                     self._empty_bids -= 1
+        if gone:
+            self._owned_total -= gone
         if moved:
             best = prices[-1] if prices else None
             if is_buy:
@@ -547,15 +562,13 @@ class OrderBook:
         maker.qty -= take
         level.volume -= take
         sums = maker.sums
-        sums[1] -= price * take
-        sums[2] -= take
+        sums.units -= price * take
+        sums.lots -= take
         if maker.qty == 0:
-            level.queue.popleft()
+            level.popleft()
             maker.live = False
             del self.orders[maker.order_id]
-            level.count -= 1
-            sums[0] -= 1
             self._owned_total -= 1
         elif stop:
             self._drop_front(level, maker, result, "guard_cancels")
-        return _new_tuple(Fill, (maker, order_id, owner, is_buy, price, take))
+        return Fill((maker, order_id, owner, is_buy, price, take))

@@ -134,33 +134,93 @@ class FillColumns:
 _KIND_CODE = {kind: i for i, kind in enumerate(KINDS)}
 
 
-def _walk_average_costs(at_mids: "AverageCost", at_prices: "AverageCost", signed: list[int], mids, prices) -> list[float]:
+def _walk_average_costs(at_mids: "AverageCost", at_prices: "AverageCost", signed: list[int], mids: list[float],
+                        prices: list[float]) -> list[float]:
     """``AverageCost.add`` for both views over a ledger's fills, written out in one loop (the same
-    operations in the same order: the same bits); the running realized part at the mids after each."""
+    operations in the same order for each view: the same bits); the running realized part at the mids
+    after each fill. (A fill that adds to the position realizes 0.0, and ``x + 0.0`` is ``x`` for every
+    running sum that can arise, which never is -0.0: so it is not added.)"""
     out = []
+    append = out.append
     acc = 0.0
-    for view, marks, collect in ((at_mids, mids, True), (at_prices, prices, False)):
-        unit, held, avg, realized_total = view.unit, view.lots, view.avg, view.realized
-        for signed_lots, price in zip(signed, marks):
-            total = held + signed_lots
-            if held == 0 or (held > 0) == (signed_lots > 0):
-                avg = (abs(held) * avg + abs(signed_lots) * price) / abs(total)
-                held = total
-                realized = 0.0
-            else:
-                closing = min(abs(signed_lots), abs(held))
-                realized = closing * unit * (price - avg) * (1.0 if held > 0 else -1.0)
-                realized_total += realized
-                if total == 0:
-                    avg = 0.0
-                elif (total > 0) != (held > 0):
-                    avg = price
-                held = total
-            if collect:
-                acc = acc + realized
-                out.append(acc)
-        view.lots, view.avg, view.realized = held, avg, realized_total
+    m_unit, m_held, m_avg, m_total = at_mids.unit, at_mids.lots, at_mids.avg, at_mids.realized
+    p_unit, p_held, p_avg, p_total = at_prices.unit, at_prices.lots, at_prices.avg, at_prices.realized
+    for signed_lots, mid, price in zip(signed, mids, prices):
+        size = abs(signed_lots)
+        up = signed_lots > 0
+        total = m_held + signed_lots
+        if m_held == 0 or (m_held > 0) == up:
+            m_avg = (abs(m_held) * m_avg + size * mid) / abs(total)
+        else:
+            realized = min(size, abs(m_held)) * m_unit * (mid - m_avg) * (1.0 if m_held > 0 else -1.0)
+            m_total += realized
+            acc = acc + realized
+            if total == 0:
+                m_avg = 0.0
+            elif (total > 0) != (m_held > 0):
+                m_avg = mid
+        m_held = total
+        append(acc)
+        total = p_held + signed_lots
+        if p_held == 0 or (p_held > 0) == up:
+            p_avg = (abs(p_held) * p_avg + size * price) / abs(total)
+        else:
+            p_total += min(size, abs(p_held)) * p_unit * (price - p_avg) * (1.0 if p_held > 0 else -1.0)
+            if total == 0:
+                p_avg = 0.0
+            elif (total > 0) != (p_held > 0):
+                p_avg = price
+        p_held = total
+    at_mids.lots, at_mids.avg, at_mids.realized = m_held, m_avg, m_total
+    at_prices.lots, at_prices.avg, at_prices.realized = p_held, p_avg, p_total
     return out
+
+
+_HEX = np.full(256, 255, dtype=np.uint8)           # an ASCII byte's hex digit value (255: not a digit)
+_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+_HEX_PLACES = 16 ** np.arange(11, -1, -1, dtype=np.int64)
+
+
+def id_numbers(ids, prefix: str) -> np.ndarray:
+    """The numbers of public ids written ``prefix`` + ``_`` + 12 lowercase hex digits (``fill_0123456789ab``),
+    as int64s, all at once (what ``int(id[-12:], 16)`` gives each). Raises ``ValueError`` for any other id."""
+    head = (prefix + "_").encode()
+    width = len(head) + 12
+    raw = "".join(ids).encode("ascii", "replace")
+    if len(raw) != width * len(ids):
+        raise ValueError(f"unexpected ids: each is {prefix}_ and 12 hex digits")
+    table = np.frombuffer(raw, dtype=np.uint8).reshape(len(ids), width)
+    digits = _HEX[table[:, len(head):]]
+    if (table[:, :len(head)] != np.frombuffer(head, dtype=np.uint8)).any() or (digits > 15).any():
+        raise ValueError(f"unexpected ids: each is {prefix}_ and 12 hex digits")
+    return digits.astype(np.int64) @ _HEX_PLACES
+
+
+_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_HEX_SHIFTS = np.arange(44, -1, -4, dtype=np.int64)
+
+
+def id_texts(numbers, prefix: str) -> list[str]:
+    """``id_numbers`` undone: each number (below 16**12) as ``prefix`` + ``_`` + 12 lowercase hex digits."""
+    head = np.frombuffer((prefix + "_").encode(), dtype=np.uint8)
+    width = len(head) + 12
+    values = np.asarray(numbers, dtype=np.int64)
+    table = np.empty((len(values), width), dtype=np.uint8)
+    table[:, :len(head)] = head
+    table[:, len(head):] = _DIGITS[(values[:, None] >> _HEX_SHIFTS) & 15]
+    text = table.tobytes().decode("ascii")
+    return [text[i:i + width] for i in range(0, len(text), width)]
+
+
+def fill_columns(rows) -> dict:
+    """A snapshot's fill rows (``state_document.FillRow``) as columns: numpy arrays, and ``symbol`` a tuple."""
+    symbols, fill_ids, order_ids, buys, prices, lots, notionals, makers, fees, mids, kinds, times = zip(*rows)
+    f64 = np.float64
+    return {"symbol": symbols, "fill_n": id_numbers(fill_ids, "fill"), "order_n": id_numbers(order_ids, "ord"),
+            "is_buy": np.array(buys, dtype=bool), "price": np.array(prices, dtype=f64),
+            "lots": np.array(lots, dtype=np.int64), "notional": np.array(notionals, dtype=f64),
+            "maker": np.array(makers, dtype=bool), "fee": np.array(fees, dtype=f64), "mid": np.array(mids, dtype=f64),
+            "kind": np.array([_KIND_CODE[k] for k in kinds], dtype=np.int8), "time": np.array(times, dtype=f64)}
 
 
 class AverageCost:
@@ -282,16 +342,21 @@ class SymbolLedger:
         are sequential additions in the same order, vectorised; the average costs are walked), at a
         fraction of the cost. Each row is ``state_document.FillRow``. The agent's ``FillOrder`` is not
         told (the caller lays it out whole)."""
+        if rows:
+            self.load_columns(fill_columns(rows))
+        elif len(self.fills):
+            raise ValueError("load takes an empty ledger")
+
+    def load_columns(self, cols: dict) -> None:
+        """``load`` from the rows' columns (``fill_columns``, or a selection of its rows: ``symbol`` is
+        not read)."""
         if len(self.fills):
             raise ValueError("load takes an empty ledger")
-        if not rows:
+        is_buy, maker, price, notional, fee, mid, lot = (cols[k] for k in ("is_buy", "maker", "price", "notional",
+                                                                          "fee", "mid", "lots"))
+        n = len(is_buy)
+        if not n:
             return
-        _, fill_ids, order_ids, buys, prices, lots, notionals, makers, fees, mids, kinds, times = zip(*rows)
-        n = len(rows)
-        is_buy = np.array(buys, dtype=bool)
-        maker = np.array(makers, dtype=bool)
-        price, notional, fee, mid = (np.array(c, dtype=np.float64) for c in (prices, notionals, fees, mids))
-        lot = np.array(lots, dtype=np.int64)
         s = np.where(is_buy, 1.0, -1.0)
         signed = np.where(is_buy, lot, -lot)
         q = lot / self.lot_scale
@@ -312,22 +377,37 @@ class SymbolLedger:
             "volume": running(notional), "maker_fills": np.cumsum(maker, dtype=np.int64),
             "taker_fills": np.cumsum(~maker, dtype=np.int64),
         }
-        realized = _walk_average_costs(self._at_mids, self.at_fill_prices, signed.tolist(), mids, prices)
+        realized = _walk_average_costs(self._at_mids, self.at_fill_prices, signed.tolist(), mid.tolist(),
+                                       price.tolist())
         totals["realized_inventory"] = np.array(realized)
         c = self.fills
-        c.fill_ids.extend([int(f[5:], 16) for f in fill_ids])
-        c.order_ids.extend([int(o[4:], 16) for o in order_ids])
-        kind_code = np.array([_KIND_CODE[k] for k in kinds], dtype=np.int8)
-        c.flags.frombytes((is_buy.astype(np.int8) | maker.astype(np.int8) << 1 | kind_code << 2).tobytes())
-        times_s = np.array(times, dtype=np.float64)
+        c.fill_ids.frombytes(cols["fill_n"].astype(np.int64).tobytes())
+        c.order_ids.frombytes(cols["order_n"].astype(np.int64).tobytes())
+        c.flags.frombytes((is_buy.astype(np.int8) | maker.astype(np.int8) << 1
+                           | cols["kind"].astype(np.int8) << 2).tobytes())
+        times_s = cols["time"]
         for column, values in ((c.price, price), (c.size, q), (c.notional, notional), (c.fee, fee), (c.mid, mid),
                                (c.time, times_s), (c.edge, edge)):
-            column.frombytes(values.tobytes())
+            column.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
         for name, column in c.totals.items():
             column.frombytes(totals[name].astype(np.int64 if name in _INT_TOTALS else np.float64).tobytes())
         # to_ms, vectorised: whole microseconds (round half to even, as ``round``), floored to milliseconds
         self._times.frombytes((np.rint(times_s * 1_000_000).astype(np.int64) // 1_000).tobytes())
         self.totals = c.totals_at(n - 1)
+
+    def rows(self) -> list[tuple]:
+        """This ledger's fills as a snapshot's rows (``state_document.FillRow``), oldest first: what
+        ``load`` takes back."""
+        c = self.fills
+        n = len(c)
+        if not n:
+            return []
+        flags = np.frombuffer(c.flags, dtype=np.int8)
+        lots = np.rint(np.frombuffer(c.size, dtype=np.float64) * self.lot_scale).astype(np.int64)
+        return list(zip([self.symbol] * n, id_texts(c.fill_ids, "fill"), id_texts(c.order_ids, "ord"),
+                        (flags & 1).astype(bool).tolist(), c.price.tolist(), lots.tolist(), c.notional.tolist(),
+                        (flags & 2).astype(bool).tolist(), c.fee.tolist(), c.mid.tolist(),
+                        [KINDS[k] for k in (flags >> 2).tolist()], c.time.tolist()))
 
     def totals_at(self, t: float) -> Totals:
         """The running totals including every fill shown at or before the millisecond of ``t``."""

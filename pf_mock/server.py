@@ -139,14 +139,6 @@ class ReadyServer(uvicorn.Server):
         self.bound_port: int | None = None
         self.stopped_by: str | None = None
 
-    def handle_exit(self, sig, frame) -> None:
-        # Long work in a request (a clock advance) checks this between slices and ends early, so the
-        # server stops at once rather than after it.
-        state = getattr(self.config.app, "state", None)
-        if state is not None:
-            state.stopping = True
-        super().handle_exit(sig, frame)
-
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets=sockets)
         if self.servers and self.servers[0].sockets:
@@ -169,8 +161,8 @@ class ReadyServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame) -> None:
         self.stopped_by = self.stopped_by or signal.Signals(sig).name
-        # Long work in a request (a clock advance) checks this between slices and ends early, so the
-        # server stops at once rather than after it.
+        # Long work in a request (a clock advance, a restore) checks this between slices or parts and
+        # ends early, so the server stops at once rather than after it.
         state = getattr(self.config.app, "state", None)
         if state is not None:
             state.stopping = True

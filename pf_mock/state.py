@@ -18,6 +18,8 @@ A snapshot holds the agents' API keys: keep it as you would keep them.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 from typing import Any
@@ -35,7 +37,7 @@ from .errors import ApiError, InvalidState
 from .exchange import Exchange, ExchangeConfig
 from .inflight import CancelArrival, InFlight, QuoteArrival
 from .guardrails import NAMES as GUARDRAIL_NAMES
-from .ledger import KINDS
+from .ledger import fill_columns
 from .market import Market
 from .messages import QuoteRequest
 from .model import Regime
@@ -55,6 +57,12 @@ def snapshot(exchange: Exchange) -> dict:
     clock = exchange.clock
     now = clock.now_us()
     exchange.run_to(now)
+    with bulk():
+        return _document(exchange, now)
+
+
+def _document(exchange: Exchange, now: int) -> dict:
+    clock = exchange.clock
     manual = clock.mode == "manual"
     return {
         "format": FORMAT,
@@ -83,14 +91,8 @@ def dumps(document: dict) -> bytes:
 
 def _agent_state(agent: Agent) -> dict:
     order = agent.fill_order
-    rows = []
-    for i in range(len(order)):
-        ledger = order.ledgers[order._ledger_at[i]]
-        c, j = ledger.fills, order._row_at[i]
-        flags = c.flags[j]
-        rows.append([ledger.symbol, f"fill_{c.fill_ids[j]:012x}", f"ord_{c.order_ids[j]:012x}", bool(flags & 1),
-                     c.price[j], round(c.size[j] * ledger.lot_scale), c.notional[j], bool(flags & 2), c.fee[j],
-                     c.mid[j], KINDS[flags >> 2], c.time[j]])
+    per_ledger = [ledger.rows() for ledger in order.ledgers]
+    rows = [per_ledger[i][j] for i, j in zip(order._ledger_at, order._row_at)]     # the agent's order of fills
     closed = agent.closed_orders
     kept = [closed[closed.dropped + i] for i in range(len(closed.ids))]
     return {
@@ -190,12 +192,43 @@ def restore(exchange: Exchange, document: Any) -> None:
 
 def build(exchange: Exchange, document: Any, stop=lambda: False) -> dict:
     """Check ``document`` and build every part of the state it describes, touching nothing of
-    ``exchange``'s (so it may run beside the exchange's thread); ``put_in_place`` then swaps them in.
-    ``stop()`` is asked between parts: when true, ``Stopped`` is raised. Raises ``InvalidState``."""
-    doc = read(document)
-    if stop():
-        raise Stopped()
-    return _build(exchange, doc, stop)
+    ``exchange``'s; ``put_in_place`` then swaps them in. ``stop()`` is asked between the steps of
+    ``build_steps``: when true, ``Stopped`` is raised. Raises ``InvalidState``."""
+    steps = build_steps(exchange, document)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+        if stop():
+            steps.close()
+            raise Stopped()
+
+
+def build_steps(exchange: Exchange, document: Any):
+    """``build`` a step at a time, for a caller that does other work between steps (a server answering
+    ``/health``): a generator that yields after reading the document and between the parts of the build
+    (each agent, each of an agent's markets, each market), touching nothing of ``exchange``'s, and
+    returns the parts for ``put_in_place``. Raises ``InvalidState``."""
+    with bulk():
+        doc = read(document)
+        yield
+        return (yield from _build(exchange, doc))
+
+
+@contextlib.contextmanager
+def bulk():
+    """Python's cycle collector paused while a document is read or written: both make a million small
+    objects (a fill row is a dozen) and free them all, none in a cycle, so the collector's passes over
+    them (the oldest generation's walk every few hundred thousand allocations) find nothing and cost a
+    third of the work. Freed by reference counting as ever; the collector runs again after."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def put_in_place(exchange: Exchange, parts: dict) -> None:
@@ -203,7 +236,7 @@ def put_in_place(exchange: Exchange, parts: dict) -> None:
     exchange.__dict__.update(parts)
 
 
-def _build(exchange: Exchange, doc: dict, stop) -> dict:
+def _build(exchange: Exchange, doc: dict):
     config = ExchangeConfig(**doc["config"])
     catalog = exchange.base_catalog.with_latency(config.latency_ms)
     seed = doc["seed"]
@@ -232,8 +265,7 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
     symbols_used: list[tuple[str, str]] = []          # (symbol, where) every agent part names
     for i, a in enumerate(doc["agents"]):
         where = f"agents.{i}"
-        if stop():
-            raise Stopped()
+        yield
         if a["agent_id"] in agents:
             raise InvalidState(f"{where}.agent_id", f"agent id {a['agent_id']} is used twice")
         if a["api_key"] in keys:
@@ -251,11 +283,12 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
         # Fills: each ledger's in one go (``SymbolLedger.load``), and the agent's order across them as it was.
         fills = a["fills"]
         if fills:
-            symbols = [row[0] for row in fills]
-            unknown = next((j for j, symbol in enumerate(symbols) if symbol not in agent.ledgers), None)
-            if unknown is not None:
+            cols = fill_columns(fills)
+            symbols = cols["symbol"]
+            if not set(symbols) <= agent.ledgers.keys():
+                unknown = next(j for j, symbol in enumerate(symbols) if symbol not in agent.ledgers)
                 raise InvalidState(f"{where}.fills.{unknown}.0", "a fill's market must be one of the agent's ledgers")
-            times = np.array([row[11] for row in fills])
+            times = cols["time"]
             bad = np.concatenate((np.nonzero(np.diff(times) < 0)[0] + 1, np.nonzero(times > now_s)[0]))
             if len(bad):
                 raise InvalidState(f"{where}.fills.{int(bad.min())}.11", "fills in time order, none after the "
@@ -263,13 +296,18 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
             order = agent.fill_order
             first = list(dict.fromkeys(symbols))         # the ledgers in the order of their first fill
             order.ledgers = [agent.ledgers[symbol] for symbol in first]
-            order._index = {symbol: i for i, symbol in enumerate(first)}
-            codes = np.array([order._index[symbol] for symbol in symbols], dtype=np.int64)
+            index = order._index = {symbol: i for i, symbol in enumerate(first)}
+            codes = np.fromiter(map(index.__getitem__, symbols), dtype=np.int64, count=len(symbols))
             rows_at = np.empty(len(fills), dtype=np.int64)
             for i, symbol in enumerate(first):
+                if len(first) == 1:
+                    rows_at = np.arange(len(fills))
+                    agent.ledgers[symbol].load_columns(cols)
+                    break
                 at = np.nonzero(codes == i)[0]
                 rows_at[at] = np.arange(len(at))
-                agent.ledgers[symbol].load([fills[j] for j in at.tolist()])
+                agent.ledgers[symbol].load_columns({k: v[at] for k, v in cols.items() if k != "symbol"})
+                yield
             order._ledger_at.frombytes(codes.astype(np.uint16).tobytes())
             order._row_at.frombytes(rows_at.astype(np.uint32).tobytes())
         closed = ClosedOrders()
@@ -344,8 +382,7 @@ def _build(exchange: Exchange, doc: dict, stop) -> dict:
     # Markets, in the order they were first touched.
     for i, m in enumerate(doc["markets"]):
         where = f"markets.{i}"
-        if stop():
-            raise Stopped()
+        yield
         symbol = m["symbol"]
         spec = spec_of(symbol, f"{where}.symbol")
         if symbol in markets:

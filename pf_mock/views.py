@@ -230,3 +230,16 @@ def guardrail_event(event) -> GuardrailEventView:
     """An ``analytics.GuardrailEvent``: a guardrail acting on a session, at its instant."""
     return GuardrailEventView(timestamp=to_ms(event.time), symbol=event.symbol, guardrail=event.guardrail,
                           detail=event.detail)
+
+
+def mock_state(ex, advancing: dict | None = None) -> dict:
+    """``GET /_mock/state``: the seed, the clock, the counts, and a long advance's progress while one runs."""
+    clock = ex.clock
+    return {
+        "seed": ex.seed,
+        "clock": {"mode": clock.mode, "now": to_ms(ex.now()), "speed": clock.speed},
+        "agents": len(ex.agents),
+        "active_markets": sorted(symbol for symbol, market in ex.markets.items() if market.active),
+        "scenario": getattr(ex, "scenario_name", None),
+        **({"advancing": dict(advancing)} if advancing else {}),     # only while one is under way
+    }

@@ -54,3 +54,22 @@ def test_crowded_market_benchmark_quick_run():
     assert [(r[0], r[1]) for r in rows] == [("1", "plain"), ("10", "plain"), ("1", "guarded"), ("10", "guarded")]
     assert all(r[-1].endswith("x") and int(r[3].replace(",", "")) > 0 for r in rows)    # a ratio, and fills
     assert proc.stdout.count("of one core") == 2
+
+
+def test_peers_benchmark_short_run():
+    """Without the peers installed it still measures pf-mock's book and names each peer it skipped."""
+    script = ENGINE.parent / "peers.py"
+    proc = subprocess.run([sys.executable, str(script), "--ops", "2000", "--repeats", "1"], capture_output=True,
+                          text=True, timeout=120, cwd=ENGINE.parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert "pf_mock.book.OrderBook" in proc.stdout
+    for peer in ("cython-orderbook", "akhil4n-orderbook", "lightmatchingengine", "pyorderbook", "fastlob"):
+        assert peer in proc.stdout, f"{peer} neither measured nor named as skipped:\n{proc.stdout}"
+
+
+def test_book_instructions_script_replays_each_engine():
+    script = ENGINE.parent / "book_instructions.py"
+    for engine in ("book", "baseline", "none"):
+        proc = subprocess.run([sys.executable, str(script), engine, "--ops", "1000"], capture_output=True,
+                              text=True, timeout=120, cwd=ENGINE.parent.parent)
+        assert proc.returncode == 0, proc.stderr

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from conftest import KEY, make_exchange
 from pf_mock.api import AppOptions, create_app
-from pf_mock.api import faults as faults_module
-from pf_mock.api.faults import FaultTable, default_error_code
+from pf_mock.api import controls as faults_module
+from pf_mock.faults import FaultTable, default_error_code
 from pf_mock.errors import ApiError
 from contract_asserts import assert_error
 

@@ -14,7 +14,7 @@ import pytest
 
 from contract_asserts import assert_error
 from pf_mock.api import AppOptions, create_app
-from pf_mock.api.feed import MAX_ROWS, FeedHub, Subscriber, Topic
+from pf_mock.feed import MAX_ROWS, FeedHub, Subscriber, Topic
 from pf_mock.exchange import QuoteRequest
 from pf_mock.testing import TEST_KEY, run_server
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from conftest import KEY, make_exchange
 from contract_asserts import assert_error, assert_error_shape
 from pf_mock.api import AppOptions, create_app
-from pf_mock.api.door import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from pf_mock.api.door import MAX_BODY_BYTES
+from pf_mock.json_checks import MAX_JSON_DEPTH
 from pf_mock.testing import run_server
 
 SYMBOL = "BTC-PERP"

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from conftest import KEY, OTHER_KEY, make_exchange
 from pf_mock.api import AppOptions, create_app
 from pf_mock.api.door import MAX_BODY_BYTES
-from pf_mock.api.journal import (CAPACITY, MAX_BYTES, MAX_STORED_BODY_BYTES, Entry, Journal, new_entry, parse_body,
+from pf_mock.journal import (CAPACITY, MAX_BYTES, MAX_STORED_BODY_BYTES, Entry, Journal, new_entry, parse_body,
                                  parse_query)
 from pf_mock.clock import DEFAULT_EPOCH, to_ms
 from contract_asserts import assert_error

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from pf_mock.api.turns import SLICE_S, advance_in_slices
+from pf_mock.turns import SLICE_S, advance_in_slices
 from pf_mock.errors import ApiError
 from pf_mock.exchange import QuoteRequest
 from pf_mock.testing import MockExchange, in_process, run_server
@@ -214,7 +214,7 @@ def test_a_sliced_catch_up_gives_what_a_manual_advance_gives():
 
 
 def test_a_catch_up_ends_early_when_the_server_is_stopping():
-    from pf_mock.api.turns import catch_up_in_slices
+    from pf_mock.turns import catch_up_in_slices
 
     wall = Wall()
     exchange, _ = realtime_app(1, wall)
@@ -240,7 +240,7 @@ def test_a_catch_up_ends_early_when_the_server_is_stopping():
 
 
 def test_a_long_advance_logs_its_progress_every_ten_percent(caplog, monkeypatch):
-    from pf_mock.api import turns
+    from pf_mock import turns
 
     monkeypatch.setattr(turns, "PROGRESS_AFTER_S", 0.0)
     ex = MockExchange(seed=3)

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from conftest import KEY, OTHER_KEY, make_exchange
 from pf_mock import cli, server
 from pf_mock.api import AppOptions, create_app
-from pf_mock.api.ratelimit import RateLimiter
+from pf_mock.api.controls import limit_headers
+from pf_mock.ratelimit import RateLimiter
 from pf_mock.clock import DEFAULT_EPOCH
 from pf_mock.server import ServeOptions, build_app
 from contract_asserts import assert_error
@@ -42,9 +43,9 @@ def test_bucket_bursts_n_then_refuses():
     assert [v.remaining for v in verdicts] == [2, 1, 0, 0]
     assert [v.reset_at for v in verdicts] == [T0 + 20, T0 + 40, T0 + 60, T0 + 60]
     assert verdicts[-1].retry_after == 20
-    assert verdicts[-1].headers() == {"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "0",
+    assert limit_headers(verdicts[-1]) == {"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "0",
                                       "X-RateLimit-Reset": str(int(T0 + 60)), "Retry-After": "20"}
-    assert "Retry-After" not in verdicts[0].headers()
+    assert "Retry-After" not in limit_headers(verdicts[0])
 
 
 def test_bucket_refills_n_per_minute():

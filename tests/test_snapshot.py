@@ -257,6 +257,60 @@ def test_a_stopping_server_ends_a_restore_early_and_changes_nothing():
             core.build(copy.exchange, document, stop=lambda: True)
 
 
+def test_every_stop_check_of_a_restore_ends_it_there_and_changes_nothing():
+    """``build`` asks ``stop()`` after reading the document and between its parts (agents, an agent's
+    markets, markets); told to stop at any of those checks it raises ``Stopped`` and the exchange is as it
+    was."""
+    with in_process(seed=3) as original, in_process(seed=4) as copy:
+        loop(original, 3)
+        loop(original, 3, "ETH-PERP")
+        original.client.get("/v1/account", headers=OTHER)
+        document = snap(original)
+        checks = []
+        core.build(copy.exchange, document, stop=lambda: checks.append(1) and False)
+        assert len(checks) >= 1 + 2 + 2 + 2, len(checks)     # after reading; 2 agents, 2 of one's markets, 2 markets
+        before = snap(copy)
+        for k in range(len(checks)):
+            asked = []
+            with pytest.raises(core.Stopped):
+                core.build(copy.exchange, document, stop=lambda: asked.append(1) or len(asked) > k)
+            assert len(asked) == k + 1
+        assert snap(copy) == before
+
+
+def test_health_is_answered_between_the_steps_of_a_restore():
+    """The restore route hands the event loop back between the build's steps: a ``/health`` sent after
+    the restore has started is answered before the restore is."""
+    import asyncio
+    with in_process(seed=3) as original, in_process(seed=4) as copy:
+        for symbol in SYMBOLS:
+            loop(original, 2, symbol)
+        original.client.get("/v1/account", headers=OTHER)
+        document = snap(original)
+
+        async def both() -> list[str]:
+            done = []
+            transport = httpx.ASGITransport(app=copy.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                async def restore():
+                    r = await c.post("/_mock/restore", content=document, headers={"content-type": "application/json"})
+                    assert r.status_code == 200, r.text
+                    done.append("restore")
+
+                async def health():
+                    turn = copy.app.state.__dict__.get
+                    while not (turn("turn") and turn("turn").locked()) and not done:
+                        await asyncio.sleep(0)          # until the restore holds the exchange's turn
+                    assert (await c.get("/health")).status_code == 200
+                    done.append("health")
+
+                await asyncio.gather(restore(), health())
+            return done
+
+        assert asyncio.run(both()) == ["health", "restore"]
+        assert snap(copy) == document
+
+
 # ---- the command line -----------------------------------------------------------------------------
 def test_serve_restore_starts_from_a_snapshot_file(tmp_path):
     from pf_mock.testing import run_server
@@ -293,7 +347,30 @@ def _serve(state: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{found.group(1)}"
 
 
-def test_serve_state_is_written_on_sigterm_and_read_at_the_next_start(tmp_path):
+def big_document(document: bytes, fills: int) -> bytes:
+    """``document`` with its first agent's fills replaced by ``fills`` made-up ones on BTC-PERP (a valid
+    document: in time order, none after its now), to make a restore long."""
+    doc = json.loads(document)
+    agent = doc["agents"][0]
+    if "BTC-PERP" not in agent["ledgers"]:
+        agent["ledgers"].append("BTC-PERP")
+    start, now = doc["clock"]["start_us"] / 1e6, doc["clock"]["now_us"] / 1e6
+    agent["fills"] = [["BTC-PERP", f"fill_{i:012x}", f"ord_{i:012x}", i % 2 == 0, 68_000.0 + i % 7, 150 + i % 5,
+                       102.0, i % 3 > 0, -0.0255, 68_003.0, "quote", start + (now - start) * i / fills]
+                      for i in range(fills)]
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def test_sigterm_ends_a_restore_and_the_state_file_keeps_the_state_from_before_it(tmp_path):
+    """A real ``pf-mock serve --state FILE`` process is sent SIGTERM while a big restore is under way (its
+    body being read; ``Expect: 100-continue`` tells when the route has started): the restore answers
+    503 ``server_stopping``, the process exits 0, FILE holds the state from before the restore, whole
+    (no temporary file left), and the next start reads it and answers the same bytes."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    from pf_mock.api import in_process_client
     from pf_mock.server import ServeOptions, build_app
     state = tmp_path / "exchange.json"
     key = {"Authorization": "Bearer pf_test_state_file_01"}
@@ -305,12 +382,30 @@ def test_serve_state_is_written_on_sigterm_and_read_at_the_next_start(tmp_path):
                           ).status_code == 200
             assert c.post("/_mock/clock/advance", json={"seconds": 30}).status_code == 200
             before = [c.get(p).content for p in paths]
+            document = c.post("/_mock/snapshot").content
+        body = big_document(document, 20_000)
+        where = urlsplit(url)
+        with socket.create_connection((where.hostname, where.port), timeout=60) as sock:
+            sock.sendall(f"POST /_mock/restore HTTP/1.1\r\nHost: {where.netloc}\r\nContent-Type: application/json"
+                         f"\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode())
+            assert sock.recv(64).startswith(b"HTTP/1.1 100 "), "the route did not start reading the body"
+            sock.sendall(body[:-1])
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.2)
+            sock.sendall(body[-1:])
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 ") and json.loads(payload)["error"] == "server_stopping", answer[:300]
+        assert proc.wait(timeout=60) == 0
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert os.listdir(tmp_path) == [state.name]          # no temporary file left beside it
+    assert state.read_bytes() == document               # the state from before the restore, whole
     app = build_app(ServeOptions(clock="manual", state=str(state)))       # the next start reads it
-    from pf_mock.api import in_process_client
     with in_process_client(app, headers=key) as c:
         assert [c.get(p).content for p in paths] == before
 
@@ -358,3 +453,21 @@ def test_a_loaded_ledger_is_bit_for_bit_the_one_built_fill_by_fill(rows, lot_sca
     for cost in ("at_fill_prices", "_at_mids"):
         x, y = getattr(one_by_one, cost), getattr(loaded, cost)
         assert (x.lots, x.avg, x.realized) == (y.lots, y.avg, y.realized)
+
+
+@given(numbers=st.lists(st.integers(0, 16 ** 12 - 1), max_size=30))
+def test_ids_become_numbers_and_back_as_python_formats_them(numbers):
+    from pf_mock.ledger import id_numbers, id_texts
+    texts = [f"ord_{n:012x}" for n in numbers]
+    assert id_texts(numbers, "ord") == texts
+    assert id_numbers(texts, "ord").tolist() == numbers
+
+
+@pytest.mark.parametrize("ids", [["fill_00000000000g"], ["fill_00000000000A"], ["fil_0000000000001"],
+                                 ["fill_0000000000001"], ["fill_000000000001", "fill_00000000001"],
+                                 ["fill_00000000000\u00e9"], ["ord_000000000001"]])
+def test_an_id_that_is_not_fill_and_12_hex_digits_is_refused(ids):
+    from pf_mock.ledger import id_numbers
+    with pytest.raises(ValueError):
+        id_numbers(ids, "fill")
+

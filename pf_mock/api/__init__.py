@@ -1,4 +1,4 @@
-from .app import AppOptions, create_app
+from .app import AppOptions, create_app, operations_document
 from .client import in_process_client
 
-__all__ = ["AppOptions", "create_app", "in_process_client"]
+__all__ = ["AppOptions", "create_app", "in_process_client", "operations_document"]

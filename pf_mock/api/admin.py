@@ -1,19 +1,24 @@
-"""``/_mock``: the mock's own control panel (not part of the real API), for tests and teaching."""
+"""``/_mock``: the mock's own control panel (not part of the real API), for tests and teaching: the clock,
+prices, regimes, scenarios, fault rules, the request journal and the leaderboard. Each route parses and
+calls the core (the snapshot's routes are in ``snapshot.py``)."""
 
 from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
 
 from .. import messages as m
 from ..clock import to_ms
 from ..errors import ApiError
-from ..exchange import Exchange
-from ..scenarios import apply_scenario, load_named, parse_scenario
-from .deps import exchange
+from ..faults import FaultTable
+from ..leaderboard import DEFAULT_LEADERBOARD_PAGE, MAX_LEADERBOARD_PAGE, leaderboard
+from ..scenarios import apply_scenario, list_scenarios, load_named, parse_scenario
+from ..turns import advance_in_slices
+from ..views import mock_state
 from .errors import VALIDATION, responses
-from .turns import advance_in_slices
+from .reply import reply
 
 
 async def admin_allowed(request: Request) -> None:
@@ -29,65 +34,111 @@ INPUT = VALIDATION        # the routes that take a body or parameters add invali
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"], responses=ADMIN)
 
 
-def is_admin_path(path: str) -> bool:
-    """A ``/_mock`` path: never faulted, rate limited or journaled."""
-    return path == "/_mock" or path.startswith("/_mock/")
-
-
-def state(ex: Exchange, advancing: dict | None = None) -> dict:
-    clock = ex.clock
-    return {
-        "seed": ex.seed,
-        "clock": {"mode": clock.mode, "now": to_ms(ex.now()), "speed": clock.speed},
-        "agents": len(ex.agents),
-        "active_markets": sorted(symbol for symbol, market in ex.markets.items() if market.active),
-        "scenario": getattr(ex, "scenario_name", None),
-        **({"advancing": dict(advancing)} if advancing else {}),     # only while one is under way
-    }
-
-
 @router.get("/state", response_model=m.MockState, response_model_exclude_unset=True)
-async def get_state(request: Request, ex: Exchange = Depends(exchange)) -> dict:
+async def get_state(request: Request) -> dict:
     """Also ``advancing: {from, to, now}`` (ms) while a clock advance is under way."""
-    return state(ex, getattr(request.app.state, "advancing", None))
+    return mock_state(request.app.state.exchange, request.app.state.advancing)
 
 
 @router.post("/reset", response_model=m.MockState, response_model_exclude_unset=True, responses=responses(*INPUT))
-async def reset(request: Request, body: m.ResetRequest | None = None, ex: Exchange = Depends(exchange)) -> dict:
+async def reset(request: Request, body: m.ResetRequest | None = None) -> dict:
     """Start over: the exchange, and the app's own controls (fault rules, journal, rate-limit buckets)."""
+    ex = request.app.state.exchange
     ex.reset(body.seed if body else None)
     for start_over in request.app.state.on_reset:
         start_over(ex)
-    return state(ex)
+    return mock_state(ex)
 
 
 @router.post("/clock/advance", response_model=m.Advanced, responses=responses(*INPUT, "clock_not_manual"))
-async def advance(request: Request, body: m.AdvanceRequest, ex: Exchange = Depends(exchange)) -> dict:
+async def advance(request: Request, body: m.AdvanceRequest) -> dict:
     """In slices: other requests wait for it, /health and /_mock/state answer meanwhile (see turns.py)."""
+    ex = request.app.state.exchange
     await advance_in_slices(ex, body.seconds, request.app.state)
-    return {"clock": state(ex)["clock"]}
+    return {"clock": mock_state(ex)["clock"]}
 
 
 @router.post("/markets/{symbol}/jump", response_model=m.Jumped,
              responses=responses(*INPUT, "market_not_found", "market_replayed"))
-async def jump(body: m.JumpRequest, symbol: str = Path(description="The market: `BTC-PERP`, or `btc`."),
-               ex: Exchange = Depends(exchange)) -> dict:
-    market = ex.jump(symbol, body.move_bps)
+async def jump(request: Request, body: m.JumpRequest,
+               symbol: str = Path(description="The market: `BTC-PERP`, or `btc`.")) -> dict:
+    market = request.app.state.exchange.jump(symbol, body.move_bps)
     return {"symbol": market.symbol, "mid": market.mid, "mark_price": market.mark, "timestamp": to_ms(market.now)}
 
 
 @router.post("/markets/{symbol}/regime", response_model=m.RegimeSet,
              responses=responses(*INPUT, "market_not_found", "market_replayed"))
-async def regime(symbol: str, body: m.RegimeRequest, ex: Exchange = Depends(exchange)) -> dict:
-    market = ex.set_regime(symbol, body.model_dump(exclude_none=True))
+async def regime(request: Request, symbol: str, body: m.RegimeRequest) -> dict:
+    market = request.app.state.exchange.set_regime(symbol, body.model_dump(exclude_none=True))
     return {"symbol": market.symbol, "regime": market.regime.as_dict(), "timestamp": to_ms(market.now)}
 
 
 @router.post("/scenario", response_model=m.ScenarioApplied,
              responses=responses(*INPUT, "invalid_scenario", "scenario_not_found"))
-async def scenario(body: m.ScenarioRequest, ex: Exchange = Depends(exchange)) -> dict:
+async def scenario(request: Request, body: m.ScenarioRequest) -> dict:
     if (body.name is None) == (body.scenario is None):
         raise ApiError(400, "invalid_request", "Give exactly one of name (a shipped scenario) and scenario "
                                                "(an inline document).", field="name")
     found = load_named(body.name) if body.name is not None else parse_scenario(body.scenario, "inline scenario")
+    ex = request.app.state.exchange
     return apply_scenario(ex, found).as_dict(ex)
+
+
+@router.get("/faults", response_model=m.FaultList)
+async def list_faults(request: Request) -> dict:
+    """The standing rules, in the order they are checked."""
+    return {"faults": request.app.state.faults.view()}
+
+
+@router.post("/faults", status_code=201, response_model=m.FaultAdded, responses=responses(*INPUT))
+async def add_fault(body: m.FaultRequest, request: Request) -> dict:
+    """Add a rule: ``{path, method?, status?, error?, message?, latency_ms?, probability?, count?}``.
+    Answers ``{fault: <the rule, with its id>, faults: [every standing rule]}``."""
+    table: FaultTable = request.app.state.faults
+    rule = table.add(**body.model_dump())
+    return {"fault": rule.view(), "faults": table.view()}
+
+
+@router.delete("/faults", response_model=m.FaultsCleared)
+async def clear_faults(request: Request) -> dict:
+    """Remove every rule."""
+    return {"cleared": request.app.state.faults.clear(), "faults": []}
+
+
+@router.delete("/faults/{fault_id}", response_model=m.FaultRemoved, responses=responses(*INPUT, "fault_not_found"))
+async def remove_fault(fault_id: str, request: Request) -> dict:
+    """Remove one rule by its id (404 ``fault_not_found`` if it is not standing)."""
+    table: FaultTable = request.app.state.faults
+    removed = table.remove(fault_id)
+    return {"removed": removed.view(), "faults": table.view()}
+
+
+@router.get("/requests", response_model=m.JournalView, responses=responses(*INPUT))
+async def requests(request: Request, agent: str | None = None,
+                   limit: int | None = Query(None, ge=1, le=10**9)) -> dict:
+    """The requests received outside ``/_mock``, OLDEST FIRST (newest last), each ``{time (mock ms),
+    agent (agent_id or null), method, path, query, body (parsed JSON, else text, else null), status
+    (null while still being answered)}``. ``agent`` keeps one agent's; ``limit`` keeps the newest
+    ``limit`` of those (still oldest first)."""
+    entries = request.app.state.journal.select(agent, limit)
+    return {"requests": [e.view() for e in entries], "count": len(entries)}
+
+
+@router.get("/leaderboard", response_model=m.Leaderboard, responses=responses(*INPUT))
+async def get_leaderboard(request: Request,
+                          limit: int = Query(DEFAULT_LEADERBOARD_PAGE, ge=1, le=MAX_LEADERBOARD_PAGE,
+                                             description="At most this many rows."),
+                          cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
+                                                     description="A next_cursor this route answered.")) -> Response:
+    """Every agent, best net PnL first, with its volume, fill rate, time-weighted |inventory|, worst
+    drawdown and guardrail trips (docs/page.md), a page at a time: the top ``limit`` (100), then
+    ``next_cursor`` pages on."""
+    return reply(leaderboard(request.app.state.exchange, limit, cursor))
+
+
+@router.get("/scenarios", response_model=m.ScenarioList)
+async def scenarios() -> Response:
+    """The shipped scenarios (what ``POST /_mock/scenario {name}`` loads): name, description, markets."""
+    return reply(m.ScenarioList(scenarios=[
+        m.ScenarioItem(name=s.name, description=s.description, markets=[p.symbol for p in s.markets])
+        for s in list_scenarios()]))

@@ -8,10 +8,14 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from ..exchange import Exchange
+from ..faults import FaultTable
+from ..feed import FeedHub
+from ..journal import Journal
 from ..leaderboard import leaderboard
+from ..ratelimit import RateLimiter
+from ..turns import catch_up_in_turn
 from ..version import __version__
-from . import (admin, docs, errors, faults, feed, health, journal, markets, mm, page, ratelimit, routing, snapshot,
-               turns)
+from . import admin, docs, errors, health, markets, mm, page, routing, snapshot
 from .controls import MockControls
 from .deps import SECURITY_SCHEMES
 
@@ -62,6 +66,13 @@ def contract_openapi(app: FastAPI) -> dict:
     return app.openapi_schema
 
 
+def operations_document() -> dict:
+    """The OpenAPI document of the routes a front may re-expose (market data, market making, /_mock),
+    without an app: what ``pf_mock.mcp.operations`` reads the tools' schemas from."""
+    return get_openapi(title="pf-mock", version="0", routes=markets.router.routes + mm.router.routes
+                       + admin.router.routes)
+
+
 def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI:
     options = options or AppOptions()
     # redirect_slashes=False: a stray trailing slash answers 404 not_found in the contract's error
@@ -79,9 +90,9 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     app.state.stopping = False          # set when the server is asked to stop: long work ends early
     errors.install(app)
     docs.install(app)
-    app.state.faults = faults.FaultTable(exchange.seed)
-    app.state.journal = journal.Journal()
-    app.state.rate_limiter = ratelimit.RateLimiter(options.rate_limit) if options.rate_limit is not None else None
+    app.state.faults = FaultTable(exchange.seed)
+    app.state.journal = Journal()
+    app.state.rate_limiter = RateLimiter(options.rate_limit) if options.rate_limit is not None else None
     app.state.on_reset = [lambda ex: app.state.faults.reset(ex.seed), lambda ex: app.state.journal.clear()]
     if app.state.rate_limiter is not None:
         app.state.on_reset.append(lambda ex: app.state.rate_limiter.clear())
@@ -90,11 +101,11 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
     app.add_middleware(MockControls, journal=app.state.journal, faults=app.state.faults,
                        limiter=app.state.rate_limiter, allow_hosts=frozenset(options.allow_hosts))
     # The live page and its push feed (GET /, GET /feed): one hub per app, idle while nobody watches.
-    app.state.feed = feed.FeedHub(lambda: app.state.exchange, leaderboard=leaderboard,
-                                  catch_up=lambda: turns.catch_up_in_turn(app.state))
+    app.state.feed = FeedHub(lambda: app.state.exchange, leaderboard=leaderboard,
+                                  catch_up=lambda: catch_up_in_turn(app.state))
     routers = [health.router, markets.router, mm.router, page.router]
     if options.admin:
-        routers += [admin.router, faults.router, journal.router, page.admin_router, snapshot.router]
+        routers += [admin.router, snapshot.router]
     for router in routers:
         add_routes(app, router)
     routing.index_fixed_paths(app.router.routes)

@@ -1,10 +1,9 @@
 """The mock's own work on every request, as ONE ASGI layer: who may call, the door, the request journal,
 the rate limit (when on), the last resort, fault injection, JSON bodies and the exchange's turns.
 
-They were nine stacked middlewares, each wrapping the request (and most of them ``send``) again: a
-third of a cancel+quote pair's time in the server, profiled. As one layer a request pays one wrapper
-for all of them, and a feature that is off costs nothing (no fault rules: no draw; no rate limit: no
-bucket and no headers). From the outside in:
+As one layer a request pays one wrapper for all of them (as nine stacked middlewares it would be wrapped,
+and its ``send`` too, at each), and a feature that is off costs nothing (no fault rules: no draw; no
+rate limit: no bucket and no headers). From the outside in:
 
 0. who may call (``callers.py``): a ``Host`` the server does not answer to is 400 ``bad_host``, a
    state-changing request from another site's page 403 ``forbidden_origin``, before anything else;
@@ -14,7 +13,7 @@ bucket and no headers). From the outside in:
    the rate limit's 429, a fault's and the last resort's 500 included (``/_mock`` is not journaled);
 3. the rate limit counts the request before anything else answers it and puts its headers on every
    answer, a crash's included (``/_mock`` is not limited). A request draws on its key's bucket only
-   when the key is an agent's; any other draws on its client address's (``ratelimit.client_key``);
+   when the key is an agent's; any other draws on its client address's (``client_key``);
 4. the last resort turns a crash into a 500 in the error shape that keeps the connection open;
 5. the door's refusal is answered;
 6. fault rules delay or answer API requests (``/_mock`` is never faulted);
@@ -36,20 +35,73 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..clock import to_ms
 from ..errors import ApiError
+from ..faults import FaultTable
+from ..journal import Entry, Journal, new_entry
+from ..ratelimit import RateLimiter, Verdict
+from ..turns import catch_up_in_slices, turn
 from . import callers
-from .admin import is_admin_path
 from .deps import api_key
-from .door import GONE_KEY, read_body, refusal, replaying
+from .door import BODY_METHODS, GONE_KEY, read_body, refusal, replaying
 from .errors import error_response, internal_error
-from .faults import FaultTable, answered_by_fault
-from .journal import Entry, Journal, new_entry
-from .ratelimit import RateLimiter, client_key
-from .turns import catch_up_in_slices, needs_turn, turn
 
 log = logging.getLogger("pf_mock")
 
-BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 JSON = (b"content-type", b"application/json")
+# Requests answered without waiting for the exchange's turn: they never touch it (or only read what
+# the long work keeps consistent between slices: the clock and the counts /_mock/state shows).
+NO_TURN = ("/health", "/_mock/state", "/_mock/requests", "/_mock/faults")
+
+
+def is_admin_path(path: str) -> bool:
+    """A ``/_mock`` path: never faulted, rate limited or journaled."""
+    return path == "/_mock" or path.startswith("/_mock/")
+
+
+def needs_turn(path: str) -> bool:
+    """The API and the mock's controls take turns; the page, its push feed (a stream that stays open)
+    and /mcp (whose tools go back through the API, so take their turns there) never wait."""
+    if path.startswith("/v1/"):
+        return True
+    if not path.startswith("/_mock/"):
+        return False
+    return not any(path == p or path.startswith(p + "/") for p in NO_TURN)
+
+
+def limit_headers(verdict: Verdict) -> dict[str, str]:
+    """The rate limit's answer headers: the limit, what is left, when it is full again (and, refused,
+    when to retry)."""
+    headers = {"X-RateLimit-Limit": str(verdict.limit), "X-RateLimit-Remaining": str(verdict.remaining),
+               "X-RateLimit-Reset": str(verdict.reset_at)}
+    if not verdict.allowed:
+        headers["Retry-After"] = str(verdict.retry_after)
+    return headers
+
+
+def client_key(scope: Scope, exchange) -> str:
+    """Whose bucket a request draws on: its API key (Bearer or X-API-Key) when that key is an agent's on
+    ``exchange``, else its client address."""
+    connection = HTTPConnection(scope)
+    key = api_key(connection)
+    if key and exchange.agent_for_key(key) is not None:
+        return "key:" + key
+    return "host:" + (connection.client.host if connection.client else "unknown")
+
+
+async def answered_by_fault(table: FaultTable, scope: Scope, receive: Receive, send: Send) -> bool:
+    """Apply the fault rules to an API request: sleep any latency they add; True when one of them
+    answered it (with its error), so it goes no further. ``/_mock`` requests are never faulted."""
+    if not table.rules or is_admin_path(scope["path"]):
+        return False                # no rule stands: nothing to draw
+    injection = table.draw(scope["method"], scope["path"])
+    if injection is None:
+        return False
+    if injection.latency_ms > 0:
+        await asyncio.sleep(injection.latency_ms / 1000.0)
+    if injection.status is None:
+        return False
+    body = injection.body or {}
+    await error_response(injection.status, body["error"], body["message"])(scope, receive, send)
+    return True
 
 
 def noting(entry: Entry, send: Send) -> Send:
@@ -108,7 +160,7 @@ class MockControls:
                     await error_response(
                         429, "rate_limited",
                         f"Rate limit of {verdict.limit} requests per minute reached; retry in {wait} s.",
-                        headers=verdict.headers(), retry_after_seconds=wait)(scope, receive, noting(entry, send))
+                        headers=limit_headers(verdict), retry_after_seconds=wait)(scope, receive, noting(entry, send))
                     return
             await self._guarded(scope, receive, send, refused, verdict, entry)
         except BaseException:
@@ -131,7 +183,7 @@ class MockControls:
                 if verdict is not None:
                     message.setdefault("headers", [])
                     headers = MutableHeaders(scope=message)
-                    for name, value in verdict.headers().items():
+                    for name, value in limit_headers(verdict).items():
                         headers[name] = value
                 if entry is not None:
                     entry.status = message["status"]

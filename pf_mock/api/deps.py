@@ -21,10 +21,6 @@ SECURITY_SCHEMES = {
 KEYED = {"security": [{name: []} for name in SECURITY_SCHEMES]}     # openapi_extra of a route that needs a key
 
 
-async def exchange(request: Request) -> Exchange:
-    return request.app.state.exchange
-
-
 def api_key(request) -> str | None:
     """The key a request (or any ASGI connection) carries: ``Authorization: Bearer <key>``, a bare
     ``Authorization: <key>``, else ``X-API-Key``; the first of each header counts. Read from the raw

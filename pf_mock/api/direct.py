@@ -4,7 +4,7 @@ A simulated day of quoting is some 80,000 requests. Through the HTTP stack in pr
 (routing, middleware, validation, two JSON round trips) -- minutes of wall time for nothing the lesson
 needs. This transport finds the route a request names in the FastAPI app's own route table, fills the
 handler's arguments through the same ``routing.Binding`` the HTTP shortcut uses (the same body and
-parameter models with their constraints, the same dependencies: the key's agent, the exchange), awaits
+parameter models with their constraints), awaits
 the very same handler and hands its answer to the client, which reads it into the same response model.
 Errors come back in the contract's shape. What it skips is the app's middleware (the request journal,
 fault injection, rate limiting, the body size check): the simulation's maker is trusted and alone.
@@ -19,7 +19,6 @@ import inspect
 import json
 from typing import Any
 
-from fastapi import params
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
@@ -61,7 +60,6 @@ class DirectTransport:
     def __init__(self, app):
         self.app = app
         self._routes = [_Handler(route) for route in app.router.routes if isinstance(route, APIRoute)]
-        self._signatures: dict[Any, inspect.Signature] = {}
         self._found: dict[tuple[str, str], tuple[_Handler, dict]] = {}
 
     def _find(self, method: str, path: str) -> tuple[_Handler, dict] | None:
@@ -103,12 +101,11 @@ class DirectTransport:
 
     async def _invoke(self, handler: _Handler, request: Request, path_values: dict, call: Call) -> Any:
         kwargs: dict[str, Any] = {}
-        cache: dict[Any, Any] = {}
         query = call.params or {}
         for name, how, what, default in handler.binding.params:
             if how == DEPEND:
-                kwargs[name] = await self._depend(what, request, cache)
-            elif how == REQUEST:
+                raise TypeError(f"{handler.endpoint.__name__}: a route reached in process takes no dependencies")
+            if how == REQUEST:
                 kwargs[name] = request
             elif how == PATH:
                 kwargs[name] = path_values[name]
@@ -130,24 +127,6 @@ class DirectTransport:
             field = ".".join(str(x) for x in first.get("loc", ())) or name
             raise ApiError(400, "invalid_request", f"{field}: {first.get('msg', 'invalid value')}.",
                            field=field) from None
-
-    async def _depend(self, dependency, request: Request, cache: dict) -> Any:
-        if dependency in cache:
-            return cache[dependency]
-        kwargs = {}
-        signature = self._signatures.get(dependency)
-        if signature is None:
-            signature = self._signatures[dependency] = inspect.signature(dependency)
-        for p in signature.parameters.values():
-            if isinstance(p.default, params.Depends):
-                kwargs[p.name] = await self._depend(p.default.dependency, request, cache)
-            else:
-                kwargs[p.name] = request
-        value = dependency(**kwargs)
-        if inspect.isawaitable(value):
-            value = await value
-        cache[dependency] = value
-        return value
 
     def close(self) -> None:
         pass

@@ -25,21 +25,15 @@ see the same bytes without reading the socket twice.
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import Message, Receive, Scope
 
+from ..json_checks import body_problem
 from .errors import error_response
 
 MAX_BODY_BYTES = 1 << 20        # 1 MiB: a quote is ~300 bytes, the largest shipped scenario ~3 KB
 MAX_RESTORE_BYTES = 64 << 20    # POST /_mock/restore takes a snapshot: every fill of every agent is in it
-MAX_JSON_DEPTH = 32             # an inline scenario, the deepest body any route takes, nests 6 deep
-
-MAX_INT_DIGITS = 4300          # Python reads no longer integer (sys.get_int_max_str_digits)
-_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_INT_DIGITS + 1))
 
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 BODY_KEY = "pf_mock.body"          # scope key: (bytes read, whether the body was over the limit)
@@ -105,74 +99,6 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def parse_json(raw: bytes) -> Any:
-    """``raw`` as Python's parser reads it (NaN and Infinity included: the routes refuse those by field).
-    Raises ``json.JSONDecodeError`` when it is not JSON, ``TooDeep`` past what the parser can nest,
-    and ``TooLong`` for an integer of more digits than Python converts."""
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        raise
-    except RecursionError:
-        raise TooDeep from None
-    except ValueError:          # "Exceeds the limit (4300 digits) for integer string conversion"
-        raise TooLong from None
-
-
-class TooDeep(ValueError):
-    pass
-
-
-class TooLong(ValueError):
-    pass
-
-
-def json_problem(value: Any) -> tuple[str, str | None] | None:
-    """What is wrong with a parsed JSON body, as ``(message, field)``, or None. Walks it without
-    recursion, so no depth of nesting can break the walk itself."""
-    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
-    while stack:
-        item, depth, where = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > MAX_JSON_DEPTH:
-                return f"The request body nests deeper than {MAX_JSON_DEPTH} levels.", None
-            pairs = item.items() if isinstance(item, dict) else enumerate(item)
-            for key, child in pairs:
-                if isinstance(key, str) and not _is_unicode(key):
-                    return "The request body holds a key that is not valid Unicode (a lone surrogate).", None
-                stack.append((child, depth + 1, f"{where}.{key}" if where else str(key)))
-        elif isinstance(item, str):
-            if not _is_unicode(item):
-                return f"{_named(where)} is not valid Unicode (it holds a lone surrogate).", where or None
-    return None
-
-
-def _named(where: str) -> str:
-    """A field's name for a message: itself when it is short and plain, else a description (the
-    ``field`` detail still carries it exactly)."""
-    if not where:
-        return "The body"
-    if len(where) <= 64 and where.isprintable() and _is_unicode(where):
-        return where
-    return "A field"
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _plainly_fine(body: bytes) -> bool:
-    """True for a body that no JSON check below could refuse, seen without parsing it (a quote's, say):
-    ASCII with no ``\\u`` escape (so no lone surrogate), no more brackets than the depth limit (so no
-    deeper nesting) and no run of more than ``MAX_INT_DIGITS`` digits (so no integer too long to read)."""
-    return (body.isascii() and b"\\u" not in body
-            and body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH and _LONG_DIGITS.search(body) is None)
-
-
 def is_json_type(scope: Scope) -> bool:
     """The request says its body is ``application/json`` (any parameters, any case)."""
     for name, value in scope.get("headers", ()):
@@ -216,20 +142,8 @@ def refusal(scope: Scope, body: bytes, too_large: bool):
         return error_response(400, "invalid_request", "The request body is not valid UTF-8.")
     if scope.get("path") == "/_mock/restore":
         return None     # a snapshot is checked whole, field by field, by its reader (pf_mock.state), off the loop
-    if _plainly_fine(body):
-        return None
-    try:
-        parsed = parse_json(body)
-    except TooDeep:
-        return error_response(400, "invalid_request", f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
-    except TooLong:
-        return error_response(400, "invalid_request", f"The request body holds an integer of more than {MAX_INT_DIGITS} digits.")
-    except ValueError:
-        return None         # not JSON: the route answers that in its own words
-    problem = json_problem(parsed)
+    problem = body_problem(body)
     if problem is None:
         return None
     message, field = problem
     return error_response(400, "invalid_request", message, **({"field": field} if field else {}))
-
-

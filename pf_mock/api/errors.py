@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from ..errors import CATALOGUE, ApiError
+from ..faults import METHODS
 from ..messages import ErrorBody
 
 log = logging.getLogger("pf_mock")
@@ -47,9 +48,6 @@ def _validation_message(error: dict) -> tuple[str | None, str]:
     if kind == "model_attributes_type" or (kind.endswith("_type") and not loc):
         return None, "The request body must be a JSON object."
     return field, f"{field}: {error.get('msg', 'invalid value')}." if field else error.get("msg", "Invalid request.")
-
-
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -9,19 +9,13 @@ from __future__ import annotations
 import asyncio
 from importlib import resources
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from .. import messages as m
 from ..errors import ApiError
-from ..exchange import Exchange
-from ..leaderboard import DEFAULT_LEADERBOARD_PAGE, MAX_LEADERBOARD_PAGE, leaderboard
-from ..scenarios import list_scenarios
-from .admin import ADMIN, admin_allowed
-from .deps import api_key, exchange
-from .errors import VALIDATION, responses
-from .feed import Subscriber, Topic, sse
-from .reply import reply
+from ..feed import Subscriber, Topic, sse
+from .admin import admin_allowed
+from .deps import api_key
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
@@ -40,29 +34,6 @@ ASSETS = _load_assets()
 KEEPALIVE_S = 15.0      # a comment line this often keeps proxies from closing a quiet stream
 
 router = APIRouter(include_in_schema=False)
-# The page's own /_mock routes: mounted with the rest of /_mock, behind the same rights.
-admin_router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
-                         responses=ADMIN)
-
-
-@admin_router.get("/leaderboard", response_model=m.Leaderboard, responses=responses(*VALIDATION))
-async def get_leaderboard(ex: Exchange = Depends(exchange),
-                          limit: int = Query(DEFAULT_LEADERBOARD_PAGE, ge=1, le=MAX_LEADERBOARD_PAGE,
-                                             description="At most this many rows."),
-                          cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
-                                                     description="A next_cursor this route answered.")) -> Response:
-    """Every agent, best net PnL first, with its volume, fill rate, time-weighted |inventory|, worst
-    drawdown and guardrail trips (docs/page.md), a page at a time: the top ``limit`` (100), then
-    ``next_cursor`` pages on."""
-    return reply(leaderboard(ex, limit, cursor))
-
-
-@admin_router.get("/scenarios", response_model=m.ScenarioList)
-async def scenarios() -> Response:
-    """The shipped scenarios (what ``POST /_mock/scenario {name}`` loads): name, description, markets."""
-    return reply(m.ScenarioList(scenarios=[
-        m.ScenarioItem(name=s.name, description=s.description, markets=[p.symbol for p in s.markets])
-        for s in list_scenarios()]))
 
 
 @router.get("/")
@@ -84,16 +55,17 @@ async def asset(name: str) -> Response:
 
 
 @router.get("/feed")
-async def feed(request: Request, symbol: str, depth: int = Query(20, ge=1, le=50), leaderboard: bool = False,
-               ex: Exchange = Depends(exchange)) -> StreamingResponse:
+async def feed(request: Request, symbol: str, depth: int = Query(20, ge=1, le=50),
+               leaderboard: bool = False) -> StreamingResponse:
     """Server-sent events for one market: ``hello`` first, then only what changed (see
-    ``pf_mock/api/feed.py``). A key (as on REST) adds that agent's orders, fills, inventory, PnL and
+    ``pf_mock/feed.py``). A key (as on REST) adds that agent's orders, fills, inventory, PnL and
     session; ``leaderboard=true`` needs the rights ``/_mock`` needs."""
     if leaderboard:     # checked first: a refused request must not provision an agent on the way
         if not request.app.state.options.admin:
             raise ApiError(404, "not_found", "The leaderboard is part of /_mock, which this server has turned off.",
                            field="leaderboard")
         await admin_allowed(request)
+    ex = request.app.state.exchange
     market = ex.spec(symbol)                    # 404 market_not_found, as REST answers (read at the first look)
     key = api_key(request)
     agent = ex.authenticate(key) if key is not None else None      # 401s exactly as REST's

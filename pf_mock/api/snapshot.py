@@ -1,15 +1,15 @@
 """``POST /_mock/snapshot`` and ``POST /_mock/restore``: the exchange's state as a document, and back.
 
 Only translation here: the document, its checks and the restore are the core's (``pf_mock.state``,
-declared in ``pf_mock.state_document``). A restore reads and builds the new state off the event loop
-(a worker thread: nothing it touches is the exchange yet), so ``/health`` and the other requests that need
-no turn are answered meanwhile; the new state is put in place on the loop, at once. A server asked to
-stop (SIGTERM, Ctrl-C) while a restore is being built answers 503 ``server_stopping`` and changes nothing.
+declared in ``pf_mock.state_document``). A restore holds the exchange's turn and builds the new state a
+step at a time (``turns.restore_in_steps``: nothing it touches is the exchange yet), letting the event
+loop answer ``/health`` and the other requests that need no turn between two steps, as a long clock
+advance does; the new state is put in place at once. A server asked to stop (SIGTERM, Ctrl-C)
+while a restore is being built answers 503 ``server_stopping`` and changes nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +19,9 @@ from .. import messages as m
 from .. import state as core
 from ..errors import ApiError, InvalidState
 from ..state_document import Snapshot
-from .admin import admin_allowed, state
+from ..turns import restore_in_steps
+from ..views import mock_state
+from .admin import admin_allowed
 from .errors import responses
 
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
@@ -51,11 +53,7 @@ async def restore_snapshot(request: Request) -> dict:
     body = await request.body()
     began = time.perf_counter()
     try:
-        parts = await asyncio.to_thread(core.build, exchange, body, lambda: getattr(app_state, "stopping", False))
+        await restore_in_steps(exchange, body, app_state)
     except InvalidState as exc:
         raise invalid_snapshot(exc) from None
-    except core.Stopped:
-        raise ApiError(503, "server_stopping", "The server is stopping; the restore ended early and nothing "
-                                               "changed.") from None
-    core.put_in_place(exchange, parts)
-    return {"restored": True, "restore_seconds": round(time.perf_counter() - began, 3), **state(exchange)}
+    return {"restored": True, "restore_seconds": round(time.perf_counter() - began, 3), **mock_state(exchange)}

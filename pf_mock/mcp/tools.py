@@ -1,6 +1,6 @@
 """The MCP tools: each one stands for one REST route and is carried out by calling that route.
 
-A tool's input schema is its route's inputs (``pf_mock.api.operations``: the path and query parameters
+A tool's input schema is its route's inputs (``pf_mock.mcp.operations``: the path and query parameters
 and the body model the route validates with), so a field is declared once, on the route. A call turns
 its arguments into that route's request, sends it through an ``httpx.AsyncClient`` (to a pf-mock over
 the network for stdio, or into the same app in process for ``/mcp``) and hands back the answer:
@@ -33,7 +33,7 @@ from urllib.parse import quote
 import httpx
 import mcp_types as types
 
-from ..api.operations import Operation, operation
+from .operations import Operation, operation
 
 Summary = Callable[[dict, dict], str]     # (arguments, answer) -> one line
 

@@ -41,7 +41,7 @@ import heapq
 from collections import deque
 from typing import Callable
 
-from ..book import ALO, GTC, IOC, Order, Result
+from ..book import ALO, GTC, IOC, Order, Result, new_order
 from ..catalog import MarketSpec
 from ..closed import CANCELLED, CLIENT, EXPIRED, FILLED, IOC_REMAINDER, MAX_INVENTORY, SELF_TRADE
 from ..clock import US_PER_S, to_us
@@ -531,7 +531,7 @@ class ReplayMarket:
             self._take(order_id, owner, is_buy, None, lots, tag, result)
             result.unfilled = lots - result.filled
             return order_id, result
-        order = Order(order_id, owner, is_buy, price, lots)
+        order = new_order(order_id, owner, is_buy, price, lots)
         info = OrderInfo(order, owner, tif, self.now, tag)
         arrive = self.latency.entry_us(self.now_us)
         if arrive <= self.now_us:
@@ -790,7 +790,7 @@ class ReplayMarket:
                     raise bad(f"{name}.{i}.6", "an order on its way has its details")
                 if meta is not None and meta[1] > now / US_PER_S:
                     raise bad(f"{name}.{i}.6.1", "must not be after the market's now")
-                order = orders[oid] = Order(oid, owner, is_buy, price, qty)
+                order = orders[oid] = new_order(oid, owner, is_buy, price, qty)
                 order.size = size
                 if meta is not None:
                     by_id[oid] = OrderInfo(order, owner, meta[0], meta[1], meta[2])
@@ -859,7 +859,7 @@ class ReplayMarket:
 
         def make(row):
             oid, owner, is_buy, price, qty, size, meta = row[:7]
-            order = Order(oid, owner, is_buy, price, qty)
+            order = new_order(oid, owner, is_buy, price, qty)
             order.size = size
             info = OrderInfo(order, owner, meta[0], meta[1], meta[2]) if meta is not None else None
             if info is not None:

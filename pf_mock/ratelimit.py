@@ -21,11 +21,7 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from starlette.requests import HTTPConnection
-from starlette.types import Scope
-
-from ..errors import is_whole
-from .deps import api_key
+from .errors import is_whole
 
 # Levels are kept in 1/60ths of a request: a request costs 60 and a bucket of N refills N per second,
 # so whole seconds of mock time refill whole numbers exactly.
@@ -40,13 +36,6 @@ class Verdict:
     remaining: int          # whole requests left after this one
     reset_at: int           # unix seconds (mock clock) when the bucket is full again
     retry_after: int        # whole seconds until a request is allowed (0 when this one was)
-
-    def headers(self) -> dict[str, str]:
-        headers = {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining),
-                   "X-RateLimit-Reset": str(self.reset_at)}
-        if not self.allowed:
-            headers["Retry-After"] = str(self.retry_after)
-        return headers
 
 
 class RateLimiter:
@@ -86,15 +75,3 @@ class RateLimiter:
 
     def __len__(self) -> int:
         return len(self._buckets)
-
-
-def client_key(scope: Scope, exchange) -> str:
-    """Whose bucket a request draws on: its API key (Bearer or X-API-Key) when that key is an agent's on
-    ``exchange``, else its client address."""
-    connection = HTTPConnection(scope)
-    key = api_key(connection)
-    if key and exchange.agent_for_key(key) is not None:
-        return "key:" + key
-    return "host:" + (connection.client.host if connection.client else "unknown")
-
-

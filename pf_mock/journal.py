@@ -1,4 +1,4 @@
-"""The request journal behind ``GET /_mock/requests``: what clients sent and what they were answered.
+"""The request journal (shown by ``GET /_mock/requests``): what clients sent and what they were answered.
 
 Every request outside ``/_mock`` is recorded when it arrives, in arrival order, with the mock time, the
 method, path, query and body, and, once it is answered, the status it got (also the ones a fault rule
@@ -19,12 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Query, Request
-
-from .. import messages as m
-from .admin import ADMIN, admin_allowed
-from .errors import VALIDATION, responses
-from .door import json_problem, parse_json
+from .json_checks import json_problem, parse_json
 
 CAPACITY = 10_000
 MAX_BYTES = 16 << 20            # what all entries together may hold (bodies, paths, queries, keys)
@@ -143,18 +138,3 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self.entries)
-
-
-# ---- /_mock/requests ---------------------------------------------------------------------------
-router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"], responses=ADMIN)
-
-
-@router.get("/requests", response_model=m.JournalView, responses=responses(*VALIDATION))
-async def requests(request: Request, agent: str | None = None,
-                   limit: int | None = Query(None, ge=1, le=10**9)) -> dict:
-    """The requests received outside ``/_mock``, OLDEST FIRST (newest last), each ``{time (mock ms),
-    agent (agent_id or null), method, path, query, body (parsed JSON, else text, else null), status
-    (null while still being answered)}``. ``agent`` keeps one agent's; ``limit`` keeps the newest
-    ``limit`` of those (still oldest first)."""
-    entries = request.app.state.journal.select(agent, limit)
-    return {"requests": [e.view() for e in entries], "count": len(entries)}

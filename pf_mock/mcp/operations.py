@@ -1,9 +1,9 @@
-"""The API's operations as plain JSON Schema, read from the routes themselves.
+"""The API's operations as plain JSON Schema, read from the routes' OpenAPI document.
 
 A front that re-exposes routes under other names (the MCP tools) takes each route's inputs from here:
 its path and query parameters and its body model, exactly as the route declares and validates them,
 so a field is declared once, on the route, and a second front cannot drift from it. Built from the
-routers alone: no exchange, no app, no server.
+routes' OpenAPI document alone (``pf_mock.api.operations_document``): no exchange, no app, no server.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from fastapi.openapi.utils import get_openapi
-
-from . import admin, markets, mm
+from ..api import operations_document
 
 
 @dataclass(frozen=True)
@@ -80,8 +78,7 @@ def _operation(method: str, path: str, spec: dict, components: dict) -> Operatio
 
 @lru_cache(maxsize=1)
 def _operations() -> dict[tuple[str, str], Operation]:
-    routes = markets.router.routes + mm.router.routes + admin.router.routes
-    document = get_openapi(title="pf-mock", version="0", routes=routes)
+    document = operations_document()
     components = document.get("components", {}).get("schemas", {})
     found = {}
     for path, methods in document["paths"].items():

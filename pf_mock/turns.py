@@ -13,7 +13,7 @@ Either runs in slices of about ``SLICE_WALL_S`` (20 ms) of work each — whole s
 as that takes — and lets the event loop answer other requests between two slices. Markets with live
 business are simulated event by event, so how the work is cut does not change what happens in it. The
 choice for those other requests is to WAIT: every request that reads or changes the exchange takes its
-turn (an asyncio lock, ``turn``, taken in ``controls.py``; first come first served), and the long work holds the turn from its
+turn (an asyncio lock, ``turn``, taken by the HTTP layer for each such request; first come first served), and the long work holds the turn from its
 first slice to its last, so no request ever sees, or acts at, an instant in the middle of it — what a
 client sees is exactly what it would see had the work been instantaneous, and the same requests give the
 same bytes however long it takes. What does not touch the exchange is answered at once, mid-way:
@@ -29,6 +29,10 @@ of wall time (``pf-mock serve --log-level info`` prints it).
 Stopping: when the server is asked to stop (SIGTERM, Ctrl-C), ``stopping`` is set and the work ends after
 the slice it is in, answering 503 ``server_stopping`` with the instant it reached, so the server exits at
 once instead of finishing a week of simulation first.
+
+A restore (``POST /_mock/restore``) is long work of a third kind, done the same way: it holds the turn,
+and builds the new state a step at a time (``state.build_steps``), the loop answering what needs no turn
+between two steps; a stop ends it with nothing changed (``restore_in_steps``).
 """
 
 from __future__ import annotations
@@ -38,10 +42,11 @@ import logging
 import time
 from typing import Callable
 
-from ..clock import US_PER_S, to_ms, to_us
-from ..errors import ApiError, is_number
-from ..exchange import Exchange
-from ..messages import MAX_ADVANCE_S
+from . import state as core
+from .clock import US_PER_S, to_ms, to_us
+from .errors import ApiError, is_number
+from .exchange import Exchange
+from .messages import MAX_ADVANCE_S
 
 SLICE_S = 60.0          # an advance this short runs in one go
 SLICE_WALL_S = 0.02     # otherwise each slice aims at this much wall time (its simulated length adapts)
@@ -54,21 +59,6 @@ PROGRESS_STEP_PERCENT = 10      # a progress log line at every this many percent
 PROGRESS_AFTER_S = 1.0          # ... of work that has already taken this much wall time
 
 log = logging.getLogger("pf_mock")
-
-# Requests answered without waiting for the exchange's turn: they never touch it (or only read what
-# the long work keeps consistent between slices: the clock and the counts /_mock/state shows).
-NO_TURN = ("/health", "/_mock/state", "/_mock/requests", "/_mock/faults")
-
-
-def needs_turn(path: str) -> bool:
-    """The API and the mock's controls take turns; the page, its push feed (a stream that stays open)
-    and /mcp (whose tools go back through the API, so take their turns there) never wait."""
-    if path.startswith("/v1/"):
-        return True
-    if not path.startswith("/_mock/"):
-        return False
-    return not any(path == p or path.startswith(p + "/") for p in NO_TURN)
-
 
 def turn(app_state) -> asyncio.Lock:
     """The exchange's turn: one per app, made on first use (on the loop that serves the app)."""
@@ -166,3 +156,25 @@ async def _in_slices(exchange: Exchange, kind: str, start: int, target: int, run
                     await asyncio.sleep(0)
     finally:
         app_state.advancing = None
+
+
+async def restore_in_steps(exchange: Exchange, document, app_state) -> None:
+    """``state.restore(exchange, document)`` a step at a time, yielding to the event loop between steps;
+    a stopping server ends it with 503 ``server_stopping`` and nothing changed. Raises ``InvalidState``."""
+    steps = core.build_steps(exchange, document)
+    try:
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                parts = done.value
+                break
+            for _ in range(YIELDS):
+                await asyncio.sleep(0)
+            if getattr(app_state, "stopping", False):
+                raise ApiError(503, "server_stopping", "The server is stopping; the restore ended early and nothing "
+                                                       "changed.")
+    finally:
+        steps.close()
+    core.put_in_place(exchange, parts)
+

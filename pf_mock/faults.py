@@ -1,4 +1,4 @@
-"""Fault injection: ``/_mock/faults`` rules that delay API requests or answer them with an error before
+"""Fault injection: the rules (set through ``/_mock/faults``) that delay API requests or answer them with an error before
 they reach the exchange, so a test can see how its client copes with a flaky server.
 
 A rule names the requests it applies to (``path``: a glob such as ``/v1/mm/*``, or a regular expression
@@ -18,7 +18,6 @@ does not move the mock's time.
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import random
 import re
@@ -26,13 +25,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Callable
 
-from fastapi import APIRouter, Depends, Request
-from starlette.types import Receive, Scope, Send
-
-from .. import messages as m
-from ..errors import ApiError, invalid_request, is_number, is_whole
-from .admin import admin_allowed, is_admin_path
-from .errors import VALIDATION, error_response, responses
+from .errors import ApiError, invalid_request, is_number, is_whole
 
 REGEX_PREFIX = "re:"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -208,56 +201,3 @@ class FaultTable:
 
     def view(self) -> list[dict]:
         return [rule.view() for rule in self.rules]
-
-
-async def answered_by_fault(table: FaultTable, scope: Scope, receive: Receive, send: Send) -> bool:
-    """Apply the rules to an API request: sleep any latency they add; True when one of them answered it
-    (with its error), so it goes no further. ``/_mock`` requests are never faulted."""
-    if not table.rules or is_admin_path(scope["path"]):
-        return False                # no rule stands: nothing to draw
-    injection = table.draw(scope["method"], scope["path"])
-    if injection is None:
-        return False
-    if injection.latency_ms > 0:
-        await asyncio.sleep(injection.latency_ms / 1000.0)
-    if injection.status is None:
-        return False
-    body = injection.body or {}
-    await error_response(injection.status, body["error"], body["message"])(scope, receive, send)
-    return True
-
-
-# ---- /_mock/faults -----------------------------------------------------------------------------
-router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
-                   responses=responses("unauthorized"))
-
-
-async def fault_table(request: Request) -> FaultTable:
-    return request.app.state.faults
-
-
-@router.get("/faults", response_model=m.FaultList)
-async def list_faults(table: FaultTable = Depends(fault_table)) -> dict:
-    """The standing rules, in the order they are checked."""
-    return {"faults": table.view()}
-
-
-@router.post("/faults", status_code=201, response_model=m.FaultAdded, responses=responses(*VALIDATION))
-async def add_fault(body: m.FaultRequest, table: FaultTable = Depends(fault_table)) -> dict:
-    """Add a rule: ``{path, method?, status?, error?, message?, latency_ms?, probability?, count?}``.
-    Answers ``{fault: <the rule, with its id>, faults: [every standing rule]}``."""
-    rule = table.add(**body.model_dump())
-    return {"fault": rule.view(), "faults": table.view()}
-
-
-@router.delete("/faults", response_model=m.FaultsCleared)
-async def clear_faults(table: FaultTable = Depends(fault_table)) -> dict:
-    """Remove every rule."""
-    return {"cleared": table.clear(), "faults": []}
-
-
-@router.delete("/faults/{fault_id}", response_model=m.FaultRemoved, responses=responses(*VALIDATION, "fault_not_found"))
-async def remove_fault(fault_id: str, table: FaultTable = Depends(fault_table)) -> dict:
-    """Remove one rule by its id (404 ``fault_not_found`` if it is not standing)."""
-    removed = table.remove(fault_id)
-    return {"removed": removed.view(), "faults": table.view()}

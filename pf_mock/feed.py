@@ -32,13 +32,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-from .. import views
-from ..agents import Agent
-from ..clock import to_ms
-from ..errors import ApiError
-from ..exchange import Exchange
-from ..market import Market
-from ..messages import Leaderboard
+from . import views
+from .agents import Agent
+from .clock import to_ms
+from .errors import ApiError
+from .exchange import Exchange
+from .market import Market
+from .messages import Leaderboard
 
 TICK_S = 0.25               # wall seconds between looks at the watched markets
 MAX_ROWS = 1000             # rows of one kind kept for one slow subscriber before the oldest are dropped
