@@ -63,7 +63,7 @@ class Book:
     """An exchange whose agent has ``resting`` bids on the ten levels, ready to be timed."""
 
     def __init__(self, resting: int):
-        self.ex = Exchange(ExchangeConfig(seed=0, starting_balance=1e9), ManualClock())
+        self.ex = Exchange(ExchangeConfig(seed=0, starting_balance=1e9, latency_ms=0.0), ManualClock())   # the book, not latency
         self.me = self.ex.authenticate(KEY)
         mid = self.ex.market(SYMBOL).mid
         self.levels = [mid * (0.955 + 0.001 * k) for k in range(LEVELS)]  # 95.5% to 96.4% of the mid: no fill, in the band

@@ -45,7 +45,7 @@ class FilesNothing(Exchange):
 
 
 def run(kind: type[Exchange], minutes: float) -> tuple[float, int]:
-    ex = kind(ExchangeConfig(seed=1), ManualClock())
+    ex = kind(ExchangeConfig(seed=1, latency_ms=0.0), ManualClock())
     me = ex.authenticate(KEY)
     mid = ex.market(SYMBOL).mid
     ex.quote(me, QuoteRequest(SYMBOL, bid_price=mid * (1 - 2.5e-4), bid_size=100.0, ask_price=mid * (1 + 2.5e-4),
@@ -78,7 +78,7 @@ def main() -> None:
           f"{args.rounds} interleaved runs (a shared machine's noise is often larger than the difference)")
     print(f"  filing nothing (baseline)  {b:8.3f} s")
     print(f"  filing every closed order  {f:8.3f} s   ratio {f / b:.3f}   ({closed} closed orders)")
-    ex = Exchange(ExchangeConfig(seed=1), ManualClock())
+    ex = Exchange(ExchangeConfig(seed=1, latency_ms=0.0), ManualClock())
     me, market = ex.authenticate(KEY), ex.market(SYMBOL)
     reports = [OrderClosed(i + 1, me.agent_id, i % 2 == 0, 7_000_000, 141, 141, "GTC", 1.0, 2.0, "cancelled",
                            "refresh") for i in range(100_000)]

@@ -51,7 +51,7 @@ REPEATS = 3
 
 def crowd(agents: int, guarded: bool) -> MockExchange:
     """The exchange with ``agents`` sessions quoting on one market, refresh loops running."""
-    exchange = MockExchange(seed=0)
+    exchange = MockExchange(seed=0, latency_ms=0)
     for i in range(agents):
         agent = exchange.register(f"agent_{i:03d}")
         mid = exchange.mid(SYMBOL)
@@ -76,7 +76,7 @@ def run_crowd(agents: int, guarded: bool, seconds: float) -> tuple[float, int, i
 
 def run_baseline(seconds: float) -> tuple[float, int]:
     """The same market watched event by event, nobody in it."""
-    exchange = MockExchange(seed=0)
+    exchange = MockExchange(seed=0, latency_ms=0)
     market = exchange.market(SYMBOL)
     exchange.advance(REFRESH_S)          # the crowd's start takes as long
     market.watchers = 1

@@ -421,7 +421,7 @@ def bench_idle_week(days: float) -> None:
     from pf_mock.exchange import Exchange, ExchangeConfig
 
     def listing(advance_s: float) -> tuple[float, float]:
-        exchange = Exchange(ExchangeConfig(seed=0), ManualClock(START))
+        exchange = Exchange(ExchangeConfig(seed=0, latency_ms=0.0), ManualClock(START))
         client = TestClient(create_app(exchange, AppOptions()))
         client.get("/v1/markets", params={"limit": 500})       # every market exists from here on
         exchange.advance(advance_s) if advance_s else None

@@ -120,7 +120,7 @@ def quote_walk(graph: dict[str, set[str]], root: Path) -> tuple[list[str], int, 
     """The pf_mock modules one crossing quote's calls touch (in first-touch order), and its calls back up."""
     sys.path.insert(0, str(root))
     from pf_mock.api import create_app
-    from pf_mock.exchange import Exchange
+    from pf_mock.exchange import Exchange, ExchangeConfig
     try:
         from pf_mock.api import in_process_client
     except ImportError:         # a tree from before the api package offered one
@@ -129,7 +129,7 @@ def quote_walk(graph: dict[str, set[str]], root: Path) -> tuple[list[str], int, 
         def in_process_client(app, headers):
             return TestClient(app, headers=headers)
 
-    app = create_app(Exchange())
+    app = create_app(Exchange(ExchangeConfig(latency_ms=0.0)))     # the walk to the fill: no order-entry latency
     client = in_process_client(app, headers={"Authorization": "Bearer pf_test_structure_walk"})
     ask = client.get("/v1/markets/BTC-PERP/price").json()["best_ask"]
     body = {"symbol": "BTC-PERP", "bid_price": ask * 1.0005, "bid_size": 500.0}

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
 from .model import Regime
+from .models.latency import DEFAULT_LATENCY_MS, DEFAULT_LATENCY_SIGMA, MAX_LATENCY_MS
 
 MIN_NOTIONAL_USD = 10.0     # Hyperliquid's minimum order value
 QUOTE_ASSET = "USDC"
@@ -104,6 +105,15 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.specs)
 
+    def with_latency(self, latency_ms: float | None) -> "Catalog":
+        """This catalog with every market's regime starting at a median latency of ``latency_ms``
+        (``pf-mock serve --latency-ms``; models/latency.py); None: this catalog as it is."""
+        if latency_ms is None:
+            return self
+        if not (isinstance(latency_ms, (int, float)) and 0 <= latency_ms <= MAX_LATENCY_MS):
+            raise ValueError(f"latency_ms must be a number from 0 to {MAX_LATENCY_MS:g}")
+        return Catalog([replace(s, regime=s.regime.with_changes(latency_ms=float(latency_ms))) for s in self.specs])
+
     def __iter__(self):
         return iter(self.specs)
 
@@ -131,7 +141,8 @@ def regime_for(asset_class: str, tier: str) -> Regime:
     jumps_per_year = JUMP_RATE_PER_HOUR * 24 * 365
     jump_bps = round(1e4 * math.sqrt(JUMP_VARIANCE_SHARE * vol * vol / (2.0 * jumps_per_year)), 2)
     return Regime(volatility_annual=vol, jump_rate_per_hour=JUMP_RATE_PER_HOUR, jump_bps=jump_bps,
-                  vol_of_vol=VOL_OF_VOL, **TIERS[tier])
+                  vol_of_vol=VOL_OF_VOL, latency_ms=DEFAULT_LATENCY_MS, latency_sigma=DEFAULT_LATENCY_SIGMA,
+                  **TIERS[tier])
 
 
 @cache

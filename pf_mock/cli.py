@@ -29,6 +29,7 @@ from .version import __version__
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 from .messages import MAX_FEE_BPS, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE  # noqa: E402  (shared with snapshots)
+from .models.latency import DEFAULT_LATENCY_MS, MAX_LATENCY_MS  # noqa: E402
 
 MAX_RATE_LIMIT = 1_000_000
 ADMIN_TOKEN = re.compile(r"^[\x21-\x7e]{8,256}$")   # visible ASCII: a header value that survives any proxy
@@ -137,6 +138,10 @@ def add_serve(sub) -> None:
                    help="rebate paid to makers, in bps of notional (default: 2.5)")
     s.add_argument("--taker-fee-bps", type=ranged(_number, 0, MAX_FEE_BPS), default=4.5, metavar="BPS",
                    help="fee charged to takers, in bps of notional (default: 4.5)")
+    s.add_argument("--latency-ms", type=ranged(_number, 0, MAX_LATENCY_MS), default=None, metavar="MS",
+                   help="median order-entry latency of every synthetic market, in ms: quotes and cancels reach "
+                        "the book this long (log-normal) after they are sent; 0 acts at once (default: each "
+                        f"market's regime, {DEFAULT_LATENCY_MS:g} ms, Hyperliquid's documented median)")
     s.add_argument("--log-level", choices=LOG_LEVELS, default="warning",
                    help="the server's own messages on stderr at this level and above (default: warning)")
     s.add_argument("--access-log", action="store_true", help="print one line per request on stdout")
@@ -201,7 +206,7 @@ def check_serve(args: argparse.Namespace):
                         strict_auth=args.strict_auth, starting_balance=args.starting_balance,
                         rate_limit=args.rate_limit, admin=not args.no_admin, admin_token=args.admin_token,
                         maker_rebate_bps=args.maker_rebate_bps, taker_fee_bps=args.taker_fee_bps,
-                        log_level=args.log_level, access_log=args.access_log, mcp_admin=args.mcp_admin,
+                        latency_ms=args.latency_ms, log_level=args.log_level, access_log=args.access_log, mcp_admin=args.mcp_admin,
                         restore=args.restore, state=args.state, replay=replay,
                         allow_hosts=tuple(args.allow_host))
 

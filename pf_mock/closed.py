@@ -23,7 +23,7 @@ from .messages import CloseReason, CloseStatus, TimeInForce
 STATUSES = get_args(CloseStatus)
 FILLED, CANCELLED, EXPIRED = STATUSES
 # Why an order left the book (None: it filled). ``ioc``: an IOC order's remainder, which never rests.
-CLIENT, REFRESH, SELF_TRADE, MAX_INVENTORY, SPREAD_PAUSE, STOP_LOSS, IOC_REMAINDER = get_args(CloseReason)
+CLIENT, REFRESH, SELF_TRADE, MAX_INVENTORY, SPREAD_PAUSE, STOP_LOSS, IOC_REMAINDER, WOULD_CROSS = get_args(CloseReason)
 REASONS = (None, *get_args(CloseReason))
 TIFS = get_args(TimeInForce)
 

@@ -15,6 +15,7 @@ class ExchangeConfig:
     strict_auth: bool = False
     maker_rebate_bps: float = MAKER_REBATE_BPS
     taker_fee_bps: float = TAKER_FEE_BPS
+    latency_ms: float | None = None     # every market's regime starts at this median latency (None: the catalog's)
 
     @cached_property
     def fees(self) -> FeeSchedule:

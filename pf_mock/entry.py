@@ -27,6 +27,7 @@ class QuoteResult:
     ask: SideOutcome
     session: Session
     time: float
+    created_at: float | None = None     # when its orders reach (or reached) the book; None: at ``time``
 
 
 def check_quote(req: QuoteRequest) -> None:
@@ -61,12 +62,14 @@ def open_session(agent: Agent, symbol: str) -> Session:
 
 
 def check_sides(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, at_us: int, market: Market,
-                req: QuoteRequest, taker_fee_bps: float) -> tuple[Sized, Sized]:
+                req: QuoteRequest, taker_fee_bps: float, in_flight: Mapping[str, float] | None = None
+                ) -> tuple[Sized, Sized, float]:
     """The quote's sides on the grid, checked in one place: each side sized (a bid's price rounded down, an
     ask's up; sizes to whole lots) and at least the minimum notional (400); each priced inside the band
     around the mark (400); and the agent's equity covering the initial margin with the sides added, each at
     the worse of its price and the mark, plus what filling at once may cost on top (402; every market at
-    ``at_us``, the instant being processed). The mark is read first, then the grid, then the margin."""
+    ``at_us``, the instant being processed; ``in_flight`` adds the notional of quotes on their way to a book,
+    ``inflight.py``). The mark is read first, then the grid, then the margin. The sides and their notional."""
     mark_units = market.mark_units()
     grid = market.grid
     bid = ask = None
@@ -96,28 +99,40 @@ def check_sides(agent: Agent, markets: Mapping[str, Market], catalog: Catalog, a
             notional, cost = orders.side_cost(market, is_buy, side[0], side[1], mark_units, taker_fee_bps)
             posted += notional
             at_once += cost
-    required = orders.margin_in_use(agent, markets, catalog, at_us, {market.symbol: posted}) + at_once
+    extra = dict(in_flight or {})
+    extra[market.symbol] = extra.get(market.symbol, 0.0) + posted
+    required = orders.margin_in_use(agent, markets, catalog, at_us, extra) + at_once
     equity = orders.equity(agent, markets, at_us)
     if required > equity:
         raise ApiError(402, "insufficient_balance",
                        f"These orders need ${required:,.2f} of margin; equity is ${equity:,.2f}.",
                        required_margin_usd=round(required, 6), equity_usd=round(equity, 6))
-    return bid, ask
+    return bid, ask, posted
 
 
 def enter_quote(sessions: Sessions, agent: Agent, market: Market, req: QuoteRequest, catalog: Catalog,
                 at_us: int, taker_fee_bps: float) -> QuoteResult:
     """A quote (already through ``check_quote``) on ``market``, brought to now with every market the agent
     has business in: checked against the session, then its sides (``check_sides``), then taking effect."""
-    session = open_session(agent, market.symbol)
-    bid, ask = check_sides(agent, sessions.markets, catalog, at_us, market, req, taker_fee_bps)
+    session, bid, ask, _ = check_entry(sessions, agent, market, req, catalog, at_us, taker_fee_bps)
     return take_effect(sessions, agent, market, session, req, bid, ask)
 
 
+def check_entry(sessions: Sessions, agent: Agent, market: Market, req: QuoteRequest, catalog: Catalog, at_us: int,
+                taker_fee_bps: float, in_flight: Mapping[str, float] | None = None
+                ) -> tuple[Session, Sized, Sized, float]:
+    """``enter_quote``'s checks (nothing changes): the session, then the sides (``check_sides``, with
+    ``in_flight``'s notional added to the margin); the session, the sides and the quote's notional."""
+    session = open_session(agent, market.symbol)
+    bid, ask, posted = check_sides(agent, sessions.markets, catalog, at_us, market, req, taker_fee_bps, in_flight)
+    return session, bid, ask, posted
+
+
 def take_effect(sessions: Sessions, agent: Agent, market: Market, session: Session, req: QuoteRequest,
-                bid: Sized, ask: Sized) -> QuoteResult:
-    """The checked quote takes effect: the session takes its settings and shape, the sides are posted,
-    and the guardrails look at the result."""
+                bid: Sized, ask: Sized, seqs: tuple[int | None, int | None] = (None, None)) -> QuoteResult:
+    """The checked quote takes effect: the session takes its settings and shape, the sides are posted
+    (with the order numbers ``seqs`` when they were given out as the quote was sent), and the guardrails
+    look at the result."""
     sessions.configure(agent, market, session, req.guardrails(), req.refresh_interval_seconds, req.auto_refresh)
     grid, mid = market.grid, market.mid
     session.shape = QuoteShape(
@@ -127,7 +142,7 @@ def take_effect(sessions: Sessions, agent: Agent, market: Market, session: Sessi
         ask_usd=req.ask_size if ask else None,
         tif=req.time_in_force,
     )
-    bid_out, ask_out = sessions.post(agent, market, session, bid, ask, req.time_in_force)
+    bid_out, ask_out = sessions.post(agent, market, session, bid, ask, req.time_in_force, seqs)
     sessions.enforce(market)
     return QuoteResult(market.symbol, bid_out, ask_out, session, market.now)
 

@@ -13,10 +13,11 @@ from . import auth, controls, entry, orders, paging, reads, views
 from .agents import Agent
 from .analytics import Analytics
 from .catalog import Catalog, UnknownMarket, load_catalog
-from .clock import Clock, ManualClock
+from .clock import US_PER_S, Clock, ManualClock
 from .entry import QuoteResult
 from .errors import invalid_request, market_not_found
 from .config import ExchangeConfig
+from .inflight import InFlight
 from .ledger import FillRecord
 from .market import Market
 from .messages import (Account, Candles, Fills, Interval, MarketDetail, MarketList, OrderBookView,
@@ -33,7 +34,8 @@ class Exchange:
                  catalog: Catalog | None = None, sources: Mapping[str, MarketFactory] | None = None):
         self.config = config or ExchangeConfig()
         self.clock = clock or ManualClock()
-        self.catalog = catalog or load_catalog()
+        self.base_catalog = catalog or load_catalog()       # before --latency-ms (a restore starts from it)
+        self.catalog = self.base_catalog.with_latency(self.config.latency_ms)
         # symbol -> what makes its market (default: the synthetic ``Market``); e.g. a replayed recording
         self.sources: dict[str, MarketFactory] = dict(sources or {})
         self.seed = self.config.seed
@@ -48,16 +50,18 @@ class Exchange:
         self.analytics = Analytics()              # running per-agent statistics (analytics.py)
         self.sessions = Sessions(self.agents, self.markets, self.catalog, self.config.fees, self.config.taker_fee_bps)
         self.stepper = Stepper(self.clock, self.markets, self.sessions, self.analytics, self.started_us)
+        self.flight = InFlight(self.seed, self.sessions)    # quotes and cancels on their way (inflight.py)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
 
     def install(self, *, config: ExchangeConfig, seed: int, clock: Clock, started_at: float, started_us: int,
                 markets: dict, agents: dict, keys: dict, analytics: Analytics, sessions: Sessions, stepper: Stepper,
-                scenario_name: str | None, scenario_run) -> None:
+                scenario_name: str | None, scenario_run, flight: InFlight, catalog: Catalog) -> None:
         """A restored state (``state.build``'s parts, made beside this exchange) becomes this exchange's."""
         self.config, self.seed, self.clock, self.started_at, self.started_us = config, seed, clock, started_at, started_us
         self.markets, self.agents, self._keys, self.analytics, self.sessions = markets, agents, keys, analytics, sessions
         self.stepper, self.scenario_name, self.scenario_run = stepper, scenario_name, scenario_run
+        self.flight, self.catalog = flight, catalog
 
     # ---- time and markets ---------------------------------------------------------------------
     def now(self) -> float:
@@ -163,13 +167,18 @@ class Exchange:
         entry.check_trading(market)
         self.sync(agent)
         with self.stepper.noting():
-            return entry.enter_quote(self.sessions, agent, market, req, self.catalog, self.stepper.instant_us(),
+            return self.flight.quote(agent, market, req, self.catalog, self.stepper.instant_us(),
                                      self.config.taker_fee_bps)
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
+        return self.cancel_at(agent, symbol)[:2]
+
+    def cancel_at(self, agent: Agent, symbol: str) -> tuple[str, list[str], float]:
+        """Cancel the agent's orders on ``symbol``: the ids it takes out and when it reaches the book."""
         market = self.market(symbol)
         with self.stepper.noting():
-            return market.symbol, entry.cancel(self.sessions, agent, market)
+            ids, when = self.flight.cancel(agent, market)
+            return market.symbol, ids, when / US_PER_S
 
     def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> TakerResult:
         entry.check_hedge_pct(hedge_pct)

@@ -418,12 +418,14 @@ class Market:
         return self._order_seq
 
     def place(self, owner, is_buy: bool, price: int | None, lots: int, tif: str = GTC,
-              tag: str = "quote", limits: Limits | None = None) -> tuple[int, Result]:
+              tag: str = "quote", limits: Limits | None = None, order_id: int | None = None) -> tuple[int, Result]:
         """An agent's order, at ``self.now``. What it did to agents' orders is added to ``news``; ``limits``
-        (owner -> (max_inventory_usd, ledger)) caps what resting orders may fill."""
+        (owner -> (max_inventory_usd, ledger)) caps what resting orders may fill; ``order_id``: a number
+        ``next_order_id`` gave out before, for an order that was on its way (``inflight.py``)."""
         self._go_live()
         self.active = True
-        order_id = self.next_order_id()
+        if order_id is None:
+            order_id = self.next_order_id()
         before = self._limits
         if limits is not None:
             self._limits = limits

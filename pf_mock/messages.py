@@ -304,14 +304,23 @@ class QuoteAnswer(Answer):
                     "(listed too under GET /v1/mm/orders?status=closed, reason self_trade).",
         examples=[["ord_3f0e71c2a9d4"]])
     session: SessionView = Field(description="The session on this symbol after the quote, as mm_session "
-                                             "answers it.")
+                                             "answers it (while the quote is on its way: as it stands when sent).")
+    created_at: Ms = Field(description="When the quote reaches (or reached) the book: the request's instant plus "
+                                       "the order-entry latency (docs/market-model.md). Until then its orders are "
+                                       "not listed and cannot fill; skipped and cancelled_order_ids then say only "
+                                       "what was known when it was sent (a side refused on arrival is listed "
+                                       "under status=closed, expired, with its reason).")
     timestamp: Ms
 
 
 class Cancelled(Answer):
     symbol: str = Field(description="The market, e.g. BTC-PERP.", examples=["BTC-PERP"])
-    cancelled: int = Field(description="How many orders were cancelled.")
-    order_ids: list[str] = Field(description="Their ids.")
+    cancelled: int = Field(description="How many orders the cancel takes out: those resting and those on their "
+                                       "way to the book when it was sent.")
+    order_ids: list[str] = Field(description="Their ids. One that fills before the cancel reaches the book is "
+                                             "listed under status=closed as filled.")
+    cancelled_at: Ms = Field(description="When the cancel reaches (or reached) the book: the request's instant "
+                                         "plus the latency. Until then the orders rest and can fill.")
 
 
 class OrderView(Answer):
@@ -323,12 +332,14 @@ class OrderView(Answer):
     remaining: float = Field(description="Base units still resting.")
     notional_usd: float = Field(description="Remaining notional, USD.")
     time_in_force: TimeInForce = Field(description="GTC, ALO or IOC, as posted.")
-    created_at: Ms = Field(description="When it was posted, ms.")
+    created_at: Ms = Field(description="When it reached the book, ms: the request's instant plus the order-entry "
+                                       "latency (docs/market-model.md).")
 
 
 OrderStatus = Literal["open", "closed"]
 CloseStatus = Literal["filled", "cancelled", "expired"]
-CloseReason = Literal["client", "refresh", "self_trade", "max_inventory", "spread_pause", "stop_loss", "ioc"]
+CloseReason = Literal["client", "refresh", "self_trade", "max_inventory", "spread_pause", "stop_loss", "ioc",
+                      "would_cross"]
 MAX_ORDERS_PAGE = 1000
 DEFAULT_ORDERS_PAGE = 100
 
@@ -343,7 +354,8 @@ class ClosedOrderView(OrderView):
     reason: CloseReason | None = \
         Field(description="Why it left: client (POST /v1/mm/cancel), refresh (the refresh loop), self_trade "
                           "(self-trade prevention), max_inventory, spread_pause (max_spread_bps), stop_loss "
-                          "(session_stop_loss_usd), ioc (an IOC's remainder); null when filled.",
+                          "(session_stop_loss_usd), ioc (an IOC's remainder), would_cross (an ALO side that would have "
+                          "crossed when it reached the book); null when filled.",
               examples=["self_trade"])
     closed_at: Ms
 

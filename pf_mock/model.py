@@ -101,6 +101,9 @@ class Regime:
     # Queue (models/queue.py): the house's depth at an agent's level turns over, cancels ahead or behind it.
     queue_cancel_per_second: float = 0.0     # share of a level's house depth cancelled (and re-posted) a second
     queue_power: float = 3.0                 # where: ahead with a**n / (a**n + b**n) (hftbacktest's power model)
+    # Order-entry latency (models/latency.py): log-normal delay before an order or a cancel reaches the book.
+    latency_ms: float = 0.0                  # its median (0: orders and cancels act at the request's instant)
+    latency_sigma: float = 0.0               # the spread of its logarithm
 
     # The subset that /_mock/markets/{symbol}/regime may change, as the contract names them.
     EDITABLE = EDITABLE_REGIME_FIELDS   # (declared with their ranges in ranges.py)

@@ -131,12 +131,17 @@ def side_cost(market: Market, is_buy: bool, units: int, lots: int, mark_units: i
 
 
 def place(agent: Agent, market: Market, is_buy: bool, units: int, lots: int, tif: str,
-          limits: dict | None = None) -> SideOutcome:
-    """Post one side of a quote (already sized and checked by the caller). An ALO side that would
+          limits: dict | None = None, seq: int | None = None) -> SideOutcome:
+    """Post one side of a quote (already sized and checked by the caller), as order number ``seq`` when
+    it was given out before (a quote that was on its way: ``inflight.py``). An ALO side that would
     cross is not posted. What it filled is in the market's news (``limits``: see ``Market.place``)."""
     if tif == ALO and market.would_cross(is_buy, units):
         return SideOutcome(skipped="would_cross")
-    seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote", limits=limits)
+    if seq is None:
+        seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote", limits=limits)
+    else:
+        seq, result = market.place(agent.agent_id, is_buy, units, lots, tif, tag="quote", limits=limits,
+                                   order_id=seq)
     grid, index = market.grid, market.spec.index
     return SideOutcome(order_id=ids.order_id(index, seq), price=grid.to_price(units),
                        size_usd=grid.notional(units, lots), qty=grid.to_size(lots),

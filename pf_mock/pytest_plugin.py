@@ -10,7 +10,9 @@ Fixtures (both fresh for every test, so tests never share state, also under ``py
 
 Options: ``@pytest.mark.pf_mock(seed=..., starting_balance=..., strict_auth=..., ...)`` takes any
 ``pf-mock serve`` option by its Python name (a marker on a class or module applies to its tests, the
-nearest one wins); the seed is otherwise ``--pf-mock-seed`` (default 0).
+nearest one wins); the seed is otherwise ``--pf-mock-seed`` (default 0), and the order-entry latency
+``--pf-mock-latency-ms`` (default 0: quotes and cancels act at the request's instant, so a unit test of a
+client need not wait for them; ``pf-mock serve`` and ``MockExchange`` follow the documented model).
 
 This module imports nothing heavy: FastAPI and uvicorn load only when a test asks for a fixture.
 """
@@ -29,6 +31,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pf-mock-seed", type=int, default=0, dest="pf_mock_seed", metavar="SEED",
                     help="seed of the pf_mock and pf_mock_server fixtures where a test's pf_mock marker "
                          "sets none (default 0)")
+    group.addoption("--pf-mock-latency-ms", type=float, default=0.0, dest="pf_mock_latency_ms", metavar="MS",
+                    help="median order-entry latency of the fixtures' markets where a test's pf_mock marker sets "
+                         "none (default 0: at once; pf-mock serve's default is 200)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,10 +44,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def mock_options(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The seed from the command line, then the markers' keywords, the nearest marker last."""
+    """The seed and the latency from the command line, then the markers' keywords, the nearest marker last."""
     from .testing import serve_options
 
-    options: dict[str, Any] = {"seed": request.config.getoption("pf_mock_seed")}
+    options: dict[str, Any] = {"seed": request.config.getoption("pf_mock_seed"),
+                               "latency_ms": request.config.getoption("pf_mock_latency_ms")}
     for marker in reversed(list(request.node.iter_markers(MARKER))):
         if marker.args:
             pytest.fail(f"@pytest.mark.{MARKER} takes keyword arguments only, got {marker.args!r}", pytrace=False)

@@ -14,7 +14,7 @@ EDITABLE_REGIME_FIELDS = ("volatility_annual", "spread_bps", "depth_usd", "taker
                           "jump_bps", "vol_of_vol", "depth_refill_seconds", "taker_tail_index", "hawkes_branching",
                           "taker_vol_elasticity", "taker_move_share", "meta_rate_per_minute", "meta_share",
                           "informed_size_elasticity",
-                          "impact_y", "impact_permanent_share", "impact_decay_seconds")
+                          "impact_y", "impact_permanent_share", "impact_decay_seconds", "latency_ms", "latency_sigma")
 
 # (lowest, highest, lowest excluded) for each regime field a client may set.
 # Every field is bounded, so that whatever a client sets, every quantity derived from it stays finite
@@ -44,6 +44,8 @@ _REGIME_RANGES = {
     "impact_y": (0.0, 10.0, False),
     "impact_permanent_share": (0.0, 1.0, False),
     "impact_decay_seconds": (0.0, 86_400.0, False),
+    "latency_ms": (0.0, 60_000.0, False),       # models/latency.py: MAX_LATENCY_MS, MAX_LATENCY_SIGMA
+    "latency_sigma": (0.0, 3.0, False),
 }
 
 

@@ -41,6 +41,7 @@ class ServeOptions:
     admin_token: str | None = None
     maker_rebate_bps: float = 2.5
     taker_fee_bps: float = 4.5
+    latency_ms: float | None = None     # --latency-ms: every synthetic market's median latency (None: its regime's)
     log_level: str = "warning"          # of the server's own messages (uvicorn's and pf-mock's), on stderr
     access_log: bool = False            # one line per request on stdout
     mcp_admin: bool = False             # also offer the /_mock tools on /mcp (--mcp-admin)
@@ -64,7 +65,8 @@ def build_exchange(opts: ServeOptions) -> Exchange:
     else:
         clock = RealtimeClock(speed=opts.speed, start=start)
     config = ExchangeConfig(seed=opts.seed, starting_balance=opts.starting_balance, strict_auth=opts.strict_auth,
-                            maker_rebate_bps=opts.maker_rebate_bps, taker_fee_bps=opts.taker_fee_bps)
+                            maker_rebate_bps=opts.maker_rebate_bps, taker_fee_bps=opts.taker_fee_bps,
+                            latency_ms=opts.latency_ms)
     scenario = load_scenario(opts.scenario) if opts.scenario else None     # a bad one fails before anything starts
     exchange = Exchange(config, clock, catalog=catalog, sources=opts.replay)
     if scenario is not None:

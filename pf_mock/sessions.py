@@ -175,8 +175,8 @@ class Sessions:
 
     # ---- posting ----------------------------------------------------------------------------------
     def post(self, agent: Agent, market: Market, session: Session, bid: Sized, ask: Sized,
-             tif: str) -> tuple[SideOutcome, SideOutcome]:
-        """Post what the guardrails allow of a bid and an ask."""
+             tif: str, seqs: tuple[int | None, int | None] = (None, None)) -> tuple[SideOutcome, SideOutcome]:
+        """Post what the guardrails allow of a bid and an ask (``seqs``: their order numbers, if given out)."""
         bid_out, ask_out = SideOutcome(), SideOutcome()
         if self.spread_too_wide(agent, market, session):
             self.set_status(agent, market, session, PAUSED, "market_spread_wide")
@@ -201,7 +201,7 @@ class Sessions:
                 if lots <= 0 or market.grid.notional(units, lots) < MIN_NOTIONAL_USD:
                     outcomes[i].skipped = "max_inventory"
                     continue
-            outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif, limits)
+            outcomes[i] = orders.place(agent, market, is_buy, units, lots, tif, limits, seqs[i])
             if market.news:
                 self.settle(market)
             if outcomes[i].order_id is not None:

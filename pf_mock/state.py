@@ -35,9 +35,11 @@ from .clock import US_PER_S, ManualClock, RealtimeClock
 from .closed import CLOSED_KEPT, ClosedOrder, ClosedOrders
 from .errors import ApiError, InvalidState
 from .exchange import Exchange, ExchangeConfig
+from .inflight import CancelArrival, InFlight, QuoteArrival
 from .guardrails import NAMES as GUARDRAIL_NAMES
 from .ledger import fill_columns
 from .market import Market
+from .messages import QuoteRequest
 from .model import Regime
 from .ranges import regime_problem
 from .scenarios import ScenarioRun, ScenarioStep, parse_scenario, scenario_document, scheduled_entry
@@ -69,7 +71,7 @@ def _document(exchange: Exchange, now: int) -> dict:
         "seed": exchange.seed,
         "config": {"seed": exchange.config.seed, "starting_balance": exchange.config.starting_balance,
                    "strict_auth": exchange.config.strict_auth, "maker_rebate_bps": exchange.config.maker_rebate_bps,
-                   "taker_fee_bps": exchange.config.taker_fee_bps},
+                   "taker_fee_bps": exchange.config.taker_fee_bps, "latency_ms": exchange.config.latency_ms},
         "clock": {"mode": clock.mode, "speed": 0.0 if manual else clock.speed,
                   "start_us": clock._start_us if manual else clock._origin_us, "now_us": now},
         "started_us": exchange.started_us,
@@ -79,6 +81,7 @@ def _document(exchange: Exchange, now: int) -> dict:
         "live": {symbol: list(live) for symbol, live in exchange.sessions.live.items() if live},
         "analytics": _analytics_state(exchange.analytics),
         "scenario": _scenario_state(exchange.scenario_run),
+        "inflight": exchange.flight.state(),
     }
 
 
@@ -235,8 +238,8 @@ def put_in_place(exchange: Exchange, parts: dict) -> None:
 
 
 def _build(exchange: Exchange, doc: dict):
-    catalog = exchange.catalog
     config = ExchangeConfig(**doc["config"])
+    catalog = exchange.base_catalog.with_latency(config.latency_ms)
     seed = doc["seed"]
     clock_doc = doc["clock"]
     now, start = clock_doc["now_us"], clock_doc["start_us"]
@@ -338,6 +341,7 @@ def _build(exchange: Exchange, doc: dict):
     markets: dict[str, Market] = {}
     analytics = Analytics()
     sessions = Sessions(agents, markets, catalog, config.fees, config.taker_fee_bps)
+    flight = InFlight(seed, sessions)
 
     # The scenario in force, and its run (which its pending steps compare themselves with).
     run = None
@@ -360,6 +364,8 @@ def _build(exchange: Exchange, doc: dict):
             if agent is None or market.symbol not in agent.sessions:
                 raise InvalidState(f"{where}.agent_id", "must name an agent with a session on this market")
             return RefreshTick(sessions, a["agent_id"], a["generation"])
+        if kind in ("quote", "cancel"):
+            return _arrival(flight, market, a, agents, where)
         if a["current"] and run is None:
             raise InvalidState(f"{where}.current", "no scenario is in force")
         for key, value in a.get("changes", {}).items():
@@ -451,6 +457,7 @@ def _build(exchange: Exchange, doc: dict):
                                "a market with live business stands at the clock's now")
 
     _restore_analytics(analytics, doc["analytics"], agents, markets)
+    _restore_inflight(flight, doc.get("inflight"), agents, markets, now)
 
     # The clock: the server keeps its own mode.
     live_clock = exchange.clock
@@ -462,8 +469,47 @@ def _build(exchange: Exchange, doc: dict):
         "config": config, "seed": seed, "clock": clock, "started_at": started / US_PER_S, "started_us": started,
         "markets": markets, "agents": agents, "keys": keys, "analytics": analytics,
         "sessions": sessions, "stepper": Stepper(clock, markets, sessions, analytics, started, ran_to),
-        "scenario_name": run.scenario.name if run else None, "scenario_run": run,
+        "scenario_name": run.scenario.name if run else None, "scenario_run": run, "flight": flight,
+        "catalog": catalog,
     }
+
+
+def _arrival(flight: InFlight, market: Market, a: dict, agents: dict, where: str):
+    """A quote or a cancel on its way to ``market`` (``inflight.py``), checked as the route checks it."""
+    if not market.synthetic:
+        raise InvalidState(f"{where}.type", "only a synthetic market has messages on their way")
+    if a["agent_id"] not in agents:
+        raise InvalidState(f"{where}.agent_id", "must name an agent")
+    if a["type"] == "cancel":
+        return CancelArrival(flight, a["agent_id"])
+    try:
+        request = QuoteRequest(**a["request"])
+    except (ValidationError, TypeError) as exc:
+        raise InvalidState(f"{where}.request", f"must be a quote as POST /v1/mm/quote takes it ({exc})") from None
+    if request.symbol != market.symbol or market.symbol not in agents[a["agent_id"]].sessions:
+        raise InvalidState(f"{where}.request.symbol", "must be this market, where the agent has a session")
+    sides = (a["bid"], a["ask"])
+    for k, (side, seq) in enumerate(zip(sides, a["ids"])):
+        if (side is None) != (seq is None) or (seq is not None and (seq > market._order_seq or
+                                                                    market.book.get(seq) is not None)):
+            raise InvalidState(f"{where}.ids.{k}", "an id for each side given, one the market gave out and that "
+                                                   "is not in its book")
+    if sides == (None, None):
+        raise InvalidState(f"{where}.bid", "a quote has a bid, an ask or both")
+    return QuoteArrival(flight, a["agent_id"], request, None if sides[0] is None else tuple(sides[0]),
+                        None if sides[1] is None else tuple(sides[1]), tuple(a["ids"]), a["notional"])
+
+
+def _restore_inflight(flight: InFlight, doc: dict | None, agents: dict, markets: dict, now: int) -> None:
+    if doc is None:                 # a version 2 or 3 document: nothing was ever on its way
+        return
+    for symbol in doc["sent"]:
+        if symbol not in markets:
+            raise InvalidState(f"inflight.sent.{symbol}", "must be one of the snapshot's markets")
+    for j, (agent_id, symbol, at) in enumerate(doc["last"]):
+        if agent_id not in agents or symbol not in markets or at <= now:
+            raise InvalidState(f"inflight.last.{j}", "an agent, one of the snapshot's markets, an instant after now")
+    flight.restore_state(doc)
 
 
 def _restore_analytics(analytics: Analytics, doc: dict, agents: dict, markets: dict) -> None:

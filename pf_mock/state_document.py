@@ -36,8 +36,9 @@ from .messages import (MAX_FEE_BPS, MAX_QUOTE_NUMBER, MAX_SEED, MAX_SPEED, MAX_S
                        MIN_REFRESH_INTERVAL_S)
 
 FORMAT = "pf-mock-snapshot"
-VERSION = 3
-VERSIONS_READ = (2, 3)             # 3 added the replayed market's entry; a version 2 document reads the same
+VERSION = 4
+VERSIONS_READ = (2, 3, 4)          # 3 added the replayed market's entry, 4 messages on their way (inflight.py)
+                                   # and the latency option; an older document reads the same
 
 MAX_US = 10 ** 16               # 2286-11-20: any mock time a clock can reach from a sane start
 MAX_S = MAX_US / 1e6
@@ -100,6 +101,7 @@ class StateConfig(TypedDict):
     strict_auth: bool
     maker_rebate_bps: num(ge=0, le=MAX_FEE_BPS)
     taker_fee_bps: num(ge=0, le=MAX_FEE_BPS)
+    latency_ms: NotRequired[Optional[num(ge=0, le=60_000)]]     # --latency-ms (version 4)
 
 
 @_doc
@@ -118,7 +120,7 @@ FillRow = tuple[SymbolName, FillId, OrderId, bool, PriceNumber, Lots, UsdPos, bo
 ClosedRow = tuple[OrderId, SymbolName, bool, PriceNumber, Size, Size, UsdPos, Tif, Seconds, Seconds,
                   Literal["filled", "cancelled", "expired"],
                   Optional[Literal["client", "refresh", "self_trade", "max_inventory", "spread_pause", "stop_loss",
-                                   "ioc"]]]
+                                   "ioc", "would_cross"]]]
 
 
 @_doc
@@ -216,6 +218,8 @@ class StateRegime(TypedDict):
     impact_decay_seconds: rnum(ge=0, le=86_400)
     queue_cancel_per_second: NotRequired[rnum(ge=0, le=100)]      # (absent in older documents: the catalog's)
     queue_power: NotRequired[rnum(gt=0, le=100)]
+    latency_ms: rnum(ge=0, le=60_000)
+    latency_sigma: rnum(ge=0, le=3)
 
 
 @_doc
@@ -312,7 +316,26 @@ class StateScenarioRestore(TypedDict):
     changes: RegimeFields
 
 
-Action = Annotated[Union[StateRefreshTick, StateScenarioJump, StateScenarioRegime, StateScenarioRestore],
+@_doc
+class StateQuoteArrival(TypedDict):
+    """A quote on its way to the book (inflight.py): as sent, with its sides on the grid and their ids."""
+    type: Literal["quote"]
+    agent_id: AgentId
+    request: dict[str, Any]             # POST /v1/mm/quote's body (checked the same way)
+    bid: Optional[tuple[Units, Lots]]
+    ask: Optional[tuple[Units, Lots]]
+    ids: tuple[Optional[whole(1, MAX_INT)], Optional[whole(1, MAX_INT)]]
+    notional: UsdPos
+
+
+@_doc
+class StateCancelArrival(TypedDict):
+    type: Literal["cancel"]
+    agent_id: AgentId
+
+
+Action = Annotated[Union[StateRefreshTick, StateScenarioJump, StateScenarioRegime, StateScenarioRestore,
+                         StateQuoteArrival, StateCancelArrival],
                  Field(discriminator="type")]
 # [when_us, sequence number (ties: the earlier first), what]
 Scheduled = tuple[Us, Count, Action]
@@ -468,11 +491,19 @@ class StateScenario(TypedDict):
     reset: bool
 
 
+@_doc
+class StateInFlight(TypedDict):
+    """What latency draws depend on (inflight.py): messages drawn for, per market; and when each agent's
+    last message on its way reaches each market."""
+    sent: Annotated[dict[SymbolName, Count], Field(max_length=512)]
+    last: Annotated[list[tuple[AgentId, SymbolName, Us]], Field(max_length=MAX_ITEMS)]
+
+
 # ---- the document ------------------------------------------------------------------------------
 @_doc
 class Snapshot(TypedDict):
     format: Literal["pf-mock-snapshot"]
-    version: Literal[2, 3]
+    version: Literal[2, 3, 4]
     seed: whole(0, MAX_SEED)
     config: StateConfig
     clock: StateClock
@@ -483,6 +514,7 @@ class Snapshot(TypedDict):
     live: Annotated[dict[SymbolName, list[AgentId]], Field(max_length=512)]
     analytics: StateAnalytics
     scenario: Optional[StateScenario]
+    inflight: NotRequired[StateInFlight]                    # version 4
 
 
 DOCUMENT = TypeAdapter(Snapshot)

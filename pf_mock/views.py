@@ -171,7 +171,8 @@ def quote(result) -> QuoteAnswer:
         bid_qty=bid.qty, ask_qty=ask.qty,
         skipped={k: v for k, v in (("bid", bid.skipped), ("ask", ask.skipped)) if v},
         cancelled_order_ids=bid.cancelled + ask.cancelled,
-        session=session(result.session), timestamp=to_ms(result.time))
+        session=session(result.session),
+        created_at=to_ms(result.time if result.created_at is None else result.created_at), timestamp=to_ms(result.time))
 
 
 def order(market: Market, info: OrderInfo) -> OrderView:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import warnings
+from functools import cache
 
 import pytest
 
@@ -23,6 +24,7 @@ with warnings.catch_warnings():
 from hypothesis import HealthCheck, core, settings
 
 from pf_mock.api import AppOptions, create_app
+from pf_mock.catalog import load_catalog
 from pf_mock.clock import ManualClock
 from pf_mock.exchange import Exchange, ExchangeConfig
 
@@ -68,6 +70,21 @@ LONG_FIRST = ("tests/test_schema_conformance.py", "tests/test_calibration.py")
 
 def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))     # a stable sort: nothing else moves
+
+
+@cache
+def _instant_catalog():
+    return load_catalog().with_latency(0.0)
+
+
+@pytest.fixture(autouse=True)
+def _instant_order_entry(request, monkeypatch):
+    """Order entry with no latency (quotes and cancels act at the request's instant) in every test but
+    those marked ``latency``: the one place the suite pins it. An exchange built without a catalog takes
+    this one, whose markets start at a latency of 0; ``ExchangeConfig(latency_ms=...)`` still sets one.
+    ``pf-mock serve`` run as a subprocess follows the documented model unless given ``--latency-ms 0``."""
+    if request.node.get_closest_marker("latency") is None:
+        monkeypatch.setattr("pf_mock.exchange.load_catalog", _instant_catalog)
 
 
 KEY = "pf_test_alice_12345678"

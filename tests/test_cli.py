@@ -186,6 +186,8 @@ BAD_OPTIONS = [
     ["serve", "--speed", "0"], ["serve", "--speed", "-2"], ["serve", "--speed", "inf"], ["serve", "--speed", "10000.5"],
     ["serve", "--rate-limit", "0"], ["serve", "--rate-limit", "1.5"], ["serve", "--rate-limit", "1000001"],
     ["serve", "--maker-rebate-bps", "-0.5"], ["serve", "--taker-fee-bps", "100.5"],
+    ["serve", "--latency-ms", "-1"], ["serve", "--latency-ms", "nan"], ["serve", "--latency-ms", "60000.5"],
+    ["serve", "--latency-ms", "fast"],
     ["serve", "--clock", "sundial"], ["serve", "--log-level", "loud"],
     ["serve", "--scenario", "no_such_scenario"], ["serve", "--scenario", "missing/file.toml"],
     ["serve", "--clock", "manual", "--speed", "2"], ["serve", "--clock", "manual", "--speed", "1"],

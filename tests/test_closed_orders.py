@@ -386,7 +386,8 @@ def test_the_openapi_schema_declares_the_parameters_the_field_and_the_names(clie
     closed_view = schemas["ClosedOrderView"]
     assert closed_view["properties"]["status"]["enum"] == ["filled", "cancelled", "expired"]
     reasons = closed_view["properties"]["reason"]["anyOf"][0]["enum"]
-    assert reasons == ["client", "refresh", "self_trade", "max_inventory", "spread_pause", "stop_loss", "ioc"]
+    assert reasons == ["client", "refresh", "self_trade", "max_inventory", "spread_pause", "stop_loss", "ioc",
+                       "would_cross"]
     assert set(closed_view["required"]) >= {"status", "reason", "closed_at"}
     quote_answer = schemas["QuoteAnswer"]
     assert "cancelled_order_ids" in quote_answer["required"]

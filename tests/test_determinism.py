@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from pf_mock.api import AppOptions, create_app
@@ -132,6 +133,7 @@ def test_same_seed_same_requests_same_bytes() -> None:
     assert json.loads(answer(first.log, "GET /v1/markets/BTC-PERP/trades"))["trades"]
 
 
+@pytest.mark.latency        # with the documented order-entry latency, in here as in the subprocesses
 def test_same_bytes_across_processes_and_hash_seeds() -> None:
     expected = digest(5)
     code = "import sys; from tests.test_determinism import digest; sys.stdout.write(digest(5))"

@@ -420,7 +420,8 @@ def test_a_scenario_a_year_long_is_taken(client, busy):
 
 REGIME_LIMITS = {"depth_usd": 1e8, "taker_size_usd": 1e8, "drift_bps_per_hour": 1_000.0,
                  "jump_rate_per_hour": 60.0, "jump_bps": 2_000.0, "volatility_annual": 20.0,
-                 "spread_bps": 10_000.0, "taker_rate_per_minute": 6_000.0, "informed_share": 1.0}
+                 "spread_bps": 10_000.0, "taker_rate_per_minute": 6_000.0, "informed_share": 1.0,
+                 "latency_ms": 60_000.0, "latency_sigma": 3.0}
 
 
 @pytest.mark.parametrize("name, high", sorted(REGIME_LIMITS.items()))

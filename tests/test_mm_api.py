@@ -373,7 +373,7 @@ def test_cancel_returns_the_ids_and_empties_orders(client, auth):
     assert [o["order_id"] for o in orders(client, auth)] == [eth["bid_id"]]      # other markets untouched
     assert top(client) == t                                                         # gone from the book too
     again = ok(client.post("/v1/mm/cancel", headers=auth, json={"symbol": BTC}))
-    assert again == {"symbol": BTC, "cancelled": 0, "order_ids": []}
+    assert again == {"symbol": BTC, "cancelled": 0, "order_ids": [], "cancelled_at": a["timestamp"]}   # at once
     assert ok(client.get("/v1/mm/session", headers=auth, params={"symbol": BTC}))["status"] == "idle"
 
 

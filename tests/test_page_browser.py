@@ -68,7 +68,7 @@ def browser():
 
 class Server:
     def __init__(self, *args: str):
-        self.proc = start("--port", "0", "--clock", "manual", *args)
+        self.proc = start("--port", "0", "--clock", "manual", "--latency-ms", "0", *args)     # orders act at once
         self.base = f"http://127.0.0.1:{ready_port(self.proc)}"
         self.http = httpx.Client(base_url=self.base, timeout=10)
 

@@ -147,13 +147,14 @@ def test_load_maker_names_what_is_wrong():
 
 
 def test_wider_spreads_fill_less_and_the_dask_sweep_equals_the_local_one():
-    base = SimConfig(maker="clients.simple_mm", duration_s=600.0)
+    # latency 0 given, not the suite's pin: the dask workers are other processes (tests/conftest.py)
+    base = SimConfig(maker="clients.simple_mm", duration_s=600.0, latency_ms=0.0)
     local = run_sweep(base, "spread_bps", [1, 20], [0, 1], workers=1)
     distributed = pytest.importorskip("distributed")
     assert distributed
     # The engine is what is compared, not the market: two minutes of each run do (ten are for the shares),
     # with quotes near enough the mid to fill within them on the one-tick book.
-    short = SimConfig(maker="clients.simple_mm", duration_s=120.0)
+    short = SimConfig(maker="clients.simple_mm", duration_s=120.0, latency_ms=0.0)
     on_dask = run_sweep(short, "spread_bps", [1, 2], [0, 1], workers=2, engine="dask")
     short_local = run_sweep(short, "spread_bps", [1, 2], [0, 1], workers=1)
     assert json.dumps(short_local, sort_keys=True) == json.dumps(on_dask, sort_keys=True)

@@ -36,6 +36,9 @@ def refused(capsys, *args: str) -> str:
     (["--seed", "-3"], "'-3' is not a seed: give a whole number from 0 to 9,007,199,254,740,991"),
     (["--seed", "2.5"], "'2.5' is not a seed"),
     (["--seed", str(2**53)], "is not a seed"),
+    (["--latency-ms", "-1"], "'-1' is not a latency: give a number of ms from 0 to 60,000"),
+    (["--latency-ms", "nan"], "'nan' is not a latency"),
+    (["--latency-ms", "60000.5"], "is not a latency"),
     (["--sweep", "spread_bps=5,wide"], "--sweep spread_bps=5,wide: spread_bps takes a number"),
     (["--sweep", "spread_bps=5,10", "--seeds=-3-2"], "is not a seed list"),
 ])

@@ -65,9 +65,11 @@ class ContinuationMachine(RuleBasedStateMachine):
         self.registered = 0
         self.steps = 0
 
-    @initialize(seed=st.integers(0, 3), snapshot_at=st.integers(0, 6), via_text=st.booleans())
-    def start(self, seed, snapshot_at, via_text):
-        self.original = self.stack.enter_context(in_process(seed=seed))
+    @initialize(seed=st.integers(0, 3), snapshot_at=st.integers(0, 6), via_text=st.booleans(),
+                latency=st.sampled_from([None, 250.0]))
+    def start(self, seed, snapshot_at, via_text, latency):
+        # latency: quotes and cancels on their way when the snapshot is taken (None: the suite's 0)
+        self.original = self.stack.enter_context(in_process(seed=seed, latency_ms=latency))
         self.seed, self.snapshot_at, self.via_text = seed, snapshot_at, via_text
 
     def teardown(self):

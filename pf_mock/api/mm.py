@@ -75,8 +75,8 @@ async def quote(request: Request, body: m.QuoteRequest) -> Response:
 async def cancel(request: Request, body: m.SymbolRequest) -> Response:
     """Cancel every order of the agent on the symbol, and stop its refresh loop."""
     me, ex = await caller(request)
-    symbol, ids = ex.cancel(me, body.symbol)
-    return reply(m.Cancelled(symbol=symbol, cancelled=len(ids), order_ids=ids))
+    symbol, ids, at = ex.cancel_at(me, body.symbol)
+    return reply(m.Cancelled(symbol=symbol, cancelled=len(ids), order_ids=ids, cancelled_at=views.to_ms(at)))
 
 
 @mm_route("GET", "/v1/mm/orders", m.Orders, "market_not_found", tags=["market making"])

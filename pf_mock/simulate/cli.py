@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import re
 import sys
 import time
@@ -67,6 +68,18 @@ def seed(text: str) -> int:
     if value is None or not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"{text!r} is not a seed: give a whole number from 0 to {MAX_SEED:,}")
     return value
+
+
+def latency_ms(text: str) -> float:
+    from ..models.latency import MAX_LATENCY_MS
+    try:
+        ms = float(text)
+    except ValueError:
+        ms = math.nan
+    if not 0 <= ms <= MAX_LATENCY_MS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a latency: give a number of ms from 0 to "
+                                         f"{MAX_LATENCY_MS:,.0f}")
+    return ms
 
 
 def seeds(text: str) -> list[int]:
@@ -178,6 +191,9 @@ def add_simulate(sub) -> argparse.ArgumentParser:
                    help="auto: the maker's requests go to the API's handlers directly; http: through the whole "
                         "HTTP app (middleware included)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--latency-ms", type=latency_ms, default=None, metavar="MS",
+                   help="median order-entry latency of the synthetic markets, 0 to 60,000 ms, as pf-mock serve's "
+                        "(default: each market's regime, 200)")
     from ..replay.setup import add_replay_options
     add_replay_options(s)
     s.set_defaults(run=run_simulate)
@@ -241,7 +257,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     config = SimConfig(maker=args.maker, symbol=symbol, scenario=args.scenario, seed=args.seed,
                        duration_s=duration_s, interval_s=args.interval, params=dict(args.param),
                        transport=args.transport, replay=tuple(args.replay), replay_queue=args.replay_queue,
-                       replay_latency_ms=args.replay_latency_ms)
+                       replay_latency_ms=args.replay_latency_ms, latency_ms=args.latency_ms)
     started = time.perf_counter()
     if args.sweep is None:
         progress = None if args.quiet else (lambda f: _bar(f, "simulated"))

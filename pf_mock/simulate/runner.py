@@ -51,6 +51,7 @@ class SimConfig:
     replay: tuple[str, ...] = ()            # recordings to replay instead of the synthetic markets they name
     replay_queue: str = "risk_averse"
     replay_latency_ms: float | None = None  # None: the replay's default
+    latency_ms: float | None = None         # the synthetic markets' order-entry latency (None: their regime's)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -130,7 +131,8 @@ def run_simulation(config: SimConfig, progress: Callable[[float], None] | None =
         from ..replay.setup import load_sources
         latency = DEFAULT_LATENCY_MS if config.replay_latency_ms is None else config.replay_latency_ms
         replay = load_sources(config.replay, queue=config.replay_queue, latency_ms=latency)
-    opts = ServeOptions(seed=config.seed, clock="manual", scenario=config.scenario, replay=replay)
+    opts = ServeOptions(seed=config.seed, clock="manual", scenario=config.scenario, replay=replay,
+                        latency_ms=config.latency_ms)
     exchange = build_exchange(opts)
     app = build_app(opts, exchange)
     start = exchange.now()
