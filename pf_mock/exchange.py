@@ -167,7 +167,7 @@ class Exchange:
         entry.check_trading(market)
         self.sync(agent)
         with self.stepper.noting():
-            return self.flight.quote(agent, market, req, self.catalog, self.stepper.instant_us(),
+            return self.flight.send_quote(agent, market, req, self.catalog, self.stepper.instant_us(),
                                      self.config.taker_fee_bps)
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
@@ -177,7 +177,7 @@ class Exchange:
         """Cancel the agent's orders on ``symbol``: the ids it takes out and when it reaches the book."""
         market = self.market(symbol)
         with self.stepper.noting():
-            ids, when = self.flight.cancel(agent, market)
+            ids, when = self.flight.send_cancel(agent, market)
             return market.symbol, ids, when / US_PER_S
 
     def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> TakerResult:

@@ -167,7 +167,7 @@ class InFlight:
         return out
 
     # ---- sending ------------------------------------------------------------------------------
-    def quote(self, agent: Agent, market: Market, req: QuoteRequest, catalog: Catalog, at_us: int,
+    def send_quote(self, agent: Agent, market: Market, req: QuoteRequest, catalog: Catalog, at_us: int,
               taker_fee_bps: float) -> QuoteResult:
         """A quote sent now: checked at once, then taking effect at once or when it reaches the book."""
         sessions = self.sessions
@@ -185,7 +185,7 @@ class InFlight:
                 for side, seq in zip((bid, ask), ids)]
         return QuoteResult(market.symbol, outs[0], outs[1], session, market.now, when / 1e6)
 
-    def cancel(self, agent: Agent, market: Market) -> tuple[list[str], int]:
+    def send_cancel(self, agent: Agent, market: Market) -> tuple[list[str], int]:
         """A cancel sent now: the ids of the orders it takes out, and when it does (microseconds)."""
         when = self.arrival_us(agent.agent_id, market)
         if when == market.now_us:
