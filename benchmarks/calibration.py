@@ -79,20 +79,25 @@ class _Recorder:
 
 
 def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew: float = 0.0,
-              sample_spread: bool = False) -> dict:
-    """Quote both sides ``distance_bps`` from the book's mid for ``minutes``; return what happened."""
+              sample_spread: bool = False, source=None) -> dict:
+    """Quote both sides ``distance_bps`` from the book's mid for ``minutes``; return what happened. With
+    ``source`` (a ``ReplaySource``) the market is the replayed recording, from its start, instead."""
     spec = load_catalog().resolve(symbol)
     recorder = _Recorder()
-    market = Market(spec, seed, DEFAULT_EPOCH)
+    if source is None:
+        market = Market(spec, seed, DEFAULT_EPOCH)
+    else:
+        market = source(source.spec_for(spec), seed, source.start_s)
     market.watchers = 1
     grid = market.grid
-    end = DEFAULT_EPOCH + minutes * 60.0
+    start = market.now
+    end = start + minutes * 60.0
     posted = {True: 0.0, False: 0.0}
     spreads: list[float] = []
     live: list[int] = []
     position = 0
     seen = 0
-    t = DEFAULT_EPOCH
+    t = start
     def sample() -> None:
         bid, ask = market.best_excluding(OWNER)
         spreads.append((ask - bid) * 2e4 / (ask + bid))
@@ -422,6 +427,86 @@ def format_book_and_flow(model: dict[str, dict], recordings: list[dict], note: s
     return "\n".join(lines)
 
 
+# ---- the same maker on the synthetic BTC-PERP and on each replayed recording --------------------------
+VS_DISTANCES_BPS = (0.5, 1.0, 2.5, 5.0)
+VS_FACTOR = 1.5                 # issue 21: fill curves and markouts within a factor 1.5 of each other
+
+
+def _maker_figures(runs: list[dict]) -> dict:
+    """Fill share per side (both sides pooled) and the markouts, over ``runs`` of one distance."""
+    posted = sum(r["posted"][True] + r["posted"][False] for r in runs)
+    filled = sum(r["filled"][True] + r["filled"][False] for r in runs)
+    notional = sum(r["notional"] for r in runs)
+    return {"share": filled / posted if posted else float("nan"), "fills": sum(r["fills"] for r in runs),
+            "markouts": {h: (sum(r["markout_bps"][h] * r["notional"] for r in runs) / notional
+                             if notional else float("nan")) for h in MARKOUT_S}}
+
+
+def replay_source(path: str):
+    """A recording as the replayed market serves it: the queue's back, no latency (the synthetic market
+    has none), partial fills (as the synthetic book)."""
+    from pf_mock.replay.setup import load_sources
+    sources = load_sources([path], latency_ms=0.0)
+    (symbol, source), = sources.items()
+    return symbol, source
+
+
+def measure_vs_replay(paths: list[str], seeds: int, minutes: float) -> tuple[dict, list[dict]]:
+    """The calibration maker at each of ``VS_DISTANCES_BPS`` on the synthetic market of each recording's
+    symbol (``seeds`` x ``minutes``) and on the recording (once: a recording is one path), side by side."""
+    synthetic: dict[str, dict] = {}
+    replayed: list[dict] = []
+    for path in paths:
+        try:
+            symbol, source = replay_source(path)
+        except Exception as exc:            # a file the reader refuses: say so, keep going
+            print(f"{os.path.basename(path)}: not replayed ({exc}).")
+            continue
+        if symbol not in synthetic:
+            synthetic[symbol] = {d: _maker_figures([run_maker(symbol, seed, minutes, d) for seed in range(seeds)])
+                                 for d in VS_DISTANCES_BPS}
+        span = (source.end_s - source.start_s) / 60.0
+        rec = source.recording
+        if span * 60.0 < 2 * max(MARKOUT_S):
+            print(f"{os.path.basename(path)}: {60 * span:.0f} s, too short to replay the maker on (its markouts "
+                  f"look {max(MARKOUT_S)} s ahead).")
+            continue
+        replayed.append({"name": f"{rec.venue} {rec.symbol} ({60 * span:.0f} s)", "symbol": symbol,
+                         "figures": {d: _maker_figures([run_maker(symbol, 0, span, d, source=source)])
+                                     for d in VS_DISTANCES_BPS}})
+    return synthetic, replayed
+
+
+def _ratio(a: float, b: float) -> float:
+    """max/min of two figures of one sign (inf when they differ in sign or one is 0; nan when missing)."""
+    if a != a or b != b:
+        return float("nan")
+    if a == 0 or b == 0 or (a > 0) != (b > 0):
+        return float("inf")
+    return max(a, b) / min(a, b) if a > 0 else max(-a, -b) / min(-a, -b)
+
+
+def format_vs_replay(synthetic: dict, replayed: list[dict], seeds: int, minutes: float) -> str:
+    lines = [f"The same maker on the synthetic market ({seeds} seed(s) x {minutes:g} min) and on each replayed "
+             f"recording (its whole length, no latency, the queue's back): fill share per side and the 2.5 bps "
+             f"maker's markouts; ratio = larger / smaller (target <= {VS_FACTOR:g})",
+             "| recording | figure | synthetic | replayed | ratio |", "|---|---|---|---|---|"]
+    for rep_ in replayed:
+        syn = synthetic[rep_["symbol"]]
+        rows = [(f"fill share at {d:g} bps", syn[d]["share"], rep_["figures"][d]["share"], True)
+                for d in VS_DISTANCES_BPS]
+        rows += [(f"{MAKER_BPS:g} bps markout {h} s (bps)", syn[MAKER_BPS]["markouts"][h],
+                  rep_["figures"][MAKER_BPS]["markouts"][h], False) for h in MARKOUT_S]
+        for what, a, b, pct in rows:
+            r = _ratio(a, b)
+            cell = lambda v: "n/a" if v != v else (f"{100 * v:.1f}%" if pct else f"{v:+.2f}")
+            verdict = "n/a" if r != r else (f"{r:.2f}" + (" ok" if r <= VS_FACTOR else " MISS"))
+            lines.append(f"| {rep_['name']} | {what} | {cell(a)} | {cell(b)} | {verdict} |")
+        lines.append(f"| {rep_['name']} | {MAKER_BPS:g} bps maker fills | {syn[MAKER_BPS]['fills']} | "
+                     f"{rep_['figures'][MAKER_BPS]['fills']} | |")
+    return "\n".join(lines)
+
+
 # ---- queue position: the back of a deep level against one tick better --------------------------------
 QUEUE_LEVEL_USD = 100_000.0     # the issue's deep level: $100k or more
 QUEUE_TARGET = 0.5              # back / improver at most this
@@ -584,7 +669,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--symbols", default=",".join(SYMBOLS))
     parser.add_argument("--feeds", default=default_feeds(), help="directory of recordings (the recording column)")
-    parser.add_argument("--part", choices=("book", "maker", "queue", "all"), default="all")
+    parser.add_argument("--part", choices=("book", "maker", "replay", "queue", "all"), default="all")
     args = parser.parse_args(argv)
     symbols = args.symbols.split(",")
     if args.part in ("book", "all"):
@@ -604,6 +689,15 @@ def main(argv: list[str] | None = None) -> None:
         print()
     if args.part in ("maker", "all"):
         print(format_report(run(args.seeds, args.minutes, symbols), args.seeds, args.minutes))
+    if args.part in ("replay", "all"):
+        files = sorted(os.listdir(args.feeds)) if os.path.isdir(args.feeds) else []
+        if not files:
+            print(f"No recording found in {args.feeds}: nothing to replay the maker on (--feeds DIR).")
+        else:
+            synthetic, replayed = measure_vs_replay([os.path.join(args.feeds, f) for f in files], args.seeds,
+                                                    args.minutes)
+            print()
+            print(format_vs_replay(synthetic, replayed, args.seeds, args.minutes))
     if args.part in ("queue", "all"):
         if args.part == "all":
             print()
