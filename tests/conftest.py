@@ -77,14 +77,22 @@ def _instant_catalog():
     return load_catalog().with_latency(0.0)
 
 
-@pytest.fixture(autouse=True)
-def _instant_order_entry(request, monkeypatch):
+@pytest.fixture(scope="session", autouse=True)
+def _instant_order_entry():
     """Order entry with no latency (quotes and cancels act at the request's instant) in every test but
     those marked ``latency``: the one place the suite pins it. An exchange built without a catalog takes
     this one, whose markets start at a latency of 0; ``ExchangeConfig(latency_ms=...)`` still sets one.
-    ``pf-mock serve`` run as a subprocess follows the documented model unless given ``--latency-ms 0``."""
-    if request.node.get_closest_marker("latency") is None:
-        monkeypatch.setattr("pf_mock.exchange.load_catalog", _instant_catalog)
+    ``pf-mock serve`` run as a subprocess follows the documented model unless given ``--latency-ms 0``.
+    Session-wide, so a module's server or exchange (built before any function fixture runs) gets it too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("pf_mock.exchange.load_catalog", _instant_catalog)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _documented_latency_where_marked(request, monkeypatch):
+    if request.node.get_closest_marker("latency") is not None:
+        monkeypatch.setattr("pf_mock.exchange.load_catalog", load_catalog)
 
 
 KEY = "pf_test_alice_12345678"
