@@ -465,8 +465,7 @@ class ControlBody(BaseModel):
 
 
 class ResetRequest(ControlBody):
-    # 2**53: the largest whole number every JSON reader holds exactly
-    seed: Whole | None = Field(None, ge=0, le=2**53, description="Restart from this seed (default: the same).")
+    seed: Whole | None = Field(None, ge=0, le=MAX_SEED, description="Restart from this seed (default: the same).")
 
 
 class AdvanceRequest(ControlBody):

@@ -339,7 +339,7 @@ def test_reset_restarts_clock_markets_and_seed(client: TestClient, auth: dict) -
     assert client.get("/v1/markets/BTC-PERP/orderbook").content == expected
 
 
-@pytest.mark.parametrize("body", [{"seed": "x"}, {"seed": 1.5}, {"seed": True}])
+@pytest.mark.parametrize("body", [{"seed": "x"}, {"seed": 1.5}, {"seed": True}, {"seed": -1}, {"seed": 2**53}])
 def test_reset_with_a_bad_seed_changes_nothing(client: TestClient, body: dict) -> None:
     client.get("/v1/markets/BTC-PERP/price")
     advance(client, 3)
@@ -347,6 +347,15 @@ def test_reset_with_a_bad_seed_changes_nothing(client: TestClient, body: dict) -
     body = assert_error(client.post("/_mock/reset", json=body), 400, "invalid_request")
     assert body["field"] == "seed"
     assert state(client) == before
+
+
+def test_reset_takes_the_largest_seed_and_a_snapshot_keeps_it(client: TestClient) -> None:
+    # 2**53 - 1, the bound of every seed (serve --seed, simulate --seed, a snapshot's): 2**53 is refused above
+    assert client.post("/_mock/reset", json={"seed": 2**53 - 1}).status_code == 200
+    snapshot = client.post("/_mock/snapshot")
+    assert snapshot.status_code == 200 and snapshot.json()["seed"] == 2**53 - 1
+    restored = client.post("/_mock/restore", content=snapshot.content, headers={"Content-Type": "application/json"})
+    assert restored.status_code == 200, restored.text
 
 
 # ---- no input makes a 500 -------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import sys
 import time
 from dataclasses import replace
 
+from ..messages import MAX_SEED     # as pf-mock serve: seeds are echoed in JSON, which every reader holds exactly
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_SEED = 2**53 - 1        # as pf-mock serve: seeds are echoed in JSON, which every reader holds exactly
 # What the simulation hands every maker itself: not parameters a user sets with --param.
 RUNNER_KWARGS = frozenset({"symbol", "sleep", "say", "http", "client", "api_key", "base_url"})
 
