@@ -189,6 +189,18 @@ class _Horizon:
         self.markout = 0.0
         self.edge = 0.0
 
+    def add(self, signed_qty: float, mark: float, later: float, edge: float) -> None:
+        """One maker fill of ``signed_qty`` (+ bought) at the mark ``mark``, the mark ``later`` at its
+        horizon, and its edge in USD: the one place a markout is computed (``Analytics`` settling as it
+        runs, ``markouts_of`` over a list of fills afterwards)."""
+        self.fills += 1
+        self.notional += abs(signed_qty) * mark
+        self.markout += signed_qty * (later - mark)
+        self.edge += edge
+
+    def frozen(self, horizon_s: int) -> "Markout":
+        return Markout(horizon_s, self.fills, self.notional, self.markout, self.edge)
+
 
 class _Drawdown:
     """Peak-to-trough of a running value that starts at zero (moved on in ``_SymbolState.move_to``)."""
@@ -438,11 +450,7 @@ class Analytics:
         for queue in mstate.pending:
             while queue and queue[0].due <= now:
                 p = queue.popleft()
-                h = p.state.horizons[p.horizon]
-                h.fills += 1
-                h.notional += abs(p.signed_qty) * p.mark
-                h.markout += p.signed_qty * (mark_at(market, p.due) - p.mark)
-                h.edge += p.edge
+                p.state.horizons[p.horizon].add(p.signed_qty, p.mark, mark_at(market, p.due), p.edge)
 
     def _market(self, market: "Market") -> _MarketState:
         mstate = self._markets.get(market.symbol)
@@ -459,6 +467,23 @@ class Analytics:
             state = agent.symbols[market.symbol] = _SymbolState(agent, market, market.now)
             self._market(market)
         return state
+
+
+def markouts_of(market: "Market", fills: Iterable["FillRecord"], horizons: Iterable[int]) -> tuple[Markout, ...]:
+    """The markouts of the maker fills among ``fills`` (an agent's ledger on ``market``) at each of
+    ``horizons`` seconds, as ``Analytics`` settles them (``_Horizon.add``), every fill counted whatever
+    the market's now: the simulation report's markout curve, of which the table's horizons are points."""
+    horizons = tuple(horizons)
+    sums = [_Horizon() for _ in horizons]
+    # Fill by fill, every horizon at once: the marks are then read nearly in time order, from the few
+    # minutes the fair-value model keeps laid out. Each horizon still adds its fills in time order.
+    for f in fills:
+        if not f.maker:
+            continue
+        signed_qty = f.size if f.is_buy else -f.size
+        for h, acc in zip(horizons, sums):
+            acc.add(signed_qty, f.mid, mark_at(market, f.time + h), f.edge)
+    return tuple(acc.frozen(h) for h, acc in zip(horizons, sums))
 
 
 def _sum_sides(sides: list[_Side]) -> SideStats:

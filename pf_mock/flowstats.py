@@ -84,14 +84,18 @@ def count_vs_abs_return(takers: Sequence[tuple[float, float, bool]], minute_mids
     return corr(counts, moves)
 
 
-def impact_curve(takers: Sequence[tuple[float, float, bool]], mid_at, horizon_s: float = 10.0,
-                 bins: int = 10) -> tuple[list[tuple[float, float]], float]:
-    """The mid's signed move ``horizon_s`` after each taker order (bps, + = the way it traded), averaged
-    by size decile: [(mean size, mean move)], and the log-log slope of move on size over the deciles
-    whose mean move is positive (nan if fewer than three). ``mid_at(t)`` gives the mid at ``t``; the
-    mid just before the order is ``mid_at(t - 1e-6)``."""
-    rows = sorted((usd, (1.0 if buy else -1.0) * math.log(mid_at(t + horizon_s) / mid_at(t - 1e-6)) * 1e4)
-                  for t, usd, buy in takers)
+def impact_rows(takers: Sequence[tuple[float, float, bool]], mid_at, horizon_s: float = 10.0) -> list[tuple[float, float]]:
+    """Per taker order, ``(size, signed move)``: the mid's move ``horizon_s`` after it in bps, + = the way it
+    traded. ``mid_at(t)`` gives the mid at ``t``; the mid just before the order is ``mid_at(t - 1e-6)``.
+    Rows of several runs of one law may be pooled before ``impact_curve``."""
+    return [(usd, (1.0 if buy else -1.0) * math.log(mid_at(t + horizon_s) / mid_at(t - 1e-6)) * 1e4)
+            for t, usd, buy in takers]
+
+
+def impact_curve(rows: Sequence[tuple[float, float]], bins: int = 10) -> tuple[list[tuple[float, float]], float]:
+    """``impact_rows`` averaged by size decile: [(mean size, mean move)], and the log-log slope of move on
+    size over the deciles whose mean move is positive (nan if fewer than three)."""
+    rows = sorted(rows)
     if len(rows) < bins:
         return [], math.nan
     curve = []

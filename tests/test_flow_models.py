@@ -133,3 +133,19 @@ def test_impact_state_round_trips() -> None:
     assert copy.state() == state.state()
     for t in (0, 5, 7, 9, 10_000_000_000):
         assert copy.log_offset(t) == state.log_offset(t)
+
+
+def test_the_impact_measure_signs_each_move_and_fits_the_deciles_log_log() -> None:
+    # a mid that rises 1 bp at t = 10: a buy before it moved the price its way, a sell the other way
+    mid_at = flowstats.mid_lookup([(0.0, 100.0), (10.0, 100.0 * math.exp(1e-4))])
+    rows = flowstats.impact_rows([(5.0, 1_000.0, True), (5.0, 2_000.0, False), (20.0, 3_000.0, True)], mid_at)
+    assert [u for u, _ in rows] == [1_000.0, 2_000.0, 3_000.0]
+    assert rows[0][1] == pytest.approx(1.0) and rows[1][1] == pytest.approx(-1.0) and rows[2][1] == 0.0
+    # a square-root law, exactly: slope 0.5 whatever the scale; a linear one: 1
+    sizes = [10.0 * 1.1 ** i for i in range(200)]
+    for power in (0.5, 1.0):
+        curve, slope = flowstats.impact_curve([(q, 0.3 * q ** power) for q in sizes])
+        assert len(curve) == 10 and slope == pytest.approx(power, rel=1e-2)
+    # deciles whose mean move is not positive are left out of the fit; fewer than three left: no slope
+    _, slope = flowstats.impact_curve([(q, -1.0) for q in sizes])
+    assert math.isnan(slope)

@@ -73,6 +73,21 @@ def test_the_pnl_rows_add_up_to_the_net_row():
     assert edge_10["realised_spread_usd"] == pytest.approx(edge_10["edge_usd"] + edge_10["markout_usd"])
 
 
+def test_the_markout_curve_and_the_table_are_one_computation():
+    # The plot's curve and the table's rows must be the same figures at the table's horizons, over every
+    # maker fill of the run, the last minute's included (their horizons run past the end: the report
+    # waits for them). A run whose maker fills in its last minute, so a table that left those out fails.
+    result = run_simulation(_short("clients.simple_mm", seed=0))
+    report = result.report
+    maker_fills = sum(1 for f in result.fills if f["maker"])
+    assert any(f["maker"] and f["t"] > report["simulated_seconds"] - 60 for f in result.fills)
+    curve = {p["horizon_s"]: p["markout_bps"] for p in report["markout_curve"]}
+    assert curve[0] == 0.0
+    for row in report["markouts"]:
+        assert row["fills"] == maker_fills
+        assert curve[row["horizon_s"]] == row["markout_bps"]
+
+
 def test_same_seed_same_report_and_another_seed_another():
     first = run_simulation(_short(seed=4)).report
     again = run_simulation(_short(seed=4)).report

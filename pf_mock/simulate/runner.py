@@ -29,7 +29,7 @@ from typing import Any, Callable
 import httpx
 
 from ..agents import agent_id_for_key
-from ..analytics import MARKOUT_HORIZONS_S, AgentStats, mark_at, mark_of
+from ..analytics import MARKOUT_HORIZONS_S, AgentStats, mark_of, markouts_of
 from ..server import ServeOptions, build_app, build_exchange
 
 SIM_KEY = "pf_test_simulated_maker"
@@ -207,10 +207,14 @@ def run_simulation(config: SimConfig, progress: Callable[[float], None] | None =
     window = exchange.pnl(agent, symbol).window if agent is not None else None
     ledger = agent.ledgers.get(symbol) if agent is not None else None
     fills = list(ledger.fills) if ledger is not None else []
-    exchange.advance(SETTLE_S)            # the markouts of the last minute's fills come due
+    exchange.advance(SETTLE_S)            # the markouts of the last minute's fills come due ...
+    exchange.market(symbol)               # ... once the market is brought to that instant (a quiet one is lazy)
     settled = exchange.analytics.for_agent(agent_id, symbol)
     report = _report(config, stats, settled, window, open_orders, agent, symbol, start, end)
-    report["markout_curve"] = _markout_curve(market, fills)
+    # The curve is the table's computation at more horizons (analytics.markouts_of): the same fills, the
+    # same sums, so its 1, 10 and 60 s points are the table's figures.
+    report["markout_curve"] = [{"horizon_s": m.horizon_s, "markout_bps": m.markout_bps}
+                               for m in markouts_of(market, fills, CURVE_HORIZONS_S)]
     fill_rows = [{"t": f.time - start, "side": "buy" if f.is_buy else "sell", "price": f.price,
                   "notional_usd": f.notional, "maker": f.maker, "kind": f.kind} for f in fills]
     return SimResult(config, report, samples, fill_rows, maker)
@@ -256,22 +260,3 @@ def _report(config: SimConfig, stats: AgentStats, settled: AgentStats, window, o
         "session_at_end": None if session is None else {"status": session.status, "reason": session.reason},
         "open_orders_at_end": open_orders,
     }
-
-
-def _markout_curve(market, fills) -> list[dict]:
-    """The size-weighted mean markout of the maker fills, in bps, at each of ``CURVE_HORIZONS_S``
-    (from the market's own record of its marks)."""
-    # Fill by fill, every horizon at once: the marks are then read nearly in time order, from the few
-    # minutes the fair-value model keeps laid out (horizon by horizon, each pass over the day would
-    # lay every minute out again). Each horizon still adds its fills in the same order.
-    num = [0.0] * len(CURVE_HORIZONS_S)
-    den = [0.0] * len(CURVE_HORIZONS_S)
-    for f in fills:
-        if not f.maker:
-            continue
-        s = 1.0 if f.is_buy else -1.0
-        for j, h in enumerate(CURVE_HORIZONS_S):
-            num[j] += s * (mark_at(market, f.time + h) - f.mid) * f.size
-            den[j] += f.mid * f.size
-    return [{"horizon_s": h, "markout_bps": n / d * 1e4 if d else None}
-            for h, n, d in zip(CURVE_HORIZONS_S, num, den)]
