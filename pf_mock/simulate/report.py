@@ -68,6 +68,8 @@ def render(report: dict) -> str:
         f"  filled USD {sides['bid']['filled_usd']:>14,.0f} {sides['ask']['filled_usd']:>14,.0f}",
         f"  fill share {_pct(sides['bid']['fill_share']):>14} {_pct(sides['ask']['fill_share']):>14}",
         f"  fills      {sides['bid']['fills']:>14} {sides['ask']['fills']:>14}",
+        # The seed page's "40-80% fills for tight spreads", placed where the recorded books put it.
+        "  (Purple Flea's page says tight quotes fill 40-80%: on recorded BTC books, 0.5-1 bps from the mid)",
         "",
         f"Volume ${report['volume_usd']:,.0f} in {report['fills']} fills ({report['maker_fills']} maker, "
         f"{report['taker_fills']} taker)",
