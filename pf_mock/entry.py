@@ -1,20 +1,24 @@
-"""Order entry: the checks a quote or a hedge passes before it takes effect, and then taking effect.
+"""Order entry: the checks a quote or a hedge passes before it takes effect, sending it (at once, or on
+its way to the book: ``inflight.py`` says when it arrives), and then taking effect.
 
 The exchange brings the market to now and hands it in; these functions check the request (what one
 field alone cannot say, the size of each side once in whole lots, the margin), then post through
-``orders.py`` (the one way every order reaches a market) and the sessions. Nothing here advances time.
+``orders.py`` (the one way every order reaches a market) and the sessions. Nothing here advances time:
+a message on its way is an action scheduled on its market (``QuoteArrival``, ``CancelArrival``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Mapping
 
 from . import closed, orders
 from .agents import Agent
 from .catalog import MIN_NOTIONAL_USD, Catalog
+from .closed import EXPIRED, MAX_INVENTORY, SPREAD_PAUSE, STOP_LOSS, WOULD_CROSS
 from .errors import ApiError, invalid_request, is_number
-from .market import Market
+from .inflight import InFlight
+from .market import Market, OrderClosed
 from .messages import QuoteRequest
 from .orders import SideOutcome, Sized, TakerResult
 from .sessions import STOPPED, QuoteShape, Session, Sessions
@@ -152,6 +156,100 @@ def cancel(sessions: Sessions, agent: Agent, market: Market) -> list[str]:
     cancelled = market.cancel_all(agent.agent_id, closed.CLIENT)
     sessions.cancelled(agent, market)
     return [orders.order_id(market, order.order_id) for order in cancelled]
+
+
+# ---- sending: at once, or on its way to the book (inflight.py) ------------------------------------
+def send_quote(flight: InFlight, sessions: Sessions, agent: Agent, market: Market, req: QuoteRequest,
+               catalog: Catalog, at_us: int, taker_fee_bps: float) -> QuoteResult:
+    """A quote sent now: checked at once (with the notional of the agent's quotes on their way counted in
+    the margin), then taking effect at once or when it reaches the book."""
+    session, bid, ask, posted = check_entry(sessions, agent, market, req, catalog, at_us, taker_fee_bps,
+                                            flight.notional(agent.agent_id))
+    when = flight.arrival_us(agent.agent_id, market)
+    if when == market.now_us:
+        return take_effect(sessions, agent, market, session, req, bid, ask)
+    ids = (market.next_order_id() if bid is not None else None, market.next_order_id() if ask is not None else None)
+    market.schedule(when, QuoteArrival(flight, sessions, agent.agent_id, req, bid, ask, ids, posted))
+    grid = market.grid
+    outs = [SideOutcome() if side is None else
+            SideOutcome(order_id=orders.order_id(market, seq), price=grid.to_price(side[0]),
+                        size_usd=grid.notional(*side), qty=grid.to_size(side[1]))
+            for side, seq in zip((bid, ask), ids)]
+    return QuoteResult(market.symbol, outs[0], outs[1], session, market.now, when / 1e6)
+
+
+def send_cancel(flight: InFlight, sessions: Sessions, agent: Agent, market: Market) -> tuple[list[str], int]:
+    """A cancel sent now: the ids of the orders it takes out, and when it does (microseconds)."""
+    when = flight.arrival_us(agent.agent_id, market)
+    if when == market.now_us:
+        return cancel(sessions, agent, market), when
+    ids = [orders.order_id(market, info.order.order_id) for info in market.open_orders(agent.agent_id)]
+    ids += [orders.order_id(market, seq) for q in flight.waiting(agent.agent_id, market.symbol)
+            for seq in q.ids if seq is not None]
+    market.schedule(when, CancelArrival(flight, sessions, agent.agent_id))
+    return ids, when
+
+
+# Why a side of a quote that was on its way did not reach the book (sessions' and orders' skip reasons).
+_REFUSED = {"would_cross": WOULD_CROSS, "max_inventory": MAX_INVENTORY, "market_spread_wide": SPREAD_PAUSE}
+
+
+class QuoteArrival:
+    """A quote on its way, scheduled on its market at the instant it reaches the book: data, so that a
+    snapshot writes it down (``state``) and a restore makes it again."""
+
+    __slots__ = ("flight", "sessions", "agent_id", "request", "bid", "ask", "ids", "notional")
+
+    def __init__(self, flight: InFlight, sessions: Sessions, agent_id: str, request: QuoteRequest, bid: Sized,
+                 ask: Sized, ids: tuple[int | None, int | None], notional: float):
+        self.flight, self.sessions, self.agent_id, self.request = flight, sessions, agent_id, request
+        self.bid, self.ask, self.ids, self.notional = bid, ask, ids, notional
+        flight.wait(self)
+
+    def __call__(self, market: Market) -> None:
+        self.flight.arrived(self, market)
+        sessions = self.sessions
+        agent = sessions.agents[self.agent_id]
+        session = sessions.of(agent, market.symbol)
+        sides = ((True, self.bid, self.ids[0]), (False, self.ask, self.ids[1]))
+        if session.status == STOPPED:       # stopped (stop loss) while the quote was on its way
+            for is_buy, side, seq in sides:
+                if side is not None:
+                    _expire(agent, market, is_buy, side, seq, self.request.time_in_force, STOP_LOSS)
+            return
+        result = take_effect(sessions, agent, market, session, self.request, self.bid, self.ask, self.ids)
+        for (is_buy, side, seq), out in zip(sides, (result.bid, result.ask)):
+            if side is not None and out.order_id is None:
+                _expire(agent, market, is_buy, side, seq, self.request.time_in_force, _REFUSED[out.skipped])
+
+    def state(self) -> dict:
+        return {"type": "quote", "agent_id": self.agent_id, "request": asdict(self.request),
+                "bid": None if self.bid is None else list(self.bid), "ask": None if self.ask is None else list(self.ask),
+                "ids": list(self.ids), "notional": self.notional}
+
+
+class CancelArrival:
+    """A cancel on its way (see ``QuoteArrival``)."""
+
+    __slots__ = ("flight", "sessions", "agent_id")
+
+    def __init__(self, flight: InFlight, sessions: Sessions, agent_id: str):
+        self.flight, self.sessions, self.agent_id = flight, sessions, agent_id
+
+    def __call__(self, market: Market) -> None:
+        self.flight.landed(self.agent_id, market)
+        cancel(self.sessions, self.sessions.agents[self.agent_id], market)
+
+    def state(self) -> dict:
+        return {"type": "cancel", "agent_id": self.agent_id}
+
+
+def _expire(agent: Agent, market: Market, is_buy: bool, side: Sized, seq: int, tif: str, reason: str) -> None:
+    """A side refused on arrival, into the market's news (booked among the agent's closed orders with the
+    rest of the event's news)."""
+    units, lots = side
+    now = market.now
+    market.news.append(OrderClosed(seq, agent.agent_id, is_buy, units, lots, lots, tif, now, now, EXPIRED, reason))
 
 
 def check_hedge_pct(hedge_pct: float) -> None:

@@ -50,7 +50,7 @@ class Exchange:
         self.analytics = Analytics()              # running per-agent statistics (analytics.py)
         self.sessions = Sessions(self.agents, self.markets, self.catalog, self.config.fees, self.config.taker_fee_bps)
         self.stepper = Stepper(self.clock, self.markets, self.sessions, self.analytics, self.started_us)
-        self.flight = InFlight(self.seed, self.sessions)    # quotes and cancels on their way (inflight.py)
+        self.flight = InFlight(self.seed)         # quotes and cancels on their way (inflight.py)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
 
@@ -167,8 +167,8 @@ class Exchange:
         entry.check_trading(market)
         self.sync(agent)
         with self.stepper.noting():
-            return self.flight.send_quote(agent, market, req, self.catalog, self.stepper.instant_us(),
-                                     self.config.taker_fee_bps)
+            return entry.send_quote(self.flight, self.sessions, agent, market, req, self.catalog,
+                                    self.stepper.instant_us(), self.config.taker_fee_bps)
 
     def cancel(self, agent: Agent, symbol: str) -> tuple[str, list[str]]:
         return self.cancel_at(agent, symbol)[:2]
@@ -177,7 +177,7 @@ class Exchange:
         """Cancel the agent's orders on ``symbol``: the ids it takes out and when it reaches the book."""
         market = self.market(symbol)
         with self.stepper.noting():
-            ids, when = self.flight.send_cancel(agent, market)
+            ids, when = entry.send_cancel(self.flight, self.sessions, agent, market)
             return market.symbol, ids, when / US_PER_S
 
     def hedge(self, agent: Agent, symbol: str, hedge_pct: float = 1.0) -> TakerResult:

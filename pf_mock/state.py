@@ -35,7 +35,8 @@ from .clock import US_PER_S, ManualClock, RealtimeClock
 from .closed import CLOSED_KEPT, ClosedOrder, ClosedOrders
 from .errors import ApiError, InvalidState
 from .exchange import Exchange, ExchangeConfig
-from .inflight import CancelArrival, InFlight, QuoteArrival
+from .entry import CancelArrival, QuoteArrival
+from .inflight import InFlight
 from .guardrails import NAMES as GUARDRAIL_NAMES
 from .ledger import fill_columns
 from .market import Market
@@ -341,7 +342,7 @@ def _build(exchange: Exchange, doc: dict):
     markets: dict[str, Market] = {}
     analytics = Analytics()
     sessions = Sessions(agents, markets, catalog, config.fees, config.taker_fee_bps)
-    flight = InFlight(seed, sessions)
+    flight = InFlight(seed)
 
     # The scenario in force, and its run (which its pending steps compare themselves with).
     run = None
@@ -365,7 +366,7 @@ def _build(exchange: Exchange, doc: dict):
                 raise InvalidState(f"{where}.agent_id", "must name an agent with a session on this market")
             return RefreshTick(sessions, a["agent_id"], a["generation"])
         if kind in ("quote", "cancel"):
-            return _arrival(flight, market, a, agents, where)
+            return _arrival(flight, sessions, market, a, agents, where)
         if a["current"] and run is None:
             raise InvalidState(f"{where}.current", "no scenario is in force")
         for key, value in a.get("changes", {}).items():
@@ -474,14 +475,14 @@ def _build(exchange: Exchange, doc: dict):
     }
 
 
-def _arrival(flight: InFlight, market: Market, a: dict, agents: dict, where: str):
+def _arrival(flight: InFlight, sessions: Sessions, market: Market, a: dict, agents: dict, where: str):
     """A quote or a cancel on its way to ``market`` (``inflight.py``), checked as the route checks it."""
     if not market.synthetic:
         raise InvalidState(f"{where}.type", "only a synthetic market has messages on their way")
     if a["agent_id"] not in agents:
         raise InvalidState(f"{where}.agent_id", "must name an agent")
     if a["type"] == "cancel":
-        return CancelArrival(flight, a["agent_id"])
+        return CancelArrival(flight, sessions, a["agent_id"])
     try:
         request = QuoteRequest(**a["request"])
     except (ValidationError, TypeError) as exc:
@@ -496,7 +497,7 @@ def _arrival(flight: InFlight, market: Market, a: dict, agents: dict, where: str
                                                    "is not in its book")
     if sides == (None, None):
         raise InvalidState(f"{where}.bid", "a quote has a bid, an ask or both")
-    return QuoteArrival(flight, a["agent_id"], request, None if sides[0] is None else tuple(sides[0]),
+    return QuoteArrival(flight, sessions, a["agent_id"], request, None if sides[0] is None else tuple(sides[0]),
                         None if sides[1] is None else tuple(sides[1]), tuple(a["ids"]), a["notional"])
 
 
