@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Mapping
 
-from . import closed, orders
+from . import closed, ids, orders
 from .agents import Agent
 from .catalog import MIN_NOTIONAL_USD, Catalog
 from .closed import EXPIRED, MAX_INVENTORY, SPREAD_PAUSE, STOP_LOSS, WOULD_CROSS
@@ -168,13 +168,15 @@ def send_quote(flight: InFlight, sessions: Sessions, agent: Agent, market: Marke
     when = flight.arrival_us(agent.agent_id, market)
     if when == market.now_us:
         return take_effect(sessions, agent, market, session, req, bid, ask)
-    ids = (market.next_order_id() if bid is not None else None, market.next_order_id() if ask is not None else None)
-    market.schedule(when, QuoteArrival(flight, sessions, agent.agent_id, req, bid, ask, ids, posted))
-    grid = market.grid
+    seqs = (market.next_order_id() if bid is not None else None, market.next_order_id() if ask is not None else None)
+    arrival = QuoteArrival(flight, sessions, agent.agent_id, req, bid, ask, seqs, posted)
+    flight.wait(arrival)
+    market.schedule(when, arrival)
+    grid, index = market.grid, market.spec.index
     outs = [SideOutcome() if side is None else
-            SideOutcome(order_id=orders.order_id(market, seq), price=grid.to_price(side[0]),
+            SideOutcome(order_id=ids.order_id(index, seq), price=grid.to_price(side[0]),
                         size_usd=grid.notional(*side), qty=grid.to_size(side[1]))
-            for side, seq in zip((bid, ask), ids)]
+            for side, seq in zip((bid, ask), seqs)]
     return QuoteResult(market.symbol, outs[0], outs[1], session, market.now, when / 1e6)
 
 
@@ -194,17 +196,19 @@ def send_cancel(flight: InFlight, sessions: Sessions, agent: Agent, market: Mark
 _REFUSED = {"would_cross": WOULD_CROSS, "max_inventory": MAX_INVENTORY, "market_spread_wide": SPREAD_PAUSE}
 
 
+@dataclass(slots=True, eq=False)
 class QuoteArrival:
     """A quote on its way, scheduled on its market at the instant it reaches the book: data, so that a
-    snapshot writes it down (``state``) and a restore makes it again."""
+    snapshot writes it down (``state``) and a restore makes it again (listed by ``InFlight.wait``)."""
 
-    __slots__ = ("flight", "sessions", "agent_id", "request", "bid", "ask", "ids", "notional")
-
-    def __init__(self, flight: InFlight, sessions: Sessions, agent_id: str, request: QuoteRequest, bid: Sized,
-                 ask: Sized, ids: tuple[int | None, int | None], notional: float):
-        self.flight, self.sessions, self.agent_id, self.request = flight, sessions, agent_id, request
-        self.bid, self.ask, self.ids, self.notional = bid, ask, ids, notional
-        flight.wait(self)
+    flight: InFlight
+    sessions: Sessions
+    agent_id: str
+    request: QuoteRequest
+    bid: Sized
+    ask: Sized
+    ids: tuple[int | None, int | None]
+    notional: float
 
     def __call__(self, market: Market) -> None:
         self.flight.arrived(self, market)

@@ -497,8 +497,10 @@ def _arrival(flight: InFlight, sessions: Sessions, market: Market, a: dict, agen
                                                    "is not in its book")
     if sides == (None, None):
         raise InvalidState(f"{where}.bid", "a quote has a bid, an ask or both")
-    return QuoteArrival(flight, sessions, a["agent_id"], request, None if sides[0] is None else tuple(sides[0]),
-                        None if sides[1] is None else tuple(sides[1]), tuple(a["ids"]), a["notional"])
+    arrival = QuoteArrival(flight, sessions, a["agent_id"], request, None if sides[0] is None else tuple(sides[0]),
+                           None if sides[1] is None else tuple(sides[1]), tuple(a["ids"]), a["notional"])
+    flight.wait(arrival)
+    return arrival
 
 
 def _restore_inflight(flight: InFlight, doc: dict | None, agents: dict, markets: dict, now: int) -> None:
