@@ -270,8 +270,9 @@ def hedge(sessions: Sessions, agent: Agent, market: Market, hedge_pct: float) ->
     lots = int(abs(ledger.lots) * hedge_pct + 1e-9)
     if lots <= 0:
         raise ApiError(400, "order_too_small", "hedge_pct of the position rounds to zero lots.", field="hedge_pct")
-    result = sessions.market_order(agent, market, ledger.lots < 0, lots, "hedge")
-    if result is None:
+    is_buy, before = ledger.lots < 0, len(ledger.fills)
+    if not sessions.market_order(agent, market, is_buy, lots, "hedge"):
         raise ApiError(409, "no_liquidity", f"The {market.symbol} book has no liquidity to hedge against.")
+    result = orders.taker_result(market, ledger, is_buy, before)
     sessions.enforce(market)
     return result

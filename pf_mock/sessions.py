@@ -23,7 +23,7 @@ from .fees import FeeSchedule
 from .guardrails import AUTO_HEDGE, MAX_INVENTORY, MAX_SPREAD, NAMES as GUARDRAILS, STOP_LOSS, inventory_lots
 from .market import Market
 from .messages import DEFAULT_REFRESH_INTERVAL_S
-from .orders import SideOutcome, Sized, TakerResult
+from .orders import SideOutcome, Sized
 
 IDLE, ACTIVE, PAUSED, STOPPED = "idle", "active", "paused", "stopped"
 STATUSES = (IDLE, ACTIVE, PAUSED, STOPPED)
@@ -330,8 +330,7 @@ class Sessions:
         if session.hedge_due:
             session.hedge_due = False
             if threshold is not None and AUTO_HEDGE.breached(ledger.position * mark, threshold) and ledger.lots:
-                hedged = self.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge")
-                traded = hedged is not None
+                traded = self.market_order(agent, market, ledger.lots < 0, abs(ledger.lots), "auto_hedge") > 0
                 if traded:
                     self.notes.append(Tripped(agent.agent_id, market, AUTO_HEDGE.name))
                 mark = market.mark
@@ -389,11 +388,12 @@ class Sessions:
         if market.news:
             self.notes.extend(booking.settle(self.agents, market, self.fees))
 
-    def market_order(self, agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> TakerResult | None:
-        """A market order for the agent, booked; its result (None if nothing filled)."""
+    def market_order(self, agent: Agent, market: Market, is_buy: bool, lots: int, kind: str) -> int:
+        """A market order for the agent, booked; how many fills of the agent's it booked (the last ones of
+        its ledger: a hedge sums them up with ``orders.taker_result``)."""
         limits = self.limits(market)
         ledger = agent.ledgers[market.symbol]       # a hedge has a position; a live session, its ledger
         before = len(ledger.fills)
         orders.market_order(agent, market, is_buy, lots, kind, limits)
         self.settle(market)
-        return orders.taker_result(market, ledger, is_buy, before)
+        return len(ledger.fills) - before
