@@ -12,10 +12,10 @@ from typing import Mapping
 from . import auth, controls, entry, orders, paging, reads, views
 from .agents import Agent
 from .analytics import Analytics
-from .catalog import Catalog, UnknownMarket, load_catalog
+from .catalog import Catalog, load_catalog
 from .clock import US_PER_S, Clock, ManualClock
 from .entry import QuoteResult
-from .errors import invalid_request, market_not_found
+from .errors import invalid_request
 from .config import ExchangeConfig
 from .inflight import InFlight
 from .ledger import FillRecord
@@ -49,7 +49,8 @@ class Exchange:
         self._keys: dict[str, str] = {}
         self.analytics = Analytics()              # running per-agent statistics (analytics.py)
         self.sessions = Sessions(self.agents, self.markets, self.catalog, self.config.fees, self.config.taker_fee_bps)
-        self.stepper = Stepper(self.clock, self.markets, self.sessions, self.analytics, self.started_us)
+        self.stepper = Stepper(self.clock, self.markets, self.sessions, self.analytics, self.started_us,
+                               catalog=self.catalog, seed=self.seed, sources=self.sources)
         self.flight = InFlight(self.seed)         # quotes and cancels on their way (inflight.py)
         self.scenario_name: str | None = None     # set by pf_mock.scenarios.apply_scenario; a reset clears it
         self.scenario_run = None                  # that scenario's pending events check this is still theirs
@@ -94,20 +95,11 @@ class Exchange:
         return self.stepper.instant_us()
 
     def spec(self, name: str):
-        try:
-            return self.catalog.resolve(name)
-        except UnknownMarket:
-            raise market_not_found(name) from None
+        return self.stepper.spec(name)
 
     def market(self, name: str) -> Market:
-        """The market called ``name``, advanced to now (created on first touch)."""
-        spec = self.spec(name)
-        market = self.markets.get(spec.symbol)
-        if market is None:
-            factory = self.sources.get(spec.symbol, Market)
-            market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us)
-        self.stepper.to_now(market)
-        return market
+        """The market called ``name``, advanced to now (created on first touch: ``Stepper.market_now``)."""
+        return self.stepper.market_now(name)
 
     def peek(self, name: str) -> Market | None:
         """The market if it exists, without advancing it (for checks that must not move time)."""
@@ -163,7 +155,7 @@ class Exchange:
     # ---- order entry (entry.py) -----------------------------------------------------------------
     def quote(self, agent: Agent, req: QuoteRequest) -> QuoteResult:
         entry.check_quote(req)
-        market = self.market(req.symbol)
+        market = self.stepper.market_now(req.symbol)
         entry.check_trading(market)
         self.sync(agent)
         with self.stepper.noting():

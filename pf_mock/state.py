@@ -469,7 +469,8 @@ def _build(exchange: Exchange, doc: dict):
     return {
         "config": config, "seed": seed, "clock": clock, "started_at": started / US_PER_S, "started_us": started,
         "markets": markets, "agents": agents, "keys": keys, "analytics": analytics,
-        "sessions": sessions, "stepper": Stepper(clock, markets, sessions, analytics, started, ran_to),
+        "sessions": sessions, "stepper": Stepper(clock, markets, sessions, analytics, started, ran_to, catalog=catalog,
+                                                   seed=seed, sources=exchange.sources),
         "scenario_name": run.scenario.name if run else None, "scenario_run": run, "flight": flight,
         "catalog": catalog,
     }

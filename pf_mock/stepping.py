@@ -1,30 +1,61 @@
-"""The event loop the exchange owns: markets call nobody, so this steps them event by event, and after
-each event what it did to agents' orders (the market's news) is booked (``Sessions.settle``), the
-statistics move to its instant and the guardrails look. It also hands the sessions' notes (posts, fills
-booked, guardrails that acted) to the analytics, in order. No HTTP in here.
+"""The exchange's markets and the event loop that brings them to now: each market is made on first
+touch (by its symbol's source, ``source.MarketFactory``) and stepped event by event, since markets call
+nobody. After each event what it did to agents' orders (the market's news) is booked
+(``Sessions.settle``), the statistics move to its instant and the guardrails look. It also hands the
+sessions' notes (posts, fills booked, guardrails that acted) to the analytics, in order. No HTTP in here.
 """
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from . import timeline
 from .analytics import Analytics
+from .catalog import Catalog, MarketSpec, UnknownMarket
 from .clock import Clock
+from .errors import market_not_found
 from .market import Market
 from .sessions import Sessions
+from .source import MarketFactory
 
 
 class Stepper:
-    """Brings markets to an instant in one global time order and looks after each event."""
+    """The markets, made on first touch; brings them to an instant in one global time order and looks
+    after each event."""
 
     def __init__(self, clock: Clock, markets: dict[str, Market], sessions: Sessions, analytics: Analytics,
-                 started_us: int, ran_to_us: int | None = None):
+                 started_us: int, ran_to_us: int | None = None, *, catalog: Catalog, seed: int,
+                 sources: Mapping[str, MarketFactory]):
         self.clock = clock
         self.markets = markets
         self.sessions = sessions
         self.analytics = analytics
         self.started_us = started_us
+        self.catalog = catalog              # the markets there are, by name
+        self.seed = seed
+        self.sources = sources              # symbol -> what makes its market (default: the synthetic ``Market``)
         self.event_us: int | None = None     # the event being processed during ``run_to``
         self.ran_to: int | None = ran_to_us  # the instant ``run_to`` last brought every live market to
+
+    # ---- the markets --------------------------------------------------------------------------
+    def spec(self, name: str) -> MarketSpec:
+        """The catalog's market called ``name`` (a 404 market_not_found if there is none)."""
+        try:
+            return self.catalog.resolve(name)
+        except UnknownMarket:
+            raise market_not_found(name) from None
+
+    def market_now(self, name: str) -> Market:
+        """The market called ``name``, advanced to now (made on first touch)."""
+        spec = self.spec(name)
+        market = self.markets.get(spec.symbol)
+        if market is None:
+            factory = self.sources.get(spec.symbol, Market)
+            market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us)
+        self.to_now(market)
+        return market
+
+    # ---- time ---------------------------------------------------------------------------------
 
     def run_to(self, t: int) -> None:
         """Process every market's events up to ``t`` (microseconds) in one global time order (see
