@@ -1,8 +1,9 @@
 """The exchange: the facade every front calls. It owns the clock, the markets and the agents, and hands the
 work to where it lives: agents and auth in ``auth.py``, order entry in ``entry.py`` (posting through
 ``orders.py``), reads in ``reads.py`` and ``views.py``, paging in ``paging.py``, fees in ``fees.py``, the
-mock's controls in ``controls.py``, and the event loop that brings markets to now in ``stepping.py``
-(markets call nobody; what they did is booked by whoever gave the command). No HTTP in here.
+mock's controls in ``controls.py``, and the markets, made on first touch and brought to now by the event
+loop, in ``stepping.py`` (markets call nobody; what they did is booked by whoever gave the command), with
+the messages on their way in ``inflight.py``. No HTTP in here.
 """
 
 from __future__ import annotations
@@ -133,13 +134,8 @@ class Exchange:
         return auth.claim_faucet(agent)
 
     def sync(self, agent: Agent) -> None:
-        """Bring every market the agent has business in to now."""
-        for symbol in list(agent.sessions.keys() | agent.ledgers.keys()):
-            self.market(symbol)
-
-    def mark(self, symbol: str) -> float:
-        """A market's mark price at the instant being processed (quiet markets included, exactly)."""
-        return self.markets[symbol].mark_at(self.instant_us())
+        """Bring every market the agent has business in to now (``Stepper.sync``)."""
+        self.stepper.sync(agent)
 
     def equity(self, agent: Agent) -> float:
         return orders.equity(agent, self.markets, self.instant_us())
@@ -191,24 +187,17 @@ class Exchange:
         return market, agent.ledger(market.symbol, market.grid.lot_scale)
 
     # ---- reads (reads.py, views.py; paging.py) -----------------------------------------------------
-    def _symbol_or_sync(self, agent: Agent, symbol: str | None) -> str | None:
-        """Bring ``symbol``'s market to now and answer its name, or with no symbol all the agent's (None)."""
-        if symbol:
-            return self.market(symbol).symbol
-        self.sync(agent)
-        return None
-
     def fills(self, agent: Agent, symbol: str | None = None, since: float | None = None,
               limit: int | None = None) -> list[FillRecord]:
         """The agent's fills at or after ``since``, oldest first: all of them, or the newest ``limit``."""
-        return reads.fills_since(reads.ledgers_of(agent, self._symbol_or_sync(agent, symbol)), since, limit)
+        return reads.fills_since(reads.ledgers_of(agent, self.stepper.symbol_or_sync(agent, symbol)), since, limit)
 
     def pnl(self, agent: Agent, symbol: str | None = None, since: float | None = None,
             until: float | None = None, window: Window | None = None) -> PnlReport:
         """PnL over (since, until] in seconds (until defaults to now, since to the agent's creation), or
         over the ``window`` (5m, 1h, 24h) that ends at ``until``."""
         start, since, until = reads.pnl_span(self.now(), agent.created_at, since, until, window)
-        name = self._symbol_or_sync(agent, symbol)
+        name = self.stepper.symbol_or_sync(agent, symbol)
         return PnlReport(name, since, until, reads.pnl_total(agent, self.markets, name, start, until))
 
     def list_markets(self, limit: int = 100, offset: int = 0) -> MarketList:
@@ -234,7 +223,7 @@ class Exchange:
 
     def account(self, agent: Agent) -> Account:
         self.sync(agent)
-        marks = {s: self.mark(s) for s, l in agent.ledgers.items() if l.lots}
+        marks = {s: self.stepper.mark(s) for s, l in agent.ledgers.items() if l.lots}
         return reads.account(agent, marks, self.equity(agent), len(self.open_orders(agent)))
 
     def orders(self, agent: Agent, symbol: str | None = None, status: OrderStatus = "open",
@@ -246,12 +235,12 @@ class Exchange:
         if status != "closed":
             raise invalid_request("status must be open or closed.", field="status")
         limit, position = reads.closed_orders_limit(limit), paging.cursor_position(cursor)
-        return reads.closed_orders(agent, self._symbol_or_sync(agent, symbol), position, limit)
+        return reads.closed_orders(agent, self.stepper.symbol_or_sync(agent, symbol), position, limit)
 
     def fill_views(self, agent: Agent, symbol: str | None = None, since: float | None = None,
                    cursor: str | None = None, limit: int = 100) -> Fills:
         """One page of the agent's fills and the next page's cursor (see ``reads.fill_page``)."""
-        found, next_cursor = reads.fill_page(agent, self._symbol_or_sync(agent, symbol), since, cursor, limit)
+        found, next_cursor = reads.fill_page(agent, self.stepper.symbol_or_sync(agent, symbol), since, cursor, limit)
         return Fills(fills=[views.fill(f) for f in found], next_cursor=next_cursor)
 
     def pnl_view(self, agent: Agent, symbol: str | None = None, since: float | None = None,

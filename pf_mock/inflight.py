@@ -52,7 +52,7 @@ class InFlight:
         self.latency = latency or OrderLatency()
         self.sent: dict[str, int] = {}                      # symbol -> messages drawn a latency for
         self.last: dict[tuple[str, str], int] = {}          # (agent id, symbol) -> arrival of its last one on its way
-        self.quotes: dict[tuple[str, str], list] = {}       # quotes on their way (entry.QuoteArrival), in the order sent
+        self.quotes: dict[tuple[str, str], list] = {}       # quotes on their way (entry.QuoteArrival), in order sent
         self._streams: dict[str, KeyedStream] = {}          # a cache: rebuilt to the same numbers when needed
 
     # ---- when a message arrives ---------------------------------------------------------------

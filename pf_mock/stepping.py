@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from . import timeline
+from .agents import Agent
 from .analytics import Analytics
 from .catalog import Catalog, MarketSpec, UnknownMarket
 from .clock import Clock
@@ -54,6 +55,22 @@ class Stepper:
             market = self.markets[spec.symbol] = factory(spec, self.seed, self.started_us)
         self.to_now(market)
         return market
+
+    def sync(self, agent: Agent) -> None:
+        """Bring every market the agent has business in to now."""
+        for symbol in list(agent.sessions.keys() | agent.ledgers.keys()):
+            self.market_now(symbol)
+
+    def symbol_or_sync(self, agent: Agent, symbol: str | None) -> str | None:
+        """Bring ``symbol``'s market to now and answer its name, or with no symbol all the agent's (None)."""
+        if symbol:
+            return self.market_now(symbol).symbol
+        self.sync(agent)
+        return None
+
+    def mark(self, symbol: str) -> float:
+        """A market's mark price at the instant being processed (quiet markets included, exactly)."""
+        return self.markets[symbol].mark_at(self.instant_us())
 
     # ---- time ---------------------------------------------------------------------------------
 
