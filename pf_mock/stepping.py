@@ -101,13 +101,8 @@ class Stepper:
 
     def bring(self, market: Market, t: int) -> None:
         """Step one market through its events up to ``t``, looking after each, then stand it at ``t``."""
-        limits = self.sessions.limits(market)
-        while (look := market.step_until(t, limits)) is not None:
-            if look:
-                self.after_event(market)
-            elif market.news:
-                self.sessions.settle(market)
-            limits = self.sessions.limits(market)
+        while self.step(market, t) is not None:
+            pass
         market.stand_at(t)
 
     def step(self, market: Market, t: int) -> bool | None:
