@@ -15,8 +15,6 @@ from ..errors import ApiError
 from ..faults import FaultTable
 from ..leaderboard import DEFAULT_LEADERBOARD_PAGE, MAX_LEADERBOARD_PAGE, leaderboard
 from ..scenarios import apply_scenario, list_scenarios, load_named, parse_scenario
-from ..turns import advance_in_slices
-from ..views import mock_state
 from .errors import VALIDATION, responses
 from .reply import reply
 
@@ -37,25 +35,19 @@ router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=
 @router.get("/state", response_model=m.MockState, response_model_exclude_unset=True)
 async def get_state(request: Request) -> dict:
     """Also ``advancing: {from, to, now}`` (ms) while a clock advance is under way."""
-    return mock_state(request.app.state.exchange, request.app.state.advancing)
+    return request.app.state.mock_state()
 
 
 @router.post("/reset", response_model=m.MockState, response_model_exclude_unset=True, responses=responses(*INPUT))
 async def reset(request: Request, body: m.ResetRequest | None = None) -> dict:
     """Start over: the exchange, and the app's own controls (fault rules, journal, rate-limit buckets)."""
-    ex = request.app.state.exchange
-    ex.reset(body.seed if body else None)
-    for start_over in request.app.state.on_reset:
-        start_over(ex)
-    return mock_state(ex)
+    return request.app.state.reset(body.seed if body else None)
 
 
 @router.post("/clock/advance", response_model=m.Advanced, responses=responses(*INPUT, "clock_not_manual"))
 async def advance(request: Request, body: m.AdvanceRequest) -> dict:
     """In slices: other requests wait for it, /health and /_mock/state answer meanwhile (see turns.py)."""
-    ex = request.app.state.exchange
-    await advance_in_slices(ex, body.seconds, request.app.state)
-    return {"clock": mock_state(ex)["clock"]}
+    return await request.app.state.advance(body.seconds)
 
 
 @router.post("/markets/{symbol}/jump", response_model=m.Jumped,

@@ -13,7 +13,7 @@ rate limit: no bucket and no headers). From the outside in:
    the rate limit's 429, a fault's and the last resort's 500 included (``/_mock`` is not journaled);
 3. the rate limit counts the request before anything else answers it and puts its headers on every
    answer, a crash's included (``/_mock`` is not limited). A request draws on its key's bucket only
-   when the key is an agent's; any other draws on its client address's (``client_key``);
+   when the key is an agent's; any other draws on its client address's (``Serving.spend``);
 4. the last resort turns a crash into a 500 in the error shape that keeps the connection open;
 5. the door's refusal is answered;
 6. fault rules delay or answer API requests (``/_mock`` is never faulted);
@@ -33,16 +33,16 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..clock import to_ms
 from ..errors import ApiError
 from ..faults import FaultTable
-from ..journal import Entry, Journal, new_entry
-from ..ratelimit import RateLimiter, Verdict
+from ..journal import Entry
+from ..ratelimit import Verdict
+from ..serving import Serving
 from ..turns import catch_up_in_slices, turn
 from . import callers
 from .deps import api_key
 from .door import BODY_METHODS, GONE_KEY, read_body, refusal, replaying
-from .errors import error_response, internal_error
+from .errors import error_answer, error_response, internal_error
 
 log = logging.getLogger("pf_mock")
 
@@ -77,16 +77,6 @@ def limit_headers(verdict: Verdict) -> dict[str, str]:
     return headers
 
 
-def client_key(scope: Scope, exchange) -> str:
-    """Whose bucket a request draws on: its API key (Bearer or X-API-Key) when that key is an agent's on
-    ``exchange``, else its client address."""
-    connection = HTTPConnection(scope)
-    key = api_key(connection)
-    if key and exchange.agent_for_key(key) is not None:
-        return "key:" + key
-    return "host:" + (connection.client.host if connection.client else "unknown")
-
-
 async def answered_by_fault(table: FaultTable, scope: Scope, receive: Receive, send: Send) -> bool:
     """Apply the fault rules to an API request: sleep any latency they add; True when one of them
     answered it (with its error), so it goes no further. ``/_mock`` requests are never faulted."""
@@ -117,12 +107,9 @@ def noting(entry: Entry, send: Send) -> Send:
 class MockControls:
     """ASGI middleware: the steps of the module's docstring, in that order."""
 
-    def __init__(self, app: ASGIApp, journal: Journal, faults: FaultTable, limiter: RateLimiter | None = None,
-                 allow_hosts: frozenset[str] = frozenset()):
+    def __init__(self, app: ASGIApp, serving: Serving, allow_hosts: frozenset[str] = frozenset()):
         self.app = app
-        self.journal = journal
-        self.faults = faults
-        self.limiter = limiter
+        self.serving = serving
         self.allow_hosts = frozenset(callers.host_name(name) for name in allow_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -146,30 +133,24 @@ class MockControls:
             await self._guarded(scope, receive, send, refused, None, None)
             return
         # 2. The journal.
-        exchange = scope["app"].state.exchange
-        entry = self.journal.record(new_entry(to_ms(exchange.now()), scope["method"], scope["path"],
-                                              scope.get("query_string", b""), body, api_key(HTTPConnection(scope))))
+        serving = self.serving
+        connection = HTTPConnection(scope)
+        key = api_key(connection)
+        entry = serving.journaled(scope["method"], scope["path"], scope.get("query_string", b""), body, key)
 
         try:
             # 3. The rate limit.
-            verdict = None
-            if self.limiter is not None:
-                verdict = self.limiter.take(client_key(scope, exchange), exchange.now())
-                if not verdict.allowed:
-                    wait = verdict.retry_after
-                    await error_response(
-                        429, "rate_limited",
-                        f"Rate limit of {verdict.limit} requests per minute reached; retry in {wait} s.",
-                        headers=limit_headers(verdict), retry_after_seconds=wait)(scope, receive, noting(entry, send))
-                    return
+            verdict = serving.spend(key, connection.client.host if connection.client else None)
+            if verdict is not None and not verdict.allowed:
+                await error_answer(verdict.refusal(), limit_headers(verdict))(scope, receive, noting(entry, send))
+                return
             await self._guarded(scope, receive, send, refused, verdict, entry)
         except BaseException:
             if entry.status is None:
                 entry.status = 500      # the server's last-resort handler answers it
             raise
         finally:
-            found = exchange.agent_for_key(entry.key) if entry.key else None
-            entry.agent_id = found.agent_id if found is not None else None
+            serving.answered(entry)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, refused, verdict, entry: Entry | None) -> None:
         """Steps 4 to 8, with the rate limit's headers (``verdict``) on whatever answers, and its status
@@ -206,7 +187,7 @@ class MockControls:
 
     async def _inner(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Steps 6 to 8."""
-        if await answered_by_fault(self.faults, scope, receive, send):     # 6. fault rules
+        if await answered_by_fault(self.serving.faults, scope, receive, send):     # 6. fault rules
             return
         if scope["method"] in BODY_METHODS:                                 # 7. JSON bodies
             scope = dict(scope, headers=[h for h in scope["headers"] if h[0] != JSON[0]] + [JSON])
@@ -223,8 +204,7 @@ class MockControls:
             try:                        # a realtime clock far ahead of the markets: catch up first
                 await catch_up_in_slices(state.exchange, state)
             except ApiError as stopping:
-                await error_response(stopping.status, stopping.code, stopping.message,
-                                     **stopping.detail)(scope, receive, hold)
+                await error_answer(stopping)(scope, receive, hold)
             else:
                 await self.app(scope, receive, hold)
         for message in held:            # written once the turn is handed on: a slow reader waits alone

@@ -35,6 +35,11 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
     return JSONResponse({"error": code, "message": message, **detail}, status_code=status, headers=headers)
 
 
+def error_answer(exc: ApiError, headers: dict | None = None) -> JSONResponse:
+    """A core error, answered in the contract's shape."""
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
 def _validation_message(error: dict) -> tuple[str | None, str]:
     loc = [str(part) for part in error.get("loc", ())]
     if loc and loc[0] in ("body", "query", "path", "header"):
@@ -60,7 +65,7 @@ def allowed_methods(request: Request) -> list[str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return error_answer(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
