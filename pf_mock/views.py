@@ -13,8 +13,8 @@ from .clock import to_ms
 from .ledger import FillRecord, PnlWindow, SymbolLedger
 from .market import MINUTE_US, Market, OrderInfo, Trade
 from .messages import (CandleView, Candles, ClosedOrderView, FillView, GuardrailEventView, Hedged, Inventory, LevelView,
-                       MarketDetail, MarketItem, OrderBookView, OrderView, Pnl, Price, Print, QuoteAnswer, SessionView,
-                       Simulation, Trades)
+                       MarketDetail, MarketItem, OrderBookView, OrderView, Pnl, Price, Print, QuoteAnswer, ScenarioItem,
+                       ScenarioList, SessionView, Simulation, Trades)
 from .orders import TakerResult, order_id
 from .sessions import Session
 
@@ -230,6 +230,23 @@ def guardrail_event(event) -> GuardrailEventView:
     """An ``analytics.GuardrailEvent``: a guardrail acting on a session, at its instant."""
     return GuardrailEventView(timestamp=to_ms(event.time), symbol=event.symbol, guardrail=event.guardrail,
                           detail=event.detail)
+
+
+# ---- the mock's own controls ----------------------------------------------------------------------
+def jumped(market: Market) -> dict:
+    """``POST /_mock/markets/{symbol}/jump``: the market's prices after the jump."""
+    return {"symbol": market.symbol, "mid": market.mid, "mark_price": market.mark, "timestamp": to_ms(market.now)}
+
+
+def regime_set(market: Market) -> dict:
+    """``POST /_mock/markets/{symbol}/regime``: the market's regime after the change."""
+    return {"symbol": market.symbol, "regime": market.regime.as_dict(), "timestamp": to_ms(market.now)}
+
+
+def scenario_list(scenarios) -> ScenarioList:
+    """``GET /_mock/scenarios``: each scenario's name, description and markets."""
+    return ScenarioList(scenarios=[ScenarioItem(name=s.name, description=s.description,
+                                                markets=[p.symbol for p in s.markets]) for s in scenarios])
 
 
 def mock_state(ex, advancing: dict | None = None) -> dict:

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from .. import messages as m
-from ..clock import to_ms
+from .. import views
 from ..errors import ApiError
 from ..faults import FaultTable
 from ..leaderboard import DEFAULT_LEADERBOARD_PAGE, MAX_LEADERBOARD_PAGE, leaderboard
-from ..scenarios import apply_scenario, list_scenarios, load_named, parse_scenario
+from ..scenarios import apply_scenario, asked, list_scenarios
 from .errors import VALIDATION, responses
 from .reply import reply
 
@@ -54,26 +54,20 @@ async def advance(request: Request, body: m.AdvanceRequest) -> dict:
              responses=responses(*INPUT, "market_not_found", "market_replayed"))
 async def jump(request: Request, body: m.JumpRequest,
                symbol: str = Path(description="The market: `BTC-PERP`, or `btc`.")) -> dict:
-    market = request.app.state.exchange.jump(symbol, body.move_bps)
-    return {"symbol": market.symbol, "mid": market.mid, "mark_price": market.mark, "timestamp": to_ms(market.now)}
+    return views.jumped(request.app.state.exchange.jump(symbol, body.move_bps))
 
 
 @router.post("/markets/{symbol}/regime", response_model=m.RegimeSet,
              responses=responses(*INPUT, "market_not_found", "market_replayed"))
 async def regime(request: Request, symbol: str, body: m.RegimeRequest) -> dict:
-    market = request.app.state.exchange.set_regime(symbol, body.model_dump(exclude_none=True))
-    return {"symbol": market.symbol, "regime": market.regime.as_dict(), "timestamp": to_ms(market.now)}
+    return views.regime_set(request.app.state.exchange.set_regime(symbol, body.model_dump(exclude_none=True)))
 
 
 @router.post("/scenario", response_model=m.ScenarioApplied,
              responses=responses(*INPUT, "invalid_scenario", "scenario_not_found"))
 async def scenario(request: Request, body: m.ScenarioRequest) -> dict:
-    if (body.name is None) == (body.scenario is None):
-        raise ApiError(400, "invalid_request", "Give exactly one of name (a shipped scenario) and scenario "
-                                               "(an inline document).", field="name")
-    found = load_named(body.name) if body.name is not None else parse_scenario(body.scenario, "inline scenario")
     ex = request.app.state.exchange
-    return apply_scenario(ex, found).as_dict(ex)
+    return apply_scenario(ex, asked(body.name, body.scenario)).as_dict(ex)
 
 
 @router.get("/faults", response_model=m.FaultList)
@@ -112,8 +106,7 @@ async def requests(request: Request, agent: str | None = None,
     agent (agent_id or null), method, path, query, body (parsed JSON, else text, else null), status
     (null while still being answered)}``. ``agent`` keeps one agent's; ``limit`` keeps the newest
     ``limit`` of those (still oldest first)."""
-    entries = request.app.state.journal.select(agent, limit)
-    return {"requests": [e.view() for e in entries], "count": len(entries)}
+    return request.app.state.journal.view(agent, limit)
 
 
 @router.get("/leaderboard", response_model=m.Leaderboard, responses=responses(*INPUT))
@@ -131,6 +124,4 @@ async def get_leaderboard(request: Request,
 @router.get("/scenarios", response_model=m.ScenarioList)
 async def scenarios() -> Response:
     """The shipped scenarios (what ``POST /_mock/scenario {name}`` loads): name, description, markets."""
-    return reply(m.ScenarioList(scenarios=[
-        m.ScenarioItem(name=s.name, description=s.description, markets=[p.symbol for p in s.markets])
-        for s in list_scenarios()]))
+    return reply(views.scenario_list(list_scenarios()))
