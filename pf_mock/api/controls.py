@@ -18,10 +18,11 @@ rate limit: no bucket and no headers). From the outside in:
 5. the door's refusal is answered;
 6. fault rules delay or answer API requests (``/_mock`` is never faulted);
 7. a body without a Content-Type (an empty one: the door refuses any other) is read as JSON;
-8. a request that touches the exchange waits for its turn, which begins with a realtime clock's
-   catch-up when the markets are far behind (``turns.py``). Its answer is WRITTEN AFTER THE TURN ENDS:
-   the route's answer is kept while it holds the turn and sent once the turn is handed on, so a client
-   that does not read its answers (its socket's buffers full) holds up only its own connection.
+8. a request that touches the exchange (``turns.needs_turn``) waits for its turn, which begins with a
+   realtime clock's catch-up when the markets are far behind (``turns.py``). Its answer is WRITTEN AFTER
+   THE TURN ENDS: the route's answer is kept while it holds the turn and sent once the turn is handed
+   on, so a client that does not read its answers (its socket's buffers full) holds up only its own
+   connection.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ..faults import FaultTable
 from ..journal import Entry
 from ..ratelimit import Verdict
 from ..serving import Serving
-from ..turns import catch_up_in_slices, turn
+from ..turns import catch_up_in_slices, needs_turn, turn
 from . import callers
 from .deps import api_key
 from .door import BODY_METHODS, GONE_KEY, read_body, refusal, replaying
@@ -47,24 +48,11 @@ from .errors import error_answer, error_response, internal_error
 log = logging.getLogger("pf_mock")
 
 JSON = (b"content-type", b"application/json")
-# Requests answered without waiting for the exchange's turn: they never touch it (or only read what
-# the long work keeps consistent between slices: the clock and the counts /_mock/state shows).
-NO_TURN = ("/health", "/_mock/state", "/_mock/requests", "/_mock/faults")
 
 
 def is_admin_path(path: str) -> bool:
     """A ``/_mock`` path: never faulted, rate limited or journaled."""
     return path == "/_mock" or path.startswith("/_mock/")
-
-
-def needs_turn(path: str) -> bool:
-    """The API and the mock's controls take turns; the page, its push feed (a stream that stays open)
-    and /mcp (whose tools go back through the API, so take their turns there) never wait."""
-    if path.startswith("/v1/"):
-        return True
-    if not path.startswith("/_mock/"):
-        return False
-    return not any(path == p or path.startswith(p + "/") for p in NO_TURN)
 
 
 def limit_headers(verdict: Verdict) -> dict[str, str]:
