@@ -6,8 +6,9 @@ needs. This transport finds the route a request names in the FastAPI app's own r
 handler's arguments through the same ``routing.Binding`` the HTTP shortcut uses (the same body and
 parameter models with their constraints), awaits
 the very same handler and hands its answer to the client, which reads it into the same response model.
-Errors come back in the contract's shape. What it skips is the app's middleware (the request journal,
-fault injection, rate limiting, the body size check): the simulation's maker is trusted and alone.
+Errors come back in the contract's shape, worded as over HTTP (``errors.invalid_request_from``). What it
+skips is the app's middleware (the request journal, fault injection, rate limiting, the body size
+check): the simulation's maker is trusted and alone.
 ``tests/test_simulate.py`` checks that a run through it and a run through real HTTP give the same
 report. It lives in the HTTP package because it drives the app's own routes; ``pf-mock simulate`` is
 its user.
@@ -24,16 +25,17 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from pydantic_core import PydanticUndefined
 from starlette.requests import Request
+from starlette.routing import Match
 
 from ..client.core import Call, Raw
 from ..errors import ApiError
-from .routing import BODY, DEPEND, PATH, REQUEST, Binding
+from .errors import invalid_request_from
+from .routing import BODY, DEPEND, PATH, QUERY, REQUEST, Binding
 
 
 class _Handler:
     def __init__(self, route: APIRoute):
-        self.methods = route.methods
-        self.regex, self.convertors = route.path_regex, route.param_convertors
+        self.route = route
         self.status = route.status_code or 200
         self.binding = Binding(route.endpoint, route.param_convertors)
         self.endpoint = route.endpoint
@@ -54,6 +56,10 @@ def _run(coroutine) -> Any:
         return done.value
 
 
+def _required(default: Any) -> bool:
+    return default is inspect.Parameter.empty or default is ... or default is PydanticUndefined
+
+
 class DirectTransport:
     """``send(call, headers)`` for ``pf_mock.client.Client``: the app's handlers, called in this thread."""
 
@@ -66,12 +72,11 @@ class DirectTransport:
         key = (method, path)
         found = self._found.get(key)
         if found is None:
+            scope = {"type": "http", "method": method, "path": path}
             for handler in self._routes:
-                match = handler.regex.match(path)
-                if match and method in handler.methods:
-                    values = {name: handler.convertors[name].convert(value)
-                              for name, value in match.groupdict().items()}
-                    found = (handler, values)
+                match, child = handler.route.matches(scope)     # the route's own matching, as the app's router
+                if match == Match.FULL:
+                    found = (handler, child["path_params"])
                     break
             if found is None:
                 return None
@@ -109,24 +114,23 @@ class DirectTransport:
                 kwargs[name] = request
             elif how == PATH:
                 kwargs[name] = path_values[name]
-            elif how == BODY:
-                kwargs[name] = self._validate(what, call.json, name)
-            elif name in query:
-                kwargs[name] = self._validate(what, query[name], name)
-            elif default is inspect.Parameter.empty or default is ... or default is PydanticUndefined:
-                raise ApiError(400, "invalid_request", f"{name}: Field required.", field=name)
+            elif how == BODY and (call.json is not None or not _required(default)):
+                kwargs[name] = self._validate(what, call.json, ("body",))
+            elif how == QUERY and name in query:
+                kwargs[name] = self._validate(what, query[name], ("query", name))
+            elif _required(default):
+                raise invalid_request_from({"type": "missing", "loc": ("body",) if how == BODY else ("query", name)})
             else:
                 kwargs[name] = default
         return await handler.endpoint(**kwargs)
 
-    def _validate(self, adapter, value: Any, name: str) -> Any:
+    def _validate(self, adapter, value: Any, where: tuple) -> Any:
+        """``value`` validated, or the 400 HTTP would answer (``where``: its place, as FastAPI names it)."""
         try:
             return adapter.validate_python(value)
         except ValidationError as exc:
             first = exc.errors()[0]
-            field = ".".join(str(x) for x in first.get("loc", ())) or name
-            raise ApiError(400, "invalid_request", f"{field}: {first.get('msg', 'invalid value')}.",
-                           field=field) from None
+            raise invalid_request_from({**first, "loc": (*where, *first.get("loc", ()))}) from None
 
     def close(self) -> None:
         pass
