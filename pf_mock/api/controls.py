@@ -82,16 +82,6 @@ async def answered_by_fault(table: FaultTable, scope: Scope, receive: Receive, s
     return True
 
 
-def noting(entry: Entry, send: Send) -> Send:
-    """``send``, noting the answer's status in the journal's ``entry``."""
-    async def note_status(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            entry.status = message["status"]
-        await send(message)
-
-    return note_status
-
-
 class MockControls:
     """ASGI middleware: the steps of the module's docstring, in that order."""
 
@@ -129,8 +119,9 @@ class MockControls:
         try:
             # 3. The rate limit.
             verdict = serving.spend(key, connection.client.host if connection.client else None)
-            if verdict is not None and not verdict.allowed:
-                await error_answer(verdict.refusal(), limit_headers(verdict))(scope, receive, noting(entry, send))
+            if verdict is not None and not verdict.allowed:     # refused, its headers already on the answer
+                await self._guarded(scope, receive, send, error_answer(verdict.refusal(), limit_headers(verdict)),
+                                    None, entry)
                 return
             await self._guarded(scope, receive, send, refused, verdict, entry)
         except BaseException:
@@ -142,7 +133,8 @@ class MockControls:
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, refused, verdict, entry: Entry | None) -> None:
         """Steps 4 to 8, with the rate limit's headers (``verdict``) on whatever answers, and its status
-        noted in the journal's ``entry`` (one wrapper of ``send`` for both)."""
+        noted in the journal's ``entry`` (one wrapper of ``send`` for both). ``refused``: an answer already
+        decided (the door's refusal, or the rate limit's 429 with its headers), else None."""
         started = False
 
         async def answer(message: Message) -> None:
@@ -163,7 +155,7 @@ class MockControls:
         # so the client's keep-alive connection stays usable. Only when the answer had already begun does
         # it go on, since nothing more can be said on that connection.
         try:
-            if refused is not None:                         # 5. the door's refusal
+            if refused is not None:                         # 5. the door's refusal (or the 429)
                 await refused(scope, receive, answer)
                 return
             await self._inner(scope, receive, answer)
