@@ -45,7 +45,7 @@ def mm_route(method: str, path: str, model, *codes: str, takes_input: bool = Tru
 async def register(request: Request, body: m.RegisterRequest | None = None) -> Response:
     """A new agent with a fresh, random key (the only way in under --strict-auth)."""
     new = request.app.state.exchange.register(body.agent_id if body else None)
-    return reply(m.Registered(agent_id=new.agent_id, api_key=new.api_key, balance_usd=views.usd(new.cash)), 201)
+    return reply(views.registered(new), 201)
 
 
 @mm_route("POST", "/v1/faucet/claim", m.FaucetClaim, "already_claimed", takes_input=False, tags=["agents"])
@@ -53,7 +53,7 @@ async def faucet(request: Request) -> Response:
     """One dollar, once per agent."""
     me, ex = await caller(request)
     credited = ex.claim_faucet(me)
-    return reply(m.FaucetClaim(credited=credited, balance_usd=views.usd(me.cash)))
+    return reply(views.faucet_claim(credited, me))
 
 
 @mm_route("GET", "/v1/account", m.Account, takes_input=False, tags=["agents"])
@@ -76,7 +76,7 @@ async def cancel(request: Request, body: m.SymbolRequest) -> Response:
     """Cancel every order of the agent on the symbol, and stop its refresh loop."""
     me, ex = await caller(request)
     symbol, ids, at = ex.cancel_at(me, body.symbol)
-    return reply(m.Cancelled(symbol=symbol, cancelled=len(ids), order_ids=ids, cancelled_at=views.to_ms(at)))
+    return reply(views.cancelled(symbol, ids, at))
 
 
 @mm_route("GET", "/v1/mm/orders", m.Orders, "market_not_found", tags=["market making"])
