@@ -16,21 +16,18 @@ its user.
 
 from __future__ import annotations
 
-import inspect
 import json
 from typing import Any
 
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from pydantic import ValidationError
-from pydantic_core import PydanticUndefined
 from starlette.requests import Request
 from starlette.routing import Match
 
 from ..client.core import Call, Raw
 from ..errors import ApiError
 from .errors import invalid_request_from
-from .routing import BODY, DEPEND, PATH, QUERY, REQUEST, Binding
+from .routing import Binding, Unbound
 
 
 class _Handler:
@@ -54,10 +51,6 @@ def _run(coroutine) -> Any:
                                    "that never wait (use --transport http)")
     except StopIteration as done:
         return done.value
-
-
-def _required(default: Any) -> bool:
-    return default is inspect.Parameter.empty or default is ... or default is PydanticUndefined
 
 
 class DirectTransport:
@@ -105,32 +98,11 @@ class DirectTransport:
         return Raw(handler.status, {}, result)
 
     async def _invoke(self, handler: _Handler, request: Request, path_values: dict, call: Call) -> Any:
-        kwargs: dict[str, Any] = {}
-        query = call.params or {}
-        for name, how, what, default in handler.binding.params:
-            if how == DEPEND:
-                raise TypeError(f"{handler.endpoint.__name__}: a route reached in process takes no dependencies")
-            if how == REQUEST:
-                kwargs[name] = request
-            elif how == PATH:
-                kwargs[name] = path_values[name]
-            elif how == BODY and (call.json is not None or not _required(default)):
-                kwargs[name] = self._validate(what, call.json, ("body",))
-            elif how == QUERY and name in query:
-                kwargs[name] = self._validate(what, query[name], ("query", name))
-            elif _required(default):
-                raise invalid_request_from({"type": "missing", "loc": ("body",) if how == BODY else ("query", name)})
-            else:
-                kwargs[name] = default
-        return await handler.endpoint(**kwargs)
-
-    def _validate(self, adapter, value: Any, where: tuple) -> Any:
-        """``value`` validated, or the 400 HTTP would answer (``where``: its place, as FastAPI names it)."""
         try:
-            return adapter.validate_python(value)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise invalid_request_from({**first, "loc": (*where, *first.get("loc", ()))}) from None
+            kwargs = handler.binding.arguments(request, path_values, call.json, call.params or {})
+        except Unbound as exc:
+            raise invalid_request_from(exc.error) from None     # worded as HTTP words it
+        return await handler.endpoint(**kwargs)
 
     def close(self) -> None:
         pass
