@@ -14,6 +14,7 @@ from .. import views
 from ..errors import ApiError
 from ..faults import FaultTable
 from ..leaderboard import DEFAULT_LEADERBOARD_PAGE, MAX_LEADERBOARD_PAGE, leaderboard
+from ..paging import CURSOR_PATTERN
 from ..scenarios import apply_scenario, asked, list_scenarios
 from .errors import VALIDATION, responses
 from .reply import reply
@@ -113,7 +114,7 @@ async def requests(request: Request, agent: str | None = None,
 async def get_leaderboard(request: Request,
                           limit: int = Query(DEFAULT_LEADERBOARD_PAGE, ge=1, le=MAX_LEADERBOARD_PAGE,
                                              description="At most this many rows."),
-                          cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
+                          cursor: str | None = Query(None, pattern=CURSOR_PATTERN,
                                                      description="A next_cursor this route answered.")) -> Response:
     """Every agent, best net PnL first, with its volume, fill rate, time-weighted |inventory|, worst
     drawdown and guardrail trips (docs/page.md), a page at a time: the top ``limit`` (100), then

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from .. import messages as m
 from .. import views
+from ..paging import CURSOR_PATTERN
 from .deps import KEYED, caller
 from .errors import AUTH, VALIDATION, responses
 from .reply import reply
@@ -83,7 +84,7 @@ async def cancel(request: Request, body: m.SymbolRequest) -> Response:
 async def orders(request: Request, symbol: str | None = ANY_SYMBOL,
                  status: m.OrderStatus = Query("open", description="open: the resting orders (all of them); "
                                                "closed: those that left the book, each with status and reason."),
-                 cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
+                 cursor: str | None = Query(None, pattern=CURSOR_PATTERN,
                                             description="status=closed: a next_cursor this route answered (with the "
                                                         "same symbol), or the string \"0\" for the oldest kept."),
                  limit: int | None = Query(None, ge=1, le=m.MAX_ORDERS_PAGE,
@@ -97,7 +98,7 @@ async def orders(request: Request, symbol: str | None = ANY_SYMBOL,
 
 @mm_route("GET", "/v1/mm/fills", m.Fills, "market_not_found", tags=["market making"])
 async def fills(request: Request, symbol: str | None = ANY_SYMBOL, since: int | None = SINCE,
-                cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
+                cursor: str | None = Query(None, pattern=CURSOR_PATTERN,
                                            description="A next_cursor this route answered (with the same symbol); "
                                                        "since is then ignored."),
                 limit: int = Query(100, ge=1, le=1000, description="At most this many.")) -> Response:
