@@ -30,14 +30,6 @@ from .errors import invalid_request_from
 from .routing import Binding, Unbound
 
 
-class _Handler:
-    def __init__(self, route: APIRoute):
-        self.route = route
-        self.status = route.status_code or 200
-        self.binding = Binding(route.endpoint, route.param_convertors)
-        self.endpoint = route.endpoint
-
-
 def _run(coroutine) -> Any:
     """Drive a handler's coroutine to its end in this thread, without an event loop. The API's
     handlers never wait on anything but a bare yield (``asyncio.sleep(0)``, between the slices of a long
@@ -58,18 +50,19 @@ class DirectTransport:
 
     def __init__(self, app):
         self.app = app
-        self._routes = [_Handler(route) for route in app.router.routes if isinstance(route, APIRoute)]
-        self._found: dict[tuple[str, str], tuple[_Handler, dict]] = {}
+        self._routes = [(route, Binding(route.endpoint, route.param_convertors))
+                        for route in app.router.routes if isinstance(route, APIRoute)]
+        self._found: dict[tuple[str, str], tuple[APIRoute, Binding, dict]] = {}
 
-    def _find(self, method: str, path: str) -> tuple[_Handler, dict] | None:
+    def _find(self, method: str, path: str) -> tuple[APIRoute, Binding, dict] | None:
         key = (method, path)
         found = self._found.get(key)
         if found is None:
             scope = {"type": "http", "method": method, "path": path}
-            for handler in self._routes:
-                match, child = handler.route.matches(scope)     # the route's own matching, as the app's router
+            for route, binding in self._routes:
+                match, child = route.matches(scope)     # the route's own matching, as the app's router does
                 if match == Match.FULL:
-                    found = (handler, child["path_params"])
+                    found = (route, binding, child["path_params"])
                     break
             if found is None:
                 return None
@@ -81,12 +74,12 @@ class DirectTransport:
         found = self._find(call.method, call.path)
         if found is None:
             return Raw(404, {}, {"error": "not_found", "message": f"No route {call.method} {call.path}."})
-        handler, path_values = found
+        route, binding, path_values = found
         scope = {"type": "http", "app": self.app, "method": call.method, "path": call.path, "query_string": b"",
                  "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()], "state": {}}
         request = Request(scope)
         try:
-            result = _run(self._invoke(handler, request, path_values, call))
+            result = _run(self._invoke(route, binding, request, path_values, call))
         except ApiError as exc:
             return Raw(exc.status, {}, exc.body())
         if isinstance(result, Response):
@@ -95,14 +88,14 @@ class DirectTransport:
             ok = 200 <= result.status_code < 300
             body = (result.body if ok else json.loads(result.body)) if result.body else None
             return Raw(result.status_code, result.headers, body)
-        return Raw(handler.status, {}, result)
+        return Raw(route.status_code or 200, {}, result)
 
-    async def _invoke(self, handler: _Handler, request: Request, path_values: dict, call: Call) -> Any:
+    async def _invoke(self, route: APIRoute, binding: Binding, request: Request, path_values: dict, call: Call) -> Any:
         try:
-            kwargs = handler.binding.arguments(request, path_values, call.json, call.params or {})
+            kwargs = binding.arguments(request, path_values, call.json, call.params or {})
         except Unbound as exc:
             raise invalid_request_from(exc.error) from None     # worded as HTTP words it
-        return await handler.endpoint(**kwargs)
+        return await route.endpoint(**kwargs)
 
     def close(self) -> None:
         pass
