@@ -74,6 +74,14 @@ class Topic:
     leaderboard: bool = False
 
 
+def topic_for(exchange: Exchange, symbol: str, key: str | None, depth: int = 20, leaderboard: bool = False) -> Topic:
+    """What a subscriber asks to watch, checked as REST checks it: 404 ``market_not_found`` for a market
+    the exchange does not list, and a key (None: no agent) answered 401 exactly as on REST."""
+    spec = exchange.spec(symbol)            # the market itself is read at the first look
+    agent = exchange.authenticate(key) if key is not None else None
+    return Topic(spec.symbol, agent.agent_id if agent else None, depth, leaderboard)
+
+
 class Subscriber:
     """One connection's pending messages, coalesced: never more than one of a snapshot kind, and at
     most ``MAX_ROWS`` rows of a row kind. Everything is held already encoded."""

@@ -32,6 +32,7 @@ import logging
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ApiError
@@ -43,7 +44,7 @@ from ..turns import catch_up_in_slices, needs_turn, turn
 from . import callers
 from .deps import api_key
 from .door import BODY_METHODS, GONE_KEY, read_body, refusal, replaying
-from .errors import error_answer, error_response, internal_error
+from .errors import error_answer, internal_error
 
 log = logging.getLogger("pf_mock")
 
@@ -77,8 +78,7 @@ async def answered_by_fault(table: FaultTable, scope: Scope, receive: Receive, s
         await asyncio.sleep(injection.latency_ms / 1000.0)
     if injection.status is None:
         return False
-    body = injection.body or {}
-    await error_response(injection.status, body["error"], body["message"])(scope, receive, send)
+    await JSONResponse(injection.body, status_code=injection.status)(scope, receive, send)    # {error, message}
     return True
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from ..errors import ApiError
-from ..feed import Topic
+from ..feed import topic_for
 from .admin import admin_allowed
 from .deps import api_key
 
@@ -63,10 +63,6 @@ async def feed(request: Request, symbol: str, depth: int = Query(20, ge=1, le=50
             raise ApiError(404, "not_found", "The leaderboard is part of /_mock, which this server has turned off.",
                            field="leaderboard")
         await admin_allowed(request)
-    ex = request.app.state.exchange
-    market = ex.spec(symbol)                    # 404 market_not_found, as REST answers (read at the first look)
-    key = api_key(request)
-    agent = ex.authenticate(key) if key is not None else None      # 401s exactly as REST's
-    topic = Topic(market.symbol, agent.agent_id if agent else None, depth, leaderboard)
+    topic = topic_for(request.app.state.exchange, symbol, api_key(request), depth, leaderboard)
     return StreamingResponse(request.app.state.feed.stream(topic), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
