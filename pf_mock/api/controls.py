@@ -106,7 +106,7 @@ class MockControls:
         if scope.get(GONE_KEY):
             return      # the client went away before its body was all in: nobody to answer, nothing done
         refused = refusal(scope, body, too_large)
-        receive = replaying(scope, receive)
+        receive = replaying(body, receive)
         if is_admin_path(scope["path"]):
             await self._guarded(scope, receive, send, refused, None, None)
             return
