@@ -6,6 +6,8 @@ module of its own (a fresh one on each call) and its ``main()`` called with ``sy
 prints is read with pytest's ``capsys``. What it changes in this process is put back: ``sys.argv``,
 ``sys.path`` (the scripts put the repository and benchmarks/ on it), the benchmarks' modules it imported
 beside it (``load``, ``engine``), and ``logging.disable`` (peers.py silences the peers' loggers).
+A test running one is marked ``latency``, so that an exchange the script builds takes the documented
+order-entry latency, as it does when the script runs on its own (tests/conftest.py pins 0 elsewhere).
 Scripts whose subject is a process of their own (a server, a replay to count under valgrind) are still
 started as one by the tests that need it.
 """

@@ -12,7 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench_scripts import run_script
+
+# The scripts run in this process take the documented order-entry latency, as they do run on their own
+# (tests/conftest.py pins 0 for every test but those marked ``latency``).
+pytestmark = pytest.mark.latency
 
 ROOT = Path(__file__).resolve().parent.parent
 
