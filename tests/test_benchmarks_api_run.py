@@ -31,8 +31,11 @@ def run(script: str, *args: str) -> str:
 
 
 def test_api_benchmark_quick_run(capsys):
+    path, modules = list(sys.path), set(sys.modules)
     assert run_script("api.py", "--quick") == 0
     out = capsys.readouterr().out
+    # api.py puts benchmarks/ on sys.path and imports load.py from there: neither outlives the run
+    assert sys.path == path and "load" not in sys.modules and "load" not in modules
     for line in ("with 10 resting:", "with 10,000 resting:", "ratio 10,000 / 10:",
                  "ratio pf-mock / bare FastAPI, GET /price:", "ratio pf-mock / bare FastAPI, cancel+quote pairs:"):
         assert line in out, f"missing {line!r} in:\n{out}"

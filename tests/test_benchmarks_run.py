@@ -7,6 +7,7 @@ of its own, and the book's replay is counted under valgrind as a process, so eac
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -66,8 +67,12 @@ def test_crowded_market_benchmark_quick_run(capsys):
 
 def test_peers_benchmark_short_run(capsys):
     """Without the peers installed it still measures pf-mock's book and names each peer it skipped."""
+    path, disabled = list(sys.path), logging.root.manager.disable
     assert run_script("peers.py", "--ops", "2000", "--repeats", "1") == 0
     out = capsys.readouterr().out
+    # ... and leaves this process as it found it for the tests after it: peers.py puts the repository on
+    # sys.path and silences every logger
+    assert sys.path == path and logging.root.manager.disable == disabled
     assert "pf_mock.book.OrderBook" in out
     for peer in ("cython-orderbook", "akhil4n-orderbook", "lightmatchingengine", "pyorderbook", "fastlob"):
         assert peer in out, f"{peer} neither measured nor named as skipped:\n{out}"
