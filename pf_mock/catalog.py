@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
+from .bounds import DEFAULT_LATENCY_MS, MAX_LATENCY_MS
 from .model import Regime
-from .models.latency import DEFAULT_LATENCY_MS, DEFAULT_LATENCY_SIGMA, MAX_LATENCY_MS
+from .models.latency import DEFAULT_LATENCY_SIGMA
 
 MIN_NOTIONAL_USD = 10.0     # Hyperliquid's minimum order value
 QUOTE_ASSET = "USDC"

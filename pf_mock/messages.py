@@ -17,8 +17,8 @@ from pydantic.dataclasses import dataclass
 
 from .errors import invalid_request
 from .guardrails import GUARDRAILS, NAMES as GUARDRAIL_NAMES, Guardrail
+from .bounds import MAX_FEE_BPS, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE  # noqa: F401  (the server's options' ranges)
 from .ranges import EDITABLE_REGIME_FIELDS, MOVE_BPS_RANGE, regime_range
-from .ranges import MAX_FEE_BPS, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE  # noqa: F401  (the server's options' ranges)
 
 MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)
 MIN_REFRESH_INTERVAL_S = 0.5

@@ -20,7 +20,8 @@ from pf_mock.catalog import load_catalog
 from pf_mock.errors import ApiError, InvalidState
 from pf_mock.messages import QuoteRequest
 from pf_mock.model import Regime
-from pf_mock.models.latency import DEFAULT_LATENCY_MS, DEFAULT_LATENCY_SIGMA, MAX_DELAY_MS, OrderLatency
+from pf_mock.bounds import DEFAULT_LATENCY_MS
+from pf_mock.models.latency import DEFAULT_LATENCY_SIGMA, MAX_DELAY_MS, OrderLatency
 from pf_mock.testing import MockExchange
 
 BTC = "BTC-PERP"

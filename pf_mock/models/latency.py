@@ -9,7 +9,7 @@ is in the book; a cancel is a transaction like any other and goes through the sa
 
 The model: the delay is log-normal, ``latency_ms x exp(latency_sigma x Z)`` with ``Z`` standard normal, so
 ``latency_ms`` is the median and ``latency_sigma`` the spread of its logarithm. The default
-(``DEFAULT_LATENCY_MS``, ``DEFAULT_LATENCY_SIGMA``) puts the median at 200 ms and the 99th percentile at
+(``bounds.DEFAULT_LATENCY_MS``, ``DEFAULT_LATENCY_SIGMA`` here) puts the median at 200 ms and the 99th percentile at
 900 ms: ``sigma = ln(900 / 200) / z_0.99`` with ``z_0.99 = 2.3263``. Both are regime fields (``model.Regime``),
 so a scenario file or ``/_mock/markets/{symbol}/regime`` changes them; ``latency_ms = 0`` is no latency at
 all, whatever the sigma. A delay is capped at ``MAX_DELAY_MS``.
@@ -24,8 +24,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-from ..ranges import DEFAULT_LATENCY_MS, MAX_LATENCY_MS  # noqa: F401  (written once, for the command line too)
 
 _Z_99 = 2.3263478740408408          # the standard normal's 99th percentile
 DEFAULT_LATENCY_SIGMA = round(math.log(900.0 / 200.0) / _Z_99, 4)      # 0.6465

@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import replace
 
-from ..ranges import MAX_SEED       # as pf-mock serve: seeds are echoed in JSON, which every reader holds exactly
+from ..bounds import MAX_LATENCY_MS, MAX_SEED       # as pf-mock serve: seeds are echoed in JSON, which every reader holds exactly
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # What the simulation hands every maker itself: not parameters a user sets with --param.
@@ -71,7 +71,6 @@ def seed(text: str) -> int:
 
 
 def latency_ms(text: str) -> float:
-    from ..models.latency import MAX_LATENCY_MS
     try:
         ms = float(text)
     except ValueError:
