@@ -438,17 +438,20 @@ def test_drift_has_a_finite_bottom_too(client, busy):
     assert client.post("/_mock/markets/ETH-PERP/regime", json={"drift_bps_per_hour": -1000}).status_code == 200
 
 
-def test_the_wildest_regime_allowed_then_five_minutes_keep_every_read_answering(client, busy):
+def test_the_wildest_regime_allowed_then_two_minutes_keep_every_read_answering(client, busy):
     """The measured cases: drift 1e300, depth or taker size 1e308, then an hour, broke every read of the
     market and of the agents in it. At every field's top, with the agent quoting there, nothing does.
-    Five simulated minutes at the tops are ~30,000 takers of the largest size against the deepest book,
-    with the agent's order in it (an hour was ~370,000 events and most of a minute of CPU); a value past
-    a field's top is refused, one step above it, by the test before."""
+    Two simulated minutes at the tops are ~12,000 takers of the largest size against the deepest book,
+    with the agent's order in it; the extremes come at once (this seed's prints run from 13 to 17,856 in
+    the second minute; five minutes, 30,000 takers and 2.5 times the CPU, reach 2 to 20,936), and no
+    running total comes within many orders of magnitude of a float's range in either (an hour was ~370,000
+    events and most of a minute of CPU); a value past a field's top is refused, one step above it, by the
+    test before."""
     mid = client.get("/v1/markets/ETH-PERP/price").json()["mid"]
     assert client.post("/v1/mm/quote", headers=busy, json={"symbol": "ETH-PERP", "bid_price": mid * 0.999,
                                                            "bid_size": 100}).status_code == 200
     assert client.post("/_mock/markets/ETH-PERP/regime", json=REGIME_LIMITS).status_code == 200
-    assert client.post("/_mock/clock/advance", json={"seconds": 300}).status_code == 200
+    assert client.post("/_mock/clock/advance", json={"seconds": 120}).status_code == 200
     for path in ("/v1/markets/ETH-PERP", "/v1/markets/ETH-PERP/price", "/v1/markets?limit=500", "/v1/account",
                  "/v1/mm/pnl", "/v1/mm/fills?limit=1000", "/v1/markets/ETH-PERP/orderbook?depth=50"):
         r = client.get(path, headers=busy)
