@@ -129,18 +129,41 @@ def size(request) -> str:
     return getattr(request, "param", "desktop")
 
 
+@pytest.fixture(scope="module")
+def tabs(browser):
+    """One tab per window size for the whole module, handed to each test at a blank document (a new tab
+    costs a renderer's start, most of a simple test's time). ``browsing`` leaves it as it found it."""
+    made = {}
+
+    def tab(size: str):
+        if size not in made:
+            # A phone's screen has two device pixels to the CSS pixel, as most do: the charts must stay sharp there.
+            context = browser.new_context(viewport=SIZES[size], device_scale_factor=2 if size == "phone" else 1)
+            made[size] = context.new_page()
+        return made[size]
+
+    yield tab
+    for opened in made.values():
+        opened.context.close()
+
+
 @contextmanager
-def browsing(browser, server: Server, size: str, allowed_console: list[str]):
-    """A fresh page at ``size`` that may ask nothing of anyone but ``server``; on leaving, not one console
-    error but those ``allowed_console`` expects, and not one request beyond the server."""
-    # A phone's screen has two device pixels to the CSS pixel, as most do: the charts must stay sharp there.
-    context = browser.new_context(viewport=SIZES[size], device_scale_factor=2 if size == "phone" else 1)
-    opened = context.new_page()
+def browsing(tabs, server: Server, size: str, allowed_console: list[str]):
+    """The tab at ``size``, which may ask nothing of anyone but ``server``; on leaving, not one console
+    error but those ``allowed_console`` expects, and not one request beyond the server. Then the tab's
+    session storage (the key and token the page keeps) is cleared and it goes back to a blank document,
+    which ends the page, its feed and its timers: the next test starts where a new tab would."""
+    opened = tabs(size)
     opened.set_default_timeout(WAIT_MS)
     errors: list[str] = []
-    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    opened.on("pageerror", lambda error: errors.append(str(error)))
     outside: list[str] = []
+
+    def console(message) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    def page_error(error) -> None:
+        errors.append(str(error))
 
     def only_the_server(route) -> None:     # offline: anything not asked of pf-mock itself is refused
         if route.request.url.startswith(server.base + "/") or route.request.url.startswith("data:"):
@@ -149,17 +172,26 @@ def browsing(browser, server: Server, size: str, allowed_console: list[str]):
             outside.append(route.request.url)
             route.abort()
 
-    context.route("**/*", only_the_server)
-    yield opened
-    context.close()
+    opened.on("console", console)
+    opened.on("pageerror", page_error)
+    opened.context.route("**/*", only_the_server)
+    try:
+        yield opened
+    finally:
+        opened.remove_listener("console", console)
+        opened.remove_listener("pageerror", page_error)
+        if opened.url.startswith("http"):
+            opened.evaluate("sessionStorage.clear()")
+        opened.goto("about:blank")
+        opened.context.unroute("**/*", only_the_server)
     errors = [e for e in errors if not any(re.search(allowed, e) for allowed in allowed_console)]
     assert errors == [], errors         # every test: not one console error it did not expect
     assert outside == [], outside       # and not one request beyond the server
 
 
 @pytest.fixture
-def page(browser, server, size, allowed_console):
-    with browsing(browser, server, size, allowed_console) as opened:
+def page(tabs, server, size, allowed_console):
+    with browsing(tabs, server, size, allowed_console) as opened:
         yield opened
 
 
@@ -281,7 +313,7 @@ def test_an_admin_token_opens_the_controls_only_to_whoever_gives_it(page, server
 
 
 @pytest.mark.serve_args("--scenario", "flash_crash", "--seed", "7")
-def test_a_flash_crash_stays_on_the_chart_for_the_whole_window(browser, page, server, allowed_console,
+def test_a_flash_crash_stays_on_the_chart_for_the_whole_window(tabs, page, server, allowed_console,
                                                                 tmp_path) -> None:
     """The pictures in docs/: a guarded maker and a careless one through the crash at t+300 s, on a
     desktop's page and a phone's, both open from the start and following the same feed. Then on to near
@@ -293,7 +325,7 @@ def test_a_flash_crash_stays_on_the_chart_for_the_whole_window(browser, page, se
     server.post("/_mock/clock/advance", {"seconds": 200})
     server.quote(ALICE, bps=3, usd=150, auto_refresh=True, refresh_interval_seconds=5, **guarded)
     server.quote(BOB, bps=2, usd=150, auto_refresh=True, refresh_interval_seconds=5)
-    with browsing(browser, server, "phone", allowed_console) as phone:
+    with browsing(tabs, server, "phone", allowed_console) as phone:
         pages = {"desktop": page, "phone": phone}
         for each in pages.values():
             open_page(each, server, key=ALICE)
