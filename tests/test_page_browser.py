@@ -412,25 +412,41 @@ def tick_decimals(tick: float) -> int:
     return max(2, -Decimal(repr(tick)).normalize().as_tuple().exponent)
 
 
-@pytest.mark.parametrize("size", ["desktop", "phone"], indirect=True)
-def test_every_panel_fits_and_the_charts_keep_their_shape(page, server, size) -> None:
-    open_page(page, server)                         # without a key: the market and (on loopback) the controls
-    no_sideways_scroll(page)
-    for selector in ("header", "#book-panel", "#ladder", "#price-chart", "#admin-panel", "#leaderboard-scroll"):
-        fits_across(page, selector)
-    assert page.locator("#agent-panel").is_hidden()
+def test_every_panel_fits_and_the_charts_keep_their_shape(tabs, page, server, allowed_console) -> None:
+    """At a desktop's size and a phone's, two pages open side by side on the same market and the same
+    agents, each checked whole."""
+    with browsing(tabs, server, "phone", allowed_console) as phone:
+        pages = (page, phone)
+        for each in pages:
+            open_page(each, server)                 # without a key: the market and (on loopback) the controls
+            no_sideways_scroll(each)
+            for selector in ("header", "#book-panel", "#ladder", "#price-chart", "#admin-panel",
+                             "#leaderboard-scroll"):
+                fits_across(each, selector)
+            assert each.locator("#agent-panel").is_hidden()
 
-    server.quote(ALICE, bps=3)
-    server.quote(BOB, bps=2)
-    server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -50})     # fills Alice's bid
-    server.post("/_mock/clock/advance", {"seconds": 30})
-    posted = server.quote(ALICE, bps=3)
-    page.fill("#key", ALICE)
-    page.click("#connect")
-    page.wait_for_selector("#agent-panel:not([hidden])")
-    page.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
-    page.wait_for_function("() => document.querySelectorAll('#pnl-chart path').length >= 5")
-    page.wait_for_selector(f'#ladder tr.ask.mine[data-price="{posted["ask_price"]:g}"]')
+        server.quote(ALICE, bps=3)
+        server.quote(BOB, bps=2)
+        server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -50})     # fills Alice's bid
+        server.post("/_mock/clock/advance", {"seconds": 30})
+        posted = server.quote(ALICE, bps=3)
+        for each in pages:
+            each.fill("#key", ALICE)
+            each.click("#connect")
+        for each in pages:
+            each.wait_for_selector("#agent-panel:not([hidden])")
+            each.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
+            each.wait_for_function("() => document.querySelectorAll('#pnl-chart path').length >= 5")
+            each.wait_for_selector(f'#ladder tr.ask.mine[data-price="{posted["ask_price"]:g}"]')
+        for size, each in zip(("desktop", "phone"), pages):
+            try:
+                panels_fit_and_charts_keep_their_shape(each, server)
+            except AssertionError as failure:
+                failure.add_note(f"on the {size}'s page")
+                raise
+
+
+def panels_fit_and_charts_keep_their_shape(page, server: Server) -> None:
     no_sideways_scroll(page)
     for selector in ("#price-chart", "#agent-panel", "#inventory", "#pnl", "#pnl-chart", "#admin-panel",
                      "#leaderboard-scroll", "#fills-panel"):
