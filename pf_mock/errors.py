@@ -110,9 +110,13 @@ def invalid_key(message: str = "That API key is not valid.") -> ApiError:
 
 class InvalidState(ValueError):
     """A snapshot document (or part of one) that cannot be restored: ``field`` (a dotted path) and the
-    rule it breaks. The HTTP layer answers it as 400 ``invalid_snapshot``."""
+    rule it breaks. Refused, it is 400 ``invalid_snapshot`` (``refusal``)."""
 
     def __init__(self, field: str, rule: str):
         super().__init__(f"{field}: {rule}")
         self.field = field
         self.rule = rule
+
+    def refusal(self) -> ApiError:
+        return ApiError(400, "invalid_snapshot", f"The snapshot is refused: {self.field}: {self.rule}.",
+                        field=self.field, rule=self.rule)

@@ -41,6 +41,7 @@ from .market import Market
 from .messages import Leaderboard
 
 TICK_S = 0.25               # wall seconds between looks at the watched markets
+KEEPALIVE_S = 15.0          # a comment line this often keeps proxies from closing a quiet stream
 MAX_ROWS = 1000             # rows of one kind kept for one slow subscriber before the oldest are dropped
 PNL_POINTS_PER_LOOK = 200   # PnL points sent per look at most (one per instant with new fills)
 MARKS_PER_LOOK = 50         # mark-price samples sent per look at most (evenly thinned: the bulk of the feed)
@@ -71,6 +72,14 @@ class Topic:
     agent_id: str | None = None
     depth: int = 20
     leaderboard: bool = False
+
+
+def topic_for(exchange: Exchange, symbol: str, key: str | None, depth: int = 20, leaderboard: bool = False) -> Topic:
+    """What a subscriber asks to watch, checked as REST checks it: 404 ``market_not_found`` for a market
+    the exchange does not list, and a key (None: no agent) answered 401 exactly as on REST."""
+    spec = exchange.spec(symbol)            # the market itself is read at the first look
+    agent = exchange.authenticate(key) if key is not None else None
+    return Topic(spec.symbol, agent.agent_id if agent else None, depth, leaderboard)
 
 
 class Subscriber:
@@ -232,6 +241,26 @@ class FeedHub:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
         return subscriber
+
+    async def stream(self, topic: Topic):
+        """One subscriber's event stream: ``hello`` first (what it watches, and the tick), then only what
+        changed, and a keep-alive comment whenever it has been quiet for ``KEEPALIVE_S``."""
+        hello = {"symbol": topic.symbol, "agent_id": topic.agent_id, "depth": topic.depth,
+                 "leaderboard": topic.leaderboard, "tick_ms": round(self.tick_s * 1000)}
+        await self.ready()                      # a realtime clock's catch-up first, if one is due (in slices)
+        subscriber = self.join(topic)           # here, not before the stream: left again however it ends
+        try:
+            yield sse("hello", hello)
+            while not subscriber.closed:
+                batch = subscriber.drain()
+                if batch:
+                    yield batch
+                try:
+                    await asyncio.wait_for(subscriber.wake.wait(), KEEPALIVE_S)
+                except TimeoutError:
+                    yield b": keepalive\n\n"
+        finally:
+            self.leave(subscriber)
 
     def leave(self, subscriber: Subscriber) -> None:
         subscriber.closed = True

@@ -136,5 +136,10 @@ class Journal:
         chosen = [e for e in self.entries if agent is None or e.agent_id == agent]
         return chosen[-limit:] if limit is not None else chosen
 
+    def view(self, agent: str | None = None, limit: int | None = None) -> dict:
+        """``GET /_mock/requests``: the entries ``select`` keeps, each as it is shown, and their count."""
+        entries = self.select(agent, limit)
+        return {"requests": [e.view() for e in entries], "count": len(entries)}
+
     def __len__(self) -> int:
         return len(self.entries)

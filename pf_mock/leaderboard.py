@@ -16,6 +16,7 @@ from .clock import to_ms
 from .errors import invalid_request, is_whole
 from .exchange import Exchange
 from .messages import Leaderboard, LeaderboardRow
+from .paging import cursor_position
 from .views import usd
 
 DEFAULT_LEADERBOARD_PAGE = 100
@@ -56,11 +57,9 @@ def leaderboard(ex: Exchange, limit: int = DEFAULT_LEADERBOARD_PAGE, cursor: str
     rank the page starts after; none: the top). ``next_cursor`` is null on the last page."""
     if not (is_whole(limit) and 1 <= limit <= MAX_LEADERBOARD_PAGE):
         raise invalid_request(f"limit must be a whole number from 1 to {MAX_LEADERBOARD_PAGE}.", field="limit")
-    if cursor is not None and not (isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()
-                                   and len(cursor) <= 12):
-        raise invalid_request("cursor must be a next_cursor this route answered.", field="cursor")
+    position = cursor_position(cursor)
     rows = ranking(ex)
-    start = 0 if cursor is None else min(int(cursor), len(rows))
+    start = 0 if position is None else min(position, len(rows))
     stop = min(len(rows), start + limit)
     page = []
     for i in range(start, stop):

@@ -13,6 +13,7 @@ from typing import Callable
 from .errors import invalid_request
 
 MAX_CURSOR_DIGITS = 12
+CURSOR_PATTERN = rf"^[0-9]{{1,{MAX_CURSOR_DIGITS}}}$"     # the same rule, as a schema states it
 
 
 def cursor_position(cursor: str | None) -> int | None:

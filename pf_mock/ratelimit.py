@@ -21,7 +21,7 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .errors import is_whole
+from .errors import ApiError, is_whole
 
 # Levels are kept in 1/60ths of a request: a request costs 60 and a bucket of N refills N per second,
 # so whole seconds of mock time refill whole numbers exactly.
@@ -36,6 +36,11 @@ class Verdict:
     remaining: int          # whole requests left after this one
     reset_at: int           # unix seconds (mock clock) when the bucket is full again
     retry_after: int        # whole seconds until a request is allowed (0 when this one was)
+
+    def refusal(self) -> ApiError:
+        """The answer to a request that found its bucket empty."""
+        return ApiError(429, "rate_limited", f"Rate limit of {self.limit} requests per minute reached; retry in "
+                        f"{self.retry_after} s.", retry_after_seconds=self.retry_after)
 
 
 class RateLimiter:

@@ -49,7 +49,7 @@ from typing import Any
 
 from .catalog import Catalog, UnknownMarket, load_catalog
 from .clock import to_ms
-from .errors import ApiError, is_number, is_whole
+from .errors import ApiError, invalid_request, is_number, is_whole
 from .exchange import Exchange
 from .market import Market
 from .model import Regime
@@ -145,6 +145,15 @@ def load_named(name: str) -> Scenario:
                                           f"{', '.join(shipped_names())}.")
     entry = shipped_folder().joinpath(f"{name}.toml")
     return _parse_text(entry.read_text(encoding="utf-8"), f"scenarios/{name}.toml")
+
+
+def asked(name: str | None, document: Any) -> Scenario:
+    """What ``POST /_mock/scenario`` asks for: exactly one of a shipped scenario's ``name`` and an inline
+    ``document``."""
+    if (name is None) == (document is None):
+        raise invalid_request("Give exactly one of name (a shipped scenario) and scenario (an inline document).",
+                              field="name")
+    return load_named(name) if name is not None else parse_scenario(document, "inline scenario")
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:

@@ -58,7 +58,23 @@ CATCH_UP_AFTER_S = 1.0
 PROGRESS_STEP_PERCENT = 10      # a progress log line at every this many percent ...
 PROGRESS_AFTER_S = 1.0          # ... of work that has already taken this much wall time
 
+# Requests answered without waiting for the exchange's turn: they never touch it (or only read what
+# the long work keeps consistent between slices: the clock and the counts /_mock/state shows).
+NO_TURN = ("/health", "/_mock/state", "/_mock/requests", "/_mock/faults")
+
 log = logging.getLogger("pf_mock")
+
+
+def needs_turn(path: str) -> bool:
+    """Whether a request for ``path`` waits for the exchange's turn. The API and the mock's controls take
+    turns; the page, its push feed (a stream that stays open) and /mcp (whose tools go back through the
+    API, so take their turns there) never wait."""
+    if path.startswith("/v1/"):
+        return True
+    if not path.startswith("/_mock/"):
+        return False
+    return not any(path == p or path.startswith(p + "/") for p in NO_TURN)
+
 
 def turn(app_state) -> asyncio.Lock:
     """The exchange's turn: one per app, made on first use (on the loop that serves the app)."""

@@ -7,14 +7,15 @@ front, call ``Exchange``'s read methods, which answer with these messages.
 
 from __future__ import annotations
 
+from .agents import Agent
 from .catalog import MIN_NOTIONAL_USD, MarketSpec
 from .closed import ClosedOrder
 from .clock import to_ms
 from .ledger import FillRecord, PnlWindow, SymbolLedger
 from .market import MINUTE_US, Market, OrderInfo, Trade
-from .messages import (CandleView, Candles, ClosedOrderView, FillView, GuardrailEventView, Hedged, Inventory, LevelView,
-                       MarketDetail, MarketItem, OrderBookView, OrderView, Pnl, Price, Print, QuoteAnswer, SessionView,
-                       Simulation, Trades)
+from .messages import (Cancelled, CandleView, Candles, ClosedOrderView, FaucetClaim, FillView, GuardrailEventView, Hedged,
+                       Inventory, LevelView, MarketDetail, MarketItem, OrderBookView, OrderView, Pnl, Price, Print,
+                       QuoteAnswer, Registered, ScenarioItem, ScenarioList, SessionView, Simulation, Trades)
 from .orders import TakerResult, order_id
 from .sessions import Session
 
@@ -154,6 +155,20 @@ def candles(market: Market, interval: str, limit: int) -> Candles:
 
 
 # ---- an agent's business ---------------------------------------------------------------------------
+def registered(agent: Agent) -> Registered:
+    """A new agent, with the key it is given."""
+    return Registered(agent_id=agent.agent_id, api_key=agent.api_key, balance_usd=usd(agent.cash))
+
+
+def faucet_claim(credited: float, agent: Agent) -> FaucetClaim:
+    return FaucetClaim(credited=credited, balance_usd=usd(agent.cash))
+
+
+def cancelled(symbol: str, order_ids: list[str], at: float) -> Cancelled:
+    """A cancel: the orders it takes out, and when it reaches the book."""
+    return Cancelled(symbol=symbol, cancelled=len(order_ids), order_ids=order_ids, cancelled_at=to_ms(at))
+
+
 def session(s: Session) -> SessionView:
     return SessionView(
         symbol=s.symbol, status=s.status, reason=s.reason, guardrails=dict(s.guardrails),
@@ -230,6 +245,23 @@ def guardrail_event(event) -> GuardrailEventView:
     """An ``analytics.GuardrailEvent``: a guardrail acting on a session, at its instant."""
     return GuardrailEventView(timestamp=to_ms(event.time), symbol=event.symbol, guardrail=event.guardrail,
                           detail=event.detail)
+
+
+# ---- the mock's own controls ----------------------------------------------------------------------
+def jumped(market: Market) -> dict:
+    """``POST /_mock/markets/{symbol}/jump``: the market's prices after the jump."""
+    return {"symbol": market.symbol, "mid": market.mid, "mark_price": market.mark, "timestamp": to_ms(market.now)}
+
+
+def regime_set(market: Market) -> dict:
+    """``POST /_mock/markets/{symbol}/regime``: the market's regime after the change."""
+    return {"symbol": market.symbol, "regime": market.regime.as_dict(), "timestamp": to_ms(market.now)}
+
+
+def scenario_list(scenarios) -> ScenarioList:
+    """``GET /_mock/scenarios``: each scenario's name, description and markets."""
+    return ScenarioList(scenarios=[ScenarioItem(name=s.name, description=s.description,
+                                                markets=[p.symbol for p in s.markets]) for s in scenarios])
 
 
 def mock_state(ex, advancing: dict | None = None) -> dict:

@@ -10,13 +10,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from .. import messages as m
-from ..clock import to_ms
+from .. import views
 from ..errors import ApiError
 from ..faults import FaultTable
 from ..leaderboard import DEFAULT_LEADERBOARD_PAGE, MAX_LEADERBOARD_PAGE, leaderboard
-from ..scenarios import apply_scenario, list_scenarios, load_named, parse_scenario
-from ..turns import advance_in_slices
-from ..views import mock_state
+from ..paging import CURSOR_PATTERN
+from ..scenarios import apply_scenario, asked, list_scenarios
 from .errors import VALIDATION, responses
 from .reply import reply
 
@@ -37,51 +36,39 @@ router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=
 @router.get("/state", response_model=m.MockState, response_model_exclude_unset=True)
 async def get_state(request: Request) -> dict:
     """Also ``advancing: {from, to, now}`` (ms) while a clock advance is under way."""
-    return mock_state(request.app.state.exchange, request.app.state.advancing)
+    return request.app.state.mock_state()
 
 
 @router.post("/reset", response_model=m.MockState, response_model_exclude_unset=True, responses=responses(*INPUT))
 async def reset(request: Request, body: m.ResetRequest | None = None) -> dict:
     """Start over: the exchange, and the app's own controls (fault rules, journal, rate-limit buckets)."""
-    ex = request.app.state.exchange
-    ex.reset(body.seed if body else None)
-    for start_over in request.app.state.on_reset:
-        start_over(ex)
-    return mock_state(ex)
+    return request.app.state.reset(body.seed if body else None)
 
 
 @router.post("/clock/advance", response_model=m.Advanced, responses=responses(*INPUT, "clock_not_manual"))
 async def advance(request: Request, body: m.AdvanceRequest) -> dict:
     """In slices: other requests wait for it, /health and /_mock/state answer meanwhile (see turns.py)."""
-    ex = request.app.state.exchange
-    await advance_in_slices(ex, body.seconds, request.app.state)
-    return {"clock": mock_state(ex)["clock"]}
+    return await request.app.state.advance(body.seconds)
 
 
 @router.post("/markets/{symbol}/jump", response_model=m.Jumped,
              responses=responses(*INPUT, "market_not_found", "market_replayed"))
 async def jump(request: Request, body: m.JumpRequest,
                symbol: str = Path(description="The market: `BTC-PERP`, or `btc`.")) -> dict:
-    market = request.app.state.exchange.jump(symbol, body.move_bps)
-    return {"symbol": market.symbol, "mid": market.mid, "mark_price": market.mark, "timestamp": to_ms(market.now)}
+    return views.jumped(request.app.state.exchange.jump(symbol, body.move_bps))
 
 
 @router.post("/markets/{symbol}/regime", response_model=m.RegimeSet,
              responses=responses(*INPUT, "market_not_found", "market_replayed"))
 async def regime(request: Request, symbol: str, body: m.RegimeRequest) -> dict:
-    market = request.app.state.exchange.set_regime(symbol, body.model_dump(exclude_none=True))
-    return {"symbol": market.symbol, "regime": market.regime.as_dict(), "timestamp": to_ms(market.now)}
+    return views.regime_set(request.app.state.exchange.set_regime(symbol, body.model_dump(exclude_none=True)))
 
 
 @router.post("/scenario", response_model=m.ScenarioApplied,
              responses=responses(*INPUT, "invalid_scenario", "scenario_not_found"))
 async def scenario(request: Request, body: m.ScenarioRequest) -> dict:
-    if (body.name is None) == (body.scenario is None):
-        raise ApiError(400, "invalid_request", "Give exactly one of name (a shipped scenario) and scenario "
-                                               "(an inline document).", field="name")
-    found = load_named(body.name) if body.name is not None else parse_scenario(body.scenario, "inline scenario")
     ex = request.app.state.exchange
-    return apply_scenario(ex, found).as_dict(ex)
+    return apply_scenario(ex, asked(body.name, body.scenario)).as_dict(ex)
 
 
 @router.get("/faults", response_model=m.FaultList)
@@ -120,15 +107,14 @@ async def requests(request: Request, agent: str | None = None,
     agent (agent_id or null), method, path, query, body (parsed JSON, else text, else null), status
     (null while still being answered)}``. ``agent`` keeps one agent's; ``limit`` keeps the newest
     ``limit`` of those (still oldest first)."""
-    entries = request.app.state.journal.select(agent, limit)
-    return {"requests": [e.view() for e in entries], "count": len(entries)}
+    return request.app.state.journal.view(agent, limit)
 
 
 @router.get("/leaderboard", response_model=m.Leaderboard, responses=responses(*INPUT))
 async def get_leaderboard(request: Request,
                           limit: int = Query(DEFAULT_LEADERBOARD_PAGE, ge=1, le=MAX_LEADERBOARD_PAGE,
                                              description="At most this many rows."),
-                          cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
+                          cursor: str | None = Query(None, pattern=CURSOR_PATTERN,
                                                      description="A next_cursor this route answered.")) -> Response:
     """Every agent, best net PnL first, with its volume, fill rate, time-weighted |inventory|, worst
     drawdown and guardrail trips (docs/page.md), a page at a time: the top ``limit`` (100), then
@@ -139,6 +125,4 @@ async def get_leaderboard(request: Request,
 @router.get("/scenarios", response_model=m.ScenarioList)
 async def scenarios() -> Response:
     """The shipped scenarios (what ``POST /_mock/scenario {name}`` loads): name, description, markets."""
-    return reply(m.ScenarioList(scenarios=[
-        m.ScenarioItem(name=s.name, description=s.description, markets=[p.symbol for p in s.markets])
-        for s in list_scenarios()]))
+    return reply(views.scenario_list(list_scenarios()))

@@ -8,11 +8,9 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from ..exchange import Exchange
-from ..faults import FaultTable
 from ..feed import FeedHub
-from ..journal import Journal
 from ..leaderboard import leaderboard
-from ..ratelimit import RateLimiter
+from ..serving import Serving
 from ..turns import catch_up_in_turn
 from ..version import __version__
 from . import admin, docs, errors, health, markets, mm, page, routing, snapshot
@@ -29,14 +27,6 @@ TAGS = [
                                             "clock, prices, regimes, scenarios, fault injection, the request "
                                             "journal. X-Admin-Token when the server has one."},
 ]
-
-
-class AppState:
-    """``app.state``: the exchange, the options, the command log and the rest of what the routes share,
-    as plain attributes. Starlette's ``State`` keeps its values in a dict of its own and finds each
-    through ``__getattr__`` after the normal lookup has failed (about a microsecond a read, and a request
-    reads the exchange, the command log and the turn some eight times); nothing in Starlette or FastAPI
-    reads ``app.state`` itself, so a plain object serves: the normal lookup finds each value at once."""
 
 
 @dataclass(frozen=True)
@@ -83,23 +73,19 @@ def create_app(exchange: Exchange, options: AppOptions | None = None) -> FastAPI
                   description="A local, deterministic fake of the Purple Flea market-making API. Every "
                               "error answers `{error, message, ...}`; times are mock-clock milliseconds.")
     app.openapi = lambda: contract_openapi(app)
-    app.state = AppState()
-    app.state.exchange = exchange
+    # ``app.state``: the exchange and what is served with it (pf_mock.serving), plus the options and the
+    # feed's hub, as plain attributes. Starlette's ``State`` keeps its values in a dict of its own and
+    # finds each through ``__getattr__`` after the normal lookup has failed (about a microsecond a read,
+    # and a request reads the exchange, the command log and the turn some eight times); nothing in
+    # Starlette or FastAPI reads ``app.state`` itself, so a plain object serves: the normal lookup finds
+    # each value at once.
+    app.state = Serving(exchange, options.rate_limit)
     app.state.options = options
-    app.state.advancing = None          # a clock advance's progress (turns.py)
-    app.state.stopping = False          # set when the server is asked to stop: long work ends early
     errors.install(app)
     docs.install(app)
-    app.state.faults = FaultTable(exchange.seed)
-    app.state.journal = Journal()
-    app.state.rate_limiter = RateLimiter(options.rate_limit) if options.rate_limit is not None else None
-    app.state.on_reset = [lambda ex: app.state.faults.reset(ex.seed), lambda ex: app.state.journal.clear()]
-    if app.state.rate_limiter is not None:
-        app.state.on_reset.append(lambda ex: app.state.rate_limiter.clear())
     # The mock's own work on every request, one layer (controls.py): the door, the journal, the rate
     # limit, the last resort, fault rules, JSON bodies, and the exchange's turns.
-    app.add_middleware(MockControls, journal=app.state.journal, faults=app.state.faults,
-                       limiter=app.state.rate_limiter, allow_hosts=frozenset(options.allow_hosts))
+    app.add_middleware(MockControls, serving=app.state, allow_hosts=frozenset(options.allow_hosts))
     # The live page and its push feed (GET /, GET /feed): one hub per app, idle while nobody watches.
     app.state.feed = FeedHub(lambda: app.state.exchange, leaderboard=leaderboard,
                                   catch_up=lambda: catch_up_in_turn(app.state))

@@ -13,15 +13,16 @@ rate limit: no bucket and no headers). From the outside in:
    the rate limit's 429, a fault's and the last resort's 500 included (``/_mock`` is not journaled);
 3. the rate limit counts the request before anything else answers it and puts its headers on every
    answer, a crash's included (``/_mock`` is not limited). A request draws on its key's bucket only
-   when the key is an agent's; any other draws on its client address's (``client_key``);
+   when the key is an agent's; any other draws on its client address's (``Serving.spend``);
 4. the last resort turns a crash into a 500 in the error shape that keeps the connection open;
 5. the door's refusal is answered;
 6. fault rules delay or answer API requests (``/_mock`` is never faulted);
 7. a body without a Content-Type (an empty one: the door refuses any other) is read as JSON;
-8. a request that touches the exchange waits for its turn, which begins with a realtime clock's
-   catch-up when the markets are far behind (``turns.py``). Its answer is WRITTEN AFTER THE TURN ENDS:
-   the route's answer is kept while it holds the turn and sent once the turn is handed on, so a client
-   that does not read its answers (its socket's buffers full) holds up only its own connection.
+8. a request that touches the exchange (``turns.needs_turn``) waits for its turn, which begins with a
+   realtime clock's catch-up when the markets are far behind (``turns.py``). Its answer is WRITTEN AFTER
+   THE TURN ENDS: the route's answer is kept while it holds the turn and sent once the turn is handed
+   on, so a client that does not read its answers (its socket's buffers full) holds up only its own
+   connection.
 """
 
 from __future__ import annotations
@@ -31,40 +32,28 @@ import logging
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..clock import to_ms
 from ..errors import ApiError
 from ..faults import FaultTable
-from ..journal import Entry, Journal, new_entry
-from ..ratelimit import RateLimiter, Verdict
-from ..turns import catch_up_in_slices, turn
+from ..journal import Entry
+from ..ratelimit import Verdict
+from ..serving import Serving
+from ..turns import catch_up_in_slices, needs_turn, turn
 from . import callers
 from .deps import api_key
 from .door import BODY_METHODS, GONE_KEY, read_body, refusal, replaying
-from .errors import error_response, internal_error
+from .errors import error_answer, internal_error
 
 log = logging.getLogger("pf_mock")
 
 JSON = (b"content-type", b"application/json")
-# Requests answered without waiting for the exchange's turn: they never touch it (or only read what
-# the long work keeps consistent between slices: the clock and the counts /_mock/state shows).
-NO_TURN = ("/health", "/_mock/state", "/_mock/requests", "/_mock/faults")
 
 
 def is_admin_path(path: str) -> bool:
     """A ``/_mock`` path: never faulted, rate limited or journaled."""
     return path == "/_mock" or path.startswith("/_mock/")
-
-
-def needs_turn(path: str) -> bool:
-    """The API and the mock's controls take turns; the page, its push feed (a stream that stays open)
-    and /mcp (whose tools go back through the API, so take their turns there) never wait."""
-    if path.startswith("/v1/"):
-        return True
-    if not path.startswith("/_mock/"):
-        return False
-    return not any(path == p or path.startswith(p + "/") for p in NO_TURN)
 
 
 def limit_headers(verdict: Verdict) -> dict[str, str]:
@@ -75,16 +64,6 @@ def limit_headers(verdict: Verdict) -> dict[str, str]:
     if not verdict.allowed:
         headers["Retry-After"] = str(verdict.retry_after)
     return headers
-
-
-def client_key(scope: Scope, exchange) -> str:
-    """Whose bucket a request draws on: its API key (Bearer or X-API-Key) when that key is an agent's on
-    ``exchange``, else its client address."""
-    connection = HTTPConnection(scope)
-    key = api_key(connection)
-    if key and exchange.agent_for_key(key) is not None:
-        return "key:" + key
-    return "host:" + (connection.client.host if connection.client else "unknown")
 
 
 async def answered_by_fault(table: FaultTable, scope: Scope, receive: Receive, send: Send) -> bool:
@@ -99,30 +78,16 @@ async def answered_by_fault(table: FaultTable, scope: Scope, receive: Receive, s
         await asyncio.sleep(injection.latency_ms / 1000.0)
     if injection.status is None:
         return False
-    body = injection.body or {}
-    await error_response(injection.status, body["error"], body["message"])(scope, receive, send)
+    await JSONResponse(injection.body, status_code=injection.status)(scope, receive, send)    # {error, message}
     return True
-
-
-def noting(entry: Entry, send: Send) -> Send:
-    """``send``, noting the answer's status in the journal's ``entry``."""
-    async def note_status(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            entry.status = message["status"]
-        await send(message)
-
-    return note_status
 
 
 class MockControls:
     """ASGI middleware: the steps of the module's docstring, in that order."""
 
-    def __init__(self, app: ASGIApp, journal: Journal, faults: FaultTable, limiter: RateLimiter | None = None,
-                 allow_hosts: frozenset[str] = frozenset()):
+    def __init__(self, app: ASGIApp, serving: Serving, allow_hosts: frozenset[str] = frozenset()):
         self.app = app
-        self.journal = journal
-        self.faults = faults
-        self.limiter = limiter
+        self.serving = serving
         self.allow_hosts = frozenset(callers.host_name(name) for name in allow_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -141,39 +106,35 @@ class MockControls:
         if scope.get(GONE_KEY):
             return      # the client went away before its body was all in: nobody to answer, nothing done
         refused = refusal(scope, body, too_large)
-        receive = replaying(scope, receive)
+        receive = replaying(body, receive)
         if is_admin_path(scope["path"]):
             await self._guarded(scope, receive, send, refused, None, None)
             return
         # 2. The journal.
-        exchange = scope["app"].state.exchange
-        entry = self.journal.record(new_entry(to_ms(exchange.now()), scope["method"], scope["path"],
-                                              scope.get("query_string", b""), body, api_key(HTTPConnection(scope))))
+        serving = self.serving
+        connection = HTTPConnection(scope)
+        key = api_key(connection)
+        entry = serving.journaled(scope["method"], scope["path"], scope.get("query_string", b""), body, key)
 
         try:
             # 3. The rate limit.
-            verdict = None
-            if self.limiter is not None:
-                verdict = self.limiter.take(client_key(scope, exchange), exchange.now())
-                if not verdict.allowed:
-                    wait = verdict.retry_after
-                    await error_response(
-                        429, "rate_limited",
-                        f"Rate limit of {verdict.limit} requests per minute reached; retry in {wait} s.",
-                        headers=limit_headers(verdict), retry_after_seconds=wait)(scope, receive, noting(entry, send))
-                    return
+            verdict = serving.spend(key, connection.client.host if connection.client else None)
+            if verdict is not None and not verdict.allowed:     # refused, its headers already on the answer
+                await self._guarded(scope, receive, send, error_answer(verdict.refusal(), limit_headers(verdict)),
+                                    None, entry)
+                return
             await self._guarded(scope, receive, send, refused, verdict, entry)
         except BaseException:
             if entry.status is None:
                 entry.status = 500      # the server's last-resort handler answers it
             raise
         finally:
-            found = exchange.agent_for_key(entry.key) if entry.key else None
-            entry.agent_id = found.agent_id if found is not None else None
+            serving.answered(entry)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, refused, verdict, entry: Entry | None) -> None:
         """Steps 4 to 8, with the rate limit's headers (``verdict``) on whatever answers, and its status
-        noted in the journal's ``entry`` (one wrapper of ``send`` for both)."""
+        noted in the journal's ``entry`` (one wrapper of ``send`` for both). ``refused``: an answer already
+        decided (the door's refusal, or the rate limit's 429 with its headers), else None."""
         started = False
 
         async def answer(message: Message) -> None:
@@ -194,7 +155,7 @@ class MockControls:
         # so the client's keep-alive connection stays usable. Only when the answer had already begun does
         # it go on, since nothing more can be said on that connection.
         try:
-            if refused is not None:                         # 5. the door's refusal
+            if refused is not None:                         # 5. the door's refusal (or the 429)
                 await refused(scope, receive, answer)
                 return
             await self._inner(scope, receive, answer)
@@ -206,7 +167,7 @@ class MockControls:
 
     async def _inner(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Steps 6 to 8."""
-        if await answered_by_fault(self.faults, scope, receive, send):     # 6. fault rules
+        if await answered_by_fault(self.serving.faults, scope, receive, send):     # 6. fault rules
             return
         if scope["method"] in BODY_METHODS:                                 # 7. JSON bodies
             scope = dict(scope, headers=[h for h in scope["headers"] if h[0] != JSON[0]] + [JSON])
@@ -223,8 +184,7 @@ class MockControls:
             try:                        # a realtime clock far ahead of the markets: catch up first
                 await catch_up_in_slices(state.exchange, state)
             except ApiError as stopping:
-                await error_response(stopping.status, stopping.code, stopping.message,
-                                     **stopping.detail)(scope, receive, hold)
+                await error_answer(stopping)(scope, receive, hold)
             else:
                 await self.app(scope, receive, hold)
         for message in held:            # written once the turn is handed on: a slow reader waits alone

@@ -41,10 +41,7 @@ def api_key(request) -> str | None:
     return x_api_key
 
 
-async def agent(request: Request) -> Agent:
-    return request.app.state.exchange.authenticate(api_key(request))
-
-
 async def caller(request: Request) -> tuple[Agent, Exchange]:
     """The agent whose key the request carries (401 without a valid one), and the exchange."""
-    return await agent(request), request.app.state.exchange
+    exchange = request.app.state.exchange
+    return exchange.authenticate(api_key(request)), exchange

@@ -6,8 +6,9 @@ needs. This transport finds the route a request names in the FastAPI app's own r
 handler's arguments through the same ``routing.Binding`` the HTTP shortcut uses (the same body and
 parameter models with their constraints), awaits
 the very same handler and hands its answer to the client, which reads it into the same response model.
-Errors come back in the contract's shape. What it skips is the app's middleware (the request journal,
-fault injection, rate limiting, the body size check): the simulation's maker is trusted and alone.
+Errors come back in the contract's shape, worded as over HTTP (``errors.invalid_request_from``). What it
+skips is the app's middleware (the request journal, fault injection, rate limiting, the body size
+check): the simulation's maker is trusted and alone.
 ``tests/test_simulate.py`` checks that a run through it and a run through real HTTP give the same
 report. It lives in the HTTP package because it drives the app's own routes; ``pf-mock simulate`` is
 its user.
@@ -15,28 +16,18 @@ its user.
 
 from __future__ import annotations
 
-import inspect
 import json
 from typing import Any
 
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from pydantic import ValidationError
-from pydantic_core import PydanticUndefined
 from starlette.requests import Request
+from starlette.routing import Match
 
 from ..client.core import Call, Raw
 from ..errors import ApiError
-from .routing import BODY, DEPEND, PATH, REQUEST, Binding
-
-
-class _Handler:
-    def __init__(self, route: APIRoute):
-        self.methods = route.methods
-        self.regex, self.convertors = route.path_regex, route.param_convertors
-        self.status = route.status_code or 200
-        self.binding = Binding(route.endpoint, route.param_convertors)
-        self.endpoint = route.endpoint
+from .errors import invalid_request_from
+from .routing import Binding, Unbound
 
 
 def _run(coroutine) -> Any:
@@ -59,19 +50,19 @@ class DirectTransport:
 
     def __init__(self, app):
         self.app = app
-        self._routes = [_Handler(route) for route in app.router.routes if isinstance(route, APIRoute)]
-        self._found: dict[tuple[str, str], tuple[_Handler, dict]] = {}
+        self._routes = [(route, Binding(route.endpoint, route.param_convertors))
+                        for route in app.router.routes if isinstance(route, APIRoute)]
+        self._found: dict[tuple[str, str], tuple[APIRoute, Binding, dict]] = {}
 
-    def _find(self, method: str, path: str) -> tuple[_Handler, dict] | None:
+    def _find(self, method: str, path: str) -> tuple[APIRoute, Binding, dict] | None:
         key = (method, path)
         found = self._found.get(key)
         if found is None:
-            for handler in self._routes:
-                match = handler.regex.match(path)
-                if match and method in handler.methods:
-                    values = {name: handler.convertors[name].convert(value)
-                              for name, value in match.groupdict().items()}
-                    found = (handler, values)
+            scope = {"type": "http", "method": method, "path": path}
+            for route, binding in self._routes:
+                match, child = route.matches(scope)     # the route's own matching, as the app's router does
+                if match == Match.FULL:
+                    found = (route, binding, child["path_params"])
                     break
             if found is None:
                 return None
@@ -83,12 +74,12 @@ class DirectTransport:
         found = self._find(call.method, call.path)
         if found is None:
             return Raw(404, {}, {"error": "not_found", "message": f"No route {call.method} {call.path}."})
-        handler, path_values = found
+        route, binding, path_values = found
         scope = {"type": "http", "app": self.app, "method": call.method, "path": call.path, "query_string": b"",
                  "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()], "state": {}}
         request = Request(scope)
         try:
-            result = _run(self._invoke(handler, request, path_values, call))
+            result = _run(self._invoke(route, binding, request, path_values, call))
         except ApiError as exc:
             return Raw(exc.status, {}, exc.body())
         if isinstance(result, Response):
@@ -97,36 +88,14 @@ class DirectTransport:
             ok = 200 <= result.status_code < 300
             body = (result.body if ok else json.loads(result.body)) if result.body else None
             return Raw(result.status_code, result.headers, body)
-        return Raw(handler.status, {}, result)
+        return Raw(route.status_code or 200, {}, result)
 
-    async def _invoke(self, handler: _Handler, request: Request, path_values: dict, call: Call) -> Any:
-        kwargs: dict[str, Any] = {}
-        query = call.params or {}
-        for name, how, what, default in handler.binding.params:
-            if how == DEPEND:
-                raise TypeError(f"{handler.endpoint.__name__}: a route reached in process takes no dependencies")
-            if how == REQUEST:
-                kwargs[name] = request
-            elif how == PATH:
-                kwargs[name] = path_values[name]
-            elif how == BODY:
-                kwargs[name] = self._validate(what, call.json, name)
-            elif name in query:
-                kwargs[name] = self._validate(what, query[name], name)
-            elif default is inspect.Parameter.empty or default is ... or default is PydanticUndefined:
-                raise ApiError(400, "invalid_request", f"{name}: Field required.", field=name)
-            else:
-                kwargs[name] = default
-        return await handler.endpoint(**kwargs)
-
-    def _validate(self, adapter, value: Any, name: str) -> Any:
+    async def _invoke(self, route: APIRoute, binding: Binding, request: Request, path_values: dict, call: Call) -> Any:
         try:
-            return adapter.validate_python(value)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(x) for x in first.get("loc", ())) or name
-            raise ApiError(400, "invalid_request", f"{field}: {first.get('msg', 'invalid value')}.",
-                           field=field) from None
+            kwargs = binding.arguments(request, path_values, call.json, call.params or {})
+        except Unbound as exc:
+            raise invalid_request_from(exc.error) from None     # worded as HTTP words it
+        return await route.endpoint(**kwargs)
 
     def close(self) -> None:
         pass

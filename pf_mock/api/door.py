@@ -73,16 +73,15 @@ def body_limit(scope: Scope) -> int:
     return MAX_RESTORE_BYTES if scope.get("path") == "/_mock/restore" else MAX_BODY_BYTES
 
 
-def replaying(scope: Scope, receive: Receive) -> Receive:
-    """A ``receive`` that hands the body ``read_body`` kept to whoever reads it next, then goes on to
-    the real one (for the disconnect message)."""
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands ``body`` (read already: ``read_body``'s, or ``/mcp``'s) to whoever reads
+    it next, then goes on to the real one (for the disconnect message)."""
     given = False
 
     async def replay() -> Message:
         nonlocal given
         if not given:
             given = True
-            body, _ = scope[BODY_KEY]
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from ..errors import CATALOGUE, ApiError
+from ..errors import CATALOGUE, ApiError, invalid_request
 from ..faults import METHODS
 from ..messages import ErrorBody
 
@@ -35,6 +35,11 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
     return JSONResponse({"error": code, "message": message, **detail}, status_code=status, headers=headers)
 
 
+def error_answer(exc: ApiError, headers: dict | None = None) -> JSONResponse:
+    """A core error, answered in the contract's shape."""
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
 def _validation_message(error: dict) -> tuple[str | None, str]:
     loc = [str(part) for part in error.get("loc", ())]
     if loc and loc[0] in ("body", "query", "path", "header"):
@@ -50,6 +55,12 @@ def _validation_message(error: dict) -> tuple[str | None, str]:
     return field, f"{field}: {error.get('msg', 'invalid value')}." if field else error.get("msg", "Invalid request.")
 
 
+def invalid_request_from(error: dict | None) -> ApiError:
+    """A validation error (pydantic's, with FastAPI's ``loc``), as 400 ``invalid_request`` naming the field."""
+    field, message = _validation_message(error) if error else (None, "Invalid request.")
+    return invalid_request(message, field)
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path (RFC 9110's Allow; Starlette lists only the first route's)."""
     routes = request.app.router.routes
@@ -60,13 +71,11 @@ def allowed_methods(request: Request) -> list[str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return error_answer(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        field, message = _validation_message(exc.errors()[0]) if exc.errors() else (None, "Invalid request.")
-        detail = {"field": field} if field else {}
-        return error_response(400, "invalid_request", message, **detail)
+        return error_answer(invalid_request_from(exc.errors()[0] if exc.errors() else None))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

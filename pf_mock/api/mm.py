@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from .. import messages as m
 from .. import views
+from ..paging import CURSOR_PATTERN
 from .deps import KEYED, caller
 from .errors import AUTH, VALIDATION, responses
 from .reply import reply
@@ -45,7 +46,7 @@ def mm_route(method: str, path: str, model, *codes: str, takes_input: bool = Tru
 async def register(request: Request, body: m.RegisterRequest | None = None) -> Response:
     """A new agent with a fresh, random key (the only way in under --strict-auth)."""
     new = request.app.state.exchange.register(body.agent_id if body else None)
-    return reply(m.Registered(agent_id=new.agent_id, api_key=new.api_key, balance_usd=views.usd(new.cash)), 201)
+    return reply(views.registered(new), 201)
 
 
 @mm_route("POST", "/v1/faucet/claim", m.FaucetClaim, "already_claimed", takes_input=False, tags=["agents"])
@@ -53,7 +54,7 @@ async def faucet(request: Request) -> Response:
     """One dollar, once per agent."""
     me, ex = await caller(request)
     credited = ex.claim_faucet(me)
-    return reply(m.FaucetClaim(credited=credited, balance_usd=views.usd(me.cash)))
+    return reply(views.faucet_claim(credited, me))
 
 
 @mm_route("GET", "/v1/account", m.Account, takes_input=False, tags=["agents"])
@@ -76,14 +77,14 @@ async def cancel(request: Request, body: m.SymbolRequest) -> Response:
     """Cancel every order of the agent on the symbol, and stop its refresh loop."""
     me, ex = await caller(request)
     symbol, ids, at = ex.cancel_at(me, body.symbol)
-    return reply(m.Cancelled(symbol=symbol, cancelled=len(ids), order_ids=ids, cancelled_at=views.to_ms(at)))
+    return reply(views.cancelled(symbol, ids, at))
 
 
 @mm_route("GET", "/v1/mm/orders", m.Orders, "market_not_found", tags=["market making"])
 async def orders(request: Request, symbol: str | None = ANY_SYMBOL,
                  status: m.OrderStatus = Query("open", description="open: the resting orders (all of them); "
                                                "closed: those that left the book, each with status and reason."),
-                 cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
+                 cursor: str | None = Query(None, pattern=CURSOR_PATTERN,
                                             description="status=closed: a next_cursor this route answered (with the "
                                                         "same symbol), or the string \"0\" for the oldest kept."),
                  limit: int | None = Query(None, ge=1, le=m.MAX_ORDERS_PAGE,
@@ -97,7 +98,7 @@ async def orders(request: Request, symbol: str | None = ANY_SYMBOL,
 
 @mm_route("GET", "/v1/mm/fills", m.Fills, "market_not_found", tags=["market making"])
 async def fills(request: Request, symbol: str | None = ANY_SYMBOL, since: int | None = SINCE,
-                cursor: str | None = Query(None, pattern=r"^[0-9]{1,12}$",
+                cursor: str | None = Query(None, pattern=CURSOR_PATTERN,
                                            description="A next_cursor this route answered (with the same symbol); "
                                                        "since is then ignored."),
                 limit: int = Query(100, ge=1, le=1000, description="At most this many.")) -> Response:

@@ -6,14 +6,13 @@ needs no file access, no thread and nothing from outside the machine.
 
 from __future__ import annotations
 
-import asyncio
 from importlib import resources
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from ..errors import ApiError
-from ..feed import Subscriber, Topic, sse
+from ..feed import topic_for
 from .admin import admin_allowed
 from .deps import api_key
 
@@ -31,7 +30,6 @@ def _load_assets() -> dict[str, tuple[bytes, str]]:
 
 
 ASSETS = _load_assets()
-KEEPALIVE_S = 15.0      # a comment line this often keeps proxies from closing a quiet stream
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,32 +63,6 @@ async def feed(request: Request, symbol: str, depth: int = Query(20, ge=1, le=50
             raise ApiError(404, "not_found", "The leaderboard is part of /_mock, which this server has turned off.",
                            field="leaderboard")
         await admin_allowed(request)
-    ex = request.app.state.exchange
-    market = ex.spec(symbol)                    # 404 market_not_found, as REST answers (read at the first look)
-    key = api_key(request)
-    agent = ex.authenticate(key) if key is not None else None      # 401s exactly as REST's
-    if agent is not None:
-        request.state.agent_id = agent.agent_id
-    topic = Topic(market.symbol, agent.agent_id if agent else None, depth, leaderboard)
-    hub = request.app.state.feed
-    hello = {"symbol": market.symbol, "agent_id": topic.agent_id, "depth": depth, "leaderboard": leaderboard,
-             "tick_ms": round(hub.tick_s * 1000)}
-    return StreamingResponse(_stream(hub, topic, hello), media_type="text/event-stream",
+    topic = topic_for(request.app.state.exchange, symbol, api_key(request), depth, leaderboard)
+    return StreamingResponse(request.app.state.feed.stream(topic), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-
-async def _stream(hub, topic: Topic, hello: dict):
-    await hub.ready()                             # a realtime clock's catch-up first, if one is due (in slices)
-    subscriber: Subscriber = hub.join(topic)      # here, not in the route: left again however the stream ends
-    try:
-        yield sse("hello", hello)
-        while not subscriber.closed:
-            batch = subscriber.drain()
-            if batch:
-                yield batch
-            try:
-                await asyncio.wait_for(subscriber.wake.wait(), KEEPALIVE_S)
-            except TimeoutError:
-                yield b": keepalive\n\n"
-    finally:
-        hub.leave(subscriber)

@@ -7,7 +7,8 @@ FastAPI's documented ``APIRoute.get_route_handler`` extension point and paramete
   parameter, the JSON body, a query parameter or a dependency, each with a ``TypeAdapter`` of its
   annotation and its declared constraints (``Query(ge=...)``, ``Path(...)``). A route is *plain* when its
   handler takes only the ``Request``, its path parameters and at most one body model, and answers a
-  ``Response`` itself (``reply``): nothing to solve.
+  ``Response`` itself (``reply``): nothing to solve. ``Binding.arguments`` fills the handler's arguments
+  from a request's parts, for both users: the one way a handler is reached without FastAPI's solving.
 
 - ``PlainRoute``: a plain route's handler reads the body as FastAPI would (``json.loads`` of the bytes),
   validates it with pydantic's public ``TypeAdapter.validate_python`` (what FastAPI itself calls) and
@@ -28,13 +29,14 @@ from __future__ import annotations
 import inspect
 import json
 import typing
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any, Callable, Mapping
 
 from fastapi import params
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.dataclasses import is_pydantic_dataclass
+from pydantic_core import PydanticUndefined
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
@@ -81,13 +83,52 @@ class Binding:
             else:
                 self.params.append((p.name, QUERY, TypeAdapter(annotation), default))
         kinds = [how for _, how, _, _ in self.params]
-        self.request_name = next((name for name, how, _, _ in self.params if how == REQUEST), None)
-        self.path_params = [(name, adapter) for name, how, adapter, _ in self.params if how == PATH]
-        bodies = [(name, adapter) for name, how, adapter, _ in self.params if how == BODY]
-        self.body = bodies[0] if bodies else None
-        self.plain = (kinds.count(REQUEST) == 1 and QUERY not in kinds and DEPEND not in kinds and len(bodies) <= 1
-                      and not embedded and inspect.iscoroutinefunction(endpoint)
+        self.takes_body = BODY in kinds
+        self.plain = (kinds.count(REQUEST) == 1 and QUERY not in kinds and DEPEND not in kinds
+                      and kinds.count(BODY) <= 1 and not embedded and inspect.iscoroutinefunction(endpoint)
                       and signature.return_annotation in (Response, "Response"))
+
+    def arguments(self, request: Request, path: Mapping[str, Any], body: Any, query: Mapping[str, Any]) -> dict:
+        """The handler's arguments: the request, and each path, body and query value validated by its
+        adapter (a body or query value not given takes the parameter's default). Raises ``Unbound`` for
+        the first value that is wrong or missing, ``TypeError`` for a dependency (FastAPI's to solve)."""
+        kwargs: dict[str, Any] = {}
+        for name, how, adapter, default in self.params:
+            if how == REQUEST:
+                kwargs[name] = request
+                continue
+            if how == DEPEND:
+                raise TypeError(f"{self.endpoint.__name__}: a route reached this way takes no dependencies")
+            where = ("body",) if how == BODY else ("path" if how == PATH else "query", name)
+            value = body if how == BODY else (path if how == PATH else query).get(name, ABSENT)
+            if value is ABSENT or (how == BODY and value is None):
+                if required(default):
+                    raise Unbound({"type": "missing", "loc": where, "msg": "Field required"})
+                kwargs[name] = default
+                continue
+            try:
+                kwargs[name] = adapter.validate_python(value)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise Unbound({**first, "loc": (*where, *first.get("loc", ()))}) from None
+        return kwargs
+
+
+class Unbound(Exception):
+    """A value a handler's parameter cannot take: pydantic's ``error``, its ``loc`` beginning where the
+    value came from, as FastAPI's begins (``("body", ...)``, ``("query", name, ...)``)."""
+
+    def __init__(self, error: dict):
+        super().__init__(error.get("msg"))
+        self.error = error
+
+
+ABSENT = object()       # a parameter the request does not give
+
+
+def required(default: Any) -> bool:
+    """A parameter with this default must be given."""
+    return default is inspect.Parameter.empty or default is ... or default is PydanticUndefined
 
 
 class PlainRoute(APIRoute):
@@ -98,18 +139,11 @@ class PlainRoute(APIRoute):
         binding = Binding(self.endpoint, self.param_convertors)
         if not binding.plain:
             return general
-        endpoint, request_name, path_params, body = (binding.endpoint, binding.request_name, binding.path_params,
-                                                     binding.body)
+        endpoint, takes_body = binding.endpoint, binding.takes_body
 
         async def handler(request: Request) -> Response:
-            kwargs: dict[str, Any] = {request_name: request}
-            try:
-                for name, adapter in path_params:
-                    kwargs[name] = adapter.validate_python(request.path_params.get(name))
-            except ValidationError:
-                return await general(request)
-            if body is not None:
-                name, adapter = body
+            data = None
+            if takes_body:
                 raw = await request.body()
                 if not raw or request.headers.get("content-type") != JSON_TYPE:
                     return await general(request)
@@ -119,10 +153,10 @@ class PlainRoute(APIRoute):
                     return await general(request)
                 if not isinstance(data, dict):
                     return await general(request)
-                try:
-                    kwargs[name] = adapter.validate_python(data)
-                except ValidationError:
-                    return await general(request)
+            try:
+                kwargs = binding.arguments(request, request.path_params, data, {})
+            except Unbound:
+                return await general(request)
             return await endpoint(**kwargs)
 
         return handler

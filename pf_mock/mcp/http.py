@@ -24,6 +24,7 @@ from typing import Any, Awaitable, Callable
 import httpx
 
 from ..api import callers
+from ..api.door import replaying
 from ..api.errors import error_response
 
 PATH = "/mcp"
@@ -99,21 +100,7 @@ class McpEndpoint:
                 break
         manager = StreamableHTTPSessionManager(app=self.server, stateless=True, json_response=True)
         async with manager.run():
-            await manager.handle_request(scope, _replaying(b"".join(chunks), receive), send)
-
-
-def _replaying(body: bytes, receive):
-    """A ``receive`` that gives ``body`` first, then goes on to the real one (for the disconnect)."""
-    given = False
-
-    async def replay():
-        nonlocal given
-        if not given:
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
+            await manager.handle_request(scope, replaying(b"".join(chunks), receive), send)
 
 
 def install(app, admin: bool = False) -> None:
