@@ -11,7 +11,8 @@ and status is kept.
 Printed: requests per second, latency p50 / p99 / worst, answers by status class, transport errors,
 how often the markets were catching up with the clock (the simulation falling behind ``--speed``: the
 cause of long waits), the server's resident memory before and after; then the accounting, checked for every agent against an
-independent oracle (the agent's own fills), after cancelling its orders:
+independent oracle (the agent's own fills), after cancelling its orders (twice, each time waiting out the
+longest order-entry delay, so that no quote still on its way can fill between two reads):
   - position: the signed sum of its fills equals the position ``/v1/account`` shows;
   - cash: after hedging flat, ``balance_usd`` minus the starting balance equals the cash its fills
     moved (−Σ side·price·size − Σ fee_usd), and so does ``net_pnl`` of ``/v1/mm/pnl``;
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Iterator
 
 import httpx
+
+from pf_mock.models.latency import MAX_DELAY_MS
 
 ROOT = Path(__file__).resolve().parent.parent
 SYMBOLS = ["BTC-PERP", "ETH-PERP", "SOL-PERP", "XRP-PERP", "DOGE-PERP", "AVAX-PERP", "LINK-PERP", "BNB-PERP",
@@ -330,6 +333,16 @@ def main() -> None:
         print(f"server memory (RSS): {rss(rss_before)} before, {rss(rss_after)} after")
         failures, fills = [], 0
         with httpx.Client(base_url=server.base_url, timeout=600.0) as client:
+            # Each message draws its own order-entry delay, so a quote sent before a cancel can reach the
+            # book after it, rest and fill while the clock runs on: a fill between two of the checks'
+            # reads would fail an invariant that holds. No delay is longer than MAX_DELAY_MS of simulated
+            # time (pf_mock/models/latency.py): every agent's orders are cancelled, once every quote still
+            # on its way has arrived cancelled again, and checked once those cancels have arrived too.
+            for _ in range(2):
+                for i in range(agents):
+                    client.post("/v1/mm/cancel", json={"symbol": SYMBOLS[i % len(SYMBOLS)]},
+                                headers={"Authorization": f"Bearer {agent_key(i)}"})
+                time.sleep(MAX_DELAY_MS / 1000 / args.speed + 0.1)
             for i in range(agents):
                 try:
                     problems, n = check_agent(client, i, SYMBOLS[i % len(SYMBOLS)])

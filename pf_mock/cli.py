@@ -28,8 +28,10 @@ from .version import __version__
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
-from .messages import MAX_FEE_BPS, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE  # noqa: E402  (shared with snapshots)
-from .models.latency import DEFAULT_LATENCY_MS, MAX_LATENCY_MS  # noqa: E402
+# The options' ranges come from ranges.py, which imports nothing of weight: neither pydantic (the
+# contract's models) nor numpy (the market's) loads for --help, --version or a mistake.
+from .ranges import (DEFAULT_LATENCY_MS, MAX_FEE_BPS, MAX_LATENCY_MS, MAX_SEED, MAX_SPEED,  # noqa: E402
+                     MAX_STARTING_BALANCE)
 
 MAX_RATE_LIMIT = 1_000_000
 ADMIN_TOKEN = re.compile(r"^[\x21-\x7e]{8,256}$")   # visible ASCII: a header value that survives any proxy
@@ -147,7 +149,7 @@ def add_serve(sub) -> None:
     s.add_argument("--access-log", action="store_true", help="print one line per request on stdout")
     s.add_argument("--mcp-admin", action="store_true",
                    help="also offer the /_mock tools (clock, scenarios) on /mcp, for an LLM test harness")
-    from .replay.setup import add_replay_options
+    from .replay.options import add_replay_options
     add_replay_options(s)
     s.set_defaults(run=run_serve)
 

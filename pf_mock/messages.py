@@ -18,15 +18,11 @@ from pydantic.dataclasses import dataclass
 from .errors import invalid_request
 from .guardrails import GUARDRAILS, NAMES as GUARDRAIL_NAMES, Guardrail
 from .ranges import EDITABLE_REGIME_FIELDS, MOVE_BPS_RANGE, regime_range
+from .ranges import MAX_FEE_BPS, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE  # noqa: F401  (the server's options' ranges)
 
 MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)
 MIN_REFRESH_INTERVAL_S = 0.5
 DEFAULT_REFRESH_INTERVAL_S = 5.0
-# The server's options' ranges (``pf-mock serve``), which a snapshot's config is held to as well.
-MAX_SEED = 2**53 - 1                # seeds are echoed in JSON; every JSON client reads this exactly
-MAX_SPEED = 10_000.0                # a week of mock time per minute of wall time; faster starves requests
-MAX_STARTING_BALANCE = 1e9          # keeps money to well under 1e-6 USD in a double
-MAX_FEE_BPS = 100.0                 # 1% of notional
 MAX_ADVANCE_S = 7 * 24 * 3600    # one clock advance: a week of live markets is minutes of work; more could stall
 
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]

@@ -8,6 +8,18 @@ from __future__ import annotations
 
 from .errors import is_number
 
+# The server's options' ranges (``pf-mock serve``), which a snapshot's config is held to as well; here, in a
+# module with no imports of weight, so that the command line can check its options without loading the
+# contract's models (``messages.py`` gives the same names).
+MAX_SEED = 2**53 - 1                # seeds are echoed in JSON; every JSON client reads this exactly
+MAX_SPEED = 10_000.0                # a week of mock time per minute of wall time; faster starves requests
+MAX_STARTING_BALANCE = 1e9          # keeps money to well under 1e-6 USD in a double
+MAX_FEE_BPS = 100.0                 # 1% of notional
+# Order-entry latency's median: the default (Hyperliquid's documented median, models/latency.py) and the
+# highest a regime or ``--latency-ms`` may set.
+DEFAULT_LATENCY_MS = 200.0
+MAX_LATENCY_MS = 60_000.0
+
 # The subset of a market's regime that /_mock/markets/{symbol}/regime may change, as the contract names them.
 EDITABLE_REGIME_FIELDS = ("volatility_annual", "spread_bps", "depth_usd", "taker_rate_per_minute",
                           "informed_share", "drift_bps_per_hour", "taker_size_usd", "jump_rate_per_hour",
@@ -44,7 +56,7 @@ _REGIME_RANGES = {
     "impact_y": (0.0, 10.0, False),
     "impact_permanent_share": (0.0, 1.0, False),
     "impact_decay_seconds": (0.0, 86_400.0, False),
-    "latency_ms": (0.0, 60_000.0, False),       # models/latency.py: MAX_LATENCY_MS, MAX_LATENCY_SIGMA
+    "latency_ms": (0.0, MAX_LATENCY_MS, False),     # models/latency.py: MAX_LATENCY_SIGMA
     "latency_sigma": (0.0, 3.0, False),
 }
 

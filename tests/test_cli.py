@@ -268,6 +268,19 @@ def test_version_in_process(capsys) -> None:
     assert capsys.readouterr().out == f"pf-mock {pf_mock.__version__}\n"
 
 
+def test_the_command_line_checks_its_options_without_loading_the_server() -> None:
+    """Every option of every command declared and read, as ``--help``, ``--version`` and a mistake are,
+    with none of the contract's models (pydantic), the market's arrays (numpy) or the web framework loaded:
+    they load with the command that needs them, and each pf-mock process started pays only for its own."""
+    script = ("import sys; from pf_mock import cli;"
+              " cli.parser().parse_args(['serve', '--latency-ms', '60000', '--seed', '9007199254740991']);"
+              " cli.parser().parse_args(['simulate', '--seeds', '0-1', '--replay-latency-ms', '5']);"
+              " print(sorted({'pydantic', 'numpy', 'fastapi', 'pf_mock.messages'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
+
+
 # ---- /health -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("admin", [True, False])
 def test_health_needs_no_key_and_stays_without_the_admin_api(admin: bool) -> None:

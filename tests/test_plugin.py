@@ -337,7 +337,9 @@ def test_each_test_has_its_own_mock_under_xdist(pytester, monkeypatch, tmp_path)
     monkeypatch.setenv("PF_MOCK_RECORDS", str(records))
     readme = write_readme_tests(pytester)
     pytester.makepyfile(test_isolation=ISOLATION_FILE)
-    result = pytester.runpytest_subprocess(*RUN_ARGS, "-n", "2")
+    # The run's two workers are processes of their own (their records below say so); the run that starts
+    # them is this one, which spares an interpreter and pytest's start-up.
+    result = pytester.runpytest_inprocess(*RUN_ARGS, "-n", "2")
     result.assert_outcomes(passed=readme + 8, warnings=0)
     names = sorted(path.name for path in records.iterdir())
     assert len(names) == 8

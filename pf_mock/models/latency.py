@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_LATENCY_MS = 200.0
+from ..ranges import DEFAULT_LATENCY_MS, MAX_LATENCY_MS  # noqa: F401  (written once, for the command line too)
+
 _Z_99 = 2.3263478740408408          # the standard normal's 99th percentile
 DEFAULT_LATENCY_SIGMA = round(math.log(900.0 / 200.0) / _Z_99, 4)      # 0.6465
-MAX_LATENCY_MS = 60_000.0           # the highest median a regime may set (ranges.py)
 MAX_LATENCY_SIGMA = 3.0
 MAX_DELAY_MS = 60_000.0             # no single message takes longer than a minute
 

@@ -3,8 +3,6 @@ and the manual clock that starts where the recordings do."""
 
 from __future__ import annotations
 
-import argparse
-import math
 import os
 from typing import Iterable
 
@@ -12,9 +10,8 @@ from ..catalog import Catalog, UnknownMarket, load_catalog
 from .formats import RecordingError, read_recording
 from .latency import DEFAULT_LATENCY_MS, ConstantLatency
 from .queue import parse_queue_model
+from .options import DEFAULT_QUEUE, add_replay_options  # noqa: F401  (the options, declared where they are light)
 from .source import ReplaySource, catalog_with, start_for
-
-DEFAULT_QUEUE = "risk_averse"
 
 
 def load_sources(paths: Iterable[str], *, queue: str = DEFAULT_QUEUE, latency_ms: float = DEFAULT_LATENCY_MS,
@@ -68,26 +65,3 @@ def replay_catalog(sources: dict[str, ReplaySource], catalog: Catalog | None = N
 
 def replay_start(sources: dict[str, ReplaySource]) -> float:
     return start_for(sources.values())
-
-
-def _latency_ms(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and 0 <= value <= 60_000):
-        raise argparse.ArgumentTypeError("must be from 0 to 60000 ms")
-    return value
-
-
-def add_replay_options(parser) -> None:
-    """``--replay FILE`` (repeatable) and its models, for ``pf-mock serve`` and ``pf-mock simulate``."""
-    parser.add_argument("--replay", action="append", default=[], metavar="FILE",
-                        help="serve a recorded market (hftbacktest's raw Binance futures or Hyperliquid capture, "
-                             "or Tardis-style CSV; gzip or plain) as <BASE>-PERP instead of the synthetic one; "
-                             "repeatable, one instrument per file (see docs/replay.md)")
-    parser.add_argument("--replay-queue", default=DEFAULT_QUEUE, metavar="MODEL",
-                        help="replay: where an agent's order stands in the recorded queue: risk_averse (only "
-                             "trades advance it) or power:N (decreases split by a power law; default: risk_averse)")
-    parser.add_argument("--replay-latency-ms", type=_latency_ms, default=DEFAULT_LATENCY_MS, metavar="MS",
-                        help=f"replay: order-entry latency of limit orders and cancels (default: {DEFAULT_LATENCY_MS:g})")

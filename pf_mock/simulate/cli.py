@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import replace
 
-from ..messages import MAX_SEED     # as pf-mock serve: seeds are echoed in JSON, which every reader holds exactly
+from ..ranges import MAX_SEED       # as pf-mock serve: seeds are echoed in JSON, which every reader holds exactly
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # What the simulation hands every maker itself: not parameters a user sets with --param.
@@ -194,7 +194,7 @@ def add_simulate(sub) -> argparse.ArgumentParser:
     s.add_argument("--latency-ms", type=latency_ms, default=None, metavar="MS",
                    help="median order-entry latency of the synthetic markets, 0 to 60,000 ms, as pf-mock serve's "
                         "(default: each market's regime, 200)")
-    from ..replay.setup import add_replay_options
+    from ..replay.options import add_replay_options
     add_replay_options(s)
     s.set_defaults(run=run_simulate)
     return s
