@@ -17,10 +17,21 @@ from pf_mock.testing import in_process, run_server
 SYMBOL = "BTC-PERP"
 
 
-@pytest.fixture
-def server():
+@pytest.fixture(scope="module")
+def shared_server():
     with run_server(seed=5) as srv:
         yield srv
+
+
+@pytest.fixture
+def server(shared_server):
+    """The module's server as a new one would be: reset to its seed, which forgets agents, orders, fills,
+    fault rules, the journal and the rate-limit buckets (a server's start and stop cost more than the test).
+    Then one read brings the client's agent back, as a new server has it from the start: a request a fault
+    rule answers is journaled under an agent only if the agent exists."""
+    shared_server.reset(5)
+    assert shared_server.client.get("/v1/account").status_code == 200
+    return shared_server
 
 
 def client_for(srv, sleeps: list | None = None, **options) -> Client:
@@ -172,13 +183,17 @@ def test_503_is_retried_on_a_read_but_not_on_a_quote(server):
     assert quotes == [503]
 
 
-def test_a_timeout_is_retried_on_a_read_only(server):
+def test_a_timeout_is_retried_on_a_read_only():
+    # A delayed answer comes 1.5 s after it was asked, half a second after the client gave up on it: it
+    # cannot come sooner, so the timeout is certain. The server's stop waits for every delayed answer it
+    # still owes, so a longer delay only holds up the teardown. A server of its own: the cancel it still
+    # owes at the end must not act in another test.
     sleeps: list[float] = []
-    with client_for(server, sleeps, timeout=1.0) as pf:
-        pf.mock.add_fault("/v1/mm/inventory", latency_ms=4000, count=1)
+    with run_server(seed=5) as server, client_for(server, sleeps, timeout=1.0) as pf:
+        pf.mock.add_fault("/v1/mm/inventory", latency_ms=1500, count=1)
         assert pf.inventory(SYMBOL).position == 0
         assert sleeps == [0.5]
-        pf.mock.add_fault("/v1/mm/cancel", latency_ms=4000, count=1)
+        pf.mock.add_fault("/v1/mm/cancel", latency_ms=1500, count=1)
         with pytest.raises(e.ConnectionFailed):
             pf.cancel(SYMBOL)                   # it may have arrived: a POST is not sent twice
         assert sleeps == [0.5]

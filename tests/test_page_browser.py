@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,7 @@ PHONE = {"width": 390, "height": 844}
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 WAIT_MS = 20_000            # only stops a broken page hanging the suite; nothing here is timed
+UPDATE_SCREENSHOTS = os.environ.get("PF_MOCK_UPDATE_SCREENSHOT") == "1"
 ALICE = "pf_test_alice_page_0001"
 BOB = "pf_test_bob_page_0002"
 
@@ -127,16 +129,41 @@ def size(request) -> str:
     return getattr(request, "param", "desktop")
 
 
-@pytest.fixture
-def page(browser, server, size, allowed_console):
-    # A phone's screen has two device pixels to the CSS pixel, as most do: the charts must stay sharp there.
-    context = browser.new_context(viewport=SIZES[size], device_scale_factor=2 if size == "phone" else 1)
-    opened = context.new_page()
+@pytest.fixture(scope="module")
+def tabs(browser):
+    """One tab per window size for the whole module, handed to each test at a blank document (a new tab
+    costs a renderer's start, most of a simple test's time). ``browsing`` leaves it as it found it."""
+    made = {}
+
+    def tab(size: str):
+        if size not in made:
+            # A phone's screen has two device pixels to the CSS pixel, as most do: the charts must stay sharp there.
+            context = browser.new_context(viewport=SIZES[size], device_scale_factor=2 if size == "phone" else 1)
+            made[size] = context.new_page()
+        return made[size]
+
+    yield tab
+    for opened in made.values():
+        opened.context.close()
+
+
+@contextmanager
+def browsing(tabs, server: Server, size: str, allowed_console: list[str]):
+    """The tab at ``size``, which may ask nothing of anyone but ``server``; on leaving, not one console
+    error but those ``allowed_console`` expects, and not one request beyond the server. Then the tab's
+    session storage (the key and token the page keeps) is cleared and it goes back to a blank document,
+    which ends the page, its feed and its timers: the next test starts where a new tab would."""
+    opened = tabs(size)
     opened.set_default_timeout(WAIT_MS)
     errors: list[str] = []
-    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    opened.on("pageerror", lambda error: errors.append(str(error)))
     outside: list[str] = []
+
+    def console(message) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    def page_error(error) -> None:
+        errors.append(str(error))
 
     def only_the_server(route) -> None:     # offline: anything not asked of pf-mock itself is refused
         if route.request.url.startswith(server.base + "/") or route.request.url.startswith("data:"):
@@ -145,12 +172,27 @@ def page(browser, server, size, allowed_console):
             outside.append(route.request.url)
             route.abort()
 
-    context.route("**/*", only_the_server)
-    yield opened
-    context.close()
+    opened.on("console", console)
+    opened.on("pageerror", page_error)
+    opened.context.route("**/*", only_the_server)
+    try:
+        yield opened
+    finally:
+        opened.remove_listener("console", console)
+        opened.remove_listener("pageerror", page_error)
+        if opened.url.startswith("http"):
+            opened.evaluate("sessionStorage.clear()")
+        opened.goto("about:blank")
+        opened.context.unroute("**/*", only_the_server)
     errors = [e for e in errors if not any(re.search(allowed, e) for allowed in allowed_console)]
     assert errors == [], errors         # every test: not one console error it did not expect
     assert outside == [], outside       # and not one request beyond the server
+
+
+@pytest.fixture
+def page(tabs, server, size, allowed_console):
+    with browsing(tabs, server, size, allowed_console) as opened:
+        yield opened
 
 
 def open_page(page, server: Server, key: str | None = None, symbol: str = "BTC-PERP") -> None:
@@ -271,35 +313,47 @@ def test_an_admin_token_opens_the_controls_only_to_whoever_gives_it(page, server
 
 
 @pytest.mark.serve_args("--scenario", "flash_crash", "--seed", "7")
-@pytest.mark.parametrize("size", ["desktop", "phone"], indirect=True)
-def test_a_flash_crash_stays_on_the_chart_for_the_whole_window(page, server, size, tmp_path) -> None:
-    """The pictures in docs/: a guarded maker and a careless one through the crash at t+300 s. Then on
-    to near the end of the chart's ten-minute window after the crash: every minute since the page
-    opened still has all its prints on the chart (its dots reach the minute candle's low and high,
-    which REST builds from the same trades), the crash's included."""
+def test_a_flash_crash_stays_on_the_chart_for_the_whole_window(tabs, page, server, allowed_console,
+                                                                tmp_path) -> None:
+    """The pictures in docs/: a guarded maker and a careless one through the crash at t+300 s, on a
+    desktop's page and a phone's, both open from the start and following the same feed. Then on to near
+    the end of the chart's ten-minute window after the crash: every minute since the page opened still
+    has all its prints on the chart (its dots reach the minute candle's low and high, which REST builds
+    from the same trades), the crash's included."""
     guarded = {"max_inventory_usd": 400, "max_spread_bps": 12, "auto_hedge_threshold_usd": 300,
                "session_stop_loss_usd": 25}
     server.post("/_mock/clock/advance", {"seconds": 200})
     server.quote(ALICE, bps=3, usd=150, auto_refresh=True, refresh_interval_seconds=5, **guarded)
     server.quote(BOB, bps=2, usd=150, auto_refresh=True, refresh_interval_seconds=5)
-    open_page(page, server, key=ALICE)
-    opened = server.get("/_mock/state")["clock"]["now"]
-    page.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
-    for _ in range(26):             # to t+460 s, ten seconds at a time, so the chart has every step
-        advance_and_wait(page, server, 10)
-    page.wait_for_selector("#session li.event")
-    events = [e.text_content() for e in page.query_selector_all("#session li.event")]
-    assert any("max_spread_bps" in e for e in events), events
-    assert page.locator("#price-chart line.event").count() == len(events)
-    shot = SCREENSHOTS[size] if os.environ.get("PF_MOCK_UPDATE_SCREENSHOT") == "1" else tmp_path / "page.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
+    with browsing(tabs, server, "phone", allowed_console) as phone:
+        pages = {"desktop": page, "phone": phone}
+        for each in pages.values():
+            open_page(each, server, key=ALICE)
+        opened = server.get("/_mock/state")["clock"]["now"]
+        for each in pages.values():
+            each.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
+        # To t+460 s a step at a time, each drawn before the next: ten seconds for the pictures in docs/ (a
+        # fine line), otherwise four steps of 65 s, two before the crash and two after it. Fills and
+        # guardrail events do not depend on how time is stepped (the core's rule), and a step's prints
+        # reach the page whole in the one look after it (at most ~400 here, under the 1,000 a look holds).
+        step = 10 if UPDATE_SCREENSHOTS else 65
+        for _ in range(260 // step):
+            advance_and_wait(pages.values(), server, step)
+        for size, each in pages.items():
+            each.wait_for_selector("#session li.event")
+            events = [e.text_content() for e in each.query_selector_all("#session li.event")]
+            assert any("max_spread_bps" in e for e in events), (size, events)
+            assert each.locator("#price-chart line.event").count() == len(events), size
+            shot = SCREENSHOTS[size] if UPDATE_SCREENSHOTS else tmp_path / f"page-{size}.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            each.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000, size
 
-    if size == "phone":
-        return                      # the same page: the window's check below runs once, on the desktop
-    for _ in range(12):             # to t+820 s: the crash is 520 s old, inside the 600 s window
-        advance_and_wait(page, server, 30)
+    # The window's check, on the desktop's page: to t+820 s in three steps of two minutes (thirty seconds
+    # at a time for the pictures); the crash is then 520 s old, inside the 600 s window.
+    step = 30 if UPDATE_SCREENSHOTS else 120
+    for _ in range(360 // step):
+        advance_and_wait([page], server, step)
     x0, x1 = (float(page.get_attribute("#price-chart", a)) for a in ("data-x0", "data-x1"))
     assert x1 - x0 == 600_000
     dots = page.evaluate("() => [...document.querySelectorAll('#price-chart circle.trade')]"
@@ -318,9 +372,10 @@ def test_a_flash_crash_stays_on_the_chart_for_the_whole_window(page, server, siz
     assert min(price for _, price in dots) == crash        # the crash's lowest print is still drawn
 
 
-def advance_and_wait(page, server: Server, seconds: int) -> None:
+def advance_and_wait(pages, server: Server, seconds: int) -> None:
     now = server.post("/_mock/clock/advance", {"seconds": seconds})["clock"]["now"]
-    page.wait_for_function("(t) => document.querySelector('#clock').textContent.includes(t)", arg=_hms(now))
+    for page in pages:
+        page.wait_for_function("(t) => document.querySelector('#clock').textContent.includes(t)", arg=_hms(now))
 
 
 # ---- at a desktop's size and a phone's ----------------------------------------------------------------
@@ -357,25 +412,41 @@ def tick_decimals(tick: float) -> int:
     return max(2, -Decimal(repr(tick)).normalize().as_tuple().exponent)
 
 
-@pytest.mark.parametrize("size", ["desktop", "phone"], indirect=True)
-def test_every_panel_fits_and_the_charts_keep_their_shape(page, server, size) -> None:
-    open_page(page, server)                         # without a key: the market and (on loopback) the controls
-    no_sideways_scroll(page)
-    for selector in ("header", "#book-panel", "#ladder", "#price-chart", "#admin-panel", "#leaderboard-scroll"):
-        fits_across(page, selector)
-    assert page.locator("#agent-panel").is_hidden()
+def test_every_panel_fits_and_the_charts_keep_their_shape(tabs, page, server, allowed_console) -> None:
+    """At a desktop's size and a phone's, two pages open side by side on the same market and the same
+    agents, each checked whole."""
+    with browsing(tabs, server, "phone", allowed_console) as phone:
+        pages = (page, phone)
+        for each in pages:
+            open_page(each, server)                 # without a key: the market and (on loopback) the controls
+            no_sideways_scroll(each)
+            for selector in ("header", "#book-panel", "#ladder", "#price-chart", "#admin-panel",
+                             "#leaderboard-scroll"):
+                fits_across(each, selector)
+            assert each.locator("#agent-panel").is_hidden()
 
-    server.quote(ALICE, bps=3)
-    server.quote(BOB, bps=2)
-    server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -50})     # fills Alice's bid
-    server.post("/_mock/clock/advance", {"seconds": 30})
-    posted = server.quote(ALICE, bps=3)
-    page.fill("#key", ALICE)
-    page.click("#connect")
-    page.wait_for_selector("#agent-panel:not([hidden])")
-    page.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
-    page.wait_for_function("() => document.querySelectorAll('#pnl-chart path').length >= 5")
-    page.wait_for_selector(f'#ladder tr.ask.mine[data-price="{posted["ask_price"]:g}"]')
+        server.quote(ALICE, bps=3)
+        server.quote(BOB, bps=2)
+        server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -50})     # fills Alice's bid
+        server.post("/_mock/clock/advance", {"seconds": 30})
+        posted = server.quote(ALICE, bps=3)
+        for each in pages:
+            each.fill("#key", ALICE)
+            each.click("#connect")
+        for each in pages:
+            each.wait_for_selector("#agent-panel:not([hidden])")
+            each.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
+            each.wait_for_function("() => document.querySelectorAll('#pnl-chart path').length >= 5")
+            each.wait_for_selector(f'#ladder tr.ask.mine[data-price="{posted["ask_price"]:g}"]')
+        for size, each in zip(("desktop", "phone"), pages):
+            try:
+                panels_fit_and_charts_keep_their_shape(each, server)
+            except AssertionError as failure:
+                failure.add_note(f"on the {size}'s page")
+                raise
+
+
+def panels_fit_and_charts_keep_their_shape(page, server: Server) -> None:
     no_sideways_scroll(page)
     for selector in ("#price-chart", "#agent-panel", "#inventory", "#pnl", "#pnl-chart", "#admin-panel",
                      "#leaderboard-scroll", "#fills-panel"):

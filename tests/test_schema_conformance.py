@@ -37,17 +37,49 @@ NO_COVERAGE = {"/_mock/restore"}
 # The agent's key goes in through schemathesis's own auth, not over the generated request: a negative case
 # whose invalid part is the Authorization header then reaches the server as generated (and gets its 401),
 # where a key written over it afterwards would turn it into a valid request the check calls accepted.
-CONFIG = SchemathesisConfig.from_dict({"auth": {"openapi": {"Bearer": {"bearer": KEY}}}, "operations": [
-    {"include-path": path, "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED + extra}},
-     **({"phases": {"coverage": {"enabled": False}}} if path in NO_COVERAGE else {})}
-    for path, extra in BUSINESS_RULES.items()]})
+def config(restore_mode: str = "all") -> SchemathesisConfig:
+    return SchemathesisConfig.from_dict({"auth": {"openapi": {"Bearer": {"bearer": KEY}}}, "operations": [
+        {"include-path": path, "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED + extra}},
+         **({"phases": {"coverage": {"enabled": False}, "fuzzing": {"generation": {"mode": restore_mode}}}}
+            if path in NO_COVERAGE else {})}
+        for path, extra in BUSINESS_RULES.items()]})
+
 
 APP = create_app(Exchange(ExchangeConfig(seed=7)))
-SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
+SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP, config=config())
 
 
-@SCHEMA.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
-def test_the_api_keeps_to_its_schema(case):
+def check(case) -> None:
     APP.state.faults.clear()        # a rule an earlier example added must not answer for this one
     case.call_and_validate(checks=list(CHECKS.get_all()))
+
+
+@SCHEMA.exclude(path="/_mock/restore").parametrize()
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_api_keeps_to_its_schema(case):
+    check(case)
+
+
+# POST /_mock/restore on its own, a few schema-valid documents and a few schema-invalid ones (each kind
+# its own test, so that both always run): drawing one schema-valid snapshot document costs hypothesis a
+# second or more of CPU (the schema nests 30 objects), and the 12 cases it had here (7 valid, 5 invalid)
+# were three quarters of this file's time. Every one of them was refused at the body's JSON or at the
+# first field the document's own rules check (400 invalid_snapshot, "ran_to_us: Input should be a valid
+# integer"), as 3 of each kind are. The profiles with more examples (``thorough``, ``ci-long``) get 12 each.
+# The second schema reuses the app's OpenAPI document (FastAPI keeps it); only restore is left in it (an
+# include filter would be OR-ed with the one the per-operation configuration adds, and keep everything).
+RESTORE_EXAMPLES = 12 if settings.default.max_examples >= 100 else 3
+RESTORE = {mode: schemathesis.openapi.from_asgi("/openapi.json", APP, config=config(mode)).exclude(
+           func=lambda context: context.operation.path != "/_mock/restore") for mode in ("positive", "negative")}
+
+
+@RESTORE["positive"].parametrize()
+@settings(max_examples=RESTORE_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_a_schema_valid_snapshot_is_restored_or_refused_in_the_contracts_shape(case):
+    check(case)
+
+
+@RESTORE["negative"].parametrize()
+@settings(max_examples=RESTORE_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_a_schema_invalid_snapshot_is_refused_in_the_contracts_shape(case):
+    check(case)
