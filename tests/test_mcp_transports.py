@@ -201,14 +201,14 @@ def test_tool_calls_reach_the_exchange_on_the_servers_own_thread():
                 assert not (await client.call_tool(tool, args)).is_error
 
     with run_server() as srv:
-        ex = srv.exchange
-        market = ex.market
+        stepper = srv.exchange.stepper      # every read and command reaches its market through market_now
+        market_now = stepper.market_now
 
         def watched(*args, **kwargs):
             seen.append(threading.get_ident())
-            return market(*args, **kwargs)
+            return market_now(*args, **kwargs)
 
-        ex.market = watched
+        stepper.market_now = watched
         srv.client.get("/v1/markets/BTC-PERP/price")
         rest_thread = seen[-1]
         anyio.run(calls, srv.base_url, srv.api_key)

@@ -60,4 +60,4 @@ def test_the_contract_imports_no_model():
                 reached.add(dep)
                 todo.append(dep)
     assert "pf_mock.model" not in reached
-    assert reached <= {"pf_mock.errors", "pf_mock.guardrails", "pf_mock.ranges"}, reached
+    assert reached <= {"pf_mock.bounds", "pf_mock.errors", "pf_mock.guardrails", "pf_mock.ranges"}, reached
