@@ -28,7 +28,7 @@ from .version import __version__
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
-# The options' ranges come from ranges.py, which imports nothing of weight: neither pydantic (the
+# The options' ranges come from bounds.py, which imports nothing: neither pydantic (the
 # contract's models) nor numpy (the market's) loads for --help, --version or a mistake.
 from .bounds import (DEFAULT_LATENCY_MS, MAX_FEE_BPS, MAX_LATENCY_MS, MAX_SEED, MAX_SPEED,  # noqa: E402
                      MAX_STARTING_BALANCE)

@@ -185,11 +185,11 @@ def send_cancel(flight: InFlight, sessions: Sessions, agent: Agent, market: Mark
     when = flight.arrival_us(agent.agent_id, market)
     if when == market.now_us:
         return cancel(sessions, agent, market), when
-    ids = [orders.order_id(market, info.order.order_id) for info in market.open_orders(agent.agent_id)]
-    ids += [orders.order_id(market, seq) for q in flight.waiting(agent.agent_id, market.symbol)
-            for seq in q.ids if seq is not None]
+    order_ids = [orders.order_id(market, info.order.order_id) for info in market.open_orders(agent.agent_id)]
+    order_ids += [orders.order_id(market, seq) for q in flight.waiting(agent.agent_id, market.symbol)
+                  for seq in q.ids if seq is not None]
     market.schedule(when, CancelArrival(flight, sessions, agent.agent_id))
-    return ids, when
+    return order_ids, when
 
 
 # Why a side of a quote that was on its way did not reach the book (sessions' and orders' skip reasons).

@@ -15,9 +15,9 @@ from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandle
                       ValidationError, create_model, model_serializer, model_validator)
 from pydantic.dataclasses import dataclass
 
+from .bounds import MAX_SEED
 from .errors import invalid_request
 from .guardrails import GUARDRAILS, NAMES as GUARDRAIL_NAMES, Guardrail
-from .bounds import MAX_FEE_BPS, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE  # noqa: F401  (the server's options' ranges)
 from .ranges import EDITABLE_REGIME_FIELDS, MOVE_BPS_RANGE, regime_range
 
 MAX_QUOTE_NUMBER = 1e12          # no price, USD size or guardrail beyond this (bigger ones overflow the grid)

@@ -32,8 +32,8 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import ConfigDict, Discriminator, Field, Tag, TypeAdapter
 from typing_extensions import NotRequired, TypedDict
 
-from .messages import (MAX_FEE_BPS, MAX_QUOTE_NUMBER, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE,
-                       MIN_REFRESH_INTERVAL_S)
+from .bounds import MAX_FEE_BPS, MAX_SEED, MAX_SPEED, MAX_STARTING_BALANCE
+from .messages import MAX_QUOTE_NUMBER, MIN_REFRESH_INTERVAL_S
 
 FORMAT = "pf-mock-snapshot"
 VERSION = 4

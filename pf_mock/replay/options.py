@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from ..bounds import MAX_LATENCY_MS
 from .latency import DEFAULT_LATENCY_MS
 
 DEFAULT_QUEUE = "risk_averse"
@@ -18,8 +19,8 @@ def _latency_ms(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and 0 <= value <= 60_000):
-        raise argparse.ArgumentTypeError("must be from 0 to 60000 ms")
+    if not (math.isfinite(value) and 0 <= value <= MAX_LATENCY_MS):
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_LATENCY_MS:g} ms")
     return value
 
 

@@ -10,7 +10,7 @@ from ..catalog import Catalog, UnknownMarket, load_catalog
 from .formats import RecordingError, read_recording
 from .latency import DEFAULT_LATENCY_MS, ConstantLatency
 from .queue import parse_queue_model
-from .options import DEFAULT_QUEUE, add_replay_options  # noqa: F401  (the options, declared where they are light)
+from .options import DEFAULT_QUEUE
 from .source import ReplaySource, catalog_with, start_for
 
 
