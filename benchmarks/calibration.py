@@ -523,8 +523,38 @@ def _fmt(key: str, v: float) -> str:
     return f"{v:.2f}" if abs(v) >= 0.1 or key in ("gap_cv", "tail_index", "impact_slope") else f"{v:.3f}"
 
 
+BOOK_KEYS = ("one_tick", "touch_usd", "depth10_usd")     # the book's targets, scaled per market
+
+
+def book_targets(symbol: str) -> dict:
+    """The book's targets for ``symbol``: BTC-PERP's (issue 21) scaled by the book-shape model's rule
+    (``models/book_shape.py``, ``BookScaling``) from the market's catalog parameters: depth at the touch and
+    within 10 bps times the market's depth factor; a one-tick spread >= 80% of the time where the scaled
+    spread is under one tick at the market's price (else the touch is wider by design: no target)."""
+    from pf_mock.catalog import BOOK_SCALING
+    spec = load_catalog().resolve(symbol)
+    regime = spec.regime
+    volume, vol = regime.daily_volume_usd, regime.volatility_annual
+    factor = BOOK_SCALING.depth_factor(volume, vol)
+    market = Market(spec, 0, DEFAULT_EPOCH)
+    grid = market.grid
+    tick_bps = grid.tick_at(market.best_bid()) / market.best_bid() * 1e4
+    ticks = max(1, round(regime.spread_bps / tick_bps))
+    touch, deep = 1e5 * factor, 3e6 * factor
+    out = {
+        "daily_volume_usd": volume, "activity": BOOK_SCALING.activity_ratio(volume, vol), "factor": factor,
+        "spread_bps": regime.spread_bps, "tick_bps": tick_bps, "depth_usd": regime.depth_usd,
+        "touch_usd": (f">= {_fmt('touch_usd', touch)}", lambda v: v >= touch),
+        "depth10_usd": (f">= {_fmt('depth10_usd', deep)}", lambda v: v >= deep),
+    }
+    out["one_tick"] = ((">= 80%", lambda v: v >= 0.8) if ticks == 1 else
+                       (f"none ({ticks} ticks by design)", None))
+    return out
+
+
 def format_book_and_flow(model: dict[str, dict], recordings: list[dict], note: str | None) -> str:
     symbols = list(model)
+    scaled = {symbol: book_targets(symbol) for symbol in symbols}
     head = ["fact", *symbols, *(r["_name"] for r in recordings), "target"]
     lines = ["The book and the flow: model (mean over seeds) | recording | target",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -532,13 +562,32 @@ def format_book_and_flow(model: dict[str, dict], recordings: list[dict], note: s
         cells = []
         for symbol in symbols:
             v = model[symbol][key]
+            if key in BOOK_KEYS:
+                test = scaled[symbol][key][1]
             mark = "" if test is None or v != v else (" ok" if test(v) else " MISS")
             cells.append(_fmt(key, v) + mark)
         cells += [_fmt(key, r[key]) for r in recordings]
         lines.append(f"| {what} | " + " | ".join(cells) + f" | {target} |")
     if note:
         lines += ["", note]
-    lines.append("(ok/MISS: the model's figure against the target; the BTC targets are held against every market.)")
+    lines.append("(ok/MISS: the model's figure against the target; the book's rows against each market's scaled "
+                 "targets below, the other BTC targets against every market.)")
+    lines += ["", "The book scaled per market from its catalog parameters (models/book_shape.py, BookScaling: "
+              "activity W = volatility x daily volume against BTC-PERP's; spread x (vol ratio) x W^-1/3, "
+              "depth x (volume ratio) x W^-2/3), and the model against its scaled targets:",
+              "| market | daily volume | activity / BTC's | spread_bps (tick) | depth_usd (factor) | one tick "
+              "| touch | within 10 bps |", "|---|---|---|---|---|---|---|---|"]
+    for symbol in symbols:
+        t, m = scaled[symbol], model[symbol]
+
+        def cell(key):
+            text, test = t[key]
+            v = m[key]
+            mark = "" if test is None or v != v else (" ok" if test(v) else " MISS")
+            return f"{_fmt(key, v)}{mark} (target {text})"
+        lines.append(f"| {symbol} | ${t['daily_volume_usd'] / 1e6:,.0f}M | {t['activity']:.4f} | "
+                     f"{t['spread_bps']:.3f} ({t['tick_bps']:.3f}) | ${t['depth_usd']:,.0f} ({t['factor']:.3f}) | "
+                     f"{cell('one_tick')} | {cell('touch_usd')} | {cell('depth10_usd')} |")
     return "\n".join(lines)
 
 
