@@ -427,7 +427,7 @@ def measure_book_and_flow(symbol: str, seeds: int, minutes: float) -> dict:
     """The synthetic market's facts, every seed's samples pooled (statistics of time series per seed)."""
     spec = load_catalog().resolve(symbol)
     pooled: dict[str, list] = {}
-    impact_rows: list[tuple[float, float]] = []
+    per_seed_rows: list[list[tuple[float, float]]] = []
     for seed in range(seeds):
         market = Market(spec, seed, DEFAULT_EPOCH)
         market.watchers = 1
@@ -462,7 +462,7 @@ def measure_book_and_flow(symbol: str, seeds: int, minutes: float) -> dict:
         logs = market.fair.minute_logs(k0, k0 + VOL_DAYS * 1440)
         abs_r = [abs(b - a) for a, b in zip(logs, logs[1:])]
         facts["vol_4h"] = fs.autocorr(abs_r, VOL_LAG_MINUTES)
-        impact_rows += facts.pop("_impact_rows")
+        per_seed_rows.append(facts.pop("_impact_rows"))
         for key, value in facts.items():
             pooled.setdefault(key, []).append(value)
     out = {key: statistics.fmean(v for v in values if v == v) if any(v == v for v in values) else float("nan")
@@ -471,8 +471,28 @@ def measure_book_and_flow(symbol: str, seeds: int, minutes: float) -> dict:
     # (a seed's half hour gives deciles of ~250 orders, whose mean 10 s move, ~0.2 bps of noise on a
     # signal of 0.05-2 bps, is too noisy to fit alone: averaging ten such fits drops the deciles that
     # came out negative and bends the slope down).
-    out["impact_slope"] = fs.impact_curve(impact_rows)[1]
+    out["impact_slope"] = fs.impact_curve([r for rows in per_seed_rows for r in rows])[1]
+    out["_impact_interval"] = slope_interval(per_seed_rows)
     return out
+
+
+BOOTSTRAP_RESAMPLES = 200
+
+
+def slope_interval(per_seed_rows: list[list[tuple[float, float]]], resamples: int = BOOTSTRAP_RESAMPLES
+                   ) -> tuple[float, float]:
+    """The impact slope's 5-95% interval by resampling whole seeds (each seed's orders stay together: their
+    moves overlap in time); nan with fewer than two seeds."""
+    import random
+    n = len(per_seed_rows)
+    if n < 2:
+        return float("nan"), float("nan")
+    rng = random.Random(0)
+    slopes = sorted(s for s in (fs.impact_curve([r for _ in range(n) for r in per_seed_rows[rng.randrange(n)]])[1]
+                                for _ in range(resamples)) if s == s)
+    if not slopes:
+        return float("nan"), float("nan")
+    return slopes[int(0.05 * (len(slopes) - 1))], slopes[int(0.95 * (len(slopes) - 1))]
 
 
 def default_feeds() -> str:
@@ -572,6 +592,9 @@ def format_book_and_flow(model: dict[str, dict], recordings: list[dict], note: s
         lines += ["", note]
     lines.append("(ok/MISS: the model's figure against the target; the book's rows against each market's scaled "
                  "targets below, the other BTC targets against every market.)")
+    intervals = [(symbol, model[symbol].get("_impact_interval", (float("nan"), float("nan")))) for symbol in symbols]
+    lines.append("Impact slope, 5-95% interval resampling whole seeds: " + "; ".join(
+        f"{symbol} {lo:.2f}-{hi:.2f}" if lo == lo else f"{symbol} n/a" for symbol, (lo, hi) in intervals) + ".")
     lines += ["", "The book scaled per market from its catalog parameters (models/book_shape.py, BookScaling: "
               "activity W = volatility x daily volume against BTC-PERP's; spread x (vol ratio) x W^-1/3, "
               "depth x (volume ratio) x W^-2/3), and the model against its scaled targets:",

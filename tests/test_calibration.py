@@ -32,8 +32,9 @@ def report():
 
 
 def test_quotes_at_2_5_bps_fill_8_to_30_percent_per_side_on_btc(report):
-    """The recorded figure is BTC's (15% traded through at +-2.5 bps). ETH-PERP, one tick being 0.26 bps
-    there and its volatility the same as BTC's in the catalog, fills less (6-9% in these runs): not held."""
+    """The recorded figure is BTC's (15% traded through at +-2.5 bps). ETH-PERP meets it over 10 seeds x 30
+    minutes (12% a side, `benchmarks/calibration.py --part latency`), but one seed's half hour swings from 8%
+    to 16% across seeds: not held here."""
     bid, ask = report["BTC-PERP"]["shares"][2.5]
     assert 0.08 <= bid <= 0.30 and 0.08 <= ask <= 0.30, (bid, ask)
 
@@ -137,3 +138,20 @@ def load_catalog_grid(symbol: str):
     from pf_mock.catalog import load_catalog
     from pf_mock.grid import Grid
     return Grid(load_catalog().resolve(symbol).sz_decimals)
+
+
+def test_the_impact_slope_interval_resamples_whole_seeds():
+    """Seeds whose orders follow one power law give that slope whatever the resample; seeds of two different
+    laws give an interval between the two laws' slopes that contains the pooled fit."""
+    calibration = _load_calibration()
+    sizes = [100.0 * 1.5 ** k for k in range(40)]
+
+    def law(exponent):
+        return [(q, 0.01 * q ** exponent) for q in sizes]
+    lo, hi = calibration.slope_interval([law(0.5)] * 4)
+    assert lo == pytest.approx(0.5) and hi == pytest.approx(0.5)
+    lo, hi = calibration.slope_interval([law(0.3), law(0.3), law(0.7), law(0.7)])
+    pooled = calibration.fs.impact_curve(law(0.3) * 2 + law(0.7) * 2)[1]
+    assert 0.3 - 1e-9 <= lo < pooled < hi <= 0.7 + 1e-9
+    lo, hi = calibration.slope_interval([law(0.5)])     # one seed: no interval
+    assert lo != lo and hi != hi
