@@ -1,8 +1,9 @@
-"""A side held at the inventory limit is one guardrail trip when the hold begins, however often the
-guardrails look again while it lasts, and a new one when a hold begins again after it was lifted: what
-the leaderboard's ``guardrail_trips_by_rule`` counts (``sessions.guard_session`` notes a trip only when
-the session's reason changes to a held side). Driven from the HTTP API alone, as in test_guardrails.py:
-a jump of the mid runs through the bids at a known instant."""
+"""Guardrail trips as the leaderboard's ``guardrail_trips_by_rule`` counts them, each under the rule that
+acted. A side held at the inventory limit is one trip when the hold begins, however often the guardrails
+look again while it lasts, and a new one when a hold begins again after it was lifted
+(``sessions.guard_session`` notes a trip only when the session's reason changes to a held side); a
+stop-loss is one trip of ``session_stop_loss_usd``. Driven from the HTTP API alone, as in
+test_guardrails.py: a jump of the mid runs through the bids at a known instant."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ SYMBOL = "BTC-PERP"
 RULE = "max_inventory_usd"
 
 
-def trips(client, auth) -> int:
+def trips_by_rule(client, auth) -> dict[str, int]:
     me = client.get("/v1/account", headers=auth).json()["agent_id"]
     rows = client.get("/_mock/leaderboard").json()["agents"]
-    return next(r for r in rows if r["agent_id"] == me)["guardrail_trips_by_rule"].get(RULE, 0)
+    return {rule: n for rule, n in next(r for r in rows if r["agent_id"] == me)["guardrail_trips_by_rule"].items()
+            if n}
+
+
+def trips(client, auth) -> int:
+    return trips_by_rule(client, auth).get(RULE, 0)
 
 
 def reason(client, auth) -> str | None:
@@ -45,3 +51,14 @@ def test_a_held_side_is_one_trip_while_it_lasts_and_a_new_one_when_it_begins_aga
     jump(client, -30)                               # a second hold: a second trip
     assert reason(client, auth) == f"{RULE}: bid held"
     assert trips(client, auth) == 2
+
+
+def test_a_stop_loss_is_one_trip_of_its_own_rule(client, auth):
+    quote(client, auth, **bid_ask(client, 5, 500, 5, 100), session_stop_loss_usd=5)
+    assert trips_by_rule(client, auth) == {}
+    jump(client, -300)                              # the bid fills and the mid keeps falling past it
+    assert reason(client, auth) == "stop_loss"
+    assert trips_by_rule(client, auth) == {"session_stop_loss_usd": 1}
+    advance(client, 30)                             # stopped: nothing acts again
+    jump(client, -100)
+    assert trips_by_rule(client, auth) == {"session_stop_loss_usd": 1}
