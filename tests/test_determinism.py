@@ -28,6 +28,8 @@ BOB = {"X-API-Key": "pf_test_bob_determinism"}
 
 
 def new_client(seed: int) -> TestClient:
+    """Used as ``with new_client(seed) as client``: one event loop serves all of the client's requests (a
+    TestClient used without ``with`` starts a thread and a loop for each)."""
     exchange = Exchange(ExchangeConfig(seed=seed), ManualClock())
     return TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False)
 
@@ -100,7 +102,9 @@ def play(client: TestClient) -> Recorder:
 def digest(seed: int) -> str:
     """The whole script's answers, hashed: what a subprocess reports back."""
     h = hashlib.sha256()
-    for label, status, content in play(new_client(seed)).log:
+    with new_client(seed) as client:
+        log = play(client).log
+    for label, status, content in log:
         h.update(f"{label}|{status}|".encode() + content + b"\n")
     return h.hexdigest()
 
@@ -114,11 +118,12 @@ def answer(log, label_start: str) -> bytes:
 @pytest.fixture(scope="module")
 def played() -> dict:
     """The script on two new exchanges of seed 11, and again on the second after a reset to seed 11."""
-    first = play(new_client(11)).log
-    client = new_client(11)
-    second = play(client).log
-    client.post("/_mock/reset", json={"seed": 11})
-    return {"first": first, "second": second, "after_reset": play(client).log}
+    with new_client(11) as client:
+        first = play(client).log
+    with new_client(11) as client:
+        second = play(client).log
+        client.post("/_mock/reset", json={"seed": 11})
+        return {"first": first, "second": second, "after_reset": play(client).log}
 
 
 def test_same_seed_same_requests_same_bytes(played) -> None:
@@ -156,19 +161,19 @@ def test_same_bytes_across_processes_and_hash_seeds() -> None:
 
 
 def test_a_different_seed_gives_a_different_market() -> None:
-    a, b = new_client(1), new_client(2)
-    for client in (a, b):
-        client.get("/v1/markets/BTC-PERP/price")
-        client.post("/_mock/clock/advance", json={"seconds": 60})
-    price_a = a.get("/v1/markets/BTC-PERP/price").json()
-    price_b = b.get("/v1/markets/BTC-PERP/price").json()
-    assert price_a["timestamp"] == price_b["timestamp"]
-    assert price_a["mid"] != price_b["mid"]
-    assert a.get("/v1/markets/BTC-PERP/trades").content != b.get("/v1/markets/BTC-PERP/trades").content
-    # ... and not only on BTC: an idle market fast-forwarded a day differs too.
-    for client in (a, b):
-        client.post("/_mock/clock/advance", json={"seconds": 86_400})
-    assert a.get("/v1/markets/ETH-PERP/price").json()["mid"] != b.get("/v1/markets/ETH-PERP/price").json()["mid"]
+    with new_client(1) as a, new_client(2) as b:
+        for client in (a, b):
+            client.get("/v1/markets/BTC-PERP/price")
+            client.post("/_mock/clock/advance", json={"seconds": 60})
+        price_a = a.get("/v1/markets/BTC-PERP/price").json()
+        price_b = b.get("/v1/markets/BTC-PERP/price").json()
+        assert price_a["timestamp"] == price_b["timestamp"]
+        assert price_a["mid"] != price_b["mid"]
+        assert a.get("/v1/markets/BTC-PERP/trades").content != b.get("/v1/markets/BTC-PERP/trades").content
+        # ... and not only on BTC: an idle market fast-forwarded a day differs too.
+        for client in (a, b):
+            client.post("/_mock/clock/advance", json={"seconds": 86_400})
+        assert a.get("/v1/markets/ETH-PERP/price").json()["mid"] != b.get("/v1/markets/ETH-PERP/price").json()["mid"]
 
 
 def test_a_reset_replays_the_same_history(played) -> None:
