@@ -22,11 +22,18 @@ def _load_calibration():
     return module
 
 
+ASKED_BPS = (0.5, 1.0, 2.5, 5.0, 10.0, 50.0)     # the distances read below
+
+
 @pytest.fixture(scope="module")
 def report():
     # One seed's half hour per market: the same bounds hold with margins like two seeds' (the fuller
     # figures are the benchmark's, `benchmarks/calibration.py`), at half the suite's time.
     calibration = _load_calibration()
+    # Only the distances these tests hold a figure to (the report's 20 bps row is the benchmark's alone);
+    # a module of this file's own, so the benchmark's list is untouched.
+    calibration.DISTANCES_BPS = tuple(d for d in calibration.DISTANCES_BPS if d in ASKED_BPS)
+    assert calibration.DISTANCES_BPS == ASKED_BPS
     return {"BTC-PERP": calibration.measure("BTC-PERP", seeds=1, minutes=30),
             "ETH-PERP": calibration.measure("ETH-PERP", seeds=1, minutes=30)}
 

@@ -47,12 +47,12 @@ def seeded_client():
 
     def open_client(seed: int) -> TestClient:
         c = TestClient(create_app(make_exchange(seed), AppOptions()), raise_server_exceptions=False)
-        opened.append(c)
+        opened.append(c.__enter__())        # open: one event loop for all its requests, not one each
         return c
 
     yield open_client
     for c in opened:
-        c.close()
+        c.__exit__(None, None, None)
 
 
 # ---- the rule table, without HTTP ---------------------------------------------------------------
