@@ -658,9 +658,13 @@ class Market:
     def _recentre(self, post_only: bool = False) -> None:
         plan, i = self._plan, self._i
         fair = plan.fair[i] * self.impact.factor(self.now_us) if self.impact else plan.fair[i]
-        allowance = (self._allowance(False), self._allowance(True)) if self.book.owned_orders else None
-        results = self.house.recentre(self.book, fair, plan.widen[i], plan.regime, plan.noise, self.now_us,
-                                      post_only, allowance)
+        widen, regime, house, book = plan.widen[i], plan.regime, self.house, self.book
+        # The allowances (inventory limits in lots) matter only where the house's new orders can meet an
+        # agent's: worked out then only.
+        allowance = None
+        if book.owned_orders and self._limits and house.meets_agents(book, fair, widen, regime):
+            allowance = self._allowances()
+        results = house.recentre(book, fair, widen, regime, plan.noise, self.now_us, post_only, allowance)
         for result in results:
             self._report(result)
             if result.fills:
@@ -726,6 +730,14 @@ class Market:
             return None
         unbooked, mark = unbooked_lots(self.news), self.mark
         return allowance(self._limits, unbooked, self.grid.lot_scale, mark, maker_is_buy)
+
+    def _allowances(self) -> tuple[dict, dict] | None:
+        """``_allowance`` of both sides, ``(asks', bids')``, from one reading of the mark and the news."""
+        if not self._limits or not self.book.owned_orders:
+            return None
+        unbooked, mark, lot_scale = unbooked_lots(self.news), self.mark, self.grid.lot_scale
+        return (allowance(self._limits, unbooked, lot_scale, mark, False),
+                allowance(self._limits, unbooked, lot_scale, mark, True))
 
     def _report(self, result: Result, taker_tag: str = "quote") -> None:
         """What one submission did, told in the order it happened: each fill, and each resting order the
