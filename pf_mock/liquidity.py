@@ -590,18 +590,25 @@ class BackgroundLiquidity:
         return self.last_ask - self.step if is_buy else self.last_bid + self.step
 
     def clear(self, book: OrderBook) -> None:
+        """Cancel every house order in ``book`` and forget them (no ladder until the next re-centre)."""
         for ids in self.behind.values():
             for order_id in ids:
                 book.cancel(order_id)
-        self.behind = {}
         for side in (self.bids, self.asks):
             for order_id in side.values():
                 book.cancel(order_id)
-            side.clear()
         for is_buy in (True, False):
             touch = self.touch[is_buy]
             if touch is not None:
                 book.cancel(touch[1])
-            self.touch[is_buy] = None
+        self.drop()
+
+    def drop(self) -> None:
+        """Forget every house order without touching a book: for a book that was thrown away (a market
+        whose book held nothing but the house's orders starts a new one rather than cancel them all)."""
+        self.behind = {}
+        self.bids.clear()
+        self.asks.clear()
+        self.touch[True] = self.touch[False] = None
         self.step = 0
         self._laid_out = None

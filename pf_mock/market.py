@@ -609,7 +609,12 @@ class Market:
         if not self.book.owned_orders and self.house.stands(self.book, fair, plan.widen[i], plan.regime,
                                                               plan.noise):
             return      # the ladder left standing is the one laying it out afresh would give (quiet a moment)
-        self.house.clear(self.book)
+        if self.book.owned_orders:
+            self.house.clear(self.book)
+        else:
+            # Nothing but the house's orders rests: a new book is that book with all of them cancelled.
+            self.book = OrderBook()
+            self.house.drop()
         self.house.forget()
         self._recentre()
 
