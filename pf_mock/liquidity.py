@@ -198,22 +198,36 @@ class BackgroundLiquidity:
         # Drop what left the ladder (or was eaten down, where its side may refill) before adding anything,
         # so the house never crosses itself.
         eaten, self.eaten = self.eaten, set()
-        wanted: list[tuple[int, bool, int]] = []           # (level, is_sell, price) to fill in
-        moved: list[tuple[bool, int, int]] = []            # (is_buy, price, id) of touches the touch left
-        self._update_touch(book, top_bid, True, eaten, replace_bid, wanted, moved)
-        self._update_touch(book, top_ask, False, eaten, replace_ask, wanted, moved)
-        self._update(book, self.bids, old_bid, low_bid, deep_bid, step, eaten, replace_bid, wanted, True, deep_bid)
-        self._update(book, self.asks, old_ask, deep_ask, high_ask, step, eaten, replace_ask, wanted, False,
-                     deep_ask)
-        keep = self._keep_or_cancel(book, moved, wanted) if moved else None
-        if self.behind and (moved or old_bid != (low_bid, deep_bid) or old_ask != (deep_ask, high_ask)):
-            self._drop_behind(book, wanted, keep)   # only a moving touch or ladder takes prices from a side
-        results = []
-        if not wanted:
-            self._laid_out = key
-            self.dirty = bool(self.eaten)
-            return results
-        wanted.sort()                       # inside out, bid before ask (one entry per level and side)
+        wanted: list[tuple[int, bool, int]]                # (level, is_sell, price) to fill in
+        results: list[Result] = []
+        if old_bid is None:
+            # Nothing of the house's is left: every level, inside out, bid before ask.
+            wanted = [(0, False, top_bid), (0, True, top_ask)]
+            bid, ask = deep_bid, deep_ask
+            for i in range(1, n):
+                if bid >= low_bid:
+                    wanted.append((i, False, bid))
+                wanted.append((i, True, ask))
+                bid -= step
+                ask += step
+            keep = None
+        else:
+            wanted = []
+            moved: list[tuple[bool, int, int]] = []        # (is_buy, price, id) of touches the touch left
+            self._update_touch(book, top_bid, True, eaten, replace_bid, wanted, moved)
+            self._update_touch(book, top_ask, False, eaten, replace_ask, wanted, moved)
+            self._update(book, self.bids, old_bid, low_bid, deep_bid, step, eaten, replace_bid, wanted, True,
+                         deep_bid)
+            self._update(book, self.asks, old_ask, deep_ask, high_ask, step, eaten, replace_ask, wanted, False,
+                         deep_ask)
+            keep = self._keep_or_cancel(book, moved, wanted) if moved else None
+            if self.behind and (moved or old_bid != (low_bid, deep_bid) or old_ask != (deep_ask, high_ask)):
+                self._drop_behind(book, wanted, keep)   # only a moving touch or ladder takes prices from a side
+            if not wanted:
+                self._laid_out = key
+                self.dirty = bool(self.eaten)
+                return results
+            wanted.sort()                   # inside out, bid before ask (one entry per level and side)
         traded = False
         lots_for_usd = self.grid.lots_for_usd
         sizes, mults = self._tables(regime, noise)
@@ -444,10 +458,10 @@ class BackgroundLiquidity:
         """One side's ladder behind the touch: drop the levels outside [low, high] and those eaten down
         to less than half (once the side may refill); list the prices of [low, high] that then have no
         order (with their level: 1 for ``top``, the first behind the touch)."""
-        if not eaten and old is not None and old[0] == low and old[1] == high:
+        if old is not None and old[0] == low and old[1] == high and side.keys().isdisjoint(eaten):
             count = (high - low) // step + 1
             if count <= len(side) <= 2 * count:
-                return                  # the same range, every level there, nothing eaten (the common case)
+                return                  # the same range, every level there, none eaten (the common case)
         waiting = self.eaten
         if old is None or len(side) > 2 * ((high - low) // step + 1):
             for price in [p for p in side if not low <= p <= high]:
