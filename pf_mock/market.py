@@ -311,8 +311,9 @@ class Market:
             self._scratch = None            # quiet for no time at all: nothing printed, the book as it was
             return
         if self._stretch_is_empty():
-            # No sample of the fair value since the stretch began, so its tape is empty: nothing to
-            # adopt, and no scratch market to lay out to find that out (a cancel, then a quote a moment on).
+            # No taker arrives in the stretch, so its tape is empty (the house's own orders never cross
+            # each other): nothing to adopt, and no scratch market to lay out to find that out (a cancel,
+            # then a quote a moment on).
             self._scratch = None
             self._quiet_since = self.now_us
             return
@@ -323,13 +324,22 @@ class Market:
         self._quiet_since = self.now_us
 
     def _stretch_is_empty(self) -> bool:
-        """True when the recent stretch holds no event: its scratch market, laid out at the stretch's
-        start, would take its first step (``_next_sample_time``) only after now."""
-        start = self._stretch_start()
+        """True when the recent stretch's tape is empty: none of the steps its scratch market, laid out at
+        the stretch's start, would take up to now (the samples after the one in force at the start, as
+        ``_step`` walks them) is a taker's."""
+        start, now = self._stretch_start(), self.now_us
         plan = self.fair.plan(start // CHUNK_US)
-        i = max(plan.index_at(start), 0)
-        first = plan.times[i + 1] if i + 1 < len(plan.times) else (plan.chunk + 1) * CHUNK_US
-        return first > self.now_us
+        i = max(plan.index_at(start), 0) + 1
+        while True:
+            times, kinds = plan.times, plan.kinds
+            for j in range(i, len(times)):
+                if times[j] > now:
+                    return True
+                if kinds[j] == TAKER:
+                    return False
+            if (plan.chunk + 1) * CHUNK_US > now:
+                return True
+            plan, i = self.fair.plan(plan.chunk + 1), 0
 
     def is_quiet(self) -> bool:
         """True when nothing an agent owns or watches depends on this market's individual events."""
