@@ -355,13 +355,16 @@ class Analytics:
             for i, h in enumerate(MARKOUT_HORIZONS_S):
                 mstate.pending[i].append(_Pending(fill.time + h, state, i, signed_qty, mark, fill.edge))
 
-    def after_event(self, market: "Market") -> None:
-        """The market processed an event at ``market.now``; its mark may have moved."""
+    def after_event(self, market: "Market", mark: float | None = None) -> None:
+        """The market processed an event at ``market.now``; its mark may have moved (``mark``: the
+        market's mark, when the caller has just read it)."""
         mstate = self._markets.get(market.symbol)
         if mstate is None:
             return
         self._settle(mstate)
-        now, mark = market.now, mark_of(market)
+        now = market.now
+        if mark is None:
+            mark = mark_of(market)
         for state in mstate.holders.values():
             state.move_to(now, mark)
 

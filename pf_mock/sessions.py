@@ -293,9 +293,10 @@ class Sessions:
             return 0.0
         return ledger.totals.cash + ledger.position * (market.mark if mark is None else mark) - session.equity_at_start
 
-    def enforce(self, market: Market) -> None:
+    def enforce(self, market: Market, mark: float | None = None) -> None:
         """Run every live session's guardrails on this market at this instant. A guardrail's own
-        orders (auto-hedges) can fill other agents, so it goes round until nothing is left to do."""
+        orders (auto-hedges) can fill other agents, so it goes round until nothing is left to do.
+        ``mark``: the market's mark, when the caller has just read it (it holds until a session acts)."""
         live = self.live.get(market.symbol)
         if not live:
             return
@@ -307,18 +308,21 @@ class Sessions:
                     # a session is always active, and its ledger was made when it started.)
                     session.hedge_due = False
                     continue
-                acted |= self.guard_session(self.agents[agent_id], market, session)
+                acted |= self.guard_session(self.agents[agent_id], market, session, mark)
+                mark = None     # a session's guardrails may have traded or cancelled: the next one reads it
             if not acted:
                 break
         if market.news:
             self.settle(market)     # what the guardrails cancelled, filed
 
-    def guard_session(self, agent: Agent, market: Market, session: Session) -> bool:
-        """Apply the guardrails of one session; True if it traded (so others should look again)."""
+    def guard_session(self, agent: Agent, market: Market, session: Session, mark: float | None = None) -> bool:
+        """Apply the guardrails of one session; True if it traded (so others should look again). ``mark``:
+        the market's mark, when the caller has just read it."""
         if not session.live:
             return False
         # The mark is read once, and again only after this session has traded or cancelled.
-        mark = market.mark
+        if mark is None:
+            mark = market.mark
         guardrails = session.guardrails
         traded = False
         stop_loss = guardrails.get(STOP_LOSS.name)
@@ -338,15 +342,19 @@ class Sessions:
                                                                 stop_loss):
                     self.stop(agent, market, session)
                     return traded
-        if guardrails.get(MAX_SPREAD.name) is not None:
-            wide = self.spread_too_wide(agent, market, session)
+        spread_limit = guardrails.get(MAX_SPREAD.name)
+        if spread_limit is not None:
+            # ``spread_too_wide``, written out: it runs at every event of a guarded session's market.
+            bid, ask = market.best_excluding(agent.agent_id)
+            wide = bid is None or ask is None or MAX_SPREAD.breached((ask - bid) * 2e4 / (ask + bid), spread_limit)
             if wide and session.status == ACTIVE:
                 self.set_status(agent, market, session, PAUSED, "market_spread_wide")
                 market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)
                 mark = market.mark
             elif not wide and session.status == PAUSED:
                 self.set_status(agent, market, session, ACTIVE, None)
-        held = self.held_side(session, ledger.lots, market, mark)
+        lots = ledger.lots
+        held = self.held_side(session, lots, market, mark) if lots else None     # no position: no side held
         if held is not None:
             market.cancel_all(agent.agent_id, closed.MAX_INVENTORY, is_buy=held)
         if session.status == ACTIVE:        # a paused session's reason stays market_spread_wide

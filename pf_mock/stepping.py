@@ -136,8 +136,9 @@ class Stepper:
         the statistics move to now and the guardrails look (a guardrail's own trades are booked as made)."""
         self.sessions.settle(market)
         self.hand_notes()
-        self.analytics.after_event(market)
-        self.sessions.enforce(market)
+        mark = market.mark          # read once: the statistics and the guardrails see the same instant
+        self.analytics.after_event(market, mark)
+        self.sessions.enforce(market, mark)
         self.hand_notes()
 
     def noting(self) -> "Stepper":
