@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,10 @@ def docs_text() -> str:
     return "\n".join(page.read_text(encoding="utf-8") for page in sorted(DOCS.glob("*.md")))
 
 
-def served_routes() -> set[tuple[str, str]]:
-    """(METHOD, path) of every route of a server with every option that adds routes turned on."""
+@cache
+def served_routes() -> frozenset[tuple[str, str]]:
+    """(METHOD, path) of every route of a server with every option that adds routes turned on (read once
+    per process: the app's routes are fixed by the code)."""
     app = build_app(ServeOptions(clock="manual", admin=True, rate_limit=10))
     found = {(method.upper(), path) for path, operations in app.openapi()["paths"].items()
              for method in operations if method.upper() not in SKIPPED_METHODS}
@@ -43,7 +46,7 @@ def served_routes() -> set[tuple[str, str]]:
                 walk(nested.routes)
 
     walk(app.routes)
-    return found
+    return frozenset(found)
 
 
 def _status(node: ast.AST) -> int | None:
@@ -86,9 +89,10 @@ def catalogued_codes() -> set[tuple[int, str]]:
     return found
 
 
-def error_codes() -> set[tuple[int, str]]:
+@cache
+def error_codes() -> frozenset[tuple[int, str]]:
     """Every (status, code) written together in pf_mock's source, and every one ``pf_mock.errors``
-    catalogues."""
+    catalogues (read once per process: parsing every module is most of these tests' time)."""
     pairs: set[tuple[int, str]] = catalogued_codes()
     for path in (ROOT / "pf_mock").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -106,7 +110,7 @@ def error_codes() -> set[tuple[int, str]]:
                 if len(statuses) == 1 and codes:
                     status = statuses.pop()
                     pairs.update((status, code) for code in codes)
-    return pairs
+    return frozenset(pairs)
 
 
 def test_the_error_scan_finds_the_known_codes() -> None:
