@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import deque
-from operator import itemgetter, neg
+from operator import neg
 from typing import Hashable, Iterator
 
 GTC = "GTC"   # rests whatever does not match
@@ -80,23 +80,15 @@ class Level(deque):
     __slots__ = ("volume",)     # live lots, set when the level is made (no __init__: one call less)
 
 
-class Fill(tuple):
-    """One match: ``qty`` lots at the resting (maker) order's price. A tuple ``(maker, taker_id,
-    taker_owner, taker_is_buy, price, qty)`` read by those names, made as ``Fill((maker, ...))``: the
-    book makes one per fill, and a tuple is made in C where an object with six attributes costs a
-    Python call."""
+class Fill:
+    """One match: ``qty`` lots at the resting (maker) order's ``price``, against the incoming order
+    ``taker_id`` of ``taker_owner`` on side ``taker_is_buy``. Like ``Order``, made by ``Fill()`` (a call in
+    C, no Python frame) and filled in place by the book."""
 
-    __slots__ = ()
-    maker = property(itemgetter(0))
-    taker_id = property(itemgetter(1))
-    taker_owner = property(itemgetter(2))
-    taker_is_buy = property(itemgetter(3))
-    price = property(itemgetter(4))
-    qty = property(itemgetter(5))
+    __slots__ = ("maker", "taker_id", "taker_owner", "taker_is_buy", "price", "qty")
 
     def __repr__(self) -> str:  # pragma: no mutate block  (debug output only, no behaviour to test)
-        return f"Fill(maker={self[0].order_id}, taker={self[1]}, {self[5]} @ {self[4]})"
-
+        return f"Fill(maker={self.maker.order_id}, taker={self.taker_id}, {self.qty} @ {self.price})"
 
 
 class Result:
@@ -312,8 +304,9 @@ class OrderBook:
         if owner is None:
             sums = None
         else:
-            sums = owned.get(owner)
-            if sums is None:
+            try:
+                sums = owned[owner]
+            except KeyError:        # the owner's first order on this side
                 sums = owned[owner] = Sums()
             sums.units += price * qty
             sums.lots += qty
@@ -525,20 +518,25 @@ class OrderBook:
             if limit is not None and (price > limit if is_buy else price < limit):
                 break
             level = levels[price]
-            while qty and level.volume:
+            volume = level.volume       # kept here while this level matches; written back when it stops
+            while qty and volume:
                 maker = level[0]
                 if not maker.live:
                     level.popleft()
                     continue
                 if owner is not None and maker.owner == owner:
                     # Self-trade prevention: cancel the resting order, keep matching behind it.
+                    level.volume = volume
                     self._drop_front(level, maker, result, "self_trade_cancels")
+                    volume = level.volume
                     continue
                 sums = maker.sums
                 if allowance is not None and sums is not None and maker.owner in allowance:
+                    level.volume = volume
                     fill = self._allowed_fill(level, maker, order_id, owner, is_buy, price, qty, result, allowance)
+                    volume = level.volume
                     if fill is not None:
-                        qty -= fill[5]
+                        qty -= fill.qty
                         fills.append(fill)
                     continue
                 take = maker.qty
@@ -557,11 +555,20 @@ class OrderBook:
                     if sums is not None:
                         sums.units -= price * take
                         sums.lots -= take
-                level.volume -= take
+                volume -= take
                 qty -= take
-                fills.append(Fill((maker, order_id, owner, is_buy, price, take)))
-            if level.volume:
+                fill = Fill()
+                fill.maker = maker
+                fill.taker_id = order_id
+                fill.taker_owner = owner
+                fill.taker_is_buy = is_buy
+                fill.price = price
+                fill.qty = take
+                fills.append(fill)
+            if volume:
+                level.volume = volume
                 break       # filled inside this level
+            level.volume = 0
             del levels[price]
             prices.pop()
             moved = True
@@ -607,4 +614,11 @@ class OrderBook:
             self._owned_total -= 1
         elif stop:
             self._drop_front(level, maker, result, "guard_cancels")
-        return Fill((maker, order_id, owner, is_buy, price, take))
+        fill = Fill()
+        fill.maker = maker
+        fill.taker_id = order_id
+        fill.taker_owner = owner
+        fill.taker_is_buy = is_buy
+        fill.price = price
+        fill.qty = take
+        return fill
