@@ -569,6 +569,7 @@ class OrderBook:
                 level.volume = volume
                 break       # filled inside this level
             level.volume = 0
+            level.clear()       # cancelled orders left behind its last live one go with it
             del levels[price]
             prices.pop()
             moved = True
