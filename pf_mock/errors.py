@@ -95,6 +95,29 @@ def invalid_request(message: str, field: str | None = None, **detail) -> ApiErro
     return ApiError(400, "invalid_request", message, **detail)
 
 
+def _validation_message(error: dict) -> tuple[str | None, str]:
+    loc = [str(part) for part in error.get("loc", ())]
+    if loc and loc[0] in ("body", "query", "path", "header"):
+        loc = loc[1:]       # where it came from; a field may itself be named "path" (/_mock/faults)
+    field = ".".join(loc) or None
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        return None, "The request body is not valid JSON."
+    if kind == "missing":
+        return (field, f"{field} is required.") if field else (None, "A JSON body is required.")
+    if kind == "model_attributes_type" or (kind.endswith("_type") and not loc):
+        return None, "The request body must be a JSON object."
+    return field, f"{field}: {error.get('msg', 'invalid value')}." if field else error.get("msg", "Invalid request.")
+
+
+def invalid_request_from(error: dict | None) -> ApiError:
+    """A validation error (pydantic's, its ``loc`` beginning with where the value came from, as FastAPI's
+    does: ``("body", ...)``, ``("query", name)``), as 400 ``invalid_request`` naming the field: one wording
+    for every way a request reaches a route."""
+    field, message = _validation_message(error) if error else (None, "Invalid request.")
+    return invalid_request(message, field)
+
+
 def market_not_found(symbol: str) -> ApiError:
     return ApiError(404, "market_not_found", f"No market named {symbol!r}; try a symbol like BTC-PERP.",
                     symbol=str(symbol))

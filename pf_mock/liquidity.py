@@ -53,6 +53,8 @@ class BackgroundLiquidity:
         self._scale = grid.price_scale
         self._ticks = (0, -1, 0)            # (lowest, highest units, tick): the tick of the last magnitude seen
         self._expected: tuple | None = None  # stands(): (layout, noise, bid sizes, ask sizes) last worked out
+        self._memo: list = [None, None, None, None]
+        self._layout: tuple = (None, None, None, None)  # layout(): (fair, widen, regime, its answer) last asked  # _tables(): regime, its level sizes, noise, its factors
 
     # ---- the refill state -----------------------------------------------------------------------
     def refill_state(self) -> dict:
@@ -85,6 +87,9 @@ class BackgroundLiquidity:
     def layout(self, fair: float, widen: float, regime) -> tuple[int, int, int, int]:
         """(step, touch bid, touch ask, levels) of the ladder around ``fair`` with the spread widened by
         ``widen``; the ladder behind the touch starts at the first multiple of ``step`` beyond it."""
+        last = self._layout
+        if last[0] == fair and last[1] == widen and last[2] is regime:
+            return last[3]                    # asked again at one instant (before and after a taker, ...)
         units = fair * self._scale
         whole = max(int(units), 1)
         low, high, tick = self._ticks
@@ -94,7 +99,30 @@ class BackgroundLiquidity:
             self._ticks = low, high, tick = 10 ** (digits - 1), 10 ** digits - 1, tick
         shape = self.shape
         top_bid, top_ask = shape.touch(units, tick, widen, regime)
-        return shape.step(units, tick, regime), top_bid, top_ask, max(regime.levels, 2)
+        laid = shape.step(units, tick, regime), top_bid, top_ask, max(regime.levels, 2)
+        self._layout = (fair, widen, regime, laid)
+        return laid
+
+    def meets_agents(self, book: OrderBook, fair: float, widen: float, regime) -> bool:
+        """True when an agent's order rests at or through the touch that ``recentre`` would lay out now:
+        only then can an order the house places fill an agent's (its bids lie at or below its touch bid,
+        its asks at or above its touch ask), so only then does ``recentre`` need an allowance."""
+        _, top_bid, top_ask, _ = self.layout(fair, widen, regime)
+        levels = book.ask_levels
+        for price in reversed(book.ask_prices):         # from the best ask up
+            if price > top_bid:
+                break
+            for order in levels[price]:
+                if order.live and order.owner is not None:
+                    return True
+        levels = book.bid_levels
+        for price in reversed(book.bid_prices):         # from the best bid down
+            if price < top_ask:
+                break
+            for order in levels[price]:
+                if order.live and order.owner is not None:
+                    return True
+        return False
 
     @staticmethod
     def _deep_tops(step: int, top_bid: int, top_ask: int) -> tuple[int, int]:
@@ -123,7 +151,8 @@ class BackgroundLiquidity:
         return next((price for price, _ in self.levels(fair, widen, regime, noise, is_buy)), None)
 
     def _usd(self, regime, noise: np.ndarray, price: int, i: int) -> float:
-        return self.shape.level_usd(regime, i) * math.exp(SIZE_SIGMA * float(noise[price % len(noise)]))
+        sizes, mults = self._tables(regime, noise)
+        return sizes[i] * mults[price % len(mults)]
 
     # ---- keeping the ladder -------------------------------------------------------------------------
     def recentre(self, book: OrderBook, fair: float, widen: float, regime, noise: np.ndarray,
@@ -151,58 +180,98 @@ class BackgroundLiquidity:
             self.step = step
             old_bid = old_ask = None
         else:
-            old_bid = (self.last_bid, self._deep_tops(step, laid[1], laid[2])[0])   # the ranges laid out last time
-            old_ask = (self._deep_tops(step, laid[1], laid[2])[1], self.last_ask)
+            old_deep_bid, old_deep_ask = self._deep_tops(step, laid[1], laid[2])
+            old_bid = (self.last_bid, old_deep_bid)     # the ranges laid out last time
+            old_ask = (old_deep_ask, self.last_ask)
         low_bid = max(deep_bid - (n - 2) * step, step)
         high_ask = deep_ask + (n - 2) * step
         self.last_bid, self.last_ask = low_bid, high_ask
-        replace = {side: shape.may_replace(self.deficit[side], regime) or self._bare(book, side)
-                   for side in (True, False)}
-        for side in (True, False):
-            if replace[side] and not shape.may_replace(self.deficit[side], regime):
-                self.deficit[side] = 0.0    # swept bare: laid out again at once
+        deficit = self.deficit
+        replace_bid = shape.may_replace(deficit[True], regime)
+        if not replace_bid and self._bare(book, True):
+            replace_bid = True
+            deficit[True] = 0.0             # swept bare: laid out again at once
+        replace_ask = shape.may_replace(deficit[False], regime)
+        if not replace_ask and self._bare(book, False):
+            replace_ask = True
+            deficit[False] = 0.0
         # Drop what left the ladder (or was eaten down, where its side may refill) before adding anything,
         # so the house never crosses itself.
         eaten, self.eaten = self.eaten, set()
-        wanted: list[tuple[int, bool, int]] = []           # (level, is_buy, price) to fill in
-        moved: list[tuple[bool, int, int]] = []            # (is_buy, price, id) of touches the touch left
-        self._update_touch(book, top_bid, True, eaten, replace[True], wanted, moved)
-        self._update_touch(book, top_ask, False, eaten, replace[False], wanted, moved)
-        self._update(book, self.bids, old_bid, low_bid, deep_bid, step, eaten, replace[True], wanted, True, deep_bid)
-        self._update(book, self.asks, old_ask, deep_ask, high_ask, step, eaten, replace[False], wanted, False,
-                     deep_ask)
-        keep = self._keep_or_cancel(book, moved, wanted) if moved else None
-        if self.behind and (moved or old_bid != (low_bid, deep_bid) or old_ask != (deep_ask, high_ask)):
-            self._drop_behind(book, wanted, keep)   # only a moving touch or ladder takes prices from a side
-        wanted.sort(key=lambda w: (w[0], not w[1]))
-        results = []
+        wanted: list[tuple[int, bool, int]]                # (level, is_sell, price) to fill in
+        results: list[Result] = []
+        if old_bid is None:
+            # Nothing of the house's is left: every level, inside out, bid before ask.
+            wanted = [(0, False, top_bid), (0, True, top_ask)]
+            bid, ask = deep_bid, deep_ask
+            for i in range(1, n):
+                if bid >= low_bid:
+                    wanted.append((i, False, bid))
+                wanted.append((i, True, ask))
+                bid -= step
+                ask += step
+            keep = None
+        else:
+            wanted = []
+            moved: list[tuple[bool, int, int]] = []        # (is_buy, price, id) of touches the touch left
+            self._update_touch(book, top_bid, True, eaten, replace_bid, wanted, moved)
+            self._update_touch(book, top_ask, False, eaten, replace_ask, wanted, moved)
+            self._update(book, self.bids, old_bid, low_bid, deep_bid, step, eaten, replace_bid, wanted, True,
+                         deep_bid)
+            self._update(book, self.asks, old_ask, deep_ask, high_ask, step, eaten, replace_ask, wanted, False,
+                         deep_ask)
+            keep = self._keep_or_cancel(book, moved, wanted) if moved else None
+            if self.behind and (moved or old_bid != (low_bid, deep_bid) or old_ask != (deep_ask, high_ask)):
+                self._drop_behind(book, wanted, keep)   # only a moving touch or ladder takes prices from a side
+            if not wanted:
+                self._laid_out = key
+                self.dirty = bool(self.eaten)
+                return results
+            wanted.sort()                   # inside out, bid before ask (one entry per level and side)
         traded = False
-        grid = self.grid
-        factor = {side: shape.refill_factor(self.deficit[side], regime) for side in (True, False)}
-        for i, is_buy, price in wanted:
-            lots = grid.lots_for_usd(self._usd(regime, noise, price, i) * factor[is_buy], price)
+        lots_for_usd = self.grid.lots_for_usd
+        sizes, mults = self._tables(regime, noise)
+        width = len(mults)
+        factor_bid = shape.refill_factor(deficit[True], regime)
+        factor_ask = shape.refill_factor(deficit[False], regime)
+        tif = ALO if post_only else GTC
+        next_id, submit = self.next_id, book.submit
+        for i, is_sell, price in wanted:
+            is_buy = not is_sell
+            lots = lots_for_usd(sizes[i] * mults[price % width] * (factor_ask if is_sell else factor_bid), price)
             if keep and (is_buy, price) in keep:
                 kept = keep.pop((is_buy, price))
-                if book.get(kept).qty * 2 >= lots or self._queued_behind(book, kept):
-                    (self.bids if is_buy else self.asks)[price] = kept     # it keeps its place in the queue
+                if book.orders[kept].qty * 2 >= lots or self._queued_behind(book, kept):
+                    (self.asks if is_sell else self.bids)[price] = kept     # it keeps its place in the queue
                     continue
                 book.cancel(kept)           # too small for a level: replaced (nobody queues behind it)
             if lots <= 0:
                 continue
-            order_id = self.next_id()
-            result = book.submit(order_id, None, is_buy, price, lots, ALO if post_only else GTC,
-                                 None if allowance is None else allowance[not is_buy])
+            order_id = next_id()
+            result = submit(order_id, None, is_buy, price, lots, tif, None if allowance is None else allowance[is_sell])
             if result.resting is not None:
                 if i == 0:
                     self.touch[is_buy] = (price, order_id)
                 else:
-                    (self.bids if is_buy else self.asks)[price] = order_id
+                    (self.asks if is_sell else self.bids)[price] = order_id
             if result.fills or result.drops:
                 results.append(result)
                 traded = traded or bool(result.fills)
         self._laid_out = key
         self.dirty = traded or bool(self.eaten)
         return results
+
+    def _tables(self, regime, noise: np.ndarray) -> tuple[list[float], list[float]]:
+        """The sizes of the ladder's levels before their noise (``BookShape.level_usd`` of 0 .. levels - 1)
+        under ``regime``, and each noise draw's factor ``exp(SIZE_SIGMA x draw)``: worked out once per
+        regime and per minute's draws (``_usd`` multiplies the two)."""
+        memo = self._memo
+        if memo[0] is not regime:
+            level_usd = self.shape.level_usd
+            memo[0], memo[1] = regime, [level_usd(regime, i) for i in range(max(regime.levels, 2))]
+        if memo[2] is not noise:
+            memo[2], memo[3] = noise, [math.exp(SIZE_SIGMA * draw) for draw in noise.tolist()]
+        return memo[1], memo[3]
 
     def _bare(self, book: OrderBook, is_buy: bool) -> bool:
         """True when the house has no live order left on one side (an agent swept it)."""
@@ -261,13 +330,13 @@ class BackgroundLiquidity:
                 self.touch[is_buy] = (price, order_id)
                 return
             self.touch[is_buy] = None
-            wanted.append((0, is_buy, price))
+            wanted.append((0, not is_buy, price))
 
     def _drop_behind(self, book: OrderBook, wanted: list, keep: dict | None) -> None:
         """Cancel the re-posted lots (``behind``) at prices the house's side no longer has (before anything
         new is placed, so that the house never crosses itself), and forget those that left the book."""
         orders = book.orders
-        placing = {(side, at) for _, side, at in wanted}
+        placing = {(not sell, at) for _, sell, at in wanted}
         for key in list(self.behind):
             is_buy, price = key
             touch = self.touch[is_buy]
@@ -377,8 +446,8 @@ class BackgroundLiquidity:
         placed, so that the house never crosses itself."""
         keep = {}
         for is_buy, price, order_id in moved:
-            if order_id in book.orders and any(level and side is is_buy and at == price
-                                               for level, side, at in wanted):
+            if order_id in book.orders and any(level and sell is not is_buy and at == price
+                                               for level, sell, at in wanted):
                 keep[(is_buy, price)] = order_id
             else:
                 book.cancel(order_id)
@@ -389,6 +458,10 @@ class BackgroundLiquidity:
         """One side's ladder behind the touch: drop the levels outside [low, high] and those eaten down
         to less than half (once the side may refill); list the prices of [low, high] that then have no
         order (with their level: 1 for ``top``, the first behind the touch)."""
+        if old is not None and old[0] == low and old[1] == high and side.keys().isdisjoint(eaten):
+            count = (high - low) // step + 1
+            if count <= len(side) <= 2 * count:
+                return                  # the same range, every level there, none eaten (the common case)
         waiting = self.eaten
         if old is None or len(side) > 2 * ((high - low) // step + 1):
             for price in [p for p in side if not low <= p <= high]:
@@ -429,7 +502,7 @@ class BackgroundLiquidity:
                 holes = [*range(low, overlap_low, step), *range(overlap_high + step, high + 1, step)]
         for price in holes:
             if price > 0 and price not in side:
-                wanted.append((1 + ((top - price) // step if is_buy else (price - top) // step), is_buy, price))
+                wanted.append((1 + ((top - price) // step if is_buy else (price - top) // step), not is_buy, price))
 
     def stands(self, book: OrderBook, fair: float, widen: float, regime, noise: np.ndarray) -> bool:
         """True when the ladder in ``book`` is exactly the one ``clear`` then ``recentre`` would lay out
@@ -531,18 +604,25 @@ class BackgroundLiquidity:
         return self.last_ask - self.step if is_buy else self.last_bid + self.step
 
     def clear(self, book: OrderBook) -> None:
+        """Cancel every house order in ``book`` and forget them (no ladder until the next re-centre)."""
         for ids in self.behind.values():
             for order_id in ids:
                 book.cancel(order_id)
-        self.behind = {}
         for side in (self.bids, self.asks):
             for order_id in side.values():
                 book.cancel(order_id)
-            side.clear()
         for is_buy in (True, False):
             touch = self.touch[is_buy]
             if touch is not None:
                 book.cancel(touch[1])
-            self.touch[is_buy] = None
+        self.drop()
+
+    def drop(self) -> None:
+        """Forget every house order without touching a book: for a book that was thrown away (a market
+        whose book held nothing but the house's orders starts a new one rather than cancel them all)."""
+        self.behind = {}
+        self.bids.clear()
+        self.asks.clear()
+        self.touch[True] = self.touch[False] = None
         self.step = 0
         self._laid_out = None

@@ -311,8 +311,9 @@ class Market:
             self._scratch = None            # quiet for no time at all: nothing printed, the book as it was
             return
         if self._stretch_is_empty():
-            # No sample of the fair value since the stretch began, so its tape is empty: nothing to
-            # adopt, and no scratch market to lay out to find that out (a cancel, then a quote a moment on).
+            # No taker arrives in the stretch, so its tape is empty (the house's own orders never cross
+            # each other): nothing to adopt, and no scratch market to lay out to find that out (a cancel,
+            # then a quote a moment on).
             self._scratch = None
             self._quiet_since = self.now_us
             return
@@ -323,13 +324,22 @@ class Market:
         self._quiet_since = self.now_us
 
     def _stretch_is_empty(self) -> bool:
-        """True when the recent stretch holds no event: its scratch market, laid out at the stretch's
-        start, would take its first step (``_next_sample_time``) only after now."""
-        start = self._stretch_start()
+        """True when the recent stretch's tape is empty: none of the steps its scratch market, laid out at
+        the stretch's start, would take up to now (the samples after the one in force at the start, as
+        ``_step`` walks them) is a taker's."""
+        start, now = self._stretch_start(), self.now_us
         plan = self.fair.plan(start // CHUNK_US)
-        i = max(plan.index_at(start), 0)
-        first = plan.times[i + 1] if i + 1 < len(plan.times) else (plan.chunk + 1) * CHUNK_US
-        return first > self.now_us
+        i = max(plan.index_at(start), 0) + 1
+        while True:
+            times, kinds = plan.times, plan.kinds
+            for j in range(i, len(times)):
+                if times[j] > now:
+                    return True
+                if kinds[j] == TAKER:
+                    return False
+            if (plan.chunk + 1) * CHUNK_US > now:
+                return True
+            plan, i = self.fair.plan(plan.chunk + 1), 0
 
     def is_quiet(self) -> bool:
         """True when nothing an agent owns or watches depends on this market's individual events."""
@@ -609,7 +619,12 @@ class Market:
         if not self.book.owned_orders and self.house.stands(self.book, fair, plan.widen[i], plan.regime,
                                                               plan.noise):
             return      # the ladder left standing is the one laying it out afresh would give (quiet a moment)
-        self.house.clear(self.book)
+        if self.book.owned_orders:
+            self.house.clear(self.book)
+        else:
+            # Nothing but the house's orders rests: a new book is that book with all of them cancelled.
+            self.book = OrderBook()
+            self.house.drop()
         self.house.forget()
         self._recentre()
 
@@ -658,9 +673,13 @@ class Market:
     def _recentre(self, post_only: bool = False) -> None:
         plan, i = self._plan, self._i
         fair = plan.fair[i] * self.impact.factor(self.now_us) if self.impact else plan.fair[i]
-        allowance = (self._allowance(False), self._allowance(True)) if self.book.owned_orders else None
-        results = self.house.recentre(self.book, fair, plan.widen[i], plan.regime, plan.noise, self.now_us,
-                                      post_only, allowance)
+        widen, regime, house, book = plan.widen[i], plan.regime, self.house, self.book
+        # The allowances (inventory limits in lots) matter only where the house's new orders can meet an
+        # agent's: worked out then only.
+        allowance = None
+        if book.owned_orders and self._limits and house.meets_agents(book, fair, widen, regime):
+            allowance = self._allowances()
+        results = house.recentre(book, fair, widen, regime, plan.noise, self.now_us, post_only, allowance)
         for result in results:
             self._report(result)
             if result.fills:
@@ -726,6 +745,14 @@ class Market:
             return None
         unbooked, mark = unbooked_lots(self.news), self.mark
         return allowance(self._limits, unbooked, self.grid.lot_scale, mark, maker_is_buy)
+
+    def _allowances(self) -> tuple[dict, dict] | None:
+        """``_allowance`` of both sides, ``(asks', bids')``, from one reading of the mark and the news."""
+        if not self._limits or not self.book.owned_orders:
+            return None
+        unbooked, mark, lot_scale = unbooked_lots(self.news), self.mark, self.grid.lot_scale
+        return (allowance(self._limits, unbooked, lot_scale, mark, False),
+                allowance(self._limits, unbooked, lot_scale, mark, True))
 
     def _report(self, result: Result, taker_tag: str = "quote") -> None:
         """What one submission did, told in the order it happened: each fill, and each resting order the

@@ -4,22 +4,30 @@ journal, the rate limit), a long work's progress and the stop flag (``turns.py``
 A front keeps one ``Serving`` for its exchange (the HTTP app keeps it as its ``app.state``) and asks it
 for what concerns all of them at once: starting over (``reset``: the exchange, the fault rules seeded
 from its new seed, an empty journal, full buckets), the state ``/_mock/state`` shows, a clock advance
-or a restore done in slices, and the journal's record of a request. Its attributes are plain, and a
-front may add its own (the HTTP app adds its options and the push feed's hub).
+or a restore done in slices, the journal's record of a request, the fault rules' verdict on one
+(and their changes, answered) and which requests the controls leave alone (``is_admin_path``). Its
+attributes are plain, and a front may add its own (the HTTP app adds its options and the push feed's
+hub).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from .clock import to_ms
 from .errors import InvalidState
 from .exchange import Exchange
-from .faults import FaultTable
+from .faults import FaultTable, Injection
 from .journal import Entry, Journal, new_entry
 from .ratelimit import RateLimiter, Verdict
 from .turns import advance_in_slices, restore_in_steps
 from .views import mock_state
+
+
+def is_admin_path(path: str) -> bool:
+    """A ``/_mock`` path: the mock's own controls, never faulted, rate limited or journaled."""
+    return path == "/_mock" or path.startswith("/_mock/")
 
 
 class Serving:
@@ -64,6 +72,29 @@ class Serving:
         except InvalidState as exc:
             raise exc.refusal() from None
         return {"restored": True, "restore_seconds": round(time.perf_counter() - began, 3), **mock_state(self.exchange)}
+
+    async def fault(self, method: str, path: str) -> Injection | None:
+        """Apply the fault rules to a request (``/_mock`` ones are never faulted): wait out any latency
+        they add (real time), then the injection whose error answers the request, else None (it goes on)."""
+        if not self.faults.rules or is_admin_path(path):
+            return None             # no rule stands: nothing to draw
+        injection = self.faults.draw(method, path)
+        if injection is None:
+            return None
+        if injection.latency_ms > 0:
+            await asyncio.sleep(injection.latency_ms / 1000.0)
+        return injection if injection.status is not None else None
+
+    def add_fault(self, rule: dict) -> dict:
+        """Add a fault rule (``FaultTable.add``'s fields); answers it, with its id, and every standing rule."""
+        added = self.faults.add(**rule)
+        return {"fault": added.view(), "faults": self.faults.view()}
+
+    def remove_fault(self, fault_id: str) -> dict:
+        """Remove one rule by its id (404 ``fault_not_found`` if it is not standing); answers it and the
+        rules left."""
+        removed = self.faults.remove(fault_id)
+        return {"removed": removed.view(), "faults": self.faults.view()}
 
     def spend(self, key: str | None, host: str | None) -> Verdict | None:
         """Spend one request of the rate limit at the mock's now (None when there is no limit), from the

@@ -5,28 +5,27 @@ quick (25 examples) and derandomized: every run tries the same examples, so a re
 re-run and on any machine; ``thorough`` is the same with 100 examples. ``ci-long`` runs many more examples from a random seed, printed in the report header and
 summary; ``PF_MOCK_HYPOTHESIS_SEED=<seed>`` replays that run. ``mutation`` is ``default`` cut to a few
 examples, for ``make mutate``: each of a thousand mutants runs the tests again, and a planted bug that only
-the hundredth example finds is rare, so the score is of the tests' intent at a tenth of the cost."""
+the hundredth example finds is rare, so the score is of the tests' intent at a tenth of the cost; it stops at
+the first failing example, unshrunk."""
 
 from __future__ import annotations
 
 import os
 import random
-import warnings
 from functools import cache
+from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, Phase, core, settings
 
-with warnings.catch_warnings():
-    # Starlette asks TestClient users to move to httpx2 one day; nothing to act on yet. The warning is
-    # raised when conftest is imported, before pytest's own filterwarnings setting is in force.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
+if TYPE_CHECKING:
     from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, core, settings
 
-from pf_mock.api import AppOptions, create_app
-from pf_mock.catalog import load_catalog
-from pf_mock.clock import ManualClock
-from pf_mock.exchange import Exchange, ExchangeConfig
+    from pf_mock.exchange import Exchange
+
+# The app, the exchange and FastAPI's test client are imported by the fixtures that use them, not here:
+# this file is also loaded by the process that only hands tests out to pytest-xdist's workers, and by
+# runs that need none of them; importing them costs a second or more of CPU each time.
 
 pytest_plugins = ["pytester"]       # tests/test_plugin.py runs generated test files
 
@@ -34,7 +33,10 @@ settings.register_profile("default", max_examples=25, deadline=None, derandomize
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=100, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
+# A mutant is caught by the first failing example: shrinking it and explaining it (which can take
+# longer than mutmut allows a test run, so a caught mutant would count as a timeout) are skipped.
 settings.register_profile("mutation", max_examples=10, deadline=None, derandomize=True,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate],
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci-long", max_examples=2000, deadline=None, derandomize=False, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -74,6 +76,8 @@ def pytest_collection_modifyitems(items):
 
 @cache
 def _instant_catalog():
+    from pf_mock.catalog import load_catalog
+
     return load_catalog().with_latency(0.0)
 
 
@@ -92,6 +96,8 @@ def _instant_order_entry():
 @pytest.fixture(autouse=True)
 def _documented_latency_where_marked(request, monkeypatch):
     if request.node.get_closest_marker("latency") is not None:
+        from pf_mock.catalog import load_catalog
+
         monkeypatch.setattr("pf_mock.exchange.load_catalog", load_catalog)
 
 
@@ -100,6 +106,9 @@ OTHER_KEY = "pf_test_bob_12345678"
 
 
 def make_exchange(seed: int = 0, **config) -> Exchange:
+    from pf_mock.clock import ManualClock
+    from pf_mock.exchange import Exchange, ExchangeConfig
+
     return Exchange(ExchangeConfig(seed=seed, **config), ManualClock())
 
 
@@ -110,6 +119,10 @@ def exchange() -> Exchange:
 
 @pytest.fixture
 def client(exchange: Exchange) -> TestClient:
+    from pf_mock.api import AppOptions, create_app
+
+    from fastapi.testclient import TestClient     # its deprecation note is filtered in pyproject.toml
+
     with TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False) as c:
         yield c
 

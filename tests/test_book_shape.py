@@ -136,3 +136,50 @@ def test_taker_sizes_have_a_log_normal_body_and_a_pareto_tail_without_a_cap() ->
     assert sizes.size_usd(regime, 7.0) > 1e4 * regime.taker_size_usd             # no cap
     plain = regime.with_changes(taker_tail_index=0.0)
     assert sizes.size_usd(plain, 3.0) == pytest.approx(regime.taker_size_usd * math.exp(regime.taker_size_sigma * 3))
+
+
+# ---- each market's book scaled from its catalog parameters (BookScaling) ---------------------------------
+def test_every_market_s_book_is_btc_s_scaled_by_its_trading_activity() -> None:
+    """The oracle is the rule in its reduced form (W = volatility x daily volume; spread ~ sigma^(2/3)
+    V^(-1/3), depth ~ V^(1/3) sigma^(-2/3)), from BTC-PERP's book at its published $2.1B and 55%."""
+    catalog = load_catalog()
+    for spec in catalog:
+        r = spec.regime
+        v, sigma = r.daily_volume_usd / 2.1e9, r.volatility_annual / 0.55
+        assert r.spread_bps == pytest.approx(0.1 * sigma ** (2 / 3) * v ** (-1 / 3), abs=6e-5), spec.symbol
+        assert r.depth_usd == pytest.approx(180_000 * v ** (1 / 3) * sigma ** (-2 / 3), abs=0.6), spec.symbol
+        assert (r.ladder_step_bps, r.ladder_depth_ratio, r.depth_growth, r.levels) == (1.0, 2.5, 0.02, 48)
+    btc, eth, doge = (catalog.resolve(s).regime for s in ("BTC-PERP", "ETH-PERP", "DOGE-PERP"))
+    assert (btc.daily_volume_usd, btc.spread_bps, btc.depth_usd) == (2.1e9, 0.1, 180_000)
+    assert (eth.daily_volume_usd, eth.spread_bps, eth.depth_usd) == (1.4e9, 0.1145, 157_244)
+    assert (doge.daily_volume_usd, doge.spread_bps, doge.depth_usd) == (5e7, 0.4646, 38_739)
+
+
+def test_more_activity_means_a_narrower_spread_and_a_deeper_book() -> None:
+    from pf_mock.models.book_shape import BookScaling
+    rule = BookScaling()
+    assert rule.spread_bps(2.1e9, 0.55) == 0.1 and rule.depth_usd(2.1e9, 0.55) == 180_000
+    # eight times the volume: half the spread, twice the depth; eight times the volatility at the same
+    # volume: four times the spread, a quarter of the depth
+    assert rule.spread_bps(8 * 2.1e9, 0.55) == pytest.approx(0.05)
+    assert rule.depth_usd(8 * 2.1e9, 0.55) == pytest.approx(360_000)
+    assert rule.spread_bps(2.1e9, 8 * 0.55) == pytest.approx(0.4)
+    assert rule.depth_usd(2.1e9, 8 * 0.55) == pytest.approx(45_000)
+    assert rule.depth_factor(5e7, 0.85) == pytest.approx(38_739 / 180_000, rel=1e-4)
+
+
+def test_the_alt_quotes_one_tick_with_its_scaled_depth() -> None:
+    """DOGE-PERP (mid tier): its scaled spread (0.46 bps) is under its tick (0.62 bps), so one tick most of
+    the time; depth at the touch and within 10 bps of BTC's targets times its depth factor (0.215)."""
+    market = watched("DOGE-PERP", 3)
+    factor = 38_739 / 180_000
+    one_tick, touch, within_10 = 0, [], []
+    for second in range(1, 301):
+        market.advance_to(DEFAULT_EPOCH + second)
+        bid, ask = market.best_bid(), market.best_ask()
+        one_tick += ask - bid == market.grid.tick_at(bid)
+        touch.append(min(side_usd(market, True, None), side_usd(market, False, None)))
+        within_10.append(min(side_usd(market, True, 10), side_usd(market, False, 10)))
+    assert one_tick >= 0.8 * 300, one_tick
+    assert statistics.median(touch) >= 100_000 * factor
+    assert statistics.median(within_10) >= 3_000_000 * factor

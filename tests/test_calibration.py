@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pf_mock.bounds import DEFAULT_LATENCY_MS
+
 _SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration.py"
 
 
@@ -20,18 +22,26 @@ def _load_calibration():
     return module
 
 
+ASKED_BPS = (0.5, 1.0, 2.5, 5.0, 10.0, 50.0)     # the distances read below
+
+
 @pytest.fixture(scope="module")
 def report():
     # One seed's half hour per market: the same bounds hold with margins like two seeds' (the fuller
     # figures are the benchmark's, `benchmarks/calibration.py`), at half the suite's time.
     calibration = _load_calibration()
+    # Only the distances these tests hold a figure to (the report's 20 bps row is the benchmark's alone);
+    # a module of this file's own, so the benchmark's list is untouched.
+    calibration.DISTANCES_BPS = tuple(d for d in calibration.DISTANCES_BPS if d in ASKED_BPS)
+    assert calibration.DISTANCES_BPS == ASKED_BPS
     return {"BTC-PERP": calibration.measure("BTC-PERP", seeds=1, minutes=30),
             "ETH-PERP": calibration.measure("ETH-PERP", seeds=1, minutes=30)}
 
 
 def test_quotes_at_2_5_bps_fill_8_to_30_percent_per_side_on_btc(report):
-    """The recorded figure is BTC's (15% traded through at +-2.5 bps). ETH-PERP, one tick being 0.26 bps
-    there and its volatility the same as BTC's in the catalog, fills less (6-9% in these runs): not held."""
+    """The recorded figure is BTC's (15% traded through at +-2.5 bps). ETH-PERP meets it over 10 seeds x 30
+    minutes (12% a side, `benchmarks/calibration.py --part latency`), but one seed's half hour swings from 8%
+    to 16% across seeds: not held here."""
     bid, ask = report["BTC-PERP"]["shares"][2.5]
     assert 0.08 <= bid <= 0.30 and 0.08 <= ask <= 0.30, (bid, ask)
 
@@ -81,3 +91,74 @@ def test_the_queue_part_reckons_shares_of_posted_and_gives_a_verdict_only_with_e
         return next(line for line in table.splitlines() if line.startswith("| back / improver, all fills"))
     assert "0.50 ok" in verdict(0.5, 50) and "MISS" in verdict(0.51, 50)
     assert "ok" not in verdict(0.5, 49) and "MISS" not in verdict(0.51, 49)
+
+
+def _via_exchange(calibration, symbol: str, seed: int, minutes: float, distance_bps: float, latency_ms):
+    """The calibration maker's loop as a client of the exchange sends it: each round a cancel, then one quote
+    of both sides priced from the mid read then, through ``Exchange.cancel`` and ``Exchange.quote``. A second
+    agent's bid 3% under the mid (never reached) keeps the market live between a cancel and the next quote,
+    as the calibration's watched market is; its quote is the market's first message, so the calibration's
+    messages start from the second."""
+    from pf_mock.config import ExchangeConfig
+    from pf_mock.exchange import Exchange
+    from pf_mock.messages import QuoteRequest
+
+    ex = Exchange(ExchangeConfig(seed=seed, latency_ms=latency_ms))
+    market = ex.market(symbol)
+    grid = market.grid
+    ex.quote(ex.register("far"), QuoteRequest(symbol=symbol, bid_price=grid.to_price(grid.price_down(market.mid * 0.97)),
+                                              bid_size=20.0))
+    maker = ex.register("maker")
+    for n in range(int(minutes * 60 / calibration.REQUOTE_S)):
+        if n:
+            ex.advance(calibration.REQUOTE_S)
+        market = ex.market(symbol)
+        ex.cancel(maker, symbol)
+        mid = market.mid
+        bid = grid.price_down(mid * (1 - distance_bps / 1e4))
+        ask = grid.price_up(mid * (1 + distance_bps / 1e4))
+        ex.quote(maker, QuoteRequest(symbol=symbol, bid_price=grid.to_price(bid), bid_size=calibration.QUOTE_USD,
+                                     ask_price=grid.to_price(ask), ask_size=calibration.QUOTE_USD))
+    ex.advance(calibration.REQUOTE_S)
+    return [(round(f.time, 6), f.price, f.size, f.is_buy) for f in ex.fills(maker, symbol) if f.maker]
+
+
+@pytest.mark.latency
+@pytest.mark.parametrize("symbol,distance,latency_ms", [("BTC-PERP", 0.5, DEFAULT_LATENCY_MS), ("ETH-PERP", 2.5, 2000.0)])
+def test_the_maker_with_latency_fills_exactly_as_the_exchange_fills_the_same_client(symbol, distance, latency_ms):
+    """The exchange is the oracle: the calibration maker's fills with the order-entry latency (the documented
+    200 ms median, and a 2 s one) are the fills the exchange gives a client sending the same messages at the
+    same instants; and the latency changes them (the same seed with none fills otherwise)."""
+    calibration = _load_calibration()
+    flight = calibration.InFlight(3)
+    flight.sent[symbol] = 1                 # the far agent's quote was the market's first message
+    run = calibration.run_maker(symbol, 3, 2, distance, latency_ms=latency_ms, flight=flight)
+    grid = load_catalog_grid(symbol)
+    mine = [(round(f.time, 6), grid.to_price(f.price), grid.to_size(f.lots), f.is_buy) for f in run["maker_fills"]]
+    assert len(mine) >= 5
+    assert mine == _via_exchange(calibration, symbol, 3, 2, distance, latency_ms)
+    none = calibration.run_maker(symbol, 3, 2, distance, latency_ms=0.0)["maker_fills"]
+    assert [(f.time, f.price) for f in none] != [(f.time, f.price) for f in run["maker_fills"]]
+
+
+def load_catalog_grid(symbol: str):
+    from pf_mock.catalog import load_catalog
+    from pf_mock.grid import Grid
+    return Grid(load_catalog().resolve(symbol).sz_decimals)
+
+
+def test_the_impact_slope_interval_resamples_whole_seeds():
+    """Seeds whose orders follow one power law give that slope whatever the resample; seeds of two different
+    laws give an interval between the two laws' slopes that contains the pooled fit."""
+    calibration = _load_calibration()
+    sizes = [100.0 * 1.5 ** k for k in range(40)]
+
+    def law(exponent):
+        return [(q, 0.01 * q ** exponent) for q in sizes]
+    lo, hi = calibration.slope_interval([law(0.5)] * 4)
+    assert lo == pytest.approx(0.5) and hi == pytest.approx(0.5)
+    lo, hi = calibration.slope_interval([law(0.3), law(0.3), law(0.7), law(0.7)])
+    pooled = calibration.fs.impact_curve(law(0.3) * 2 + law(0.7) * 2)[1]
+    assert 0.3 - 1e-9 <= lo < pooled < hi <= 0.7 + 1e-9
+    lo, hi = calibration.slope_interval([law(0.5)])     # one seed: no interval
+    assert lo != lo and hi != hi

@@ -28,6 +28,8 @@ BOB = {"X-API-Key": "pf_test_bob_determinism"}
 
 
 def new_client(seed: int) -> TestClient:
+    """Used as ``with new_client(seed) as client``: one event loop serves all of the client's requests (a
+    TestClient used without ``with`` starts a thread and a loop for each)."""
     exchange = Exchange(ExchangeConfig(seed=seed), ManualClock())
     return TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False)
 
@@ -100,7 +102,9 @@ def play(client: TestClient) -> Recorder:
 def digest(seed: int) -> str:
     """The whole script's answers, hashed: what a subprocess reports back."""
     h = hashlib.sha256()
-    for label, status, content in play(new_client(seed)).log:
+    with new_client(seed) as client:
+        log = play(client).log
+    for label, status, content in log:
         h.update(f"{label}|{status}|".encode() + content + b"\n")
     return h.hexdigest()
 
@@ -111,26 +115,37 @@ def answer(log, label_start: str) -> bytes:
     return found[-1]
 
 
-def test_same_seed_same_requests_same_bytes() -> None:
-    first, second = play(new_client(11)), play(new_client(11))
-    assert len(first.log) == len(second.log)
-    for (label, status, content), (label2, status2, content2) in zip(first.log, second.log):
+@pytest.fixture(scope="module")
+def played() -> dict:
+    """The script on two new exchanges of seed 11, and again on the second after a reset to seed 11."""
+    with new_client(11) as client:
+        first = play(client).log
+    with new_client(11) as client:
+        second = play(client).log
+        client.post("/_mock/reset", json={"seed": 11})
+        return {"first": first, "second": second, "after_reset": play(client).log}
+
+
+def test_same_seed_same_requests_same_bytes(played) -> None:
+    first, second = played["first"], played["second"]
+    assert len(first) == len(second)
+    for (label, status, content), (label2, status2, content2) in zip(first, second):
         assert (label, status) == (label2, status2)
         assert content == content2, label
     # The script did what it is meant to exercise: none of its requests failed except where a
     # refusal is part of the story, fills happened, and prints were made.
-    for label, status, content in first.log:
+    for label, status, content in first:
         if label.startswith("POST /v1/mm/hedge"):
             # the auto-hedge may have left nothing to hedge, or a single lot, half of which is no order
             assert status == 200 or (status, json.loads(content)["error"]) in (
                 (409, "no_inventory"), (400, "order_too_small")), label
         else:
             assert status == 200, (label, content)
-    alice_fills = json.loads(answer(first.log, "GET /v1/mm/fills alice {'params': {'limit'"))["fills"]
+    alice_fills = json.loads(answer(first, "GET /v1/mm/fills alice {'params': {'limit'"))["fills"]
     assert {f["liquidity"] for f in alice_fills} == {"maker", "taker"}
-    bob_fills = json.loads(answer(first.log, "GET /v1/mm/fills bob {'params': {'limit'"))["fills"]
+    bob_fills = json.loads(answer(first, "GET /v1/mm/fills bob {'params': {'limit'"))["fills"]
     assert {"quote", "hedge"} <= {f["kind"] for f in bob_fills}
-    assert json.loads(answer(first.log, "GET /v1/markets/BTC-PERP/trades"))["trades"]
+    assert json.loads(answer(first, "GET /v1/markets/BTC-PERP/trades"))["trades"]
 
 
 @pytest.mark.latency        # with the documented order-entry latency, in here as in the subprocesses
@@ -146,24 +161,22 @@ def test_same_bytes_across_processes_and_hash_seeds() -> None:
 
 
 def test_a_different_seed_gives_a_different_market() -> None:
-    a, b = new_client(1), new_client(2)
-    for client in (a, b):
-        client.get("/v1/markets/BTC-PERP/price")
-        client.post("/_mock/clock/advance", json={"seconds": 60})
-    price_a = a.get("/v1/markets/BTC-PERP/price").json()
-    price_b = b.get("/v1/markets/BTC-PERP/price").json()
-    assert price_a["timestamp"] == price_b["timestamp"]
-    assert price_a["mid"] != price_b["mid"]
-    assert a.get("/v1/markets/BTC-PERP/trades").content != b.get("/v1/markets/BTC-PERP/trades").content
-    # ... and not only on BTC: an idle market fast-forwarded a day differs too.
-    for client in (a, b):
-        client.post("/_mock/clock/advance", json={"seconds": 86_400})
-    assert a.get("/v1/markets/ETH-PERP/price").json()["mid"] != b.get("/v1/markets/ETH-PERP/price").json()["mid"]
+    with new_client(1) as a, new_client(2) as b:
+        for client in (a, b):
+            client.get("/v1/markets/BTC-PERP/price")
+            client.post("/_mock/clock/advance", json={"seconds": 60})
+        price_a = a.get("/v1/markets/BTC-PERP/price").json()
+        price_b = b.get("/v1/markets/BTC-PERP/price").json()
+        assert price_a["timestamp"] == price_b["timestamp"]
+        assert price_a["mid"] != price_b["mid"]
+        assert a.get("/v1/markets/BTC-PERP/trades").content != b.get("/v1/markets/BTC-PERP/trades").content
+        # ... and not only on BTC: an idle market fast-forwarded a day differs too.
+        for client in (a, b):
+            client.post("/_mock/clock/advance", json={"seconds": 86_400})
+        assert a.get("/v1/markets/ETH-PERP/price").json()["mid"] != b.get("/v1/markets/ETH-PERP/price").json()["mid"]
 
 
-def test_a_reset_replays_the_same_history() -> None:
-    client = new_client(3)
-    first = play(client).log
-    client.post("/_mock/reset", json={"seed": 3})
-    second = play(client).log
+def test_a_reset_replays_the_same_history(played) -> None:
+    # the exchange that played the script once, reset to its seed, answers the script as it did
+    first, second = played["second"], played["after_reset"]
     assert [c for _, _, c in first] == [c for _, _, c in second]

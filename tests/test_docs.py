@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,11 @@ def docs_text() -> str:
     return "\n".join(page.read_text(encoding="utf-8") for page in sorted(DOCS.glob("*.md")))
 
 
-def served_routes() -> set[tuple[str, str]]:
-    """(METHOD, path) of every route of a server with every option that adds routes turned on."""
+@cache
+def served_routes() -> frozenset[tuple[str, str]]:
+    """(METHOD, path) of every route of a server with every option that adds routes turned on. Worked
+    out once per run (four tests ask; the app is built the same way each time), frozen so no test can
+    change what the next one reads."""
     app = build_app(ServeOptions(clock="manual", admin=True, rate_limit=10))
     found = {(method.upper(), path) for path, operations in app.openapi()["paths"].items()
              for method in operations if method.upper() not in SKIPPED_METHODS}
@@ -43,7 +47,7 @@ def served_routes() -> set[tuple[str, str]]:
                 walk(nested.routes)
 
     walk(app.routes)
-    return found
+    return frozenset(found)
 
 
 def _status(node: ast.AST) -> int | None:
@@ -86,9 +90,10 @@ def catalogued_codes() -> set[tuple[int, str]]:
     return found
 
 
-def error_codes() -> set[tuple[int, str]]:
+@cache
+def error_codes() -> frozenset[tuple[int, str]]:
     """Every (status, code) written together in pf_mock's source, and every one ``pf_mock.errors``
-    catalogues."""
+    catalogues. Read once per run (the source does not change under the tests), frozen."""
     pairs: set[tuple[int, str]] = catalogued_codes()
     for path in (ROOT / "pf_mock").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -106,7 +111,7 @@ def error_codes() -> set[tuple[int, str]]:
                 if len(statuses) == 1 and codes:
                     status = statuses.pop()
                     pairs.update((status, code) for code in codes)
-    return pairs
+    return frozenset(pairs)
 
 
 def test_the_error_scan_finds_the_known_codes() -> None:
@@ -174,10 +179,12 @@ def _shape(path: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", path.rstrip("/") or "/")
 
 
+@cache
 def served_elsewhere(method: str, path: str) -> bool:
     """Whether the app answers ``METHOD path`` though no route lists it (``/mcp`` is served by a
-    middleware, ``/docs-assets/`` by a mounted app): asked for real, it is neither ``404 not_found``
-    nor ``405``."""
+    middleware, ``/docs-assets/`` by a mounted app): asked for real, of a fresh app, it is neither ``404
+    not_found`` nor ``405``. Each (method, path) is asked once per run: the tables name some of them
+    several times."""
     from fastapi.testclient import TestClient
 
     with TestClient(build_app(ServeOptions(clock="manual", admin=True, rate_limit=10))) as client:

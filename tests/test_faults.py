@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from conftest import KEY, make_exchange
 from pf_mock.api import AppOptions, create_app
-from pf_mock.api import controls as faults_module
+from pf_mock import serving as faults_module
 from pf_mock.faults import FaultTable, default_error_code
 from pf_mock.errors import ApiError
 from contract_asserts import assert_error
@@ -47,12 +47,12 @@ def seeded_client():
 
     def open_client(seed: int) -> TestClient:
         c = TestClient(create_app(make_exchange(seed), AppOptions()), raise_server_exceptions=False)
-        opened.append(c)
+        opened.append(c.__enter__())        # open: one event loop for all its requests, not one each
         return c
 
     yield open_client
     for c in opened:
-        c.close()
+        c.__exit__(None, None, None)
 
 
 # ---- the rule table, without HTTP ---------------------------------------------------------------
@@ -223,8 +223,9 @@ def test_a_regex_fault(client):
 
 @pytest.fixture
 def delays(monkeypatch) -> list[float]:
-    """The delays the fault middleware asks for, in seconds, recorded instead of slept: latency is
-    checked by what was asked, not by a wall clock (which a busy machine makes slow, never fast)."""
+    """The delays the fault rules ask for (``Serving.fault``), in seconds, recorded instead of slept:
+    latency is checked by what was asked, not by a wall clock (which a busy machine makes slow, never
+    fast)."""
     asked: list[float] = []
 
     async def sleep(seconds: float) -> None:

@@ -21,7 +21,7 @@ def mock():
             r = m.client.post("/v1/mm/quote", json={"symbol": symbol, "bid_price": mid * 0.9998, "bid_size": 100,
                                                      "ask_price": mid * 1.0002, "ask_size": 100, "auto_refresh": True})
             assert r.status_code == 200
-        m.advance(1200)
+        m.advance(600)          # ~90 fills, ~45 of them on ETH-PERP: pages of 1 and 7 walk through dozens
         yield m
 
 

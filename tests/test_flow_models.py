@@ -77,6 +77,33 @@ def test_a_child_trades_its_metaorders_side_and_others_toss_a_coin() -> None:
     assert again.active_sides(t, regime) == active
 
 
+def test_the_active_metaorders_held_between_instants_are_those_of_each_instant() -> None:
+    """``active_sides`` keeps its last answer for the stretch where no metaorder starts or ends: read at
+    every start and end, a microsecond either side, across a period boundary and after a change of the
+    regime's metaorder parameters, it answers what the periods' own arrays say (worked out here)."""
+    meta = Metaorders(KeyedStream(stream_key(2, "BTC-PERP", "metaorders")))
+    period = 1800 * 10**6
+
+    def oracle(t: int, regime) -> list[bool]:
+        found = []
+        for p in (t // period - 1, t // period):
+            starts, ends, sides = meta.period(p, regime)
+            found += [(int(a), bool(c)) for a, b, c in zip(starts, ends, sides) if a <= t < b]
+        return [side for _, side in sorted(found)]
+
+    starts, ends, _ = meta.period(10, BTC)
+    points = sorted({int(x) + d for x in (*starts[:12], *ends[:12], 11 * period) for d in (-1, 0, 1)})
+    rng = np.random.default_rng(0)
+    shuffled = [points[i] for i in rng.permutation(len(points))]
+    other = BTC.with_changes(meta_min_seconds=60.0)
+    checked = 0
+    for regime, ts in ((BTC, points), (BTC, shuffled), (other, points)):
+        for t in ts:
+            assert meta.active_sides(t, regime) == oracle(t, regime), t
+            checked += bool(oracle(t, regime))
+    assert checked > 20     # most instants read have metaorders active
+
+
 # ---- informed flow ----------------------------------------------------------------------------------
 def test_larger_takers_are_informed_more_often_up_to_certainty() -> None:
     informed = InformedFlow()

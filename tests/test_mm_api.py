@@ -675,10 +675,21 @@ def test_pnl_since_and_until(client, auth):
     assert pnl(client, auth, until=now + 3_600_000)["until"] == now
 
 
+@pytest.fixture(scope="module")
+def traded_then_four_minutes():
+    """One history for the three windows' reads (reads change nothing): a little trading, four minutes on."""
+    exchange = make_exchange()
+    widen(exchange)
+    auth = {"Authorization": f"Bearer {KEY}"}
+    with TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False) as client:
+        _trade_a_little(client, auth)
+        advance(client, 240)
+        yield client, auth
+
+
 @pytest.mark.parametrize("window,seconds", [("5m", 300), ("1h", 3600), ("24h", 86400)])
-def test_pnl_windows(client, auth, window, seconds):
-    _trade_a_little(client, auth)
-    advance(client, 240)
+def test_pnl_windows(traded_then_four_minutes, window, seconds):
+    client, auth = traded_then_four_minutes
     now = top(client)["timestamp"]
     report = pnl(client, auth, window=window)
     assert report["until"] == now and report["since"] == now - seconds * 1000
@@ -689,8 +700,16 @@ def test_pnl_windows(client, auth, window, seconds):
 
 def test_pnl_5m_window_leaves_out_older_fills(client, auth):
     _trade_a_little(client, auth)
-    advance(client, 600)
+    last = max(f["timestamp"] for f in fills(client, auth, limit=1000))
+    at_last = sum(f["timestamp"] == last for f in fills(client, auth, limit=1000))     # the hedge's
+    # Pinned from both sides: windows are (since, until], so five minutes less a millisecond after the last
+    # fill the window still holds it, and five minutes after, nothing.
+    advance(client, (last + 299_999 - top(client)["timestamp"]) / 1000)
+    assert top(client)["timestamp"] == last + 299_999
+    assert pnl(client, auth, window="5m")["fills"] == at_last > 0
+    advance(client, 0.001)
     report = pnl(client, auth, window="5m")
+    assert report["since"] == last
     assert report["fills"] == 0 and report["spread_income"] == 0 and report["hedge_cost"] == 0
     assert pnl(client, auth, window="24h")["fills"] == pnl(client, auth)["fills"]
 

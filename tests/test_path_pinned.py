@@ -23,7 +23,7 @@ from pf_mock.streams import KeyedStream, chunk_generator, stream_key
 
 START = 1767225600.0            # 2026-01-01T00:00Z: a week block starts here
 DAY = 86_400.0
-DIGEST = "a47e1aa625f46a0402d5027766a9a0d207850baffdef8015d6712286910299a7"
+DIGEST = "6afca418ac503a80e93fd019bbd3a04a7f30e1911921435c2d2d6b6c53121bca"
 
 
 def observations() -> list:

@@ -29,30 +29,31 @@ def retained(ex: MockExchange) -> dict[str, int]:
 
 
 def test_a_live_markets_history_stays_within_its_bounds(monkeypatch):
-    """An auto-refreshing agent for 80 simulated minutes: the tape keeps its newest TRADES_KEPT trades
-    and CANDLE_MINUTES_KEPT minute candles (made small here so that the run passes them), the model
-    its few cached minutes, the analytics only the markouts not yet due; and no count of live Python
-    objects grows with the events of the second 40 minutes (thousands of them)."""
+    """An auto-refreshing agent for 55 simulated minutes: the tape keeps its newest TRADES_KEPT trades
+    and CANDLE_MINUTES_KEPT minute candles (made small here so that the run passes them within its first
+    15 minutes), the model its few cached minutes, the analytics only the markouts not yet due; and no
+    count of live Python objects grows with the events of the last 40 minutes (thousands of them)."""
     monkeypatch.setattr(market_module, "TRADES_KEPT", 300)
-    monkeypatch.setattr(market_module, "CANDLE_MINUTES_KEPT", 30)
+    monkeypatch.setattr(market_module, "CANDLE_MINUTES_KEPT", 10)
     ex = MockExchange(seed=3)
     me = ex.register()
     quote_with_refresh(ex, me)
     market = ex.markets[SYMBOL]
     market.trades = market_module.deque(maxlen=market_module.TRADES_KEPT)     # made before the patch took
     market.candles = market_module.deque(maxlen=market_module.CANDLE_MINUTES_KEPT)
-    ex.advance(40 * 60)
+    ex.advance(15 * 60)
+    assert market.trades_printed > 300 and len(market.candles) == 10      # both bounds reached already
     gc.collect()
     objects_before, events_before = len(gc.get_objects()), market.events_processed
     for _ in range(8):
         ex.advance(5 * 60)
         sizes = retained(ex)
-        assert sizes["trades"] <= 300 and sizes["candles"] <= 30, sizes
+        assert sizes["trades"] <= 300 and sizes["candles"] <= 10, sizes
         assert sizes["plans"] <= FairValue.PLANS_KEPT and sizes["schedule"] <= 1 and sizes["agent_orders"] <= 2, sizes
         fills_last_minute = sum(1 for f in me.ledgers[SYMBOL].fills if f.time > ex.now() - 61)
         assert sizes["markouts"] <= 3 * fills_last_minute, sizes       # one per horizon, due within 60 s
     gc.collect()
-    assert market.trades_printed > 300 and len(market.candles) == 30      # the bounds were reached
+    assert len(market.trades) == 300 and len(market.candles) == 10      # the bounds were held
     assert market.events_processed - events_before > 5_000
     assert len(gc.get_objects()) - objects_before < 500
     assert ex.trades(SYMBOL, 500).trades[0].timestamp >= market.trades[0].time_us // 1000 - 1   # newest shown

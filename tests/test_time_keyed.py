@@ -5,6 +5,8 @@ market prints is on its tick grid, candles included (they are built from its tra
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,9 +29,13 @@ ROUTES = ("", "/price", "/orderbook?depth=50", "/trades?limit=500", "/candles?in
 KEY = {"Authorization": "Bearer pf_test_keyed_12345678"}
 
 
-def new_client(seed: int, **config) -> tuple[Exchange, TestClient]:
+@contextmanager
+def new_client(seed: int, **config) -> Iterator[tuple[Exchange, TestClient]]:
+    """An exchange and a client of its app, open for the block: one event loop serves all its requests
+    (a TestClient used without ``with`` starts a thread and a loop for each request)."""
     exchange = Exchange(ExchangeConfig(seed=seed, **config), ManualClock())
-    return exchange, TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False)
+    with TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False) as client:
+        yield exchange, client
 
 
 def answers(client: TestClient) -> dict[str, bytes]:
@@ -53,17 +59,16 @@ ACTION = st.one_of(st.tuples(st.just("read"), st.sampled_from(MARKETS), st.sampl
 @settings(max_examples=EXAMPLES)
 @given(seed=st.integers(0, 3), actions=st.lists(ACTION, max_size=20))
 def test_reading_and_stepping_never_change_what_a_market_answers(seed: int, actions: list) -> None:
-    _, reader = new_client(seed)
-    total_us = 0
-    for action in actions:
-        if action[0] == "read":
-            assert reader.get(f"/v1/markets/{action[1]}{action[2]}").status_code == 200
-        else:
-            advance(reader, action[1])
-            total_us += to_us(action[1])
-    _, sleeper = new_client(seed)
-    advance(sleeper, total_us / 1e6)                # the same instant, in one step, nothing read before
-    assert answers(reader) == answers(sleeper)
+    with new_client(seed) as (_, reader), new_client(seed) as (_, sleeper):
+        total_us = 0
+        for action in actions:
+            if action[0] == "read":
+                assert reader.get(f"/v1/markets/{action[1]}{action[2]}").status_code == 200
+            else:
+                advance(reader, action[1])
+                total_us += to_us(action[1])
+        advance(sleeper, total_us / 1e6)                # the same instant, in one step, nothing read before
+        assert answers(reader) == answers(sleeper)
 
 
 # ---- live sessions, a binding margin check, steppings --------------------------------------------
@@ -74,40 +79,40 @@ BALANCE = 9.0           # $9 of equity against $100-a-side quotes on two markets
 def run_sessions(steps: list[float]) -> tuple[dict, int, int]:
     """Sessions on BTC-PERP and ETH-PERP under one agent, the clock advanced by ``steps`` and then to
     the horizon; returns the agent's answers, and how many refreshes margin refused and allowed."""
-    exchange, client = new_client(5, starting_balance=BALANCE)
-    refused = allowed = 0
-    original = exchange.sessions.refresh
+    with new_client(5, starting_balance=BALANCE) as (exchange, client):
+        refused = allowed = 0
+        original = exchange.sessions.refresh
 
-    def counting_refresh(agent, market, session):
-        nonlocal refused, allowed
-        original(agent, market, session)
-        if session.shape is not None and session.status == "active":
-            if session.reason == "insufficient_balance":
-                refused += 1
-            else:
-                allowed += 1
-    exchange.sessions.refresh = counting_refresh
-    for symbol, interval in (("BTC-PERP", 5), ("ETH-PERP", 2.5)):
-        top = client.get(f"/v1/markets/{symbol}/price").json()
-        r = client.post("/v1/mm/quote", headers=KEY, json={
-            "symbol": symbol, "bid_price": top["mid"] * (1 - 2.5e-4), "bid_size": 100,
-            "ask_price": top["mid"] * (1 + 2.5e-4), "ask_size": 100, "auto_refresh": True,
-            "refresh_interval_seconds": interval, "max_inventory_usd": 300})
-        assert r.status_code == 200, r.text
-    end_us = to_us(DEFAULT_EPOCH + HORIZON_S)
-    for seconds in steps:
-        if exchange.clock.now_us() + to_us(seconds) > end_us:
-            break
-        advance(client, seconds)
-    advance(client, (end_us - exchange.clock.now_us()) / 1e6)
-    out = {}
-    for symbol in ("BTC-PERP", "ETH-PERP"):
-        for path in ("/v1/mm/fills", "/v1/mm/inventory", "/v1/mm/pnl", "/v1/mm/session", "/v1/mm/orders"):
-            params = {"symbol": symbol, **({"limit": 1000} if path.endswith("fills") else {})}
-            out[path + symbol] = client.get(path, headers=KEY, params=params).content
-    out["pnl"] = client.get("/v1/mm/pnl", headers=KEY).content
-    out["account"] = client.get("/v1/account", headers=KEY).content
-    return out, refused, allowed
+        def counting_refresh(agent, market, session):
+            nonlocal refused, allowed
+            original(agent, market, session)
+            if session.shape is not None and session.status == "active":
+                if session.reason == "insufficient_balance":
+                    refused += 1
+                else:
+                    allowed += 1
+        exchange.sessions.refresh = counting_refresh
+        for symbol, interval in (("BTC-PERP", 5), ("ETH-PERP", 2.5)):
+            top = client.get(f"/v1/markets/{symbol}/price").json()
+            r = client.post("/v1/mm/quote", headers=KEY, json={
+                "symbol": symbol, "bid_price": top["mid"] * (1 - 2.5e-4), "bid_size": 100,
+                "ask_price": top["mid"] * (1 + 2.5e-4), "ask_size": 100, "auto_refresh": True,
+                "refresh_interval_seconds": interval, "max_inventory_usd": 300})
+            assert r.status_code == 200, r.text
+        end_us = to_us(DEFAULT_EPOCH + HORIZON_S)
+        for seconds in steps:
+            if exchange.clock.now_us() + to_us(seconds) > end_us:
+                break
+            advance(client, seconds)
+        advance(client, (end_us - exchange.clock.now_us()) / 1e6)
+        out = {}
+        for symbol in ("BTC-PERP", "ETH-PERP"):
+            for path in ("/v1/mm/fills", "/v1/mm/inventory", "/v1/mm/pnl", "/v1/mm/session", "/v1/mm/orders"):
+                params = {"symbol": symbol, **({"limit": 1000} if path.endswith("fills") else {})}
+                out[path + symbol] = client.get(path, headers=KEY, params=params).content
+        out["pnl"] = client.get("/v1/mm/pnl", headers=KEY).content
+        out["account"] = client.get("/v1/account", headers=KEY).content
+        return out, refused, allowed
 
 
 _ONE_STEP: list = []
@@ -135,34 +140,34 @@ def test_fills_and_pnl_do_not_depend_on_how_the_clock_was_stepped(steps: list[fl
 
 # ---- exact time ----------------------------------------------------------------------------------
 def test_advance_is_exact_whatever_its_steps() -> None:
-    exchange, client = new_client(0)
-    for _ in range(36_000):
-        exchange.advance(0.1)
-    assert exchange.clock.now_us() == to_us(DEFAULT_EPOCH) + 3_600 * 1_000_000
-    assert client.get("/_mock/state").json()["clock"]["now"] == round(DEFAULT_EPOCH * 1000) + 3_600_000
+    with new_client(0) as (exchange, client):
+        for _ in range(36_000):
+            exchange.advance(0.1)
+        assert exchange.clock.now_us() == to_us(DEFAULT_EPOCH) + 3_600 * 1_000_000
+        assert client.get("/_mock/state").json()["clock"]["now"] == round(DEFAULT_EPOCH * 1000) + 3_600_000
 
 
 def test_a_pnl_window_compares_on_the_milliseconds_a_client_was_shown() -> None:
     """A fill 0.4 ms into a millisecond is shown at that millisecond M: (M, ...] leaves it out,
     (M - 1, M] takes it in."""
-    exchange, client = new_client(0)
-    advance(client, 0.0004)
-    top = client.get("/v1/markets/BTC-PERP/price").json()
-    r = client.post("/v1/mm/quote", headers=KEY, json={"symbol": "BTC-PERP", "bid_price": top["best_ask"],
-                                                        "bid_size": 50})
-    assert r.status_code == 200, r.text
-    [fill] = client.get("/v1/mm/fills", headers=KEY).json()["fills"]
-    shown = fill["timestamp"]
-    assert shown == round(DEFAULT_EPOCH * 1000)      # 0.4 ms after the epoch's millisecond: shown at it
-    advance(client, 1)
+    with new_client(0) as (exchange, client):
+        advance(client, 0.0004)
+        top = client.get("/v1/markets/BTC-PERP/price").json()
+        r = client.post("/v1/mm/quote", headers=KEY, json={"symbol": "BTC-PERP", "bid_price": top["best_ask"],
+                                                            "bid_size": 50})
+        assert r.status_code == 200, r.text
+        [fill] = client.get("/v1/mm/fills", headers=KEY).json()["fills"]
+        shown = fill["timestamp"]
+        assert shown == round(DEFAULT_EPOCH * 1000)      # 0.4 ms after the epoch's millisecond: shown at it
+        advance(client, 1)
 
-    def fills_in(since: int, until: int) -> int:
-        body = client.get("/v1/mm/pnl", headers=KEY, params={"symbol": "BTC-PERP", "since": since,
-                                                              "until": until}).json()
-        return body["fills"]
-    assert fills_in(shown, shown + 500) == 0
-    assert fills_in(shown - 1, shown) == 1
-    assert fills_in(shown - 1, shown - 1) == 0
+        def fills_in(since: int, until: int) -> int:
+            body = client.get("/v1/mm/pnl", headers=KEY, params={"symbol": "BTC-PERP", "since": since,
+                                                                  "until": until}).json()
+            return body["fills"]
+        assert fills_in(shown, shown + 500) == 0
+        assert fills_in(shown - 1, shown) == 1
+        assert fills_in(shown - 1, shown - 1) == 0
 
 
 # ---- the grid and the candles ---------------------------------------------------------------------
@@ -184,41 +189,41 @@ def candles_from_trades(trades: list[dict], minutes: int) -> dict[int, tuple]:
                                                         ("ATOM-PERP", 2, True)])
 def test_every_price_is_on_the_grid_and_each_candle_is_its_trades(symbol: str, sz_decimals: int,
                                                                   live: bool) -> None:
-    exchange, client = new_client(2)
-    grid = Grid(sz_decimals)
-    if live:        # an agent's session keeps the market live: its trades are recorded as they happen
-        top = client.get(f"/v1/markets/{symbol}/price").json()
-        r = client.post("/v1/mm/quote", headers=KEY, json={
-            "symbol": symbol, "bid_price": top["best_bid"], "bid_size": 50, "ask_price": top["best_ask"],
-            "ask_size": 50, "auto_refresh": True, "refresh_interval_seconds": 3})
-        assert r.status_code == 200, r.text
-    advance(client, 0.5)
-    for seconds in (37.3, 61, 90, 200.25):
-        advance(client, seconds)
-        price = client.get(f"/v1/markets/{symbol}/price").json()
-        assert all(on_grid(grid, price[k]) for k in ("best_bid", "best_ask", "mark_price")), price
-        book = client.get(f"/v1/markets/{symbol}/orderbook", params={"depth": 50}).json()
-        assert all(on_grid(grid, level["price"]) for side in ("bids", "asks") for level in book[side])
-        trades = client.get(f"/v1/markets/{symbol}/trades", params={"limit": 500}).json()["trades"]
-        assert trades and len(trades) < 500            # all of them: the oracle needs every print
-        assert all(on_grid(grid, t["price"]) for t in trades)
-        detail = client.get(f"/v1/markets/{symbol}").json()
-        assert on_grid(grid, detail["high_24h"]) and on_grid(grid, detail["low_24h"])
-        for interval, minutes in (("1m", 1), ("5m", 5)):
-            candles = client.get(f"/v1/markets/{symbol}/candles", params={"interval": interval,
-                                                                          "limit": 1000}).json()["candles"]
-            oracle = candles_from_trades(trades, minutes)
-            traded = [c for c in candles if c["volume_usd"] > 0]
-            assert {c["timestamp"] for c in traded} == set(oracle)
-            for c in candles:
-                assert all(on_grid(grid, c[k]) for k in ("open", "high", "low", "close")), c
-                if c["volume_usd"] > 0:
-                    o, h, lo, close, volume = oracle[c["timestamp"]]
-                    assert (c["open"], c["high"], c["low"], c["close"]) == (o, h, lo, close)
-                    assert c["volume_usd"] == pytest.approx(volume, rel=1e-9)
-                else:       # no trade in it: the last close carried, zero volume
-                    assert c["open"] == c["high"] == c["low"] == c["close"]
-    if live:
-        fills = client.get("/v1/mm/fills", headers=KEY, params={"symbol": symbol, "limit": 1000}).json()["fills"]
-        assert fills
-        assert all(on_grid(grid, f["price"]) and on_grid(grid, f["mid_at_fill"]) for f in fills)
+    with new_client(2) as (exchange, client):
+        grid = Grid(sz_decimals)
+        if live:        # an agent's session keeps the market live: its trades are recorded as they happen
+            top = client.get(f"/v1/markets/{symbol}/price").json()
+            r = client.post("/v1/mm/quote", headers=KEY, json={
+                "symbol": symbol, "bid_price": top["best_bid"], "bid_size": 50, "ask_price": top["best_ask"],
+                "ask_size": 50, "auto_refresh": True, "refresh_interval_seconds": 3})
+            assert r.status_code == 200, r.text
+        advance(client, 0.5)
+        for seconds in (37.3, 61, 90, 200.25):
+            advance(client, seconds)
+            price = client.get(f"/v1/markets/{symbol}/price").json()
+            assert all(on_grid(grid, price[k]) for k in ("best_bid", "best_ask", "mark_price")), price
+            book = client.get(f"/v1/markets/{symbol}/orderbook", params={"depth": 50}).json()
+            assert all(on_grid(grid, level["price"]) for side in ("bids", "asks") for level in book[side])
+            trades = client.get(f"/v1/markets/{symbol}/trades", params={"limit": 500}).json()["trades"]
+            assert trades and len(trades) < 500            # all of them: the oracle needs every print
+            assert all(on_grid(grid, t["price"]) for t in trades)
+            detail = client.get(f"/v1/markets/{symbol}").json()
+            assert on_grid(grid, detail["high_24h"]) and on_grid(grid, detail["low_24h"])
+            for interval, minutes in (("1m", 1), ("5m", 5)):
+                candles = client.get(f"/v1/markets/{symbol}/candles", params={"interval": interval,
+                                                                              "limit": 1000}).json()["candles"]
+                oracle = candles_from_trades(trades, minutes)
+                traded = [c for c in candles if c["volume_usd"] > 0]
+                assert {c["timestamp"] for c in traded} == set(oracle)
+                for c in candles:
+                    assert all(on_grid(grid, c[k]) for k in ("open", "high", "low", "close")), c
+                    if c["volume_usd"] > 0:
+                        o, h, lo, close, volume = oracle[c["timestamp"]]
+                        assert (c["open"], c["high"], c["low"], c["close"]) == (o, h, lo, close)
+                        assert c["volume_usd"] == pytest.approx(volume, rel=1e-9)
+                    else:       # no trade in it: the last close carried, zero volume
+                        assert c["open"] == c["high"] == c["low"] == c["close"]
+        if live:
+            fills = client.get("/v1/mm/fills", headers=KEY, params={"symbol": symbol, "limit": 1000}).json()["fills"]
+            assert fills
+            assert all(on_grid(grid, f["price"]) and on_grid(grid, f["mid_at_fill"]) for f in fills)

@@ -12,7 +12,6 @@ from fastapi.responses import Response
 from .. import messages as m
 from .. import views
 from ..errors import ApiError
-from ..faults import FaultTable
 from ..leaderboard import DEFAULT_LEADERBOARD_PAGE, MAX_LEADERBOARD_PAGE, leaderboard
 from ..paging import CURSOR_PATTERN
 from ..scenarios import apply_scenario, asked, list_scenarios
@@ -81,9 +80,7 @@ async def list_faults(request: Request) -> dict:
 async def add_fault(body: m.FaultRequest, request: Request) -> dict:
     """Add a rule: ``{path, method?, status?, error?, message?, latency_ms?, probability?, count?}``.
     Answers ``{fault: <the rule, with its id>, faults: [every standing rule]}``."""
-    table: FaultTable = request.app.state.faults
-    rule = table.add(**body.model_dump())
-    return {"fault": rule.view(), "faults": table.view()}
+    return request.app.state.add_fault(body.model_dump())
 
 
 @router.delete("/faults", response_model=m.FaultsCleared)
@@ -95,9 +92,7 @@ async def clear_faults(request: Request) -> dict:
 @router.delete("/faults/{fault_id}", response_model=m.FaultRemoved, responses=responses(*INPUT, "fault_not_found"))
 async def remove_fault(fault_id: str, request: Request) -> dict:
     """Remove one rule by its id (404 ``fault_not_found`` if it is not standing)."""
-    table: FaultTable = request.app.state.faults
-    removed = table.remove(fault_id)
-    return {"removed": removed.view(), "faults": table.view()}
+    return request.app.state.remove_fault(fault_id)
 
 
 @router.get("/requests", response_model=m.JournalView, responses=responses(*INPUT))

@@ -16,7 +16,7 @@ rate limit: no bucket and no headers). From the outside in:
    when the key is an agent's; any other draws on its client address's (``Serving.spend``);
 4. the last resort turns a crash into a 500 in the error shape that keeps the connection open;
 5. the door's refusal is answered;
-6. fault rules delay or answer API requests (``/_mock`` is never faulted);
+6. fault rules delay or answer API requests (``/_mock`` is never faulted: ``Serving.fault``);
 7. a body without a Content-Type (an empty one: the door refuses any other) is read as JSON;
 8. a request that touches the exchange (``turns.needs_turn``) waits for its turn, which begins with a
    realtime clock's catch-up when the markets are far behind (``turns.py``). Its answer is WRITTEN AFTER
@@ -27,7 +27,6 @@ rate limit: no bucket and no headers). From the outside in:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from starlette.datastructures import MutableHeaders
@@ -36,10 +35,9 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ApiError
-from ..faults import FaultTable
 from ..journal import Entry
 from ..ratelimit import Verdict
-from ..serving import Serving
+from ..serving import Serving, is_admin_path
 from ..turns import catch_up_in_slices, needs_turn, turn
 from . import callers
 from .deps import api_key
@@ -51,11 +49,6 @@ log = logging.getLogger("pf_mock")
 JSON = (b"content-type", b"application/json")
 
 
-def is_admin_path(path: str) -> bool:
-    """A ``/_mock`` path: never faulted, rate limited or journaled."""
-    return path == "/_mock" or path.startswith("/_mock/")
-
-
 def limit_headers(verdict: Verdict) -> dict[str, str]:
     """The rate limit's answer headers: the limit, what is left, when it is full again (and, refused,
     when to retry)."""
@@ -64,22 +57,6 @@ def limit_headers(verdict: Verdict) -> dict[str, str]:
     if not verdict.allowed:
         headers["Retry-After"] = str(verdict.retry_after)
     return headers
-
-
-async def answered_by_fault(table: FaultTable, scope: Scope, receive: Receive, send: Send) -> bool:
-    """Apply the fault rules to an API request: sleep any latency they add; True when one of them
-    answered it (with its error), so it goes no further. ``/_mock`` requests are never faulted."""
-    if not table.rules or is_admin_path(scope["path"]):
-        return False                # no rule stands: nothing to draw
-    injection = table.draw(scope["method"], scope["path"])
-    if injection is None:
-        return False
-    if injection.latency_ms > 0:
-        await asyncio.sleep(injection.latency_ms / 1000.0)
-    if injection.status is None:
-        return False
-    await JSONResponse(injection.body, status_code=injection.status)(scope, receive, send)    # {error, message}
-    return True
 
 
 class MockControls:
@@ -167,7 +144,9 @@ class MockControls:
 
     async def _inner(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Steps 6 to 8."""
-        if await answered_by_fault(self.serving.faults, scope, receive, send):     # 6. fault rules
+        fault = await self.serving.fault(scope["method"], scope["path"])     # 6. fault rules
+        if fault is not None:
+            await JSONResponse(fault.body, status_code=fault.status)(scope, receive, send)    # {error, message}
             return
         if scope["method"] in BODY_METHODS:                                 # 7. JSON bodies
             scope = dict(scope, headers=[h for h in scope["headers"] if h[0] != JSON[0]] + [JSON])

@@ -25,8 +25,7 @@ from starlette.requests import Request
 from starlette.routing import Match
 
 from ..client.core import Call, Raw
-from ..errors import ApiError
-from .errors import invalid_request_from
+from ..errors import ApiError, invalid_request_from
 from .routing import Binding, Unbound
 
 

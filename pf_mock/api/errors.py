@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from ..errors import CATALOGUE, ApiError, invalid_request
+from ..errors import CATALOGUE, ApiError, invalid_request_from
 from ..faults import METHODS
 from ..messages import ErrorBody
 
@@ -38,27 +38,6 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
 def error_answer(exc: ApiError, headers: dict | None = None) -> JSONResponse:
     """A core error, answered in the contract's shape."""
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
-
-
-def _validation_message(error: dict) -> tuple[str | None, str]:
-    loc = [str(part) for part in error.get("loc", ())]
-    if loc and loc[0] in ("body", "query", "path", "header"):
-        loc = loc[1:]       # where it came from; a field may itself be named "path" (/_mock/faults)
-    field = ".".join(loc) or None
-    kind = error.get("type", "")
-    if kind == "json_invalid":
-        return None, "The request body is not valid JSON."
-    if kind == "missing":
-        return (field, f"{field} is required.") if field else (None, "A JSON body is required.")
-    if kind == "model_attributes_type" or (kind.endswith("_type") and not loc):
-        return None, "The request body must be a JSON object."
-    return field, f"{field}: {error.get('msg', 'invalid value')}." if field else error.get("msg", "Invalid request.")
-
-
-def invalid_request_from(error: dict | None) -> ApiError:
-    """A validation error (pydantic's, with FastAPI's ``loc``), as 400 ``invalid_request`` naming the field."""
-    field, message = _validation_message(error) if error else (None, "Invalid request.")
-    return invalid_request(message, field)
 
 
 def allowed_methods(request: Request) -> list[str]:

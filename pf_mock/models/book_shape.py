@@ -24,6 +24,24 @@ time constant ``depth_refill_seconds``. New house orders on a side (a price the 
 eaten level replaced) show their size times ``1 / (1 + deficit / depth_usd)``, and a level eaten down
 to less than half is replaced only once the deficit is back under half the touch's size. So a sweep
 leaves the book thin for a few seconds instead of being refilled in the same instant.
+
+**Scaled per market** (``BookScaling``). One reference book, the majors' as set from the recorded BTC
+perpetual books at BTC-PERP's daily volume, is scaled to each market by its *trading activity*
+``W = volatility_annual x daily_volume_usd`` relative to the reference's, following market
+microstructure invariance (Kyle and Obizhaeva, "Market Microstructure Invariance: Empirical
+Hypotheses", Econometrica 84(4), 2016): the bid-ask spread, in returns, goes as ``sigma x W^(-1/3)``
+and the typical order (a "bet") as ``daily volume x W^(-2/3)`` of the dollar volume. So, with ``r = W /
+W_ref``:
+
+- ``spread_bps = reference spread x (volatility / reference volatility) x r^(-1/3)``;
+- ``depth_usd = reference depth x (daily volume / reference daily volume) x r^(-2/3)``: the touch holds
+  the same number of typical orders on every market (a chosen reading: invariance sizes the orders,
+  not the book).
+
+The ladder's shape behind the touch (its step in bps, its ratio and growth, its number of levels, its
+refill time) is the reference's on every market; ``depth_usd`` sizes all of it. The catalog applies
+the rule once per market (``catalog.regime_for``); the scaled figures are ordinary regime fields, so a
+scenario or ``/_mock/markets/{symbol}/regime`` still changes them directly.
 """
 
 from __future__ import annotations
@@ -79,3 +97,31 @@ class BookShape:
     def may_replace(deficit: float, regime) -> bool:
         """An eaten level is replaced only once its side's deficit is under half the touch's size."""
         return deficit < 0.5 * regime.depth_usd
+
+
+@dataclass(frozen=True)
+class BookScaling:
+    """The touch's width and the book's size of a market from a reference book and the market's trading
+    activity (volatility x daily volume): see the module's text. The defaults are the majors' book as set
+    from the recorded BTC perpetual books, at BTC-PERP's daily volume and volatility."""
+
+    reference_spread_bps: float = 0.1               # BTC-PERP: under one tick ($1 = 0.14 bps)
+    reference_depth_usd: float = 180_000.0          # BTC-PERP's touch, per side
+    reference_daily_volume_usd: float = 2.1e9       # BTC-PERP's 24 h volume as the platform publishes it
+    reference_volatility: float = 0.55              # BTC-PERP's annual volatility (catalog.VOLATILITY)
+
+    def activity_ratio(self, daily_volume_usd: float, volatility_annual: float) -> float:
+        """``W / W_ref``, ``W`` = volatility x daily volume."""
+        return (volatility_annual * daily_volume_usd) / (self.reference_volatility * self.reference_daily_volume_usd)
+
+    def spread_bps(self, daily_volume_usd: float, volatility_annual: float) -> float:
+        r = self.activity_ratio(daily_volume_usd, volatility_annual)
+        return self.reference_spread_bps * (volatility_annual / self.reference_volatility) * r ** (-1.0 / 3.0)
+
+    def depth_usd(self, daily_volume_usd: float, volatility_annual: float) -> float:
+        r = self.activity_ratio(daily_volume_usd, volatility_annual)
+        return self.reference_depth_usd * (daily_volume_usd / self.reference_daily_volume_usd) * r ** (-2.0 / 3.0)
+
+    def depth_factor(self, daily_volume_usd: float, volatility_annual: float) -> float:
+        """The market's depth over the reference's (what its depth targets are scaled by)."""
+        return self.depth_usd(daily_volume_usd, volatility_annual) / self.reference_depth_usd

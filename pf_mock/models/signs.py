@@ -30,6 +30,10 @@ class Metaorders:
     def __init__(self, stream):
         self._stream = stream
         self._periods: dict[tuple[int, tuple], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # active_sides' last answer: (the regime's metaorder parameters, from, until, sides). The active
+        # set changes only where a metaorder starts or ends (or a period begins), so the same answer holds
+        # for every instant from the last such point at or before it up to the next one.
+        self._active: tuple = (None, 0, 0, [])
 
     def period(self, s: int, regime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(starts, ends, sides) in microseconds of the metaorders starting in period ``s``."""
@@ -51,16 +55,31 @@ class Metaorders:
         return got
 
     def active_sides(self, t_us: int, regime) -> list[bool]:
-        """The sides of the metaorders active at ``t_us``, oldest first."""
+        """The sides of the metaorders active at ``t_us``, oldest first (a list the caller must not change)."""
+        params = (regime.meta_rate_per_minute, regime.meta_min_seconds, regime.meta_length_index)
+        memo = self._active
+        if memo[1] <= t_us < memo[2] and memo[0] == params:
+            return memo[3]
         s = t_us // PERIOD_US
         out: list[tuple[int, bool]] = []
+        since, until = s * PERIOD_US, (s + 1) * PERIOD_US
         for p in (s - 1, s):
             starts, ends, sides = self.period(p, regime)
             live = (starts <= t_us) & (ends > t_us)
             if live.any():
                 out.extend(zip(starts[live].tolist(), sides[live].tolist()))
+            for points in (starts, ends):
+                if len(points):
+                    before = points[points <= t_us]
+                    if len(before):
+                        since = max(since, int(before.max()))
+                    after = points[points > t_us]
+                    if len(after):
+                        until = min(until, int(after.min()))
         out.sort()
-        return [side for _, side in out]
+        active = [side for _, side in out]
+        self._active = (params, since, until, active)
+        return active
 
 
 @dataclass(frozen=True)
