@@ -1,9 +1,13 @@
 """One replay of ``engine.py``'s mixed book workload, to be counted in machine instructions (which, unlike
 time, other jobs on the machine do not change):
 
+    export OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0
     valgrind --tool=cachegrind --cache-sim=no .venv/bin/python benchmarks/book_instructions.py book
     valgrind --tool=cachegrind --cache-sim=no .venv/bin/python benchmarks/book_instructions.py baseline
     valgrind --tool=cachegrind --cache-sim=no .venv/bin/python benchmarks/book_instructions.py none
+
+(numpy is imported on the way; with more than one BLAS thread its idle threads add a count that changes
+from run to run by millions of instructions, so one thread makes the counts repeat.)
 
 ``none`` only builds the workload (and imports what the others import): subtract its count from the
 other two to get each replay's, and divide for the ratio. ``--ops`` sets the workload's size (100,000).

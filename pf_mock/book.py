@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import deque
-from operator import itemgetter, neg
+from operator import neg
 from typing import Hashable, Iterator
 
 GTC = "GTC"   # rests whatever does not match
@@ -80,34 +80,41 @@ class Level(deque):
     __slots__ = ("volume",)     # live lots, set when the level is made (no __init__: one call less)
 
 
-class Fill(tuple):
-    """One match: ``qty`` lots at the resting (maker) order's price. A tuple ``(maker, taker_id,
-    taker_owner, taker_is_buy, price, qty)`` read by those names, made as ``Fill((maker, ...))``: the
-    book makes one per fill, and a tuple is made in C where an object with six attributes costs a
-    Python call."""
+class Fill:
+    """One match: ``qty`` lots at the resting (maker) order's ``price``, against the incoming order
+    ``taker_id`` of ``taker_owner`` on side ``taker_is_buy``. Like ``Order``, made by ``Fill()`` (a call in
+    C, no Python frame) and filled in place by the book."""
 
-    __slots__ = ()
-    maker = property(itemgetter(0))
-    taker_id = property(itemgetter(1))
-    taker_owner = property(itemgetter(2))
-    taker_is_buy = property(itemgetter(3))
-    price = property(itemgetter(4))
-    qty = property(itemgetter(5))
+    __slots__ = ("maker", "taker_id", "taker_owner", "taker_is_buy", "price", "qty")
 
     def __repr__(self) -> str:  # pragma: no mutate block  (debug output only, no behaviour to test)
-        return f"Fill(maker={self[0].order_id}, taker={self[1]}, {self[5]} @ {self[4]})"
+        return f"Fill(maker={self.maker.order_id}, taker={self.taker_id}, {self.qty} @ {self.price})"
 
 
+class Rested:
+    """What a submission that rested whole did (most submissions): nothing filled, refused or cancelled,
+    ``resting`` the order. It reads as a ``Result``; made with one slot, it costs less to make than one."""
 
-class Result:
+    __slots__ = ("resting",)
+    fills: tuple = ()
+    self_trade_cancels: tuple = ()
+    guard_cancels: tuple = ()
+    drops: tuple = ()
+    refused = False
+    unfilled = 0
+    filled = 0
+
+
+class Result(Rested):
     """What a submission did, as a value: its fills, the order left resting (if any), the resting orders
     the sweep cancelled (by self-trade prevention, or because their owner's allowance ran out), and
     whether it was refused (ALO that would cross). ``drops`` lists every cancelled order in the sweep's
     order as ``(fills made before it, order, why)``, so a reader can replay fills and cancels as they
     happened."""
 
-    # Class-level defaults: most submissions only rest, so nothing is made per instance until it is
-    # needed: the fills' list by a match, the rarely used lists by the book when first needed.
+    # Class-level defaults, so nothing is made per instance until it is needed: the fills' list by a
+    # match, the rarely used lists by the book when first needed. (A submission that only rests gets
+    # a ``Rested``.)
     fills: list[Fill] = ()                   # type: ignore[assignment]
     resting: Order | None = None
     self_trade_cancels: list[Order] = ()     # type: ignore[assignment]
@@ -238,7 +245,7 @@ class OrderBook:
 
     # ---- commands -----------------------------------------------------------------------------
     def submit(self, order_id: int, owner, is_buy: bool, price: int | None, qty: int,
-               tif: str = GTC, allowance: dict | None = None) -> Result:
+               tif: str = GTC, allowance: dict | None = None) -> Result | Rested:
         """Match an incoming order, then rest what is left if ``tif`` allows.
 
         ``price=None`` is a market order (IOC with no limit). An order never trades with a resting
@@ -252,7 +259,7 @@ class OrderBook:
         if order_id in orders:
             raise ValueError(f"duplicate order id {order_id}")
         self._tops = None
-        result = Result()
+        result = None
         if price is None:
             tif = IOC
             best = self._best_ask if is_buy else self._best_bid
@@ -265,6 +272,7 @@ class OrderBook:
             if best is not None and best < price:
                 best = None
         if best is not None:        # the order crosses
+            result = Result()
             if tif == ALO:
                 result.refused = True
                 return result
@@ -272,6 +280,8 @@ class OrderBook:
             if not qty:
                 return result
         if tif != GTC and tif != ALO:       # ALO got here only because it does not cross
+            if result is None:
+                result = Result()
             result.unfilled = qty
             return result
         # Rest what is left (written out here: this is most of what a book does).
@@ -312,13 +322,16 @@ class OrderBook:
         if owner is None:
             sums = None
         else:
-            sums = owned.get(owner)
-            if sums is None:
+            try:
+                sums = owned[owner]
+            except KeyError:        # the owner's first order on this side
                 sums = owned[owner] = Sums()
             sums.units += price * qty
             sums.lots += qty
             self._owned_total += 1
         # ``new_order`` written out: a call of a Python function costs as much again as the stores.
+        if result is None:
+            result = Rested()
         order = result.resting = orders[order_id] = Order()
         order.order_id = order_id
         order.owner = owner
@@ -525,20 +538,25 @@ class OrderBook:
             if limit is not None and (price > limit if is_buy else price < limit):
                 break
             level = levels[price]
-            while qty and level.volume:
+            volume = level.volume       # kept here while this level matches; written back when it stops
+            while qty and volume:
                 maker = level[0]
                 if not maker.live:
                     level.popleft()
                     continue
                 if owner is not None and maker.owner == owner:
                     # Self-trade prevention: cancel the resting order, keep matching behind it.
+                    level.volume = volume
                     self._drop_front(level, maker, result, "self_trade_cancels")
+                    volume = level.volume
                     continue
                 sums = maker.sums
                 if allowance is not None and sums is not None and maker.owner in allowance:
+                    level.volume = volume
                     fill = self._allowed_fill(level, maker, order_id, owner, is_buy, price, qty, result, allowance)
+                    volume = level.volume
                     if fill is not None:
-                        qty -= fill[5]
+                        qty -= fill.qty
                         fills.append(fill)
                     continue
                 take = maker.qty
@@ -557,11 +575,21 @@ class OrderBook:
                     if sums is not None:
                         sums.units -= price * take
                         sums.lots -= take
-                level.volume -= take
+                volume -= take
                 qty -= take
-                fills.append(Fill((maker, order_id, owner, is_buy, price, take)))
-            if level.volume:
+                fill = Fill()
+                fill.maker = maker
+                fill.taker_id = order_id
+                fill.taker_owner = owner
+                fill.taker_is_buy = is_buy
+                fill.price = price
+                fill.qty = take
+                fills.append(fill)
+            if volume:
+                level.volume = volume
                 break       # filled inside this level
+            level.volume = 0
+            level.clear()       # cancelled orders left behind its last live one go with it
             del levels[price]
             prices.pop()
             moved = True
@@ -607,4 +635,11 @@ class OrderBook:
             self._owned_total -= 1
         elif stop:
             self._drop_front(level, maker, result, "guard_cancels")
-        return Fill((maker, order_id, owner, is_buy, price, take))
+        fill = Fill()
+        fill.maker = maker
+        fill.taker_id = order_id
+        fill.taker_owner = owner
+        fill.taker_is_buy = is_buy
+        fill.price = price
+        fill.qty = take
+        return fill

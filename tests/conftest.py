@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import os
 import random
-import warnings
 from functools import cache
+from typing import TYPE_CHECKING
 
 import pytest
-
-with warnings.catch_warnings():
-    # Starlette asks TestClient users to move to httpx2 one day; nothing to act on yet. The warning is
-    # raised when conftest is imported, before pytest's own filterwarnings setting is in force.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
-    from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, core, settings
 
-from pf_mock.api import AppOptions, create_app
-from pf_mock.catalog import load_catalog
-from pf_mock.clock import ManualClock
-from pf_mock.exchange import Exchange, ExchangeConfig
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from pf_mock.exchange import Exchange
+
+# The app, the exchange and FastAPI's test client are imported by the fixtures that use them, not here:
+# this file is also loaded by the process that only hands tests out to pytest-xdist's workers, and by
+# runs that need none of them; importing them costs a second or more of CPU each time.
 
 pytest_plugins = ["pytester"]       # tests/test_plugin.py runs generated test files
 
@@ -78,6 +76,8 @@ def pytest_collection_modifyitems(items):
 
 @cache
 def _instant_catalog():
+    from pf_mock.catalog import load_catalog
+
     return load_catalog().with_latency(0.0)
 
 
@@ -96,6 +96,8 @@ def _instant_order_entry():
 @pytest.fixture(autouse=True)
 def _documented_latency_where_marked(request, monkeypatch):
     if request.node.get_closest_marker("latency") is not None:
+        from pf_mock.catalog import load_catalog
+
         monkeypatch.setattr("pf_mock.exchange.load_catalog", load_catalog)
 
 
@@ -104,6 +106,9 @@ OTHER_KEY = "pf_test_bob_12345678"
 
 
 def make_exchange(seed: int = 0, **config) -> Exchange:
+    from pf_mock.clock import ManualClock
+    from pf_mock.exchange import Exchange, ExchangeConfig
+
     return Exchange(ExchangeConfig(seed=seed, **config), ManualClock())
 
 
@@ -114,6 +119,10 @@ def exchange() -> Exchange:
 
 @pytest.fixture
 def client(exchange: Exchange) -> TestClient:
+    from pf_mock.api import AppOptions, create_app
+
+    from fastapi.testclient import TestClient     # its deprecation note is filtered in pyproject.toml
+
     with TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False) as c:
         yield c
 

@@ -331,7 +331,7 @@ def test_a_client_that_goes_away_mid_request_is_one_line_of_log_at_most(caplog):
             time.sleep(0.2)
             sock.close()
             time.sleep(0.3)
-        with httpx.Client(base_url=base) as client:
+        with httpx.Client(base_url=base, timeout=30) as client:     # a guard against a hang, never a measured time
             assert client.get("/health").status_code == 200
     noted = [r for r in caplog.records if r.levelno >= logging.INFO or r.exc_info]
     assert not [r for r in noted if r.exc_info], [r.getMessage() for r in noted]

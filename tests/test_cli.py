@@ -88,14 +88,20 @@ def entry_points() -> list[list[str]]:
 
 
 # ---- real processes ------------------------------------------------------------------------------
-def test_serve_on_port_zero_answers_and_stops_on_sigterm_in_one_line() -> None:
-    proc = start("--port", "0", "--clock", "manual", "--seed", "3")
+def test_serve_on_port_zero_answers_alike_across_processes_and_stops_on_sigterm_in_one_line() -> None:
+    """Two ``pf-mock serve --seed 3`` processes (a server's start is most of a test's cost here, so one pair
+    serves both checks): each binds a port of its own and says which; the first answers a few reads of
+    each kind; then both take the same requests and answer them byte for byte alike (the first's earlier
+    reads change nothing: reads never change a market's path); SIGTERM stops the first in one line."""
+    procs = [start("--port", "0", "--clock", "manual", "--seed", "3") for _ in range(2)]
     try:
-        line = read_line(proc)
+        line = read_line(procs[0])
         match = READY.match(line)
         assert match, line
         assert "seed 3" in line and "manual" in line
-        with httpx.Client(base_url=f"http://127.0.0.1:{int(match.group(1))}", timeout=10) as client:
+        ports = [int(match.group(1)), ready_port(procs[1])]
+        assert ports[0] != ports[1]
+        with httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=10) as client:
             price = client.get("/v1/markets/BTC-PERP/price")
             assert price.status_code == 200
             body = price.json()
@@ -105,9 +111,17 @@ def test_serve_on_port_zero_answers_and_stops_on_sigterm_in_one_line() -> None:
             missing = client.get("/v1/markets/NOPE-PERP/price")
             assert missing.status_code == 404 and missing.json()["error"] == "market_not_found"
             assert client.get("/health").json()["status"] == "ok"
-        code, out, err = stop_with(proc, signal.SIGTERM)
+        answers = []
+        for port in ports:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+                client.get("/v1/markets/BTC-PERP/price")
+                client.post("/_mock/clock/advance", json={"seconds": 42})
+                answers.append(client.get("/v1/markets/BTC-PERP/orderbook").content)
+        assert answers[0] == answers[1]
+        code, out, err = stop_with(procs[0], signal.SIGTERM)
     finally:
-        kill(proc)
+        for proc in procs:
+            kill(proc)
     # No access log unless asked: after the ready line, only the stop line.
     assert (code, out, err) == (0, "pf-mock stopped (SIGTERM)\n", "")
 
@@ -128,23 +142,6 @@ def test_ctrl_c_stops_in_one_line_and_the_access_log_shows_each_request() -> Non
     assert re.fullmatch(r'127\.0\.0\.1:\d+ - "GET /health HTTP/1\.1" 200', logged[0]), logged
     assert re.fullmatch(r'127\.0\.0\.1:\d+ - "GET /v1/markets/NOPE-PERP HTTP/1\.1" 404', logged[1]), logged
     assert stopped == "pf-mock stopped (SIGINT)"
-
-
-def test_two_servers_with_the_same_seed_answer_alike() -> None:
-    procs = [start("--port", "0", "--clock", "manual", "--seed", "3") for _ in range(2)]
-    try:
-        ports = [ready_port(p) for p in procs]
-        assert ports[0] != ports[1]
-        answers = []
-        for port in ports:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                client.get("/v1/markets/BTC-PERP/price")
-                client.post("/_mock/clock/advance", json={"seconds": 42})
-                answers.append(client.get("/v1/markets/BTC-PERP/orderbook").content)
-        assert answers[0] == answers[1]
-    finally:
-        for proc in procs:
-            kill(proc)
 
 
 @pytest.mark.parametrize("command", entry_points(), ids=lambda c: Path(c[-1]).name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+from contextlib import ExitStack
 from functools import lru_cache
 
 import pytest
@@ -305,11 +306,22 @@ def routes_with_bodies() -> list[tuple[str, str]]:
             if "requestBody" in op]
 
 
-@lru_cache(maxsize=None)
-def fresh_client(route: tuple[str, str]) -> TestClient:
-    """One app per route, so that what one route's valid draws do (orders, time) never slows another."""
-    return TestClient(create_app(make_exchange(), AppOptions()), raise_server_exceptions=False,
-                      headers={"Authorization": f"Bearer {KEY}"})
+@pytest.fixture(scope="module")
+def fresh_client():
+    """One app per route, so that what one route's valid draws do (orders, time) never slows another.
+    Each client is opened once and stays open for the module: one event loop thread for all its
+    requests, where a client used without ``with`` starts one per request."""
+    with ExitStack() as stack:
+        made: dict[tuple[str, str], TestClient] = {}
+
+        def client(route: tuple[str, str]) -> TestClient:
+            if route not in made:
+                made[route] = stack.enter_context(TestClient(
+                    create_app(make_exchange(), AppOptions()), raise_server_exceptions=False,
+                    headers={"Authorization": f"Bearer {KEY}"}))
+            return made[route]
+
+        yield client
 
 
 hostile_text = st.text(max_size=20) | st.sampled_from(
@@ -333,7 +345,7 @@ def encode(value) -> bytes:
 @pytest.mark.parametrize("method, path", routes_with_bodies())
 @settings(max_examples=40)
 @given(data=st.data())
-def test_any_json_body_on_any_route_is_answered_below_500(method, path, data):
+def test_any_json_body_on_any_route_is_answered_below_500(fresh_client, method, path, data):
     client = fresh_client((method, path))
     names = field_names(method, path)
     body = data.draw(st.dictionaries(st.sampled_from(names) | hostile_text, json_values, max_size=6)

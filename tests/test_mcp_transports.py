@@ -8,13 +8,12 @@ import importlib.util
 import json
 import os
 import re
-import select
-import subprocess
 import sys
 import threading
 from pathlib import Path
 
 import anyio
+import pytest
 import httpx
 import httpx2
 from mcp import Client, StdioServerParameters
@@ -125,20 +124,6 @@ def readme_configs() -> tuple[dict, dict]:
     return http, stdio_
 
 
-def serve(*args: str) -> tuple[subprocess.Popen, str]:
-    """``pf-mock serve`` on a free port; its base URL once it says it is ready."""
-    proc = subprocess.Popen([sys.executable, "-m", "pf_mock", "serve", "--port", "0", *args], cwd=ROOT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    ready, _, _ = select.select([proc.stdout], [], [], 60)     # a guard against a hang, never a measured time
-    line = proc.stdout.readline() if ready else ""      # the ready line ("" if it died or stayed silent)
-    match = re.match(r"pf-mock ready on (http://127\.0\.0\.1:\d+)", line)
-    if not match:
-        proc.kill()
-        raise AssertionError(f"pf-mock serve did not start: {line!r} {proc.stderr.read()}")
-    return proc, match.group(1)
-
-
 ONE_CALL_EACH = [
     ("market_list", {"limit": 2}), ("market_info", {"symbol": "ETH-PERP"}), ("market_price", {"symbol": "eth"}),
     ("market_orderbook", {"symbol": "ETH-PERP", "depth": 3}), ("market_trades", {"symbol": "ETH-PERP"}),
@@ -152,12 +137,16 @@ ONE_CALL_EACH = [
 ]
 
 
-def test_the_readme_configurations_list_and_call_every_tool_against_pf_mock_serve():
+@pytest.mark.latency      # as `pf-mock serve` runs by default: the documented order-entry latency
+def test_the_readme_configurations_list_and_call_every_tool_against_a_served_mock():
+    """What ``pf-mock serve --clock manual --mcp-admin`` serves (run_server: the same app and uvicorn set-up,
+    in a thread here; the command itself is tests/test_cli.py's), reached as the README's two blocks say:
+    its URL and header over streamable HTTP, and its command, arguments and environment over stdio."""
     http_config, stdio_config = readme_configs()
     assert http_config["type"] == "streamable-http" and http_config["url"].endswith("/mcp")
     assert stdio_config["args"] == ["mcp"] and set(stdio_config["env"]) == {"PF_BASE", "PF_API_KEY"}
-    proc, base = serve("--clock", "manual", "--mcp-admin")
-    try:
+    with run_server(clock="manual", mcp_admin=True) as srv:
+        base = srv.base_url
         url = http_config["url"].replace("http://127.0.0.1:8000", base)
         env = {**os.environ, **stdio_config["env"], "PF_BASE": base}
         installed = Path(sys.executable).parent / "pf-mock"      # the README's .venv/bin/pf-mock
@@ -179,9 +168,6 @@ def test_the_readme_configurations_list_and_call_every_tool_against_pf_mock_serv
             return over_http, over_stdio
 
         over_http, over_stdio = anyio.run(both)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
     assert {name for name, _ in ONE_CALL_EACH} == {spec.name for spec in tools.TOOLS}
     expected = {name: name == "mm_hedge" for name, _ in ONE_CALL_EACH}    # the far bid never filled: no_inventory
     assert over_http == expected

@@ -1,5 +1,5 @@
 """The live page in a real browser: Playwright drives headless Chromium (the system's, never a
-downloaded one) against ``pf-mock serve`` on loopback, at a desktop's size (1366 x 800) and a phone's
+downloaded one) against what ``pf-mock serve`` serves, on loopback (in a thread of the test's process), at a desktop's size (1366 x 800) and a phone's
 (390 x 844).
 
 Without Chromium or Playwright these tests skip with one line saying which is missing; under CI
@@ -16,13 +16,15 @@ import json
 import os
 import re
 import shutil
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from test_cli import kill, ready_port, start
+from pf_mock.server import ReadyServer, ServeOptions, build_app, listen, uvicorn_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = {"desktop": ROOT / "docs" / "page.png", "phone": ROOT / "docs" / "page-phone.png"}
@@ -69,9 +71,22 @@ def browser():
 
 
 class Server:
-    def __init__(self, *args: str):
-        self.proc = start("--port", "0", "--clock", "manual", "--latency-ms", "0", *args)     # orders act at once
-        self.base = f"http://127.0.0.1:{ready_port(self.proc)}"
+    """What ``pf-mock serve`` runs (``build_app``, its uvicorn configuration, a loopback socket), in a
+    thread of this process: a server's own interpreter would cost a second or more of imports each, and
+    the page is what is under test here (tests/test_cli.py starts the command itself). Manual clock and
+    orders that act at once unless the options say otherwise."""
+
+    def __init__(self, **options):
+        opts = ServeOptions(port=0, **{"clock": "manual", "latency_ms": 0.0, **options})
+        self.server = ReadyServer(uvicorn_config(build_app(opts), opts), quiet=True)
+        self.socket = listen("127.0.0.1", 0)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 60        # a guard against a hang, never a measured time
+        while not self.server.started:
+            assert self.thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.01)
+        self.base = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
         self.http = httpx.Client(base_url=self.base, timeout=10)
 
     def get(self, path: str, key: str | None = None, **params) -> dict:
@@ -93,7 +108,10 @@ class Server:
 
     def close(self) -> None:
         self.http.close()
-        kill(self.proc)
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        self.socket.close()
+        assert not self.thread.is_alive(), "the server did not stop"
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +130,7 @@ def server(request, shared_server):
         shared_server.post("/_mock/reset", {})
         yield shared_server
         return
-    srv = Server(*marker.args)
+    srv = Server(**marker.kwargs)
     yield srv
     srv.close()
 
@@ -281,7 +299,7 @@ def test_the_clock_control_advances_a_manual_clock(page, server) -> None:
     assert server.get("/_mock/state")["clock"]["now"] == before + 30_000
 
 
-@pytest.mark.serve_args("--no-admin")
+@pytest.mark.serve_args(admin=False)
 def test_without_admin_there_are_no_controls_and_no_leaderboard(page, server) -> None:
     open_page(page, server, key=ALICE)
     assert not page.locator("#admin-panel").is_visible()
@@ -302,7 +320,7 @@ def test_the_leaderboard_ranks_two_agents_by_net_pnl(page, server) -> None:
     assert "me" in page.get_attribute(f'#leaderboard tr[data-agent="{shown[0]}"]', "class")     # Alice's own row
 
 
-@pytest.mark.serve_args("--admin-token", "sesame-open")
+@pytest.mark.serve_args(admin_token="sesame-open")
 def test_an_admin_token_opens_the_controls_only_to_whoever_gives_it(page, server) -> None:
     open_page(page, server)
     assert not page.locator("#admin-panel").is_visible()
@@ -312,7 +330,7 @@ def test_an_admin_token_opens_the_controls_only_to_whoever_gives_it(page, server
     page.wait_for_selector("#scenario option", state="attached")
 
 
-@pytest.mark.serve_args("--scenario", "flash_crash", "--seed", "7")
+@pytest.mark.serve_args(scenario="flash_crash", seed=7)
 def test_a_flash_crash_stays_on_the_chart_for_the_whole_window(tabs, page, server, allowed_console,
                                                                 tmp_path) -> None:
     """The pictures in docs/: a guarded maker and a careless one through the crash at t+300 s, on a
@@ -600,7 +618,7 @@ def test_the_address_picks_the_market(page, server, allowed_console) -> None:
 
 # ×4, not faster: the server simulates speed × the test's wall time, which grows on a loaded machine
 # (×60 cost tens of CPU-s there); four simulated seconds a second bring trades and a fill within a second or two.
-@pytest.mark.serve_args("--clock", "realtime", "--speed", "4")
+@pytest.mark.serve_args(clock="realtime", speed=4.0)
 def test_in_realtime_the_page_moves_by_itself(page, server) -> None:
     server.quote(ALICE, bps=1, auto_refresh=True, refresh_interval_seconds=1)
     open_page(page, server, key=ALICE)

@@ -9,6 +9,9 @@
 - ``signs.TakerSigns``: which side an uninformed taker takes (children of metaorders: long memory).
 - ``queue.QueueTurnover``: how the house's depth at an agent's level turns over (cancels ahead of it or behind).
 
+One part is not handed to the market: ``book_shape.BookScaling`` sets each market's spread and depth from
+its trading activity (volatility × daily volume) once, when the catalog builds the market's regime.
+
 ``MarketModels`` bundles them; ``Market`` takes one at construction (the default bundle when none is
 given). Their parameters live in the ``Regime`` (``model.Regime``), so a regime change or a scenario
 file changes them like any other regime field.
