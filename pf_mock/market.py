@@ -675,10 +675,10 @@ class Market:
         fair = plan.fair[i] * self.impact.factor(self.now_us) if self.impact else plan.fair[i]
         widen, regime, house, book = plan.widen[i], plan.regime, self.house, self.book
         # The allowances (inventory limits in lots) matter only where the house's new orders can meet an
-        # agent's: worked out then only.
+        # agent's: worked out then only (``_allowance`` is None for a side no one is limited on).
         allowance = None
-        if book.owned_orders and self._limits and house.meets_agents(book, fair, widen, regime):
-            allowance = self._allowances()
+        if book.owned_orders and house.meets_agents(book, fair, widen, regime):
+            allowance = (self._allowance(False), self._allowance(True))
         results = house.recentre(book, fair, widen, regime, plan.noise, self.now_us, post_only, allowance)
         for result in results:
             self._report(result)
@@ -745,14 +745,6 @@ class Market:
             return None
         unbooked, mark = unbooked_lots(self.news), self.mark
         return allowance(self._limits, unbooked, self.grid.lot_scale, mark, maker_is_buy)
-
-    def _allowances(self) -> tuple[dict, dict] | None:
-        """``_allowance`` of both sides, ``(asks', bids')``, from one reading of the mark and the news."""
-        if not self._limits or not self.book.owned_orders:
-            return None
-        unbooked, mark, lot_scale = unbooked_lots(self.news), self.mark, self.grid.lot_scale
-        return (allowance(self._limits, unbooked, lot_scale, mark, False),
-                allowance(self._limits, unbooked, lot_scale, mark, True))
 
     def _report(self, result: Result, taker_tag: str = "quote") -> None:
         """What one submission did, told in the order it happened: each fill, and each resting order the
