@@ -53,8 +53,8 @@ class BackgroundLiquidity:
         self._scale = grid.price_scale
         self._ticks = (0, -1, 0)            # (lowest, highest units, tick): the tick of the last magnitude seen
         self._expected: tuple | None = None  # stands(): (layout, noise, bid sizes, ask sizes) last worked out
-        self._memo: list = [None, None, None, None]
-        self._layout: tuple = (None, None, None, None)  # layout(): (fair, widen, regime, its answer) last asked  # _tables(): regime, its level sizes, noise, its factors
+        self._memo: list = [None, None, None, None]         # _tables(): regime, its level sizes, noise, its factors
+        self._layout: tuple = (None, None, None, None)      # layout(): (fair, widen, regime, its answer) last asked
 
     # ---- the refill state -----------------------------------------------------------------------
     def refill_state(self) -> dict:

@@ -342,11 +342,8 @@ class Sessions:
                                                                 stop_loss):
                     self.stop(agent, market, session)
                     return traded
-        spread_limit = guardrails.get(MAX_SPREAD.name)
-        if spread_limit is not None:
-            # ``spread_too_wide``, written out: it runs at every event of a guarded session's market.
-            bid, ask = market.best_excluding(agent.agent_id)
-            wide = bid is None or ask is None or MAX_SPREAD.breached((ask - bid) * 2e4 / (ask + bid), spread_limit)
+        if guardrails.get(MAX_SPREAD.name) is not None:
+            wide = self.spread_too_wide(agent, market, session)
             if wide and session.status == ACTIVE:
                 self.set_status(agent, market, session, PAUSED, "market_spread_wide")
                 market.cancel_all(agent.agent_id, closed.SPREAD_PAUSE)
