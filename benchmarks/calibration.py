@@ -228,6 +228,22 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
     }
 
 
+def fill_shares(runs: list[dict]) -> tuple[float, float]:
+    """Filled over posted notional, per side (bid, ask), over one distance's runs."""
+    return tuple(sum(r["filled"][side] for r in runs) / sum(r["posted"][side] for r in runs)
+                 for side in (True, False))
+
+
+def maker_figures(near: list[dict]) -> dict:
+    """The 2.5 bps maker's fills, and its edge at the fill and markouts (bps, weighted by notional)."""
+    notional = sum(r["notional"] for r in near)
+
+    def weighted(values):
+        return sum(v * r["notional"] for v, r in zip(values, near)) / notional if notional else 0.0
+    return {"fills": sum(r["fills"] for r in near), "edge_bps": weighted(r["edge_bps"] for r in near),
+            "markouts": {h: weighted(r["markout_bps"][h] for r in near) for h in MARKOUT_S}}
+
+
 def measure(symbol: str, seeds: int, minutes: float) -> dict:
     """Every figure for one market, over ``seeds`` seeds."""
     shares = {}
@@ -237,16 +253,10 @@ def measure(symbol: str, seeds: int, minutes: float) -> dict:
                 for seed in range(seeds)]
         if d == MAKER_BPS:
             near = runs
-        shares[d] = tuple(sum(r["filled"][side] for r in runs) / sum(r["posted"][side] for r in runs)
-                          for side in (True, False))
+        shares[d] = fill_shares(runs)
     skewed = [run_maker(symbol, seed, minutes, MAKER_BPS, skew=SKEW_BPS_PER_100) for seed in range(seeds)]
-    notional = sum(r["notional"] for r in near)
-
-    def weighted(key):
-        return sum(r[key] * r["notional"] for r in near) / notional if notional else 0.0
-
-    markouts = {h: (sum(r["markout_bps"][h] * r["notional"] for r in near) / notional if notional else 0.0)
-                for h in MARKOUT_S}
+    figures = maker_figures(near)
+    edge, markouts = figures["edge_bps"], figures["markouts"]
     spreads = sorted(s for r in near for s in r["spreads"])
 
     def pct(p):
@@ -256,8 +266,7 @@ def measure(symbol: str, seeds: int, minutes: float) -> dict:
         return {k: statistics.mean(r[k] for r in runs) for k in ("spread_income", "rebates", "inventory_pnl", "net")}
     return {
         "symbol": symbol, "tier": load_catalog().resolve(symbol).tier, "shares": shares,
-        "fills": sum(r["fills"] for r in near), "edge_bps": weighted("edge_bps"), "markouts": markouts,
-        "taken_back": (-markouts[60] / weighted("edge_bps")) if weighted("edge_bps") else 0.0,
+        **figures, "taken_back": (-markouts[60] / edge) if edge else 0.0,
         "naive": split(near), "skewed": split(skewed),
         "naive_net_sd": statistics.stdev([r["net"] for r in near]) if len(near) > 1 else 0.0,
         "skewed_net_sd": statistics.stdev([r["net"] for r in skewed]) if len(skewed) > 1 else 0.0,
@@ -305,23 +314,21 @@ LATENCY_DISTANCES_BPS = (0.5, 1.0, 2.5, 5.0)
 LATENCIES_MS = (0.0, None)      # none, and the catalog's default (models/latency.py: median 200 ms)
 
 
-def measure_latency(symbol: str, seeds: int, minutes: float, latencies=LATENCIES_MS) -> dict:
+def measure_latency(symbol: str, seeds: int, minutes: float, latencies=LATENCIES_MS,
+                    without: dict | None = None) -> dict:
     """The fill curve (per side) and the 2.5 bps maker's edge and markouts, per latency in ``latencies``
-    (None: the catalog's default), over ``seeds`` seeds: the same seeds, so the same exogenous path."""
+    (None: the catalog's default), over ``seeds`` seeds: the same seeds, so the same exogenous path.
+    ``without``: ``measure``'s figures for the same market, seeds and minutes, which are those with no
+    latency (its maker runs are the same), so they are not run again."""
     out = {}
     for latency_ms in latencies:
+        if latency_ms == 0 and without is not None:
+            out[latency_ms] = {"shares": without["shares"], "fills": without["fills"],
+                               "edge_bps": without["edge_bps"], "markouts": without["markouts"]}
+            continue
         runs = {d: [run_maker(symbol, seed, minutes, d, latency_ms=latency_ms) for seed in range(seeds)]
                 for d in LATENCY_DISTANCES_BPS}
-        near = runs[MAKER_BPS]
-        notional = sum(r["notional"] for r in near)
-        out[latency_ms] = {
-            "shares": {d: tuple(sum(r["filled"][side] for r in rs) / sum(r["posted"][side] for r in rs)
-                                for side in (True, False)) for d, rs in runs.items()},
-            "fills": sum(r["fills"] for r in near),
-            "edge_bps": sum(r["edge_bps"] * r["notional"] for r in near) / notional if notional else 0.0,
-            "markouts": {h: (sum(r["markout_bps"][h] * r["notional"] for r in near) / notional if notional
-                             else 0.0) for h in MARKOUT_S},
-        }
+        out[latency_ms] = {"shares": {d: fill_shares(rs) for d, rs in runs.items()}, **maker_figures(runs[MAKER_BPS])}
     return out
 
 
@@ -543,6 +550,11 @@ def _fmt(key: str, v: float) -> str:
     return f"{v:.2f}" if abs(v) >= 0.1 or key in ("gap_cv", "tail_index", "impact_slope") else f"{v:.3f}"
 
 
+def _verdict(test, v: float) -> str:
+    """" ok" or " MISS" for a figure against its target's test; nothing without a test or a figure (nan)."""
+    return "" if test is None or v != v else (" ok" if test(v) else " MISS")
+
+
 BOOK_KEYS = ("one_tick", "touch_usd", "depth10_usd")     # the book's targets, scaled per market
 
 
@@ -584,8 +596,7 @@ def format_book_and_flow(model: dict[str, dict], recordings: list[dict], note: s
             v = model[symbol][key]
             if key in BOOK_KEYS:
                 test = scaled[symbol][key][1]
-            mark = "" if test is None or v != v else (" ok" if test(v) else " MISS")
-            cells.append(_fmt(key, v) + mark)
+            cells.append(_fmt(key, v) + _verdict(test, v))
         cells += [_fmt(key, r[key]) for r in recordings]
         lines.append(f"| {what} | " + " | ".join(cells) + f" | {target} |")
     if note:
@@ -606,8 +617,7 @@ def format_book_and_flow(model: dict[str, dict], recordings: list[dict], note: s
         def cell(key):
             text, test = t[key]
             v = m[key]
-            mark = "" if test is None or v != v else (" ok" if test(v) else " MISS")
-            return f"{_fmt(key, v)}{mark} (target {text})"
+            return f"{_fmt(key, v)}{_verdict(test, v)} (target {text})"
         lines.append(f"| {symbol} | ${t['daily_volume_usd'] / 1e6:,.0f}M | {t['activity']:.4f} | "
                      f"{t['spread_bps']:.3f} ({t['tick_bps']:.3f}) | ${t['depth_usd']:,.0f} ({t['factor']:.3f}) | "
                      f"{cell('one_tick')} | {cell('touch_usd')} | {cell('depth10_usd')} |")
@@ -874,11 +884,15 @@ def main(argv: list[str] | None = None) -> None:
               f"{VOL_DAYS} days of the path per seed)")
         print(format_book_and_flow(model, recordings, note))
         print()
+    measured: dict[str, dict] = {}
     if args.part in ("maker", "all"):
-        print(format_report(run(args.seeds, args.minutes, symbols), args.seeds, args.minutes))
+        report = run(args.seeds, args.minutes, symbols)
+        measured = {r["symbol"]: r for r in report}
+        print(format_report(report, args.seeds, args.minutes))
         print()
     if args.part in ("maker", "latency", "all"):
-        print(format_latency({symbol: measure_latency(symbol, args.seeds, args.minutes) for symbol in symbols},
+        print(format_latency({symbol: measure_latency(symbol, args.seeds, args.minutes,
+                                                      without=measured.get(symbol)) for symbol in symbols},
                              args.seeds, args.minutes))
     if args.part in ("replay", "all"):
         files = sorted(os.listdir(args.feeds)) if os.path.isdir(args.feeds) else []
