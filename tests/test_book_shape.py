@@ -39,6 +39,19 @@ def side_usd(market: Market, is_buy: bool, within_bps: float | None) -> float:
 
 
 # ---- the touch --------------------------------------------------------------------------------------
+def five_minutes_of_book(market: Market) -> tuple[int, float, float]:
+    """Sampled every second for five minutes: how many seconds the spread was one tick, and the median of
+    the thinner side's depth at the touch and within 10 bps (USD)."""
+    one_tick, touch, within_10 = 0, [], []
+    for second in range(1, 301):
+        market.advance_to(DEFAULT_EPOCH + second)
+        bid, ask = market.best_bid(), market.best_ask()
+        one_tick += ask - bid == market.grid.tick_at(bid)
+        touch.append(min(side_usd(market, True, None), side_usd(market, False, None)))
+        within_10.append(min(side_usd(market, True, 10), side_usd(market, False, 10)))
+    return one_tick, statistics.median(touch), statistics.median(within_10)
+
+
 def test_the_touch_is_n_ticks_around_the_fair_value() -> None:
     shape = BookShape()
     regime = Regime(volatility_annual=0.5, spread_bps=0.1, depth_usd=1e5, taker_rate_per_minute=1,
@@ -56,17 +69,10 @@ def test_the_touch_is_n_ticks_around_the_fair_value() -> None:
 
 @pytest.mark.parametrize("symbol", ["BTC-PERP", "ETH-PERP", "SOL-PERP"])
 def test_a_calm_major_quotes_one_tick_with_recorded_depth(symbol: str) -> None:
-    market = watched(symbol, 3)
-    one_tick, touch, within_10 = 0, [], []
-    for second in range(1, 301):
-        market.advance_to(DEFAULT_EPOCH + second)
-        bid, ask = market.best_bid(), market.best_ask()
-        one_tick += ask - bid == market.grid.tick_at(bid)
-        touch.append(min(side_usd(market, True, None), side_usd(market, False, None)))
-        within_10.append(min(side_usd(market, True, 10), side_usd(market, False, 10)))
+    one_tick, touch, within_10 = five_minutes_of_book(watched(symbol, 3))
     assert one_tick >= 0.8 * 300, one_tick
-    assert statistics.median(touch) >= 100_000
-    assert statistics.median(within_10) >= 3_000_000
+    assert touch >= 100_000
+    assert within_10 >= 3_000_000
 
 
 def test_the_touch_widens_right_after_a_jump_and_narrows_again() -> None:
@@ -171,15 +177,8 @@ def test_more_activity_means_a_narrower_spread_and_a_deeper_book() -> None:
 def test_the_alt_quotes_one_tick_with_its_scaled_depth() -> None:
     """DOGE-PERP (mid tier): its scaled spread (0.46 bps) is under its tick (0.62 bps), so one tick most of
     the time; depth at the touch and within 10 bps of BTC's targets times its depth factor (0.215)."""
-    market = watched("DOGE-PERP", 3)
     factor = 38_739 / 180_000
-    one_tick, touch, within_10 = 0, [], []
-    for second in range(1, 301):
-        market.advance_to(DEFAULT_EPOCH + second)
-        bid, ask = market.best_bid(), market.best_ask()
-        one_tick += ask - bid == market.grid.tick_at(bid)
-        touch.append(min(side_usd(market, True, None), side_usd(market, False, None)))
-        within_10.append(min(side_usd(market, True, 10), side_usd(market, False, 10)))
+    one_tick, touch, within_10 = five_minutes_of_book(watched("DOGE-PERP", 3))
     assert one_tick >= 0.8 * 300, one_tick
-    assert statistics.median(touch) >= 100_000 * factor
-    assert statistics.median(within_10) >= 3_000_000 * factor
+    assert touch >= 100_000 * factor
+    assert within_10 >= 3_000_000 * factor
