@@ -223,8 +223,11 @@ def open_page(page, server: Server, key: str | None = None, symbol: str = "BTC-P
 
 
 def ladder(page, side: str) -> list[tuple[float, float, float]]:
-    return [(float(r.get_attribute("data-price")), float(r.get_attribute("data-size")),
-             float(r.get_attribute("data-mine"))) for r in page.query_selector_all(f"#ladder tr.{side}")]
+    """The ladder's rows of one side as the page draws them: (price, size, the agent's part), in order. Read
+    in one look (a handle and an attribute read per cell would be some 120 round trips to the browser)."""
+    rows = page.evaluate("""(side) => [...document.querySelectorAll('#ladder tr.' + side)].map(
+        (r) => [r.getAttribute('data-price'), r.getAttribute('data-size'), r.getAttribute('data-mine')])""", side)
+    return [(float(price), float(size), float(mine)) for price, size, mine in rows]
 
 
 def test_the_page_loads_and_its_ladder_is_the_book_rest_shows(page, server) -> None:
@@ -398,12 +401,19 @@ def advance_and_wait(pages, server: Server, seconds: int) -> None:
 
 # ---- at a desktop's size and a phone's ----------------------------------------------------------------
 
-def fits_across(page, selector: str) -> None:
-    """The element is shown, has a size, and lies within the window's width (nothing cut off at the side)."""
-    box = page.locator(selector).bounding_box()
+def fits_across(page, *selectors: str) -> None:
+    """Each element is there, shown (hidden, it has no size), and lies within the window's width (nothing
+    cut off at the side). Their boxes are read in one look at the page."""
+    boxes = page.evaluate("""(selectors) => selectors.map((s) => {
+        const found = document.querySelector(s);
+        if (!found) return null;
+        const box = found.getBoundingClientRect();
+        return {x: box.x, width: box.width, height: box.height};
+    })""", list(selectors))
     width = page.viewport_size["width"]
-    assert box is not None and box["width"] > 0 and box["height"] > 0, selector
-    assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (selector, box, width)
+    for selector, box in zip(selectors, boxes, strict=True):
+        assert box is not None and box["width"] > 0 and box["height"] > 0, (selector, box)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (selector, box, width)
 
 
 def no_sideways_scroll(page) -> None:
@@ -438,9 +448,8 @@ def test_every_panel_fits_and_the_charts_keep_their_shape(tabs, page, server, al
         for each in pages:
             open_page(each, server)                 # without a key: the market and (on loopback) the controls
             no_sideways_scroll(each)
-            for selector in ("header", "#book-panel", "#ladder", "#price-chart", "#admin-panel",
-                             "#leaderboard-scroll"):
-                fits_across(each, selector)
+            fits_across(each, "header", "#book-panel", "#ladder", "#price-chart", "#admin-panel",
+                        "#leaderboard-scroll")
             assert each.locator("#agent-panel").is_hidden()
 
         server.quote(ALICE, bps=3)
@@ -466,9 +475,8 @@ def test_every_panel_fits_and_the_charts_keep_their_shape(tabs, page, server, al
 
 def panels_fit_and_charts_keep_their_shape(page, server: Server) -> None:
     no_sideways_scroll(page)
-    for selector in ("#price-chart", "#agent-panel", "#inventory", "#pnl", "#pnl-chart", "#admin-panel",
-                     "#leaderboard-scroll", "#fills-panel"):
-        fits_across(page, selector)
+    fits_across(page, "#price-chart", "#agent-panel", "#inventory", "#pnl", "#pnl-chart", "#admin-panel",
+                "#leaderboard-scroll", "#fills-panel")
 
     # The heading names the market; the ladder's prices read like every other USD figure, with units.
     market = server.get("/v1/markets/BTC-PERP")
@@ -477,12 +485,14 @@ def panels_fit_and_charts_keep_their_shape(page, server: Server) -> None:
     assert [h.strip() for h in page.locator("#ladder th").all_text_contents()] == \
         ["bid size (BTC)", "price (USD)", "ask size (BTC)"]
     decimals = tick_decimals(market["tick_size"])
-    for row in page.query_selector_all("#ladder tr.bid, #ladder tr.ask")[:5]:
-        price = float(row.get_attribute("data-price"))
-        cells = row.query_selector_all("td")
-        assert cells[1].text_content() == f"{price:,.{decimals}f}"
-        shown_size = cells[0].text_content() or cells[2].text_content()
-        assert shown_size == f"{float(row.get_attribute('data-size')):,.{market['sz_decimals']}f}"
+    rows = page.evaluate("""() => [...document.querySelectorAll('#ladder tr.bid, #ladder tr.ask')].map(
+        (r) => [r.dataset.side, r.getAttribute('data-price'), r.getAttribute('data-size'),
+                [...r.querySelectorAll('td')].map((cell) => cell.textContent)])""")
+    assert {side for side, *_ in rows} == {"bid", "ask"}      # every row of both sides, in one look
+    for _, price, size, cells in rows:
+        assert cells[1] == f"{float(price):,.{decimals}f}"
+        shown_size = cells[0] or cells[2]
+        assert shown_size == f"{float(size):,.{market['sz_decimals']}f}"
     # "yours" stays on its row's line: a row of the agent's is as tall as any other.
     heights = page.evaluate("() => [...document.querySelectorAll('#ladder tr.ask')].map((r) => [r.classList.contains('mine'), r.getBoundingClientRect().height])")
     assert {round(h, 1) for mine, h in heights if mine} <= {round(h, 1) for mine, h in heights if not mine}
