@@ -27,6 +27,9 @@ from test_mcp import ERRORS, script
 ROOT = Path(__file__).resolve().parent.parent
 DRIVER = Path(__file__).resolve().parent / "mcp_ts_client.mjs"
 INSPECTOR = ROOT / "node_modules" / "@modelcontextprotocol" / "inspector" / "cli" / "build" / "cli.js"
+# What the bin above runs, with the same arguments and environment, for ``--cli`` (a second node process):
+# the program that connects, calls and prints.
+INSPECTOR_CLI = INSPECTOR.parent / "index.js"
 SDK = ROOT / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json"
 TIMEOUT = 120       # a guard against a hang, never a measured time
 
@@ -108,9 +111,12 @@ def test_the_typescript_sdk_takes_every_answer_and_every_error_over_stdio_and_ht
     check(drive(exe, {"url": f"{srv.base_url}/mcp", "headers": {"Authorization": f"Bearer {KEY}"}}, calls), calls)
 
 
-def inspect(exe: str, target: list[str], *args: str, env: dict | None = None) -> dict:
-    """``mcp-inspector --cli TARGET ARGS``: it must exit 0 and print the result as JSON."""
-    done = subprocess.run([exe, str(INSPECTOR), "--cli", *target, *args], capture_output=True, text=True,
+def inspect(exe: str, target: list[str], *args: str, env: dict | None = None, bin: bool = False) -> dict:
+    """``mcp-inspector --cli TARGET ARGS``: it must exit 0 and print the result as JSON. With ``bin`` through
+    the package's bin, as ``npx @modelcontextprotocol/inspector --cli`` runs it; otherwise straight through
+    the program that bin hands ``--cli`` to (the same arguments and environment, one node start fewer)."""
+    command = [str(INSPECTOR), "--cli"] if bin else [str(INSPECTOR_CLI)]
+    done = subprocess.run([exe, *command, *target, *args], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=TIMEOUT)
     assert done.returncode == 0, (args, done.stdout, done.stderr)
     return json.loads(done.stdout)
@@ -122,7 +128,7 @@ def test_the_mcp_inspector_cli_lists_the_tools_and_shows_errors_with_their_codes
     key-needing tool answers ``unauthorized``, which is itself an error path."""
     exe = node()
     url = [f"{srv.base_url}/mcp"]
-    listed = inspect(exe, url, "--method", "tools/list")
+    listed = inspect(exe, url, "--method", "tools/list", bin=True)      # docs/mcp.md's first command, as written
     assert {t["name"] for t in listed["tools"]} == {spec.name for spec in tools.TOOLS}
     no_key = inspect(exe, url, "--method", "tools/call", "--tool-name", "mm_pnl")
     stdio = [sys.executable, "-m", "pf_mock", "mcp"]
