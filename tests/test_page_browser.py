@@ -240,21 +240,21 @@ def test_the_page_loads_and_its_ladder_is_the_book_rest_shows(page, server) -> N
     assert page.locator("#admin-panel").is_visible()  # /_mock is open on loopback
 
 
-def test_a_quote_posted_over_rest_shows_in_the_ladder_as_the_agents(page, server) -> None:
+def test_a_quote_posted_over_rest_shows_in_the_ladder_as_the_agents_and_someone_elses_does_not(page, server) -> None:
+    """One page: another agent's quote is drawn but not marked as yours, then yours is, and only yours."""
     open_page(page, server, key=ALICE)
+    assert page.locator("#ladder tr.mine").count() == 0
+    theirs = server.quote(BOB, bps=0.5)
+    page.wait_for_selector(f'#ladder tr.bid[data-price="{theirs["bid_price"]:g}"]')
+    page.wait_for_selector(f'#ladder tr.ask[data-price="{theirs["ask_price"]:g}"]')
     assert page.locator("#ladder tr.mine").count() == 0
     posted = server.quote(ALICE)
     page.wait_for_selector(f'#ladder tr.bid.mine[data-price="{posted["bid_price"]:g}"]')
     page.wait_for_selector(f'#ladder tr.ask.mine[data-price="{posted["ask_price"]:g}"]')
     mine = {(price, size) for price, _, size in ladder(page, "bid") + ladder(page, "ask") if size}
     assert mine == {(posted["bid_price"], posted["bid_qty"]), (posted["ask_price"], posted["ask_qty"])}
-
-
-def test_someone_elses_quote_is_not_marked_as_yours(page, server) -> None:
-    open_page(page, server, key=ALICE)
-    posted = server.quote(BOB, bps=0.5)
-    page.wait_for_selector(f'#ladder tr.bid[data-price="{posted["bid_price"]:g}"]')
-    assert page.locator("#ladder tr.mine").count() == 0
+    shown = {price for price, _, _ in ladder(page, "bid") + ladder(page, "ask")}
+    assert {theirs["bid_price"], theirs["ask_price"]} <= shown      # the other agent's quote is still drawn
 
 
 def test_a_fill_shows_on_the_chart_and_in_the_pnl_panel(page, server) -> None:
@@ -277,7 +277,7 @@ def test_a_fill_shows_on_the_chart_and_in_the_pnl_panel(page, server) -> None:
     assert float(amount.replace(",", "")) == pytest.approx(position) and unit == "BTC"
 
 
-def test_a_jump_from_the_controls_moves_the_price(page, server) -> None:
+def test_the_controls_jump_the_price_and_advance_a_manual_clock(page, server) -> None:
     open_page(page, server)
     before = server.get("/v1/markets/BTC-PERP/price")
     top = ladder(page, "bid")[0][0]
@@ -292,14 +292,12 @@ def test_a_jump_from_the_controls_moves_the_price(page, server) -> None:
     assert after["mark_price"] == pytest.approx(before["mark_price"] * (1 - 0.02), abs=tick)
     assert ladder(page, "bid")[0][0] == after["best_bid"]
 
-
-def test_the_clock_control_advances_a_manual_clock(page, server) -> None:
-    open_page(page, server)
-    before = server.get("/_mock/state")["clock"]["now"]
+    # The same page's clock control: the manual clock goes on by exactly what was asked.
+    now = server.get("/_mock/state")["clock"]["now"]
     page.fill("#advance-seconds", "30")
     page.click("#advance")
     page.wait_for_function("() => document.querySelector('#clock').textContent.includes('00:00:30')")
-    assert server.get("/_mock/state")["clock"]["now"] == before + 30_000
+    assert server.get("/_mock/state")["clock"]["now"] == now + 30_000
 
 
 @pytest.mark.serve_args(admin=False)
@@ -516,7 +514,8 @@ def axe_violations(page) -> list[dict]:
         if IN_CI:
             pytest.fail(f"{AXE} is missing: `make test` installs it with npm (package.json)")
         pytest.skip("axe-core is not installed here (make test installs it with npm; npm missing?)")
-    page.add_script_tag(path=str(AXE))
+    if not page.evaluate("typeof axe !== 'undefined'"):     # once per page load
+        page.add_script_tag(path=str(AXE))
     found = page.evaluate("""async () => {
         const r = await axe.run(document, {resultTypes: ['violations']});
         return {engine: r.testEngine, rules: r.passes.length + r.violations.length + r.incomplete.length,
@@ -530,21 +529,27 @@ def axe_violations(page) -> list[dict]:
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"], indirect=True)
-@pytest.mark.parametrize("with_key", [False, True], ids=["no-key", "key"])
-def test_axe_finds_nothing_critical_or_serious(page, server, size, with_key) -> None:
+def test_axe_finds_nothing_critical_or_serious_without_a_key_and_with_one(page, server, size) -> None:
+    """One page at each size, checked as anyone sees it, then again once the agent's key has opened its
+    part (its quote on the ladder, its fills, its session)."""
     server.quote(BOB, bps=2)                        # someone on the leaderboard
-    if with_key:
-        server.quote(ALICE, bps=3, auto_refresh=True, session_stop_loss_usd=50)
-        server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -50})
     server.post("/_mock/clock/advance", {"seconds": 30})         # some trades on the chart
-    open_page(page, server, key=ALICE if with_key else None)
+    open_page(page, server)
     page.wait_for_selector("#leaderboard tbody tr")
     page.wait_for_selector("#price-chart circle.trade")
-    if with_key:
-        page.wait_for_selector("#fills tbody tr")
-        page.wait_for_selector("#ladder tr.mine")
-        page.wait_for_selector("#session-status")
-    assert axe_violations(page) == []
+    assert axe_violations(page) == [], "without a key"
+    no_sideways_scroll(page)
+
+    server.quote(ALICE, bps=3, auto_refresh=True, session_stop_loss_usd=50)
+    server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -50})
+    server.post("/_mock/clock/advance", {"seconds": 30})
+    page.fill("#key", ALICE)
+    page.click("#connect")
+    page.wait_for_selector("#agent-panel:not([hidden])")
+    page.wait_for_selector("#fills tbody tr")
+    page.wait_for_selector("#ladder tr.mine")
+    page.wait_for_selector("#session-status")
+    assert axe_violations(page) == [], "with a key"
     no_sideways_scroll(page)
 
 
