@@ -88,12 +88,15 @@ def entry_points() -> list[list[str]]:
 
 
 # ---- real processes ------------------------------------------------------------------------------
-def test_serve_on_port_zero_answers_alike_across_processes_and_stops_on_sigterm_in_one_line() -> None:
+def test_serve_on_port_zero_answers_alike_across_processes_and_stops_in_one_line_with_an_access_log_if_asked() -> None:
     """Two ``pf-mock serve --seed 3`` processes (a server's start is most of a test's cost here, so one pair
-    serves both checks): each binds a port of its own and says which; the first answers a few reads of
-    each kind; then both take the same requests and answer them byte for byte alike (the first's earlier
-    reads change nothing: reads never change a market's path); SIGTERM stops the first in one line."""
-    procs = [start("--port", "0", "--clock", "manual", "--seed", "3") for _ in range(2)]
+    serves every check), the second with ``--access-log``: each binds a port of its own and says which; the
+    first answers a few reads of each kind; then both take the same requests and answer them byte for byte
+    alike (the first's earlier reads change nothing: reads never change a market's path, and logging
+    changes no answer); SIGTERM stops the first in one line and nothing else (no access log unless asked);
+    Ctrl-C (SIGINT) stops the second in one line, after one access-log line per request it took."""
+    procs = [start("--port", "0", "--clock", "manual", "--seed", "3"),
+             start("--port", "0", "--clock", "manual", "--seed", "3", "--access-log")]
     try:
         line = read_line(procs[0])
         match = READY.match(line)
@@ -118,29 +121,24 @@ def test_serve_on_port_zero_answers_alike_across_processes_and_stops_on_sigterm_
                 client.post("/_mock/clock/advance", json={"seconds": 42})
                 answers.append(client.get("/v1/markets/BTC-PERP/orderbook").content)
         assert answers[0] == answers[1]
-        code, out, err = stop_with(procs[0], signal.SIGTERM)
+        with httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=10) as client:
+            assert client.get("/health").status_code == 200
+            assert client.get("/v1/markets/NOPE-PERP").status_code == 404
+        stopped_by_term = stop_with(procs[0], signal.SIGTERM)
+        code, out, err = stop_with(procs[1], signal.SIGINT)
     finally:
         for proc in procs:
             kill(proc)
     # No access log unless asked: after the ready line, only the stop line.
-    assert (code, out, err) == (0, "pf-mock stopped (SIGTERM)\n", "")
-
-
-def test_ctrl_c_stops_in_one_line_and_the_access_log_shows_each_request() -> None:
-    proc = start("--port", "0", "--clock", "manual", "--access-log")
-    try:
-        port = ready_port(proc)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            assert client.get("/health").status_code == 200
-            assert client.get("/v1/markets/NOPE-PERP").status_code == 404
-        code, out, err = stop_with(proc, signal.SIGINT)
-    finally:
-        kill(proc)
+    assert stopped_by_term == (0, "pf-mock stopped (SIGTERM)\n", "")
     assert (code, err) == (0, "")
     logged, stopped = out.splitlines()[:-1], out.splitlines()[-1]
-    assert len(logged) == 2, out
-    assert re.fullmatch(r'127\.0\.0\.1:\d+ - "GET /health HTTP/1\.1" 200', logged[0]), logged
-    assert re.fullmatch(r'127\.0\.0\.1:\d+ - "GET /v1/markets/NOPE-PERP HTTP/1\.1" 404', logged[1]), logged
+    assert len(logged) == 5, out
+    for line, request in zip(logged, ['GET /v1/markets/BTC-PERP/price HTTP/1\\.1" 200',
+                                      'POST /_mock/clock/advance HTTP/1\\.1" 200',
+                                      'GET /v1/markets/BTC-PERP/orderbook HTTP/1\\.1" 200',
+                                      'GET /health HTTP/1\\.1" 200', 'GET /v1/markets/NOPE-PERP HTTP/1\\.1" 404']):
+        assert re.fullmatch(r'127\.0\.0\.1:\d+ - "' + request, line), (line, logged)
     assert stopped == "pf-mock stopped (SIGINT)"
 
 
