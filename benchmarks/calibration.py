@@ -20,7 +20,7 @@ Printed per market:
   ``models/informed.py``), mean and standard error over seeds: each fill's trade valued at the mark H
   later, and the carry of the position after that. No fill and no taker saw the exogenous path beyond H,
   so the carry averages 0 and only adds noise (a few USD an hour per seed-hour: the position times the
-  path's moves); the fills' part is the figure's expectation with about a quarter of its noise;
+  path's moves); the fills' part is the figure's expectation with a fifth of its noise or less;
 - **the book's spread**: its percentiles, sampled every simulated second, in bps.
 
 Before the maker, **the book and the flow, model beside recording beside target** (issue 21's targets):
