@@ -11,6 +11,8 @@ which nothing checks."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bench_scripts import run_script
@@ -26,6 +28,8 @@ def test_load_quick_run(capsys):
     for line in ("requests/s", "latency: p50", "errors: 0 5xx, 0 transport", "server memory (RSS)",
                  "accounting: 10 of 10 agents hold every invariant"):
         assert line in out, out
+    # and the invariants were held over something: a simulated minute of 5 bps quotes fills some of them
+    assert int(re.search(r"invariant over (\d+) fills", out).group(1)) > 0, out
 
 
 def test_soak_run(capsys):
