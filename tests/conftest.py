@@ -10,6 +10,7 @@ the first failing example, unshrunk."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from functools import cache
@@ -99,6 +100,20 @@ def _documented_latency_where_marked(request, monkeypatch):
         from pf_mock.catalog import load_catalog
 
         monkeypatch.setattr("pf_mock.exchange.load_catalog", load_catalog)
+
+
+@cache
+def _openapi_json() -> str:
+    from pf_mock.api import AppOptions, create_app
+
+    return json.dumps(create_app(make_exchange(), AppOptions()).openapi())
+
+
+def openapi_document() -> dict:
+    """The fully featured app's OpenAPI document (every route, /_mock included), a fresh copy each call.
+    Several test modules derive their cases from it while they are collected, in every xdist worker;
+    building it costs about 0.3 s of CPU, so it is built once per process."""
+    return json.loads(_openapi_json())
 
 
 KEY = "pf_test_alice_12345678"
