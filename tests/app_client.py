@@ -67,3 +67,21 @@ class AppClient(httpx.Client):
 def app_client(app, headers: dict | None = None) -> Iterator[AppClient]:
     with AppClient(app, headers) as client:
         yield client
+
+
+@contextmanager
+def in_process(**options):
+    """``pf_mock.testing.in_process`` (the same exchange, app, agent and helpers, built by the same
+    public functions) with both of its clients served in this thread. For tests whose subject is not
+    the handle itself (tests/test_testing_helpers.py and the plugin's tests keep the real one)."""
+    from pf_mock.server import build_app, build_exchange
+    from pf_mock.testing import InProcessMock, client_agent, serve_options
+
+    opts = serve_options(**options)
+    exchange = build_exchange(opts)
+    agent = client_agent(exchange)      # before the app, as the real handle does
+    app = build_app(opts, exchange)
+    control_headers = {"X-Admin-Token": opts.admin_token} if opts.admin_token else {}
+    with AppClient(app, control_headers) as control, \
+            AppClient(app, {"Authorization": f"Bearer {agent.api_key}"}) as client:
+        yield InProcessMock(app, exchange=exchange, client=client, control=control, agent=agent, options=opts)
