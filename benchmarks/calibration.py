@@ -16,6 +16,11 @@ Printed per market:
   maker notional), inventory PnL (the position marked to the mark price over time) and net, in USD per
   hour; and the same maker **skewed against its inventory** (both quotes shifted by SKEW_BPS_PER_100
   bps per $100 held, so a long maker sells more readily), for comparison;
+- **the naive maker's PnL before rebates split at the informed takers' horizon** H (60 s,
+  ``models/informed.py``), mean and standard error over seeds: each fill's trade valued at the mark H
+  later, and the carry of the position after that. No fill and no taker saw the exogenous path beyond H,
+  so the carry averages 0 and only adds noise (a few USD an hour per seed-hour: the position times the
+  path's moves); the fills' part is the figure's expectation with a fifth of its noise or less;
 - **the book's spread**: its percentiles, sampled every simulated second, in bps.
 
 Before the maker, **the book and the flow, model beside recording beside target** (issue 21's targets):
@@ -45,8 +50,11 @@ exchange draws them and act there as the exchange's scheduled messages do (``run
 stays watched throughout, so the house's book is simulated event by event between a cancel's arrival
 and the next quote's.
 
+``--part pnl`` prints that split alone (the naive 2.5 bps maker only: many seeds at a sixth of
+``--part maker``'s cost).
+
 Run: ``python benchmarks/calibration.py [--minutes 60] [--seeds 3] [--symbols BTC-PERP,ETH-PERP,...]
-[--feeds DIR] [--part book|maker|latency|replay|queue|all]``.
+[--feeds DIR] [--part book|maker|pnl|latency|replay|queue|all]``.
 """
 
 from __future__ import annotations
@@ -66,6 +74,7 @@ from pf_mock.inflight import InFlight  # noqa: E402
 from pf_mock.market import AgentFill, Market  # noqa: E402
 from pf_mock import flowstats as fs  # noqa: E402
 from pf_mock.model import CHUNK_US, TAKER  # noqa: E402
+from pf_mock.models.informed import FAST_INFORMED_HORIZON_S  # noqa: E402
 
 # The three majors and one alt (a mid-tier market), as issue 21 asks.
 SYMBOLS = ("BTC-PERP", "ETH-PERP", "SOL-PERP", "DOGE-PERP")
@@ -111,6 +120,11 @@ def _send(flight: InFlight, market, act) -> None:
         act(market)
     else:
         market.schedule(when, _Arrival(flight, act))
+
+
+def informed_horizon_s(spec) -> float:
+    """How far ahead of a taker the informed ones see at most (``models/informed.py``), in seconds."""
+    return max(spec.regime.informed_horizon_seconds, FAST_INFORMED_HORIZON_S)
 
 
 def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew: float = 0.0,
@@ -200,6 +214,11 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
     notional = 0.0
     cash = 0.0
     lots = 0
+    # Each fill's trade to the mark at the informed takers' longest horizon after it (or the run's end):
+    # the part of the PnL before rebates that anything in the market knew of when the fill happened.
+    held = 0.0
+    end_us = int(end * US_PER_S)
+    horizon_us = int(informed_horizon_s(spec) * US_PER_S)
     for f in recorder.fills:
         s = 1.0 if f.is_buy else -1.0
         q = f.lots / grid.lot_scale
@@ -207,6 +226,7 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
         n = price * q
         cash -= s * n
         lots += f.lots if f.is_buy else -f.lots
+        held += s * (market.mark_at(min(int(f.time * US_PER_S) + horizon_us, end_us)) - price) * q
         if f.maker:
             cash += n * REBATE_BPS / 1e4
             rebates += n * REBATE_BPS / 1e4
@@ -224,6 +244,7 @@ def run_maker(symbol: str, seed: int, minutes: float, distance_bps: float, skew:
         "markout_bps": {h: (m / notional if notional else 0.0) for h, m in markouts.items()},
         "spread_income": spread_income / hours, "rebates": rebates / hours,
         "inventory_pnl": (net - spread_income - rebates) / hours, "net": net / hours,
+        "to_horizon": held / hours, "carry": (net - rebates - held) / hours,
         "spreads": spreads, "maker_fills": makers,
     }
 
@@ -242,6 +263,37 @@ def maker_figures(near: list[dict]) -> dict:
         return sum(v * r["notional"] for v, r in zip(values, near)) / notional if notional else 0.0
     return {"fills": sum(r["fills"] for r in near), "edge_bps": weighted(r["edge_bps"] for r in near),
             "markouts": {h: weighted(r["markout_bps"][h] for r in near) for h in MARKOUT_S}}
+
+
+def pnl_split(runs: list[dict]) -> dict:
+    """The PnL before rebates over ``runs`` (one a seed), the fills' part to the informed horizon and the
+    carry after it: each as (mean, standard error of the mean) in USD an hour."""
+    def mean_se(values):
+        se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+        return statistics.mean(values), se
+    return {"before": mean_se([r["net"] - r["rebates"] for r in runs]),
+            "to_horizon": mean_se([r["to_horizon"] for r in runs]), "carry": mean_se([r["carry"] for r in runs])}
+
+
+def measure_pnl(symbol: str, seeds: int, minutes: float) -> dict:
+    """``--part pnl``: only the naive 2.5 bps maker, its PnL before rebates split at the informed horizon."""
+    runs = [run_maker(symbol, seed, minutes, MAKER_BPS) for seed in range(seeds)]
+    return {"symbol": symbol, "naive_before": pnl_split(runs),
+            "horizon_s": informed_horizon_s(load_catalog().resolve(symbol))}
+
+
+def format_pnl(results: list[dict]) -> str:
+    lines = ["The naive maker's PnL before rebates, split at the informed takers' horizon H: USD per hour, "
+             "mean ± standard error over seeds. After H the mark is the exogenous path, which no fill foresaw, "
+             "so the carry's expectation is 0 and the fills' part is the whole figure's expectation, with far "
+             "less noise:",
+             "| market | H | before rebates | fills to the mark H later | carry after H |",
+             "|---|---|---|---|---|"]
+    for r in results:
+        b = r["naive_before"]
+        lines.append(f"| {r['symbol']} | {r['horizon_s']:g} s | " + " | ".join(
+            f"{b[k][0]:+.2f} ± {b[k][1]:.2f}" for k in ("before", "to_horizon", "carry")) + " |")
+    return "\n".join(lines)
 
 
 def measure(symbol: str, seeds: int, minutes: float) -> dict:
@@ -267,7 +319,8 @@ def measure(symbol: str, seeds: int, minutes: float) -> dict:
     return {
         "symbol": symbol, "tier": load_catalog().resolve(symbol).tier, "shares": shares,
         **figures, "taken_back": (-markouts[60] / edge) if edge else 0.0,
-        "naive": split(near), "skewed": split(skewed),
+        "naive": split(near), "skewed": split(skewed), "naive_before": pnl_split(near),
+        "horizon_s": informed_horizon_s(load_catalog().resolve(symbol)),
         "naive_net_sd": statistics.stdev([r["net"] for r in near]) if len(near) > 1 else 0.0,
         "skewed_net_sd": statistics.stdev([r["net"] for r in skewed]) if len(skewed) > 1 else 0.0,
         "spread_pct": {p: pct(p) for p in (5, 25, 50, 75, 95, 99)},
@@ -300,6 +353,7 @@ def format_report(results: list[dict], seeds: int, minutes: float) -> str:
             lines.append(f"| {r['symbol']} | {name} | {p['spread_income']:+.3f} | {p['rebates']:+.3f} | "
                          f"{p['inventory_pnl']:+.3f} | {p['spread_income'] + p['inventory_pnl']:+.3f} | "
                          f"{p['net']:+.3f} ({r[name + '_net_sd']:.3f}) |")
+    lines += ["", format_pnl(results)]
     lines += ["", "The book's spread without the maker, sampled every simulated second (bps):",
               "| market | p5 | p25 | median | p75 | p95 | p99 |", "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -866,7 +920,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--symbols", default=",".join(SYMBOLS))
     parser.add_argument("--feeds", default=default_feeds(), help="directory of recordings (the recording column)")
-    parser.add_argument("--part", choices=("book", "maker", "latency", "replay", "queue", "all"), default="all")
+    parser.add_argument("--part", choices=("book", "maker", "pnl", "latency", "replay", "queue", "all"),
+                        default="all")
     args = parser.parse_args(argv)
     symbols = args.symbols.split(",")
     if args.part in ("book", "all"):
@@ -890,6 +945,10 @@ def main(argv: list[str] | None = None) -> None:
         measured = {r["symbol"]: r for r in report}
         print(format_report(report, args.seeds, args.minutes))
         print()
+    if args.part == "pnl":
+        print(f"{args.seeds} seed(s) x {args.minutes:g} simulated minutes per market; the {MAKER_BPS:g} bps maker, "
+              f"${QUOTE_USD:g} a side, re-posted every {REQUOTE_S:g} s")
+        print(format_pnl([measure_pnl(symbol, args.seeds, args.minutes) for symbol in symbols]))
     if args.part in ("maker", "latency", "all"):
         print(format_latency({symbol: measure_latency(symbol, args.seeds, args.minutes,
                                                       without=measured.get(symbol)) for symbol in symbols},

@@ -598,6 +598,39 @@ def test_a_malformed_key_is_said_and_the_market_keeps_streaming(page, server, al
     assert page.is_hidden("#error")
 
 
+def test_a_refusal_that_comes_back_after_watch_is_pressed_again_does_not_refuse_the_new_key(
+        page, server, allowed_console) -> None:
+    """The feed's 401 for a bad key, answered only after a good key has been typed and Watch pressed again,
+    is about the key it was sent with: the good one is still tried (its agent's panel shows) and no error
+    stays. The test holds the requests to decide the order: the bad key's feed until the second press, and
+    the new watch's first request until the held 401 has been read."""
+    allowed_console.append("status of 401")
+    bad = "pf_test_stale_page_0003"
+    held: list = []
+
+    def hold(route) -> None:
+        held.append(route)
+
+    page.goto(f"{server.base}/#BTC-PERP")
+    page.wait_for_selector("#ladder tr.bid")
+    page.route(lambda url: "/feed?" in url, lambda route: hold(route) if route.request.headers.get(
+        "authorization") == f"Bearer {bad}" else route.fallback())
+    page.fill("#key", bad)
+    with page.expect_request(lambda r: "/feed?" in r.url and r.headers.get("authorization") == f"Bearer {bad}"):
+        page.click("#connect")
+    page.route(f"{server.base}/v1/markets/BTC-PERP", hold)          # the new watch's first request
+    page.fill("#key", ALICE)
+    with page.expect_request(f"{server.base}/v1/markets/BTC-PERP"):
+        page.click("#connect")
+    stale_feed, new_watch = held
+    with page.expect_request(lambda r: "/feed?" in r.url):           # the old watch, having read its 401
+        stale_feed.fulfill(status=401, content_type="application/json",
+                           body=json.dumps({"error": "invalid_key", "message": "Unknown API key."}))
+    new_watch.fallback()
+    page.wait_for_selector("#agent-panel:not([hidden])")
+    assert page.is_hidden("#error") and page.get_attribute("#key", "aria-invalid") is None
+
+
 def test_the_address_picks_the_market(page, server, allowed_console) -> None:
     allowed_console.append("status of 404")
     page.goto(f"{server.base}/#NOPE-PERP")          # a bad one first: said, and nothing to show yet

@@ -135,8 +135,10 @@ async function watch() {
     } catch (e) {
       if (controller.signal.aborted) return;
       if (e.status === 401 && e.code === "invalid_key" && headers.Authorization) {
-        // A refused key will not get better by retrying: say so, and go on with the market alone.
-        state.keyRefused = $("#key").value.trim();
+        // A refused key will not get better by retrying: say so, and go on with the market alone. The key
+        // refused is the one this asked with: by the time the answer comes, Watch may have been pressed
+        // with another in the field, and that one must still be tried.
+        state.keyRefused = headers.Authorization.slice("Bearer ".length);
         $("#key").setAttribute("aria-invalid", "true");
         showError(`API key refused: ${e.message} Showing ${state.symbol} without your own orders; fix the key and press Watch.`);
         continue;
