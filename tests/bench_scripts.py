@@ -4,8 +4,9 @@ A smoke test of a benchmark checks what the script prints, not how Python starts
 importing pf-mock costs about a second of CPU, the whole of some quick runs. So the script is loaded as a
 module of its own (a fresh one on each call) and its ``main()`` called with ``sys.argv`` set; what it
 prints is read with pytest's ``capsys``. What it changes in this process is put back: ``sys.argv``,
-``sys.path`` (the scripts put the repository and benchmarks/ on it), the benchmarks' modules it imported
-beside it (``load``, ``engine``), and ``logging.disable`` (peers.py silences the peers' loggers).
+``sys.path`` (the scripts put the repository and benchmarks/ on it), the script's own module and the
+benchmarks' modules it imported beside it (``load``, ``engine``), and ``logging.disable`` (peers.py
+silences the peers' loggers).
 A test running one is marked ``latency``, so that an exchange the script builds takes the documented
 order-entry latency, as it does when the script runs on its own (tests/conftest.py pins 0 elsewhere).
 Scripts whose subject is a process of their own (a server, a replay to count under valgrind) are still
@@ -32,6 +33,7 @@ def run_script(name: str, *args: str) -> int:
     try:
         spec = importlib.util.spec_from_file_location(f"_benchmark_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module        # as for any module: its dataclasses look themselves up there
         spec.loader.exec_module(module)
         try:
             code = module.main()

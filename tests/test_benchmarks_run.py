@@ -1,8 +1,9 @@
 """The benchmark still runs: ``benchmarks/engine.py --quick`` exits cleanly and prints every figure.
 
 Only the presence of the figure lines is checked, never their values: timings belong to the machine.
-Scripts that measure this process run in it (``bench_scripts.run_script``); the feed load starts a server
-of its own, and the book's replay is counted under valgrind as a process, so each is run as one.
+Scripts run in this process (``bench_scripts.run_script``): what they measure is either in it or a server
+the script starts and stops itself (the feed load's ``pf-mock serve``). The book's replay is counted under
+valgrind as a process, so that script is also run once as one.
 """
 
 from __future__ import annotations
@@ -43,15 +44,13 @@ def test_engine_benchmark_quick_run(capsys):
     assert "events processed" in out
 
 
-def test_feed_load_benchmark_short_run():
-    script = ENGINE.parent / "feed_load.py"
+def test_feed_load_benchmark_short_run(capsys):
     # a third of a wall second per phase: the agent still runs a few cycles in each, the pages get events
-    proc = subprocess.run([sys.executable, str(script), "--seconds", "0.3", "--pages", "3"], capture_output=True,
-                          text=True, timeout=120, cwd=ENGINE.parent.parent)
-    assert proc.returncode == 0, proc.stderr
+    assert run_script("feed_load.py", "--seconds", "0.3", "--pages", "3") == 0
+    out = capsys.readouterr().out
     for line in ("alone:", "with 3 feed subscribers:", "alone again:", "ratio watched / alone (mean cycle time):"):
-        assert line in proc.stdout, f"missing {line!r} in:\n{proc.stdout}"
-    received = int(proc.stdout.split("the subscribers received ")[1].split()[0])
+        assert line in out, f"missing {line!r} in:\n{out}"
+    received = int(out.split("the subscribers received ")[1].split()[0])
     assert received > 0         # the subscribers really were fed while the agent quoted
 
 

@@ -610,18 +610,16 @@ def test_the_typed_client_reads_closed_orders_into_the_servers_models():
         assert [o.order_id for o in rest.orders] == [answer.ask_id] and rest.next_cursor is None
 
 
-def test_the_closed_orders_benchmark_runs():
-    import subprocess
-    import sys
-    from pathlib import Path
+@pytest.mark.latency        # as every benchmark run by run_script (this one sets its own latency of 0)
+def test_the_closed_orders_benchmark_runs(capsys):
+    # in this process, as it measures (its exchanges are in its own process either way): no interpreter to start
+    from bench_scripts import run_script
 
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / "closed_orders.py"
-    proc = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=120,
-                          cwd=script.parent.parent)
-    assert proc.returncode == 0, proc.stderr
+    assert run_script("closed_orders.py", "--quick") == 0
+    out = capsys.readouterr().out
     for line in ("filing nothing (baseline)", "filing every closed order", "ratio", "filing alone:",
                  "one agent's store after"):
-        assert line in proc.stdout, f"missing {line!r} in:\n{proc.stdout}"
+        assert line in out, f"missing {line!r} in:\n{out}"
 
 
 @pytest.mark.parametrize("cursor", ["\uff11", "-1", "1" * 13, "", 5, "0x1"])

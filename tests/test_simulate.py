@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from functools import cache
 
 import pytest
 
@@ -19,15 +20,23 @@ MAKERS = ("clients.simple_mm", "clients.inventory_mm")
 SCENARIO_S = 720.0          # every shipped scenario's events fall in its first 11 minutes
 
 
-@pytest.mark.parametrize("scenario", shipped_names())
-@pytest.mark.parametrize("maker", MAKERS)
-def test_both_makers_through_every_scenario(maker, scenario):
+@cache
+def scenario_run(maker: str, scenario: str):
+    """A maker's run through a shipped scenario (seed 0): made once in a test process and only read after,
+    by the scenario test and by the tests of the report's arithmetic, which need a run that hedges and
+    fills in its last minute (simple_mm through calm does both)."""
     symbol = "WIF-PERP" if scenario == "illiquid_alt" else "ETH-PERP" if scenario == "news_gap" else "BTC-PERP"
     # The seed's maker rounds its prices to cents, as on the seed page: on a $2 coin its 5 bps quote
     # would be crossed, so there it quotes 100 bps wide.
     params = {"spread_bps": 100} if maker == "clients.simple_mm" and symbol == "WIF-PERP" else {}
-    result = run_simulation(SimConfig(maker=maker, scenario=scenario, symbol=symbol, duration_s=SCENARIO_S,
-                                      params=params))
+    return run_simulation(SimConfig(maker=maker, scenario=scenario, symbol=symbol, duration_s=SCENARIO_S,
+                                    params=params))
+
+
+@pytest.mark.parametrize("scenario", shipped_names())
+@pytest.mark.parametrize("maker", MAKERS)
+def test_both_makers_through_every_scenario(maker, scenario):
+    result = scenario_run(maker, scenario)
     report = result.report
     assert report["open_orders_at_end"] == 0
     assert result.maker.summary.errors == []
@@ -53,9 +62,8 @@ def _short(maker="clients.inventory_mm", **changes) -> SimConfig:
 
 
 def test_the_pnl_rows_add_up_to_the_net_row():
-    # seed 2: a run (the same every time) that hedges within its ten minutes on the one-tick book
-    result = run_simulation(_short("clients.simple_mm", scenario="trending_up", seed=2))
-    report = result.report
+    # a run (the same every time) that hedges within its twelve minutes on the one-tick book
+    report = scenario_run("clients.simple_mm", "calm").report
     rows = pnl_rows(report)
     assert sum(v for _, v in rows) == pytest.approx(report["pnl"]["net_pnl"], abs=1e-6)
     assert report["pnl"]["hedge_cost"] > 0 and report["pnl"]["spread_income"] != 0
@@ -77,7 +85,7 @@ def test_the_markout_curve_and_the_table_are_one_computation():
     # The plot's curve and the table's rows must be the same figures at the table's horizons, over every
     # maker fill of the run, the last minute's included (their horizons run past the end: the report
     # waits for them). A run whose maker fills in its last minute, so a table that left those out fails.
-    result = run_simulation(_short("clients.simple_mm", seed=0))
+    result = scenario_run("clients.simple_mm", "calm")
     report = result.report
     maker_fills = sum(1 for f in result.fills if f["maker"])
     assert any(f["maker"] and f["t"] > report["simulated_seconds"] - 60 for f in result.fills)
@@ -161,16 +169,28 @@ def test_load_maker_names_what_is_wrong():
         load_maker("clients.simple_mm:Nope")
 
 
-def test_wider_spreads_fill_less_and_the_dask_sweep_equals_the_local_one():
-    # latency 0 given, not the suite's pin: the dask workers are other processes (tests/conftest.py)
+def test_wider_spreads_fill_less_and_the_dask_sweep_equals_the_local_one(monkeypatch):
+    # latency 0 given, not the suite's pin: the dask worker is another process (tests/conftest.py)
     base = SimConfig(maker="clients.simple_mm", duration_s=600.0, latency_ms=0.0)
     local = run_sweep(base, "spread_bps", [1, 20], [0, 1], workers=1)
     distributed = pytest.importorskip("distributed")
-    assert distributed
+    # The sweep's own local cluster, asked for two worker processes of one thread each, is started as one
+    # worker process of two threads: the runs still go to another Python (which imports the maker by its
+    # name and gets every config and report through pickling), two at a time, finishing in any order;
+    # one worker process less to start (each costs seconds of imports).
+    asked: list[dict] = []
+    local_cluster = distributed.LocalCluster
+
+    def one_process_of_two_threads(**options):
+        asked.append(options)
+        return local_cluster(**{**options, "n_workers": 1, "threads_per_worker": 2})
+
+    monkeypatch.setattr(distributed, "LocalCluster", one_process_of_two_threads)
     # The engine is what is compared, not the market: two minutes of each run do (ten are for the shares),
     # with quotes near enough the mid to fill within them on the one-tick book.
     short = SimConfig(maker="clients.simple_mm", duration_s=120.0, latency_ms=0.0)
     on_dask = run_sweep(short, "spread_bps", [1, 2], [0, 1], workers=2, engine="dask")
+    assert asked == [{"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None}]
     short_local = run_sweep(short, "spread_bps", [1, 2], [0, 1], workers=1)
     assert json.dumps(short_local, sort_keys=True) == json.dumps(on_dask, sort_keys=True)
     assert all(report["fills"] > 0 for _, _, report in on_dask)
