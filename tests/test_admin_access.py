@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
-from conftest import make_exchange
+from app_client import AppClient, app_client
+from conftest import make_exchange, openapi_document
 from pf_mock.api import AppOptions, create_app
 from pf_mock.state import snapshot as snapshot_of
 from pf_mock.server import ServeOptions, build_app
@@ -37,7 +37,7 @@ MINE = {("GET", "/_mock/faults"), ("POST", "/_mock/faults"), ("DELETE", "/_mock/
 
 def mock_routes() -> list[tuple[str, str]]:
     """Every (method, path template) under /_mock of a fully featured app."""
-    paths = create_app(make_exchange(), AppOptions()).openapi()["paths"]
+    paths = openapi_document()["paths"]
     return sorted((method.upper(), path) for path, methods in paths.items() if path.startswith("/_mock")
                   for method in methods)
 
@@ -45,14 +45,14 @@ def mock_routes() -> list[tuple[str, str]]:
 ROUTES = mock_routes()
 
 
-def call(client: TestClient, method: str, template: str, headers: dict | None = None):
+def call(client: AppClient, method: str, template: str, headers: dict | None = None):
     path = re.sub(r"\{(\w+)\}", lambda m: PATH_PARAMS[m.group(1)], template)
     body = BODIES.get((method, template))
     return client.request(method, path, json=body, headers=headers or {})
 
 
 
-def snapshot(app, client: TestClient, auth: dict) -> tuple:
+def snapshot(app, client: AppClient, auth: dict) -> tuple:
     """Everything a /_mock route could change, read from the outside and from the app's state."""
     account = client.get("/v1/account", headers=auth).json()
     ex = app.state.exchange
@@ -75,14 +75,14 @@ def test_the_route_list_covers_every_mock_feature():
 @pytest.fixture
 def guarded():
     app = create_app(make_exchange(), AppOptions(admin_token=TOKEN))
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with app_client(app) as c:
         yield app, c
 
 
 @pytest.fixture
 def no_admin():
     app = create_app(make_exchange(), AppOptions(admin=False))
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with app_client(app) as c:
         yield app, c
 
 
@@ -135,10 +135,10 @@ def test_no_admin_still_serves_the_api(no_admin, auth):
 
 
 def test_serve_options_reach_the_app(auth):
-    with TestClient(build_app(ServeOptions(clock="manual", admin=False)), raise_server_exceptions=False) as c:
+    with app_client(build_app(ServeOptions(clock="manual", admin=False))) as c:
         assert_error(c.get("/_mock/requests"), 404, "not_found")
         assert_error(c.post("/_mock/faults", json={"path": "/v1/*", "status": 503}), 404, "not_found")
     app = build_app(ServeOptions(clock="manual", admin_token=TOKEN))
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with app_client(app) as c:
         assert_error(c.get("/_mock/faults"), 401, "unauthorized")
         assert c.get("/_mock/faults", headers={"X-Admin-Token": TOKEN}).status_code == 200

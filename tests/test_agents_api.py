@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
+from app_client import app_client
 from conftest import KEY, make_exchange
 from pf_mock.agents import agent_id_for_key
 from pf_mock.api import AppOptions, create_app
@@ -23,7 +23,7 @@ def bearer(key: str) -> dict:
 
 @pytest.fixture
 def strict_client():
-    with TestClient(create_app(make_exchange(strict_auth=True), AppOptions()), raise_server_exceptions=False) as c:
+    with app_client(create_app(make_exchange(strict_auth=True), AppOptions())) as c:
         yield c
 
 

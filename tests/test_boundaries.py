@@ -16,7 +16,7 @@ import math
 
 import pytest
 
-from pf_mock.testing import in_process
+from app_client import in_process
 
 BTC = "BTC-PERP"
 

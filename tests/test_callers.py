@@ -22,8 +22,8 @@ import time
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
+from app_client import AppClient, app_client
 from conftest import KEY, make_exchange
 from contract_asserts import assert_error
 from pf_mock import cli
@@ -34,7 +34,7 @@ JSON = {"Content-Type": "application/json"}
 PRICE = "/v1/markets/BTC-PERP/price"
 
 
-def world(client: TestClient, journal: bool = True) -> dict:
+def world(client: AppClient, journal: bool = True) -> dict:
     """What a refused request must leave as it was: the agents, their orders, the clock, and (``journal``)
     the journal's length: a request refused at the door is journaled like any answer, one turned away for
     its Host or Origin is not even that."""
@@ -69,7 +69,7 @@ def test_loopback_names_and_the_address_arrived_at_are_answered(client, host):
 
 def test_allow_host_adds_a_name_and_the_bound_host_is_one():
     app = build_app(ServeOptions(clock="manual", host="0.0.0.0", allow_hosts=("mock.lan",)))
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with app_client(app) as c:
         assert c.get(PRICE, headers={"Host": "mock.lan:8000"}).status_code == 200
         assert c.get(PRICE, headers={"Host": "0.0.0.0:8000"}).status_code == 200
         assert_error(c.get(PRICE, headers={"Host": "other.lan"}), 400, "bad_host")
@@ -149,7 +149,7 @@ def test_head_of_an_unknown_path_is_404_without_a_body(client):
 def test_junk_keys_do_not_dodge_the_rate_limit():
     exchange = make_exchange()
     exchange.authenticate(KEY)
-    with TestClient(create_app(exchange, AppOptions(rate_limit=5)), raise_server_exceptions=False) as c:
+    with app_client(create_app(exchange, AppOptions(rate_limit=5))) as c:
         statuses = [c.get(PRICE, headers={"X-API-Key": key}).status_code
                     for key in [f"pf_test_junk{i:06d}" for i in range(10)] + [f"junk-{i}" for i in range(10)]]
         assert statuses == [200] * 5 + [429] * 15

@@ -6,8 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from fastapi.testclient import TestClient
 
+from app_client import AppClient
 from conftest import KEY, make_exchange
 from pf_mock.api import AppOptions, create_app
 from pf_mock import serving as faults_module
@@ -45,8 +45,8 @@ def seeded_client():
     """A client over a fresh app on a given seed."""
     opened = []
 
-    def open_client(seed: int) -> TestClient:
-        c = TestClient(create_app(make_exchange(seed), AppOptions()), raise_server_exceptions=False)
+    def open_client(seed: int) -> AppClient:
+        c = AppClient(create_app(make_exchange(seed), AppOptions()))
         opened.append(c.__enter__())        # open: one event loop for all its requests, not one each
         return c
 
@@ -290,7 +290,7 @@ def test_count_stops_after_n(client):
 
 
 def test_same_seed_same_faults_at_the_same_requests(seeded_client):
-    def run(c: TestClient) -> list[int]:
+    def run(c: AppClient) -> list[int]:
         add_fault(c, path="/v1/markets/*", status=503, probability=0.5)
         add_fault(c, path="/v1/markets/ETH-PERP", status=500, probability=0.3)
         return [c.get(p).status_code for p in ["/v1/markets/BTC-PERP/price", "/v1/markets/ETH-PERP"] * 20]
@@ -315,7 +315,7 @@ def test_reset_clears_the_rules_and_reseeds(seeded_client):
 
 
 def test_reset_with_a_new_seed_reseeds_from_it(seeded_client):
-    def run(c: TestClient) -> list[int]:
+    def run(c: AppClient) -> list[int]:
         add_fault(c, path="/v1/markets/*", status=503, probability=0.5)
         return statuses(c, 24)
 

@@ -269,10 +269,11 @@ def test_one_leaderboard_read_reaches_the_subscribers_of_every_market() -> None:
 
 # ---- who may see what ------------------------------------------------------------------------------------
 def feed_client(**options):
-    from fastapi.testclient import TestClient
-    return TestClient(create_app(make_exchange(**{k: v for k, v in options.items() if k == "strict_auth"}),
-                                 AppOptions(**{k: v for k, v in options.items() if k != "strict_auth"})),
-                      raise_server_exceptions=False)
+    """An app for refusals and static pages only: a feed that is answered never ends, and this client
+    (like TestClient's get) reads an answer to its end."""
+    from app_client import AppClient
+    return AppClient(create_app(make_exchange(**{k: v for k, v in options.items() if k == "strict_auth"}),
+                                AppOptions(**{k: v for k, v in options.items() if k != "strict_auth"})))
 
 
 @pytest.mark.parametrize("headers, status, code", [

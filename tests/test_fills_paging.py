@@ -8,7 +8,7 @@ import pytest
 
 from contract_asserts import assert_error
 from pf_mock.clock import to_ms
-from pf_mock.testing import in_process
+from app_client import in_process
 
 SYMBOLS = ("BTC-PERP", "ETH-PERP")
 

@@ -12,12 +12,13 @@ import json
 from contextlib import ExitStack
 from functools import lru_cache
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import KEY, make_exchange
+from app_client import app_client
+from conftest import KEY, make_exchange, openapi_document
 from contract_asserts import assert_error, assert_error_shape
 from pf_mock.api import AppOptions, create_app
 from pf_mock.api.door import MAX_BODY_BYTES
@@ -28,13 +29,13 @@ SYMBOL = "BTC-PERP"
 JSON = {"Content-Type": "application/json"}
 
 
-def raw(client: TestClient, method: str, path: str, body: str | bytes | None = None, headers: dict | None = None):
+def raw(client: httpx.Client, method: str, path: str, body: str | bytes | None = None, headers: dict | None = None):
     """Send ``body`` exactly as given (a str may hold lone surrogates, sent as their UTF-8-ish bytes)."""
     content = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     return client.request(method, path, content=content, headers={**JSON, **(headers or {})})
 
 
-def fingerprint(client: TestClient, auth: dict) -> dict:
+def fingerprint(client: httpx.Client, auth: dict) -> dict:
     """Everything a refused request must leave as it was: the mock's state, the agent's account,
     orders, fills, session and PnL, a market's price and book, the fault rules."""
     reads = ["/_mock/state", "/_mock/faults", "/v1/account", "/v1/mm/orders", "/v1/mm/orders?status=closed&limit=1000",
@@ -55,7 +56,18 @@ def busy(client, auth) -> dict:
     return make_busy(client, auth)
 
 
-def make_busy(client: TestClient, auth: dict) -> dict:
+@pytest.fixture(scope="module")
+def shared_busy():
+    """One busy exchange for the module's tests whose every request must be refused with nothing
+    changed. Each such test takes the fingerprint before its request and compares the one after, so it
+    checks "nothing changed" as it would on an exchange of its own; a request that did change something
+    fails the test that sent it. Tests whose requests are taken (or that may change something) keep
+    their own exchange (``busy``)."""
+    with app_client(create_app(make_exchange(), AppOptions())) as client:
+        yield client, make_busy(client, {"Authorization": f"Bearer {KEY}"})
+
+
+def make_busy(client: httpx.Client, auth: dict) -> dict:
     mid = client.get(f"/v1/markets/{SYMBOL}/price").json()["mid"]
     r = client.post("/v1/mm/quote", headers=auth, json={"symbol": SYMBOL, "bid_price": mid * 0.99995, "bid_size": 200,
                                                         "ask_price": mid * 1.00005, "ask_size": 200})
@@ -78,7 +90,8 @@ def refused(client, auth, method, path, body, status=400, code="invalid_request"
 @pytest.mark.parametrize("body", ["[" * 1000 + "]" * 1000, '{"a":' * 1000 + "1" + "}" * 1000,
                                   "[" * 100_000 + "]" * 100_000,
                                   '{"symbol": "BTC-PERP", "x": ' + "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH + "}"])
-def test_deeply_nested_bodies_are_400(client, busy, body):
+def test_deeply_nested_bodies_are_400(shared_busy, body):
+    client, busy = shared_busy
     refused(client, busy, "POST", "/v1/mm/quote", body)
 
 
@@ -102,7 +115,8 @@ LONE_SURROGATES = [
 
 
 @pytest.mark.parametrize("method, path, body, field", LONE_SURROGATES)
-def test_lone_surrogates_anywhere_in_a_body_are_400(client, busy, method, path, body, field):
+def test_lone_surrogates_anywhere_in_a_body_are_400(shared_busy, method, path, body, field):
+    client, busy = shared_busy
     refused(client, busy, method, path, body, field=field)
     # and the mock's own views, which once answered 500 until cleared, still answer
     for view in ("/_mock/faults", "/_mock/requests"):
@@ -111,21 +125,24 @@ def test_lone_surrogates_anywhere_in_a_body_are_400(client, busy, method, path, 
         json.dumps(r.json(), ensure_ascii=False).encode("utf-8")
 
 
-def test_the_journal_shows_a_refused_body_as_text(client, busy):
+def test_the_journal_shows_a_refused_body_as_text(shared_busy):
+    client, busy = shared_busy
     raw(client, "POST", "/v1/mm/cancel", '{"symbol": "\\ud800"}', busy)
     last = client.get("/_mock/requests", params={"limit": 1}).json()["requests"][-1]
     assert (last["status"], last["body"]) == (400, '{"symbol": "\\ud800"}')
 
 
 @pytest.mark.parametrize("body", [b'{"symbol": "BTC\xff-PERP"}', b"\xc3\x28", b'{"symbol": "\xed\xa0\x80"}'])
-def test_bodies_that_are_not_utf8_are_400(client, busy, body):
+def test_bodies_that_are_not_utf8_are_400(shared_busy, body):
+    client, busy = shared_busy
     refused(client, busy, "POST", "/v1/mm/cancel", body)
 
 
 @pytest.mark.parametrize("path", ["/v1/markets/%ED%A0%80/price", "/v1/markets/BTC%FF/price",
                                   "/v1/mm/orders?symbol=%ED%A0%80", "/v1/mm/orders?symbol=%FF",
                                   "/_mock/faults/%C0%AF"])
-def test_paths_and_queries_that_are_not_utf8_are_400(client, busy, path):
+def test_paths_and_queries_that_are_not_utf8_are_400(shared_busy, path):
+    client, busy = shared_busy
     method = "DELETE" if path.startswith("/_mock/faults/") else "GET"
     refused(client, busy, method, path, None)
 
@@ -138,7 +155,8 @@ HUGE = "1" + "0" * 320
                                   "/v1/mm/fills?since=-1", "/v1/mm/fills?since=9007199254740993",
                                   f"/v1/markets?offset={HUGE}", f"/_mock/requests?limit={HUGE}",
                                   "/v1/mm/fills?since=" + "9" * 5000])
-def test_integers_of_any_length_in_a_query_are_400(client, busy, path):
+def test_integers_of_any_length_in_a_query_are_400(shared_busy, path):
+    client, busy = shared_busy
     refused(client, busy, "GET", path, None)
 
 
@@ -149,11 +167,13 @@ def test_integers_of_any_length_in_a_query_are_400(client, busy, path):
     ("status=closed&cursor=%EF%BC%91", "cursor"), (f"status=closed&limit={HUGE}", "limit"),
     ("status=closed&limit=0", "limit"), ("status=closed&limit=1001", "limit"), ("limit=1e3", "limit"),
 ])
-def test_the_order_listings_parameters_are_checked(client, busy, query, field):
+def test_the_order_listings_parameters_are_checked(shared_busy, query, field):
+    client, busy = shared_busy
     refused(client, busy, "GET", f"/v1/mm/orders?{query}", None, field=field)
 
 
-def test_two_to_the_53_ms_is_a_valid_since(client, busy):
+def test_two_to_the_53_ms_is_a_valid_since(shared_busy):
+    client, busy = shared_busy
     r = client.get("/v1/mm/fills?since=9007199254740992", headers=busy)
     assert r.status_code == 200 and r.json()["fills"] == []
 
@@ -166,11 +186,13 @@ def test_two_to_the_53_ms_is_a_valid_since(client, busy):
     ("POST", "/v1/mm/quote", '{"symbol": "BTC-PERP", "bid_price": 100, "bid_size": %s}'),
     ("POST", "/_mock/faults", '{"path": "/v1/x", "status": 503, "count": %s}'),
 ])
-def test_integers_of_any_length_in_a_field_are_400(client, busy, number, method, path, template):
+def test_integers_of_any_length_in_a_field_are_400(shared_busy, number, method, path, template):
+    client, busy = shared_busy
     refused(client, busy, method, path, template % number)
 
 
-def test_an_integer_too_long_to_read_is_400_even_where_nothing_reads_it(client, busy):
+def test_an_integer_too_long_to_read_is_400_even_where_nothing_reads_it(shared_busy):
+    client, busy = shared_busy
     refused(client, busy, "POST", "/v1/mm/cancel", '{"symbol": "BTC-PERP", "ignored": %s}' % ("9" * 4301))
 
 
@@ -181,13 +203,15 @@ def test_a_field_the_route_does_not_know_is_ignored_whatever_integer_it_holds(cl
     assert r.status_code == 200, r.text
 
 
-def test_a_body_over_the_limit_is_413(client, busy):
+def test_a_body_over_the_limit_is_413(shared_busy):
+    client, busy = shared_busy
     body = b'{"symbol": "BTC-PERP", "pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
     out = refused(client, busy, "POST", "/v1/mm/cancel", body, 413, "payload_too_large")
     assert out["limit"] == MAX_BODY_BYTES
 
 
-def test_a_streamed_body_over_the_limit_is_413(client, busy):
+def test_a_streamed_body_over_the_limit_is_413(shared_busy):
+    client, busy = shared_busy
     before = fingerprint(client, busy)
     chunks = (b"x" * 65_536 for _ in range(MAX_BODY_BYTES // 65_536 + 1))
     assert_error(client.post("/v1/mm/cancel", headers=busy, content=chunks), 413, "payload_too_large")
@@ -215,7 +239,7 @@ def test_keys_have_a_length_limit(client, busy, tail, status):
 @lru_cache(maxsize=1)
 def numeric_fields() -> list[tuple[str, str, str, str]]:
     """``(method, path, where, name)`` for every number or integer the API takes, in a query or a body."""
-    spec = create_app(make_exchange()).openapi()
+    spec = openapi_document()
     schemas = spec["components"]["schemas"]
 
     def kinds(schema: dict) -> set[str]:
@@ -280,7 +304,7 @@ def busy_for_every_field():
     time). Each case's requests must all be refused with nothing changed, and it compares the fingerprint
     after them with the one before: so every case starts from the state the first one did, and a case
     that changed it fails there."""
-    with TestClient(create_app(make_exchange(), AppOptions()), raise_server_exceptions=False) as client:
+    with app_client(create_app(make_exchange(), AppOptions())) as client:
         yield client, make_busy(client, {"Authorization": f"Bearer {KEY}"})
 
 
@@ -301,7 +325,7 @@ def test_every_numeric_field_refuses_what_is_not_a_number_in_its_range(busy_for_
 
 # ---- any JSON, any route ------------------------------------------------------------------------
 def routes_with_bodies() -> list[tuple[str, str]]:
-    spec = create_app(make_exchange()).openapi()
+    spec = openapi_document()
     return [(method.upper(), concrete(path)) for path, ops in spec["paths"].items() for method, op in ops.items()
             if "requestBody" in op]
 
@@ -312,13 +336,12 @@ def fresh_client():
     Each client is opened once and stays open for the module: one event loop thread for all its
     requests, where a client used without ``with`` starts one per request."""
     with ExitStack() as stack:
-        made: dict[tuple[str, str], TestClient] = {}
+        made: dict[tuple[str, str], httpx.Client] = {}
 
-        def client(route: tuple[str, str]) -> TestClient:
+        def client(route: tuple[str, str]) -> httpx.Client:
             if route not in made:
-                made[route] = stack.enter_context(TestClient(
-                    create_app(make_exchange(), AppOptions()), raise_server_exceptions=False,
-                    headers={"Authorization": f"Bearer {KEY}"}))
+                made[route] = stack.enter_context(app_client(create_app(make_exchange(), AppOptions()),
+                                                             headers={"Authorization": f"Bearer {KEY}"}))
             return made[route]
 
         yield client
@@ -431,8 +454,9 @@ def test_every_measured_case_over_one_keep_alive_connection():
     ({"at_seconds": 5, "type": "regime", "spread_bps": 3, "duration_seconds": 1e308}, "duration_seconds"),
     ({"at_seconds": 5, "type": "regime", "spread_bps": 3, "duration_seconds": 31_536_001}, "duration_seconds"),
 ])
-def test_a_scenario_with_a_time_past_a_year_is_refused_whole(client, busy, event, field):
+def test_a_scenario_with_a_time_past_a_year_is_refused_whole(shared_busy, event, field):
     """The measured case applied part of the scenario (a first event at once) and then answered 500."""
+    client, busy = shared_busy
     document = {"name": "h", "description": "d", "markets": {
         "ETH-PERP": {"regime": {"spread_bps": 9}, "events": [{"at_seconds": 0, "type": "jump", "move_bps": 300}]},
         "BTC-PERP": {"events": [event]}}}

@@ -7,10 +7,10 @@ import re
 from urllib.parse import quote
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from app_client import AppClient, app_client
 from pf_mock.api import AppOptions, create_app
 from pf_mock.catalog import load_catalog
 from pf_mock.clock import DEFAULT_EPOCH, ManualClock
@@ -27,7 +27,7 @@ DETAIL_FIELDS = ITEM_FIELDS | {"spread_bps", "volatility_annual", "volume_24h_us
 MARKET_ROUTES = ("", "/price", "/orderbook", "/trades", "/candles")
 
 
-def state(client: TestClient) -> dict:
+def state(client: AppClient) -> dict:
     response = client.get("/_mock/state")
     assert response.status_code == 200
     return response.json()
@@ -42,7 +42,7 @@ def grid_units(sz_decimals: int, price: float) -> int:
 
 
 # ---- the list ---------------------------------------------------------------------------------------
-def test_markets_list_pages_through_all_275(client: TestClient) -> None:
+def test_markets_list_pages_through_all_275(client: AppClient) -> None:
     seen = []
     for offset in range(0, 400, 100):
         body = client.get("/v1/markets", params={"limit": 100, "offset": offset}).json()
@@ -78,7 +78,7 @@ def test_markets_list_pages_through_all_275(client: TestClient) -> None:
         assert item["tick_size"] == expected_tick, item
 
 
-def test_markets_list_default_page_and_offset_past_the_end(client: TestClient) -> None:
+def test_markets_list_default_page_and_offset_past_the_end(client: AppClient) -> None:
     body = client.get("/v1/markets").json()
     assert body["total"] == 275 and body["count"] == len(body["markets"]) >= 1
     body = client.get("/v1/markets", params={"offset": 275}).json()
@@ -88,7 +88,7 @@ def test_markets_list_default_page_and_offset_past_the_end(client: TestClient) -
 
 
 # ---- one market ---------------------------------------------------------------------------------------
-def test_market_detail_fields(client: TestClient) -> None:
+def test_market_detail_fields(client: AppClient) -> None:
     advance(client, 600)
     body = client.get("/v1/markets/BTC-PERP").json()
     assert DETAIL_FIELDS <= body.keys()
@@ -113,7 +113,7 @@ def test_market_detail_fields(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("name", ["BTC-PERP", "btc-perp", "Btc-Perp", "btc", "BTC", "bTc"])
-def test_lookup_is_case_insensitive_and_accepts_the_base(client: TestClient, name: str) -> None:
+def test_lookup_is_case_insensitive_and_accepts_the_base(client: AppClient, name: str) -> None:
     canonical = client.get("/v1/markets/BTC-PERP/price")
     response = client.get(f"/v1/markets/{name}/price")
     assert response.status_code == 200
@@ -121,14 +121,14 @@ def test_lookup_is_case_insensitive_and_accepts_the_base(client: TestClient, nam
     assert client.get(f"/v1/markets/{name}").json()["symbol"] == "BTC-PERP"
 
 
-def test_lookup_of_a_lowercase_prefixed_base(client: TestClient) -> None:
+def test_lookup_of_a_lowercase_prefixed_base(client: AppClient) -> None:
     for name in ("kPEPE-PERP", "kpepe", "KPEPE-perp"):
         response = client.get(f"/v1/markets/{name}/price")
         assert response.status_code == 200, name
         assert response.json()["symbol"] == "kPEPE-PERP"
 
 
-def test_price(client: TestClient) -> None:
+def test_price(client: AppClient) -> None:
     advance(client, 30)
     body = client.get("/v1/markets/ETH-PERP/price").json()
     assert set(body) >= {"symbol", "best_bid", "best_ask", "mid", "spread_bps", "timestamp"}
@@ -158,7 +158,7 @@ def check_book(body: dict, sz_decimals: int, depth: int) -> None:
 
 
 @pytest.mark.parametrize("symbol, sz", [("BTC-PERP", 5), ("ETH-PERP", 4), ("DOGE-PERP", 0), ("ATOM-PERP", 2)])
-def test_orderbook_default_depth_and_grid(client: TestClient, symbol: str, sz: int) -> None:
+def test_orderbook_default_depth_and_grid(client: AppClient, symbol: str, sz: int) -> None:
     advance(client, 45)
     body = client.get(f"/v1/markets/{symbol}/orderbook").json()
     assert body["symbol"] == symbol
@@ -169,7 +169,7 @@ def test_orderbook_default_depth_and_grid(client: TestClient, symbol: str, sz: i
     check_book(body, sz, 20)
 
 
-def test_orderbook_depth_bounds(client: TestClient) -> None:
+def test_orderbook_depth_bounds(client: AppClient) -> None:
     full = client.get("/v1/markets/BTC-PERP/orderbook", params={"depth": 50}).json()
     check_book(full, 5, 50)
     for depth in (1, 2, 7, 20, 50):
@@ -178,7 +178,7 @@ def test_orderbook_depth_bounds(client: TestClient) -> None:
         assert len(body["bids"]) == min(depth, len(full["bids"]))
 
 
-def test_orderbook_shows_an_agents_resting_order(client: TestClient, auth: dict) -> None:
+def test_orderbook_shows_an_agents_resting_order(client: AppClient, auth: dict) -> None:
     # a spread of several ticks, so a bid fits inside it (a calm major's touch is one tick wide)
     assert client.post("/_mock/markets/BTC-PERP/regime", json={"spread_bps": 2}).status_code == 200
     book = client.get("/v1/markets/BTC-PERP/orderbook", params={"depth": 50}).json()
@@ -192,7 +192,7 @@ def test_orderbook_shows_an_agents_resting_order(client: TestClient, auth: dict)
 
 
 # ---- prints and candles ---------------------------------------------------------------------------
-def test_trades_newest_first_after_the_clock_moves(client: TestClient) -> None:
+def test_trades_newest_first_after_the_clock_moves(client: AppClient) -> None:
     assert client.get("/v1/markets/BTC-PERP/trades").json()["trades"] == []
     advance(client, 120)
     body = client.get("/v1/markets/BTC-PERP/trades").json()
@@ -214,7 +214,7 @@ def test_trades_newest_first_after_the_clock_moves(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("interval, minutes", [("1m", 1), ("5m", 5), ("1h", 60)])
-def test_candles(client: TestClient, interval: str, minutes: int) -> None:
+def test_candles(client: AppClient, interval: str, minutes: int) -> None:
     client.get("/v1/markets/ETH-PERP/price")            # the market exists from the start
     advance(client, 6 * 3600 + 30)
     now_ms = START_MS + (6 * 3600 + 30) * 1000
@@ -244,7 +244,7 @@ def test_candles(client: TestClient, interval: str, minutes: int) -> None:
 # ---- errors -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("route", MARKET_ROUTES)
 @pytest.mark.parametrize("name", ["NOPE-PERP", "BTC-PERPX", "btcperp", "-PERP", "BTC-PERP-PERP"])
-def test_unknown_symbol_is_market_not_found_on_every_route(client: TestClient, route: str, name: str) -> None:
+def test_unknown_symbol_is_market_not_found_on_every_route(client: AppClient, route: str, name: str) -> None:
     before = state(client)
     body = assert_error(client.get(f"/v1/markets/{name}{route}"), 404, "market_not_found")
     assert name in body["message"]
@@ -265,7 +265,7 @@ def test_unknown_symbol_is_market_not_found_on_every_route(client: TestClient, r
     ("/v1/markets", {"limit": "0"}, "limit"),
     ("/v1/markets", {"limit": "x"}, "limit"),
 ])
-def test_bad_queries_are_invalid_request_naming_the_field(client: TestClient, path: str, params: dict,
+def test_bad_queries_are_invalid_request_naming_the_field(client: AppClient, path: str, params: dict,
                                                           field: str) -> None:
     before = state(client)
     body = assert_error(client.get(path, params=params), 400, "invalid_request")
@@ -273,7 +273,7 @@ def test_bad_queries_are_invalid_request_naming_the_field(client: TestClient, pa
     assert state(client) == before          # no market was created or advanced by a refused request
 
 
-def test_unknown_route_and_wrong_method(client: TestClient) -> None:
+def test_unknown_route_and_wrong_method(client: AppClient) -> None:
     for path in ("/v1/nothing", "/v1/markets/BTC-PERP/nothing", "/nothing", "/v2/markets"):   # "/" is the live page
         assert_error(client.get(path), 404, "not_found")
     # A trailing slash is another path, answered in the error shape (not an empty-bodied redirect).
@@ -290,7 +290,7 @@ def test_unknown_route_and_wrong_method(client: TestClient) -> None:
 # ---- the mock clock and reset ------------------------------------------------------------------------
 @pytest.mark.parametrize("body", [{}, {"seconds": -1}, {"seconds": "5"}, {"seconds": None}, {"seconds": True},
                                   {"second": 5}, [5], 5])
-def test_advance_with_a_bad_body_leaves_the_clock_alone(client: TestClient, body) -> None:
+def test_advance_with_a_bad_body_leaves_the_clock_alone(client: AppClient, body) -> None:
     advance(client, 10)
     before = state(client)
     response = client.post("/_mock/clock/advance", json=body)
@@ -302,13 +302,13 @@ def test_advance_with_a_bad_body_leaves_the_clock_alone(client: TestClient, body
 
 @pytest.mark.parametrize("raw", [b'{"seconds": NaN}', b'{"seconds": Infinity}', b'{"seconds": -Infinity}',
                                  b'{"seconds": 1e400}', b"not json", b""])
-def test_advance_rejects_non_finite_and_garbage(client: TestClient, raw: bytes) -> None:
+def test_advance_rejects_non_finite_and_garbage(client: AppClient, raw: bytes) -> None:
     before = state(client)
     assert_error(client.post("/_mock/clock/advance", content=raw, headers={"Content-Type": "application/json"}), 400, "invalid_request")
     assert state(client) == before
 
 
-def test_advance_moves_the_clock(client: TestClient) -> None:
+def test_advance_moves_the_clock(client: AppClient) -> None:
     response = client.post("/_mock/clock/advance", json={"seconds": 1.5})
     assert response.status_code == 200
     assert response.json()["clock"]["now"] == START_MS + 1500
@@ -316,9 +316,9 @@ def test_advance_moves_the_clock(client: TestClient) -> None:
     assert state(client)["clock"] == {"mode": "manual", "now": START_MS + 1500, "speed": 0.0}
 
 
-def test_reset_restarts_clock_markets_and_seed(client: TestClient, auth: dict) -> None:
-    fresh = TestClient(create_app(Exchange(ExchangeConfig(seed=7), ManualClock()), AppOptions()))
-    expected = fresh.get("/v1/markets/BTC-PERP/orderbook").content
+def test_reset_restarts_clock_markets_and_seed(client: AppClient, auth: dict) -> None:
+    with app_client(create_app(Exchange(ExchangeConfig(seed=7), ManualClock()), AppOptions())) as fresh:
+        expected = fresh.get("/v1/markets/BTC-PERP/orderbook").content
 
     client.get("/v1/markets/BTC-PERP/price")
     assert client.get("/v1/account", headers=auth).status_code == 200
@@ -340,7 +340,7 @@ def test_reset_restarts_clock_markets_and_seed(client: TestClient, auth: dict) -
 
 
 @pytest.mark.parametrize("body", [{"seed": "x"}, {"seed": 1.5}, {"seed": True}, {"seed": -1}, {"seed": 2**53}])
-def test_reset_with_a_bad_seed_changes_nothing(client: TestClient, body: dict) -> None:
+def test_reset_with_a_bad_seed_changes_nothing(client: AppClient, body: dict) -> None:
     client.get("/v1/markets/BTC-PERP/price")
     advance(client, 3)
     before = state(client)
@@ -349,7 +349,7 @@ def test_reset_with_a_bad_seed_changes_nothing(client: TestClient, body: dict) -
     assert state(client) == before
 
 
-def test_reset_takes_the_largest_seed_and_a_snapshot_keeps_it(client: TestClient) -> None:
+def test_reset_takes_the_largest_seed_and_a_snapshot_keeps_it(client: AppClient) -> None:
     # 2**53 - 1, the bound of every seed (serve --seed, simulate --seed, a snapshot's): 2**53 is refused above
     assert client.post("/_mock/reset", json={"seed": 2**53 - 1}).status_code == 200
     snapshot = client.post("/_mock/snapshot")
@@ -378,12 +378,11 @@ def test_random_market_data_requests_never_500(symbol: str, route: str, query: d
                                                advance_by: float) -> None:
     assume(symbol.strip(".") != "")       # "." and ".." are dot segments: the client rewrites the URL
     # A fresh exchange and clock per example: examples stay independent, so a failure replays alone.
-    with TestClient(create_app(Exchange(ExchangeConfig(), ManualClock()), AppOptions()),
-                    raise_server_exceptions=False) as client:
+    with app_client(create_app(Exchange(ExchangeConfig(), ManualClock()), AppOptions())) as client:
         check_one_market_data_request(client, symbol, route, query, listing, advance_by)
 
 
-def check_one_market_data_request(client: TestClient, symbol: str, route: str, query: dict, listing: bool,
+def check_one_market_data_request(client: AppClient, symbol: str, route: str, query: dict, listing: bool,
                                   advance_by: float) -> None:
     if advance_by:
         advance(client, advance_by)

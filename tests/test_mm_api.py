@@ -10,8 +10,8 @@ import math
 
 import pytest
 
+from app_client import app_client
 from conftest import KEY, make_exchange
-from fastapi.testclient import TestClient
 from pf_mock.api import AppOptions, create_app
 from contract_asserts import assert_error
 from reference_accountant import Reference
@@ -192,7 +192,7 @@ def busy_for_every_quote_error():
     it fails there."""
     exchange = make_exchange()
     widen(exchange)
-    with TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False) as client:
+    with app_client(create_app(exchange, AppOptions())) as client:
         yield client, make_busy(client, {"Authorization": f"Bearer {KEY}"})
 
 
@@ -681,7 +681,7 @@ def traded_then_four_minutes():
     exchange = make_exchange()
     widen(exchange)
     auth = {"Authorization": f"Bearer {KEY}"}
-    with TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False) as client:
+    with app_client(create_app(exchange, AppOptions())) as client:
         _trade_a_little(client, auth)
         advance(client, 240)
         yield client, auth
@@ -849,7 +849,7 @@ def test_an_agent_never_trades_with_itself(client, auth):
 
 def test_strict_auth_quote_with_an_issued_key():
     exchange = make_exchange(strict_auth=True)
-    with TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False) as c:
+    with app_client(create_app(exchange, AppOptions())) as c:
         key = c.post("/v1/agents/register", json={}).json()
         headers = {"Authorization": f"Bearer {key['api_key']}"}
         t = top(c)

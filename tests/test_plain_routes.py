@@ -14,7 +14,6 @@ import re
 
 import pytest
 from fastapi.routing import APIRoute, request_response
-from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.routing import Match
@@ -23,6 +22,7 @@ from pf_mock.api import AppOptions, create_app
 from pf_mock.api.errors import METHODS
 from pf_mock.api.routing import FixedPaths, PlainRoute, is_plain
 
+from app_client import app_client
 from conftest import KEY, make_exchange
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -45,8 +45,8 @@ def general_app():
 
 @pytest.fixture
 def pair():
-    with TestClient(create_app(make_exchange(), AppOptions()), raise_server_exceptions=False) as fast, \
-            TestClient(general_app(), raise_server_exceptions=False) as general:
+    with app_client(create_app(make_exchange(), AppOptions())) as fast, \
+            app_client(general_app()) as general:
         yield fast, general
 
 
@@ -151,8 +151,8 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**13), st.floats
 
 @given(st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=6))
 def test_any_quote_body_gets_the_same_answer(body):
-    with TestClient(create_app(make_exchange(), AppOptions()), raise_server_exceptions=False) as fast, \
-            TestClient(general_app(), raise_server_exceptions=False) as general:
+    with app_client(create_app(make_exchange(), AppOptions())) as fast, \
+            app_client(general_app()) as general:
         same((fast, general), "POST", "/v1/mm/quote", json.dumps(body))
 
 
