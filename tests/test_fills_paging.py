@@ -38,6 +38,8 @@ def walk(m, first: dict, limit: int) -> list[dict]:
         page = m.client.get("/v1/mm/fills", params={k: v for k, v in first.items() if k == "symbol"}
                             | {"cursor": page["next_cursor"], "limit": limit}).json()
         got += page["fills"]
+        # a cursor that hands back a fill already seen would walk forever: fail at its first repeat instead
+        assert len({f["fill_id"] for f in got}) == len(got)
     return got
 
 
