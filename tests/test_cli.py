@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
+from app_client import AppClient
 
 import pf_mock
 import pf_mock.server
@@ -280,7 +280,7 @@ def test_the_command_line_checks_its_options_without_loading_the_server() -> Non
 @pytest.mark.parametrize("admin", [True, False])
 def test_health_needs_no_key_and_stays_without_the_admin_api(admin: bool) -> None:
     app = build_app(ServeOptions(clock="manual", admin=admin))
-    with TestClient(app) as client:
+    with AppClient(app) as client:
         answer = client.get("/health")
         assert answer.status_code == 200
         assert answer.json() == {"status": "ok", "version": pf_mock.__version__, "timestamp": 1_767_225_600_000}

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+from app_client import AppClient
 
 from pf_mock.api import AppOptions, create_app
 from pf_mock.clock import ManualClock
@@ -27,17 +27,17 @@ ALICE = {"Authorization": "Bearer pf_test_alice_determinism"}
 BOB = {"X-API-Key": "pf_test_bob_determinism"}
 
 
-def new_client(seed: int) -> TestClient:
-    """Used as ``with new_client(seed) as client``: one event loop serves all of the client's requests (a
-    TestClient used without ``with`` starts a thread and a loop for each)."""
+def new_client(seed: int) -> AppClient:
+    """Used as ``with new_client(seed) as client`` (its event loop is closed at the end of the block). It
+    serves the app in the calling thread (tests/app_client.py)."""
     exchange = Exchange(ExchangeConfig(seed=seed), ManualClock())
-    return TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False)
+    return AppClient(create_app(exchange, AppOptions()))
 
 
 class Recorder:
     """Sends requests and keeps every answer as (label, status, raw bytes)."""
 
-    def __init__(self, client: TestClient):
+    def __init__(self, client: AppClient):
         self.client = client
         self.log: list[tuple[str, int, bytes]] = []
 
@@ -51,7 +51,7 @@ class Recorder:
         self.send("POST", "/_mock/clock/advance", json={"seconds": seconds})
 
 
-def play(client: TestClient) -> Recorder:
+def play(client: AppClient) -> Recorder:
     """The script. Quote prices come from the answers it gets, so two runs send the same requests
     exactly when they got the same answers so far (which the comparison checks anyway)."""
     r = Recorder(client)
@@ -153,7 +153,9 @@ def test_same_bytes_across_processes_and_hash_seeds() -> None:
     expected = digest(5)
     code = "import sys; from tests.test_determinism import digest; sys.stdout.write(digest(5))"
     for hash_seed in ("1", "2024"):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
+        # tests/ too: the module's client (tests/app_client.py) is imported the way pytest finds it
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed,
+               "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
         run = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr

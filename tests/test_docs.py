@@ -185,9 +185,9 @@ def served_elsewhere(method: str, path: str) -> bool:
     middleware, ``/docs-assets/`` by a mounted app): asked for real, of a fresh app, it is neither ``404
     not_found`` nor ``405``. Each (method, path) is asked once per run: the tables name some of them
     several times."""
-    from fastapi.testclient import TestClient
+    from app_client import AppClient
 
-    with TestClient(build_app(ServeOptions(clock="manual", admin=True, rate_limit=10))) as client:
+    with AppClient(build_app(ServeOptions(clock="manual", admin=True, rate_limit=10))) as client:
         answer = client.request(method, re.sub(r"\{[^}]*\}", "x", path), json={})
     return answer.status_code != 405 and not (answer.status_code == 404 and "not_found" == answer.json().get("error"))
 
@@ -254,12 +254,12 @@ def promised_error_fields() -> dict[str, set[str]]:
 
 def provoke(code: str):
     """A real answer with the error ``code``, from a fresh in-process server (None: no way is known here)."""
-    from fastapi.testclient import TestClient
+    from app_client import AppClient
 
     app = build_app(ServeOptions(clock="manual", admin=True, rate_limit=3 if code == "rate_limited" else None,
                                  starting_balance=20 if code == "insufficient_balance" else 10_000))
     key = {"Authorization": "Bearer pf_test_docs_promises_1"}
-    with TestClient(app) as client:
+    with AppClient(app) as client:
         def quote(**fields):
             mid = client.get("/v1/markets/BTC-PERP/price").json()["mid"]
             body = {"symbol": "BTC-PERP", "bid_price": mid * 0.999, "bid_size": 100, "ask_price": mid * 1.001,
@@ -322,7 +322,7 @@ def _halted_answer():
     """A quote on a replayed market after its recording ended: a recording made here, one second long."""
     from decimal import Decimal
 
-    from fastapi.testclient import TestClient
+    from app_client import AppClient
 
     from pf_mock.replay.formats import RecordedBook, RecordedLevel, Recording
     from pf_mock.replay.source import ReplaySource
@@ -332,7 +332,7 @@ def _halted_answer():
                           lot=Decimal("0.001"), events=[RecordedBook(t0, 0, ((10000, 5000),), ((10001, 5000),)),
                                                         RecordedLevel(t0 + 10**9, 0, "ask", 10010, 1)])
     app = build_app(ServeOptions(clock="manual", admin=True, replay={"BTC-PERP": ReplaySource(recording)}))
-    with TestClient(app) as client:
+    with AppClient(app) as client:
         client.post("/_mock/clock/advance", json={"seconds": 5})
         return client.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": 999.0, "bid_size": 100},
                            headers={"Authorization": "Bearer pf_test_docs_promises_1"})

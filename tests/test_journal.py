@@ -4,7 +4,7 @@ was answered, oldest first. The journal itself is checked without HTTP first."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
+from app_client import AppClient
 
 from conftest import KEY, OTHER_KEY, make_exchange
 from pf_mock.api import AppOptions, create_app
@@ -185,7 +185,7 @@ def test_fault_answers_are_recorded(client, auth):
 
 
 def test_rate_limited_answers_are_recorded(auth):
-    with TestClient(create_app(make_exchange(), AppOptions(rate_limit=2)), raise_server_exceptions=False) as c:
+    with AppClient(create_app(make_exchange(), AppOptions(rate_limit=2))) as c:
         me = agent_id(c, auth)      # provisions the agent: drawn from the client address's bucket
         for _ in range(3):
             c.get("/v1/account", headers=auth)
@@ -200,7 +200,7 @@ def test_a_crash_is_recorded_as_500(exchange):
         raise RuntimeError("a bug")
 
     app.add_api_route("/v1/boom", boom)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with AppClient(app) as c:
         assert_error(c.get("/v1/boom"), 500, "internal_error")
         assert [(e["path"], e["status"]) for e in journal(c)] == [("/v1/boom", 500)]
 
@@ -217,7 +217,7 @@ def test_agent_is_resolved_from_the_key_or_null(client, auth):
 
 
 def test_an_unknown_key_under_strict_auth_is_null():
-    with TestClient(create_app(make_exchange(strict_auth=True), AppOptions()), raise_server_exceptions=False) as c:
+    with AppClient(create_app(make_exchange(strict_auth=True), AppOptions())) as c:
         assert c.get("/v1/account", headers={"Authorization": f"Bearer {KEY}"}).status_code == 401
         assert [(e["agent"], e["status"]) for e in journal(c)] == [(None, 401)]
 

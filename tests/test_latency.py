@@ -10,7 +10,7 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
+from app_client import AppClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -222,7 +222,7 @@ def test_latency_draws_do_not_depend_on_reads_or_on_how_time_is_stepped(ops):
 # ---- the HTTP answers ------------------------------------------------------------------------------
 def test_the_http_answers_say_when_the_quote_and_the_cancel_reach_the_book():
     ex = exchange(400.0, sigma=0.0)
-    with TestClient(create_app(ex, AppOptions()), raise_server_exceptions=False) as client:
+    with AppClient(create_app(ex, AppOptions())) as client:
         auth = {"Authorization": "Bearer pf_test_latency_1234"}
         mid = client.get(f"/v1/markets/{BTC}/price").json()["mid"]
         q = client.post("/v1/mm/quote", headers=auth, json={"symbol": BTC, "bid_price": mid * 0.999, "bid_size": 100})
@@ -246,7 +246,7 @@ BAD_REGIMES = ['{"latency_ms": -1}', '{"latency_ms": 60000.001}', '{"latency_ms"
 
 def test_a_bad_latency_regime_is_a_400_and_changes_nothing():
     ex = exchange(200.0)
-    with TestClient(create_app(ex, AppOptions()), raise_server_exceptions=False) as client:
+    with AppClient(create_app(ex, AppOptions())) as client:
         before = client.get(f"/v1/markets/{BTC}").json()
         for body in BAD_REGIMES:
             r = client.post(f"/_mock/markets/{BTC}/regime", content=body, headers={"content-type": "application/json"})

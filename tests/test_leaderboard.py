@@ -64,10 +64,10 @@ def test_agents_are_ranked_by_the_net_pnl_rest_reports() -> None:
 
 
 def test_the_leaderboard_needs_the_admin_rights() -> None:
-    from fastapi.testclient import TestClient
-    with TestClient(create_app(make_exchange(), AppOptions(admin=False)), raise_server_exceptions=False) as c:
+    from app_client import AppClient
+    with AppClient(create_app(make_exchange(), AppOptions(admin=False))) as c:
         assert_error(c.get("/_mock/leaderboard"), 404, "not_found")
-    with TestClient(create_app(make_exchange(), AppOptions(admin_token="sesame")), raise_server_exceptions=False) as c:
+    with AppClient(create_app(make_exchange(), AppOptions(admin_token="sesame"))) as c:
         assert_error(c.get("/_mock/leaderboard"), 401, "unauthorized")
         assert_error(c.get("/_mock/leaderboard", headers={"X-Admin-Token": "wrong"}), 401, "unauthorized")
         assert c.get("/_mock/leaderboard", headers={"X-Admin-Token": "sesame"}).json() == {"agents": [], "total": 0, "next_cursor": None, "timestamp": 1767225600000}

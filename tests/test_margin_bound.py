@@ -16,7 +16,6 @@ liquidations in the mock), so nothing is asserted after them; a quote sent while
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
+from app_client import AppClient
 
 from pf_mock.api import AppOptions, create_app
 from pf_mock.catalog import load_catalog
@@ -82,7 +82,7 @@ def test_reading_every_market_after_a_day_simulates_nothing() -> None:
     exchange.advance(DAY)
     symbols = [spec.symbol for spec in exchange.catalog]
     assert len(symbols) == 275
-    with TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False) as client:     # one loop
+    with AppClient(create_app(exchange, AppOptions())) as client:
         for symbol in symbols:
             body = client.get(f"/v1/markets/{symbol}/price").json()
             assert body["best_bid"] < body["best_ask"], body

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi.testclient import TestClient
+from app_client import AppClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,9 +35,9 @@ class Counted:
 
 
 @contextmanager
-def twins(seed: int) -> Iterator[tuple[TestClient, TestClient, Counted]]:
+def twins(seed: int) -> Iterator[tuple[AppClient, AppClient, Counted]]:
     """(with the shortcuts, always the long way, the shortcuts' count). Each client is open for the whole
-    comparison: one event loop thread each, where a client used without ``with`` starts one per request."""
+    comparison and serves its app in the calling thread (tests/app_client.py)."""
     counted = Counted()
     fast = Exchange(ExchangeConfig(seed=seed), ManualClock())
     slow = Exchange(ExchangeConfig(seed=seed), ManualClock())
@@ -58,8 +58,8 @@ def twins(seed: int) -> Iterator[tuple[TestClient, TestClient, Counted]]:
     long_way: Market = slow.market(SYMBOL)
     long_way.house.stands = lambda *args: False
     long_way._stretch_is_empty = lambda: False
-    with TestClient(create_app(fast, AppOptions())) as fast_client, \
-            TestClient(create_app(slow, AppOptions())) as slow_client:
+    with AppClient(create_app(fast, AppOptions())) as fast_client, \
+            AppClient(create_app(slow, AppOptions())) as slow_client:
         yield fast_client, slow_client, counted
 
 
@@ -72,7 +72,7 @@ ACTION = st.one_of(
 )
 
 
-def act(client: TestClient, action: tuple) -> tuple[int, bytes]:
+def act(client: AppClient, action: tuple) -> tuple[int, bytes]:
     if action[0] == "quote":
         _, bid_bps, ask_bps, usd = action
         mid = client.get(f"/v1/markets/{SYMBOL}/price").json()["mid"]
@@ -86,7 +86,7 @@ def act(client: TestClient, action: tuple) -> tuple[int, bytes]:
     return r.status_code, r.content
 
 
-def everything(client: TestClient) -> dict[str, bytes]:
+def everything(client: AppClient) -> dict[str, bytes]:
     return {path: client.get(path, headers=KEY).content for path in READS}
 
 

@@ -5,7 +5,7 @@ first, on plain float times."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
+from app_client import AppClient
 
 from conftest import KEY, OTHER_KEY, make_exchange
 from pf_mock import cli, server
@@ -31,7 +31,7 @@ def limits(response) -> tuple[int, int, int]:
 @pytest.fixture
 def limited(exchange):
     exchange.authenticate(KEY), exchange.authenticate(OTHER_KEY)    # agents already: each key has its bucket
-    with TestClient(create_app(exchange, AppOptions(rate_limit=LIMIT)), raise_server_exceptions=False) as c:
+    with AppClient(create_app(exchange, AppOptions(rate_limit=LIMIT))) as c:
         yield c
 
 
@@ -241,9 +241,9 @@ def test_reset_fills_the_buckets(limited, auth):
 
 def test_the_serve_option_reaches_the_app():
     app = build_app(ServeOptions(clock="manual", rate_limit=2))
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with AppClient(app) as c:
         assert [c.get(PRICE).status_code for _ in range(3)] == [200, 200, 429]
-    with TestClient(build_app(ServeOptions(clock="manual")), raise_server_exceptions=False) as c:
+    with AppClient(build_app(ServeOptions(clock="manual"))) as c:
         assert not RATE_HEADERS & set(c.get(PRICE).headers)
 
 

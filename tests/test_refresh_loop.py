@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from fastapi.testclient import TestClient
+from app_client import AppClient
 
 from pf_mock.api import AppOptions, create_app
 from pf_mock.clock import ManualClock
@@ -128,7 +128,7 @@ def test_an_auto_refresh_session_left_alone_for_an_hour(client, auth):
 
 def test_one_long_step_and_many_short_steps_give_the_same_fills(client, auth, exchange):
     other_exchange = Exchange(ExchangeConfig(seed=exchange.seed), ManualClock())
-    with TestClient(create_app(other_exchange, AppOptions()), raise_server_exceptions=False) as other:
+    with AppClient(create_app(other_exchange, AppOptions())) as other:
         for c in (client, other):
             start_session(c, auth)
         # Twenty minutes: 240 refreshes one at a time against one step over them all (the hour this ran

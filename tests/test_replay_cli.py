@@ -82,26 +82,26 @@ def test_the_hyperliquid_sample_serves_with_the_others_synthetic():
 
 
 def test_every_read_route_answers_on_a_replayed_market_before_and_after_its_end():
-    from fastapi.testclient import TestClient
+    from app_client import AppClient
     from pf_mock.api import AppOptions, create_app
 
     exchange = build_exchange(ServeOptions(clock="manual", replay=load_sources([HYPER])))
-    client = TestClient(create_app(exchange, AppOptions()))
-    headers = {"Authorization": f"Bearer {KEY}"}
-    mid = client.get("/v1/markets/BTC-PERP/price").json()["mid"]
-    quote = {"symbol": "BTC-PERP", "bid_price": mid - 1, "bid_size": 500, "ask_price": mid + 1, "ask_size": 500,
-             "auto_refresh": True}
-    assert client.post("/v1/mm/quote", json=quote, headers=headers).status_code == 200
-    routes = ["/v1/markets", "/v1/markets/BTC-PERP", "/v1/markets/BTC-PERP/price", "/v1/markets/BTC-PERP/orderbook",
-              "/v1/markets/BTC-PERP/trades", "/v1/markets/BTC-PERP/candles", "/v1/mm/session?symbol=BTC-PERP",
-              "/v1/mm/inventory?symbol=BTC-PERP", "/v1/mm/pnl?symbol=BTC-PERP", "/v1/mm/orders", "/v1/mm/fills",
-              "/v1/account", "/_mock/state", "/"]
-    for seconds in (10, 60):
-        client.post("/_mock/clock/advance", json={"seconds": seconds})
-        for path in routes:
-            answer = client.get(path, headers=headers)
-            assert answer.status_code == 200, (path, answer.text)
-    halted = client.post("/v1/mm/quote", json=quote, headers=headers)
-    assert halted.status_code == 409 and halted.json()["error"] == "market_halted"
-    jump = client.post("/_mock/markets/BTC-PERP/jump", json={"move_bps": 10})
-    assert jump.status_code == 409 and jump.json()["error"] == "market_replayed"
+    with AppClient(create_app(exchange, AppOptions())) as client:
+        headers = {"Authorization": f"Bearer {KEY}"}
+        mid = client.get("/v1/markets/BTC-PERP/price").json()["mid"]
+        quote = {"symbol": "BTC-PERP", "bid_price": mid - 1, "bid_size": 500, "ask_price": mid + 1, "ask_size": 500,
+                 "auto_refresh": True}
+        assert client.post("/v1/mm/quote", json=quote, headers=headers).status_code == 200
+        routes = ["/v1/markets", "/v1/markets/BTC-PERP", "/v1/markets/BTC-PERP/price", "/v1/markets/BTC-PERP/orderbook",
+                  "/v1/markets/BTC-PERP/trades", "/v1/markets/BTC-PERP/candles", "/v1/mm/session?symbol=BTC-PERP",
+                  "/v1/mm/inventory?symbol=BTC-PERP", "/v1/mm/pnl?symbol=BTC-PERP", "/v1/mm/orders", "/v1/mm/fills",
+                  "/v1/account", "/_mock/state", "/"]
+        for seconds in (10, 60):
+            client.post("/_mock/clock/advance", json={"seconds": seconds})
+            for path in routes:
+                answer = client.get(path, headers=headers)
+                assert answer.status_code == 200, (path, answer.text)
+        halted = client.post("/v1/mm/quote", json=quote, headers=headers)
+        assert halted.status_code == 409 and halted.json()["error"] == "market_halted"
+        jump = client.post("/_mock/markets/BTC-PERP/jump", json={"move_bps": 10})
+        assert jump.status_code == 409 and jump.json()["error"] == "market_replayed"

@@ -265,24 +265,24 @@ def test_state_and_restore_give_the_same_future():
 
 
 def test_same_recording_same_requests_same_bytes():
-    from fastapi.testclient import TestClient
+    from app_client import AppClient
     from pf_mock.api import AppOptions, create_app
 
     rec = recording(trade(100, 10000, 6000, "sell"), level(200, "ask", 10001, 100), trade(300, 10001, 200, "buy"))
 
     def run() -> list[bytes]:
         ex = exchange(rec, latency_ms=5)
-        client = TestClient(create_app(ex, AppOptions()))
-        headers = {"Authorization": f"Bearer {KEY}"}
-        out = []
-        body = {"symbol": "BTC-PERP", "bid_price": 1000.0, "bid_size": 1000, "ask_price": 1000.1, "ask_size": 50}
-        out.append(client.post("/v1/mm/quote", json=body, headers=headers).content)
-        for _ in range(4):
-            client.post("/_mock/clock/advance", json={"seconds": 0.1})
-            for path in ("/v1/mm/fills?symbol=BTC-PERP", "/v1/markets/BTC-PERP/orderbook",
-                         "/v1/mm/pnl?symbol=BTC-PERP", "/v1/markets/BTC-PERP/trades"):
-                out.append(client.get(path, headers=headers).content)
-        return out
+        with AppClient(create_app(ex, AppOptions())) as client:
+            headers = {"Authorization": f"Bearer {KEY}"}
+            out = []
+            body = {"symbol": "BTC-PERP", "bid_price": 1000.0, "bid_size": 1000, "ask_price": 1000.1, "ask_size": 50}
+            out.append(client.post("/v1/mm/quote", json=body, headers=headers).content)
+            for _ in range(4):
+                client.post("/_mock/clock/advance", json={"seconds": 0.1})
+                for path in ("/v1/mm/fills?symbol=BTC-PERP", "/v1/markets/BTC-PERP/orderbook",
+                             "/v1/mm/pnl?symbol=BTC-PERP", "/v1/markets/BTC-PERP/trades"):
+                    out.append(client.get(path, headers=headers).content)
+            return out
 
     first, second = run(), run()
     assert first == second

@@ -15,7 +15,7 @@ from dataclasses import replace
 from statistics import median
 
 import pytest
-from fastapi.testclient import TestClient
+from app_client import AppClient
 
 from conftest import make_exchange
 from pf_mock.api import AppOptions, create_app
@@ -180,7 +180,7 @@ def test_volatility_spike_raises_realised_vol_to_250pct_for_ten_minutes():
     assert ex.market("BTC-PERP").regime == catalog_regime(ex, "BTC-PERP")
 
 
-def book_samples(client: TestClient, ex: Exchange, symbol: str, start: float, end: float, step: float):
+def book_samples(client: AppClient, ex: Exchange, symbol: str, start: float, end: float, step: float):
     """Median spread (bps) and median touch size (USD) of the book, sampled every ``step`` seconds."""
     client.post("/_mock/clock/advance", json={"seconds": start - (ex.now() - ex.started_at)})
     spreads, touches = [], []
@@ -196,7 +196,7 @@ def test_illiquid_alt_widens_and_thins_wif_then_opens_a_liquidity_hole():
     results = {}
     for name in ("illiquid_alt", None):
         ex = make_exchange()
-        with TestClient(create_app(ex, AppOptions())) as client:
+        with AppClient(create_app(ex, AppOptions())) as client:
             if name:
                 assert client.post("/_mock/scenario", json={"name": name}).status_code == 200
             results[name] = [book_samples(client, ex, "WIF-PERP", lo, hi, 7)
@@ -316,7 +316,7 @@ def test_events_at_zero_happen_at_load(client, exchange):
 
 
 # ---- HTTP errors: nothing applied -----------------------------------------------------------------
-def snapshot(client: TestClient, ex: Exchange) -> tuple:
+def snapshot(client: AppClient, ex: Exchange) -> tuple:
     return (client.get("/_mock/state").json(),
             {s: (m.regime, m.is_quiet(), m.mid) for s, m in ex.markets.items()})
 
@@ -493,7 +493,7 @@ def test_serve_with_a_malformed_scenario_exits_with_a_message_and_no_traceback(t
 def test_serve_scenario_is_in_force_from_the_start(given):
     app = build_app(ServeOptions(clock="manual", seed=3, scenario=given))
     ex = app.state.exchange
-    with TestClient(app) as client:
+    with AppClient(app) as client:
         state = client.get("/_mock/state").json()
         assert (state["scenario"], state["seed"]) == ("flash_crash", 3)
         client.post("/_mock/clock/advance", json={"seconds": 300})

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from fastapi.testclient import TestClient
+from app_client import AppClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,15 +30,15 @@ KEY = {"Authorization": "Bearer pf_test_keyed_12345678"}
 
 
 @contextmanager
-def new_client(seed: int, **config) -> Iterator[tuple[Exchange, TestClient]]:
-    """An exchange and a client of its app, open for the block: one event loop serves all its requests
-    (a TestClient used without ``with`` starts a thread and a loop for each request)."""
+def new_client(seed: int, **config) -> Iterator[tuple[Exchange, AppClient]]:
+    """An exchange and a client of its app, open for the block (served in the calling thread,
+    tests/app_client.py)."""
     exchange = Exchange(ExchangeConfig(seed=seed, **config), ManualClock())
-    with TestClient(create_app(exchange, AppOptions()), raise_server_exceptions=False) as client:
+    with AppClient(create_app(exchange, AppOptions())) as client:
         yield exchange, client
 
 
-def answers(client: TestClient) -> dict[str, bytes]:
+def answers(client: AppClient) -> dict[str, bytes]:
     out = {}
     for symbol in MARKETS:
         for route in ROUTES:
