@@ -9,6 +9,7 @@ import re
 import typing
 
 import pytest
+from conftest import openapi_document
 from pydantic import TypeAdapter
 
 from pf_mock import messages
@@ -21,6 +22,10 @@ from pf_mock.guardrails import NAMES as GUARDRAILS
 
 KEY = "pf_test_schema_agreement"
 APP = create_app(Exchange(ExchangeConfig(seed=3)))
+# The document this app builds (the same bytes: no exchange setting enters it), built once per process
+# (tests/conftest.py) rather than again here in every worker that collects the suite. FastAPI's public
+# attribute: the app serves and returns it as its own.
+APP.openapi_schema = openapi_document()
 SCHEMA = APP.openapi()
 OPERATIONS = [(path, method, op) for path, item in SCHEMA["paths"].items() for method, op in item.items()]
 
