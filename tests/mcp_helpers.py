@@ -9,8 +9,6 @@ from typing import Any, AsyncIterator
 
 import httpx
 import httpx2
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from pf_mock.server import build_app
 from pf_mock.testing import serve_options
@@ -33,6 +31,8 @@ async def mcp_client(app, key: str | None = KEY, mode: str = "auto", headers: di
                      ) -> AsyncIterator[Client]:
     """The SDK's client on ``app``'s ``/mcp``, sending ``key`` as a Bearer header. ``mode="legacy"`` speaks
     the initialize-handshake protocol versions instead of the newest one."""
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
     http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE,
                               headers={**auth(key), **(headers or {})})
     async with http, Client(streamable_http_client(f"{BASE}/mcp", http_client=http), mode=mode,

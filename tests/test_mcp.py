@@ -12,7 +12,6 @@ import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mcp import MCPError
 
 from contract_asserts import assert_error_shape
 from mcp_helpers import KEY, answer, app_for, error_body, mcp_client, one_line, rest_client
@@ -137,6 +136,8 @@ def test_mock_tools_only_with_mcp_admin(options, expected):
 
 
 def test_a_mock_tool_is_not_callable_without_mcp_admin():
+    from mcp import MCPError
+
     async def scenario():
         async with mcp_client(app_for()) as client:
             with pytest.raises(MCPError, match="Unknown tool"):

@@ -16,8 +16,6 @@ import anyio
 import pytest
 import httpx
 import httpx2
-from mcp import Client, StdioServerParameters
-from mcp.client.streamable_http import streamable_http_client
 
 from mcp_helpers import answer, app_for, error_body, one_line
 from pf_mock.mcp import tools
@@ -26,6 +24,7 @@ from test_mcp import mcp_run, script
 
 
 def stdio(base: str, key: str | None, *args: str) -> StdioServerParameters:
+    from mcp import StdioServerParameters
     env = {k: v for k, v in os.environ.items() if k not in ("PF_API_KEY", "PF_BASE", "PF_ADMIN_TOKEN")}
     env["PF_BASE"] = base
     if key:
@@ -38,6 +37,9 @@ async def listed(client) -> dict:
 
 
 def test_stdio_and_http_serve_the_same_tools_and_answers():
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
     async def over_stdio(base: str, key: str):
         results = []
         async with Client(stdio(base, key, "--mcp-admin"), cache=None) as client:
@@ -85,6 +87,8 @@ def test_stdio_and_http_serve_the_same_tools_and_answers():
 
 
 def test_stdio_without_a_key_and_under_a_rate_limit():
+    from mcp import Client
+
     async def scenario(base: str):
         async with Client(stdio(base, None), cache=None) as client:
             names = {t.name for t in (await client.list_tools()).tools}
@@ -142,6 +146,8 @@ def test_the_readme_configurations_list_and_call_every_tool_against_a_served_moc
     """What ``pf-mock serve --clock manual --mcp-admin`` serves (run_server: the same app and uvicorn set-up,
     in a thread here; the command itself is tests/test_cli.py's), reached as the README's two blocks say:
     its URL and header over streamable HTTP, and its command, arguments and environment over stdio."""
+    from mcp import Client, StdioServerParameters
+    from mcp.client.streamable_http import streamable_http_client
     http_config, stdio_config = readme_configs()
     assert http_config["type"] == "streamable-http" and http_config["url"].endswith("/mcp")
     assert stdio_config["args"] == ["mcp"] and set(stdio_config["env"]) == {"PF_BASE", "PF_API_KEY"}
@@ -177,6 +183,8 @@ def test_the_readme_configurations_list_and_call_every_tool_against_a_served_moc
 def test_tool_calls_reach_the_exchange_on_the_servers_own_thread():
     """One thread owns the exchange: over /mcp the core is reached on the server's event loop thread,
     the same one REST requests use, never from a thread pool."""
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
     seen: list[int] = []
 
     async def calls(base: str, key: str):
