@@ -223,6 +223,16 @@ def open_page(page, server: Server, key: str | None = None, symbol: str = "BTC-P
     page.wait_for_selector("#ladder tr.bid")
 
 
+def held(page, routes: list, count: int) -> list:
+    """``routes`` once a test's route handler has held ``count`` requests. Playwright runs handlers while
+    the test waits on the page, and a request's event can come before its handler has run."""
+    deadline = time.monotonic() + WAIT_MS / 1000        # a guard against a hang, never a measured time
+    while len(routes) < count:
+        assert time.monotonic() < deadline, f"{len(routes)} of {count} requests held"
+        page.wait_for_timeout(10)
+    return routes
+
+
 def ladder(page, side: str) -> list[tuple[float, float, float]]:
     """The ladder's rows of one side as the page draws them: (price, size, the agent's part), in order. Read
     in one look (a handle and an attribute read per cell would be some 120 round trips to the browser)."""
@@ -595,12 +605,18 @@ def test_an_unknown_market_is_said_and_the_page_goes_on_watching(page, server, a
 
 def test_a_malformed_key_is_said_and_the_market_keeps_streaming(page, server, allowed_console) -> None:
     allowed_console.append("status of 401")
+    # The list of markets (the market field's suggestions) is held until after Watch is pressed: the page
+    # must show its market without it, and its arrival must not undo what the press's watch said.
+    listing: list = []
+    page.route(lambda url: url.endswith("/v1/markets?limit=500"), lambda route: listing.append(route))
     page.goto(f"{server.base}/#BTC-PERP")
+    page.wait_for_selector("#ladder tr.bid")
     page.fill("#key", "pf_test_x")                  # too short to be a key
     page.click("#connect")
     page.wait_for_selector("#error:not([hidden])")
+    held(page, listing, 1).pop().fallback()
+    page.wait_for_selector("#markets option", state="attached")
     assert "API key refused" in page.text_content("#error") and page.get_attribute("#key", "aria-invalid") == "true"
-    page.wait_for_selector("#ladder tr.bid")
     book_on_page_is(page, server, "BTC-PERP")
     server.post("/_mock/clock/advance", {"seconds": 30})
     page.wait_for_function("() => document.querySelector('#clock').textContent.includes('00:00:30')")
@@ -620,10 +636,10 @@ def test_a_refusal_that_comes_back_after_watch_is_pressed_again_does_not_refuse_
     the new watch's first request until the held 401 has been read."""
     allowed_console.append("status of 401")
     bad = "pf_test_stale_page_0003"
-    held: list = []
+    routes: list = []
 
     def hold(route) -> None:
-        held.append(route)
+        routes.append(route)
 
     page.goto(f"{server.base}/#BTC-PERP")
     page.wait_for_selector("#ladder tr.bid")
@@ -636,13 +652,15 @@ def test_a_refusal_that_comes_back_after_watch_is_pressed_again_does_not_refuse_
     page.fill("#key", ALICE)
     with page.expect_request(f"{server.base}/v1/markets/BTC-PERP"):
         page.click("#connect")
-    stale_feed, new_watch = held
+    stale_feed, new_watch = held(page, routes, 2)
     with page.expect_request(lambda r: "/feed?" in r.url):           # the old watch, having read its 401
         stale_feed.fulfill(status=401, content_type="application/json",
                            body=json.dumps({"error": "invalid_key", "message": "Unknown API key."}))
     new_watch.fallback()
-    page.wait_for_selector("#agent-panel:not([hidden])")
-    assert page.is_hidden("#error") and page.get_attribute("#key", "aria-invalid") is None
+    # The end state, waited for as one: the old watch, not yet stopped, may show the agent's panel (it asks
+    # again with the key now in the field) before the new watch clears what the stale refusal said.
+    page.wait_for_function("""() => !document.querySelector('#agent-panel').hidden
+        && document.querySelector('#error').hidden && !document.querySelector('#key').hasAttribute('aria-invalid')""")
 
 
 def test_the_address_picks_the_market(page, server, allowed_console) -> None:

@@ -541,10 +541,12 @@ async function start() {
   $("#jump").addEventListener("click", () => control("POST", `/_mock/markets/${encodeURIComponent(state.symbol)}/jump`, { move_bps: Number($("#jump-bps").value) }));
   $("#load-scenario").addEventListener("click", () => control("POST", "/_mock/scenario", { name: $("#scenario").value }));
   for (const node of $$(".window-minutes")) node.textContent = String(WINDOW_MS / 60000);
+  // The first watch starts before the market list is asked for: started after it, it could overtake a
+  // Watch pressed while the list was on its way, and clear what that watch had said (a refused key).
+  watch();
   try {
     const list = await api("GET", "/v1/markets?limit=500");
     for (const m of list.markets) $("#markets").append(el("option", { value: m.symbol }, m.base));
   } catch (e) { setStatus(e.message, true); }
-  watch();
 }
 start();
