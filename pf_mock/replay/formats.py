@@ -48,6 +48,7 @@ silence instead (noted).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -201,7 +202,8 @@ def _open_text(path: str) -> io.TextIOBase:
     head = raw.read(2)
     raw.seek(0)
     if head == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", errors="strict")
+        raw.close()         # a GzipFile given a file object would not close it; opened by name, it does
+        return gzip.open(path, "rt", encoding="utf-8", errors="strict")
     return io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
 
 
@@ -236,9 +238,11 @@ def _lines(path: str) -> Iterator[tuple[int, str]]:
 
 
 def _first_line(path: str) -> str | None:
-    for _, line in _lines(path):
-        if line.strip():
-            return line
+    # closed here, not whenever the generator is collected: it holds the file open until then
+    with contextlib.closing(_lines(path)) as lines:
+        for _, line in lines:
+            if line.strip():
+                return line
     return None
 
 
