@@ -316,11 +316,12 @@ def measure(symbol: str, seeds: int, minutes: float) -> dict:
 
     def split(runs):
         return {k: statistics.mean(r[k] for r in runs) for k in ("spread_income", "rebates", "inventory_pnl", "net")}
+    spec = load_catalog().resolve(symbol)
     return {
-        "symbol": symbol, "tier": load_catalog().resolve(symbol).tier, "shares": shares,
+        "symbol": symbol, "tier": spec.tier, "shares": shares,
         **figures, "taken_back": (-markouts[60] / edge) if edge else 0.0,
         "naive": split(near), "skewed": split(skewed), "naive_before": pnl_split(near),
-        "horizon_s": informed_horizon_s(load_catalog().resolve(symbol)),
+        "horizon_s": informed_horizon_s(spec),
         "naive_net_sd": statistics.stdev([r["net"] for r in near]) if len(near) > 1 else 0.0,
         "skewed_net_sd": statistics.stdev([r["net"] for r in skewed]) if len(skewed) > 1 else 0.0,
         "spread_pct": {p: pct(p) for p in (5, 25, 50, 75, 95, 99)},
