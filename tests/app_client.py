@@ -71,17 +71,12 @@ def app_client(app, headers: dict | None = None) -> Iterator[AppClient]:
 
 @contextmanager
 def in_process(**options):
-    """``pf_mock.testing.in_process`` (the same exchange, app, agent and helpers, built by the same
-    public functions) with both of its clients served in this thread. For tests whose subject is not
+    """``pf_mock.testing.in_process`` (the same exchange, app, agent and helpers, built by its own
+    functions) with both of its clients served in this thread. For tests whose subject is not
     the handle itself (tests/test_testing_helpers.py and the plugin's tests keep the real one)."""
-    from pf_mock.server import build_app, build_exchange
-    from pf_mock.testing import InProcessMock, client_agent, serve_options
+    from pf_mock.testing import InProcessMock, _agent_headers, _build, _control_headers, serve_options
 
     opts = serve_options(**options)
-    exchange = build_exchange(opts)
-    agent = client_agent(exchange)      # before the app, as the real handle does
-    app = build_app(opts, exchange)
-    control_headers = {"X-Admin-Token": opts.admin_token} if opts.admin_token else {}
-    with AppClient(app, control_headers) as control, \
-            AppClient(app, {"Authorization": f"Bearer {agent.api_key}"}) as client:
+    exchange, app, agent = _build(opts)     # the real handle's own build: only the clients differ
+    with AppClient(app, _control_headers(opts)) as control, AppClient(app, _agent_headers(agent)) as client:
         yield InProcessMock(app, exchange=exchange, client=client, control=control, agent=agent, options=opts)
