@@ -214,13 +214,41 @@ def page(tabs, server, size, allowed_console):
         yield opened
 
 
+# Every wait looks at the page from inside it, every POLL_MS. Playwright's wait_for_selector asks from
+# outside at growing intervals (20, 50, 100, 100, then 500 ms apart), so a change that comes a quarter of
+# a second after the wait began was seen up to half a second late: most of a short test's time.
+# (wait_for_function's own default looks at every animation frame, which keeps the page drawing frames.)
+POLL_MS = 20
+SHOWN = """(selector) => {     // Playwright's own rule for "visible": not hidden by style, and a box of some size
+    const found = document.querySelector(selector);
+    if (!found || !found.checkVisibility() || getComputedStyle(found).visibility !== 'visible') return false;
+    const box = found.getBoundingClientRect();
+    return box.width > 0 && box.height > 0;
+}"""
+
+
+def until(page, predicate: str, arg=None) -> None:
+    """Until ``predicate`` (a JavaScript function of ``arg``) is true in the page."""
+    page.wait_for_function(predicate, arg=arg, polling=POLL_MS)
+
+
+def until_shown(page, selector: str) -> None:
+    """Until an element matching ``selector`` is shown (the first one, as Playwright's wait_for_selector)."""
+    until(page, SHOWN, selector)
+
+
+def until_attached(page, selector: str) -> None:
+    """Until an element matching ``selector`` is in the document, shown or not."""
+    until(page, "(selector) => document.querySelector(selector) !== null", selector)
+
+
 def open_page(page, server: Server, key: str | None = None, symbol: str = "BTC-PERP") -> None:
     page.goto(f"{server.base}/#{symbol}")
     if key:
         page.fill("#key", key)
         page.click("#connect")
-        page.wait_for_selector("#agent-panel:not([hidden])")
-    page.wait_for_selector("#ladder tr.bid")
+        until_shown(page, "#agent-panel:not([hidden])")
+    until_shown(page, "#ladder tr.bid")
 
 
 def held(page, routes: list, count: int) -> list:
@@ -256,12 +284,12 @@ def test_a_quote_posted_over_rest_shows_in_the_ladder_as_the_agents_and_someone_
     open_page(page, server, key=ALICE)
     assert page.locator("#ladder tr.mine").count() == 0
     theirs = server.quote(BOB, bps=0.5)
-    page.wait_for_selector(f'#ladder tr.bid[data-price="{theirs["bid_price"]:g}"]')
-    page.wait_for_selector(f'#ladder tr.ask[data-price="{theirs["ask_price"]:g}"]')
+    until_shown(page, f'#ladder tr.bid[data-price="{theirs["bid_price"]:g}"]')
+    until_shown(page, f'#ladder tr.ask[data-price="{theirs["ask_price"]:g}"]')
     assert page.locator("#ladder tr.mine").count() == 0
     posted = server.quote(ALICE)
-    page.wait_for_selector(f'#ladder tr.bid.mine[data-price="{posted["bid_price"]:g}"]')
-    page.wait_for_selector(f'#ladder tr.ask.mine[data-price="{posted["ask_price"]:g}"]')
+    until_shown(page, f'#ladder tr.bid.mine[data-price="{posted["bid_price"]:g}"]')
+    until_shown(page, f'#ladder tr.ask.mine[data-price="{posted["ask_price"]:g}"]')
     mine = {(price, size) for price, _, size in ladder(page, "bid") + ladder(page, "ask") if size}
     assert mine == {(posted["bid_price"], posted["bid_qty"]), (posted["ask_price"], posted["ask_qty"])}
     shown = {price for price, _, _ in ladder(page, "bid") + ladder(page, "ask")}
@@ -271,15 +299,15 @@ def test_a_quote_posted_over_rest_shows_in_the_ladder_as_the_agents_and_someone_
 def test_a_fill_shows_on_the_chart_and_in_the_pnl_panel(page, server) -> None:
     open_page(page, server, key=ALICE)
     posted = server.quote(ALICE)
-    page.wait_for_selector("#ladder tr.mine")
+    until_shown(page, "#ladder tr.mine")
     server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -50})     # runs through the agent's bid
     fills = server.get("/v1/mm/fills", ALICE, symbol="BTC-PERP")["fills"]
     assert fills and fills[0]["order_id"] == posted["bid_id"]
     for fill in fills:
-        page.wait_for_selector(f'#price-chart path.fill[data-fill-id="{fill["fill_id"]}"]')
+        until_shown(page, f'#price-chart path.fill[data-fill-id="{fill["fill_id"]}"]')
     pnl = server.get("/v1/mm/pnl", ALICE, symbol="BTC-PERP")
-    page.wait_for_function("(want) => document.querySelector('#pnl-fills')?.textContent.startsWith(want)",
-                           arg=f"{pnl['fills']} (")
+    until(page, "(want) => document.querySelector('#pnl-fills')?.textContent.startsWith(want)",
+          arg=f"{pnl['fills']} (")
     shown = page.text_content("#pnl-net")
     assert shown == ("−$" if pnl["net_pnl"] < 0 else "$") + f"{abs(pnl['net_pnl']):,.2f}"
     assert page.locator("#pnl-chart path").count() >= 5         # the five components over time
@@ -294,8 +322,8 @@ def test_the_controls_jump_the_price_and_advance_a_manual_clock(page, server) ->
     top = ladder(page, "bid")[0][0]
     page.fill("#jump-bps", "-200")
     page.click("#jump")
-    page.wait_for_function("(top) => Number(document.querySelector('#ladder tr.bid').dataset.price) < top * 0.99",
-                           arg=top)
+    until(page, "(top) => Number(document.querySelector('#ladder tr.bid').dataset.price) < top * 0.99",
+          arg=top)
     after = server.get("/v1/markets/BTC-PERP/price")
     # The jump moves the fair value; the mark shows it rounded to the nearest tick, so the two marks
     # may each be half a tick off the exact -2%.
@@ -307,7 +335,7 @@ def test_the_controls_jump_the_price_and_advance_a_manual_clock(page, server) ->
     now = server.get("/_mock/state")["clock"]["now"]
     page.fill("#advance-seconds", "30")
     page.click("#advance")
-    page.wait_for_function("() => document.querySelector('#clock').textContent.includes('00:00:30')")
+    until(page, "() => document.querySelector('#clock').textContent.includes('00:00:30')")
     assert server.get("/_mock/state")["clock"]["now"] == now + 30_000
 
 
@@ -324,7 +352,7 @@ def test_the_leaderboard_ranks_two_agents_by_net_pnl(page, server) -> None:
     server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -60})
     server.post("/_mock/clock/advance", {"seconds": 120})
     open_page(page, server, key=ALICE)
-    page.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
+    until_shown(page, "#leaderboard tbody tr:nth-child(2)")
     shown = [row.get_attribute("data-agent") for row in page.query_selector_all("#leaderboard tbody tr")]
     net = {server.get("/v1/account", key)["agent_id"]: server.get("/v1/mm/pnl", key)["net_pnl"] for key in (ALICE, BOB)}
     assert net[shown[0]] > net[shown[1]] and set(shown) == set(net)
@@ -338,8 +366,8 @@ def test_an_admin_token_opens_the_controls_only_to_whoever_gives_it(page, server
     assert not page.locator("#admin-panel").is_visible()
     page.fill("#admin-token", "sesame-open")
     page.click("#connect")
-    page.wait_for_selector("#admin-panel:not([hidden])")
-    page.wait_for_selector("#scenario option", state="attached")
+    until_shown(page, "#admin-panel:not([hidden])")
+    until_attached(page, "#scenario option")
 
 
 @pytest.mark.serve_args(scenario="flash_crash", seed=7)
@@ -361,7 +389,7 @@ def test_a_flash_crash_stays_on_the_chart_for_the_whole_window(tabs, page, serve
             open_page(each, server, key=ALICE)
         opened = server.get("/_mock/state")["clock"]["now"]
         for each in pages.values():
-            each.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
+            until_shown(each, "#leaderboard tbody tr:nth-child(2)")
         # To t+460 s a step at a time, each drawn before the next: ten seconds for the pictures in docs/ (a
         # fine line), otherwise four steps of 65 s, two before the crash and two after it. Fills and
         # guardrail events do not depend on how time is stepped (the core's rule), and a step's prints
@@ -370,7 +398,7 @@ def test_a_flash_crash_stays_on_the_chart_for_the_whole_window(tabs, page, serve
         for _ in range(260 // step):
             advance_and_wait(pages.values(), server, step)
         for size, each in pages.items():
-            each.wait_for_selector("#session li.event")
+            until_shown(each, "#session li.event")
             events = [e.text_content() for e in each.query_selector_all("#session li.event")]
             assert any("max_spread_bps" in e for e in events), (size, events)
             assert each.locator("#price-chart line.event").count() == len(events), size
@@ -405,7 +433,7 @@ def test_a_flash_crash_stays_on_the_chart_for_the_whole_window(tabs, page, serve
 def advance_and_wait(pages, server: Server, seconds: int) -> None:
     now = server.post("/_mock/clock/advance", {"seconds": seconds})["clock"]["now"]
     for page in pages:
-        page.wait_for_function("(t) => document.querySelector('#clock').textContent.includes(t)", arg=_hms(now))
+        until(page, "(t) => document.querySelector('#clock').textContent.includes(t)", arg=_hms(now))
 
 
 # ---- at a desktop's size and a phone's ----------------------------------------------------------------
@@ -470,10 +498,10 @@ def test_every_panel_fits_and_the_charts_keep_their_shape(tabs, page, server, al
             each.fill("#key", ALICE)
             each.click("#connect")
         for each in pages:
-            each.wait_for_selector("#agent-panel:not([hidden])")
-            each.wait_for_selector("#leaderboard tbody tr:nth-child(2)")
-            each.wait_for_function("() => document.querySelectorAll('#pnl-chart path').length >= 5")
-            each.wait_for_selector(f'#ladder tr.ask.mine[data-price="{posted["ask_price"]:g}"]')
+            until_shown(each, "#agent-panel:not([hidden])")
+            until_shown(each, "#leaderboard tbody tr:nth-child(2)")
+            until(each, "() => document.querySelectorAll('#pnl-chart path').length >= 5")
+            until_shown(each, f'#ladder tr.ask.mine[data-price="{posted["ask_price"]:g}"]')
         for size, each in zip(("desktop", "phone"), pages):
             try:
                 panels_fit_and_charts_keep_their_shape(each, server)
@@ -546,8 +574,8 @@ def test_axe_finds_nothing_critical_or_serious_without_a_key_and_with_one(page, 
     server.quote(BOB, bps=2)                        # someone on the leaderboard
     server.post("/_mock/clock/advance", {"seconds": 30})         # some trades on the chart
     open_page(page, server)
-    page.wait_for_selector("#leaderboard tbody tr")
-    page.wait_for_selector("#price-chart circle.trade")
+    until_shown(page, "#leaderboard tbody tr")
+    until_shown(page, "#price-chart circle.trade")
     assert axe_violations(page) == [], "without a key"
     no_sideways_scroll(page)
 
@@ -556,10 +584,10 @@ def test_axe_finds_nothing_critical_or_serious_without_a_key_and_with_one(page, 
     server.post("/_mock/clock/advance", {"seconds": 30})
     page.fill("#key", ALICE)
     page.click("#connect")
-    page.wait_for_selector("#agent-panel:not([hidden])")
-    page.wait_for_selector("#fills tbody tr")
-    page.wait_for_selector("#ladder tr.mine")
-    page.wait_for_selector("#session-status")
+    until_shown(page, "#agent-panel:not([hidden])")
+    until_shown(page, "#fills tbody tr")
+    until_shown(page, "#ladder tr.mine")
+    until_shown(page, "#session-status")
     assert axe_violations(page) == [], "with a key"
     no_sideways_scroll(page)
 
@@ -574,8 +602,8 @@ def test_axe_finds_nothing_critical_or_serious_without_a_key_and_with_one(page, 
 def book_on_page_is(page, server: Server, symbol: str) -> None:
     """The ladder shows ``symbol``'s book as REST shows it (the manual clock stands still)."""
     book = server.get(f"/v1/markets/{symbol}/orderbook", depth=20)
-    page.wait_for_function("(p) => Number(document.querySelector('#ladder tr.bid')?.dataset.price) === p",
-                           arg=book["bids"][0]["price"])
+    until(page, "(p) => Number(document.querySelector('#ladder tr.bid')?.dataset.price) === p",
+          arg=book["bids"][0]["price"])
     assert ladder(page, "bid") == [(level["price"], level["size"], 0.0) for level in book["bids"]]
 
 
@@ -584,7 +612,7 @@ def test_an_unknown_market_is_said_and_the_page_goes_on_watching(page, server, a
     open_page(page, server)
     page.fill("#market", "NOPE-PERP")
     page.dispatch_event("#market", "change")
-    page.wait_for_selector("#error:not([hidden])")
+    until_shown(page, "#error:not([hidden])")
     message = page.text_content("#error")
     assert "NOPE-PERP" in message and "No market" in message and "Still showing BTC-PERP" in message
     assert page.get_attribute("#market", "aria-invalid") == "true"
@@ -592,12 +620,12 @@ def test_an_unknown_market_is_said_and_the_page_goes_on_watching(page, server, a
     # Still live: a jump of BTC-PERP reaches the ladder.
     top = ladder(page, "bid")[0][0]
     server.post("/_mock/markets/BTC-PERP/jump", {"move_bps": -200})
-    page.wait_for_function("(top) => Number(document.querySelector('#ladder tr.bid').dataset.price) < top * 0.99",
-                           arg=top)
+    until(page, "(top) => Number(document.querySelector('#ladder tr.bid').dataset.price) < top * 0.99",
+          arg=top)
     # And a good name after the bad one works.
     page.fill("#market", "eth")
     page.dispatch_event("#market", "change")
-    page.wait_for_function("() => document.querySelector('h1').textContent.includes('ETH-PERP')")
+    until(page, "() => document.querySelector('h1').textContent.includes('ETH-PERP')")
     assert page.is_hidden("#error") and page.get_attribute("#market", "aria-invalid") is None
     book_on_page_is(page, server, "ETH-PERP")
     assert page.evaluate("location.hash") == "#ETH-PERP"
@@ -610,21 +638,21 @@ def test_a_malformed_key_is_said_and_the_market_keeps_streaming(page, server, al
     listing: list = []
     page.route(lambda url: url.endswith("/v1/markets?limit=500"), lambda route: listing.append(route))
     page.goto(f"{server.base}/#BTC-PERP")
-    page.wait_for_selector("#ladder tr.bid")
+    until_shown(page, "#ladder tr.bid")
     page.fill("#key", "pf_test_x")                  # too short to be a key
     page.click("#connect")
-    page.wait_for_selector("#error:not([hidden])")
+    until_shown(page, "#error:not([hidden])")
     held(page, listing, 1).pop().fallback()
-    page.wait_for_selector("#markets option", state="attached")
+    until_attached(page, "#markets option")
     assert "API key refused" in page.text_content("#error") and page.get_attribute("#key", "aria-invalid") == "true"
     book_on_page_is(page, server, "BTC-PERP")
     server.post("/_mock/clock/advance", {"seconds": 30})
-    page.wait_for_function("() => document.querySelector('#clock').textContent.includes('00:00:30')")
+    until(page, "() => document.querySelector('#clock').textContent.includes('00:00:30')")
     assert page.is_hidden("#agent-panel")
     # Mended, the key shows the agent's own part.
     page.fill("#key", ALICE)
     page.click("#connect")
-    page.wait_for_selector("#agent-panel:not([hidden])")
+    until_shown(page, "#agent-panel:not([hidden])")
     assert page.is_hidden("#error")
 
 
@@ -642,7 +670,7 @@ def test_a_refusal_that_comes_back_after_watch_is_pressed_again_does_not_refuse_
         routes.append(route)
 
     page.goto(f"{server.base}/#BTC-PERP")
-    page.wait_for_selector("#ladder tr.bid")
+    until_shown(page, "#ladder tr.bid")
     page.route(lambda url: "/feed?" in url, lambda route: hold(route) if route.request.headers.get(
         "authorization") == f"Bearer {bad}" else route.fallback())
     page.fill("#key", bad)
@@ -659,21 +687,21 @@ def test_a_refusal_that_comes_back_after_watch_is_pressed_again_does_not_refuse_
     new_watch.fallback()
     # The end state, waited for as one: the old watch, not yet stopped, may show the agent's panel (it asks
     # again with the key now in the field) before the new watch clears what the stale refusal said.
-    page.wait_for_function("""() => !document.querySelector('#agent-panel').hidden
+    until(page, """() => !document.querySelector('#agent-panel').hidden
         && document.querySelector('#error').hidden && !document.querySelector('#key').hasAttribute('aria-invalid')""")
 
 
 def test_the_address_picks_the_market(page, server, allowed_console) -> None:
     allowed_console.append("status of 404")
     page.goto(f"{server.base}/#NOPE-PERP")          # a bad one first: said, and nothing to show yet
-    page.wait_for_selector("#error:not([hidden])")
+    until_shown(page, "#error:not([hidden])")
     assert "NOPE-PERP" in page.text_content("#error")
     page.evaluate("location.hash = '#SOL-PERP'")    # as typing it into the address bar does
-    page.wait_for_function("() => document.querySelector('h1').textContent.includes('SOL-PERP')")
+    until(page, "() => document.querySelector('h1').textContent.includes('SOL-PERP')")
     book_on_page_is(page, server, "SOL-PERP")
     assert page.is_hidden("#error") and page.input_value("#market") == "SOL-PERP"
     page.evaluate("location.hash = '#kPEPE-PERP'")  # a price below a dollar keeps its tick's decimals
-    page.wait_for_function("() => document.querySelector('h1').textContent.includes('kPEPE-PERP')")
+    until(page, "() => document.querySelector('h1').textContent.includes('kPEPE-PERP')")
     book_on_page_is(page, server, "kPEPE-PERP")
     decimals = tick_decimals(server.get("/v1/markets/kPEPE-PERP")["tick_size"])
     row = page.query_selector("#ladder tr.bid")
@@ -690,9 +718,9 @@ def test_in_realtime_the_page_moves_by_itself(page, server) -> None:
     first = page.text_content("#clock")
     trades = page.locator("#price-chart circle.trade").count()
     # No request from here on: the feed's own looks bring the watched market forward.
-    page.wait_for_function("(t) => document.querySelector('#clock').textContent !== t", arg=first)
-    page.wait_for_function("(n) => document.querySelectorAll('#price-chart circle.trade').length > n", arg=trades)
-    page.wait_for_selector("#fills tbody tr")
+    until(page, "(t) => document.querySelector('#clock').textContent !== t", arg=first)
+    until(page, "(n) => document.querySelectorAll('#price-chart circle.trade').length > n", arg=trades)
+    until_shown(page, "#fills tbody tr")
     assert "realtime" in page.text_content("#clock")
     assert not page.locator("#advance-controls").is_visible()      # no manual clock to advance
 
