@@ -35,6 +35,7 @@ SIZES = {"desktop": DESKTOP, "phone": PHONE}
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 WAIT_MS = 20_000            # only stops a broken page hanging the suite; nothing here is timed
 UPDATE_SCREENSHOTS = os.environ.get("PF_MOCK_UPDATE_SCREENSHOT") == "1"
+MARKET_LIST = "/v1/markets?limit=500"   # what the page asks for its market field's suggestions
 ALICE = "pf_test_alice_page_0001"
 BOB = "pf_test_bob_page_0002"
 
@@ -74,11 +75,15 @@ class Server:
     """What ``pf-mock serve`` runs (``build_app``, its uvicorn configuration, a loopback socket), in a
     thread of this process: a server's own interpreter would cost a second or more of imports each, and
     the page is what is under test here (tests/test_cli.py starts the command itself). Manual clock and
-    orders that act at once unless the options say otherwise."""
+    orders that act at once unless the options say otherwise.
+
+    ``market_list``, when set, is handed to the page in place of its request for the list of markets (the
+    market field's suggestions, ``MARKET_LIST``): see ``browsing``."""
 
     def __init__(self, **options):
         opts = ServeOptions(port=0, **{"clock": "manual", "latency_ms": 0.0, **options})
         self.server = ReadyServer(uvicorn_config(build_app(opts), opts), quiet=True)
+        self.market_list: bytes | None = None
         self.socket = listen("127.0.0.1", 0)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
         self.thread.start()
@@ -117,8 +122,12 @@ class Server:
 @pytest.fixture(scope="module")
 def shared_server():
     """One server for every test that needs no options of its own, reset before each (a server's start
-    costs seconds; a reset, nothing)."""
+    costs seconds; a reset, nothing). Its list of markets is read once here, for every page of the module
+    (see ``browsing``)."""
     srv = Server()
+    answer = srv.http.get(MARKET_LIST)
+    assert answer.status_code == 200 and len(answer.json()["markets"]) == 275, answer.text
+    srv.market_list = answer.content
     yield srv
     srv.close()
 
@@ -131,8 +140,17 @@ def server(request, shared_server):
         yield shared_server
         return
     srv = Server(**marker.kwargs)
+    srv.market_list = shared_server.market_list     # the same catalog: the same names
     yield srv
     srv.close()
+
+
+@pytest.fixture
+def market_list_from_the_server(server):
+    """For a test of the list of markets itself: the page asks the server for it, as a page always does."""
+    kept, server.market_list = server.market_list, None
+    yield
+    server.market_list = kept
 
 
 @pytest.fixture
@@ -170,7 +188,13 @@ def browsing(tabs, server: Server, size: str, allowed_console: list[str]):
     """The tab at ``size``, which may ask nothing of anyone but ``server``; on leaving, not one console
     error but those ``allowed_console`` expects, and not one request beyond the server. Then the tab's
     session storage (the key and token the page keeps) is cleared and it goes back to a blank document,
-    which ends the page, its feed and its timers: the next test starts where a new tab would."""
+    which ends the page, its feed and its timers: the next test starts where a new tab would.
+
+    The page's request for the list of markets (``MARKET_LIST``: only the market field's suggestions, by
+    name) is answered with ``server.market_list``, the shared server's own answer read once, unless a test
+    asks for ``market_list_from_the_server``. After each reset that request would build all 275 markets
+    anew, some 0.3 CPU-s in the server's one thread while the page waits behind it for its first look;
+    the test of the list itself gets it from the server."""
     opened = tabs(size)
     opened.set_default_timeout(WAIT_MS)
     errors: list[str] = []
@@ -184,7 +208,9 @@ def browsing(tabs, server: Server, size: str, allowed_console: list[str]):
         errors.append(str(error))
 
     def only_the_server(route) -> None:     # offline: anything not asked of pf-mock itself is refused
-        if route.request.url.startswith(server.base + "/") or route.request.url.startswith("data:"):
+        if route.request.url == server.base + MARKET_LIST and server.market_list is not None:
+            route.fulfill(status=200, content_type="application/json", body=server.market_list)
+        elif route.request.url.startswith(server.base + "/") or route.request.url.startswith("data:"):
             route.continue_()
         else:
             outside.append(route.request.url)
@@ -269,7 +295,7 @@ def ladder(page, side: str) -> list[tuple[float, float, float]]:
     return [(float(price), float(size), float(mine)) for price, size, mine in rows]
 
 
-def test_the_page_loads_and_its_ladder_is_the_book_rest_shows(page, server) -> None:
+def test_the_page_loads_and_its_ladder_is_the_book_rest_shows(market_list_from_the_server, page, server) -> None:
     open_page(page, server)
     book = server.get("/v1/markets/BTC-PERP/orderbook", depth=20)      # the manual clock stands still
     assert ladder(page, "bid") == [(level["price"], level["size"], 0.0) for level in book["bids"]]
@@ -636,7 +662,7 @@ def test_a_malformed_key_is_said_and_the_market_keeps_streaming(page, server, al
     # The list of markets (the market field's suggestions) is held until after Watch is pressed: the page
     # must show its market without it, and its arrival must not undo what the press's watch said.
     listing: list = []
-    page.route(lambda url: url.endswith("/v1/markets?limit=500"), lambda route: listing.append(route))
+    page.route(lambda url: url.endswith(MARKET_LIST), lambda route: listing.append(route))
     page.goto(f"{server.base}/#BTC-PERP")
     until_shown(page, "#ladder tr.bid")
     page.fill("#key", "pf_test_x")                  # too short to be a key
