@@ -301,6 +301,7 @@ def test_the_page_loads_and_its_ladder_is_the_book_rest_shows(market_list_from_t
     assert ladder(page, "bid") == [(level["price"], level["size"], 0.0) for level in book["bids"]]
     asks = [(level["price"], level["size"], 0.0) for level in book["asks"]]
     assert ladder(page, "ask") == asks[::-1]          # asks read downwards to the spread
+    until_attached(page, "#markets option")           # appended all at once, when the list has come
     assert page.locator("#markets option").count() == 275
     assert page.locator("#admin-panel").is_visible()  # /_mock is open on loopback
 
