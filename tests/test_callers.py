@@ -160,10 +160,11 @@ def test_junk_keys_do_not_dodge_the_rate_limit():
 
 # ---- on a real server --------------------------------------------------------------------------
 @contextlib.contextmanager
-def real_server(**options):
-    """``pf-mock serve`` in a thread: uvicorn on a loopback socket made by ``server.listen``."""
+def real_server(app=None, **options):
+    """``pf-mock serve`` in a thread: uvicorn on a loopback socket made by ``server.listen``; serving
+    ``app`` if given (a test that reaches into the app it serves), else the one ``options`` build."""
     opts = ServeOptions(clock="manual", port=0, **options)
-    server = ReadyServer(uvicorn_config(build_app(opts), opts), quiet=True)
+    server = ReadyServer(uvicorn_config(app or build_app(opts), opts), quiet=True)
     sock = listen("127.0.0.1", 0)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
