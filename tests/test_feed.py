@@ -4,6 +4,7 @@ watches, bounded for a slow reader, and authorised as REST is."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import threading
@@ -81,6 +82,19 @@ def quote_around_mid(client: httpx.Client, symbol: str = "BTC-PERP", bps: float 
     answer = client.post("/v1/mm/quote", json=body)
     assert answer.status_code == 200, answer.text
     return answer.json()
+
+
+@contextlib.contextmanager
+def fast_feed(seed: int):
+    """A server of its own whose feed looks at its markets every 50 ms, for the tests that wait on the
+    feed's looks (counted by the hub, or seen as events, never timed): the hub, the base URL, and a client
+    with an agent's key."""
+    from test_callers import real_server
+
+    app = build_app(serve_options(seed=seed))
+    app.state.feed.tick_s = 0.05
+    with real_server(app) as (_, base), httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}) as client:
+        yield app.state.feed, base, client
 
 
 def looks_after(hub: FeedHub, looks: int) -> None:
@@ -164,12 +178,7 @@ def test_the_ladder_marks_the_agents_own_orders_and_only_them() -> None:
 
 
 def test_nothing_is_sent_while_nothing_changes_and_a_change_is_sent_alone() -> None:
-    from test_callers import real_server
-
-    app = build_app(serve_options(seed=1))
-    hub = app.state.feed
-    hub.tick_s = 0.05       # a look every 50 ms: what is awaited below is a number of the hub's looks, not a time
-    with real_server(app) as (_, base), httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}) as client:
+    with fast_feed(seed=1) as (hub, base, client):
         reader = FeedReader(base + "/feed", {"symbol": "ETH-PERP"}, {})
         reader.until(lambda e, d: e == "book")
         looks_after(hub, 4)                 # four looks at an unchanged market ...
@@ -184,10 +193,10 @@ def test_nothing_is_sent_while_nothing_changes_and_a_change_is_sent_alone() -> N
 
 
 def test_a_reset_tells_subscribers_to_start_over() -> None:
-    with run_server(seed=1) as srv:
-        reader = FeedReader(srv.base_url + "/feed", {"symbol": "BTC-PERP"}, {})
+    with fast_feed(seed=1) as (_, base, client):
+        reader = FeedReader(base + "/feed", {"symbol": "BTC-PERP"}, {})
         reader.until(lambda e, d: e == "book")
-        srv.reset()
+        assert client.post("/_mock/reset", json={}).status_code == 200
         assert reader.until(lambda e, d: e == "reset")[-1][1]["symbol"] == "BTC-PERP"
         assert reader.until(lambda e, d: e == "book")
         reader.close()
