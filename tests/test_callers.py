@@ -240,7 +240,7 @@ def closed_within(sock: socket.socket, seconds: float) -> bool:
 
 
 def test_a_connection_that_sends_nothing_is_closed_after_the_head_timeout():
-    with real_server(head_timeout_s=0.3) as (_, base):
+    with real_server(head_timeout_s=0.1) as (_, base):
         sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
         assert closed_within(sock, 5)
 
