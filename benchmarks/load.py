@@ -356,11 +356,12 @@ def main() -> None:
         print(f"server memory (RSS): {rss(rss_before)} before, {rss(rss_after)} after")
         failures, fills = [], 0
         with httpx.Client(base_url=server.base_url, timeout=600.0) as client:
-            # Each message draws its own order-entry delay, so a quote sent before a cancel could reach the
-            # book after it, rest and fill while the clock runs on: a fill between two of the checks'
-            # reads would fail an invariant that holds. Every agent's orders are cancelled, once every
-            # quote still on its way has arrived cancelled again, and checked once those cancels have
-            # arrived too.
+            # An order still on its way when the load stops would reach the book later, rest and fill while
+            # the clock runs on: a fill between two of the checks' reads would fail an invariant that holds.
+            # One agent's messages to a market reach its book in the order sent, so once an agent's cancel
+            # has arrived nothing it sent before is still on its way. Every agent's orders are cancelled and
+            # the checks wait for those cancels to arrive; a second round, a few requests more, makes sure
+            # the first left nothing behind.
             for _ in range(2):
                 arrivals = [cancel_arrives_ms(client, i) for i in range(agents)]
                 wait_for_clock(client, max(arrivals))
