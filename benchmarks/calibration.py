@@ -296,8 +296,9 @@ def format_pnl(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def measure(symbol: str, seeds: int, minutes: float) -> dict:
-    """Every figure for one market, over ``seeds`` seeds."""
+def measure(symbol: str, seeds: int, minutes: float, skewed: bool = True) -> dict:
+    """Every figure for one market, over ``seeds`` seeds; ``skewed=False`` leaves out the skewed maker's runs
+    (its figures are then None): one market simulation a seed less, every other figure the same."""
     shares = {}
     near = []
     for d in DISTANCES_BPS:
@@ -306,7 +307,8 @@ def measure(symbol: str, seeds: int, minutes: float) -> dict:
         if d == MAKER_BPS:
             near = runs
         shares[d] = fill_shares(runs)
-    skewed = [run_maker(symbol, seed, minutes, MAKER_BPS, skew=SKEW_BPS_PER_100) for seed in range(seeds)]
+    skew_runs = ([run_maker(symbol, seed, minutes, MAKER_BPS, skew=SKEW_BPS_PER_100) for seed in range(seeds)]
+                 if skewed else [])
     figures = maker_figures(near)
     edge, markouts = figures["edge_bps"], figures["markouts"]
     spreads = sorted(s for r in near for s in r["spreads"])
@@ -320,10 +322,10 @@ def measure(symbol: str, seeds: int, minutes: float) -> dict:
     return {
         "symbol": symbol, "tier": spec.tier, "shares": shares,
         **figures, "taken_back": (-markouts[60] / edge) if edge else 0.0,
-        "naive": split(near), "skewed": split(skewed), "naive_before": pnl_split(near),
+        "naive": split(near), "skewed": split(skew_runs) if skew_runs else None, "naive_before": pnl_split(near),
         "horizon_s": informed_horizon_s(spec),
         "naive_net_sd": statistics.stdev([r["net"] for r in near]) if len(near) > 1 else 0.0,
-        "skewed_net_sd": statistics.stdev([r["net"] for r in skewed]) if len(skewed) > 1 else 0.0,
+        "skewed_net_sd": (statistics.stdev([r["net"] for r in skew_runs]) if len(skew_runs) > 1 else 0.0) if skew_runs else None,
         "spread_pct": {p: pct(p) for p in (5, 25, 50, 75, 95, 99)},
     }
 

@@ -11,8 +11,8 @@ and status is kept.
 Printed: requests per second, latency p50 / p99 / worst, answers by status class, transport errors,
 how often the markets were catching up with the clock (the simulation falling behind ``--speed``: the
 cause of long waits), the server's resident memory before and after; then the accounting, checked for every agent against an
-independent oracle (the agent's own fills), after cancelling its orders (twice, each time waiting out the
-longest order-entry delay, so that no quote still on its way can fill between two reads):
+independent oracle (the agent's own fills), after cancelling its orders (twice, each time until the
+cancels have reached the books, so that no quote still on its way can fill between two reads):
   - position: the signed sum of its fills equals the position ``/v1/account`` shows;
   - cash: after hedging flat, ``balance_usd`` minus the starting balance equals the cash its fills
     moved (−Σ side·price·size − Σ fee_usd), and so does ``net_pnl`` of ``/v1/mm/pnl``;
@@ -295,6 +295,29 @@ def check_agent(client: httpx.Client, i: int, symbol: str) -> tuple[list[str], i
     return problems, len(fills)
 
 
+def cancel_arrives_ms(client: httpx.Client, i: int) -> int:
+    """Cancel agent ``i``'s orders; the mock instant (ms) by which the cancel has reached the book: its
+    ``cancelled_at`` (one agent's messages reach a book in the order sent, so every quote it sent before
+    is there by then too); when the cancel was refused, the clock now plus the longest delay a message
+    can take (MAX_DELAY_MS, pf_mock/models/latency.py)."""
+    answer = client.post("/v1/mm/cancel", json={"symbol": SYMBOLS[i % len(SYMBOLS)]},
+                         headers={"Authorization": f"Bearer {agent_key(i)}"})
+    if answer.status_code == 200:
+        return answer.json()["cancelled_at"]
+    return clock_ms(client) + int(MAX_DELAY_MS)
+
+
+def clock_ms(client: httpx.Client) -> int:
+    return client.get("/_mock/state").json()["clock"]["now"]
+
+
+def wait_for_clock(client: httpx.Client, instant_ms: int) -> None:
+    """Wait until the server's realtime clock is past ``instant_ms`` (a read then catches every market up
+    to a later instant, so whatever was due by then has happened)."""
+    while clock_ms(client) <= instant_ms:
+        time.sleep(0.01)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="10 agents for 5 s (the smoke test's size)")
@@ -333,16 +356,15 @@ def main() -> None:
         print(f"server memory (RSS): {rss(rss_before)} before, {rss(rss_after)} after")
         failures, fills = [], 0
         with httpx.Client(base_url=server.base_url, timeout=600.0) as client:
-            # Each message draws its own order-entry delay, so a quote sent before a cancel can reach the
-            # book after it, rest and fill while the clock runs on: a fill between two of the checks'
-            # reads would fail an invariant that holds. No delay is longer than MAX_DELAY_MS of simulated
-            # time (pf_mock/models/latency.py): every agent's orders are cancelled, once every quote still
-            # on its way has arrived cancelled again, and checked once those cancels have arrived too.
+            # An order still on its way when the load stops would reach the book later, rest and fill while
+            # the clock runs on: a fill between two of the checks' reads would fail an invariant that holds.
+            # One agent's messages to a market reach its book in the order sent, so once an agent's cancel
+            # has arrived nothing it sent before is still on its way. Every agent's orders are cancelled and
+            # the checks wait for those cancels to arrive; a second round, a few requests more, makes sure
+            # the first left nothing behind.
             for _ in range(2):
-                for i in range(agents):
-                    client.post("/v1/mm/cancel", json={"symbol": SYMBOLS[i % len(SYMBOLS)]},
-                                headers={"Authorization": f"Bearer {agent_key(i)}"})
-                time.sleep(MAX_DELAY_MS / 1000 / args.speed + 0.1)
+                arrivals = [cancel_arrives_ms(client, i) for i in range(agents)]
+                wait_for_clock(client, max(arrivals))
             for i in range(agents):
                 try:
                     problems, n = check_agent(client, i, SYMBOLS[i % len(SYMBOLS)])

@@ -64,10 +64,10 @@ def pytest_terminal_summary(terminalreporter):
     if HYPOTHESIS_SEED is not None:
         terminalreporter.write_line(_seed_line())
 
-# The files holding the suite's longest items (schemathesis on /_mock/restore, 4,100 coverage cases; the
-# calibration report's module fixture) run first: under `-n 2 --dist worksteal` a worker that finishes its
-# share takes from the end of the other's queue, so a long item left near the end is the one thing that can
-# keep one core busy while the other idles. The order of everything else is kept.
+# The files holding the suite's longest items (schemathesis's 35 tests, about 10 CPU-s together, one to two
+# seconds for the longest; the calibration report's module fixture) run first: under `-n 2 --dist worksteal`
+# a worker that finishes its share takes from the end of the other's queue, so a long item left near the end
+# is the one thing that can keep one core busy while the other idles. The order of everything else is kept.
 LONG_FIRST = ("tests/test_schema_conformance.py", "tests/test_calibration.py")
 
 

@@ -37,8 +37,9 @@ def report():
     # a module of this file's own, so the benchmark's list is untouched.
     calibration.DISTANCES_BPS = tuple(d for d in calibration.DISTANCES_BPS if d in ASKED_BPS)
     assert calibration.DISTANCES_BPS == ASKED_BPS
+    # The skewed maker is held to a figure on BTC-PERP alone: ETH-PERP's report leaves its run out.
     return {"BTC-PERP": calibration.measure("BTC-PERP", seeds=1, minutes=30),
-            "ETH-PERP": calibration.measure("ETH-PERP", seeds=1, minutes=30)}
+            "ETH-PERP": calibration.measure("ETH-PERP", seeds=1, minutes=30, skewed=False)}
 
 
 def test_quotes_at_2_5_bps_fill_8_to_30_percent_per_side_on_btc(report):

@@ -159,11 +159,20 @@ def test_junk_keys_do_not_dodge_the_rate_limit():
 
 
 # ---- on a real server --------------------------------------------------------------------------
+def until(condition, what: str, guard_s: float = 30.0) -> None:
+    """Wait for ``condition()`` (the guard only stops a broken server hanging the suite: nothing is timed)."""
+    deadline = time.monotonic() + guard_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.005)
+
+
 @contextlib.contextmanager
-def real_server(**options):
-    """``pf-mock serve`` in a thread: uvicorn on a loopback socket made by ``server.listen``."""
+def real_server(app=None, **options):
+    """``pf-mock serve`` in a thread: uvicorn on a loopback socket made by ``server.listen``; serving
+    ``app`` if given (a test that reaches into the app it serves), else the one ``options`` build."""
     opts = ServeOptions(clock="manual", port=0, **options)
-    server = ReadyServer(uvicorn_config(build_app(opts), opts), quiet=True)
+    server = ReadyServer(uvicorn_config(app or build_app(opts), opts), quiet=True)
     sock = listen("127.0.0.1", 0)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -192,15 +201,18 @@ def test_a_client_that_pipelines_and_never_reads_holds_up_nobody():
     never reads, while another client quotes and reads as usual: the other client's requests are all
     answered. When the answer was written inside the exchange's turn, the first answer that filled the
     slow socket's buffers held the turn until that socket closed, and every other request waited."""
-    with real_server() as (_, base):
+    with real_server() as (server, base):
         hog = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         hog.connect(("127.0.0.1", int(base.rsplit(":", 1)[1])))
         request = b"GET /v1/markets?limit=500 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         hog.sendall(request * 60)
         try:
+            # The hog's answers fill its socket: the kernel's buffers are full and the server holds the rest
+            # of an answer in its transport (asyncio's public count), waiting for a reader that never reads.
+            until(lambda: any(c.transport.get_write_buffer_size() for c in list(server.server_state.connections)),
+                  "the hog's answers never filled its socket")
             with httpx.Client(base_url=base, timeout=20, headers={"Authorization": f"Bearer {KEY}"}) as client:
-                time.sleep(0.5)         # the hog's answers fill its socket by now
                 for _ in range(5):
                     mid = client.get(PRICE).json()["mid"]
                     quote = client.post("/v1/mm/quote", json={"symbol": "BTC-PERP", "bid_price": mid * 0.999,
@@ -228,19 +240,19 @@ def closed_within(sock: socket.socket, seconds: float) -> bool:
 
 
 def test_a_connection_that_sends_nothing_is_closed_after_the_head_timeout():
-    with real_server(head_timeout_s=0.3) as (_, base):
+    with real_server(head_timeout_s=0.1) as (_, base):
         sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
         assert closed_within(sock, 5)
 
 
 def test_a_request_head_trickled_in_is_closed_after_the_head_timeout():
-    with real_server(head_timeout_s=0.5) as (_, base):
+    with real_server(head_timeout_s=0.25) as (_, base):
         sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
         started = time.monotonic()
-        try:
+        try:       # a byte every 20 ms: the head's 230 bytes would take 4.6 s
             for byte in b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200:
                 sock.sendall(bytes([byte]))
-                time.sleep(0.05)
+                time.sleep(0.02)
                 if time.monotonic() - started > 5:
                     break
         except OSError:
@@ -249,15 +261,15 @@ def test_a_request_head_trickled_in_is_closed_after_the_head_timeout():
 
 
 def test_a_body_trickled_in_is_closed_after_the_body_timeout():
-    with real_server(body_timeout_s=0.5) as (_, base):
+    with real_server(body_timeout_s=0.25) as (_, base):
         sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
         sock.sendall(b"POST /_mock/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 400\r\n\r\n{")
         started = time.monotonic()
         try:
-            while time.monotonic() - started < 5:
+            while time.monotonic() - started < 5:       # a byte every 20 ms: 400 would take 8 s
                 sock.sendall(b" ")
-                time.sleep(0.05)
+                time.sleep(0.02)
         except OSError:
             pass
         assert closed_within(sock, 5)
@@ -268,15 +280,15 @@ def test_a_body_trickled_in_is_closed_after_the_body_timeout():
 def test_a_body_cut_off_by_its_deadline_is_not_acted_on_even_when_what_came_reads_as_json():
     """What arrived before the deadline, ``{"seconds": 60}`` then spaces, is a whole JSON body, but not
     the 400 bytes announced: the advance must not run on it."""
-    with real_server(body_timeout_s=0.5) as (_, base):
+    with real_server(body_timeout_s=0.25) as (_, base):
         sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
         sock.sendall(b"POST /_mock/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 400\r\n\r\n{\"seconds\": 60}")
         started = time.monotonic()
         try:
-            while time.monotonic() - started < 5:
+            while time.monotonic() - started < 5:       # a byte every 20 ms: 400 would take 8 s
                 sock.sendall(b" ")
-                time.sleep(0.05)
+                time.sleep(0.02)
         except OSError:
             pass
         assert closed_within(sock, 5)
@@ -295,7 +307,9 @@ def test_the_head_deadline_is_per_request_and_an_idle_keep_alive_closes():
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             answer = b""
             while not answer.endswith(b"}"):
-                answer += sock.recv(4096)
+                part = sock.recv(4096)
+                assert part, "closed mid-conversation"
+                answer += part
             assert answer.startswith(b"HTTP/1.1 200")
             time.sleep(0.2)
         assert closed_within(sock, 5)       # then idle: closed
@@ -322,15 +336,16 @@ def test_a_forwarded_for_header_does_not_unlink_a_connection_from_its_deadlines(
 
 def test_a_client_that_goes_away_mid_request_is_one_line_of_log_at_most(caplog):
     caplog.set_level("DEBUG")
-    with real_server() as (_, base):
+    with real_server() as (server, base):
         port = int(base.rsplit(":", 1)[1])
+        busy = server.server_state      # uvicorn's count of open connections and of requests being answered
         for path in ("/mcp", "/v1/mm/quote"):
             sock = socket.create_connection(("127.0.0.1", port))
             sock.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                          b"Accept: application/json, text/event-stream\r\nContent-Length: 1000\r\n\r\n{\"jsonrpc\"")
-            time.sleep(0.2)
+            until(lambda: busy.tasks, "the request never reached the app")     # mid-request: it waits for the body
             sock.close()
-            time.sleep(0.3)
+            until(lambda: not busy.tasks and not busy.connections, "the server never let go of the request")
         with httpx.Client(base_url=base, timeout=30) as client:     # a guard against a hang, never a measured time
             assert client.get("/health").status_code == 200
     noted = [r for r in caplog.records if r.levelno >= logging.INFO or r.exc_info]

@@ -4,6 +4,7 @@ watches, bounded for a slow reader, and authorised as REST is."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import threading
@@ -16,7 +17,8 @@ from contract_asserts import assert_error
 from pf_mock.api import AppOptions, create_app
 from pf_mock.feed import MAX_ROWS, FeedHub, Subscriber, Topic
 from pf_mock.exchange import QuoteRequest
-from pf_mock.testing import TEST_KEY, run_server
+from pf_mock.server import build_app
+from pf_mock.testing import TEST_KEY, run_server, serve_options
 
 from conftest import KEY, make_exchange
 
@@ -59,14 +61,15 @@ class FeedReader:
                 return seen
         raise AssertionError("the feed never sent the awaited event")
 
-    def rest(self, quiet_s: float = 1.0) -> list[tuple[str, dict]]:
-        """Every event until none has come for ``quiet_s``."""
+    def to_the_end(self) -> list[tuple[str, dict]]:
+        """Every event not yet taken, once the stream has ended (a server's stop ends it): with what was
+        taken before, all the feed sent."""
+        self._thread.join(WAIT_GUARD_S)
+        assert not self._thread.is_alive(), "the feed's stream did not end"
         seen = []
-        while True:
-            try:
-                seen.append(self.next(quiet_s))
-            except queue.Empty:
-                return seen
+        while not self.events.empty():
+            seen.append(self.events.get_nowait())
+        return seen
 
     def close(self) -> None:
         self._stop.set()
@@ -79,6 +82,29 @@ def quote_around_mid(client: httpx.Client, symbol: str = "BTC-PERP", bps: float 
     answer = client.post("/v1/mm/quote", json=body)
     assert answer.status_code == 200, answer.text
     return answer.json()
+
+
+@contextlib.contextmanager
+def fast_feed(seed: int):
+    """A server of its own whose feed looks at its markets every 50 ms, for the tests that wait on the
+    feed's looks (counted by the hub, or seen as events, never timed): the hub, the base URL, and a client
+    with an agent's key."""
+    from test_callers import real_server
+
+    app = build_app(serve_options(seed=seed))
+    app.state.feed.tick_s = 0.05
+    with real_server(app) as (_, base), httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}) as client:
+        yield app.state.feed, base, client
+
+
+def looks_after(hub: FeedHub, looks: int) -> None:
+    """Wait until ``hub`` has taken ``looks`` whole looks at its markets from now (counted by the hub: its
+    ``ticks`` goes up as a round of looks begins, so the round before has ended)."""
+    target = hub.ticks + looks + 1
+    deadline = time.monotonic() + WAIT_GUARD_S
+    while hub.ticks < target:
+        assert time.monotonic() < deadline, "the hub stopped looking"
+        time.sleep(0.005)
 
 
 def without_mine(book: dict) -> dict:
@@ -99,36 +125,41 @@ def test_a_subscriber_receives_exactly_what_rest_reports_for_the_interval() -> N
             srv.advance(15)
         end_ms = srv.state()["clock"]["now"]
         events = reader.until(lambda event, data: event == "clock" and data["now"] == end_ms)
-        events += reader.rest()             # the rest of that look's batch (then nothing changes)
-        reader.close()
-
-        trades = [t for event, data in events if event == "trades" for t in data["trades"]]
-        fills = [f for event, data in events if event == "fills" for f in data["fills"]]
-        assert not any(data.get("gap") for event, data in events if event in ("trades", "fills"))
-
+        # What REST reports at end_ms (the clock is manual: nothing moves after it) ...
         rest_trades = srv.client.get("/v1/markets/BTC-PERP/trades", params={"limit": 500}).json()["trades"]
-        in_interval = [t for t in reversed(rest_trades) if t["timestamp"] > start_ms]
-        assert len(in_interval) < 500           # else REST itself would not show the whole interval
-        assert trades == in_interval and trades
-
         rest_fills = srv.client.get("/v1/mm/fills", params={"symbol": "BTC-PERP", "since": start_ms + 1,
                                                             "limit": 1000}).json()["fills"]
-        assert fills == rest_fills and fills
-
-        last = {event: data for event, data in first + events}     # the newest of each kind the feed sent
-        assert last["orders"]["orders"] == srv.client.get("/v1/mm/orders", params={"symbol": "BTC-PERP"}).json()["orders"]
-        assert last["price"] == srv.client.get("/v1/markets/BTC-PERP/price").json()
+        rest_orders = srv.client.get("/v1/mm/orders", params={"symbol": "BTC-PERP"}).json()["orders"]
+        rest_price = srv.client.get("/v1/markets/BTC-PERP/price").json()
         rest_book = srv.client.get("/v1/markets/BTC-PERP/orderbook", params={"depth": 20}).json()
-        assert without_mine(last["book"]) == rest_book
         rest_pnl = srv.client.get("/v1/mm/pnl", params={"symbol": "BTC-PERP"}).json()
-        assert {k: v for k, v in last["pnl"].items() if k != "timestamp"} == rest_pnl
-        assert last["inventory"] == srv.client.get("/v1/mm/inventory", params={"symbol": "BTC-PERP"}).json()
-        session = dict(last["session"])
-        assert session.pop("events") == []          # no guardrail set, none acted
-        assert session == srv.client.get("/v1/mm/session", params={"symbol": "BTC-PERP"}).json()
-        # Each fill is one point of the PnL chart, at its instant.
-        points = [p["timestamp"] for event, data in events if event == "pnl_points" for p in data["pnl_points"]]
-        assert points == sorted({f["timestamp"] for f in fills})
+        rest_inventory = srv.client.get("/v1/mm/inventory", params={"symbol": "BTC-PERP"}).json()
+        rest_session = srv.client.get("/v1/mm/session", params={"symbol": "BTC-PERP"}).json()
+    # ... and all the feed sent: the rest of that look's batch and anything after, until the server's stop
+    # ended the stream.
+    events += reader.to_the_end()
+
+    trades = [t for event, data in events if event == "trades" for t in data["trades"]]
+    fills = [f for event, data in events if event == "fills" for f in data["fills"]]
+    assert not any(data.get("gap") for event, data in events if event in ("trades", "fills"))
+
+    in_interval = [t for t in reversed(rest_trades) if t["timestamp"] > start_ms]
+    assert len(in_interval) < 500           # else REST itself would not show the whole interval
+    assert trades == in_interval and trades
+    assert fills == rest_fills and fills
+
+    last = {event: data for event, data in first + events}     # the newest of each kind the feed sent
+    assert last["orders"]["orders"] == rest_orders
+    assert last["price"] == rest_price
+    assert without_mine(last["book"]) == rest_book
+    assert {k: v for k, v in last["pnl"].items() if k != "timestamp"} == rest_pnl
+    assert last["inventory"] == rest_inventory
+    session = dict(last["session"])
+    assert session.pop("events") == []          # no guardrail set, none acted
+    assert session == rest_session
+    # Each fill is one point of the PnL chart, at its instant.
+    points = [p["timestamp"] for event, data in events if event == "pnl_points" for p in data["pnl_points"]]
+    assert points == sorted({f["timestamp"] for f in fills})
 
 
 def test_the_ladder_marks_the_agents_own_orders_and_only_them() -> None:
@@ -147,25 +178,25 @@ def test_the_ladder_marks_the_agents_own_orders_and_only_them() -> None:
 
 
 def test_nothing_is_sent_while_nothing_changes_and_a_change_is_sent_alone() -> None:
-    with run_server(seed=1) as srv:
-        reader = FeedReader(srv.base_url + "/feed", {"symbol": "ETH-PERP"}, {})
+    with fast_feed(seed=1) as (hub, base, client):
+        reader = FeedReader(base + "/feed", {"symbol": "ETH-PERP"}, {})
         reader.until(lambda e, d: e == "book")
-        with pytest.raises(queue.Empty):
-            reader.next(timeout=1.0)            # four looks at an unchanged market: not one event
-        best_bid = srv.client.get("/v1/markets/ETH-PERP/price").json()["best_bid"]
-        srv.client.post("/v1/mm/quote", json={"symbol": "ETH-PERP", "bid_price": best_bid, "bid_size": 50})
-        batch = reader.rest()
-        reader.close()
-        assert [event for event, _ in batch] == ["book"]      # the best bid's size grew; nothing else moved
-        rest_book = srv.client.get("/v1/markets/ETH-PERP/orderbook").json()
-        assert without_mine(batch[0][1]) == rest_book
+        looks_after(hub, 4)                 # four looks at an unchanged market ...
+        best_bid = client.get("/v1/markets/ETH-PERP/price").json()["best_bid"]
+        client.post("/v1/mm/quote", json={"symbol": "ETH-PERP", "bid_price": best_bid, "bid_size": 50})
+        batch = reader.until(lambda e, d: e == "book")      # ... sent nothing: the change's book comes first
+        looks_after(hub, 4)                 # four more looks, then the server's stop ends the stream
+        rest_book = client.get("/v1/markets/ETH-PERP/orderbook").json()
+    batch += reader.to_the_end()
+    assert [event for event, _ in batch] == ["book"]      # the best bid's size grew; nothing else moved, then or after
+    assert without_mine(batch[0][1]) == rest_book
 
 
 def test_a_reset_tells_subscribers_to_start_over() -> None:
-    with run_server(seed=1) as srv:
-        reader = FeedReader(srv.base_url + "/feed", {"symbol": "BTC-PERP"}, {})
+    with fast_feed(seed=1) as (_, base, client):
+        reader = FeedReader(base + "/feed", {"symbol": "BTC-PERP"}, {})
         reader.until(lambda e, d: e == "book")
-        srv.reset()
+        assert client.post("/_mock/reset", json={}).status_code == 200
         assert reader.until(lambda e, d: e == "reset")[-1][1]["symbol"] == "BTC-PERP"
         assert reader.until(lambda e, d: e == "book")
         reader.close()
