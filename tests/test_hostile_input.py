@@ -35,18 +35,53 @@ def raw(client: httpx.Client, method: str, path: str, body: str | bytes | None =
     return client.request(method, path, content=content, headers={**JSON, **(headers or {})})
 
 
+READS = ["/_mock/state", "/_mock/faults", "/v1/account", "/v1/mm/orders", "/v1/mm/orders?status=closed&limit=1000",
+         "/v1/mm/fills?limit=1000",
+         f"/v1/mm/session?symbol={SYMBOL}", "/v1/mm/pnl", f"/v1/mm/inventory?symbol={SYMBOL}",
+         f"/v1/markets/{SYMBOL}/price", f"/v1/markets/{SYMBOL}/orderbook?depth=50"]
+
+
 def fingerprint(client: httpx.Client, auth: dict) -> dict:
     """Everything a refused request must leave as it was: the mock's state, the agent's account,
     orders, fills, session and PnL, a market's price and book, the fault rules."""
-    reads = ["/_mock/state", "/_mock/faults", "/v1/account", "/v1/mm/orders", "/v1/mm/orders?status=closed&limit=1000",
-             "/v1/mm/fills?limit=1000",
-             f"/v1/mm/session?symbol={SYMBOL}", "/v1/mm/pnl", f"/v1/mm/inventory?symbol={SYMBOL}",
-             f"/v1/markets/{SYMBOL}/price", f"/v1/markets/{SYMBOL}/orderbook?depth=50"]
     seen = {}
-    for path in reads:
+    for path in READS:
         r = client.get(path, headers=auth)
         assert r.status_code == 200, (path, r.text)
         seen[path] = r.json()
+    return seen
+
+
+def sent(client: httpx.Client) -> int:
+    """How many requests ``client`` has sent (counted by a hook on the client, installed on first use).
+    Each test's exchange is served by its own client alone, on a manual clock: no request, no change."""
+    if not hasattr(client, "hostile_sent"):
+        client.hostile_sent = 0
+
+        def count(request: httpx.Request) -> None:
+            client.hostile_sent += 1
+
+        client.event_hooks["request"].append(count)
+    return client.hostile_sent
+
+
+def fingerprint_before(client: httpx.Client, auth: dict) -> dict:
+    """The fingerprint a request is checked against: the last one taken on this client when no request
+    at all has gone through it since (its 11 reads would read what they read then: reads change nothing,
+    which every "after" equal to its "before" shows), else a fresh one. A test that fails leaves as the
+    last one what its own "after" read, the exchange as it is, so the next test is still judged on what
+    its own request changed. The "after" is always read afresh (``fingerprint_after``)."""
+    last = getattr(client, "hostile_last", None)
+    if last is not None and last[0] == sent(client) and last[1] == auth:
+        return last[2]
+    return fingerprint_after(client, auth)
+
+
+def fingerprint_after(client: httpx.Client, auth: dict) -> dict:
+    """A fresh fingerprint, kept on the client with the request count it was taken at."""
+    sent(client)
+    seen = fingerprint(client, auth)
+    client.hostile_last = (client.hostile_sent, dict(auth), seen)
     return seen
 
 
@@ -61,8 +96,9 @@ def shared_busy():
     """One busy exchange for the module's tests whose every request must be refused with nothing
     changed. Each such test takes the fingerprint before its request and compares the one after, so it
     checks "nothing changed" as it would on an exchange of its own; a request that did change something
-    fails the test that sent it. Tests whose requests are taken (or that may change something) keep
-    their own exchange (``busy``)."""
+    fails the test that sent it. Its "before" is the previous test's "after" when no request has gone
+    through the client since (``fingerprint_before``). Tests whose requests are taken (or that may
+    change something) keep their own exchange (``busy``)."""
     with app_client(create_app(make_exchange(), AppOptions())) as client:
         yield client, make_busy(client, {"Authorization": f"Bearer {KEY}"})
 
@@ -79,10 +115,10 @@ def make_busy(client: httpx.Client, auth: dict) -> dict:
 
 
 def refused(client, auth, method, path, body, status=400, code="invalid_request", field=None):
-    before = fingerprint(client, auth)
+    before = fingerprint_before(client, auth)
     response = raw(client, method, path, body, auth)
     out = assert_error(response, status, code, field)
-    assert fingerprint(client, auth) == before, f"{method} {path} changed state"
+    assert fingerprint_after(client, auth) == before, f"{method} {path} changed state"
     return out
 
 
@@ -212,10 +248,10 @@ def test_a_body_over_the_limit_is_413(shared_busy):
 
 def test_a_streamed_body_over_the_limit_is_413(shared_busy):
     client, busy = shared_busy
-    before = fingerprint(client, busy)
+    before = fingerprint_before(client, busy)
     chunks = (b"x" * 65_536 for _ in range(MAX_BODY_BYTES // 65_536 + 1))
     assert_error(client.post("/v1/mm/cancel", headers=busy, content=chunks), 413, "payload_too_large")
-    assert fingerprint(client, busy) == before
+    assert fingerprint_after(client, busy) == before
 
 
 def test_a_body_at_the_limit_passes_the_door(client, busy):
@@ -312,7 +348,7 @@ def busy_for_every_field():
 def test_every_numeric_field_refuses_what_is_not_a_number_in_its_range(busy_for_every_field, method, path, where,
                                                                        name):
     client, busy = busy_for_every_field
-    before = fingerprint(client, busy)
+    before = fingerprint_before(client, busy)
     for value in (HOSTILE_BODY_NUMBERS if where == "body" else HOSTILE_QUERY_NUMBERS):
         if where == "body":
             response = raw(client, method, concrete(path), body_with(path, name, value), busy)
@@ -320,7 +356,7 @@ def test_every_numeric_field_refuses_what_is_not_a_number_in_its_range(busy_for_
             response = raw(client, method, f"{concrete(path)}?{name}={value}", None, busy)
         assert 400 <= response.status_code < 500, (name, value, response.status_code, response.text)
         assert_error_shape(response.json())
-    assert fingerprint(client, busy) == before, name
+    assert fingerprint_after(client, busy) == before, name
 
 
 # ---- any JSON, any route ------------------------------------------------------------------------
@@ -523,7 +559,7 @@ def test_jumps_stop_at_the_band_with_a_400_and_the_market_keeps_answering(client
     # state: three refusals in a row stand for the 300 tries there were (each one 11 reads).
     taken = refusals = 0
     while refusals < 3:
-        before = fingerprint(client, busy)
+        before = fingerprint_before(client, busy)
         r = client.post("/_mock/markets/SOL-PERP/jump", json={"move_bps": move_bps})
         if r.status_code == 200:
             assert not refusals, "a jump was taken after one was refused"
@@ -531,7 +567,7 @@ def test_jumps_stop_at_the_band_with_a_400_and_the_market_keeps_answering(client
             assert taken <= 300
             continue
         assert_error(r, 400, "invalid_request", "move_bps")
-        assert fingerprint(client, busy) == before
+        assert fingerprint_after(client, busy) == before
         refusals += 1
     assert taken == taken_expected
     for path in ("/v1/markets/SOL-PERP/price", "/v1/markets?limit=500", "/v1/account"):
