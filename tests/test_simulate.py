@@ -140,7 +140,7 @@ def test_the_direct_transport_answers_and_refuses_as_http_does():
         out.append(top)
         out.append(pf.quote("BTC-PERP", bid_price=top.best_bid, bid_size=100, ask_price=top.best_ask, ask_size=100,
                             time_in_force="ALO", max_inventory_usd=300))
-        out.append(pf.mock.advance(1200).clock)         # 20 x SLICE_S: sliced, with asyncio.sleep(0)
+        out.append(pf.mock.advance(300).clock)          # 5 x SLICE_S: sliced, with asyncio.sleep(0)
         out.append(pf.fills("BTC-PERP", since=0, limit=1000))
         out.append(pf.candles("BTC-PERP", "1m", limit=5))
         out.append(pf.health()["status"])
@@ -155,8 +155,8 @@ def test_the_direct_transport_answers_and_refuses_as_http_does():
         return out
 
     direct, over_http = session(client(True)), session(client(False))
-    assert direct[2].now == direct[0].timestamp + 1_200_000
-    assert direct[3].fills, "the twenty minutes filled something"
+    assert direct[2].now == direct[0].timestamp + 300_000
+    assert direct[3].fills, "the five minutes filled something"
     assert direct == over_http
 
 
