@@ -8,7 +8,6 @@ of the estimate, and against the same market without the scenario.
 from __future__ import annotations
 
 import math
-import subprocess
 import sys
 import tomllib
 from dataclasses import replace
@@ -25,6 +24,8 @@ from pf_mock.model import SECONDS_PER_YEAR
 from pf_mock import scenarios
 from pf_mock.scenarios import (REPO_FOLDER, InvalidScenario, Jump, RegimeChange, ScenarioNotFound, apply_scenario,
                                list_scenarios, load_named, load_scenario, parse_scenario, shipped_names)
+import pf_mock.server
+from pf_mock.cli import main as cli_main
 from pf_mock.server import ServeOptions, build_app, build_exchange
 from contract_asserts import assert_error
 
@@ -468,25 +469,34 @@ def test_parse_scenario_builds_the_events_in_order():
 
 
 # ---- the command line -----------------------------------------------------------------------------
-def test_pf_mock_scenarios_lists_all_eight_with_their_descriptions():
-    done = subprocess.run([sys.executable, "-m", "pf_mock", "scenarios"], capture_output=True, text=True,
-                          timeout=60, cwd=REPO_FOLDER.parent)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+# The two commands below run in this process, through the program's own entry (``pf_mock.cli.main``): what
+# they print and return is the subject, not the interpreter's start (tests/test_cli.py starts the program as a
+# process, through both of its entry points).
+def test_pf_mock_scenarios_lists_all_eight_with_their_descriptions(capsys, monkeypatch):
+    monkeypatch.chdir(REPO_FOLDER.parent)
+    code = cli_main(["scenarios"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert err == ""
+    lines = out.splitlines()
     assert [line.split()[0] for line in lines] == SHIPPED
     for line, scenario in zip(lines, list_scenarios()):
         assert line.endswith(scenario.description)
 
 
-def test_serve_with_a_malformed_scenario_exits_with_a_message_and_no_traceback(tmp_path):
+def test_serve_with_a_malformed_scenario_exits_with_a_message_and_no_traceback(tmp_path, capsys, monkeypatch):
     path = tmp_path / "broken.toml"
     path.write_text(GOOD_TOP + "[markets.BTC-PERP]\nregime = { spread_bps = -3 }\n")
-    done = subprocess.run([sys.executable, "-m", "pf_mock", "serve", "--port", "0", "--scenario", str(path)],
-                          capture_output=True, text=True, timeout=60, cwd=REPO_FOLDER.parent)
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr and "ready" not in done.stdout
-    assert str(path) in done.stderr and "markets.BTC-PERP.regime.spread_bps" in done.stderr
-    assert "expected a number above 0" in done.stderr
+    started = []        # what would build, bind or run a server: none of it may happen
+    for name in ("serve", "build_app", "listen"):
+        monkeypatch.setattr(pf_mock.server, name, lambda *args, _name=name, **kwargs: started.append(_name))
+    monkeypatch.chdir(REPO_FOLDER.parent)
+    code = cli_main(["serve", "--port", "0", "--scenario", str(path)])     # an exception here fails the test
+    out, err = capsys.readouterr()
+    assert code != 0 and started == []
+    assert "Traceback" not in err and "ready" not in out
+    assert str(path) in err and "markets.BTC-PERP.regime.spread_bps" in err
+    assert "expected a number above 0" in err
 
 
 @pytest.mark.parametrize("given", ["flash_crash", str(REPO_FOLDER / "flash_crash.toml")])
