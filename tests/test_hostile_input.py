@@ -108,9 +108,12 @@ def make_busy(client: httpx.Client, auth: dict) -> dict:
     r = client.post("/v1/mm/quote", headers=auth, json={"symbol": SYMBOL, "bid_price": mid * 0.99995, "bid_size": 200,
                                                         "ask_price": mid * 1.00005, "ask_size": 200})
     assert r.status_code == 200, r.text
-    assert client.post("/_mock/clock/advance", json={"seconds": 30}).status_code == 200
+    # Ten seconds fill one side and leave the other resting (by fifteen, both have filled and nothing
+    # rests for a refused request to cancel unseen).
+    assert client.post("/_mock/clock/advance", json={"seconds": 10}).status_code == 200
     assert client.post("/_mock/faults", json={"path": "/v1/nowhere", "status": 503}).status_code == 201
     assert client.get("/v1/mm/fills", headers=auth).json()["fills"]
+    assert client.get("/v1/mm/orders", headers=auth).json()["orders"]
     return auth
 
 
