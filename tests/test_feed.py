@@ -21,6 +21,7 @@ from pf_mock.server import build_app
 from pf_mock.testing import TEST_KEY, run_server, serve_options
 
 from conftest import KEY, make_exchange
+from test_callers import real_server, until
 
 WAIT_GUARD_S = 30.0     # only stops a broken feed hanging the suite; nothing here is timed
 
@@ -89,8 +90,6 @@ def fast_feed(seed: int):
     """A server of its own whose feed looks at its markets every 50 ms, for the tests that wait on the
     feed's looks (counted by the hub, or seen as events, never timed): the hub, the base URL, and a client
     with an agent's key."""
-    from test_callers import real_server
-
     app = build_app(serve_options(seed=seed))
     app.state.feed.tick_s = 0.05
     with real_server(app) as (_, base), httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}) as client:
@@ -101,10 +100,7 @@ def looks_after(hub: FeedHub, looks: int) -> None:
     """Wait until ``hub`` has taken ``looks`` whole looks at its markets from now (counted by the hub: its
     ``ticks`` goes up as a round of looks begins, so the round before has ended)."""
     target = hub.ticks + looks + 1
-    deadline = time.monotonic() + WAIT_GUARD_S
-    while hub.ticks < target:
-        assert time.monotonic() < deadline, "the hub stopped looking"
-        time.sleep(0.005)
+    until(lambda: hub.ticks >= target, "the hub stopped looking", WAIT_GUARD_S)
 
 
 def without_mine(book: dict) -> dict:
