@@ -318,14 +318,16 @@ def measure(symbol: str, seeds: int, minutes: float, skewed: bool = True) -> dic
 
     def split(runs):
         return {k: statistics.mean(r[k] for r in runs) for k in ("spread_income", "rebates", "inventory_pnl", "net")}
+
+    def net_sd(runs):
+        return statistics.stdev([r["net"] for r in runs]) if len(runs) > 1 else 0.0
     spec = load_catalog().resolve(symbol)
     return {
         "symbol": symbol, "tier": spec.tier, "shares": shares,
         **figures, "taken_back": (-markouts[60] / edge) if edge else 0.0,
-        "naive": split(near), "skewed": split(skew_runs) if skew_runs else None, "naive_before": pnl_split(near),
+        "naive": split(near), "skewed": split(skew_runs) if skewed else None, "naive_before": pnl_split(near),
         "horizon_s": informed_horizon_s(spec),
-        "naive_net_sd": statistics.stdev([r["net"] for r in near]) if len(near) > 1 else 0.0,
-        "skewed_net_sd": (statistics.stdev([r["net"] for r in skew_runs]) if len(skew_runs) > 1 else 0.0) if skew_runs else None,
+        "naive_net_sd": net_sd(near), "skewed_net_sd": net_sd(skew_runs) if skewed else None,
         "spread_pct": {p: pct(p) for p in (5, 25, 50, 75, 95, 99)},
     }
 
