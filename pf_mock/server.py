@@ -132,14 +132,21 @@ class ReadyServer(uvicorn.Server):
     SIGINT or SIGTERM without re-raising the signal afterwards (uvicorn's own way ends a Ctrl-C in a
     traceback and a SIGTERM in death by signal). ``stopped_by`` names the signal that stopped it."""
 
+    TICK_S = 0.1        # uvicorn's main loop ticks every 0.1 s (its Date header, its request limit)
+
     def __init__(self, config: uvicorn.Config, banner: str = "", quiet: bool = False):
         super().__init__(config)
         self.banner = banner
         self.quiet = quiet
         self.bound_port: int | None = None
         self.stopped_by: str | None = None
+        self.serving_loop: asyncio.AbstractEventLoop | None = None
+        self.stop_asked: asyncio.Event | None = None
 
     async def startup(self, sockets=None) -> None:
+        # Before uvicorn says it has started: whoever sees ``started`` may call ``stop`` and be heard.
+        self.stop_asked = asyncio.Event()
+        self.serving_loop = asyncio.get_running_loop()
         await super().startup(sockets=sockets)
         if self.servers and self.servers[0].sockets:
             self.bound_port = self.servers[0].sockets[0].getsockname()[1]
@@ -159,6 +166,30 @@ class ReadyServer(uvicorn.Server):
             for sig, handler in before.items():
                 signal.signal(sig, handler)
 
+    def stop(self) -> None:
+        """Ask the server to stop, from any thread. uvicorn's way, ``should_exit = True``, is seen at the
+        main loop's next tick, up to 0.1 s later; this also wakes the loop, so the stop begins at once."""
+        self.should_exit = True
+        self.wake()
+
+    def wake(self) -> None:
+        loop, event = self.serving_loop, self.stop_asked
+        if loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):     # the loop has already closed: the server has stopped
+                loop.call_soon_threadsafe(event.set)
+
+    async def main_loop(self) -> None:
+        """uvicorn's main loop, ticking as often (``on_tick``: the Date header once a second, the request
+        limit), but its wait between ticks ends early when ``stop`` or a signal wakes it."""
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.TICK_S):
+                    await self.stop_asked.wait()
+            should_exit = await self.on_tick(counter)
+
     def handle_exit(self, sig: int, frame) -> None:
         self.stopped_by = self.stopped_by or signal.Signals(sig).name
         # Long work in a request (a clock advance, a restore) checks this between slices or parts and
@@ -167,6 +198,7 @@ class ReadyServer(uvicorn.Server):
         if state is not None:
             state.stopping = True
         super().handle_exit(sig, frame)
+        self.wake()
 
     async def shutdown(self, sockets=None) -> None:
         # Open push-feed streams never end by themselves; end them first, or uvicorn would wait on them.

@@ -250,7 +250,7 @@ def run_server(*, startup_timeout: float = 15.0, **options: Any) -> Iterator[Run
             yield RunningServer(base_url, exchange=exchange, client=client, control=control, agent=agent,
                                 options=opts)
     finally:
-        server.should_exit = True
+        server.stop()
         thread.join(timeout=10)
         if thread.is_alive():
             server.force_exit = True

@@ -183,7 +183,7 @@ def real_server(app=None, **options):
             time.sleep(0.01)
         yield server, f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
-        server.should_exit = True
+        server.stop()
         thread.join(timeout=10)
         sock.close()
 

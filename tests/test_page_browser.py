@@ -113,7 +113,7 @@ class Server:
 
     def close(self) -> None:
         self.http.close()
-        self.server.should_exit = True
+        self.server.stop()
         self.thread.join(timeout=30)
         self.socket.close()
         assert not self.thread.is_alive(), "the server did not stop"

@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
+import time
 
 import httpx
 import pytest
+import uvicorn
 
 import pf_mock
 from pf_mock.agents import KEY_PATTERN
 from pf_mock.clock import DEFAULT_EPOCH, ManualClock
 from pf_mock.errors import ApiError
 from pf_mock.exchange import Exchange, QuoteRequest
+from pf_mock.server import ReadyServer, ServeOptions, build_app, uvicorn_config
 from pf_mock.testing import MockControlError, MockExchange, run_server
 
 SYMBOL = "BTC-PERP"
@@ -202,3 +206,45 @@ def test_run_server_reports_a_port_it_cannot_bind():
             with run_server(port=taken.getsockname()[1]):
                 pass  # pragma: no cover
     assert server_threads() == []
+
+
+# ---- stopping -------------------------------------------------------------------------------------
+# uvicorn's main loop looks at ``should_exit`` once a tick (0.1 s); ReadyServer's is woken by a stop. Here
+# the tick is made an hour long: a stop that waited for the next tick would never end (the joins below
+# give up, and the thread is still alive); nothing is timed.
+
+@pytest.fixture
+def hour_long_ticks(monkeypatch) -> list[int]:
+    """The counters ``on_tick`` is called with, on servers whose loop ticks once an hour."""
+    ticks: list[int] = []
+
+    async def on_tick(self, counter: int) -> bool:
+        ticks.append(counter)
+        return await uvicorn.Server.on_tick(self, counter)
+
+    monkeypatch.setattr(ReadyServer, "TICK_S", 3600.0)
+    monkeypatch.setattr(ReadyServer, "on_tick", on_tick)
+    return ticks
+
+
+def test_run_server_stops_at_once_rather_than_at_its_loops_next_tick(hour_long_ticks):
+    with run_server() as srv:
+        assert srv.state()["seed"] == 0
+        assert hour_long_ticks == [0]      # between ticks it waits (for the tick or a stop), never spins
+    assert server_threads() == [] and hour_long_ticks == [0, 1]
+
+
+def test_a_stop_signal_also_ends_the_server_at_once(hour_long_ticks):
+    opts = ServeOptions(clock="manual", port=0)
+    app = build_app(opts)
+    server = ReadyServer(uvicorn_config(app, opts), quiet=True)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15        # a guard against a hang, not a measured time
+    while not hour_long_ticks:              # started, and in its main loop
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.005)
+    server.handle_exit(signal.SIGTERM, None)       # what the SIGTERM handler of ``pf-mock serve`` calls
+    thread.join(timeout=15)
+    assert not thread.is_alive(), "the server did not stop"
+    assert server.stopped_by == "SIGTERM" and app.state.stopping and hour_long_ticks[-1] > 0
