@@ -300,10 +300,10 @@ def test_a_body_cut_off_by_its_deadline_is_not_acted_on_even_when_what_came_read
 
 
 def test_the_head_deadline_is_per_request_and_an_idle_keep_alive_closes():
-    with real_server(head_timeout_s=0.4, keep_alive_s=1) as (_, base):
+    with real_server(head_timeout_s=0.25, keep_alive_s=1) as (_, base):
         sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
         sock.settimeout(5)
-        for _ in range(4):      # 4 requests 0.2 s apart: longer than one head deadline in all
+        for _ in range(10):     # 10 requests 0.05 s apart: twice the head deadline in all
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             answer = b""
             while not answer.endswith(b"}"):
@@ -311,7 +311,7 @@ def test_the_head_deadline_is_per_request_and_an_idle_keep_alive_closes():
                 assert part, "closed mid-conversation"
                 answer += part
             assert answer.startswith(b"HTTP/1.1 200")
-            time.sleep(0.2)
+            time.sleep(0.05)
         assert closed_within(sock, 5)       # then idle: closed
 
 
@@ -319,10 +319,10 @@ def test_a_forwarded_for_header_does_not_unlink_a_connection_from_its_deadlines(
     """The deadlines find a request's connection by its client address: a loopback client's
     ``X-Forwarded-For`` must not change that address (were it read, the head deadline armed when the
     connection opened would never be put off, and would close it mid-conversation)."""
-    with real_server(head_timeout_s=0.4) as (_, base):
+    with real_server(head_timeout_s=0.25) as (_, base):
         sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
         sock.settimeout(5)
-        for _ in range(4):      # 0.8 s in all: twice the head deadline
+        for _ in range(10):     # 0.5 s in all: twice the head deadline
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n")
             answer = b""
             while not answer.endswith(b"}"):
@@ -330,7 +330,7 @@ def test_a_forwarded_for_header_does_not_unlink_a_connection_from_its_deadlines(
                 assert part, "closed mid-conversation"
                 answer += part
             assert answer.startswith(b"HTTP/1.1 200")
-            time.sleep(0.2)
+            time.sleep(0.05)
         sock.close()
 
 
