@@ -184,17 +184,18 @@ def test_503_is_retried_on_a_read_but_not_on_a_quote(server):
 
 
 def test_a_timeout_is_retried_on_a_read_only():
-    # A delayed answer comes 0.75 s after it was asked, a quarter second after the client gave up on it:
-    # it cannot come sooner, so the timeout is certain. The retried read, not delayed, has the whole 0.5 s
-    # (some hundred times what it takes). The server's stop waits for every delayed answer it still owes,
+    # A delayed answer comes 0.4 s after the server read the request, so 0.4 s at least after the client
+    # began waiting for it, which is 0.1 s after the client gave up (its 0.3 s timeout is on each read):
+    # it cannot come sooner, so the timeout is certain. The retried read, not delayed, has the whole 0.3 s
+    # (some fifty times what it takes). The server's stop waits for every delayed answer it still owes,
     # so a longer delay only holds up the teardown. A server of its own: the cancel it still owes at the
     # end must not act in another test.
     sleeps: list[float] = []
-    with run_server(seed=5) as server, client_for(server, sleeps, timeout=0.5) as pf:
-        pf.mock.add_fault("/v1/mm/inventory", latency_ms=750, count=1)
+    with run_server(seed=5) as server, client_for(server, sleeps, timeout=0.3) as pf:
+        pf.mock.add_fault("/v1/mm/inventory", latency_ms=400, count=1)
         assert pf.inventory(SYMBOL).position == 0
         assert sleeps == [0.5]
-        pf.mock.add_fault("/v1/mm/cancel", latency_ms=750, count=1)
+        pf.mock.add_fault("/v1/mm/cancel", latency_ms=400, count=1)
         with pytest.raises(e.ConnectionFailed):
             pf.cancel(SYMBOL)                   # it may have arrived: a POST is not sent twice
         assert sleeps == [0.5]
