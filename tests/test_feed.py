@@ -89,11 +89,11 @@ def quote_around_mid(client: httpx.Client, symbol: str = "BTC-PERP", bps: float 
 
 @contextlib.contextmanager
 def fast_feed(seed: int):
-    """A server of its own whose feed looks at its markets every 50 ms, for the tests that wait on the
+    """A server of its own whose feed looks at its markets every 10 ms, for the tests that wait on the
     feed's looks (counted by the hub, or seen as events, never timed): the hub, the base URL, and a client
     with an agent's key."""
     app = build_app(serve_options(seed=seed))
-    app.state.feed.tick_s = 0.05
+    app.state.feed.tick_s = 0.01
     with real_server(app) as (_, base), httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}) as client:
         yield app.state.feed, base, client
 
@@ -203,20 +203,23 @@ def test_a_reset_tells_subscribers_to_start_over() -> None:
 # ---- the hub itself: lazy, bounded --------------------------------------------------------------------
 def test_the_hub_runs_only_while_someone_subscribes() -> None:
     ex = make_exchange(seed=3)
-    hub = FeedHub(lambda: ex, tick_s=0.01)
+    hub = FeedHub(lambda: ex, tick_s=0.001)
+    ten_ticks = 10 * hub.tick_s         # time enough for a running hub to look several times
 
     async def scenario() -> None:
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(ten_ticks)
         assert hub.ticks == 0 and hub._task is None         # nobody watches: nothing runs
         sub = hub.join(Topic("BTC-PERP"))
-        await asyncio.sleep(0.1)
-        assert hub.ticks > 0
+        deadline = time.monotonic() + WAIT_GUARD_S
+        while hub.ticks < 3:                                # someone watches: it looks, again and again
+            assert time.monotonic() < deadline, "the hub never looked"
+            await asyncio.sleep(hub.tick_s)
         task = hub._task
         hub.leave(sub)
-        await asyncio.sleep(0.05)
+        await asyncio.wait([task], timeout=WAIT_GUARD_S)    # nobody watches again: it ends
         assert task.done() and hub.watches == {}
         ticks = hub.ticks
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(ten_ticks)
         assert hub.ticks == ticks
 
     asyncio.run(scenario())
