@@ -42,9 +42,10 @@ def test_soak_run(capsys):
 
 
 def test_catch_up_soak_run(capsys):
-    # 36 simulated seconds to catch up, idled through at --speed 60 (0.6 wall seconds). At --speed 600 a
-    # loaded machine's catch-up chased a clock running nearly as fast as the server simulates.
-    assert run_script("soak_advance.py", "--catch-up", "--hours", "0.01", "--speed", "60") == 0
+    # 18 simulated seconds to catch up (three of the agent's 5 s refreshes), idled through at --speed 60
+    # (0.3 wall seconds). At --speed 600 a loaded machine's catch-up chased a clock running nearly as fast
+    # as the server simulates.
+    assert run_script("soak_advance.py", "--catch-up", "--hours", "0.005", "--speed", "60") == 0
     out = capsys.readouterr().out
     assert "catch-up: answered 200 after" in out and "while advancing:" in out and "worst" in out, out
 
