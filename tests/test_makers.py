@@ -58,9 +58,9 @@ def test_in_real_time_and_backing_off_on_errors():
         pf.mock.add_fault("/v1/mm/quote", status=500, count=2)
         naps: list[float] = []
 
-        def sleep(seconds: float) -> None:
+        def sleep(seconds: float) -> None:      # the nap's simulated seconds pass on the server's x50 clock
             naps.append(seconds)
-            time.sleep(0.02)
+            time.sleep(seconds / 50)
 
         maker = InventoryMarketMaker(SYMBOL, client=pf, sleep=sleep, say=lambda s: None)
         summary = maker.run(interval_seconds=0.05, max_iterations=8)
