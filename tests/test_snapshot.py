@@ -391,7 +391,16 @@ def test_sigterm_ends_a_restore_and_the_state_file_keeps_the_state_from_before_i
             assert sock.recv(64).startswith(b"HTTP/1.1 100 "), "the route did not start reading the body"
             sock.sendall(body[:-1])
             proc.send_signal(signal.SIGTERM)
-            time.sleep(0.2)
+            # The signal has landed once the server stops listening: its handler marks the server as
+            # stopping, then the stop closes the listening socket (new connections are refused).
+            deadline = time.monotonic() + 60        # a guard against a hang, never a measured time
+            while True:
+                try:
+                    socket.create_connection((where.hostname, where.port), timeout=60).close()
+                except ConnectionRefusedError:
+                    break
+                assert time.monotonic() < deadline, "the server kept listening after SIGTERM"
+                time.sleep(0.005)
             sock.sendall(body[-1:])
             answer = b""
             while chunk := sock.recv(65536):
