@@ -444,10 +444,10 @@ class BackgroundLiquidity:
         (``(is_buy, price) -> id``; the placement keeps each one there when it holds at least half the
         level's size or an agent queues behind it), the others are cancelled now, before anything new is
         placed, so that the house never crosses itself."""
+        ladder_wanted = {(not sell, at) for level, sell, at in wanted if level}    # (is_buy, price), touch left out
         keep = {}
         for is_buy, price, order_id in moved:
-            if order_id in book.orders and any(level and sell is not is_buy and at == price
-                                               for level, sell, at in wanted):
+            if order_id in book.orders and (is_buy, price) in ladder_wanted:
                 keep[(is_buy, price)] = order_id
             else:
                 book.cancel(order_id)
