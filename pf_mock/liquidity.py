@@ -80,7 +80,9 @@ class BackgroundLiquidity:
     def _decay(self, is_buy: bool, now_us: int, regime) -> None:
         elapsed = now_us - self.deficit_us[is_buy]
         if elapsed > 0:
-            self.deficit[is_buy] = self.shape.decay(self.deficit[is_buy], elapsed, regime)
+            deficit = self.deficit[is_buy]
+            if deficit > 0.0:               # a side with nothing missing has nothing to decay (the shape agrees)
+                self.deficit[is_buy] = self.shape.decay(deficit, elapsed, regime)
             self.deficit_us[is_buy] = now_us
 
     # ---- the layout -----------------------------------------------------------------------------
@@ -279,9 +281,10 @@ class BackgroundLiquidity:
         touch = self.touch[is_buy]
         if touch is not None and touch[1] in orders:
             return False
-        if any(side is is_buy and any(i in orders for i in ids) for (side, _), ids in self.behind.items()):
+        # The ladder before the re-posted lots: it is where a live order is usually found first.
+        if any(order_id in orders for order_id in (self.bids if is_buy else self.asks).values()):
             return False
-        return not any(order_id in orders for order_id in (self.bids if is_buy else self.asks).values())
+        return not any(side is is_buy and any(i in orders for i in ids) for (side, _), ids in self.behind.items())
 
     @staticmethod
     def _eaten_down(book: OrderBook, order_id: int) -> bool:
