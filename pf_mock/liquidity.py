@@ -461,7 +461,7 @@ class BackgroundLiquidity:
         """One side's ladder behind the touch: drop the levels outside [low, high] and those eaten down
         to less than half (once the side may refill); list the prices of [low, high] that then have no
         order (with their level: 1 for ``top``, the first behind the touch)."""
-        if old is not None and old[0] == low and old[1] == high and side.keys().isdisjoint(eaten):
+        if old is not None and old[0] == low and old[1] == high and (not eaten or side.keys().isdisjoint(eaten)):
             count = (high - low) // step + 1
             if count <= len(side) <= 2 * count:
                 return                  # the same range, every level there, none eaten (the common case)
