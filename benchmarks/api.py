@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from load import cpu_seconds  # noqa: E402  (a benchmark beside this one: its /proc reader)
 from pf_mock.clock import ManualClock  # noqa: E402
+from pf_mock.client.tls import default_tls  # noqa: E402
 from pf_mock.exchange import Exchange, ExchangeConfig  # noqa: E402
 from pf_mock.messages import QuoteRequest, SymbolRequest  # noqa: E402
 
@@ -163,7 +164,7 @@ def start(kind: str) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 120     # a loaded machine can take a minute to import and start it
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"{url}/v1/markets/{SYMBOL}/price", timeout=1)
+            httpx.get(f"{url}/v1/markets/{SYMBOL}/price", timeout=1, verify=default_tls())
             return proc, url
         except httpx.TransportError:
             if proc.poll() is not None:
@@ -175,7 +176,7 @@ def start(kind: str) -> tuple[subprocess.Popen, str]:
 
 def rate(url: str, n: int, pairs: bool) -> float:
     import httpx
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as client:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, verify=default_tls()) as client:
         mid = client.get(f"/v1/markets/{SYMBOL}/price").json()["mid"]
         quote = {"symbol": SYMBOL, "bid_price": round(mid * 0.96, 1), "bid_size": 100.0}
         start_t = time.perf_counter()

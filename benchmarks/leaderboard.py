@@ -58,6 +58,8 @@ def free_port() -> int:
 def start(agents: int) -> tuple[subprocess.Popen, str]:
     import httpx
 
+    from pf_mock.client.tls import default_tls
+
     port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--serve", str(agents), "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
@@ -65,7 +67,7 @@ def start(agents: int) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"{url}/health", timeout=1)
+            httpx.get(f"{url}/health", timeout=1, verify=default_tls())
             return proc, url
         except httpx.TransportError:
             if proc.poll() is not None:

@@ -26,6 +26,7 @@ from typing import Any, Iterator
 import httpx
 
 from .agents import Agent
+from .client.tls import default_tls
 from .clock import ManualClock
 from .exchange import Exchange, ExchangeConfig
 from .server import ReadyServer, ServeOptions, build_app, build_exchange, uvicorn_config
@@ -245,8 +246,8 @@ def run_server(*, startup_timeout: float = 15.0, **options: Any) -> Iterator[Run
                 raise RuntimeError(f"the pf-mock server did not start within {startup_timeout:g} s")
             time.sleep(0.005)
         base_url = f"http://{_url_host(opts.host)}:{server.bound_port}"
-        with httpx.Client(base_url=base_url, headers=_agent_headers(agent)) as client, \
-                httpx.Client(base_url=base_url, headers=_control_headers(opts)) as control:
+        with httpx.Client(base_url=base_url, headers=_agent_headers(agent), verify=default_tls()) as client, \
+                httpx.Client(base_url=base_url, headers=_control_headers(opts), verify=default_tls()) as control:
             yield RunningServer(base_url, exchange=exchange, client=client, control=control, agent=agent,
                                 options=opts)
     finally:

@@ -242,3 +242,18 @@ def test_the_async_front_shares_the_calls_and_the_retries():
         inventory, top, sleeps = asyncio.run(scenario(mock.app, mock.api_key))
     assert isinstance(inventory, messages.Inventory) and isinstance(top, messages.Price)
     assert sleeps == [0.5]
+
+
+def test_clients_share_one_tls_context_that_verifies_as_httpxs_default():
+    """pf-mock's clients share one TLS context (building one reads the CA bundle, ~30 ms a client); it must
+    verify exactly as the context httpx would build for each: certificates required, host names checked,
+    the same CA bundle loaded."""
+    import ssl
+
+    from pf_mock.client.tls import default_tls
+
+    shared, fresh = default_tls(), httpx.create_ssl_context()
+    assert default_tls() is shared
+    assert shared.verify_mode == ssl.CERT_REQUIRED and shared.check_hostname
+    assert shared.cert_store_stats() == fresh.cert_store_stats() and shared.cert_store_stats()["x509_ca"] > 0
+    assert shared.minimum_version == fresh.minimum_version and shared.options == fresh.options

@@ -15,6 +15,7 @@ import pytest
 
 from contract_asserts import assert_error
 from pf_mock.api import AppOptions, create_app
+from pf_mock.client.tls import default_tls
 from pf_mock.feed import MAX_ROWS, FeedHub, Subscriber, Topic
 from pf_mock.exchange import QuoteRequest
 from pf_mock.server import build_app
@@ -37,7 +38,8 @@ class FeedReader:
         self._thread.start()
 
     def _read(self, url, params, headers) -> None:
-        with httpx.stream("GET", url, params=params, headers=headers, timeout=WAIT_GUARD_S) as response:
+        with httpx.stream("GET", url, params=params, headers=headers, timeout=WAIT_GUARD_S,
+                          verify=default_tls()) as response:
             self.status = response.status_code
             event = None
             for line in response.iter_lines():

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pf_mock.client.tls import default_tls
 from pf_mock.server import ReadyServer, ServeOptions, build_app, listen, uvicorn_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +93,7 @@ class Server:
             assert self.thread.is_alive() and time.monotonic() < deadline, "the server did not start"
             time.sleep(0.01)
         self.base = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.http = httpx.Client(base_url=self.base, timeout=10)
+        self.http = httpx.Client(base_url=self.base, timeout=10, verify=default_tls())
 
     def get(self, path: str, key: str | None = None, **params) -> dict:
         headers = {"Authorization": f"Bearer {key}"} if key else {}

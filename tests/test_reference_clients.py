@@ -14,6 +14,7 @@ import clients.inventory_mm as inventory_mm
 import clients.simple_mm as simple_mm
 from pf_mock.client import Client
 from pf_mock.client.core import RetryPolicy
+from pf_mock.client.tls import default_tls
 from pf_mock.testing import run_server
 
 BAD_KEY = "not-a-key"
@@ -27,7 +28,7 @@ def free_base() -> str:
 
 def server_error(base: str, method: str, path: str, **kwargs) -> dict:
     """What the server itself answers to the request the client trips on (the oracle for its line)."""
-    answer = httpx.request(method, base + path, **kwargs)
+    answer = httpx.request(method, base + path, verify=default_tls(), **kwargs)
     assert answer.status_code >= 400
     return answer.json()
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from clients.simple_mm import SimpleMarketMaker
+from pf_mock.client.tls import default_tls
 from pf_mock.testing import run_server
 from reference_accountant import Reference
 
@@ -46,7 +47,8 @@ def run(server):
 
 
 def get(server_url: str, path: str, **params) -> dict:
-    response = httpx.get(server_url + path, params=params, headers={"Authorization": f"Bearer {KEY}"})
+    response = httpx.get(server_url + path, params=params, headers={"Authorization": f"Bearer {KEY}"},
+                         verify=default_tls())
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -10,6 +10,7 @@ import httpx
 from .core import (DEFAULT_TIMEOUT_S, Call, Endpoints, MockEndpoints, NoAnswer, Raw, RetryPolicy, env_admin_token,
                    env_api_key, env_base_url, give_up, headers_for, parse)
 from .sync import decode
+from .tls import default_tls
 
 
 class AsyncClient(Endpoints):
@@ -26,7 +27,8 @@ class AsyncClient(Endpoints):
         self.retry = retry or RetryPolicy(retries=retries)
         self.sleep = sleep
         self._owned = http is None
-        self.http = http or httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+        self.http = http or httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport,
+                                           verify=default_tls())
         self.mock = AsyncMockHandle(self)
 
     async def _send(self, call: Call, headers: dict[str, str]) -> Raw:

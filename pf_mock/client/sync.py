@@ -9,6 +9,7 @@ import httpx
 
 from .core import (DEFAULT_TIMEOUT_S, Call, Endpoints, MockEndpoints, NoAnswer, Raw, RetryPolicy, env_admin_token,
                    env_api_key, env_base_url, give_up, headers_for, parse)
+from .tls import default_tls
 
 
 class Transport(Protocol):
@@ -71,7 +72,8 @@ class Client(Endpoints):
         elif http is not None:
             self.transport = HttpxTransport(http, owned=False)
         else:
-            self.transport = HttpxTransport(httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport),
+            self.transport = HttpxTransport(httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
+                                                         verify=default_tls()),
                                             owned=True)
         self.mock = MockHandle(self)
 

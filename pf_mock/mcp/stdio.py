@@ -19,6 +19,7 @@ import anyio
 import httpx
 from mcp.server.stdio import stdio_server
 
+from ..client.tls import default_tls
 from .server import build_server
 
 DEFAULT_BASE = "http://127.0.0.1:8000"
@@ -48,7 +49,7 @@ class StdioConfig:
 
 async def serve_stdio(config: StdioConfig) -> None:
     async with httpx.AsyncClient(base_url=config.base.rstrip("/"), headers=config.headers(),
-                                 timeout=TIMEOUT_SECONDS) as client:
+                                 timeout=TIMEOUT_SECONDS, verify=default_tls()) as client:
         @asynccontextmanager
         async def client_for(ctx):
             yield client
