@@ -73,14 +73,15 @@ class ImpactState:
         memo = self._memo
         if memo[0] == t_us:
             return memo[1]
-        n = bisect.bisect_right(self.times, t_us)
+        times = self.times
+        n = bisect.bisect_right(times, t_us)
         total = self._cum[n - 1]
-        first = bisect.bisect_left(self.times, t_us - int(50.0 * self._longest * 1e6))
-        for i in range(first, n):
-            tr = self.transient[i]
+        first = bisect.bisect_left(times, t_us - int(50.0 * self._longest * 1e6))
+        # Every event of the window, in order (one pass over the three lists: this runs at every event
+        # of a market whose agents have traded, over up to 50 decay times of them).
+        for at, tr, tau in zip(times[first:n], self.transient[first:n], self.decay_s[first:n]):
             if tr:
-                age = (t_us - self.times[i]) / 1e6
-                tau = self.decay_s[i]
+                age = (t_us - at) / 1e6
                 if tau > 0.0 and age < 50.0 * tau:
                     total += tr * math.exp(-age / tau)
                 elif tau <= 0.0 and age == 0.0:
