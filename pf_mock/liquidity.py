@@ -80,7 +80,9 @@ class BackgroundLiquidity:
     def _decay(self, is_buy: bool, now_us: int, regime) -> None:
         elapsed = now_us - self.deficit_us[is_buy]
         if elapsed > 0:
-            self.deficit[is_buy] = self.shape.decay(self.deficit[is_buy], elapsed, regime)
+            deficit = self.deficit[is_buy]
+            if deficit > 0.0:               # a side with nothing missing has nothing to decay (the shape agrees)
+                self.deficit[is_buy] = self.shape.decay(deficit, elapsed, regime)
             self.deficit_us[is_buy] = now_us
 
     # ---- the layout -----------------------------------------------------------------------------
@@ -279,9 +281,10 @@ class BackgroundLiquidity:
         touch = self.touch[is_buy]
         if touch is not None and touch[1] in orders:
             return False
-        if any(side is is_buy and any(i in orders for i in ids) for (side, _), ids in self.behind.items()):
+        # The ladder before the re-posted lots: it is where a live order is usually found first.
+        if any(order_id in orders for order_id in (self.bids if is_buy else self.asks).values()):
             return False
-        return not any(order_id in orders for order_id in (self.bids if is_buy else self.asks).values())
+        return not any(side is is_buy and any(i in orders for i in ids) for (side, _), ids in self.behind.items())
 
     @staticmethod
     def _eaten_down(book: OrderBook, order_id: int) -> bool:
@@ -444,10 +447,10 @@ class BackgroundLiquidity:
         (``(is_buy, price) -> id``; the placement keeps each one there when it holds at least half the
         level's size or an agent queues behind it), the others are cancelled now, before anything new is
         placed, so that the house never crosses itself."""
+        ladder_wanted = {(not sell, at) for level, sell, at in wanted if level}    # (is_buy, price), touch left out
         keep = {}
         for is_buy, price, order_id in moved:
-            if order_id in book.orders and any(level and sell is not is_buy and at == price
-                                               for level, sell, at in wanted):
+            if order_id in book.orders and (is_buy, price) in ladder_wanted:
                 keep[(is_buy, price)] = order_id
             else:
                 book.cancel(order_id)
@@ -458,7 +461,7 @@ class BackgroundLiquidity:
         """One side's ladder behind the touch: drop the levels outside [low, high] and those eaten down
         to less than half (once the side may refill); list the prices of [low, high] that then have no
         order (with their level: 1 for ``top``, the first behind the touch)."""
-        if old is not None and old[0] == low and old[1] == high and side.keys().isdisjoint(eaten):
+        if old is not None and old[0] == low and old[1] == high and (not eaten or side.keys().isdisjoint(eaten)):
             count = (high - low) // step + 1
             if count <= len(side) <= 2 * count:
                 return                  # the same range, every level there, none eaten (the common case)

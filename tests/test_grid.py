@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pf_mock.grid import Grid
+from pf_mock.grid import _EPS, Grid, _ceil, _floor
 
 BTC, ETH, ATOM, DOGE = Grid(5), Grid(4), Grid(2), Grid(0)
 
@@ -172,6 +172,20 @@ def test_lots_for_usd_rounds_down_to_the_lot() -> None:
     assert BTC.lots_for_usd(0.0, btc_70814) == 0
     assert BTC.lots_for_usd(-5.0, btc_70814) == 0
     assert BTC.lots_for_usd(100.0, 0) == 0
+
+
+def test_a_float_within_a_millionth_of_an_integer_is_that_integer_from_either_side() -> None:
+    """The snapping under every size and price (``grid._floor``, ``grid._ceil``), pinned on each side of
+    each boundary with exact binary offsets: 2**-20 (under 1e-6) snaps, 2**-19 (over it) does not."""
+    near, far = 2.0 ** -20, 2.0 ** -19
+    assert near < _EPS < far
+    for n in (0, 1, 7, 141, 70_814, 2**30):              # (exact offsets: at 2**30 a float still has 2**-22)
+        assert _floor(n + 1 - near) == n + 1 and _floor(n + 1 - far) == n
+        assert _floor(n + near) == n and _floor(n + far) == n and _floor(n + 0.5) == n
+        assert _ceil(n + near) == n and _ceil(n + far) == n + 1
+        assert _ceil(n + 1 - near) == n + 1 and _ceil(n + 1 - far) == n + 1 and _ceil(n + 0.5) == n + 1
+    assert _floor(2.0 ** 60) == 2**60 and _ceil(2.0 ** 60) == 2**60
+    assert _floor(0.1 + 0.2) == 0 and _floor((0.1 + 0.2) * 10) == 3 and _ceil((0.1 + 0.2) * 10) == 3
 
 
 def test_lots_down_and_to_size() -> None:

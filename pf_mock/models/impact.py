@@ -50,7 +50,7 @@ class ImpactState:
         self.decay_s: list[float] = []       # ... with this time constant
         self._cum: list[float] = []          # running sums of the permanent parts
         self._longest = 0.0
-        self._memo = (-1, 0.0)
+        self._memo = (-1, 0.0, 1.0)           # (instant, log offset, factor) last worked out
 
     def __bool__(self) -> bool:
         return bool(self.times)
@@ -64,7 +64,7 @@ class ImpactState:
         self.decay_s.append(decay_s)
         self._cum.append((self._cum[-1] if self._cum else 0.0) + permanent)
         self._longest = max(self._longest, decay_s)
-        self._memo = (-1, 0.0)
+        self._memo = (-1, 0.0, 1.0)
 
     def log_offset(self, t_us: int) -> float:
         """The sum of the events at or before ``t_us``: their permanent parts and what is left of the rest."""
@@ -73,23 +73,31 @@ class ImpactState:
         memo = self._memo
         if memo[0] == t_us:
             return memo[1]
-        n = bisect.bisect_right(self.times, t_us)
+        times = self.times
+        n = bisect.bisect_right(times, t_us)
         total = self._cum[n - 1]
-        first = bisect.bisect_left(self.times, t_us - int(50.0 * self._longest * 1e6))
-        for i in range(first, n):
-            tr = self.transient[i]
+        first = bisect.bisect_left(times, t_us - int(50.0 * self._longest * 1e6))
+        # Every event of the window, in order (one pass over the three lists: this runs at every event
+        # of a market whose agents have traded, over up to 50 decay times of them).
+        for at, tr, tau in zip(times[first:n], self.transient[first:n], self.decay_s[first:n]):
             if tr:
-                age = (t_us - self.times[i]) / 1e6
-                tau = self.decay_s[i]
+                age = (t_us - at) / 1e6
                 if tau > 0.0 and age < 50.0 * tau:
                     total += tr * math.exp(-age / tau)
                 elif tau <= 0.0 and age == 0.0:
                     total += tr
-        self._memo = (t_us, total)
+        self._memo = (t_us, total, math.exp(total))
         return total
 
     def factor(self, t_us: int) -> float:
-        return math.exp(self.log_offset(t_us)) if self.times else 1.0
+        """``exp(log_offset)``: read several times an event (the house's re-centres, the mark), so its
+        exponential is kept with the offset it was worked out from."""
+        if not self.times:
+            return 1.0
+        memo = self._memo
+        if memo[0] == t_us:
+            return memo[2]
+        return math.exp(self.log_offset(t_us))
 
     def state(self) -> dict:
         return {"times": list(self.times), "permanent": list(self.permanent), "transient": list(self.transient),

@@ -16,6 +16,7 @@ before it (a metaorder lasts at most a period).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,9 @@ class Metaorders:
 
     def __init__(self, stream):
         self._stream = stream
-        self._periods: dict[tuple[int, tuple], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # (period, parameters) -> the period's arrays (``period``) and, for ``active_sides``, the same as
+        # Python lists: its metaorders as (start, end, side), and every start and end, sorted.
+        self._periods: dict[tuple[int, tuple], tuple] = {}
         # active_sides' last answer: (the regime's metaorder parameters, from, until, sides). The active
         # set changes only where a metaorder starts or ends (or a period begins), so the same answer holds
         # for every instant from the last such point at or before it up to the next one.
@@ -37,6 +40,9 @@ class Metaorders:
 
     def period(self, s: int, regime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(starts, ends, sides) in microseconds of the metaorders starting in period ``s``."""
+        return self._period(s, regime)[:3]
+
+    def _period(self, s: int, regime) -> tuple:
         key = (s, (regime.meta_rate_per_minute, regime.meta_min_seconds, regime.meta_length_index))
         got = self._periods.get(key)
         if got is not None:
@@ -48,7 +54,10 @@ class Metaorders:
         lengths = np.minimum(regime.meta_min_seconds * (1.0 - u) ** (-1.0 / regime.meta_length_index),
                              PERIOD_US / 1e6)
         sides = gen.random(n) < 0.5
-        got = (starts, starts + (lengths * 1e6).astype(np.int64), sides)
+        ends = starts + (lengths * 1e6).astype(np.int64)
+        spans = list(zip(starts.tolist(), ends.tolist(), sides.tolist()))
+        points = sorted(starts.tolist() + ends.tolist())
+        got = (starts, ends, sides, spans, points)
         self._periods[key] = got
         if len(self._periods) > PERIODS_KEPT:
             del self._periods[min(self._periods)]
@@ -63,19 +72,16 @@ class Metaorders:
         s = t_us // PERIOD_US
         out: list[tuple[int, bool]] = []
         since, until = s * PERIOD_US, (s + 1) * PERIOD_US
+        # Python lists rather than the arrays: a period holds tens of metaorders, too few for numpy's
+        # per-call cost to pay (this runs at every uninformed taker whose stretch has ended).
         for p in (s - 1, s):
-            starts, ends, sides = self.period(p, regime)
-            live = (starts <= t_us) & (ends > t_us)
-            if live.any():
-                out.extend(zip(starts[live].tolist(), sides[live].tolist()))
-            for points in (starts, ends):
-                if len(points):
-                    before = points[points <= t_us]
-                    if len(before):
-                        since = max(since, int(before.max()))
-                    after = points[points > t_us]
-                    if len(after):
-                        until = min(until, int(after.min()))
+            spans, points = self._period(p, regime)[3:]
+            out.extend((start, side) for start, end, side in spans if start <= t_us < end)
+            i = bisect_right(points, t_us)          # the starts and ends at or before t_us, then after it
+            if i:
+                since = max(since, points[i - 1])
+            if i < len(points):
+                until = min(until, points[i])
         out.sort()
         active = [side for _, side in out]
         self._active = (params, since, until, active)
