@@ -123,3 +123,28 @@ def test_what_the_descriptions_say_holds():
     assert pnl["fees"] > 0 and pnl["hedge_cost"] >= pnl["fees"]
     assert abs(pnl["net_pnl"] - (pnl["spread_income"] + pnl["rebates"] + pnl["inventory_pnl"]
                                  - pnl["hedge_cost"])) < 1e-6
+
+
+def test_the_shipped_operations_document_is_the_routes_own():
+    """The tools read the routes' operations from ``pf_mock/mcp/operations.json``: it must be exactly what
+    the routes give now (key order included: it is the order of each tool's fields)."""
+    from pf_mock.mcp import operations
+
+    assert operations.shipped_document() == operations.written_document(), (
+        "pf_mock/mcp/operations.json is stale: python -m pf_mock.mcp.operations")
+
+
+def test_the_tools_are_built_without_the_web_framework():
+    """What ``pf-mock mcp`` builds its tools from loads neither FastAPI nor the routes (about 1 CPU-s of
+    its start): checked in a fresh interpreter, where nothing else has loaded them."""
+    import subprocess
+    import sys
+
+    script = ("import sys\n"
+              "from pf_mock.mcp import tools\n"
+              "assert len([spec.tool() for spec in tools.tools(True)]) > 10\n"
+              "print(sorted({'fastapi', 'starlette', 'uvicorn', 'pf_mock.api'} & set(sys.modules)))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

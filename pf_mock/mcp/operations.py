@@ -2,18 +2,24 @@
 
 A front that re-exposes routes under other names (the MCP tools) takes each route's inputs from here:
 its path and query parameters and its body model, exactly as the route declares and validates them,
-so a field is declared once, on the route, and a second front cannot drift from it. Built from the
-routes' OpenAPI document alone (``pf_mock.api.operations_document``): no exchange, no app, no server.
+so a field is declared once, on the route, and a second front cannot drift from it.
+
+The document is the routes' own (``pf_mock.api.operations_document``), written out beside this module
+as ``operations.json`` (``python -m pf_mock.mcp.operations`` writes it; a test fails when it is not what
+the routes give). Reading the file rather than building the routes is what lets ``pf-mock mcp`` start
+without FastAPI: building them is about 1 CPU-s, 40% of that command's start.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.resources import files
 from typing import Any
 
-from ..api import operations_document
+DOCUMENT_FILE = "operations.json"
 
 
 @dataclass(frozen=True)
@@ -76,9 +82,20 @@ def _operation(method: str, path: str, spec: dict, components: dict) -> Operatio
                      input_schema, answer)
 
 
+def written_document() -> str:
+    """The routes' operations document as ``operations.json`` holds it (key order kept: it is the order
+    of the tools' fields)."""
+    from ..api import operations_document      # FastAPI and the routes: only to write the file
+    return json.dumps(operations_document(), indent=1) + "\n"
+
+
+def shipped_document() -> str:
+    return files(__package__).joinpath(DOCUMENT_FILE).read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def _operations() -> dict[tuple[str, str], Operation]:
-    document = operations_document()
+    document = json.loads(shipped_document())
     components = document.get("components", {}).get("schemas", {})
     found = {}
     for path, methods in document["paths"].items():
@@ -91,3 +108,7 @@ def operation(method: str, path: str) -> Operation:
     """The route ``method path`` (as declared, e.g. ``GET /v1/markets/{symbol}/price``); a fresh copy
     whose schemas the caller may change. ``KeyError`` if there is no such route."""
     return copy.deepcopy(_operations()[(method.upper(), path)])
+
+
+if __name__ == "__main__":          # python -m pf_mock.mcp.operations: writes operations.json beside this file
+    (files(__package__) / DOCUMENT_FILE).write_text(written_document(), encoding="utf-8")
