@@ -11,8 +11,8 @@ The SDK's session manager runs in stateless mode, one per ``/mcp`` request: a to
 session (the state lives in the exchange, keyed by the API key), and nothing has to be started with the
 app, so ``/mcp`` works the same under uvicorn (which pf-mock runs with ``lifespan="off"``), FastAPI's
 ``TestClient`` and ``httpx.ASGITransport``. The SDK (the ``mcp`` extra) is imported on the first ``/mcp``
-request, so a server nobody asks for MCP does not pay for loading it; without it, ``/mcp`` answers 501
-``mcp_unavailable`` in the contract's error shape.
+request, so a server nobody asks for MCP does not pay for loading it (nor httpx, which only the tool
+calls use); without it, ``/mcp`` answers 501 ``mcp_unavailable`` in the contract's error shape.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 from typing import Any, Awaitable, Callable
-
-import httpx
 
 from ..api import callers
 from ..api.door import replaying
@@ -54,6 +52,8 @@ class McpEndpoint:
         if request is not None:
             headers = {name: request.headers[name] for name in FORWARDED if name in request.headers}
             client = tuple(request.scope.get("client") or client)
+        import httpx
+
         transport = httpx.ASGITransport(app=self.api, raise_app_exceptions=False, client=client)
         async with httpx.AsyncClient(transport=transport, base_url=INNER_BASE, headers=headers) as inner:
             yield inner
