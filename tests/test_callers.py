@@ -167,6 +167,16 @@ def until(condition, what: str, guard_s: float = 30.0) -> None:
         time.sleep(0.005)
 
 
+def refuses(host: str, port: int) -> bool:
+    """True when nothing listens on ``host:port`` any more: a connection is refused (the timeout only stops
+    a broken server hanging the suite)."""
+    try:
+        socket.create_connection((host, port), timeout=60).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 @contextlib.contextmanager
 def real_server(app=None, **options):
     """``pf-mock serve`` in a thread: uvicorn on a loopback socket made by ``server.listen``; serving

@@ -367,11 +367,11 @@ def test_sigterm_ends_a_restore_and_the_state_file_keeps_the_state_from_before_i
     503 ``server_stopping``, the process exits 0, FILE holds the state from before the restore, whole
     (no temporary file left), and the next start reads it and answers the same bytes."""
     import socket
-    import time
     from urllib.parse import urlsplit
 
     from pf_mock.api import in_process_client
     from pf_mock.server import ServeOptions, build_app
+    from test_callers import refuses, until
     state = tmp_path / "exchange.json"
     key = {"Authorization": "Bearer pf_test_state_file_01"}
     paths = ("/v1/account", "/v1/mm/orders", "/v1/mm/fills", "/_mock/state")
@@ -393,14 +393,7 @@ def test_sigterm_ends_a_restore_and_the_state_file_keeps_the_state_from_before_i
             proc.send_signal(signal.SIGTERM)
             # The signal has landed once the server stops listening: its handler marks the server as
             # stopping, then the stop closes the listening socket (new connections are refused).
-            deadline = time.monotonic() + 60        # a guard against a hang, never a measured time
-            while True:
-                try:
-                    socket.create_connection((where.hostname, where.port), timeout=60).close()
-                except ConnectionRefusedError:
-                    break
-                assert time.monotonic() < deadline, "the server kept listening after SIGTERM"
-                time.sleep(0.005)
+            until(lambda: refuses(where.hostname, where.port), "the server kept listening after SIGTERM", 60)
             sock.sendall(body[-1:])
             answer = b""
             while chunk := sock.recv(65536):

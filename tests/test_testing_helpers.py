@@ -19,6 +19,7 @@ from pf_mock.errors import ApiError
 from pf_mock.exchange import Exchange, QuoteRequest
 from pf_mock.server import ReadyServer, ServeOptions, build_app, uvicorn_config
 from pf_mock.testing import MockControlError, MockExchange, run_server
+from test_callers import refuses
 
 SYMBOL = "BTC-PERP"
 
@@ -264,35 +265,25 @@ def uvicorn_shutdowns(monkeypatch) -> list[int]:
     return calls
 
 
-def refused(base_url: str) -> bool:
-    host, port = base_url.removeprefix("http://").split(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=2).close()
-    except OSError:
-        return True
-    return False
-
-
 def test_a_server_with_nothing_open_stops_without_uvicorns_pause(uvicorn_shutdowns):
     """With no connection open (none was ever made here), ReadyServer closes its listener itself, without
     uvicorn's shutdown (whose 0.1 s pause waits for connections it asked to close); the server is stopped
     all the same: its thread ended, its port refusing."""
     with run_server() as srv:
-        base_url = srv.base_url
-    assert uvicorn_shutdowns == [] and server_threads() == [] and refused(base_url)
+        port = srv.port
+    assert uvicorn_shutdowns == [] and server_threads() == [] and refuses("127.0.0.1", port)
 
 
 def test_a_server_with_a_connection_open_stops_through_uvicorns_shutdown(uvicorn_shutdowns):
     """A connection still open at the stop: uvicorn's own shutdown asks it to close and waits for it."""
     with run_server() as srv:
-        host, port = srv.base_url.removeprefix("http://").split(":")
-        held = socket.create_connection((host, int(port)), timeout=10)
+        port = srv.port
+        held = socket.create_connection(("127.0.0.1", port), timeout=10)
         held.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert held.recv(1024).startswith(b"HTTP/1.1 200")      # kept alive: it stays open
-        base_url = srv.base_url
     try:
         assert uvicorn_shutdowns and uvicorn_shutdowns[0] >= 1
-        assert server_threads() == [] and refused(base_url)
+        assert server_threads() == [] and refuses("127.0.0.1", port)
         held.settimeout(10)                     # a guard against a hang, not a measured time
         while held.recv(4096):                  # the rest of the answer, then the end: uvicorn closed it
             pass
