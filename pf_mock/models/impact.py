@@ -94,10 +94,9 @@ class ImpactState:
         exponential is kept with the offset it was worked out from."""
         if not self.times:
             return 1.0
+        offset = self.log_offset(t_us)          # works the exponential out once per instant, with the offset
         memo = self._memo
-        if memo[0] == t_us:
-            return memo[2]
-        return math.exp(self.log_offset(t_us))
+        return memo[2] if memo[0] == t_us else math.exp(offset)     # (before the first event: no memo, 1.0)
 
     def state(self) -> dict:
         return {"times": list(self.times), "permanent": list(self.permanent), "transient": list(self.transient),
