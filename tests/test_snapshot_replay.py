@@ -22,7 +22,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from contract_asserts import assert_error
 from document_edits import edit_at
 from pf_mock.replay.setup import load_sources
-from pf_mock.testing import in_process
+# the mock's own build, its two clients served in this thread (tests/app_client.py): the same answers
+# at about a third of a TestClient's CPU a request
+from app_client import in_process
 
 FEEDS = Path(__file__).resolve().parent / "data" / "feeds"
 BINANCE = str(FEEDS / "binance-usdm-btcusdt-20240808-first20s.gz")
