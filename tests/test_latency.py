@@ -63,6 +63,24 @@ def test_every_catalog_market_starts_with_the_documented_latency():
     assert regimes == ({DEFAULT_LATENCY_MS}, {DEFAULT_LATENCY_SIGMA})
 
 
+def test_a_catalog_at_a_latency_is_made_once_and_every_market_has_the_value_given():
+    """``with_latency`` keeps what it made (its specs are frozen, so exchanges and restores share them):
+    the same catalog for the same latency, every market at that value, -0.0 not mistaken for 0.0 (they
+    compare equal, but a document would show the sign), and only the last few latencies kept."""
+    base = load_catalog()
+    assert base.with_latency(None) is base
+    at = base.with_latency(250)
+    assert base.with_latency(250.0) is at and {s.regime.latency_ms for s in at} == {250.0}
+    assert {s.regime.latency_sigma for s in at} == {DEFAULT_LATENCY_SIGMA} and len(at) == len(base)
+    other = base.with_latency(40.5)
+    assert other is not at and {s.regime.latency_ms for s in other} == {40.5}
+    assert {math.copysign(1.0, s.regime.latency_ms) for s in base.with_latency(-0.0)} == {-1.0}
+    assert {math.copysign(1.0, s.regime.latency_ms) for s in base.with_latency(0.0)} == {1.0}
+    for ms in range(1, 3 * base.LATENCIES_KEPT):
+        assert {s.regime.latency_ms for s in base.with_latency(ms)} == {float(ms)}
+    assert len(base._with_latency) <= base.LATENCIES_KEPT
+
+
 def test_a_zero_median_is_no_delay_whatever_the_sigma_and_a_delay_is_capped():
     model, rng = OrderLatency(), np.random.default_rng(1)
     assert {model.delay_us(Regime(1, 1, 1, 1, 0, latency_ms=0.0, latency_sigma=3.0), rng) for _ in range(50)} == {0}
