@@ -80,7 +80,8 @@ Lots = whole(1, MAX_INT)
 SignedLots = whole(-MAX_INT, MAX_INT)
 Count = whole(0, MAX_INT)
 Size = num(ge=0, le=MAX_USD)             # base units
-SymbolName = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}-PERP$")]
+# A catalog's market names: upper case, but for Hyperliquid's thousand-unit markets (kPEPE-PERP, kSHIB-PERP).
+SymbolName = Annotated[str, Field(pattern=r"^k?[A-Z0-9]{1,20}-PERP$")]
 AgentId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 ApiKey = Annotated[str, Field(pattern=r"^pf_(test|live)_[A-Za-z0-9_]{8,120}$")]
 OrderId = Annotated[str, Field(pattern=r"^ord_[0-9a-f]{12}$")]
