@@ -24,10 +24,8 @@ from .errors import responses
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
                    responses=responses("unauthorized"))
 
-# Both routes name the document by reference, ``Snapshot``, and ``openapi_components`` declares it when
-# the OpenAPI document is first asked for. (As a ``response_model``, FastAPI would build a validator and
-# a serializer of the whole document when this module is imported, for an answer that is written as it
-# is: some 50 ms of every server's start-up.)
+# Both routes name the document by reference; ``openapi_components`` declares it when the OpenAPI document
+# is first built. (A ``response_model`` would build its validator at import: ~50 ms of every start-up.)
 _SCHEMA = {"application/json": {"schema": {"$ref": "#/components/schemas/Snapshot"}}}
 
 
