@@ -46,7 +46,7 @@ from .ranges import regime_problem
 from .scenarios import ScenarioRun, ScenarioStep, parse_scenario, scenario_document, scheduled_entry
 from .sessions import ACTIVE, PAUSED, QuoteShape, RefreshTick, Session, Sessions
 from .stepping import Stepper
-from .state_document import DOCUMENT, FORMAT, VERSION, VERSIONS_READ
+from .state_document import FORMAT, VERSION, VERSIONS_READ, document as declared
 
 _LAPSED = object()      # the run of a scenario step that no longer acts (another scenario was loaded since)
 
@@ -161,7 +161,7 @@ def read(document: Any) -> dict:
         except (TypeError, ValueError, RecursionError):
             raise InvalidState("(document)", "must be JSON: finite numbers, string keys") from None
     try:
-        return DOCUMENT.validate_json(document)
+        return declared().validate_json(document)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
     for error in errors:                # what the document is, before what is wrong inside it

@@ -27,6 +27,7 @@ as ``grid.py`` defines them; prices and money elsewhere in USD):
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, TypeAdapter
@@ -79,7 +80,8 @@ Lots = whole(1, MAX_INT)
 SignedLots = whole(-MAX_INT, MAX_INT)
 Count = whole(0, MAX_INT)
 Size = num(ge=0, le=MAX_USD)             # base units
-SymbolName = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}-PERP$")]
+# A catalog's market names: upper case, but for Hyperliquid's thousand-unit markets (kPEPE-PERP, kSHIB-PERP).
+SymbolName = Annotated[str, Field(pattern=r"^k?[A-Z0-9]{1,20}-PERP$")]
 AgentId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 ApiKey = Annotated[str, Field(pattern=r"^pf_(test|live)_[A-Za-z0-9_]{8,120}$")]
 OrderId = Annotated[str, Field(pattern=r"^ord_[0-9a-f]{12}$")]
@@ -517,12 +519,16 @@ class Snapshot(TypedDict):
     inflight: NotRequired[StateInFlight]                    # version 4
 
 
-DOCUMENT = TypeAdapter(Snapshot)
+@cache
+def document() -> TypeAdapter:
+    """The document's validator (and serializer, and JSON Schema), built the first time it is asked for:
+    about 50 ms of CPU that a process which never reads a snapshot (most servers) does not pay."""
+    return TypeAdapter(Snapshot)
 
 
 def json_schema() -> dict:
     """The document's JSON Schema (``docs/snapshot.schema.json`` is this, written out)."""
-    schema = DOCUMENT.json_schema()
+    schema = document().json_schema()
     schema["$id"] = "https://pf-mock.invalid/snapshot.schema.json"
     schema["title"] = f"pf-mock snapshot, version {VERSION}"
     return schema

@@ -7,6 +7,7 @@ access log, the installed entry points) starts one."""
 
 from __future__ import annotations
 
+import gc
 import importlib.metadata
 import os
 import re
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import types
 from importlib import resources
 from pathlib import Path
 
@@ -306,6 +308,32 @@ def test_the_license_is_an_spdx_string_with_its_file() -> None:
     assert project["license"] == "MIT"
     assert "MIT License" in (ROOT / "LICENSE").read_text()
     assert importlib.metadata.metadata("pf-mock")["License-Expression"] == "MIT"
+
+
+@pytest.mark.parametrize("command", [["serve", "--clock", "manual"], ["mcp"]])
+def test_only_the_program_sets_its_start_up_aside_from_the_garbage_collector(command, monkeypatch) -> None:
+    """pf-mock's own process (``main()`` reading its command line) loads with the collector off, then freezes
+    what it loaded (cli.loading); ``main(argv)`` inside another program leaves that program's collector as
+    it was. Each command's work is stubbed out, the MCP front's whole module (the SDK is not loaded here):
+    only the loading is run."""
+    stdio = types.ModuleType("pf_mock.mcp.stdio")
+    stdio.StdioConfig, stdio.run = types.SimpleNamespace(from_env=lambda admin: None), lambda config: None
+    monkeypatch.setitem(sys.modules, "pf_mock.mcp.stdio", stdio)
+    monkeypatch.setattr(pf_mock.server, "serve", lambda opts: None)
+    seen = []
+    monkeypatch.setattr(gc, "freeze", lambda: seen.append(gc.isenabled()))   # the worker's heap stays its own
+    assert gc.isenabled()
+    assert main(command) == 0
+    assert seen == [] and gc.isenabled()
+    monkeypatch.setattr(sys, "argv", ["pf-mock", *command])
+    assert main() == 0
+    assert seen == [False] and gc.isenabled()       # frozen once, with the collector still off; on again after
+    gc.disable()
+    try:                                            # a program that had it off keeps it off
+        assert main() == 0
+        assert seen == [False, False] and not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_only_the_program_sets_up_pf_mocks_own_logger() -> None:

@@ -12,6 +12,7 @@ the flash-crash test write the pictures in docs/ (``page.png``, ``page-phone.png
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -46,9 +47,9 @@ def chromium_path() -> str | None:
 
 
 def missing_browser() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    # Whether Playwright is installed, without loading it: every xdist worker collects this module, and
+    # only the one that runs these tests needs it (the browser fixture imports it).
+    if importlib.util.find_spec("playwright") is None:
         return "Playwright is not installed (pip install -e '.[test]')"
     if chromium_path() is None:
         return "no Chromium on this machine (apt-get install chromium)"

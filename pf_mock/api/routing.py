@@ -17,11 +17,9 @@ FastAPI's documented ``APIRoute.get_route_handler`` extension point and paramete
   as before: the error answers come from one place only. ``tests/test_plain_routes.py`` holds both to
   FastAPI's own bytes.
 
-- ``FixedPaths``: the router tries the app's routes one after another, a regular expression each, and
-  ``POST /v1/mm/quote`` was the fifteenth (a tenth of the layer's own time in a cancel+quote pair). A
-  route whose path has no parameters is found here by one dict lookup instead, first in the list.
-  A path is indexed only when no route before it could match it, so the route found is the one the
-  scan would have found; anything else (parameters, a wrong method, no route) goes on to the scan.
+- ``FixedPaths``: a route whose path has no parameters is found by one dict lookup, before the scan that
+  tries a regular expression per route; a path is indexed only when no earlier route could match it, so
+  the route found is the one the scan would find. Anything else goes on to the scan.
 """
 
 from __future__ import annotations

@@ -11,21 +11,34 @@ steps, as a long clock advance does; the new state is put in place at once. A se
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.openapi.models import Schema
 from fastapi.responses import Response
 
 from .. import messages as m
 from .. import state as core
-from ..state_document import Snapshot
+from ..state_document import document
 from .admin import admin_allowed
 from .errors import responses
 
 router = APIRouter(prefix="/_mock", dependencies=[Depends(admin_allowed)], tags=["mock control"],
                    responses=responses("unauthorized"))
 
+# Both routes name the document by reference; ``openapi_components`` declares it when the OpenAPI document
+# is first built. (A ``response_model`` would build its validator at import: ~50 ms of every start-up.)
 _SCHEMA = {"application/json": {"schema": {"$ref": "#/components/schemas/Snapshot"}}}
 
 
-@router.post("/snapshot", response_model=Snapshot)
+def openapi_components() -> dict:
+    """The snapshot document's schema and each of its parts', as OpenAPI components: what FastAPI makes of
+    a response model's (its JSON Schema, read into FastAPI's OpenAPI ``Schema`` model and written out)."""
+    schema = document().json_schema(mode="serialization", ref_template="#/components/schemas/{model}")
+    parts = {"Snapshot": schema, **schema.pop("$defs", {})}
+    return {name: jsonable_encoder(Schema.model_validate(part), by_alias=True, exclude_none=True)
+            for name, part in parts.items()}
+
+
+@router.post("/snapshot", responses={200: {"content": _SCHEMA}})
 async def take_snapshot(request: Request) -> Response:
     """The whole exchange state as a versioned document: save it as JSON and give it back to
     ``POST /_mock/restore`` or ``pf-mock serve --restore FILE``."""

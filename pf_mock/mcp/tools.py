@@ -27,13 +27,23 @@ import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote
 
 import httpx
-import mcp_types as types
 
 from .operations import Operation, operation
+
+if TYPE_CHECKING:
+    import mcp_types as types
+
+
+def _types():
+    """The MCP SDK's protocol types (``mcp_types``), loaded when a tool is first listed or called: about
+    0.13 s of CPU (it builds the protocol's pydantic models), which what only reads the tool specs (their
+    names, schemas and descriptions: the tests, the docs' generator) does not pay."""
+    import mcp_types
+    return mcp_types
 
 Summary = Callable[[dict, dict], str]     # (arguments, answer) -> one line
 
@@ -240,6 +250,7 @@ class ToolSpec:
 
     def tool(self) -> types.Tool:
         route = operation(self.method, self.path)
+        types = _types()
         return types.Tool(
             name=self.name,
             description=self.description,
@@ -392,15 +403,15 @@ def _non_finite(value: Any) -> str | None:
 
 
 def _text(text: str) -> types.TextContent:
-    return types.TextContent(type="text", text=text)
+    return _types().TextContent(type="text", text=text)
 
 
 def failed(body: dict) -> types.CallToolResult:
     """A tool error: ``<code>: <message>``, then the whole error body as JSON. No ``structuredContent``:
     a client checks that against the tool's output schema (the answer's), even on an error, and the
     TypeScript SDK refuses the whole result when it does not match."""
-    return types.CallToolResult(content=[_text(f"{body['error']}: {body['message']}"), _text(json.dumps(body))],
-                                is_error=True)
+    return _types().CallToolResult(content=[_text(f"{body['error']}: {body['message']}"),
+                                            _text(json.dumps(body))], is_error=True)
 
 
 def _status_error(status: int, text: str) -> dict:
@@ -439,8 +450,8 @@ async def call(spec: ToolSpec, client: httpx.AsyncClient, arguments: dict | None
         summary = spec.summary(arguments, answer)
     except Exception:   # an answer of another shape (another server behind PF_BASE): still an answer
         summary = f"{spec.name}: OK."
-    return types.CallToolResult(content=[_text(summary), _text(json.dumps(answer))],
-                                structured_content=answer, is_error=False)
+    return _types().CallToolResult(content=[_text(summary), _text(json.dumps(answer))],
+                                   structured_content=answer, is_error=False)
 
 
 def _cell(text: str) -> str:
