@@ -592,7 +592,7 @@ TestClosedOrderProperties = ClosedOrderMachine.TestCase
 def test_the_typed_client_reads_closed_orders_into_the_servers_models():
     from pf_mock import messages
     from pf_mock.client import Client
-    from pf_mock.testing import in_process
+    from app_client import in_process
 
     with in_process(seed=1) as mock, Client(http=mock.client, api_key="pf_test_typed_client_1") as pf:
         top = pf.price(SYMBOL)

@@ -7,7 +7,7 @@ import pytest
 
 from contract_asserts import assert_error
 from pf_mock.api import AppOptions, create_app
-from pf_mock.testing import in_process
+from app_client import in_process
 
 from conftest import make_exchange
 

@@ -18,7 +18,8 @@ import pytest
 from pf_mock.turns import SLICE_S, advance_in_slices
 from pf_mock.errors import ApiError
 from pf_mock.exchange import QuoteRequest
-from pf_mock.testing import MockExchange, in_process, run_server
+from app_client import in_process
+from pf_mock.testing import MockExchange, run_server
 
 SYMBOL = "BTC-PERP"
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pf_mock.testing import in_process
+from app_client import in_process
 from reference_accountant import Reference
 
 SYMBOL = "BTC-PERP"

@@ -118,7 +118,7 @@ def test_the_turned_over_queue_is_in_the_snapshot_and_a_restore_goes_on_byte_for
     house's state); a restore of the snapshot then answers every later read exactly as the original."""
     import json
 
-    from pf_mock.testing import in_process
+    from app_client import in_process
     from test_snapshot import reads, restore, snap
 
     with in_process(seed=1) as original, in_process(seed=7) as copy:

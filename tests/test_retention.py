@@ -10,7 +10,8 @@ import pytest
 from pf_mock import market as market_module
 from pf_mock.exchange import QuoteRequest
 from pf_mock.model import FairValue
-from pf_mock.testing import MockExchange, in_process
+from app_client import in_process
+from pf_mock.testing import MockExchange
 
 SYMBOL = "BTC-PERP"
 

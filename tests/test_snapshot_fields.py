@@ -29,7 +29,7 @@ from pf_mock import state
 from pf_mock.errors import InvalidState
 from pf_mock.exchange import Exchange, ExchangeConfig
 from pf_mock.state_document import json_schema
-from pf_mock.testing import in_process
+from app_client import in_process
 from test_snapshot_hostile import base_bytes
 from test_snapshot_replay import busy_document
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from contract_asserts import assert_error
 from document_edits import edit_at
-from pf_mock.testing import in_process
+from app_client import in_process
 
 OTHER = {"Authorization": "Bearer pf_test_second_agent_01"}
 

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from pf_mock.catalog import load_catalog
 from pf_mock.state_document import SymbolName
-from pf_mock.testing import in_process
+from app_client import in_process
 
 NAME = TypeAdapter(SymbolName)
 THOUSANDS = [spec.symbol for spec in load_catalog() if not spec.symbol.isupper()]
