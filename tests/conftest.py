@@ -90,8 +90,10 @@ def pytest_unconfigure(config):
     other plugin's unconfigure. What is left is the interpreter freeing the million-odd objects a worker
     holds after the whole suite and execnet waiting for the controller's goodbye: 3-4 s of wall time at the
     end of every run on a 2-core machine, during which the controller can only wait. A run without xdist
-    (the mutation tool's, an editor's) ends as usual."""
-    if os.environ.get("PYTEST_XDIST_WORKER") is None or not hasattr(config, "workerinput"):
+    (the mutation tool's, an editor's) ends as usual. Only the worker's own config has ``workerinput``: a
+    pytest run in process inside a worker (the plugin's tests, through ``pytester``) sees the worker's
+    environment, but not its config, and returns to the test that started it."""
+    if not hasattr(config, "workerinput"):
         return
     import sys
 
